@@ -1,0 +1,236 @@
+"""Molecule readers: CSV, SMILES and SDF files (optionally gzip-compressed).
+
+Every reader yields :class:`pandas.DataFrame` chunks with a ``row`` column holding the
+0-based position of the record in the input, a ``smiles`` column and, when the input has
+one, an ``id`` column. Row numbers are never reused or skipped: an empty line of a ``.smi``
+file or an unreadable SDF record is still a row, with an empty SMILES, so that it can be
+reported downstream instead of silently vanishing.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+
+#: Column names tried, in order, when no SMILES column is given.
+SMILES_COLUMN_CANDIDATES = ("smiles", "SMILES", "Smiles", "canonical_smiles", "smi", "SMILES_CANONICAL")
+#: Column names tried, in order, as the molecule identifier of CSV input.
+ID_COLUMN_CANDIDATES = ("id", "ID", "mol_id", "molecule_id", "compound_id", "Compound ID", "name", "zinc_id", "chembl_id")
+
+DEFAULT_CHUNK_SIZE = 20_000
+
+
+class InputFormatError(ValueError):
+    """The molecule file cannot be read as the format its name announces."""
+
+
+def input_format(path: str | Path) -> str:
+    """Return ``"csv"``, ``"smi"`` or ``"sdf"`` from the file name (``.gz`` allowed).
+
+    Raises
+    ------
+    InputFormatError
+        If the suffix is not one of ``.csv``, ``.smi``, ``.sdf`` (with optional ``.gz``).
+    """
+    name = Path(path).name.lower()
+    if name.endswith(".gz"):
+        name = name[:-3]
+    for suffix, fmt in ((".csv", "csv"), (".smi", "smi"), (".ism", "smi"), (".sdf", "sdf")):
+        if name.endswith(suffix):
+            return fmt
+    raise InputFormatError(
+        f"{path}: unknown molecule file type; expected .csv, .smi or .sdf (optionally .gz)"
+    )
+
+
+def _open_text(path: str | Path) -> io.TextIOBase:
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file")
+    if path.name.lower().endswith(".gz"):
+        return gzip.open(path, "rt", encoding="utf-8", newline="")
+    return open(path, encoding="utf-8", newline="")
+
+
+def _looks_like_smiles(text: str) -> bool:
+    from rdkit import Chem, RDLogger
+
+    RDLogger.DisableLog("rdApp.*")
+    try:
+        return bool(text) and Chem.MolFromSmiles(text, sanitize=False) is not None
+    finally:
+        RDLogger.EnableLog("rdApp.*")
+
+
+def _resolve_column(columns: list[str], wanted: str | None, candidates: tuple[str, ...], what: str,
+                    path: str | Path) -> str | None:
+    if wanted is not None:
+        if wanted not in columns:
+            raise InputFormatError(
+                f"{path}: no {what} column {wanted!r}; columns are {', '.join(map(repr, columns))}"
+            )
+        return wanted
+    for name in candidates:
+        if name in columns:
+            return name
+    return None
+
+
+def iter_csv(path: str | Path, smiles_column: str | None = None, id_column: str | None = None,
+             chunk_size: int = DEFAULT_CHUNK_SIZE, keep_columns: bool = False) -> Iterator[pd.DataFrame]:
+    """Yield chunks of a CSV file as ``row``, ``smiles`` [, ``id``] (and the other columns if
+    ``keep_columns``).
+
+    A file without a header whose first field parses as SMILES (for example the MOSES
+    ``test.csv``) is read as one SMILES per line.
+    """
+    with _open_text(path) as handle:
+        first = handle.readline().rstrip("\r\n")
+    columns = list(pd.read_csv(io.StringIO(first + "\n"), nrows=0).columns) if first else []
+    headerless = (
+        smiles_column is None
+        and _resolve_column(columns, None, SMILES_COLUMN_CANDIDATES, "SMILES", path) is None
+        and bool(columns)
+        and _looks_like_smiles(str(columns[0]))
+    )
+    if headerless:
+        reader = pd.read_csv(path, header=None, dtype=str, chunksize=chunk_size,
+                             keep_default_na=False, skip_blank_lines=False)
+        smiles_col, id_col = 0, (1 if len(columns) > 1 else None)
+    else:
+        smiles_col = _resolve_column(columns, smiles_column, SMILES_COLUMN_CANDIDATES, "SMILES", path)
+        if smiles_col is None:
+            raise InputFormatError(
+                f"{path}: cannot find a SMILES column among {', '.join(map(repr, columns))}; "
+                "name it with --smiles-column"
+            )
+        id_col = _resolve_column(columns, id_column, ID_COLUMN_CANDIDATES, "id", path)
+        reader = pd.read_csv(path, dtype={smiles_col: str}, chunksize=chunk_size,
+                             keep_default_na=True, skip_blank_lines=False)
+    start = 0
+    for chunk in reader:
+        out = pd.DataFrame({"row": pd.RangeIndex(start, start + len(chunk))})
+        if id_col is not None:
+            out["id"] = chunk[id_col].astype(str).to_numpy()
+        out["smiles"] = chunk[smiles_col].fillna("").astype(str).str.strip().to_numpy()
+        if keep_columns and not headerless:
+            for name in chunk.columns:
+                if name not in (smiles_col, id_col):
+                    out[name] = chunk[name].to_numpy()
+        start += len(chunk)
+        yield out
+
+
+def iter_smi(path: str | Path, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterator[pd.DataFrame]:
+    """Yield chunks of a SMILES file: whitespace-separated SMILES and optional id, no header.
+
+    Each line is one row; a blank line is kept as a row with an empty SMILES.
+    """
+    has_id: bool | None = None
+    rows: list[tuple[str, str]] = []
+    start = 0
+    with _open_text(path) as handle:
+        for line in handle:
+            fields = line.split()
+            smiles = fields[0] if fields else ""
+            ident = fields[1] if len(fields) > 1 else ""
+            if has_id is None and fields:
+                has_id = len(fields) > 1
+            rows.append((smiles, ident))
+            if len(rows) == chunk_size:
+                yield _smi_frame(rows, start, bool(has_id))
+                start += len(rows)
+                rows = []
+    if rows or start == 0:
+        yield _smi_frame(rows, start, bool(has_id))
+
+
+def _smi_frame(rows: list[tuple[str, str]], start: int, has_id: bool) -> pd.DataFrame:
+    out = pd.DataFrame({"row": pd.RangeIndex(start, start + len(rows))})
+    if has_id:
+        out["id"] = [r[1] for r in rows]
+    out["smiles"] = [r[0] for r in rows]
+    return out
+
+
+def iter_sdf(path: str | Path, id_column: str | None = None,
+             chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterator[pd.DataFrame]:
+    """Yield chunks of an SDF file through RDKit's ``ForwardSDMolSupplier``.
+
+    Each record becomes its canonical SMILES; a record RDKit cannot read is kept as a row
+    with an empty SMILES. The id is the record's ``id_column`` property if given, else its
+    title line (``_Name``).
+    """
+    from rdkit import Chem, RDLogger
+
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file")
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    rows: list[tuple[str, str]] = []
+    start = 0
+    RDLogger.DisableLog("rdApp.*")
+    try:
+        with opener(path, "rb") as handle:
+            for mol in Chem.ForwardSDMolSupplier(handle):
+                if mol is None:
+                    rows.append(("", ""))
+                else:
+                    key = id_column if id_column and mol.HasProp(id_column) else "_Name"
+                    ident = mol.GetProp(key) if mol.HasProp(key) else ""
+                    rows.append((Chem.MolToSmiles(mol), ident))
+                if len(rows) == chunk_size:
+                    yield _smi_frame(rows, start, True)
+                    start += len(rows)
+                    rows = []
+    finally:
+        RDLogger.EnableLog("rdApp.*")
+    if rows or start == 0:
+        yield _smi_frame(rows, start, True)
+
+
+def iter_molecules(path: str | Path, smiles_column: str | None = None, id_column: str | None = None,
+                   chunk_size: int = DEFAULT_CHUNK_SIZE, keep_columns: bool = False
+                   ) -> Iterator[pd.DataFrame]:
+    """Yield a molecule file in chunks of at most ``chunk_size`` rows, in input order.
+
+    Parameters
+    ----------
+    path
+        ``.csv``, ``.smi`` (or ``.ism``) or ``.sdf`` file, each optionally ``.gz``.
+    smiles_column
+        CSV column holding SMILES; found among :data:`SMILES_COLUMN_CANDIDATES` if omitted.
+    id_column
+        CSV column (or SDF property) used as molecule id; optional.
+    chunk_size
+        Maximum rows per chunk; memory use is proportional to it, not to the file size.
+    keep_columns
+        For CSV input, also return the other columns (labels for training).
+
+    Yields
+    ------
+    pandas.DataFrame
+        ``row`` (int64, 0-based input position), optional ``id`` (str), ``smiles`` (str).
+
+    Raises
+    ------
+    FileNotFoundError, InputFormatError
+    """
+    fmt = input_format(path)
+    if fmt == "csv":
+        yield from iter_csv(path, smiles_column, id_column, chunk_size, keep_columns)
+    elif fmt == "smi":
+        yield from iter_smi(path, chunk_size)
+    else:
+        yield from iter_sdf(path, id_column, chunk_size)
+
+
+def read_molecules(path: str | Path, smiles_column: str | None = None, id_column: str | None = None,
+                   keep_columns: bool = True) -> pd.DataFrame:
+    """Read a whole molecule file into one DataFrame (see :func:`iter_molecules`)."""
+    chunks = list(iter_molecules(path, smiles_column, id_column, keep_columns=keep_columns))
+    return pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame({"row": [], "smiles": []})

@@ -1,0 +1,13 @@
+"""``symmol predict``: predictions for a molecule file (one output row per input row)."""
+
+from __future__ import annotations
+
+import argparse
+from functools import partial
+
+from symmol.cli import screen
+
+HELP = "predict target values for molecules (.csv/.smi/.sdf[.gz]) with a trained model"
+
+add_arguments = partial(screen.add_arguments, with_top=False)
+run = screen.run

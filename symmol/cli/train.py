@@ -1,0 +1,127 @@
+"""``symmol train``: fit an ECFP → MLP model on a labelled table and write a model directory."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+from symmol.chem.io import read_molecules
+from symmol.estimator import QSARModel
+from symmol.metrics import task_metrics
+from symmol.splits import random_split, read_splits_file, scaffold_split
+from symmol.train import TrainConfig
+
+HELP = "train a fingerprint MLP on labelled molecules (CSV) and report train/val/test metrics"
+
+
+def _widths(text: str) -> tuple[int, ...]:
+    try:
+        widths = tuple(int(w) for w in text.split(",") if w.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--hidden expects comma-separated integers, got {text!r}") from None
+    if not widths or min(widths) < 1:
+        raise argparse.ArgumentTypeError(f"--hidden expects positive widths, got {text!r}")
+    return widths
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("data", help="labelled molecules: .csv or .csv.gz")
+    parser.add_argument("--smiles-column", default=None, help="column with SMILES (default: auto-detect)")
+    parser.add_argument("--target", action="append", required=True, dest="targets", metavar="COL",
+                        help="target column; repeat for multitask models")
+    parser.add_argument("--task", choices=("classification", "regression"), required=True)
+    parser.add_argument("--split", choices=("random", "scaffold"), default="random")
+    parser.add_argument("--splits-file", default=None,
+                        help='Chemprop splits.json: [{"train": [...], "val": [...], "test": [...]}]')
+    parser.add_argument("--split-sizes", default="0.8,0.1,0.1", help="train,val,test fractions")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--epochs", type=int, default=40)
+    parser.add_argument("--patience", type=int, default=8, help="0 turns early stopping off")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--hidden", type=_widths, default=(512,), help="hidden widths, e.g. 512 or 1024,256")
+    parser.add_argument("--dropout", type=float, default=0.2)
+    parser.add_argument("--activation", choices=("relu", "gelu", "sigmoid", "tanh"), default="relu")
+    parser.add_argument("--optimizer", choices=("sgd", "momentum", "adam"), default="adam")
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--weight-decay", type=float, default=0.0)
+    parser.add_argument("--radius", type=int, default=2)
+    parser.add_argument("--fp-size", type=int, default=2048)
+    parser.add_argument("--counts", action="store_true", help="count fingerprint instead of bits")
+    parser.add_argument("--backend", choices=("numba", "c"), default="numba")
+    parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--out", required=True, help="model directory to write")
+
+
+def _clean_json(value):
+    if isinstance(value, dict):
+        return {k: _clean_json(v) for k, v in value.items()}
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def run(args: argparse.Namespace) -> int:
+    table = read_molecules(args.data, smiles_column=args.smiles_column)
+    missing = [t for t in args.targets if t not in table.columns]
+    if missing:
+        raise ValueError(f"{args.data}: no target column(s) {missing}; columns are {list(table.columns)}")
+    model = QSARModel(args.task, hidden=args.hidden, dropout=args.dropout, radius=args.radius,
+                      fp_size=args.fp_size, counts=args.counts, activation=args.activation,
+                      backend=args.backend,
+                      config=TrainConfig(epochs=args.epochs, patience=args.patience, batch_size=args.batch_size,
+                                         optimizer=args.optimizer, learning_rate=args.lr,
+                                         weight_decay=args.weight_decay, seed=args.seed,
+                                         progress=not args.no_progress))
+    featurized = model.featurize(table["smiles"].tolist())
+    valid_rows = np.flatnonzero(featurized.valid)
+    n_invalid = len(table) - valid_rows.size
+    if n_invalid:
+        first = int(np.flatnonzero(~featurized.valid)[0])
+        print(f"skipping {n_invalid} of {len(table)} rows RDKit rejects "
+              f"(first: row {first}, {table['smiles'][first]!r}: {featurized.errors[first]})")
+    y = table[args.targets].apply(lambda col: col.astype(float)).to_numpy()
+    fractions = tuple(float(f) for f in args.split_sizes.split(","))
+    if args.splits_file:
+        split = read_splits_file(args.splits_file, len(table))
+        sets = {k: np.intersect1d(getattr(split, k), valid_rows) for k in ("train", "val", "test")}
+    else:
+        smiles_valid = table["smiles"].to_numpy()[valid_rows]
+        local = (scaffold_split(smiles_valid, fractions) if args.split == "scaffold"
+                 else random_split(valid_rows.size, fractions, seed=args.seed))
+        sets = {k: valid_rows[getattr(local, k)] for k in ("train", "val", "test")}
+    smiles = table["smiles"].to_numpy()
+    print(f"{args.data}: {len(table)} rows, split train/val/test = "
+          f"{sets['train'].size}/{sets['val'].size}/{sets['test'].size} ({args.split if not args.splits_file else 'file'})")
+    model.fit(smiles[sets["train"]], y[sets["train"]], smiles[sets["val"]], y[sets["val"]],
+              target_names=args.targets)
+    fitted = model.model_
+    metrics = {}
+    for name, rows in sets.items():
+        if rows.size:
+            scores = fitted.predict_fingerprints(featurized.fingerprints.take(rows))
+            metrics[name] = task_metrics(args.task, y[rows], scores, args.targets)
+    out = Path(args.out)
+    model.save(out)
+    (out / "metrics.json").write_text(json.dumps(_clean_json(metrics), indent=2) + "\n")
+    history = model.history_
+    (out / "history.json").write_text(json.dumps({"train_loss": history.train_loss, "val_score": history.val_score,
+                                                  "monitor": history.monitor, "best_epoch": history.best_epoch}))
+    _print_metrics(args.task, metrics, history.best_epoch)
+    print(f"model written to {out}")
+    return 0
+
+
+def _print_metrics(task: str, metrics: dict, best_epoch: int) -> None:
+    keys = ("roc_auc", "pr_auc") if task == "classification" else ("rmse", "mae", "r2")
+    print(f"best epoch: {best_epoch + 1}")
+    print(f"{'set':<6}" + "".join(f"{k:>10}" for k in keys))
+    for name, m in metrics.items():
+        print(f"{name:<6}" + "".join(f"{m[k]:>10.4f}" for k in keys))
+    if "test" in metrics and len(metrics["test"]["per_task"]) > 1:
+        print("test per task:")
+        for task_name, m in metrics["test"]["per_task"].items():
+            print(f"  {task_name:<16}" + "".join(f"{m[k]:>10.4f}" for k in keys))

@@ -1,0 +1,153 @@
+"""A scikit-learn-style estimator over SMILES: ``QSARModel().fit(smiles, y).predict(smiles)``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from symmol.featurize import FeaturizedMolecules, MorganFingerprint
+from symmol.metrics import task_metrics
+from symmol.models.mlp import FingerprintMLP, MLPSpec
+from symmol.models.store import load_model, save_model
+from symmol.train import TrainConfig, TrainHistory, train_model
+
+
+class InvalidMoleculeError(ValueError):
+    """Training data holds a SMILES that RDKit rejects."""
+
+
+def _as_target_matrix(y, n_rows: int) -> np.ndarray:
+    arr = np.asarray(y, dtype=np.float64)
+    if arr.ndim == 1:
+        arr = arr[:, None]
+    if arr.ndim != 2 or arr.shape[0] != n_rows:
+        raise ValueError(f"y must have {n_rows} rows (one per SMILES), got shape {arr.shape}")
+    return arr
+
+
+class QSARModel:
+    """ECFP → MLP model for one or several targets, trained with a compiled PyTensor step.
+
+    Parameters
+    ----------
+    task
+        ``"classification"`` (labels 0/1, NaN = missing) or ``"regression"``.
+    hidden
+        Hidden layer widths, e.g. ``(512,)`` or ``(1024, 256)``.
+    dropout
+        Dropout probability after each hidden layer.
+    radius, fp_size, counts
+        Morgan fingerprint parameters (ECFP4 = radius 2).
+    backend
+        ``"numba"`` or ``"c"``.
+    config
+        Optimisation settings (:class:`~symmol.train.TrainConfig`); keyword arguments
+        ``epochs``, ``patience``, ``batch_size``, ``optimizer``, ``learning_rate``,
+        ``weight_decay``, ``seed``, ``progress`` override its fields.
+
+    Examples
+    --------
+    >>> model = QSARModel("classification", epochs=30).fit(train_smiles, train_y)
+    >>> proba = model.predict(test_smiles)          # (n, n_targets), NaN rows for invalid SMILES
+    """
+
+    def __init__(self, task: str = "classification", hidden: Sequence[int] = (512,), dropout: float = 0.2,
+                 radius: int = 2, fp_size: int = 2048, counts: bool = False, activation: str = "relu",
+                 backend: str = "numba", config: TrainConfig | None = None, **train_options):
+        self.task = task
+        self.hidden = tuple(int(h) for h in hidden)
+        self.dropout = dropout
+        self.activation = activation
+        self.featurizer = MorganFingerprint(radius, fp_size, counts)
+        self.backend = backend
+        base = config or TrainConfig()
+        self.config = TrainConfig(**{**base.__dict__, **train_options})
+        self.model_: FingerprintMLP | None = None
+        self.history_: TrainHistory | None = None
+
+    def featurize(self, smiles: Sequence[str]) -> FeaturizedMolecules:
+        """Fingerprints of ``smiles`` with this model's featurizer (invalid rows flagged)."""
+        return self.featurizer.from_smiles(list(smiles))
+
+    def fit(self, smiles: Sequence[str], y, val_smiles: Sequence[str] | None = None, val_y=None,
+            target_names: Sequence[str] | None = None) -> QSARModel:
+        """Train on SMILES and targets; early stopping uses the validation set if given.
+
+        Raises
+        ------
+        InvalidMoleculeError
+            Naming the first training row whose SMILES RDKit rejects, and why.
+        """
+        train = self._featurize_strict(smiles, "training")
+        y_train = _as_target_matrix(y, len(smiles))
+        names = tuple(target_names) if target_names is not None else tuple(f"task{i}" for i in range(y_train.shape[1]))
+        if len(names) != y_train.shape[1]:
+            raise ValueError(f"{len(names)} target names for {y_train.shape[1]} target columns")
+        val_fp = y_val = None
+        if val_smiles is not None and len(val_smiles):
+            val_fp = self._featurize_strict(val_smiles, "validation").fingerprints
+            y_val = _as_target_matrix(val_y, len(val_smiles))
+        mean: tuple[float, ...] = ()
+        std: tuple[float, ...] = ()
+        if self.task == "regression":
+            mean = tuple(float(v) for v in np.nanmean(y_train, axis=0))
+            std = tuple(float(v) if v > 0 else 1.0 for v in np.nanstd(y_train, axis=0))
+        spec = MLPSpec(targets=names, task=self.task, hidden=self.hidden, dropout=self.dropout,
+                       activation=self.activation, featurizer=self.featurizer.to_dict(),
+                       target_mean=mean, target_std=std, seed=self.config.seed)
+        self.model_ = FingerprintMLP(spec, backend=self.backend)
+        self.history_ = train_model(self.model_, train.fingerprints, y_train, val_fp, y_val, self.config)
+        return self
+
+    def _featurize_strict(self, smiles: Sequence[str], what: str) -> FeaturizedMolecules:
+        featurized = self.featurize(smiles)
+        for row, error in enumerate(featurized.errors):
+            if error:
+                raise InvalidMoleculeError(f"{what} row {row}: SMILES {smiles[row]!r} rejected: {error}")
+        return featurized
+
+    def _fitted(self) -> FingerprintMLP:
+        if self.model_ is None:
+            raise RuntimeError("this QSARModel is not fitted yet; call fit() or QSARModel.load()")
+        return self.model_
+
+    def predict(self, smiles: Sequence[str]) -> np.ndarray:
+        """``(n, n_targets)`` float32 scores (probabilities or values); NaN rows for invalid SMILES."""
+        featurized = self.featurize(smiles)
+        scores = self._fitted().predict_fingerprints(featurized.fingerprints)
+        scores[~featurized.valid] = np.nan
+        return scores
+
+    def predict_frame(self, smiles: Sequence[str]) -> pd.DataFrame:
+        """Predictions as a DataFrame: ``smiles``, one column per target, ``status``, ``error``."""
+        featurized = self.featurize(smiles)
+        scores = self._fitted().predict_fingerprints(featurized.fingerprints)
+        frame = pd.DataFrame({"smiles": list(smiles)})
+        for j, name in enumerate(self._fitted().targets):
+            frame[name] = np.where(featurized.valid, scores[:, j], np.nan)
+        frame["status"] = np.where(featurized.valid, "ok", "invalid")
+        frame["error"] = featurized.errors
+        return frame
+
+    def score(self, smiles: Sequence[str], y) -> dict:
+        """Metrics on labelled data (ROC-AUC/PR-AUC or RMSE/MAE/R², per task and mean)."""
+        model = self._fitted()
+        return task_metrics(model.task, _as_target_matrix(y, len(smiles)), self.predict(smiles), model.targets)
+
+    def save(self, directory: str | Path) -> Path:
+        """Write the model directory (``model.json`` + ``params.npz``)."""
+        return save_model(self._fitted(), directory)
+
+    @classmethod
+    def load(cls, directory: str | Path, backend: str = "numba") -> QSARModel:
+        """Load a model directory written by :meth:`save` or ``symmol train``."""
+        model = load_model(directory, backend=backend)
+        spec = model.spec
+        featurizer = MorganFingerprint.from_dict(spec.featurizer)
+        estimator = cls(spec.task, spec.hidden, spec.dropout, featurizer.radius, featurizer.fp_size,
+                        featurizer.counts, spec.activation, backend, progress=False)
+        estimator.model_ = model
+        return estimator

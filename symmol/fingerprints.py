@@ -1,0 +1,89 @@
+"""The fingerprint batch: on-bit indices in CSR form, the input format of every model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class FingerprintBatch:
+    """A batch of sparse fingerprints (bits or counts) in compressed sparse row form.
+
+    Row ``i`` has features ``indices[indptr[i]:indptr[i + 1]]`` (sorted, unique) with
+    weights ``values[indptr[i]:indptr[i + 1]]`` (1.0 for bit fingerprints, occurrence
+    counts for count fingerprints).
+
+    Attributes
+    ----------
+    indptr : (n_rows + 1,) int64
+    indices : (nnz,) int32, in ``[0, fp_size)``
+    values : (nnz,) float32
+    fp_size : int
+        Number of features (bits) of the folded fingerprint.
+    """
+
+    indptr: np.ndarray
+    indices: np.ndarray
+    values: np.ndarray
+    fp_size: int
+
+    def __post_init__(self) -> None:
+        if self.indptr.ndim != 1 or self.indptr.size < 1 or self.indptr[0] != 0:
+            raise ValueError("indptr must be a 1-D array starting at 0")
+        if self.indices.shape != self.values.shape or self.indices.size != self.indptr[-1]:
+            raise ValueError(
+                f"indices ({self.indices.shape}) and values ({self.values.shape}) must both have "
+                f"indptr[-1] = {self.indptr[-1]} entries"
+            )
+
+    def __len__(self) -> int:
+        return int(self.indptr.size - 1)
+
+    @property
+    def nnz(self) -> int:
+        """Number of stored (row, feature) entries."""
+        return int(self.indptr[-1])
+
+    def slice(self, start: int, stop: int) -> FingerprintBatch:
+        """Rows ``start:stop`` as a new batch; shares ``indices``/``values`` memory (no copy)."""
+        lo, hi = int(self.indptr[start]), int(self.indptr[stop])
+        return FingerprintBatch(self.indptr[start:stop + 1] - lo, self.indices[lo:hi],
+                                self.values[lo:hi], self.fp_size)
+
+    def take(self, rows: np.ndarray) -> FingerprintBatch:
+        """Rows in the order given by ``rows`` (int array), copied into a new batch."""
+        rows = np.asarray(rows, dtype=np.int64)
+        starts, stops = self.indptr[rows], self.indptr[rows + 1]
+        lengths = stops - starts
+        indptr = np.zeros(rows.size + 1, dtype=np.int64)
+        np.cumsum(lengths, out=indptr[1:])
+        gather = np.repeat(starts - indptr[:-1], lengths) + np.arange(indptr[-1], dtype=np.int64)
+        return FingerprintBatch(indptr, self.indices[gather], self.values[gather], self.fp_size)
+
+    def to_dense(self, dtype: type = np.float32) -> np.ndarray:
+        """Dense ``(n_rows, fp_size)`` array of the values."""
+        out = np.zeros((len(self), self.fp_size), dtype=dtype)
+        rows = np.repeat(np.arange(len(self)), np.diff(self.indptr))
+        out[rows, self.indices] = self.values
+        return out
+
+    def to_scipy(self):
+        """The batch as a ``scipy.sparse.csr_matrix`` sharing this batch's arrays."""
+        from scipy import sparse
+
+        return sparse.csr_matrix((self.values, self.indices, self.indptr), shape=(len(self), self.fp_size))
+
+    @staticmethod
+    def concatenate(batches: list[FingerprintBatch]) -> FingerprintBatch:
+        """Stack batches of the same ``fp_size`` row-wise."""
+        if not batches:
+            raise ValueError("nothing to concatenate")
+        sizes = {b.fp_size for b in batches}
+        if len(sizes) != 1:
+            raise ValueError(f"cannot concatenate fingerprints of different fp_size {sorted(sizes)}")
+        offsets = np.cumsum([0] + [b.nnz for b in batches[:-1]])
+        indptr = np.concatenate([[0]] + [b.indptr[1:] + off for b, off in zip(batches, offsets, strict=True)])
+        return FingerprintBatch(indptr.astype(np.int64), np.concatenate([b.indices for b in batches]),
+                                np.concatenate([b.values for b in batches]), batches[0].fp_size)

@@ -1,0 +1,105 @@
+"""Model directories: ``model.json`` (spec and provenance) + ``params.npz`` (weights).
+
+No pickle anywhere: the spec is JSON and the weights are loaded with
+``numpy.load(..., allow_pickle=False)``. Loading rebuilds the symbolic graph from the spec,
+checks every parameter's name, shape and the file checksum, and recompiles on first use.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+import symmol
+from symmol.models.mlp import FingerprintMLP, MLPSpec
+
+FORMAT = "symmol-model"
+FORMAT_VERSION = 1
+SPEC_FILE = "model.json"
+PARAMS_FILE = "params.npz"
+
+
+class ModelFileError(ValueError):
+    """A model directory is missing, corrupt, or does not match its spec."""
+
+
+def _versions() -> dict[str, str]:
+    import numba
+    import pytensor
+    import rdkit
+
+    return {"symmol": symmol.__version__, "rdkit": rdkit.__version__, "pytensor": pytensor.__version__,
+            "numba": numba.__version__, "numpy": np.__version__, "python": platform.python_version()}
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def save_model(model: FingerprintMLP, directory: str | Path) -> Path:
+    """Write ``model`` to ``directory`` (created if needed); returns the directory."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    values = model.get_param_values()
+    params_path = directory / PARAMS_FILE
+    np.savez(params_path, **values)
+    document = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "model": "fingerprint_mlp",
+        "spec": model.spec.to_dict(),
+        "params": {name: list(v.shape) for name, v in values.items()},
+        "params_sha256": _sha256(params_path),
+        "versions": _versions(),
+    }
+    (directory / SPEC_FILE).write_text(json.dumps(document, indent=2) + "\n")
+    return directory
+
+
+def load_model(directory: str | Path, backend: str = "numba") -> FingerprintMLP:
+    """Rebuild a model saved by :func:`save_model`.
+
+    Raises
+    ------
+    ModelFileError
+        If ``model.json`` or ``params.npz`` is missing, unreadable, from another format
+        version, fails its checksum, or holds parameters that do not fit the spec.
+    """
+    directory = Path(directory)
+    spec_path, params_path = directory / SPEC_FILE, directory / PARAMS_FILE
+    for path in (spec_path, params_path):
+        if not path.is_file():
+            raise ModelFileError(f"{directory}: not a symmol model directory ({path.name} is missing)")
+    try:
+        document = json.loads(spec_path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ModelFileError(f"{spec_path}: corrupt JSON ({exc})") from None
+    if document.get("format") != FORMAT:
+        raise ModelFileError(f"{spec_path}: not a symmol model file (format {document.get('format')!r})")
+    if document.get("format_version") != FORMAT_VERSION:
+        raise ModelFileError(
+            f"{spec_path}: format version {document.get('format_version')} is not supported "
+            f"(this symmol reads version {FORMAT_VERSION})"
+        )
+    if document.get("params_sha256") != _sha256(params_path):
+        raise ModelFileError(f"{params_path}: checksum does not match {SPEC_FILE}; the file is corrupt or was replaced")
+    try:
+        spec = MLPSpec.from_dict(document["spec"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelFileError(f"{spec_path}: invalid model spec ({exc})") from None
+    try:
+        with np.load(params_path, allow_pickle=False) as archive:
+            values = {name: archive[name] for name in archive.files}
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise ModelFileError(f"{params_path}: unreadable parameter file ({exc})") from None
+    model = FingerprintMLP(spec, backend=backend)
+    try:
+        model.set_param_values(values)
+    except ValueError as exc:
+        raise ModelFileError(f"{params_path}: {exc}") from None
+    return model

@@ -1,0 +1,46 @@
+"""Parameter initialisers (NumPy, seeded): each is called with a shape and a Generator."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class GlorotUniform:
+    """U(-a, a) with a = gain * sqrt(6 / (fan_in + fan_out)).
+
+    Glorot & Bengio, AISTATS 2010 (http://proceedings.mlr.press/v9/glorot10a).
+    """
+
+    gain: float = 1.0
+
+    def __call__(self, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
+        fan_in, fan_out = shape[0], shape[-1]
+        bound = self.gain * np.sqrt(6.0 / (fan_in + fan_out))
+        return rng.uniform(-bound, bound, size=shape)
+
+
+@dataclass(frozen=True)
+class HeUniform:
+    """U(-a, a) with a = gain * sqrt(3 / fan_in); gain sqrt(2) for ReLU.
+
+    He et al., ICCV 2015, doi:10.1109/ICCV.2015.123.
+    """
+
+    gain: float = float(np.sqrt(2.0))
+
+    def __call__(self, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
+        bound = self.gain * np.sqrt(3.0 / shape[0])
+        return rng.uniform(-bound, bound, size=shape)
+
+
+@dataclass(frozen=True)
+class Constant:
+    """Every entry equal to ``value``."""
+
+    value: float = 0.0
+
+    def __call__(self, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
+        return np.full(shape, self.value)

@@ -1,0 +1,118 @@
+"""Data splits: random, Bemis–Murcko scaffold, and Chemprop's ``splits.json`` files.
+
+All splits are lists of 0-based row numbers into the data set.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from rdkit import Chem, rdBase
+from rdkit.Chem.Scaffolds import MurckoScaffold
+
+
+@dataclass(frozen=True)
+class Split:
+    """Row numbers of the train, validation and test sets (disjoint, int64)."""
+
+    train: np.ndarray
+    val: np.ndarray
+    test: np.ndarray
+
+    def to_dict(self) -> dict[str, list[int]]:
+        return {k: [int(i) for i in getattr(self, k)] for k in ("train", "val", "test")}
+
+
+def _check_fractions(fractions: Sequence[float]) -> tuple[float, float, float]:
+    if len(fractions) != 3 or any(f < 0 for f in fractions) or not np.isclose(sum(fractions), 1.0):
+        raise ValueError(f"split fractions must be three non-negative numbers summing to 1, got {fractions}")
+    return tuple(float(f) for f in fractions)  # type: ignore[return-value]
+
+
+def random_split(n_rows: int, fractions: Sequence[float] = (0.8, 0.1, 0.1), seed: int = 0) -> Split:
+    """Shuffle rows with ``numpy.random.default_rng(seed)`` and cut at the given fractions."""
+    f_train, f_val, _ = _check_fractions(fractions)
+    order = np.random.default_rng(seed).permutation(n_rows)
+    n_train, n_val = int(round(f_train * n_rows)), int(round(f_val * n_rows))
+    return Split(np.sort(order[:n_train]), np.sort(order[n_train:n_train + n_val]),
+                 np.sort(order[n_train + n_val:]))
+
+
+def murcko_scaffold(smiles: str, include_chirality: bool = False) -> str:
+    """Canonical Bemis–Murcko scaffold SMILES (``""`` for acyclic or unparsable molecules).
+
+    Bemis & Murcko, J. Med. Chem. 1996, 39, 2887, doi:10.1021/jm9602928; via
+    ``rdkit.Chem.Scaffolds.MurckoScaffold.MurckoScaffoldSmiles``.
+    """
+    with rdBase.BlockLogs():
+        mol = Chem.MolFromSmiles(smiles)
+    if mol is None:
+        return ""
+    return MurckoScaffold.MurckoScaffoldSmiles(mol=mol, includeChirality=include_chirality)
+
+
+def scaffold_split(smiles: Sequence[str], fractions: Sequence[float] = (0.8, 0.1, 0.1)) -> Split:
+    """Deterministic scaffold split: molecules sharing a Bemis–Murcko scaffold stay together.
+
+    Scaffold groups are sorted by size, largest first (ties by first row), and fill the
+    training set, then validation, then test — the MoleculeNet/DeepChem convention, which
+    leaves the rarest scaffolds for testing.
+    """
+    f_train, f_val, _ = _check_fractions(fractions)
+    groups: dict[str, list[int]] = defaultdict(list)
+    for row, smi in enumerate(smiles):
+        groups[murcko_scaffold(smi)].append(row)
+    ordered = sorted(groups.values(), key=lambda rows: (-len(rows), rows[0]))
+    n = len(smiles)
+    train_cut, val_cut = f_train * n, (f_train + f_val) * n
+    train: list[int] = []
+    val: list[int] = []
+    test: list[int] = []
+    for rows in ordered:
+        if len(train) + len(rows) <= train_cut:
+            train += rows
+        elif len(train) + len(val) + len(rows) <= val_cut:
+            val += rows
+        else:
+            test += rows
+    return Split(*(np.array(sorted(s), dtype=np.int64) for s in (train, val, test)))
+
+
+def read_splits_file(path: str | Path, n_rows: int, index: int = 0) -> Split:
+    """Read split ``index`` of a Chemprop ``splits.json``: ``[{"train": [...], "val": [...], "test": [...]}]``.
+
+    Raises
+    ------
+    ValueError
+        If the file is not that shape, a row number is outside ``[0, n_rows)``, or the
+        sets overlap.
+    """
+    try:
+        entries = json.loads(Path(path).read_text())
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(entries, list) or not entries or not isinstance(entries[index], dict):
+        raise ValueError(f'{path}: expected a list of {{"train": [...], "val": [...], "test": [...]}}')
+    entry = entries[index]
+    sets = {}
+    for key in ("train", "val", "test"):
+        rows = np.asarray(entry.get(key, []), dtype=np.int64)
+        bad = rows[(rows < 0) | (rows >= n_rows)]
+        if bad.size:
+            raise ValueError(f"{path}: {key} row {int(bad[0])} is outside the data set (0..{n_rows - 1})")
+        sets[key] = rows
+    for a, b in (("train", "val"), ("train", "test"), ("val", "test")):
+        common = np.intersect1d(sets[a], sets[b])
+        if common.size:
+            raise ValueError(f"{path}: row {int(common[0])} is in both {a} and {b}")
+    return Split(sets["train"], sets["val"], sets["test"])
+
+
+def write_splits_file(path: str | Path, splits: Sequence[Split]) -> None:
+    """Write splits in Chemprop's ``splits.json`` format."""
+    Path(path).write_text(json.dumps([s.to_dict() for s in splits]))

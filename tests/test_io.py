@@ -1,0 +1,70 @@
+import gzip
+
+import pandas as pd
+import pytest
+
+from symmol.chem.io import InputFormatError, input_format, iter_molecules, read_molecules
+
+
+def test_formats_from_names():
+    assert input_format("a.csv.gz") == "csv"
+    assert input_format("a.SMI") == "smi"
+    assert input_format("x.sdf.gz") == "sdf"
+    with pytest.raises(InputFormatError, match="unknown molecule file type"):
+        input_format("x.txt")
+
+
+def test_csv_detects_smiles_and_id_columns(tox21_path):
+    table = read_molecules(tox21_path)
+    assert len(table) == 7831
+    assert table["row"].tolist()[:3] == [0, 1, 2]
+    assert table["smiles"].iloc[0] == "CCOc1ccc2nc(S(N)(=O)=O)sc2c1"
+    assert table["id"].iloc[0] == "TOX3021"
+    assert "NR-AR" in table.columns
+
+
+def test_csv_named_column_missing_is_clear(tox21_path):
+    with pytest.raises(InputFormatError, match="no SMILES column 'smi_col'"):
+        read_molecules(tox21_path, smiles_column="smi_col")
+
+
+def test_chunks_keep_global_row_numbers(example_data):
+    chunks = list(iter_molecules(example_data / "zinc20k.smi.gz", chunk_size=7000))
+    assert [len(c) for c in chunks] == [7000, 7000, 6000]
+    rows = pd.concat(chunks)["row"].to_numpy()
+    assert (rows == range(20000)).all()
+    assert chunks[0]["id"].iloc[0] == "ZINC250k_2"
+
+
+def test_smi_blank_line_is_kept_as_row(tmp_path):
+    path = tmp_path / "lib.smi"
+    path.write_text("CCO ethanol\n\nc1ccccc1 benzene\n")
+    table = read_molecules(path)
+    assert table["smiles"].tolist() == ["CCO", "", "c1ccccc1"]
+    assert table["id"].tolist() == ["ethanol", "", "benzene"]
+    assert table["row"].tolist() == [0, 1, 2]
+
+
+def test_headerless_csv_gz(tmp_path):
+    path = tmp_path / "moses.csv.gz"
+    with gzip.open(path, "wt") as handle:
+        handle.write("CC1C2CCC(C2)C1CN(CCO)C(=O)c1ccc(Cl)cc1\nCCO\n")
+    table = read_molecules(path)
+    assert table["smiles"].tolist() == ["CC1C2CCC(C2)C1CN(CCO)C(=O)c1ccc(Cl)cc1", "CCO"]
+
+
+def test_sdf_reader_keeps_bad_records(tmp_path):
+    from rdkit import Chem
+
+    path = tmp_path / "mols.sdf"
+    writer = Chem.SDWriter(str(path))
+    for smi, name in (("CCO", "ethanol"), ("c1ccccc1", "benzene")):
+        mol = Chem.MolFromSmiles(smi)
+        mol.SetProp("_Name", name)
+        writer.write(mol)
+    writer.close()
+    bad = "broken\n  RDKit\n\n  1  0  0  0  0  0  0  0  0  0999 V2000\n    0.0 0.0 0.0 Xx  0  0\nM  END\n$$$$\n"
+    path.write_text(path.read_text() + bad)
+    table = read_molecules(path)
+    assert table["smiles"].tolist() == ["CCO", "c1ccccc1", ""]
+    assert table["id"].tolist()[:2] == ["ethanol", "benzene"]

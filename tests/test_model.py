@@ -1,0 +1,104 @@
+"""The fingerprint MLP end to end: training, backends, determinism, saving and loading."""
+
+import json
+
+import numpy as np
+import pytest
+
+from symmol.chem.io import read_molecules
+from symmol.estimator import InvalidMoleculeError, QSARModel
+from symmol.models.store import ModelFileError, load_model, save_model
+from symmol.splits import random_split
+
+TASKS = ["NR-AR", "NR-AhR", "SR-MMP"]
+
+
+@pytest.fixture(scope="module")
+def tox21_small(tox21_path):
+    table = read_molecules(tox21_path).iloc[:600]
+    from symmol.chem.parse import parse_smiles_list
+
+    table = table[parse_smiles_list(table["smiles"].tolist()).valid].reset_index(drop=True)
+    return table["smiles"].to_numpy(), table[TASKS].astype(float).to_numpy()
+
+
+def _small_model(backend="numba", seed=0, epochs=3):
+    return QSARModel("classification", hidden=(64, 32), dropout=0.1, fp_size=512, backend=backend,
+                     epochs=epochs, patience=0, batch_size=32, seed=seed, progress=False)
+
+
+def test_backends_agree_and_seeds_repeat(tox21_small):
+    smiles, y = tox21_small
+    a = _small_model("numba").fit(smiles[:400], y[:400], target_names=TASKS)
+    b = _small_model("numba").fit(smiles[:400], y[:400], target_names=TASKS)
+    c = _small_model("c").fit(smiles[:400], y[:400], target_names=TASKS)
+    pa, pb, pc = (m.predict(smiles[400:]) for m in (a, b, c))
+    assert np.array_equal(pa, pb)
+    np.testing.assert_allclose(pa, pc, atol=1e-5)
+    np.testing.assert_allclose(a.history_.train_loss, c.history_.train_loss, rtol=1e-5)
+    assert a.history_.train_loss[-1] < a.history_.train_loss[0]
+    d = _small_model("numba", seed=1).fit(smiles[:400], y[:400], target_names=TASKS)
+    assert not np.allclose(pa, d.predict(smiles[400:]))
+
+
+def test_regression_learns_esol(example_data):
+    table = read_molecules(example_data / "esol.csv", smiles_column="smiles")
+    y = table[["measured log solubility in mols per litre"]].to_numpy(float)
+    split = random_split(len(table), seed=0)
+    smiles = table["smiles"].to_numpy()
+    model = QSARModel("regression", hidden=(256,), counts=True, epochs=60, patience=10, progress=False)
+    model.fit(smiles[split.train], y[split.train], smiles[split.val], y[split.val])
+    rmse = model.score(smiles[split.test], y[split.test])["rmse"]
+    baseline = float(np.std(y[split.test]))  # predicting the mean
+    assert rmse < 0.6 * baseline
+
+
+def test_invalid_training_smiles_names_the_row():
+    with pytest.raises(InvalidMoleculeError, match=r"training row 1: SMILES 'C1CC' rejected"):
+        _small_model().fit(["CCO", "C1CC"], [[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]], target_names=TASKS)
+
+
+def test_predict_flags_invalid_rows(tox21_small):
+    smiles, y = tox21_small
+    model = _small_model(epochs=1).fit(smiles[:100], y[:100], target_names=TASKS)
+    frame = model.predict_frame(["CCO", "not a smiles", "c1ccccc1N"])
+    assert frame["status"].tolist() == ["ok", "invalid", "ok"]
+    assert np.isnan(frame.loc[1, "NR-AR"]) and 0 < frame.loc[0, "NR-AR"] < 1
+    assert "syntax error" in frame.loc[1, "error"]
+
+
+def test_save_load_roundtrip_and_corruption(tox21_small, tmp_path):
+    smiles, y = tox21_small
+    model = _small_model(epochs=1).fit(smiles[:100], y[:100], target_names=TASKS)
+    model.save(tmp_path / "m")
+    spec = json.loads((tmp_path / "m" / "model.json").read_text())
+    assert spec["spec"]["targets"] == TASKS
+    assert spec["spec"]["featurizer"] == {"kind": "morgan", "radius": 2, "fp_size": 512, "counts": False}
+    assert set(spec["versions"]) >= {"symmol", "rdkit", "pytensor"}
+    loaded = QSARModel.load(tmp_path / "m")
+    np.testing.assert_array_equal(loaded.predict(smiles[100:120]), model.predict(smiles[100:120]))
+
+    params = tmp_path / "m" / "params.npz"
+    good = params.read_bytes()
+    params.write_bytes(good[:-40])
+    with pytest.raises(ModelFileError, match="checksum does not match"):
+        load_model(tmp_path / "m")
+    params.write_bytes(good)
+    spec["spec"]["hidden"] = [64, 16]
+    (tmp_path / "m" / "model.json").write_text(json.dumps(spec))
+    with pytest.raises(ModelFileError, match="shape .* does not match"):
+        load_model(tmp_path / "m")
+    (tmp_path / "m" / "model.json").write_text("{not json")
+    with pytest.raises(ModelFileError, match="corrupt JSON"):
+        load_model(tmp_path / "m")
+    with pytest.raises(ModelFileError, match="not a symmol model directory"):
+        load_model(tmp_path / "nothing")
+
+
+def test_saved_params_need_no_pickle(tox21_small, tmp_path):
+    smiles, y = tox21_small
+    model = _small_model(epochs=1).fit(smiles[:50], y[:50], target_names=TASKS)
+    save_model(model.model_, tmp_path)
+    with np.load(tmp_path / "params.npz", allow_pickle=False) as archive:
+        assert archive["hidden0.W"].shape == (512, 64)
+        assert archive["hidden0.W"].dtype == np.float32
