@@ -51,6 +51,7 @@ def main() -> None:
     loss = masked_binary_crossentropy_from_logits(L.get_output(logit), targets)
     params = L.get_all_params(logit, trainable=True)
     updates = adam(pytensor.gradient.grad(loss, params), params, learning_rate=1e-3)
+    updates.update(L.get_rng_updates(logit))  # advance the dropout RNG at every step
 
     # 3. Compile: one training step and one predict function (Numba backend).
     train_step = pytensor.function([*fp_in.input_var, targets], loss, updates=updates, mode="NUMBA")

@@ -17,7 +17,14 @@ import pytensor
 import pytensor.tensor as pt
 from pytensor.compile.mode import get_mode
 
-from symmol.nn.layers import FingerprintInputLayer, Layer, get_all_layers, get_all_params, get_output
+from symmol.nn.layers import (
+    FingerprintInputLayer,
+    Layer,
+    get_all_layers,
+    get_all_params,
+    get_output,
+    get_rng_updates,
+)
 from symmol.nn.objectives import l2_penalty
 
 BACKENDS = {"numba": "NUMBA", "c": "CVM"}
@@ -94,5 +101,6 @@ def compile_train_step(network: Layer, loss_fn: Callable, optimizer: Callable, l
     params = get_all_params(network, trainable=True)
     gradients = pytensor.gradient.grad(objective, params)
     updates = optimizer(gradients, params, learning_rate, **optimizer_kwargs)
+    updates.update(get_rng_updates(network))
     return pytensor.function([*_input_vars(network), targets], loss, updates=updates,
                              mode=get_backend_mode(backend), name="train_step")

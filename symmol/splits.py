@@ -59,15 +59,17 @@ def murcko_scaffold(smiles: str, include_chirality: bool = False) -> str:
 def scaffold_split(smiles: Sequence[str], fractions: Sequence[float] = (0.8, 0.1, 0.1)) -> Split:
     """Deterministic scaffold split: molecules sharing a Bemis–Murcko scaffold stay together.
 
-    Scaffold groups are sorted by size, largest first (ties by first row), and fill the
-    training set, then validation, then test — the MoleculeNet/DeepChem convention, which
-    leaves the rarest scaffolds for testing.
+    Scaffold groups are sorted by size, largest first, and fill the training set, then
+    validation, then test, so the rarest scaffolds are left for testing. Equal-sized groups
+    are ordered by their first row, later rows first, exactly as DeepChem's
+    ``ScaffoldSplitter`` (the MoleculeNet convention) does; a group that would overflow
+    the training (validation) share goes to the next set.
     """
     f_train, f_val, _ = _check_fractions(fractions)
     groups: dict[str, list[int]] = defaultdict(list)
     for row, smi in enumerate(smiles):
         groups[murcko_scaffold(smi)].append(row)
-    ordered = sorted(groups.values(), key=lambda rows: (-len(rows), rows[0]))
+    ordered = sorted(groups.values(), key=lambda rows: (len(rows), rows[0]), reverse=True)
     n = len(smiles)
     train_cut, val_cut = f_train * n, (f_train + f_val) * n
     train: list[int] = []

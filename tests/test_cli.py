@@ -113,5 +113,5 @@ def test_splits_file_and_bad_target(trained, tmp_path, tox21_path):
             "--epochs", "1", "--patience", "0", "--hidden", "16", "--fp-size", "256", "--no-progress",
             "--out", str(out)]
     assert main(argv) == 0
-    argv[4] = "NO-SUCH-TASK"
+    argv[5] = "NO-SUCH-TASK"
     assert main(argv) == 2

@@ -19,7 +19,9 @@ import pandas as pd
 #: Column names tried, in order, when no SMILES column is given.
 SMILES_COLUMN_CANDIDATES = ("smiles", "SMILES", "Smiles", "canonical_smiles", "smi", "SMILES_CANONICAL")
 #: Column names tried, in order, as the molecule identifier of CSV input.
-ID_COLUMN_CANDIDATES = ("id", "ID", "mol_id", "molecule_id", "compound_id", "Compound ID", "name", "zinc_id", "chembl_id")
+ID_COLUMN_CANDIDATES = (
+    "id", "ID", "mol_id", "molecule_id", "compound_id", "Compound ID", "name", "zinc_id", "chembl_id",
+)
 
 DEFAULT_CHUNK_SIZE = 20_000
 

@@ -94,8 +94,9 @@ def run(args: argparse.Namespace) -> int:
                  else random_split(valid_rows.size, fractions, seed=args.seed))
         sets = {k: valid_rows[getattr(local, k)] for k in ("train", "val", "test")}
     smiles = table["smiles"].to_numpy()
-    print(f"{args.data}: {len(table)} rows, split train/val/test = "
-          f"{sets['train'].size}/{sets['val'].size}/{sets['test'].size} ({args.split if not args.splits_file else 'file'})")
+    how = "splits file" if args.splits_file else args.split
+    sizes = "/".join(str(sets[k].size) for k in ("train", "val", "test"))
+    print(f"{args.data}: {len(table)} rows, split train/val/test = {sizes} ({how})")
     model.fit(smiles[sets["train"]], y[sets["train"]], smiles[sets["val"]], y[sets["val"]],
               target_names=args.targets)
     fitted = model.model_

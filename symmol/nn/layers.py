@@ -23,7 +23,8 @@ from typing import NamedTuple
 import numpy as np
 import pytensor
 import pytensor.tensor as pt
-from pytensor.tensor.random.utils import RandomStream
+from pytensor.tensor.random.basic import uniform
+from pytensor.tensor.random.variable import shared_rng
 from pytensor.tensor.sharedvar import TensorSharedVariable
 from pytensor.tensor.variable import TensorVariable
 
@@ -134,7 +135,10 @@ class DenseLayer(Layer):
 class DropoutLayer(Layer):
     """Inverted dropout: zero each unit with probability ``p`` and scale the rest by 1/(1-p).
 
-    Identity when ``deterministic=True`` (prediction). Srivastava et al., JMLR 2014.
+    Identity when ``deterministic=True`` (prediction). Srivastava et al., JMLR 2014,
+    https://jmlr.org/papers/v15/srivastava14a.html. The mask comes from a shared NumPy
+    Generator (``seed``); the state advance is returned by :func:`get_rng_updates` and must
+    be passed to ``pytensor.function(updates=...)`` so that each call draws a new mask.
     """
 
     def __init__(self, incoming: Layer, p: float, seed: int, name: str | None = None):
@@ -142,14 +146,26 @@ class DropoutLayer(Layer):
         if not 0.0 <= p < 1.0:
             raise ValueError(f"dropout probability must be in [0, 1), got {p}")
         self.p = float(p)
-        self.srng = RandomStream(seed)
+        self.rng = shared_rng(seed=seed, name=f"{self.name}.rng")
+        self.rng_update: tuple | None = None
 
     def get_output_for(self, incoming: TensorVariable, deterministic: bool = False):
         if deterministic or self.p == 0.0:
             return incoming
         keep = np.float32(1.0 - self.p)
-        mask = self.srng.uniform(0.0, 1.0, size=incoming.shape, dtype=FLOATX) < keep
-        return pt.switch(mask, incoming / keep, np.float32(0.0))
+        next_rng, draw = uniform(0.0, 1.0, size=incoming.shape, rng=self.rng, return_next_rng=True,
+                                 dtype=FLOATX)
+        self.rng_update = (self.rng, next_rng)
+        return pt.switch(draw < keep, incoming / keep, np.float32(0.0))
+
+
+def get_rng_updates(layer: Layer) -> dict:
+    """RNG state updates of the stochastic layers in the graph last built by :func:`get_output`.
+
+    Pass them to ``pytensor.function`` together with the optimizer's updates.
+    """
+    return dict(current.rng_update for current in get_all_layers(layer)
+                if getattr(current, "rng_update", None) is not None)
 
 
 def output_units(layer: Layer) -> int:
@@ -183,6 +199,9 @@ def get_output(layer: Layer, inputs=None, deterministic: bool = False):
         ``True`` for prediction: dropout off.
     """
     layers = get_all_layers(layer)
+    for current in layers:
+        if isinstance(current, DropoutLayer):
+            current.rng_update = None
     value = inputs if inputs is not None else layers[0].input_var
     for current in layers[1:]:
         value = current.get_output_for(value, deterministic=deterministic)
