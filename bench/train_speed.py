@@ -75,8 +75,8 @@ def batches(n: int, batch_size: int, epoch_seed: int):
 
 def bench_symmol(fps, y, backend: str) -> tuple[float, float]:
     spec = MLPSpec(targets=tuple(TOX21_TASKS), task="classification", hidden=(ARGS.hidden,), dropout=0.0)
-    _, network = build_mlp(spec)
-    step = compile_train_step(network, masked_binary_crossentropy_from_logits, adam, 1e-3, backend=backend)
+    _, members = build_mlp(spec)
+    step = compile_train_step(members, masked_binary_crossentropy_from_logits, adam, 1e-3, backend=backend)
     epoch = [0]
 
     def run_epoch():

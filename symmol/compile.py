@@ -10,7 +10,7 @@ Backends map to PyTensor linkers:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pytensor
@@ -38,21 +38,34 @@ def get_backend_mode(backend: str):
         raise ValueError(f"unknown backend {backend!r}; choose from {sorted(BACKENDS)}") from None
 
 
-def _input_vars(network: Layer) -> list:
-    first = get_all_layers(network)[0]
+def _members(networks: Layer | Sequence[Layer]) -> list[Layer]:
+    return [networks] if isinstance(networks, Layer) else list(networks)
+
+
+def _input_vars(networks: list[Layer]) -> list:
+    firsts = {id(get_all_layers(n)[0]): get_all_layers(n)[0] for n in networks}
+    if len(firsts) != 1:
+        raise ValueError("ensemble members must share one FingerprintInputLayer")
+    (first,) = firsts.values()
     if not isinstance(first, FingerprintInputLayer):
         raise TypeError("the network must start with a FingerprintInputLayer")
     return list(first.input_var)
 
 
-def compile_predict(network: Layer, backend: str = "numba",
+def _mean(outputs: list):
+    return outputs[0] if len(outputs) == 1 else pt.add(*outputs) / np.float32(len(outputs))
+
+
+def compile_predict(networks: Layer | Sequence[Layer], backend: str = "numba",
                     output_transform: Callable | None = None) -> Callable[..., np.ndarray]:
     """Compile ``(indptr, indices, values) → outputs`` with dropout off.
 
     Parameters
     ----------
-    network
-        Output layer of a network starting with a :class:`FingerprintInputLayer`.
+    networks
+        Output layer of a network starting with a :class:`FingerprintInputLayer`, or the
+        output layers of ensemble members sharing that input layer; members' (transformed)
+        outputs are averaged inside the compiled graph.
     backend
         ``"numba"`` or ``"c"``.
     output_transform
@@ -63,21 +76,24 @@ def compile_predict(network: Layer, backend: str = "numba",
     Callable taking ``indptr`` (n+1,) int64, ``indices`` (nnz,) int32, ``values`` (nnz,)
     float32 and returning an ``(n, n_outputs)`` float32 array.
     """
-    output = get_output(network, deterministic=True)
+    members = _members(networks)
+    outputs = [get_output(member, deterministic=True) for member in members]
     if output_transform is not None:
-        output = output_transform(output)
-    return pytensor.function(_input_vars(network), output, mode=get_backend_mode(backend),
+        outputs = [output_transform(output) for output in outputs]
+    return pytensor.function(_input_vars(members), _mean(outputs), mode=get_backend_mode(backend),
                              name="predict")
 
 
-def compile_train_step(network: Layer, loss_fn: Callable, optimizer: Callable, learning_rate,
+def compile_train_step(networks: Layer | Sequence[Layer], loss_fn: Callable, optimizer: Callable, learning_rate,
                        backend: str = "numba", weight_decay: float = 0.0,
                        **optimizer_kwargs) -> Callable[..., np.ndarray]:
     """Compile one optimisation step ``(indptr, indices, values, targets) → loss``.
 
     The step computes the training loss (dropout on), its gradient with respect to every
     ``trainable`` parameter (``pytensor.gradient.grad``), and applies ``optimizer``'s update
-    dict in place.
+    dict in place. For an ensemble (a list of output layers sharing one input layer) the
+    objective is the sum of the members' losses, so one call steps every member on the same
+    minibatch; the returned loss is the members' mean.
 
     Parameters
     ----------
@@ -92,15 +108,16 @@ def compile_train_step(network: Layer, loss_fn: Callable, optimizer: Callable, l
         L2 coefficient λ on ``regularizable`` parameters: adds ``λ/2 · Σ w²`` to the loss.
     """
     targets = pt.matrix("targets", dtype="float32")
-    output = get_output(network, deterministic=False)
-    loss = loss_fn(output, targets)
-    objective = loss
+    members = _members(networks)
+    losses = [loss_fn(get_output(member, deterministic=False), targets) for member in members]
+    objective = pt.add(*losses) if len(losses) > 1 else losses[0]
+    params = [p for member in members for p in get_all_params(member, trainable=True)]
     if weight_decay:
-        penalty = l2_penalty(get_all_params(network, regularizable=True))
-        objective = loss + np.float32(weight_decay / 2) * penalty
-    params = get_all_params(network, trainable=True)
+        decayed = [p for member in members for p in get_all_params(member, regularizable=True)]
+        objective = objective + np.float32(weight_decay / 2) * l2_penalty(decayed)
     gradients = pytensor.gradient.grad(objective, params)
     updates = optimizer(gradients, params, learning_rate, **optimizer_kwargs)
-    updates.update(get_rng_updates(network))
-    return pytensor.function([*_input_vars(network), targets], loss, updates=updates,
+    for member in members:
+        updates.update(get_rng_updates(member))
+    return pytensor.function([*_input_vars(members), targets], _mean(losses), updates=updates,
                              mode=get_backend_mode(backend), name="train_step")

@@ -41,6 +41,8 @@ class QSARModel:
         Dropout probability after each hidden layer.
     radius, fp_size, counts
         Morgan fingerprint parameters (ECFP4 = radius 2).
+    ensemble_size
+        Members trained together in one compiled step; predictions are their mean.
     backend
         ``"numba"`` or ``"c"``.
     config
@@ -56,11 +58,13 @@ class QSARModel:
 
     def __init__(self, task: str = "classification", hidden: Sequence[int] = (512,), dropout: float = 0.2,
                  radius: int = 2, fp_size: int = 2048, counts: bool = False, activation: str = "relu",
-                 backend: str = "numba", config: TrainConfig | None = None, **train_options):
+                 ensemble_size: int = 1, backend: str = "numba", config: TrainConfig | None = None,
+                 **train_options):
         self.task = task
         self.hidden = tuple(int(h) for h in hidden)
         self.dropout = dropout
         self.activation = activation
+        self.ensemble_size = int(ensemble_size)
         self.featurizer = MorganFingerprint(radius, fp_size, counts)
         self.backend = backend
         base = config or TrainConfig()
@@ -97,7 +101,8 @@ class QSARModel:
             std = tuple(float(v) if v > 0 else 1.0 for v in np.nanstd(y_train, axis=0))
         spec = MLPSpec(targets=names, task=self.task, hidden=self.hidden, dropout=self.dropout,
                        activation=self.activation, featurizer=self.featurizer.to_dict(),
-                       target_mean=mean, target_std=std, seed=self.config.seed)
+                       target_mean=mean, target_std=std, seed=self.config.seed,
+                       ensemble_size=self.ensemble_size)
         self.model_ = FingerprintMLP(spec, backend=self.backend)
         self.history_ = train_model(self.model_, train.fingerprints, y_train, val_fp, y_val, self.config)
         return self
@@ -148,6 +153,6 @@ class QSARModel:
         spec = model.spec
         featurizer = MorganFingerprint.from_dict(spec.featurizer)
         estimator = cls(spec.task, spec.hidden, spec.dropout, featurizer.radius, featurizer.fp_size,
-                        featurizer.counts, spec.activation, backend, progress=False)
+                        featurizer.counts, spec.activation, spec.ensemble_size, backend, progress=False)
         estimator.model_ = model
         return estimator

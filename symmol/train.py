@@ -113,7 +113,7 @@ def train_model(model: FingerprintMLP, train_fp: FingerprintBatch, train_y: np.n
         raise ValueError(f"{len(train_fp)} training fingerprints but {len(train_y)} target rows")
     if train_y.ndim != 2 or train_y.shape[1] != len(model.targets):
         raise ValueError(f"targets must be (n_rows, {len(model.targets)}), got {train_y.shape}")
-    step = compile_train_step(model.network, _loss_fn(model.task), get_optimizer(config.optimizer),
+    step = compile_train_step(model.members, _loss_fn(model.task), get_optimizer(config.optimizer),
                               config.learning_rate, backend=model.backend, weight_decay=config.weight_decay)
     y_train = standardise_targets(model, train_y)
     rng = np.random.default_rng(config.seed)

@@ -102,3 +102,24 @@ def test_saved_params_need_no_pickle(tox21_small, tmp_path):
     with np.load(tmp_path / "params.npz", allow_pickle=False) as archive:
         assert archive["hidden0.W"].shape == (512, 64)
         assert archive["hidden0.W"].dtype == np.float32
+
+
+def test_ensemble_predicts_the_mean_of_its_members(tox21_small, tmp_path):
+    from symmol.compile import compile_predict
+
+    smiles, y = tox21_small
+    model = QSARModel("classification", hidden=(32,), fp_size=512, ensemble_size=3, epochs=2, patience=0,
+                      progress=False).fit(smiles[:200], y[:200], target_names=TASKS)
+    fitted = model.model_
+    assert len(fitted.members) == 3
+    assert {name.split(".")[0] for name in fitted.get_param_values()} == {"m0", "m1", "m2"}
+    fps = model.featurize(smiles[200:260]).fingerprints
+    import pytensor.tensor as pt
+
+    each = [compile_predict(member, "numba", pt.sigmoid)(fps.indptr, fps.indices, fps.values)
+            for member in fitted.members]
+    assert not np.allclose(each[0], each[1])
+    np.testing.assert_allclose(fitted.predict_fingerprints(fps), np.mean(each, axis=0), rtol=1e-5, atol=1e-7)
+    model.save(tmp_path / "ens")
+    again = QSARModel.load(tmp_path / "ens")
+    np.testing.assert_array_equal(again.predict(smiles[200:260]), model.predict(smiles[200:260]))

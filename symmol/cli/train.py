@@ -44,6 +44,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--hidden", type=_widths, default=(512,), help="hidden widths, e.g. 512 or 1024,256")
     parser.add_argument("--dropout", type=float, default=0.2)
+    parser.add_argument("--ensemble-size", type=int, default=1,
+                        help="independently initialised members trained together; predictions are their mean")
     parser.add_argument("--activation", choices=("relu", "gelu", "sigmoid", "tanh"), default="relu")
     parser.add_argument("--optimizer", choices=("sgd", "momentum", "adam"), default="adam")
     parser.add_argument("--lr", type=float, default=1e-3)
@@ -71,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"{args.data}: no target column(s) {missing}; columns are {list(table.columns)}")
     model = QSARModel(args.task, hidden=args.hidden, dropout=args.dropout, radius=args.radius,
                       fp_size=args.fp_size, counts=args.counts, activation=args.activation,
-                      backend=args.backend,
+                      ensemble_size=args.ensemble_size, backend=args.backend,
                       config=TrainConfig(epochs=args.epochs, patience=args.patience, batch_size=args.batch_size,
                                          optimizer=args.optimizer, learning_rate=args.lr,
                                          weight_decay=args.weight_decay, seed=args.seed,

@@ -46,6 +46,9 @@ class MLPSpec:
         Regression normalisation: ``y = output * std + mean``; empty for classification.
     seed
         Seed of the parameter initialisation and dropout streams.
+    ensemble_size
+        Number of independently initialised members trained together; predictions are the
+        members' mean (Lakshminarayanan et al., NeurIPS 2017, arXiv:1612.01474).
     """
 
     targets: tuple[str, ...]
@@ -57,8 +60,11 @@ class MLPSpec:
     target_mean: tuple[float, ...] = ()
     target_std: tuple[float, ...] = ()
     seed: int = 0
+    ensemble_size: int = 1
 
     def __post_init__(self) -> None:
+        if int(self.ensemble_size) < 1:
+            raise ValueError(f"ensemble_size must be >= 1, got {self.ensemble_size}")
         if self.task not in TASKS:
             raise ValueError(f"task must be one of {TASKS}, got {self.task!r}")
         if not self.targets:
@@ -79,25 +85,32 @@ class MLPSpec:
         return cls(**spec)
 
 
-def build_mlp(spec: MLPSpec) -> tuple[FingerprintInputLayer, Layer]:
+def build_mlp(spec: MLPSpec) -> tuple[FingerprintInputLayer, list[Layer]]:
     """Build the layer graph of ``spec`` with freshly initialised parameters.
 
-    Returns the input layer and the output layer (identity activation: logits or
-    standardised values, ``(n_rows, len(spec.targets))`` float32).
+    Returns the input layer and one output layer per ensemble member (identity activation:
+    logits or standardised values, ``(n_rows, len(spec.targets))`` float32). Members share
+    the input layer; member ``m`` is seeded with ``spec.seed + 1000 * m`` and its layer
+    names carry the prefix ``m<m>.`` when ``ensemble_size > 1``.
     """
-    rng = np.random.default_rng(spec.seed)
     featurizer = MorganFingerprint.from_dict(spec.featurizer)
     input_layer = FingerprintInputLayer(featurizer.fp_size, name="input")
-    layer: Layer = FingerprintDenseLayer(input_layer, spec.hidden[0], rng, spec.activation, name="hidden0")
-    for i, width in enumerate(spec.hidden[1:], start=1):
+    outputs = []
+    for member in range(spec.ensemble_size):
+        seed = spec.seed + 1000 * member
+        prefix = f"m{member}." if spec.ensemble_size > 1 else ""
+        rng = np.random.default_rng(seed)
+        layer: Layer = FingerprintDenseLayer(input_layer, spec.hidden[0], rng, spec.activation,
+                                             name=f"{prefix}hidden0")
+        for i, width in enumerate(spec.hidden[1:], start=1):
+            if spec.dropout:
+                layer = DropoutLayer(layer, spec.dropout, seed=seed * 1000 + i, name=f"{prefix}dropout{i - 1}")
+            layer = DenseLayer(layer, width, rng, spec.activation, name=f"{prefix}hidden{i}")
         if spec.dropout:
-            layer = DropoutLayer(layer, spec.dropout, seed=spec.seed * 1000 + i, name=f"dropout{i - 1}")
-        layer = DenseLayer(layer, width, rng, spec.activation, name=f"hidden{i}")
-    if spec.dropout:
-        layer = DropoutLayer(layer, spec.dropout, seed=spec.seed * 1000 + len(spec.hidden),
-                             name=f"dropout{len(spec.hidden) - 1}")
-    output = DenseLayer(layer, len(spec.targets), rng, "identity", name="output")
-    return input_layer, output
+            last = len(spec.hidden)
+            layer = DropoutLayer(layer, spec.dropout, seed=seed * 1000 + last, name=f"{prefix}dropout{last - 1}")
+        outputs.append(DenseLayer(layer, len(spec.targets), rng, "identity", name=f"{prefix}output"))
+    return input_layer, outputs
 
 
 class FingerprintMLP:
@@ -115,7 +128,7 @@ class FingerprintMLP:
         self.spec = spec
         self.backend = backend
         self.featurizer = MorganFingerprint.from_dict(spec.featurizer)
-        self.input_layer, self.network = build_mlp(spec)
+        self.input_layer, self.members = build_mlp(spec)
         self._predict_fn = None
 
     @property
@@ -127,10 +140,18 @@ class FingerprintMLP:
         return self.spec.targets
 
     def get_param_values(self) -> dict[str, np.ndarray]:
-        return get_all_param_values(self.network)
+        """Copies of every member's parameters, keyed by unique parameter name."""
+        return {k: v for member in self.members for k, v in get_all_param_values(member).items()}
 
     def set_param_values(self, values: dict[str, np.ndarray]) -> None:
-        set_all_param_values(self.network, values)
+        """Set all parameters; ``ValueError`` if names or shapes differ from the spec's."""
+        expected = set(self.get_param_values())
+        if set(values) != expected:
+            missing, extra = sorted(expected - set(values)), sorted(set(values) - expected)
+            raise ValueError(f"parameter names differ: missing {missing}, unexpected {extra}")
+        for member in self.members:
+            names = get_all_param_values(member)
+            set_all_param_values(member, {name: values[name] for name in names})
 
     def predict_fingerprints(self, fingerprints: FingerprintBatch, batch_size: int = 4096) -> np.ndarray:
         """Scores for a fingerprint batch.
@@ -146,7 +167,7 @@ class FingerprintMLP:
             )
         if self._predict_fn is None:
             transform = pt.sigmoid if self.task == "classification" else None
-            self._predict_fn = compile_predict(self.network, self.backend, transform)
+            self._predict_fn = compile_predict(self.members, self.backend, transform)
         out = np.empty((len(fingerprints), len(self.targets)), dtype=np.float32)
         for start in range(0, len(fingerprints), batch_size):
             stop = min(start + batch_size, len(fingerprints))
