@@ -56,7 +56,7 @@ class QSARModel:
     >>> proba = model.predict(test_smiles)          # (n, n_targets), NaN rows for invalid SMILES
     """
 
-    def __init__(self, task: str = "classification", hidden: Sequence[int] = (512,), dropout: float = 0.2,
+    def __init__(self, task: str = "classification", hidden: Sequence[int] = (512,), dropout: float = 0.3,
                  radius: int = 2, fp_size: int = 2048, counts: bool = False, activation: str = "relu",
                  ensemble_size: int = 1, backend: str = "numba", config: TrainConfig | None = None,
                  **train_options):

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from symmol.kernels.bits import csr_to_dense_uint8, pack_csr
+
 
 @dataclass(frozen=True)
 class FingerprintBatch:
@@ -68,6 +70,18 @@ class FingerprintBatch:
         rows = np.repeat(np.arange(len(self)), np.diff(self.indptr))
         out[rows, self.indices] = self.values
         return out
+
+    def to_dense_uint8(self) -> np.ndarray:
+        """Dense ``(n_rows, fp_size)`` uint8 array: the values clipped to [0, 255]."""
+        counts = np.clip(self.values, 0, 255).astype(np.int32)
+        return csr_to_dense_uint8(self.indptr, self.indices, counts, self.fp_size, use_counts=True)
+
+    def to_packed(self) -> np.ndarray:
+        """Packed bits, ``(n_rows, ceil(fp_size / 64))`` uint64 (feature f = bit f % 64 of word f // 64).
+
+        The similarity format: popcounts and Tanimoto work on these words directly.
+        """
+        return pack_csr(self.indptr, self.indices, self.fp_size)
 
     def to_scipy(self):
         """The batch as a ``scipy.sparse.csr_matrix`` sharing this batch's arrays."""

@@ -47,7 +47,7 @@ class TrainConfig:
     batch_size: int = 64
     optimizer: str = "adam"
     learning_rate: float = 1e-3
-    weight_decay: float = 0.0
+    weight_decay: float = 3e-4
     seed: int = 0
     progress: bool = True
 

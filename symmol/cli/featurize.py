@@ -33,8 +33,7 @@ def run(args: argparse.Namespace) -> int:
     with tqdm(desc="featurize", unit="mol", disable=args.no_progress) as bar:
         for chunk in iter_molecules(args.library, args.smiles_column, chunk_size=args.chunk_size):
             featurized = featurizer.from_smiles(chunk["smiles"].tolist())
-            dense = featurized.fingerprints.to_dense(np.float32)
-            blocks.append(np.minimum(dense, 255).astype(np.uint8))
+            blocks.append(featurized.fingerprints.to_dense_uint8())
             for position, error in enumerate(featurized.errors):
                 if error:
                     invalid.append((int(chunk["row"].iloc[position]), chunk["smiles"].iloc[position], error))

@@ -43,13 +43,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--patience", type=int, default=8, help="0 turns early stopping off")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--hidden", type=_widths, default=(512,), help="hidden widths, e.g. 512 or 1024,256")
-    parser.add_argument("--dropout", type=float, default=0.2)
+    parser.add_argument("--dropout", type=float, default=0.3)
     parser.add_argument("--ensemble-size", type=int, default=1,
                         help="independently initialised members trained together; predictions are their mean")
     parser.add_argument("--activation", choices=("relu", "gelu", "sigmoid", "tanh"), default="relu")
     parser.add_argument("--optimizer", choices=("sgd", "momentum", "adam"), default="adam")
     parser.add_argument("--lr", type=float, default=1e-3)
-    parser.add_argument("--weight-decay", type=float, default=0.0)
+    parser.add_argument("--weight-decay", type=float, default=3e-4,
+                        help="L2 coefficient on weight matrices")
     parser.add_argument("--radius", type=int, default=2)
     parser.add_argument("--fp-size", type=int, default=2048)
     parser.add_argument("--counts", action="store_true", help="count fingerprint instead of bits")

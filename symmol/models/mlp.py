@@ -54,7 +54,7 @@ class MLPSpec:
     targets: tuple[str, ...]
     task: str
     hidden: tuple[int, ...] = (512,)
-    dropout: float = 0.2
+    dropout: float = 0.3
     activation: str = "relu"
     featurizer: dict = field(default_factory=lambda: MorganFingerprint().to_dict())
     target_mean: tuple[float, ...] = ()

@@ -1,0 +1,408 @@
+"""RDKit boundary: turn RDKit molecules into flat graph arrays for the kernels.
+
+:func:`mol_graph_batch` returns a :class:`MolGraphBatch` holding, for a list
+of molecules, exactly the inputs RDKit's default Morgan generator
+(``rdFingerprintGenerator.GetMorganGenerator``) works from:
+
+* atom invariants from ``rdMolDescriptors.GetConnectivityInvariants(mol,
+  includeRingMembership=True)``, which is the function RDKit's
+  ``MorganAtomInvGenerator`` calls (``getConnectivityInvariants`` in
+  ``Code/GraphMol/Fingerprints/FingerprintUtil.cpp``): a hash of atomic number,
+  total degree, total H count, formal charge, integer mass delta and ring
+  membership;
+* bonds (begin atom, end atom, ``int(Bond.GetBondType())``), which is what
+  ``MorganBondInvGenerator`` uses when ``useBondTypes=True`` and chirality is
+  off.
+
+Bonds are read from each molecule's binary pickle (``Mol.ToBinary``), parsed
+by a small Numba reader of RDKit's ``MolPickler`` format, because that is
+several times faster than calling ``GetBeginAtomIdx``/``GetEndAtomIdx``/
+``GetBondType`` on every bond from Python (measured on ChEMBL molecules of ~28
+atoms: ~25 us/mol for ``ToBinary`` plus ~2 us/mol to parse, against ~120-165
+us/mol for the Python loop). ``Chem.GetAdjacencyMatrix(mol, useBO=True)`` is
+cheaper still but lossy (dative bonds read as 1.0 like single bonds, zero-order
+bonds vanish, bond indices are lost), so it is not used.
+
+The reader is strict: it checks the header, walks every atom and bond record
+and the ring section and requires the end-of-molecule tag as the last byte.
+Any record it does not fully understand (query atoms or bonds, monomer info,
+stereo or substance groups, another pickle major version, ...) makes it give
+up on that molecule, which is then read with the plain Python bond loop, so
+the result is always exact.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+from rdkit import Chem
+from rdkit.Chem import rdMolDescriptors
+
+from symmol.kernels.config import jit, parallel_jit
+
+__all__ = ["MolGraphBatch", "mol_graph_batch"]
+
+# Pickle without properties or conformers: only atoms, bonds and ring info.
+_PICKLE_FLAGS = int(Chem.PropertyPickleOptions.NoConformers)
+
+# MolPickler constants (Code/GraphMol/MolPickler.{h,cpp}, pickle version 16.x)
+_ENDIAN_ID = 0xDEADBEEF
+_PICKLE_MAJOR = 16
+_TAG_BEGINATOM = 1
+_TAG_BEGINBOND = 11
+_TAG_BEGINSSSR = 20
+_TAG_ENDMOL = 22
+_TAG_ATOM_MAPNUMBER = 24
+_TAG_ATOM_DUMMYLABEL = 44
+_TAG_BEGINSYMMSSSR = 66
+_TAG_BEGINFASTFIND = 67
+_TAG_BEGINFINDOTHERORUNKNOWN = 68
+_BOND_SINGLE = 1
+
+# parse status codes (0 = success); anything else falls back to Python
+_OK = 0
+_E_TRUNCATED = 1
+_E_HEADER = 2
+_E_ATOM = 3
+_E_BOND = 4
+_E_TRAILER = 5
+
+
+@dataclass(frozen=True)
+class MolGraphBatch:
+    """Flat graph arrays for a batch of molecules (CSR-style offsets).
+
+    Attributes
+    ----------
+    atom_invariants : (n_atoms_total,) uint32
+        RDKit's default Morgan atom invariants (connectivity invariants with
+        ring membership).
+    atom_offsets : (n_mols + 1,) int64
+        Atoms of molecule ``i`` are ``atom_offsets[i]:atom_offsets[i + 1]``.
+    bond_atoms : (n_bonds_total, 2) int32
+        Begin/end atom index of each bond, local to its molecule (0-based), in
+        RDKit bond-index order.
+    bond_types : (n_bonds_total,) uint32
+        ``int(Bond.GetBondType())``, RDKit's bond invariant with
+        ``useBondTypes=True``.
+    bond_offsets : (n_mols + 1,) int64
+        Bonds of molecule ``i`` are ``bond_offsets[i]:bond_offsets[i + 1]``.
+    """
+
+    atom_invariants: np.ndarray
+    atom_offsets: np.ndarray
+    bond_atoms: np.ndarray
+    bond_types: np.ndarray
+    bond_offsets: np.ndarray
+
+    @property
+    def n_molecules(self) -> int:
+        """Number of molecules in the batch."""
+        return int(self.atom_offsets.shape[0] - 1)
+
+
+# --------------------------------------------------------------------------
+# MolPickler reader (Numba)
+# --------------------------------------------------------------------------
+@jit
+def _u32(buf: np.ndarray, p: int) -> int:
+    """Little-endian uint32 at ``buf[p:p + 4]``."""
+    return (np.int64(buf[p]) | (np.int64(buf[p + 1]) << 8) | (np.int64(buf[p + 2]) << 16)
+            | (np.int64(buf[p + 3]) << 24))
+
+
+@jit
+def _i32(buf: np.ndarray, p: int) -> int:
+    """Little-endian int32 at ``buf[p:p + 4]``."""
+    v = _u32(buf, p)
+    if v >= 2**31:
+        v -= 2**32
+    return v
+
+
+@jit
+def _header(buf: np.ndarray) -> tuple[int, int, int]:
+    """(status, n_atoms, n_bonds) from the fixed 30-byte head (up to the BEGINATOM tag)."""
+    if buf.shape[0] < 30:
+        return _E_TRUNCATED, 0, 0
+    if _u32(buf, 0) != _ENDIAN_ID or _i32(buf, 4) != 0 or _i32(buf, 8) != _PICKLE_MAJOR:
+        return _E_HEADER, 0, 0
+    n_atoms = _i32(buf, 20)
+    n_bonds = _i32(buf, 24)
+    if n_atoms < 0 or n_bonds < 0 or buf[29] != _TAG_BEGINATOM:
+        return _E_HEADER, 0, 0
+    return _OK, n_atoms, n_bonds
+
+
+@jit
+def _read_index(buf: np.ndarray, p: int, wide: bool) -> int:
+    """An atom index ``T`` (uint8, or int32 when the molecule has > 255 atoms)."""
+    if wide:
+        return _i32(buf, p)
+    return np.int64(buf[p])
+
+
+@jit
+def _parse_pickle(buf: np.ndarray, n_atoms: int, bond_atoms: np.ndarray,
+                  bond_types: np.ndarray) -> int:
+    """Parse one ``MolPickler`` blob; fill ``bond_atoms``/``bond_types``.
+
+    Returns a status code, ``_OK`` only if the whole blob was understood.
+    """
+    end = buf.shape[0]
+    n_bonds = bond_atoms.shape[0]
+    wide = n_atoms > 255
+    t = 4 if wide else 1
+    p = 30
+    # ---- atoms
+    for _ in range(n_atoms):
+        if p + 6 > end:
+            return _E_TRUNCATED
+        flags = buf[p + 1]
+        p += 2
+        if flags & 0x13:  # query (0x10), monomer info (0x02) or unknown (0x01)
+            return _E_ATOM
+        if flags & 0x80:  # legacy coordinates
+            p += 12
+        if p + 4 > end:
+            return _E_TRUNCATED
+        prop_flags = _i32(buf, p)
+        p += 4
+        if prop_flags < 0 or prop_flags >= (1 << 9):
+            return _E_ATOM
+        if prop_flags & 1:  # mass offset as float
+            p += 4
+        for bit in range(1, 8):  # charge, chirality, hybridisation, Hs, valences, radicals
+            if prop_flags & (1 << bit):
+                p += 1
+        if prop_flags & (1 << 8):  # isotope
+            p += 4
+        if flags & 0x08:  # atom map number
+            if p + 2 > end or buf[p] != _TAG_ATOM_MAPNUMBER:
+                return _E_ATOM
+            c = buf[p + 1]
+            p += 2
+            if c > 127:  # negative as signed char: an int32 follows
+                p += 4
+        if flags & 0x04:  # dummy label string
+            if p + 5 > end or buf[p] != _TAG_ATOM_DUMMYLABEL:
+                return _E_ATOM
+            p += 5 + _u32(buf, p + 1)
+        if p > end:
+            return _E_TRUNCATED
+    # ---- bonds
+    if p >= end or buf[p] != _TAG_BEGINBOND:
+        return _E_BOND
+    p += 1
+    for b in range(n_bonds):
+        if p + 2 * t + 1 > end:
+            return _E_TRUNCATED
+        u = _read_index(buf, p, wide)
+        v = _read_index(buf, p + t, wide)
+        p += 2 * t
+        flags = buf[p]
+        p += 1
+        if flags & 0x90:  # query bond (0x10) or unknown (0x80)
+            return _E_BOND
+        if u < 0 or v < 0 or u >= n_atoms or v >= n_atoms or u == v:
+            return _E_BOND
+        bt = _BOND_SINGLE
+        if flags & 0x08:  # bond type
+            if p + 1 > end or buf[p] > 127:
+                return _E_BOND
+            bt = np.int64(buf[p])
+            p += 1
+        if flags & 0x04:  # bond direction
+            p += 1
+        if flags & 0x02:  # stereo, number of stereo atoms, stereo atoms
+            if p + 2 > end or buf[p + 1] > 127:
+                return _E_BOND
+            p += 2 + t * np.int64(buf[p + 1])
+        if flags & 0x01:  # two strings (end points, attachment)
+            for _s in range(2):
+                if p + 4 > end:
+                    return _E_TRUNCATED
+                p += 4 + _u32(buf, p)
+        if p > end:
+            return _E_TRUNCATED
+        bond_atoms[b, 0] = u
+        bond_atoms[b, 1] = v
+        bond_types[b] = bt
+    # ---- ring info (optional), then the end-of-molecule tag as the last byte
+    if p >= end:
+        return _E_TRAILER
+    tag = buf[p]
+    p += 1
+    if (tag == _TAG_BEGINSSSR or tag == _TAG_BEGINSYMMSSSR or tag == _TAG_BEGINFASTFIND
+            or tag == _TAG_BEGINFINDOTHERORUNKNOWN):
+        if p + 4 > end:
+            return _E_TRUNCATED
+        n_rings = _u32(buf, p)
+        p += 4
+        for _ in range(n_rings):
+            if p + t > end:
+                return _E_TRUNCATED
+            size = _read_index(buf, p, wide)
+            if size < 0:
+                return _E_TRAILER
+            p += t * (size + 1)
+            if p > end:
+                return _E_TRUNCATED
+        if p >= end:
+            return _E_TRAILER
+        tag = buf[p]
+        p += 1
+    if tag != _TAG_ENDMOL or p != end:
+        return _E_TRAILER
+    return _OK
+
+
+@parallel_jit
+def _parse_batch(data: np.ndarray, blob_offsets: np.ndarray, n_atoms: np.ndarray):
+    """Parse many concatenated pickles; bonds go to disjoint slices.
+
+    Returns ``(status, bond_offsets, bond_atoms, bond_types)``; for a molecule
+    with non-zero status its bond slice has length 0 and must be refilled.
+    """
+    n_mols = blob_offsets.shape[0] - 1
+    status = np.zeros(n_mols, dtype=np.int64)
+    n_bonds = np.zeros(n_mols, dtype=np.int64)
+    for i in range(n_mols):  # header only: serial keeps compile time down
+        s, na, nb = _header(data[blob_offsets[i]:blob_offsets[i + 1]])
+        if s == _OK and na != n_atoms[i]:
+            s = _E_HEADER
+        status[i] = s
+        n_bonds[i] = nb if s == _OK else 0
+    bond_offsets = np.zeros(n_mols + 1, dtype=np.int64)
+    for i in range(n_mols):
+        bond_offsets[i + 1] = bond_offsets[i] + n_bonds[i]
+    bond_atoms = np.empty((bond_offsets[-1], 2), dtype=np.int32)
+    bond_types = np.empty(bond_offsets[-1], dtype=np.uint32)
+    for i in numba.prange(n_mols):
+        if status[i] == _OK:
+            b0 = bond_offsets[i]
+            b1 = bond_offsets[i + 1]
+            status[i] = _parse_pickle(data[blob_offsets[i]:blob_offsets[i + 1]], n_atoms[i],
+                                      bond_atoms[b0:b1], bond_types[b0:b1])
+    return status, bond_offsets, bond_atoms, bond_types
+
+
+# --------------------------------------------------------------------------
+# Python side
+# --------------------------------------------------------------------------
+def _bonds_python(mol: Chem.Mol) -> tuple[np.ndarray, np.ndarray]:
+    """Bonds of one molecule by the plain RDKit API (reference path)."""
+    n = mol.GetNumBonds()
+    atoms = np.empty((n, 2), dtype=np.int32)
+    types = np.empty(n, dtype=np.uint32)
+    for k, bond in enumerate(mol.GetBonds()):
+        atoms[k, 0] = bond.GetBeginAtomIdx()
+        atoms[k, 1] = bond.GetEndAtomIdx()
+        types[k] = int(bond.GetBondType())
+    return atoms, types
+
+
+def mol_graph_batch(mols: Sequence[Chem.Mol]) -> MolGraphBatch:
+    """Extract the Morgan-relevant graph of every molecule into flat arrays.
+
+    Parameters
+    ----------
+    mols : sequence of rdkit.Chem.Mol
+        Sanitised molecules (as returned by ``Chem.MolFromSmiles``); explicit
+        hydrogens, if present, are kept as atoms.
+
+    Returns
+    -------
+    MolGraphBatch
+        ``atom_invariants`` (n_atoms_total,) uint32, ``atom_offsets``
+        (n_mols + 1,) int64, ``bond_atoms`` (n_bonds_total, 2) int32 (local
+        indices), ``bond_types`` (n_bonds_total,) uint32 and ``bond_offsets``
+        (n_mols + 1,) int64.
+
+    Raises
+    ------
+    ValueError
+        If an entry is ``None`` (typically a SMILES RDKit could not parse).
+    TypeError
+        If an entry is not an ``rdkit.Chem.Mol``.
+
+    Notes
+    -----
+    Mirrors what ``rdFingerprintGenerator.GetMorganGenerator`` feeds its
+    environment generator: ``MorganAtomInvGenerator`` (connectivity
+    invariants, ring membership on) and ``MorganBondInvGenerator``
+    (``useBondTypes=True``, no chirality). RDKit errors for molecules it cannot
+    fingerprint (e.g. unsanitised ones) propagate unchanged.
+    """
+    return _extract(mols)[0]
+
+
+def _extract(mols: Sequence[Chem.Mol]) -> tuple[MolGraphBatch, np.ndarray]:
+    """:func:`mol_graph_batch` plus the (n_mols,) int64 pickle-reader status.
+
+    Status 0 means the bonds came from the fast pickle reader; anything else
+    means that molecule was read by the Python fallback.
+    """
+    mols = list(mols)
+    invariants: list[list[int]] = []
+    blobs: list[bytes] = []
+    get_invariants = rdMolDescriptors.GetConnectivityInvariants
+    for i, mol in enumerate(mols):
+        if mol is None:
+            raise ValueError(f"mols[{i}] is None (a SMILES RDKit could not parse?)")
+        if not isinstance(mol, Chem.Mol):
+            raise TypeError(f"mols[{i}] is {type(mol).__name__}, not rdkit.Chem.Mol")
+        invariants.append(get_invariants(mol, includeRingMembership=True))
+        blobs.append(mol.ToBinary(_PICKLE_FLAGS))
+
+    n_mols = len(mols)
+    n_atoms = np.fromiter(map(len, invariants), dtype=np.int64, count=n_mols)
+    atom_offsets = np.zeros(n_mols + 1, dtype=np.int64)
+    np.cumsum(n_atoms, out=atom_offsets[1:])
+    atom_invariants = np.fromiter(itertools.chain.from_iterable(invariants), dtype=np.uint32,
+                                  count=int(atom_offsets[-1]))
+
+    blob_offsets = np.zeros(n_mols + 1, dtype=np.int64)
+    np.cumsum(np.fromiter(map(len, blobs), dtype=np.int64, count=n_mols), out=blob_offsets[1:])
+    data = np.frombuffer(b"".join(blobs), dtype=np.uint8)
+    status, bond_offsets, bond_atoms, bond_types = _parse_batch(data, blob_offsets, n_atoms)
+
+    failed = np.flatnonzero(status)
+    if failed.size:
+        bond_atoms, bond_types, bond_offsets = _refill(mols, failed, bond_atoms, bond_types,
+                                                       bond_offsets)
+    batch = MolGraphBatch(atom_invariants, atom_offsets, bond_atoms, bond_types, bond_offsets)
+    return batch, status
+
+
+def _refill(mols: list[Chem.Mol], failed: np.ndarray, bond_atoms: np.ndarray,
+            bond_types: np.ndarray, bond_offsets: np.ndarray
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rebuild the bond arrays, reading the ``failed`` molecules from Python."""
+    n_mols = bond_offsets.shape[0] - 1
+    counts = np.diff(bond_offsets)
+    extra = {int(i): _bonds_python(mols[i]) for i in failed}
+    for i, (atoms, _types) in extra.items():
+        counts[i] = atoms.shape[0]
+    new_offsets = np.zeros(n_mols + 1, dtype=np.int64)
+    np.cumsum(counts, out=new_offsets[1:])
+    new_atoms = np.empty((int(new_offsets[-1]), 2), dtype=np.int32)
+    new_types = np.empty(int(new_offsets[-1]), dtype=np.uint32)
+    # copy the parsed stretches between failed molecules in blocks
+    prev = 0
+    for i in [*sorted(extra), n_mols]:
+        if i > prev:
+            src = slice(int(bond_offsets[prev]), int(bond_offsets[i]))
+            dst = slice(int(new_offsets[prev]), int(new_offsets[i]))
+            new_atoms[dst] = bond_atoms[src]
+            new_types[dst] = bond_types[src]
+        if i < n_mols:
+            atoms, types = extra[i]
+            new_atoms[new_offsets[i]:new_offsets[i + 1]] = atoms
+            new_types[new_offsets[i]:new_offsets[i + 1]] = types
+        prev = i + 1
+    return new_atoms, new_types, new_offsets

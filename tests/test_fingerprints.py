@@ -1,0 +1,39 @@
+"""FingerprintBatch: CSR slicing/gathering and its dense and packed forms, against RDKit."""
+
+import numpy as np
+from rdkit import Chem, DataStructs
+from rdkit.Chem import rdFingerprintGenerator
+
+from symmol.featurize import MorganFingerprint
+from symmol.fingerprints import FingerprintBatch
+from symmol.kernels.bits import popcount_rows
+
+SMILES = ["CCOc1ccc2nc(S(N)(=O)=O)sc2c1", "CCN1C(=O)NC(c2ccccc2)C1=O", "CC(C)(C)OC(=O)N1CCC(CC1)C(=O)O",
+          "c1ccc2c(c1)ccc1ccccc12", "O=C(O)CCCCCCCCC(=O)O", "[Na+].[Cl-]"]
+
+
+def test_packed_words_match_rdkit_bitvector_and_tanimoto():
+    batch = MorganFingerprint(2, 1024).from_smiles(SMILES).fingerprints
+    words = batch.to_packed()
+    assert words.shape == (len(SMILES), 16) and words.dtype == np.uint64
+    generator = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=1024)
+    bitvects = [generator.GetFingerprint(Chem.MolFromSmiles(s)) for s in SMILES]
+    expected = np.array([np.array(list(bv), dtype=np.uint8) for bv in bitvects])
+    unpacked = np.unpackbits(words.view(np.uint8), axis=1, bitorder="little")
+    np.testing.assert_array_equal(unpacked, expected)
+    np.testing.assert_array_equal(popcount_rows(words), [bv.GetNumOnBits() for bv in bitvects])
+    common = np.bitwise_count(words[0] & words[1]).sum()
+    union = np.bitwise_count(words[0] | words[1]).sum()
+    assert np.isclose(common / union, DataStructs.TanimotoSimilarity(bitvects[0], bitvects[1]), atol=1e-12)
+
+
+def test_take_slice_concatenate_and_dense_forms():
+    batch = MorganFingerprint(2, 2048, counts=True).from_smiles(SMILES).fingerprints
+    dense = batch.to_dense()
+    np.testing.assert_array_equal(batch.take(np.array([4, 0, 4])).to_dense(), dense[[4, 0, 4]])
+    np.testing.assert_array_equal(batch.slice(2, 5).to_dense(), dense[2:5])
+    joined = FingerprintBatch.concatenate([batch.slice(0, 2), batch.slice(2, 6)])
+    np.testing.assert_array_equal(joined.to_dense(), dense)
+    np.testing.assert_array_equal(batch.to_dense_uint8(), np.minimum(dense, 255).astype(np.uint8))
+    generator = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=2048)
+    np.testing.assert_array_equal(dense[5], generator.GetCountFingerprintAsNumPy(Chem.MolFromSmiles(SMILES[5])))
