@@ -5,13 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-from tqdm.auto import tqdm
-
-from symmol.chem.io import iter_molecules
-from symmol.featurize import MorganFingerprint
-
 HELP = "compute ECFP fingerprints (bits or counts) for a molecule file into a .npy array"
 
 
@@ -27,6 +20,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import numpy as np
+    import pandas as pd
+    from tqdm.auto import tqdm
+
+    from symmol.chem.io import iter_molecules
+    from symmol.featurize import MorganFingerprint
     featurizer = MorganFingerprint(args.radius, args.fp_size, args.count)
     out = Path(args.out)
     blocks, invalid = [], []

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from symmol.models.store import load_model
-from symmol.screen import screen_library
-
 HELP = "score every molecule of a library (.csv/.smi/.sdf[.gz]) with a trained model, keeping the top K"
 
 
@@ -25,6 +22,8 @@ def add_arguments(parser: argparse.ArgumentParser, with_top: bool = True) -> Non
 
 
 def run(args: argparse.Namespace) -> int:
+    from symmol.models.store import load_model
+    from symmol.screen import screen_library
     model = load_model(args.model, backend=args.backend)
     summary = screen_library(model, args.library, args.out, top_k=getattr(args, "top", 0),
                              smiles_column=args.smiles_column, id_column=args.id_column,

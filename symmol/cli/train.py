@@ -7,14 +7,6 @@ import json
 import math
 from pathlib import Path
 
-import numpy as np
-
-from symmol.chem.io import read_molecules
-from symmol.estimator import QSARModel
-from symmol.metrics import task_metrics
-from symmol.splits import random_split, read_splits_file, scaffold_split
-from symmol.train import TrainConfig
-
 HELP = "train a fingerprint MLP on labelled molecules (CSV) and report train/val/test metrics"
 
 
@@ -68,6 +60,13 @@ def _clean_json(value):
 
 
 def run(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from symmol.chem.io import read_molecules
+    from symmol.estimator import QSARModel
+    from symmol.metrics import task_metrics
+    from symmol.splits import random_split, read_splits_file, scaffold_split
+    from symmol.train import TrainConfig
     table = read_molecules(args.data, smiles_column=args.smiles_column)
     missing = [t for t in args.targets if t not in table.columns]
     if missing:
