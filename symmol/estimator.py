@@ -12,6 +12,7 @@ from symmol.featurize import FeaturizedMolecules, MorganFingerprint
 from symmol.metrics import task_metrics
 from symmol.models.mlp import FingerprintMLP, MLPSpec
 from symmol.models.store import load_model, save_model
+from symmol.screen import score_chunk
 from symmol.train import TrainConfig, TrainHistory, train_model
 
 
@@ -90,6 +91,9 @@ class QSARModel:
         names = tuple(target_names) if target_names is not None else tuple(f"task{i}" for i in range(y_train.shape[1]))
         if len(names) != y_train.shape[1]:
             raise ValueError(f"{len(names)} target names for {y_train.shape[1]} target columns")
+        empty = [name for name, column in zip(names, y_train.T, strict=True) if np.isnan(column).all()]
+        if empty:
+            raise ValueError(f"target(s) {empty} have no measured value in the training set")
         val_fp = y_val = None
         if val_smiles is not None and len(val_smiles):
             val_fp = self._featurize_strict(val_smiles, "validation").fingerprints
@@ -127,15 +131,9 @@ class QSARModel:
         return scores
 
     def predict_frame(self, smiles: Sequence[str]) -> pd.DataFrame:
-        """Predictions as a DataFrame: ``smiles``, one column per target, ``status``, ``error``."""
-        featurized = self.featurize(smiles)
-        scores = self._fitted().predict_fingerprints(featurized.fingerprints)
-        frame = pd.DataFrame({"smiles": list(smiles)})
-        for j, name in enumerate(self._fitted().targets):
-            frame[name] = np.where(featurized.valid, scores[:, j], np.nan)
-        frame["status"] = np.where(featurized.valid, "ok", "invalid")
-        frame["error"] = featurized.errors
-        return frame
+        """Predictions as a DataFrame with the screening columns: ``row``, ``smiles``, one
+        column per target, ``status`` (``ok``/``invalid``) and ``error``."""
+        return score_chunk(self._fitted(), pd.DataFrame({"row": np.arange(len(smiles)), "smiles": list(smiles)}))
 
     def score(self, smiles: Sequence[str], y) -> dict:
         """Metrics on labelled data (ROC-AUC/PR-AUC or RMSE/MAE/R², per task and mean)."""
@@ -153,6 +151,7 @@ class QSARModel:
         spec = model.spec
         featurizer = MorganFingerprint.from_dict(spec.featurizer)
         estimator = cls(spec.task, spec.hidden, spec.dropout, featurizer.radius, featurizer.fp_size,
-                        featurizer.counts, spec.activation, spec.ensemble_size, backend, progress=False)
+                        featurizer.counts, spec.activation, spec.ensemble_size, backend, progress=False,
+                        seed=spec.seed)
         estimator.model_ = model
         return estimator

@@ -108,6 +108,7 @@ def screen_library(model: FingerprintMLP, library: str | Path, output: str | Pat
     with _open_output(output) as handle, tqdm(desc="screen", unit="mol", disable=not progress) as bar:
         for index, chunk in enumerate(iter_molecules(library, smiles_column, id_column, chunk_size)):
             scored = score_chunk(model, chunk)
+            columns = scored.columns
             scored.to_csv(handle, header=index == 0, index=False, float_format="%.6g")
             ok = scored["status"].to_numpy() == "ok"
             rows += len(scored)
@@ -119,6 +120,6 @@ def screen_library(model: FingerprintMLP, library: str | Path, output: str | Pat
     if top_k > 0:
         top_output = top_path(output)
         if best is None:  # no valid row at all: an empty table with the header
-            best = pd.DataFrame(columns=list(pd.read_csv(output, nrows=0).columns))
+            best = pd.DataFrame(columns=columns)
         best.to_csv(top_output, index=False, float_format="%.6g")
     return ScreenSummary(rows, valid, rows - valid, time.perf_counter() - start, output, top_output)

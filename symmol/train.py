@@ -109,6 +109,8 @@ def train_model(model: FingerprintMLP, train_fp: FingerprintBatch, train_y: np.n
     -------
     TrainHistory
     """
+    if len(train_fp) == 0:
+        raise ValueError("the training set is empty")
     if len(train_fp) != len(train_y):
         raise ValueError(f"{len(train_fp)} training fingerprints but {len(train_y)} target rows")
     if train_y.ndim != 2 or train_y.shape[1] != len(model.targets):
@@ -131,13 +133,18 @@ def train_model(model: FingerprintMLP, train_fp: FingerprintBatch, train_y: np.n
             losses.append(float(step(batch.indptr, batch.indices, batch.values, epoch_y[start:stop])))
             weights.append(stop - start)
         history.train_loss.append(float(np.average(losses, weights=weights)))
+        if not math.isfinite(history.train_loss[-1]):
+            raise RuntimeError(f"training diverged at epoch {epoch + 1} (loss {history.train_loss[-1]}); "
+                               "lower the learning rate")
         postfix = {"loss": f"{history.train_loss[-1]:.4f}"}
         if val_fp is not None and len(val_fp) > 0:
             metrics = task_metrics(model.task, val_y, model.predict_fingerprints(val_fp), model.targets)
             history.monitor, score = validation_score(model.task, metrics)
             history.val_score.append(score)
             postfix[f"val_{history.monitor}"] = f"{score:.4f}"
-            if score > best_score:
+            if not math.isfinite(score):
+                pass  # undefined (e.g. one class in every validation task): not a signal either way
+            elif score > best_score:
                 best_score, best_values, waited = score, model.get_param_values(), 0
                 history.best_epoch = epoch
             else:

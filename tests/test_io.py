@@ -68,3 +68,21 @@ def test_sdf_reader_keeps_bad_records(tmp_path):
     table = read_molecules(path)
     assert table["smiles"].tolist() == ["CCO", "c1ccccc1", ""]
     assert table["id"].tolist()[:2] == ["ethanol", "benzene"]
+
+
+def test_csv_ids_stay_text_and_empty_csv_is_empty(tmp_path):
+    path = tmp_path / "ids.csv"
+    path.write_text("id,smiles\n001,CCO\n,c1ccccc1\n")
+    table = read_molecules(path)
+    assert table["id"].tolist() == ["001", ""]
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    assert len(read_molecules(empty)) == 0
+
+
+def test_smi_ids_decided_by_first_nonblank_line(tmp_path):
+    path = tmp_path / "lib.smi"
+    path.write_text("\n\nCCO a\nCCN\n")
+    chunks = list(iter_molecules(path, chunk_size=1))
+    assert all("id" in c.columns for c in chunks)
+    assert pd.concat(chunks)["id"].tolist() == ["", "", "a", ""]

@@ -92,6 +92,9 @@ def iter_csv(path: str | Path, smiles_column: str | None = None, id_column: str 
     """
     with _open_text(path) as handle:
         first = handle.readline().rstrip("\r\n")
+    if not first:
+        yield pd.DataFrame({"row": pd.RangeIndex(0, 0), "smiles": pd.Series([], dtype=str)})
+        return
     columns = list(pd.read_csv(io.StringIO(first + "\n"), nrows=0).columns) if first else []
     headerless = (
         smiles_column is None
@@ -111,13 +114,14 @@ def iter_csv(path: str | Path, smiles_column: str | None = None, id_column: str 
                 "name it with --smiles-column"
             )
         id_col = _resolve_column(columns, id_column, ID_COLUMN_CANDIDATES, "id", path)
-        reader = pd.read_csv(path, dtype={smiles_col: str}, chunksize=chunk_size,
+        text_columns = {smiles_col: str} | ({id_col: str} if id_col is not None else {})
+        reader = pd.read_csv(path, dtype=text_columns, chunksize=chunk_size,
                              keep_default_na=True, skip_blank_lines=False)
     start = 0
     for chunk in reader:
         out = pd.DataFrame({"row": pd.RangeIndex(start, start + len(chunk))})
         if id_col is not None:
-            out["id"] = chunk[id_col].astype(str).to_numpy()
+            out["id"] = chunk[id_col].fillna("").astype(str).to_numpy()
         out["smiles"] = chunk[smiles_col].fillna("").astype(str).str.strip().to_numpy()
         if keep_columns and not headerless:
             for name in chunk.columns:
@@ -130,25 +134,25 @@ def iter_csv(path: str | Path, smiles_column: str | None = None, id_column: str 
 def iter_smi(path: str | Path, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterator[pd.DataFrame]:
     """Yield chunks of a SMILES file: whitespace-separated SMILES and optional id, no header.
 
-    Each line is one row; a blank line is kept as a row with an empty SMILES.
+    Each line is one row; a blank line is kept as a row with an empty SMILES. The output has
+    an ``id`` column when the first non-blank line has a second field (lines without one
+    then get ``""``).
     """
-    has_id: bool | None = None
+    with _open_text(path) as handle:
+        first_fields = next((line.split() for line in handle if line.strip()), [])
+    has_id = len(first_fields) > 1
     rows: list[tuple[str, str]] = []
     start = 0
     with _open_text(path) as handle:
         for line in handle:
             fields = line.split()
-            smiles = fields[0] if fields else ""
-            ident = fields[1] if len(fields) > 1 else ""
-            if has_id is None and fields:
-                has_id = len(fields) > 1
-            rows.append((smiles, ident))
+            rows.append((fields[0] if fields else "", fields[1] if len(fields) > 1 else ""))
             if len(rows) == chunk_size:
-                yield _smi_frame(rows, start, bool(has_id))
+                yield _smi_frame(rows, start, has_id)
                 start += len(rows)
                 rows = []
     if rows or start == 0:
-        yield _smi_frame(rows, start, bool(has_id))
+        yield _smi_frame(rows, start, has_id)
 
 
 def _smi_frame(rows: list[tuple[str, str]], start: int, has_id: bool) -> pd.DataFrame:

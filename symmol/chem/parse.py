@@ -34,7 +34,8 @@ class ParsedMolecules:
 
 
 def parse_smiles(smiles: str) -> tuple[Chem.Mol | None, str]:
-    """Parse and sanitize one SMILES exactly like ``Chem.MolFromSmiles``.
+    """Parse and sanitize one SMILES with ``Chem.MolFromSmiles`` (default parameters: sanitized,
+    explicit hydrogens removed), so fingerprints equal RDKit's on the same input.
 
     Returns
     -------
@@ -45,17 +46,21 @@ def parse_smiles(smiles: str) -> tuple[Chem.Mol | None, str]:
     if smiles is None or not str(smiles).strip():
         return None, "empty SMILES"
     text = str(smiles).strip()
-    mol = Chem.MolFromSmiles(text, sanitize=False)
-    if mol is None:
+    mol = Chem.MolFromSmiles(text)
+    if mol is not None:
+        if mol.GetNumAtoms() == 0:
+            return None, "SMILES has no atoms"
+        return mol, ""
+    # Rejected: parse again without sanitization to say why.
+    raw = Chem.MolFromSmiles(text, sanitize=False)
+    if raw is None:
         return None, f"SMILES syntax error in {text!r}"
-    if mol.GetNumAtoms() == 0:
-        return None, "SMILES has no atoms"
     try:
-        Chem.SanitizeMol(mol)
+        Chem.SanitizeMol(raw)
     except Exception as exc:  # RDKit raises several MolSanitizeException subclasses
         message = str(exc).strip() or type(exc).__name__
         return None, f"sanitization failed: {message}"
-    return mol, ""
+    return None, "rejected by RDKit"
 
 
 def parse_smiles_list(smiles: Sequence[str]) -> ParsedMolecules:

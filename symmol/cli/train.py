@@ -52,9 +52,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _clean_json(value):
+    """NaN/inf → null, recursively, so the files are strict JSON."""
     if isinstance(value, dict):
         return {k: _clean_json(v) for k, v in value.items()}
-    if isinstance(value, float) and math.isnan(value):
+    if isinstance(value, list | tuple):
+        return [_clean_json(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
 
@@ -111,8 +114,9 @@ def run(args: argparse.Namespace) -> int:
     model.save(out)
     (out / "metrics.json").write_text(json.dumps(_clean_json(metrics), indent=2) + "\n")
     history = model.history_
-    (out / "history.json").write_text(json.dumps({"train_loss": history.train_loss, "val_score": history.val_score,
-                                                  "monitor": history.monitor, "best_epoch": history.best_epoch}))
+    (out / "history.json").write_text(json.dumps(_clean_json({
+        "train_loss": history.train_loss, "val_score": history.val_score, "monitor": history.monitor,
+        "best_epoch": history.best_epoch})))
     _print_metrics(args.task, metrics, history.best_epoch)
     print(f"model written to {out}")
     return 0

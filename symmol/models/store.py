@@ -97,7 +97,10 @@ def load_model(directory: str | Path, backend: str = "numba") -> FingerprintMLP:
             values = {name: archive[name] for name in archive.files}
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         raise ModelFileError(f"{params_path}: unreadable parameter file ({exc})") from None
-    model = FingerprintMLP(spec, backend=backend)
+    try:
+        model = FingerprintMLP(spec, backend=backend)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelFileError(f"{spec_path}: invalid featurizer or architecture ({exc})") from None
     try:
         model.set_param_values(values)
     except ValueError as exc:

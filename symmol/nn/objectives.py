@@ -45,4 +45,4 @@ def masked_squared_error(predictions: TensorVariable, targets: TensorVariable) -
 
 def l2_penalty(params: list) -> TensorVariable:
     """Sum of squares of all entries of ``params`` (for weight decay on regularizable weights)."""
-    return pt.add(*[pt.sum(pt.sqr(p)) for p in params]) if params else pt.constant(0.0)
+    return pt.add(*[pt.sum(pt.sqr(p)) for p in params]) if params else pt.constant(np.float32(0.0))
