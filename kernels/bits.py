@@ -15,6 +15,7 @@ import numpy as np
 from numba.core import types
 from numba.extending import intrinsic
 
+from .checks import as_array, check_int
 from .config import jit, parallel_jit
 
 __all__ = [
@@ -72,21 +73,8 @@ def _n_words(fp_size: int) -> int:
     return (fp_size + 63) // 64
 
 
-def _check_fp_size(fp_size: int) -> int:
-    if isinstance(fp_size, bool) or not isinstance(fp_size, int | np.integer):
-        raise ValueError(f"fp_size must be an integer, got {fp_size!r}")
-    if fp_size < 1:
-        raise ValueError(f"fp_size must be >= 1, got {fp_size}")
-    return int(fp_size)
 
 
-def _as_array(name: str, x: object, dtype: type, ndim: int) -> np.ndarray:
-    arr = np.asarray(x)
-    if arr.dtype != np.dtype(dtype):
-        raise ValueError(f"{name} must have dtype {np.dtype(dtype).name}, got {arr.dtype.name}")
-    if arr.ndim != ndim:
-        raise ValueError(f"{name} must be {ndim}-D, got shape {arr.shape}")
-    return np.ascontiguousarray(arr)
 
 
 def _check_csr(indptr: np.ndarray, indices: np.ndarray, fp_size: int) -> None:
@@ -175,9 +163,9 @@ def pack_csr(indptr: np.ndarray, indices: np.ndarray, fp_size: int) -> np.ndarra
         On wrong dtypes/shapes, inconsistent ``indptr`` or out-of-range
         indices.
     """
-    indptr = _as_array("indptr", indptr, np.int64, 1)
-    indices = _as_array("indices", indices, np.int32, 1)
-    fp_size = _check_fp_size(fp_size)
+    indptr = as_array("indptr", indptr, np.int64, 1)
+    indices = as_array("indices", indices, np.int32, 1)
+    fp_size = check_int("fp_size", fp_size, 1)
     _check_csr(indptr, indices, fp_size)
     return _pack_kernel(indptr, indices, _n_words(fp_size))
 
@@ -203,8 +191,8 @@ def unpack_bits(words: np.ndarray, fp_size: int) -> np.ndarray:
         If ``words`` is not a 2-D uint64 array with ``ceil(fp_size / 64)``
         columns.
     """
-    words = _as_array("words", words, np.uint64, 2)
-    fp_size = _check_fp_size(fp_size)
+    words = as_array("words", words, np.uint64, 2)
+    fp_size = check_int("fp_size", fp_size, 1)
     if words.shape[1] != _n_words(fp_size):
         raise ValueError(f"words has {words.shape[1]} columns, expected "
                          f"ceil({fp_size} / 64) = {_n_words(fp_size)}")
@@ -227,7 +215,7 @@ def popcount_rows(words: np.ndarray) -> np.ndarray:
     ValueError
         If ``words`` is not a 2-D uint64 array.
     """
-    words = _as_array("words", words, np.uint64, 2)
+    words = as_array("words", words, np.uint64, 2)
     return _popcount_kernel(words)
 
 
@@ -259,10 +247,10 @@ def csr_to_dense_uint8(indptr: np.ndarray, indices: np.ndarray, counts: np.ndarr
         On wrong dtypes/shapes, inconsistent ``indptr`` or out-of-range
         indices.
     """
-    indptr = _as_array("indptr", indptr, np.int64, 1)
-    indices = _as_array("indices", indices, np.int32, 1)
-    counts = _as_array("counts", counts, np.int32, 1)
-    fp_size = _check_fp_size(fp_size)
+    indptr = as_array("indptr", indptr, np.int64, 1)
+    indices = as_array("indices", indices, np.int32, 1)
+    counts = as_array("counts", counts, np.int32, 1)
+    fp_size = check_int("fp_size", fp_size, 1)
     if counts.shape[0] != indices.shape[0]:
         raise ValueError(f"counts has {counts.shape[0]} entries but indices has "
                          f"{indices.shape[0]}")

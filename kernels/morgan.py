@@ -40,6 +40,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from .checks import as_array, check_int
 from .config import jit, parallel_jit
 
 __all__ = ["fold_csr", "morgan_csr", "morgan_environments"]
@@ -470,13 +471,6 @@ def _first_bad_bond(atom_offsets, bond_atoms, bond_offsets) -> int:
 # --------------------------------------------------------------------------
 # validation helpers and public wrappers
 # --------------------------------------------------------------------------
-def _as_array(name: str, x: object, dtype: type, ndim: int) -> np.ndarray:
-    arr = np.asarray(x)
-    if arr.dtype != np.dtype(dtype):
-        raise ValueError(f"{name} must have dtype {np.dtype(dtype).name}, got {arr.dtype.name}")
-    if arr.ndim != ndim:
-        raise ValueError(f"{name} must be {ndim}-D, got shape {arr.shape}")
-    return np.ascontiguousarray(arr)
 
 
 def _check_offsets(name: str, offsets: np.ndarray, total: int) -> None:
@@ -490,28 +484,16 @@ def _check_offsets(name: str, offsets: np.ndarray, total: int) -> None:
         raise ValueError(f"{name} must be non-decreasing")
 
 
-def _check_radius(radius: int) -> int:
-    if isinstance(radius, bool) or not isinstance(radius, int | np.integer):
-        raise ValueError(f"radius must be an integer, got {radius!r}")
-    if radius < 0:
-        raise ValueError(f"radius must be >= 0, got {radius}")
-    return int(radius)
 
 
-def _check_fp_size(fp_size: int) -> int:
-    if isinstance(fp_size, bool) or not isinstance(fp_size, int | np.integer):
-        raise ValueError(f"fp_size must be an integer, got {fp_size!r}")
-    if not 1 <= fp_size <= _MAX_FP_SIZE:
-        raise ValueError(f"fp_size must be in [1, {_MAX_FP_SIZE}], got {fp_size}")
-    return int(fp_size)
 
 
 def _validate_graph(atom_invariants, atom_offsets, bond_atoms, bond_types, bond_offsets):
-    atom_invariants = _as_array("atom_invariants", atom_invariants, np.uint32, 1)
-    atom_offsets = _as_array("atom_offsets", atom_offsets, np.int64, 1)
-    bond_atoms = _as_array("bond_atoms", bond_atoms, np.int32, 2)
-    bond_types = _as_array("bond_types", bond_types, np.uint32, 1)
-    bond_offsets = _as_array("bond_offsets", bond_offsets, np.int64, 1)
+    atom_invariants = as_array("atom_invariants", atom_invariants, np.uint32, 1)
+    atom_offsets = as_array("atom_offsets", atom_offsets, np.int64, 1)
+    bond_atoms = as_array("bond_atoms", bond_atoms, np.int32, 2)
+    bond_types = as_array("bond_types", bond_types, np.uint32, 1)
+    bond_offsets = as_array("bond_offsets", bond_offsets, np.int64, 1)
     if bond_atoms.shape[1] != 2:
         raise ValueError(f"bond_atoms must have shape (n_bonds, 2), got {bond_atoms.shape}")
     if bond_types.shape[0] != bond_atoms.shape[0]:
@@ -583,7 +565,7 @@ def morgan_environments(
         atom to itself), or ``radius`` is negative or not an integer.
     """
     arrays = _validate_graph(atom_invariants, atom_offsets, bond_atoms, bond_types, bond_offsets)
-    radius = _check_radius(radius)
+    radius = check_int("radius", radius, 0)
     return _environments_kernel(*arrays, radius)
 
 
@@ -618,10 +600,10 @@ def fold_csr(
     ValueError
         On wrong dtypes/shapes, inconsistent offsets or a bad ``fp_size``.
     """
-    env_ids = _as_array("env_ids", env_ids, np.uint32, 1)
-    env_offsets = _as_array("env_offsets", env_offsets, np.int64, 1)
+    env_ids = as_array("env_ids", env_ids, np.uint32, 1)
+    env_offsets = as_array("env_offsets", env_offsets, np.int64, 1)
     _check_offsets("env_offsets", env_offsets, env_ids.shape[0])
-    fp_size = _check_fp_size(fp_size)
+    fp_size = check_int("fp_size", fp_size, 1, _MAX_FP_SIZE)
     return _fold_kernel(env_ids, env_offsets, fp_size)
 
 
@@ -664,6 +646,6 @@ def morgan_csr(
         As :func:`morgan_environments` and :func:`fold_csr`.
     """
     arrays = _validate_graph(atom_invariants, atom_offsets, bond_atoms, bond_types, bond_offsets)
-    radius = _check_radius(radius)
-    fp_size = _check_fp_size(fp_size)
+    radius = check_int("radius", radius, 0)
+    fp_size = check_int("fp_size", fp_size, 1, _MAX_FP_SIZE)
     return _morgan_csr_kernel(*arrays, radius, fp_size)
