@@ -57,6 +57,13 @@ def _open_output(path: Path):
     return open(path, "w", encoding="utf-8", newline="")
 
 
+def row_errors(chunk: pd.DataFrame, parse_errors: list[str]) -> list[str]:
+    """Per-row reasons for rejection: the reader's (e.g. unreadable SDF record) before RDKit's."""
+    if "read_error" not in chunk.columns:
+        return parse_errors
+    return [read or parsed for read, parsed in zip(chunk["read_error"], parse_errors, strict=True)]
+
+
 def score_chunk(model: FingerprintMLP, chunk: pd.DataFrame) -> pd.DataFrame:
     """Featurize and score one chunk; returns the output columns for its rows."""
     featurized = model.featurizer.from_smiles(chunk["smiles"].tolist())
@@ -66,7 +73,7 @@ def score_chunk(model: FingerprintMLP, chunk: pd.DataFrame) -> pd.DataFrame:
     for j, name in enumerate(model.targets):
         out[name] = np.where(valid, scores[:, j], np.nan)
     out["status"] = np.where(valid, "ok", "invalid")
-    out["error"] = featurized.errors
+    out["error"] = row_errors(chunk, featurized.errors)
     return out
 
 

@@ -115,3 +115,23 @@ def test_splits_file_and_bad_target(trained, tmp_path, tox21_path):
     assert main(argv) == 0
     argv[5] = "NO-SUCH-TASK"
     assert main(argv) == 2
+
+
+def test_screen_sdf_reports_unreadable_records(trained):
+    work, model_dir = trained
+    path = work / "mols.sdf.gz"
+    import gzip
+
+    blocks = []
+    for smi in ("CCO", "c1ccccc1N"):
+        blocks.append(Chem.MolToMolBlock(Chem.MolFromSmiles(smi)) + "$$$$\n")
+    blocks.insert(1, "broken\n  RDKit\n\n  1  0  0  0  0  0  0  0  0  0999 V2000\n"
+                     "    0.0 0.0 0.0 Xx  0  0\nM  END\n$$$$\n")
+    with gzip.open(path, "wt") as handle:
+        handle.write("".join(blocks))
+    out = work / "sdf_scores.csv"
+    assert main(["predict", str(model_dir), str(path), "--out", str(out), "--no-progress"]) == 0
+    result = pd.read_csv(out, keep_default_na=False)
+    assert result["status"].tolist() == ["ok", "invalid", "ok"]
+    assert result.loc[1, "error"] == "unreadable SDF record (record 1)"
+    assert "read_error" not in result.columns

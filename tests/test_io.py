@@ -68,6 +68,7 @@ def test_sdf_reader_keeps_bad_records(tmp_path):
     table = read_molecules(path)
     assert table["smiles"].tolist() == ["CCO", "c1ccccc1", ""]
     assert table["id"].tolist()[:2] == ["ethanol", "benzene"]
+    assert table["read_error"].tolist() == ["", "", "unreadable SDF record (record 2)"]
 
 
 def test_csv_ids_stay_text_and_empty_csv_is_empty(tmp_path):

@@ -168,8 +168,8 @@ def iter_sdf(path: str | Path, id_column: str | None = None,
     """Yield chunks of an SDF file through RDKit's ``ForwardSDMolSupplier``.
 
     Each record becomes its canonical SMILES; a record RDKit cannot read is kept as a row
-    with an empty SMILES. The id is the record's ``id_column`` property if given, else its
-    title line (``_Name``).
+    with an empty SMILES and a ``read_error`` saying so (``""`` for readable records). The
+    id is the record's ``id_column`` property if given, else its title line (``_Name``).
     """
     from rdkit import Chem, RDLogger
 
@@ -184,19 +184,25 @@ def iter_sdf(path: str | Path, id_column: str | None = None,
         with opener(path, "rb") as handle:
             for mol in Chem.ForwardSDMolSupplier(handle):
                 if mol is None:
-                    rows.append(("", ""))
+                    rows.append(("", "", f"unreadable SDF record (record {start + len(rows)})"))
                 else:
                     key = id_column if id_column and mol.HasProp(id_column) else "_Name"
                     ident = mol.GetProp(key) if mol.HasProp(key) else ""
-                    rows.append((Chem.MolToSmiles(mol), ident))
+                    rows.append((Chem.MolToSmiles(mol), ident, ""))
                 if len(rows) == chunk_size:
-                    yield _smi_frame(rows, start, True)
+                    yield _sdf_frame(rows, start)
                     start += len(rows)
                     rows = []
     finally:
         RDLogger.EnableLog("rdApp.*")
     if rows or start == 0:
-        yield _smi_frame(rows, start, True)
+        yield _sdf_frame(rows, start)
+
+
+def _sdf_frame(rows: list[tuple[str, str, str]], start: int) -> pd.DataFrame:
+    out = _smi_frame([r[:2] for r in rows], start, True)
+    out["read_error"] = [r[2] for r in rows]
+    return out
 
 
 def iter_molecules(path: str | Path, smiles_column: str | None = None, id_column: str | None = None,
@@ -220,7 +226,8 @@ def iter_molecules(path: str | Path, smiles_column: str | None = None, id_column
     Yields
     ------
     pandas.DataFrame
-        ``row`` (int64, 0-based input position), optional ``id`` (str), ``smiles`` (str).
+        ``row`` (int64, 0-based input position), optional ``id`` (str), ``smiles`` (str);
+        SDF input adds ``read_error`` (str, ``""`` when the record was read).
 
     Raises
     ------

@@ -20,28 +20,43 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import tempfile
+
     import numpy as np
     import pandas as pd
     from tqdm.auto import tqdm
 
     from symmol.chem.io import iter_molecules
     from symmol.featurize import MorganFingerprint
+    from symmol.screen import row_errors
+
     featurizer = MorganFingerprint(args.radius, args.fp_size, args.count)
     out = Path(args.out)
-    blocks, invalid = [], []
-    with tqdm(desc="featurize", unit="mol", disable=args.no_progress) as bar:
-        for chunk in iter_molecules(args.library, args.smiles_column, chunk_size=args.chunk_size):
-            featurized = featurizer.from_smiles(chunk["smiles"].tolist())
-            blocks.append(featurized.fingerprints.to_dense_uint8())
-            for position, error in enumerate(featurized.errors):
-                if error:
-                    invalid.append((int(chunk["row"].iloc[position]), chunk["smiles"].iloc[position], error))
-            bar.update(len(chunk))
-    array = np.concatenate(blocks) if blocks else np.zeros((0, args.fp_size), np.uint8)
+    if out.suffix != ".npy":
+        raise ValueError(f"{out}: the output must be a .npy file")
     out.parent.mkdir(parents=True, exist_ok=True)
-    np.save(out, array)
+    invalid, n_rows = [], 0
+    # Rows stream to a raw file (memory bounded by --chunk-size), then into the .npy.
+    with tempfile.TemporaryFile(dir=out.parent) as raw:
+        with tqdm(desc="featurize", unit="mol", disable=args.no_progress) as bar:
+            for chunk in iter_molecules(args.library, args.smiles_column, chunk_size=args.chunk_size):
+                featurized = featurizer.from_smiles(chunk["smiles"].tolist())
+                featurized.fingerprints.to_dense_uint8().tofile(raw)
+                errors = row_errors(chunk, featurized.errors)
+                invalid += [(int(row), smiles, error) for row, smiles, error
+                            in zip(chunk["row"], chunk["smiles"], errors, strict=True) if error]
+                n_rows += len(chunk)
+                bar.update(len(chunk))
+        array = np.lib.format.open_memmap(out, mode="w+", dtype=np.uint8, shape=(n_rows, args.fp_size))
+        raw.seek(0)
+        for start in range(0, n_rows, args.chunk_size):
+            stop = min(start + args.chunk_size, n_rows)
+            array[start:stop] = np.fromfile(raw, dtype=np.uint8, count=(stop - start) * args.fp_size).reshape(
+                stop - start, args.fp_size)
+        array.flush()
+        del array
     invalid_path = out.with_name(out.name + ".invalid.csv")
     pd.DataFrame(invalid, columns=["row", "smiles", "error"]).to_csv(invalid_path, index=False)
-    print(f"{array.shape[0]} rows x {array.shape[1]} features ({featurizer.name}) -> {out}; "
+    print(f"{n_rows} rows x {args.fp_size} features ({featurizer.name}) -> {out}; "
           f"{len(invalid)} invalid rows -> {invalid_path}")
     return 0
