@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from symmol.featurize import FeaturizedMolecules, MorganFingerprint
+from symmol.fingerprints import FingerprintBatch
 from symmol.metrics import task_metrics
 from symmol.models.mlp import FingerprintMLP, MLPSpec
 from symmol.models.store import load_model, save_model
@@ -86,18 +87,27 @@ class QSARModel:
         InvalidMoleculeError
             Naming the first training row whose SMILES RDKit rejects, and why.
         """
-        train = self._featurize_strict(smiles, "training")
-        y_train = _as_target_matrix(y, len(smiles))
+        train_fp = self._featurize_strict(smiles, "training").fingerprints
+        val_fp = None
+        if val_smiles is not None and len(val_smiles):
+            val_fp = self._featurize_strict(val_smiles, "validation").fingerprints
+        return self.fit_fingerprints(train_fp, y, val_fp, val_y, target_names)
+
+    def fit_fingerprints(self, fingerprints: FingerprintBatch, y, val_fingerprints: FingerprintBatch | None = None,
+                         val_y=None, target_names: Sequence[str] | None = None) -> QSARModel:
+        """Train on precomputed fingerprints (from this model's :meth:`featurize`); see :meth:`fit`."""
+        y_train = _as_target_matrix(y, len(fingerprints))
         names = tuple(target_names) if target_names is not None else tuple(f"task{i}" for i in range(y_train.shape[1]))
         if len(names) != y_train.shape[1]:
             raise ValueError(f"{len(names)} target names for {y_train.shape[1]} target columns")
         empty = [name for name, column in zip(names, y_train.T, strict=True) if np.isnan(column).all()]
         if empty:
             raise ValueError(f"target(s) {empty} have no measured value in the training set")
-        val_fp = y_val = None
-        if val_smiles is not None and len(val_smiles):
-            val_fp = self._featurize_strict(val_smiles, "validation").fingerprints
-            y_val = _as_target_matrix(val_y, len(val_smiles))
+        y_val = None
+        if val_fingerprints is not None and len(val_fingerprints):
+            y_val = _as_target_matrix(val_y, len(val_fingerprints))
+        else:
+            val_fingerprints = None
         mean: tuple[float, ...] = ()
         std: tuple[float, ...] = ()
         if self.task == "regression":
@@ -108,7 +118,7 @@ class QSARModel:
                        target_mean=mean, target_std=std, seed=self.config.seed,
                        ensemble_size=self.ensemble_size)
         self.model_ = FingerprintMLP(spec, backend=self.backend)
-        self.history_ = train_model(self.model_, train.fingerprints, y_train, val_fp, y_val, self.config)
+        self.history_ = train_model(self.model_, fingerprints, y_train, val_fingerprints, y_val, self.config)
         return self
 
     def _featurize_strict(self, smiles: Sequence[str], what: str) -> FeaturizedMolecules:

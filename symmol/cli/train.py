@@ -98,17 +98,17 @@ def run(args: argparse.Namespace) -> int:
         local = (scaffold_split(smiles_valid, fractions) if args.split == "scaffold"
                  else random_split(valid_rows.size, fractions, seed=args.seed))
         sets = {k: valid_rows[getattr(local, k)] for k in ("train", "val", "test")}
-    smiles = table["smiles"].to_numpy()
     how = "splits file" if args.splits_file else args.split
     sizes = "/".join(str(sets[k].size) for k in ("train", "val", "test"))
     print(f"{args.data}: {len(table)} rows, split train/val/test = {sizes} ({how})")
-    model.fit(smiles[sets["train"]], y[sets["train"]], smiles[sets["val"]], y[sets["val"]],
-              target_names=args.targets)
+    fingerprints = featurized.fingerprints
+    model.fit_fingerprints(fingerprints.take(sets["train"]), y[sets["train"]], fingerprints.take(sets["val"]),
+                           y[sets["val"]], target_names=args.targets)
     fitted = model.model_
     metrics = {}
     for name, rows in sets.items():
         if rows.size:
-            scores = fitted.predict_fingerprints(featurized.fingerprints.take(rows))
+            scores = fitted.predict_fingerprints(fingerprints.take(rows))
             metrics[name] = task_metrics(args.task, y[rows], scores, args.targets)
     out = Path(args.out)
     model.save(out)
