@@ -119,6 +119,7 @@ class QSARModel:
                        ensemble_size=self.ensemble_size)
         self.model_ = FingerprintMLP(spec, backend=self.backend)
         self.history_ = train_model(self.model_, fingerprints, y_train, val_fingerprints, y_val, self.config)
+        self.model_.train_fingerprints = fingerprints.to_packed()
         return self
 
     def _featurize_strict(self, smiles: Sequence[str], what: str) -> FeaturizedMolecules:

@@ -8,5 +8,5 @@ from symmol.cli import screen
 
 HELP = "predict target values for molecules (.csv/.smi/.sdf[.gz]) with a trained model"
 
-add_arguments = partial(screen.add_arguments, with_top=False)
+add_arguments = partial(screen.add_arguments, with_top=False, default_jobs=1)
 run = screen.run

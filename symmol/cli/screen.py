@@ -1,35 +1,54 @@
-"""``symmol screen``: score a compound library with a trained model, streaming."""
+"""``symmol screen``: score a compound library with trained models, streaming, parallel, resumable."""
 
 from __future__ import annotations
 
 import argparse
+import os
 
-HELP = "score every molecule of a library (.csv/.smi/.sdf[.gz]) with a trained model, keeping the top K"
+HELP = "score every molecule of a library (.csv/.smi/.sdf[.gz]) with trained models, keeping the top K"
 
 
-def add_arguments(parser: argparse.ArgumentParser, with_top: bool = True) -> None:
-    parser.add_argument("model", help="model directory written by `symmol train`")
+def add_arguments(parser: argparse.ArgumentParser, with_top: bool = True, default_jobs: int | None = None) -> None:
+    parser.add_argument("models", nargs="+", metavar="MODEL_DIR",
+                        help="model directory written by `symmol train` (several: one score column per model "
+                             "and target, plus their mean and standard deviation)")
     parser.add_argument("library", help="molecules: .csv, .smi or .sdf, optionally .gz")
-    parser.add_argument("--out", required=True, help="results .csv or .csv.gz (one row per input row)")
+    parser.add_argument("--out", required=True,
+                        help="results .csv, .csv.gz or .parquet (one row per input row, in input order)")
     if with_top:
         parser.add_argument("--top", type=int, default=0, metavar="K",
-                            help="also write the K best valid rows to <out>.top.csv")
+                            help="also write the K best valid rows (passing the filters) to <out>.top.csv")
     parser.add_argument("--smiles-column", default=None)
     parser.add_argument("--id-column", default=None)
-    parser.add_argument("--chunk-size", type=int, default=20_000)
+    parser.add_argument("--chunk-size", type=int, default=20_000, help="rows per chunk (memory per worker)")
+    parser.add_argument("--n-jobs", type=int, default=default_jobs or os.cpu_count() or 1,
+                        help="worker processes on this machine (default: all cores; 1 = this process)")
+    parser.add_argument("--scheduler", default="local",
+                        help="'local' (default) or a dask.distributed scheduler address, e.g. tcp://10.0.0.5:8786")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue an interrupted run of the same command (same output, library, models)")
+    parser.add_argument("--filter", action="append", default=[], metavar="RULE",
+                        help="lipinski, veber, pains, brenk or a SMARTS pattern (repeatable); failing rows are "
+                             "kept and named in the 'filters' column but not ranked")
+    parser.add_argument("--ad", action="store_true",
+                        help="add 'ad': max Tanimoto similarity to the (first) model's training set")
     parser.add_argument("--backend", choices=("numba", "c"), default="numba")
     parser.add_argument("--no-progress", action="store_true")
 
 
 def run(args: argparse.Namespace) -> int:
-    from symmol.models.store import load_model
     from symmol.screen import screen_library
-    model = load_model(args.model, backend=args.backend)
-    summary = screen_library(model, args.library, args.out, top_k=getattr(args, "top", 0),
-                             smiles_column=args.smiles_column, id_column=args.id_column,
-                             chunk_size=args.chunk_size, progress=not args.no_progress)
-    print(f"{summary.rows} rows ({summary.valid} ok, {summary.invalid} invalid) in {summary.seconds:.1f} s "
-          f"({summary.rate:,.0f} molecules/s) -> {summary.output}")
+
+    summary = screen_library(
+        args.models, args.library, args.out, top_k=getattr(args, "top", 0), smiles_column=args.smiles_column,
+        id_column=args.id_column, chunk_size=args.chunk_size, n_jobs=args.n_jobs, scheduler=args.scheduler,
+        resume=args.resume, filters=args.filter, applicability_domain=args.ad, backend=args.backend,
+        progress=not args.no_progress,
+    )
+    resumed = f", {summary.resumed_chunks} chunks resumed" if summary.resumed_chunks else ""
+    filtered = f", {summary.filtered} filtered" if args.filter else ""
+    print(f"{summary.rows} rows ({summary.valid} ok, {summary.invalid} invalid{filtered}{resumed}) in "
+          f"{summary.seconds:.1f} s ({summary.rate:,.0f} molecules/s) -> {summary.output}")
     if summary.top_output is not None:
         print(f"top {args.top} -> {summary.top_output}")
     return 0

@@ -130,6 +130,9 @@ class FingerprintMLP:
         self.featurizer = MorganFingerprint.from_dict(spec.featurizer)
         self.input_layer, self.members = build_mlp(spec)
         self._predict_fn = None
+        self._member_fns: list | None = None
+        #: ``(n_train, n_words) uint64`` packed training fingerprints (applicability domain), if kept.
+        self.train_fingerprints: np.ndarray | None = None
 
     @property
     def task(self) -> str:
@@ -153,6 +156,35 @@ class FingerprintMLP:
             names = get_all_param_values(member)
             set_all_param_values(member, {name: values[name] for name in names})
 
+    def _check_width(self, fingerprints: FingerprintBatch) -> None:
+        if fingerprints.fp_size != self.featurizer.fp_size:
+            raise ValueError(
+                f"fingerprints have {fingerprints.fp_size} bits but the model expects {self.featurizer.fp_size}"
+            )
+
+    def _unscale(self, out: np.ndarray) -> np.ndarray:
+        if self.task == "regression" and self.spec.target_mean:
+            out = out * np.asarray(self.spec.target_std, np.float32) + np.asarray(self.spec.target_mean, np.float32)
+        return out
+
+    def predict_members(self, fingerprints: FingerprintBatch, batch_size: int = 4096) -> np.ndarray:
+        """Each ensemble member's scores.
+
+        Returns
+        -------
+        ``(ensemble_size, n_rows, n_targets)`` float32, in the units of :meth:`predict_fingerprints`.
+        """
+        self._check_width(fingerprints)
+        if self._member_fns is None:
+            transform = pt.sigmoid if self.task == "classification" else None
+            self._member_fns = [compile_predict(member, self.backend, transform) for member in self.members]
+        out = np.empty((len(self.members), len(fingerprints), len(self.targets)), dtype=np.float32)
+        for start in range(0, len(fingerprints), batch_size):
+            part = fingerprints.slice(start, min(start + batch_size, len(fingerprints)))
+            for m, fn in enumerate(self._member_fns):
+                out[m, start:start + len(part)] = fn(part.indptr, part.indices, part.values)
+        return self._unscale(out)
+
     def predict_fingerprints(self, fingerprints: FingerprintBatch, batch_size: int = 4096) -> np.ndarray:
         """Scores for a fingerprint batch.
 
@@ -161,10 +193,7 @@ class FingerprintMLP:
         ``(n_rows, n_targets)`` float32: probabilities in [0, 1] for classification,
         values in target units for regression.
         """
-        if fingerprints.fp_size != self.featurizer.fp_size:
-            raise ValueError(
-                f"fingerprints have {fingerprints.fp_size} bits but the model expects {self.featurizer.fp_size}"
-            )
+        self._check_width(fingerprints)
         if self._predict_fn is None:
             transform = pt.sigmoid if self.task == "classification" else None
             self._predict_fn = compile_predict(self.members, self.backend, transform)
@@ -173,6 +202,4 @@ class FingerprintMLP:
             stop = min(start + batch_size, len(fingerprints))
             part = fingerprints.slice(start, stop)
             out[start:stop] = self._predict_fn(part.indptr, part.indices, part.values)
-        if self.task == "regression" and self.spec.target_mean:
-            out = out * np.asarray(self.spec.target_std, np.float32) + np.asarray(self.spec.target_mean, np.float32)
-        return out
+        return self._unscale(out)

@@ -22,6 +22,8 @@ FORMAT = "symmol-model"
 FORMAT_VERSION = 1
 SPEC_FILE = "model.json"
 PARAMS_FILE = "params.npz"
+#: Optional: the training set's packed fingerprints, for applicability-domain scores.
+TRAIN_FINGERPRINTS_FILE = "train_fingerprints.npy"
 
 
 class ModelFileError(ValueError):
@@ -57,6 +59,12 @@ def save_model(model: FingerprintMLP, directory: str | Path) -> Path:
         "params_sha256": _sha256(params_path),
         "versions": _versions(),
     }
+    train_path = directory / TRAIN_FINGERPRINTS_FILE
+    if model.train_fingerprints is not None:
+        np.save(train_path, np.ascontiguousarray(model.train_fingerprints, dtype=np.uint64))
+        document["train_fingerprints_sha256"] = _sha256(train_path)
+    elif train_path.exists():
+        train_path.unlink()
     (directory / SPEC_FILE).write_text(json.dumps(document, indent=2) + "\n")
     return directory
 
@@ -105,4 +113,18 @@ def load_model(directory: str | Path, backend: str = "numba") -> FingerprintMLP:
         model.set_param_values(values)
     except ValueError as exc:
         raise ModelFileError(f"{params_path}: {exc}") from None
+    if "train_fingerprints_sha256" in document:
+        model.train_fingerprints = _load_train_fingerprints(directory, document, model.featurizer.fp_size)
     return model
+
+
+def _load_train_fingerprints(directory: Path, document: dict, fp_size: int) -> np.ndarray:
+    path = directory / TRAIN_FINGERPRINTS_FILE
+    if not path.is_file() or document["train_fingerprints_sha256"] != _sha256(path):
+        raise ModelFileError(f"{path}: missing, or its checksum does not match {SPEC_FILE}")
+    words = np.load(path, mmap_mode="r", allow_pickle=False)
+    n_words = (int(fp_size) + 63) // 64
+    if words.dtype != np.uint64 or words.ndim != 2 or words.shape[1] != n_words:
+        raise ModelFileError(f"{path}: expected (n, {n_words}) uint64 packed fingerprints, "
+                             f"found {words.shape} {words.dtype}")
+    return words

@@ -1,0 +1,163 @@
+"""Scoring one chunk of a library: featurize, predict with every model, add context columns.
+
+The output of :func:`ScreenScorer.score` for a chunk is the results table for its rows:
+``row``, [``id``], ``smiles``, the score columns, [``ad``], [``filters``], ``status``,
+``error``. It is a pure function of the chunk and the scorer, which is what makes resumed and
+distributed screens byte-identical to a plain run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from symmol.chem.parse import parse_smiles_list
+from symmol.models.mlp import FingerprintMLP
+from symmol.screen.filters import MoleculeFilters
+
+
+def row_errors(chunk: pd.DataFrame, parse_errors: list[str]) -> list[str]:
+    """Per-row reasons for rejection: the reader's (e.g. unreadable SDF record) before RDKit's."""
+    if "read_error" not in chunk.columns:
+        return parse_errors
+    return [read or parsed for read, parsed in zip(chunk["read_error"], parse_errors, strict=True)]
+
+
+def _id_columns(chunk: pd.DataFrame) -> pd.DataFrame:
+    return chunk[[c for c in ("row", "id", "smiles") if c in chunk.columns]].reset_index(drop=True)
+
+
+def _featurizer_key(model: FingerprintMLP) -> str:
+    return repr(sorted(model.featurizer.to_dict().items()))
+
+
+def score_chunk(model: FingerprintMLP, chunk: pd.DataFrame) -> pd.DataFrame:
+    """Featurize and score one chunk with one model; the ``symmol predict`` columns."""
+    return ScreenScorer([("", model)]).score(chunk)
+
+
+@dataclass
+class ScreenScorer:
+    """Everything a worker needs to turn a chunk into result rows.
+
+    Parameters
+    ----------
+    models
+        ``(name, model)`` pairs. With one model the score columns are its target names; with
+        several they are ``<name>:<target>``, followed by ``mean:<target>`` and
+        ``std:<target>`` over the models for every target they share. An ensemble model
+        (``ensemble_size > 1``) adds ``<target>_std``, the standard deviation over members.
+    filters
+        Medicinal-chemistry filters (column ``filters``; failing rows are kept but not ranked).
+    applicability_domain
+        Add column ``ad``: the largest Tanimoto similarity of the molecule to the first
+        model's training set (needs a model saved with its training fingerprints).
+    """
+
+    models: Sequence[tuple[str, FingerprintMLP]]
+    filters: MoleculeFilters = field(default_factory=MoleculeFilters)
+    applicability_domain: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.models:
+            raise ValueError("screening needs at least one model")
+        self.models = list(self.models)
+        names = [name for name, _ in self.models]
+        if len(set(names)) != len(names):
+            raise ValueError(f"model names must be unique, got {names}")
+        if self.applicability_domain and self.models[0][1].train_fingerprints is None:
+            raise ValueError(
+                f"model {self.models[0][0] or 0!r} was saved without its training fingerprints; "
+                "retrain it with this symmol version to screen with an applicability-domain column"
+            )
+
+    @property
+    def score_columns(self) -> list[str]:
+        """The score column names, in output order."""
+        names = []
+        for name, model in self.models:
+            prefix = f"{name}:" if len(self.models) > 1 else ""
+            for target in model.targets:
+                names.append(prefix + target)
+                if model.spec.ensemble_size > 1:
+                    names.append(f"{prefix}{target}_std")
+        for target in self._shared_targets():
+            names += [f"mean:{target}", f"std:{target}"]
+        return names
+
+    @property
+    def rank_column(self) -> str:
+        """The column the top-K ranking uses: the (consensus) score of the first target."""
+        name, model = self.models[0]
+        if len(self.models) == 1:
+            return model.targets[0]
+        shared = self._shared_targets()
+        return f"mean:{shared[0]}" if shared else f"{name}:{model.targets[0]}"
+
+    @property
+    def columns(self) -> list[str]:
+        """All output columns except the leading ``row``/``id``/``smiles``."""
+        extra = (["ad"] if self.applicability_domain else []) + (["filters"] if self.filters else [])
+        return [*self.score_columns, *extra, "status", "error"]
+
+    def _shared_targets(self) -> list[str]:
+        if len(self.models) < 2:
+            return []
+        first = self.models[0][1]
+        return [t for t in first.targets
+                if all(t in m.targets and m.task == first.task for _, m in self.models[1:])]
+
+    def score(self, chunk: pd.DataFrame) -> pd.DataFrame:
+        """Results table of one chunk (one row per input row, input order)."""
+        smiles = chunk["smiles"].tolist()
+        mols = None
+        if self.filters:  # filters need the molecules themselves: parse once, featurize from them
+            parsed = parse_smiles_list(smiles)
+            mols, errors = parsed.mols, parsed.errors
+        out = _id_columns(chunk)
+        per_model: dict[str, np.ndarray] = {}
+        fingerprint_cache: dict[str, object] = {}
+        for name, model in self.models:
+            key = _featurizer_key(model)
+            if key not in fingerprint_cache:
+                if mols is not None:
+                    fingerprint_cache[key] = model.featurizer.from_mols(mols)
+                else:
+                    featurized = model.featurizer.from_smiles(smiles)
+                    fingerprint_cache[key], errors = featurized.fingerprints, featurized.errors
+            fingerprints = fingerprint_cache[key]
+            valid = np.array([not e for e in errors], dtype=bool)
+            prefix = f"{name}:" if len(self.models) > 1 else ""
+            if model.spec.ensemble_size > 1:
+                members = model.predict_members(fingerprints)
+                scores, spread = members.mean(axis=0), members.std(axis=0)
+            else:
+                scores, spread = model.predict_fingerprints(fingerprints), None
+            per_model[name] = scores
+            for j, target in enumerate(model.targets):
+                out[prefix + target] = np.where(valid, scores[:, j], np.nan)
+                if spread is not None:
+                    out[f"{prefix}{target}_std"] = np.where(valid, spread[:, j], np.nan)
+        for target in self._shared_targets():
+            stacked = np.stack([per_model[name][:, list(model.targets).index(target)]
+                                for name, model in self.models]).astype(np.float64)
+            out[f"mean:{target}"] = np.where(valid, stacked.mean(axis=0), np.nan)
+            out[f"std:{target}"] = np.where(valid, stacked.std(axis=0), np.nan)
+        if self.applicability_domain:
+            out["ad"] = self._applicability(fingerprint_cache, valid)
+        if self.filters:
+            out["filters"] = self.filters.apply(mols)
+        out["status"] = np.where(valid, "ok", "invalid")
+        out["error"] = row_errors(chunk, errors)
+        return out
+
+    def _applicability(self, fingerprint_cache: dict, valid: np.ndarray) -> np.ndarray:
+        from symmol.similarity import max_similarity
+
+        model = self.models[0][1]
+        fingerprints = fingerprint_cache[_featurizer_key(model)]
+        similarity = max_similarity(fingerprints.to_packed(), model.train_fingerprints)
+        return np.where(valid, similarity, np.nan)

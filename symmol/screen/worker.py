@@ -1,0 +1,176 @@
+"""What runs where the chunks are scored: in this process, in local worker processes or on
+Dask workers. Everything a worker needs travels as one :class:`ModelBundle` (model files as
+bytes, so workers need no shared file system) and is loaded and compiled once per worker.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from symmol.screen.filters import MoleculeFilters
+from symmol.screen.scoring import ScreenScorer
+
+#: Float format of CSV results (scores are float32: 6 significant digits lose nothing useful).
+FLOAT_FORMAT = "%.6g"
+
+
+@dataclass(frozen=True)
+class ModelBundle:
+    """The models and options of a screen, in a form that pickles and travels to workers.
+
+    Attributes
+    ----------
+    models
+        ``(name, {file name: bytes})`` for each model directory.
+    filters
+        Filter names or SMARTS (see :mod:`symmol.screen.filters`).
+    applicability_domain
+        Whether to add the ``ad`` column.
+    backend
+        PyTensor backend the workers compile the models with.
+    """
+
+    models: tuple[tuple[str, tuple[tuple[str, bytes], ...]], ...]
+    filters: tuple[str, ...] = ()
+    applicability_domain: bool = False
+    backend: str = "numba"
+
+    @classmethod
+    def from_directories(cls, directories: list[tuple[str, Path]], filters: tuple[str, ...] = (),
+                         applicability_domain: bool = False, backend: str = "numba") -> ModelBundle:
+        models = []
+        for name, directory in directories:
+            directory = Path(directory)
+            if not directory.is_dir():
+                raise FileNotFoundError(f"{directory}: no such model directory")
+            files = tuple((p.name, p.read_bytes()) for p in sorted(directory.iterdir())
+                          if p.is_file() and p.suffix in (".json", ".npz", ".npy"))
+            models.append((name, files))
+        return cls(tuple(models), tuple(filters), bool(applicability_domain), backend)
+
+    @property
+    def digest(self) -> str:
+        """sha256 over every model file and option: identifies the screen's scoring function."""
+        h = hashlib.sha256()
+        for name, files in self.models:
+            h.update(name.encode() + b"\0")
+            for file_name, data in files:
+                h.update(file_name.encode() + b"\0" + hashlib.sha256(data).digest())
+        h.update(repr((self.filters, self.applicability_domain)).encode())
+        return h.hexdigest()
+
+    def build_scorer(self) -> ScreenScorer:
+        """Load (and validate) every model; compile happens on first use."""
+        from symmol.models.store import load_model
+
+        loaded = []
+        with tempfile.TemporaryDirectory(prefix="symmol-model-") as tmp:
+            for i, (name, files) in enumerate(self.models):
+                directory = Path(tmp) / str(i)
+                directory.mkdir()
+                for file_name, data in files:
+                    (directory / file_name).write_bytes(data)
+                model = load_model(directory, backend=self.backend)
+                if model.train_fingerprints is not None:  # detach from the temporary file
+                    model.train_fingerprints = model.train_fingerprints.copy()
+                loaded.append((name, model))
+        return ScreenScorer(loaded, MoleculeFilters(self.filters), self.applicability_domain)
+
+
+@dataclass(frozen=True)
+class ChunkResult:
+    """A scored chunk: its encoded results and what the coordinator needs to know of them."""
+
+    index: int
+    payload: bytes
+    rows: int
+    valid: int
+    filtered: int
+    top: pd.DataFrame
+
+
+_SCORERS: dict[str, ScreenScorer] = {}
+# Compiled PyTensor functions are not re-entrant: a Dask worker with several threads scores
+# one chunk at a time per process (scale with processes, not threads).
+_LOCK = threading.Lock()
+
+
+def scorer_for(bundle: ModelBundle) -> ScreenScorer:
+    """The scorer of ``bundle``, loaded once per process and cached by the bundle's digest."""
+    key = bundle.digest
+    with _LOCK:
+        if key not in _SCORERS:
+            _SCORERS.clear()  # one screen per worker at a time: keep memory bounded
+            _SCORERS[key] = bundle.build_scorer()
+        return _SCORERS[key]
+
+
+def init_worker() -> None:
+    """Process-pool initializer: one thread per worker, as the pool is the parallelism.
+
+    Models load on the first chunk (:func:`scorer_for`), so that a failure surfaces as that
+    chunk's exception rather than as a broken pool.
+    """
+    import numba
+    from threadpoolctl import threadpool_limits
+
+    numba.set_num_threads(1)
+    threadpool_limits(1)
+
+
+def encode(table: pd.DataFrame, fmt: str, header: bool) -> bytes:
+    """One chunk's results as bytes of the output file: CSV text, one gzip member, or a Parquet file."""
+    if fmt == "parquet":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        buffer = io.BytesIO()
+        pq.write_table(pa.Table.from_pandas(table, schema=arrow_schema(table), preserve_index=False), buffer)
+        return buffer.getvalue()
+    text = table.to_csv(header=header, index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
+    data = text.encode("utf-8")
+    return gzip.compress(data, compresslevel=6, mtime=0) if fmt == "csv.gz" else data
+
+
+def arrow_schema(table: pd.DataFrame):
+    """Fixed Arrow types per column, so every chunk's Parquet part has the same schema."""
+    import pyarrow as pa
+
+    fields = []
+    for name in table.columns:
+        if name == "row":
+            fields.append(pa.field(name, pa.int64()))
+        elif name in ("id", "smiles", "filters", "status", "error"):
+            fields.append(pa.field(name, pa.string()))
+        else:
+            fields.append(pa.field(name, pa.float64()))
+    return pa.schema(fields)
+
+
+def rank_candidates(table: pd.DataFrame, column: str, k: int) -> pd.DataFrame:
+    """The best ``k`` rankable rows (``ok`` and passing every filter): score descending, then
+    row ascending, so merging chunk winners in any order gives the same top K."""
+    keep = table["status"].to_numpy() == "ok"
+    if "filters" in table.columns:
+        keep &= table["filters"].to_numpy() == ""
+    pool = table[keep]
+    return pool.sort_values([column, "row"], ascending=[False, True], kind="stable").head(k).reset_index(drop=True)
+
+
+def run_chunk(bundle: ModelBundle, index: int, chunk: pd.DataFrame, fmt: str, top_k: int) -> ChunkResult:
+    """Score chunk ``index`` and encode it; the unit of work of every executor."""
+    scorer = scorer_for(bundle)
+    with _LOCK:
+        table = scorer.score(chunk)
+    ok = table["status"].to_numpy() == "ok"
+    filtered = int((ok & (table["filters"].to_numpy() != "")).sum()) if "filters" in table.columns else 0
+    top = rank_candidates(table, scorer.rank_column, top_k) if top_k > 0 else table.iloc[:0]
+    return ChunkResult(index, encode(table, fmt, header=index == 0), len(table), int(ok.sum()), filtered, top)
