@@ -60,6 +60,7 @@ class ScreenScorer:
     models: Sequence[tuple[str, FingerprintMLP]]
     filters: MoleculeFilters = field(default_factory=MoleculeFilters)
     applicability_domain: bool = False
+    _train_sorted: object = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if not self.models:
@@ -155,9 +156,11 @@ class ScreenScorer:
         return out
 
     def _applicability(self, fingerprint_cache: dict, valid: np.ndarray) -> np.ndarray:
-        from symmol.similarity import max_similarity
+        from symmol.similarity.search import SortedFingerprints, max_similarity
 
         model = self.models[0][1]
+        if self._train_sorted is None:  # popcount-sorted once per scorer
+            self._train_sorted = SortedFingerprints.from_packed(np.asarray(model.train_fingerprints))
         fingerprints = fingerprint_cache[_featurizer_key(model)]
-        similarity = max_similarity(fingerprints.to_packed(), model.train_fingerprints)
+        similarity = max_similarity(fingerprints.to_packed(), self._train_sorted)
         return np.where(valid, similarity, np.nan)
