@@ -32,7 +32,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from symmol.chem.io import DEFAULT_CHUNK_SIZE, iter_molecules
-from symmol.screen.worker import FLOAT_FORMAT, ChunkResult, ModelBundle, init_worker, run_chunk, scorer_for
+from symmol.screen.worker import ChunkResult, ModelBundle, encode, init_worker, run_chunk, scorer_for
 
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = "symmol-screen-manifest"
@@ -392,7 +392,7 @@ def screen_library(models, library: str | Path, output: str | Path, top_k: int =
     if top_k > 0:
         top_output = top_path(output)
         best = state.top if state.top is not None else pd.DataFrame(columns=["row", "smiles", rank_column])
-        best.to_csv(top_output, index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
+        _atomic_write(top_output, encode(best, "csv", header=True))
     return ScreenSummary(rows, valid, rows - valid, filtered, time.perf_counter() - start, output, top_output,
                          resumed)
 

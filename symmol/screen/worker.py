@@ -18,9 +18,6 @@ import pandas as pd
 from symmol.screen.filters import MoleculeFilters
 from symmol.screen.scoring import ScreenScorer
 
-#: Float format of CSV results (scores are float32: 6 significant digits lose nothing useful).
-FLOAT_FORMAT = "%.6g"
-
 
 @dataclass(frozen=True)
 class ModelBundle:
@@ -127,17 +124,26 @@ def init_worker() -> None:
 
 
 def encode(table: pd.DataFrame, fmt: str, header: bool) -> bytes:
-    """One chunk's results as bytes of the output file: CSV text, one gzip member, or a Parquet file."""
+    """One chunk's results as bytes of the output file: CSV text, one gzip member, or a Parquet file.
+
+    Arrow writes both (its CSV writer is ~15× faster than pandas'): strings are quoted, scores
+    are written exactly (shortest round-trip form of the float32), missing scores are empty.
+    gzip uses level 1: at level 6 compression would cost more than scoring the molecules.
+    """
+    import pyarrow as pa
+
+    arrow = pa.Table.from_pandas(table, schema=arrow_schema(table), preserve_index=False)
+    buffer = io.BytesIO()
     if fmt == "parquet":
-        import pyarrow as pa
         import pyarrow.parquet as pq
 
-        buffer = io.BytesIO()
-        pq.write_table(pa.Table.from_pandas(table, schema=arrow_schema(table), preserve_index=False), buffer)
+        pq.write_table(arrow, buffer)
         return buffer.getvalue()
-    text = table.to_csv(header=header, index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
-    data = text.encode("utf-8")
-    return gzip.compress(data, compresslevel=6, mtime=0) if fmt == "csv.gz" else data
+    import pyarrow.csv as pa_csv
+
+    pa_csv.write_csv(arrow, buffer, pa_csv.WriteOptions(include_header=header))
+    data = buffer.getvalue()
+    return gzip.compress(data, compresslevel=1, mtime=0) if fmt == "csv.gz" else data
 
 
 def arrow_schema(table: pd.DataFrame):
@@ -151,7 +157,7 @@ def arrow_schema(table: pd.DataFrame):
         elif name in ("id", "smiles", "filters", "status", "error"):
             fields.append(pa.field(name, pa.string()))
         else:
-            fields.append(pa.field(name, pa.float64()))
+            fields.append(pa.field(name, pa.float32() if table[name].dtype == "float32" else pa.float64()))
     return pa.schema(fields)
 
 
