@@ -391,3 +391,38 @@ def test_backends_raise_on_out_of_range_index(backend):
     indices = np.array([1, N_BITS, 2], np.int32)
     with pytest.raises(ValueError, match="out of range"):
         f(indptr, indices, np.ones(3), np.ones((N_BITS, 4)))
+
+
+# --------------------------------------------------------------------------- #
+# row-sparse gradient
+# --------------------------------------------------------------------------- #
+
+
+@pytest.mark.parametrize("mode", ["FAST_COMPILE", "NUMBA", "CVM"])
+def test_row_sparse_grad_equals_dense_grad_rows(mode):
+    """``fingerprint_dot_grad_w_rows`` returns exactly the used rows of ``X.T @ G`` (counts as values)."""
+    from symmol.ops.fingerprint import fingerprint_dot_grad_w_rows
+
+    rng = np.random.default_rng(7)
+    # 3 molecules (one empty), bits 5 and 9 repeated, counts as values
+    indptr = np.array([0, 3, 3, 5], dtype=np.int64)
+    indices = np.array([5, 9, 60, 9, 5], dtype=np.int32)
+    values = np.array([1, 2, 3, 1, 1], dtype=np.float32)
+    W = pytensor.shared(rng.standard_normal((N_BITS, 6)).astype(np.float32), name="W")
+    ip, ix, v = pt.lvector("indptr"), pt.ivector("indices"), pt.fvector("values")
+    out = fingerprint_dot(ip, ix, v, W)
+    cost = (pt.tanh(out) ** 2).sum()
+    G = pytensor.grad(cost, out)
+    rows, grad_rows = fingerprint_dot_grad_w_rows(ip, ix, v, G, W.shape[0])
+    dense = pytensor.grad(cost, W)
+    # a lazy SGD step on the used rows only
+    lr = np.float32(0.1)
+    f = pytensor.function([ip, ix, v], [rows, grad_rows, dense], mode=mode,
+                          updates={W: pt.inc_subtensor(W[rows], -lr * grad_rows)})
+    W0 = W.get_value()
+    got_rows, got_grad_rows, got_dense = f(indptr, indices, values)
+    np.testing.assert_array_equal(got_rows, [5, 9, 60])
+    np.testing.assert_allclose(got_grad_rows, got_dense[got_rows], rtol=1e-6, atol=1e-6)
+    unused = np.setdiff1d(np.arange(N_BITS), got_rows)
+    assert not got_dense[unused].any()
+    np.testing.assert_allclose(W.get_value(), W0 - lr * got_dense, rtol=1e-6, atol=1e-6)

@@ -24,7 +24,7 @@ import numpy as np
 import pytensor
 import pytensor.tensor as pt
 from pytensor.tensor.random.basic import uniform
-from pytensor.tensor.random.variable import shared_rng
+from pytensor.tensor.random.variable import RandomGeneratorSharedVariable, shared_rng
 from pytensor.tensor.sharedvar import TensorSharedVariable
 from pytensor.tensor.variable import TensorVariable
 
@@ -47,12 +47,28 @@ class SymbolicFingerprints(NamedTuple):
 
 
 class Layer:
-    """Base class: one input layer, parameters with tags, ``get_output_for``."""
+    """Base class: one input layer, parameters with tags, ``get_output_for``.
+
+    State updates
+    -------------
+    Layers whose forward pass advances state (dropout's random stream, batch
+    normalisation's running statistics) record ``{shared_variable: new_value}`` pairs in
+    ``self.state_updates`` while :func:`get_output` builds the graph (the dict is cleared
+    at the start of each :func:`get_output`). :func:`get_state_updates` collects them; a
+    training function must pass them to ``pytensor.function(updates=...)`` together with
+    the optimizer's updates, a prediction function (``deterministic=True``) gets none.
+    """
 
     def __init__(self, incoming: Layer | None, name: str | None = None):
         self.input_layer = incoming
         self.name = name or type(self).__name__
         self.params: OrderedDict[TensorSharedVariable, set[str]] = OrderedDict()
+        self.state_updates: dict = {}
+
+    @property
+    def input_layers(self) -> list[Layer]:
+        """Layers feeding this one (empty for input layers)."""
+        return [] if self.input_layer is None else [self.input_layer]
 
     def add_param(self, init: Callable, shape: tuple[int, ...], name: str, rng: np.random.Generator,
                   **tags: bool) -> TensorSharedVariable:
@@ -75,6 +91,41 @@ class Layer:
 
     def get_output_for(self, incoming, deterministic: bool = False):
         raise NotImplementedError
+
+
+class MergeLayer(Layer):
+    """Base class of layers with several inputs; ``get_output_for`` receives a list."""
+
+    def __init__(self, incomings: list[Layer], name: str | None = None):
+        super().__init__(None, name)
+        self._inputs = list(incomings)
+
+    @property
+    def input_layers(self) -> list[Layer]:
+        return self._inputs
+
+
+class InputLayer(Layer):
+    """Input of a dense tensor: creates the symbolic variable.
+
+    Parameters
+    ----------
+    shape
+        Static shape, ``None`` for unknown sizes (e.g. ``(None, 2048)``); sets ``ndim``.
+    dtype
+        ``"float32"`` (default) or an integer dtype for token/atom ids.
+    units
+        Width reported to following layers (default: the last entry of ``shape``).
+    """
+
+    def __init__(self, shape: tuple[int | None, ...], dtype: str = FLOATX, units: int | None = None,
+                 name: str | None = None):
+        super().__init__(None, name)
+        self.shape = tuple(shape)
+        self.input_var = pt.tensor(self.name, dtype=dtype, shape=self.shape)
+        last = units if units is not None else (self.shape[-1] if self.shape else None)
+        if last is not None:
+            self.units = int(last)
 
 
 class FingerprintInputLayer(Layer):
@@ -113,7 +164,10 @@ class FingerprintDenseLayer(Layer):
         self.b = self.add_param(b, (self.units,), "b", rng)
 
     def get_output_for(self, incoming: SymbolicFingerprints, deterministic: bool = False):
-        return self.nonlinearity(fingerprint_dot(*incoming, self.W) + self.b)
+        #: ``X @ W`` of the last graph built: take ``pytensor.grad(cost, layer.pre_activation)``
+        #: for the row-sparse update of ``W`` (:func:`symmol.ops.fingerprint.fingerprint_dot_grad_w_rows`).
+        self.pre_activation = fingerprint_dot(*incoming, self.W)
+        return self.nonlinearity(self.pre_activation + self.b)
 
 
 class DenseLayer(Layer):
@@ -137,8 +191,8 @@ class DropoutLayer(Layer):
 
     Identity when ``deterministic=True`` (prediction). Srivastava et al., JMLR 2014,
     https://jmlr.org/papers/v15/srivastava14a.html. The mask comes from a shared NumPy
-    Generator (``seed``); the state advance is returned by :func:`get_rng_updates` and must
-    be passed to ``pytensor.function(updates=...)`` so that each call draws a new mask.
+    Generator (``seed``); the state advance is a state update (:func:`get_state_updates`)
+    and must be passed to ``pytensor.function(updates=...)`` so that each call draws a new mask.
     """
 
     def __init__(self, incoming: Layer, p: float, seed: int, name: str | None = None):
@@ -147,7 +201,6 @@ class DropoutLayer(Layer):
             raise ValueError(f"dropout probability must be in [0, 1), got {p}")
         self.p = float(p)
         self.rng = shared_rng(seed=seed, name=f"{self.name}.rng")
-        self.rng_update: tuple | None = None
 
     def get_output_for(self, incoming: TensorVariable, deterministic: bool = False):
         if deterministic or self.p == 0.0:
@@ -155,35 +208,98 @@ class DropoutLayer(Layer):
         keep = np.float32(1.0 - self.p)
         next_rng, draw = uniform(0.0, 1.0, size=incoming.shape, rng=self.rng, return_next_rng=True,
                                  dtype=FLOATX)
-        self.rng_update = (self.rng, next_rng)
+        self.state_updates[self.rng] = next_rng
         return pt.switch(draw < keep, incoming / keep, np.float32(0.0))
 
 
-def get_rng_updates(layer: Layer) -> dict:
-    """RNG state updates of the stochastic layers in the graph last built by :func:`get_output`.
+class ElemwiseSumLayer(MergeLayer):
+    """Sum of several layers' outputs of the same shape, ``sum_i coeffs[i] * x_i``."""
 
-    Pass them to ``pytensor.function`` together with the optimizer's updates.
+    def __init__(self, incomings: list[Layer], coeffs: float | list[float] = 1.0, name: str | None = None):
+        super().__init__(incomings, name)
+        n = len(incomings)
+        self.coeffs = [float(coeffs)] * n if isinstance(coeffs, int | float) else [float(c) for c in coeffs]
+        if len(self.coeffs) != n:
+            raise ValueError(f"got {len(self.coeffs)} coefficients for {n} inputs")
+        self.units = output_units(incomings[0])
+
+    def get_output_for(self, incoming: list, deterministic: bool = False):
+        terms = [x if c == 1.0 else np.float32(c) * x for c, x in zip(self.coeffs, incoming, strict=True)]
+        return pt.add(*terms) if len(terms) > 1 else terms[0]
+
+
+class NonlinearityLayer(Layer):
+    """Elementwise activation ``f(x)`` (e.g. after a residual sum)."""
+
+    def __init__(self, incoming: Layer, nonlinearity: str = "relu", name: str | None = None):
+        super().__init__(incoming, name)
+        self.nonlinearity = get_nonlinearity(nonlinearity)
+
+    def get_output_for(self, incoming, deterministic: bool = False):
+        return self.nonlinearity(incoming)
+
+
+def residual_block(incoming: Layer, rng: np.random.Generator, n_layers: int = 2, nonlinearity: str = "relu",
+                   name: str = "res") -> Layer:
+    """Pre-sum residual block ``f(x + g(x))`` of ``n_layers`` dense layers of ``x``'s width.
+
+    ``g`` is ``n_layers`` :class:`DenseLayer` (activation ``nonlinearity`` on all but the
+    last); the sum is an :class:`ElemwiseSumLayer` and ``f`` a :class:`NonlinearityLayer`
+    (He et al., CVPR 2016, doi:10.1109/CVPR.2016.90). Returns the block's output layer.
     """
-    return dict(current.rng_update for current in get_all_layers(layer)
-                if getattr(current, "rng_update", None) is not None)
+    units = output_units(incoming)
+    branch = incoming
+    for i in range(n_layers):
+        last = i == n_layers - 1
+        branch = DenseLayer(branch, units, rng, nonlinearity="identity" if last else nonlinearity,
+                            name=f"{name}.dense{i}")
+    return NonlinearityLayer(ElemwiseSumLayer([incoming, branch], name=f"{name}.sum"), nonlinearity,
+                             name=f"{name}.out")
+
+
+def get_state_updates(layer: Layer) -> dict:
+    """State updates (random streams, running statistics) of the graph last built by :func:`get_output`.
+
+    Pass them to ``pytensor.function(updates=...)`` together with the optimizer's updates
+    when compiling a training step; empty after ``get_output(..., deterministic=True)``.
+    """
+    updates: dict = {}
+    for current in get_all_layers(layer):
+        updates.update(current.state_updates)
+    return updates
+
+
+def get_rng_updates(layer: Layer) -> dict:
+    """Only the random-stream part of :func:`get_state_updates` (dropout masks)."""
+    return {var: new for var, new in get_state_updates(layer).items()
+            if isinstance(var, RandomGeneratorSharedVariable)}
 
 
 def output_units(layer: Layer) -> int:
     """Width of a layer's output (walks through shape-preserving layers)."""
     while not hasattr(layer, "units"):
-        if layer.input_layer is None:
+        if not layer.input_layers:
             raise ValueError(f"{layer.name} has no known output width")
-        layer = layer.input_layer
+        layer = layer.input_layers[0]
     return layer.units
 
 
-def get_all_layers(layer: Layer) -> list[Layer]:
-    """Layers from the input to ``layer``, inputs first."""
-    chain = []
-    while layer is not None:
-        chain.append(layer)
-        layer = layer.input_layer
-    return chain[::-1]
+def get_all_layers(layer: Layer | list[Layer]) -> list[Layer]:
+    """Every layer feeding ``layer`` (a layer or a list of layers), in topological order, inputs first."""
+    order: list[Layer] = []
+    seen: set[int] = set()
+    stack = [(current, False) for current in reversed(layer if isinstance(layer, list) else [layer])]
+    while stack:
+        current, expanded = stack.pop()
+        if id(current) in seen:
+            continue
+        if expanded:
+            seen.add(id(current))
+            order.append(current)
+        else:
+            stack.append((current, True))
+            stack.extend((parent, False) for parent in reversed(current.input_layers) if id(parent) not in seen)
+    return order
 
 
 def get_output(layer: Layer, inputs=None, deterministic: bool = False):
@@ -194,23 +310,41 @@ def get_output(layer: Layer, inputs=None, deterministic: bool = False):
     layer
         Last layer of the network.
     inputs
-        Replacement for the input layer's variables (default: its own ``input_var``).
+        Replacement for the input layers' variables: a dict ``{input_layer: variable}``, or
+        one value for a network with a single input layer (default: each input layer's own
+        ``input_var``).
     deterministic
-        ``True`` for prediction: dropout off.
+        ``True`` for prediction: dropout off, batch normalisation uses its running
+        statistics, and no state updates are recorded.
     """
     layers = get_all_layers(layer)
     for current in layers:
-        if isinstance(current, DropoutLayer):
-            current.rng_update = None
-    value = inputs if inputs is not None else layers[0].input_var
-    for current in layers[1:]:
-        value = current.get_output_for(value, deterministic=deterministic)
-    return value
+        current.state_updates = {}
+    roots = [current for current in layers if not current.input_layers]
+    if inputs is None:
+        inputs = {}
+    elif not isinstance(inputs, dict):
+        if len(roots) != 1:
+            raise ValueError(f"the network has {len(roots)} input layers; pass inputs as a dict")
+        inputs = {roots[0]: inputs}
+    values = {}
+    for current in layers:
+        if not current.input_layers:
+            values[current] = inputs.get(current, getattr(current, "input_var", None))
+            if values[current] is None:
+                raise ValueError(f"input layer {current.name} has no input variable")
+        elif isinstance(current, MergeLayer):
+            values[current] = current.get_output_for([values[p] for p in current.input_layers],
+                                                     deterministic=deterministic)
+        else:
+            values[current] = current.get_output_for(values[current.input_layer], deterministic=deterministic)
+    return values[layer]
 
 
 def get_all_params(layer: Layer, **tags: bool) -> list[TensorSharedVariable]:
     """Parameters of every layer up to ``layer``, filtered by tags (e.g. ``trainable=True``)."""
-    return [p for current in get_all_layers(layer) for p in current.get_params(**tags)]
+    params = [p for current in get_all_layers(layer) for p in current.get_params(**tags)]
+    return list(dict.fromkeys(params))
 
 
 def get_all_param_values(layer: Layer) -> dict[str, np.ndarray]:

@@ -1,0 +1,114 @@
+"""Sequence layers in NCW layout (batch, channels, width): 1-D convolution and pooling over the width.
+
+For protein and SMILES sequences: tokens → :class:`symmol.nn.embedding.EmbeddingLayer`
+(``channels_first=True``) → :class:`Conv1DLayer` → :class:`GlobalPoolLayer` (with a padding
+mask for sequences of different lengths).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytensor.tensor as pt
+
+from symmol.nn.init import Constant, GlorotUniform
+from symmol.nn.layers import Layer, MergeLayer, output_units
+from symmol.nn.nonlinearities import get_nonlinearity
+
+
+class Conv1DLayer(Layer):
+    """1-D cross-correlation ``f(conv(x, W) + b)``, as ``torch.nn.Conv1d`` (stride 1, dilation 1).
+
+    ``out[n, o, l] = b[o] + sum_{c, t} W[o, c, t] * xp[n, c, l + t]`` where ``xp`` is ``x``
+    zero-padded by ``pad`` on both sides of the width axis.
+
+    Parameters
+    ----------
+    incoming
+        Layer of shape ``(n, in_channels, width)``.
+    units
+        Output channels.
+    filter_size
+        Kernel width ``k``.
+    pad
+        ``"same"`` (output width = input width; odd ``k``), ``"valid"`` (width - k + 1) or
+        an int number of zeros on each side.
+
+    Output ``(n, units, width_out)``. Implemented as ``k`` tensor products over the channel
+    axis (one per kernel tap), so Numba and C use their matrix-product kernels.
+    """
+
+    def __init__(self, incoming: Layer, units: int, filter_size: int, rng: np.random.Generator,
+                 pad: str | int = "same", nonlinearity: str = "relu", W=GlorotUniform(), b=Constant(0.0),
+                 name: str | None = None):
+        super().__init__(incoming, name)
+        self.units = int(units)
+        self.filter_size = int(filter_size)
+        if pad == "same":
+            if self.filter_size % 2 == 0:
+                raise ValueError(f"pad='same' needs an odd filter_size, got {self.filter_size}")
+            self.pad = self.filter_size // 2
+        elif pad == "valid":
+            self.pad = 0
+        elif isinstance(pad, int) and pad >= 0:
+            self.pad = pad
+        else:
+            raise ValueError(f"pad must be 'same', 'valid' or a non-negative int, got {pad!r}")
+        self.nonlinearity = get_nonlinearity(nonlinearity)
+        in_channels = output_units(incoming)
+        # stored (k, in_channels, units): tap t is a plain (in, out) matrix; torch's weight is W.transpose(2, 1, 0)
+        self.W = self.add_param(W, (self.filter_size, in_channels, self.units), "W", rng, regularizable=True)
+        self.b = self.add_param(b, (self.units,), "b", rng)
+
+    def get_output_for(self, incoming, deterministic: bool = False):
+        x = incoming
+        if self.pad:
+            zeros = pt.zeros((x.shape[0], x.shape[1], self.pad), dtype=x.dtype)
+            x = pt.concatenate([zeros, x, zeros], axis=2)
+        width_out = x.shape[2] - (self.filter_size - 1)
+        nwc = x.dimshuffle(0, 2, 1)  # (n, width, channels)
+        out = None
+        for t in range(self.filter_size):
+            term = pt.dot(nwc[:, t:t + width_out, :], self.W[t])  # (n, width_out, units)
+            out = term if out is None else out + term
+        return self.nonlinearity(out + self.b).dimshuffle(0, 2, 1)
+
+
+class GlobalPoolLayer(MergeLayer):
+    """Max or mean over the width axis of ``(n, C, W)``, with an optional padding mask.
+
+    Parameters
+    ----------
+    incoming
+        Layer of shape ``(n, C, W)``.
+    mode
+        ``"max"`` or ``"mean"``.
+    mask
+        Optional layer of shape ``(n, W)``: 1 for real positions, 0 for padding. Masked
+        positions are ignored (mean over real positions; max over real positions, 0 for a
+        sequence with none).
+
+    Output ``(n, C)``.
+    """
+
+    def __init__(self, incoming: Layer, mode: str = "max", mask: Layer | None = None, name: str | None = None):
+        super().__init__([incoming] if mask is None else [incoming, mask], name)
+        if mode not in ("max", "mean"):
+            raise ValueError(f"mode must be 'max' or 'mean', got {mode!r}")
+        self.mode = mode
+        self.units = output_units(incoming)
+
+    def get_output_for(self, incoming: list, deterministic: bool = False):
+        x = incoming[0]
+        if len(incoming) == 1:
+            return x.max(axis=2) if self.mode == "max" else x.mean(axis=2)
+        mask = pt.cast(incoming[1], x.dtype).dimshuffle(0, "x", 1)
+        if self.mode == "mean":
+            count = pt.maximum(mask.sum(axis=2), np.asarray(1, dtype=x.dtype))
+            return (x * mask).sum(axis=2) / count
+        lowest = np.asarray(np.finfo(x.dtype).min, dtype=x.dtype)
+        pooled = pt.switch(mask > 0, x, lowest).max(axis=2)
+        any_real = mask.max(axis=2) > 0
+        return pt.switch(any_real, pooled, pt.zeros_like(pooled))
+
+
+__all__ = ["Conv1DLayer", "GlobalPoolLayer"]

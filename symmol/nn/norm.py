@@ -1,0 +1,83 @@
+"""Normalisation layers: batch normalisation (running statistics as state updates) and layer normalisation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytensor.tensor as pt
+
+from symmol.nn.init import Constant
+from symmol.nn.layers import FLOATX, Layer, output_units
+
+
+class BatchNormLayer(Layer):
+    """Batch normalisation over the batch axis (and, for ``(n, C, W)`` input, the W axis).
+
+    Training (``deterministic=False``): ``y = gamma * (x - mean_B) / sqrt(var_B + eps) + beta``
+    with the batch mean and biased variance, and records the state updates
+    ``running_mean <- (1 - momentum) * running_mean + momentum * mean_B`` and
+    ``running_var <- (1 - momentum) * running_var + momentum * var_B * m / (m - 1)``
+    (``m`` values per feature; the unbiased variance, as ``torch.nn.BatchNorm1d``).
+    Prediction (``deterministic=True``): the running statistics replace the batch ones.
+    Ioffe & Szegedy, ICML 2015, arXiv:1502.03167.
+
+    Parameters
+    ----------
+    incoming
+        Layer of shape ``(n, units)`` or ``(n, C, W)`` (features on axis 1).
+    momentum, eps
+        As ``torch.nn.BatchNorm1d`` (defaults 0.1 and 1e-5).
+
+    The running statistics are shared variables tagged neither trainable nor regularizable
+    (``get_all_params(layer, trainable=True)`` leaves them out; they are saved with the model).
+    """
+
+    def __init__(self, incoming: Layer, rng: np.random.Generator, momentum: float = 0.1, eps: float = 1e-5,
+                 name: str | None = None):
+        super().__init__(incoming, name)
+        self.units = output_units(incoming)
+        self.momentum = float(momentum)
+        self.eps = float(eps)
+        self.gamma = self.add_param(Constant(1.0), (self.units,), "gamma", rng)
+        self.beta = self.add_param(Constant(0.0), (self.units,), "beta", rng)
+        self.running_mean = self.add_param(Constant(0.0), (self.units,), "running_mean", rng, trainable=False)
+        self.running_var = self.add_param(Constant(1.0), (self.units,), "running_var", rng, trainable=False)
+
+    def get_output_for(self, incoming, deterministic: bool = False):
+        axes = (0,) if incoming.ndim == 2 else (0, 2)
+        pattern = ("x", 0) if incoming.ndim == 2 else ("x", 0, "x")
+        eps = np.float32(self.eps)
+        if deterministic:
+            mean, var = self.running_mean, self.running_var
+        else:
+            mean = incoming.mean(axis=axes)
+            var = pt.sqr(incoming - mean.dimshuffle(*pattern)).mean(axis=axes)
+            m = pt.cast(pt.prod([incoming.shape[a] for a in axes]), FLOATX)
+            mom = np.float32(self.momentum)
+            unbiased = var * m / pt.maximum(m - np.float32(1.0), np.float32(1.0))
+            self.state_updates[self.running_mean] = (np.float32(1.0) - mom) * self.running_mean + mom * mean
+            self.state_updates[self.running_var] = (np.float32(1.0) - mom) * self.running_var + mom * unbiased
+        inv = self.gamma / pt.sqrt(var + eps)
+        return (incoming - mean.dimshuffle(*pattern)) * inv.dimshuffle(*pattern) + self.beta.dimshuffle(*pattern)
+
+
+class LayerNormLayer(Layer):
+    """Layer normalisation over the last axis: ``gamma * (x - mean) / sqrt(var + eps) + beta``.
+
+    Same in training and prediction (no state). Ba et al. 2016, arXiv:1607.06450; matches
+    ``torch.nn.LayerNorm(units, eps)``.
+    """
+
+    def __init__(self, incoming: Layer, rng: np.random.Generator, eps: float = 1e-5, name: str | None = None):
+        super().__init__(incoming, name)
+        self.units = output_units(incoming)
+        self.eps = float(eps)
+        self.gamma = self.add_param(Constant(1.0), (self.units,), "gamma", rng)
+        self.beta = self.add_param(Constant(0.0), (self.units,), "beta", rng)
+
+    def get_output_for(self, incoming, deterministic: bool = False):
+        mean = incoming.mean(axis=-1, keepdims=True)
+        var = pt.sqr(incoming - mean).mean(axis=-1, keepdims=True)
+        return (incoming - mean) / pt.sqrt(var + np.float32(self.eps)) * self.gamma + self.beta
+
+
+__all__ = ["BatchNormLayer", "LayerNormLayer"]

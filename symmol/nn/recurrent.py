@@ -1,0 +1,84 @@
+"""Recurrent layers built on ``pytensor.scan``."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytensor
+import pytensor.tensor as pt
+
+from symmol.nn.init import Constant, GlorotUniform
+from symmol.nn.layers import Layer, MergeLayer, output_units
+
+
+class GRULayer(MergeLayer):
+    """Gated recurrent unit over ``(n, L, features)`` sequences (batch first), as ``torch.nn.GRU``.
+
+    For each step ``t`` with ``h_0 = 0``::
+
+        r = sigmoid(x_t W_xr + b_xr + h W_hr + b_hr)
+        z = sigmoid(x_t W_xz + b_xz + h W_hz + b_hz)
+        c = tanh(x_t W_xc + b_xc + r * (h W_hc + b_hc))
+        h_t = (1 - z) * c + z * h
+
+    Cho et al., EMNLP 2014, arXiv:1406.1078. The input projections of all steps are one
+    matrix product before the ``scan``; the loop does the ``(n, units) x (units, 3 units)``
+    recurrent product per step.
+
+    Parameters
+    ----------
+    incoming
+        Layer of shape ``(n, L, features)``.
+    units
+        Hidden size.
+    mask
+        Optional layer ``(n, L)``, 1 for real steps and 0 for padding: a padded step keeps
+        the previous state, so the final state is that of the last real step.
+    only_return_final
+        Output ``(n, units)``, the final state, instead of ``(n, L, units)``.
+
+    Parameters ``W_x`` ``(features, 3 units)`` and ``W_h`` ``(units, 3 units)`` hold the gates
+    in the order (r, z, c): ``torch``'s ``weight_ih_l0.T`` and ``weight_hh_l0.T``; ``b_x``,
+    ``b_h`` are ``bias_ih_l0``, ``bias_hh_l0``.
+    """
+
+    def __init__(self, incoming: Layer, units: int, rng: np.random.Generator, mask: Layer | None = None,
+                 only_return_final: bool = False, W=GlorotUniform(), b=Constant(0.0), name: str | None = None):
+        super().__init__([incoming] if mask is None else [incoming, mask], name)
+        self.units = int(units)
+        self.only_return_final = bool(only_return_final)
+        n_in = output_units(incoming)
+        self.W_x = self.add_param(W, (n_in, 3 * self.units), "W_x", rng, regularizable=True)
+        self.W_h = self.add_param(W, (self.units, 3 * self.units), "W_h", rng, regularizable=True)
+        self.b_x = self.add_param(b, (3 * self.units,), "b_x", rng)
+        self.b_h = self.add_param(b, (3 * self.units,), "b_h", rng)
+
+    def get_output_for(self, incoming: list, deterministic: bool = False):
+        x = incoming[0]
+        u = self.units
+        projected = (pt.dot(x, self.W_x) + self.b_x).dimshuffle(1, 0, 2)  # (L, n, 3u)
+        h0 = pt.zeros((x.shape[0], u), dtype=x.dtype)
+        one = np.asarray(1, dtype=x.dtype)
+
+        def step(xp, *rest):
+            if len(rest) == 2:
+                m, h = rest
+            else:
+                (h,), m = rest, None
+            hp = pt.dot(h, self.W_h) + self.b_h
+            r = pt.sigmoid(xp[:, :u] + hp[:, :u])
+            z = pt.sigmoid(xp[:, u:2 * u] + hp[:, u:2 * u])
+            c = pt.tanh(xp[:, 2 * u:] + r * hp[:, 2 * u:])
+            h_new = (one - z) * c + z * h
+            if m is not None:
+                m = m.dimshuffle(0, "x")
+                h_new = m * h_new + (one - m) * h
+            return h_new
+
+        sequences = [projected]
+        if len(incoming) == 2:
+            sequences.append(pt.cast(incoming[1], x.dtype).dimshuffle(1, 0))
+        states = pytensor.scan(step, sequences=sequences, outputs_info=[h0], return_updates=False)
+        return states[-1] if self.only_return_final else states.dimshuffle(1, 0, 2)
+
+
+__all__ = ["GRULayer"]

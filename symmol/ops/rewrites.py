@@ -1,0 +1,193 @@
+"""Graph rewrites that turn the generic forms users write into symmol's fast Ops.
+
+Importing this module registers the rewrites with PyTensor's ``canonicalize`` pass
+(products; it runs in every mode that optimises: ``NUMBA``, ``CVM``, ``FAST_RUN``), ahead
+of the BLAS/sparse specialisations that would otherwise pick a generic kernel, and with
+``specialize`` (the scatter-add, which PyTensor first puts in ``AdvancedIncSubtensor1``
+form there).
+``symmol.ops`` imports it, so any use of symmol's Ops enables them.
+
+How a fingerprint matrix is recognised
+--------------------------------------
+A fingerprint batch is a CSR matrix ``X`` of shape ``(n_rows, n_bits)``: either a
+``pytensor.sparse.csr_matrix`` variable, a ``pytensor.sparse.CSR(values, indices,
+indptr, shape)`` built from arrays, or the dense view of either through
+``pytensor.sparse.dense_from_sparse`` (see :func:`fingerprint_matrix`). Its arrays are
+read with ``csm_properties`` (or straight from the ``CSR`` node).
+
+Rewrites
+--------
+``local_sparse_dot_to_fingerprint_dot``
+    ``pt.dot(X, W)`` / ``sparse.structured_dot(X, W)`` / ``sparse.dot(X, W)`` and, for the
+    dense view, ``pt.dot(Xd, W)`` / ``Xd @ W`` with ``W`` a dense float matrix of the
+    output's dtype → :class:`~symmol.ops.fingerprint.FingerprintDot`.
+``local_sparse_t_dot_to_fingerprint_grad``
+    ``structured_dot(X.T, G)`` and ``pt.dot(Xd.T, G)`` / ``Xd.T @ G`` (the gradients
+    PyTensor builds for the forms above) → :class:`~symmol.ops.fingerprint.FingerprintDotGradW`.
+``local_inc_subtensor_zeros_to_segment_sum``
+    ``pt.zeros((n, d))[ids].inc(x)`` / ``pt.inc_subtensor(pt.zeros((n, d))[ids], x)`` with
+    ``x`` of shape ``(len(ids), d)`` → :class:`~symmol.ops.segment.SegmentSum` (negative
+    ids are wrapped first, as indexing does).
+
+Each rewrite checks at run time that the shapes the replaced Op would have checked agree
+(``X.shape[1] == W.shape[0]``, the zeros' width equals ``x``'s) with an ``Assert``.
+"""
+
+from __future__ import annotations
+
+import pytensor.tensor as pt
+from pytensor import sparse
+from pytensor.graph.basic import Variable
+from pytensor.graph.rewriting.basic import node_rewriter
+from pytensor.raise_op import Assert
+from pytensor.sparse.basic import CSM, DenseFromSparse, SparseTensorType
+from pytensor.sparse.basic import Transpose as SparseTranspose
+from pytensor.sparse.math import Dot as SparseDot
+from pytensor.sparse.math import StructuredDot
+from pytensor.tensor.basic import Alloc
+from pytensor.tensor.blockwise import Blockwise
+from pytensor.tensor.elemwise import DimShuffle
+from pytensor.tensor.math import Dot
+from pytensor.tensor.rewriting.basic import register_canonicalize, register_specialize
+from pytensor.tensor.subtensor import AdvancedIncSubtensor1
+from pytensor.tensor.type import TensorType
+from pytensor.tensor.variable import TensorVariable
+
+from symmol.ops.fingerprint import FLOAT_DTYPES, fingerprint_dot, fingerprint_dot_grad_w
+from symmol.ops.segment import segment_sum
+
+__all__ = [
+    "fingerprint_matrix",
+    "local_inc_subtensor_zeros_to_segment_sum",
+    "local_sparse_dot_to_fingerprint_dot",
+    "local_sparse_t_dot_to_fingerprint_grad",
+]
+
+_assert_shapes = Assert("symmol rewrite: shapes of the rewritten product do not match")
+
+
+def fingerprint_matrix(indptr, indices, values, n_bits) -> TensorVariable:
+    """Dense symbolic view ``(n_rows, n_bits)`` of a CSR fingerprint batch, for writing ``pt.dot(X, W)``.
+
+    Nothing is densified when ``X`` only feeds products with dense matrices: the rewrites
+    of this module replace ``pt.dot(X, W)`` by ``FingerprintDot(indptr, indices, values, W)``.
+
+    Parameters
+    ----------
+    indptr : int vector, shape (n_rows + 1,)
+    indices : int32 vector, shape (nnz,)
+    values : float vector, shape (nnz,)
+    n_bits : int
+        Number of columns (fp_size).
+    """
+    n_rows = pt.as_tensor_variable(indptr).shape[0] - 1
+    X = sparse.CSR(values, indices, indptr, pt.stack([n_rows, pt.as_tensor_variable(n_bits)]).astype("int32"))
+    return sparse.dense_from_sparse(X)
+
+
+def _is_dense_matrix(v: Variable) -> bool:
+    return isinstance(v.type, TensorType) and v.type.ndim == 2 and v.type.dtype in FLOAT_DTYPES
+
+
+def _csr_parts(X: Variable):
+    """``(values, indices, indptr, n_cols)`` of a CSR sparse variable, else ``None``."""
+    if not isinstance(X.type, SparseTensorType) or X.type.format != "csr":
+        return None
+    if X.owner is not None and isinstance(X.owner.op, CSM) and X.owner.op.format == "csr":
+        values, indices, indptr, shape = X.owner.inputs
+    else:
+        values, indices, indptr, shape = sparse.csm_properties(X)
+    return values, indices, indptr, shape[1]
+
+
+def _fingerprint_operand(x: Variable):
+    """CSR parts if ``x`` is a CSR fingerprint matrix (sparse, or its dense view), else ``None``."""
+    if x.owner is not None and isinstance(x.owner.op, DenseFromSparse):
+        return _csr_parts(x.owner.inputs[0])
+    return _csr_parts(x)
+
+
+def _transposed_fingerprint_operand(x: Variable):
+    """CSR parts if ``x`` is the transpose of a CSR fingerprint matrix, else ``None``."""
+    if x.owner is None:
+        return None
+    op = x.owner.op
+    if isinstance(op, SparseTranspose) or (isinstance(op, DimShuffle) and op.new_order == (1, 0)):
+        return _fingerprint_operand(x.owner.inputs[0])
+    return None
+
+
+def _matrix_product_inputs(node):
+    """``(a, b)`` if ``node`` is a 2-D matrix product (dense, sparse or batched-matmul form)."""
+    op = node.op
+    if isinstance(op, StructuredDot | SparseDot | Dot) or (
+        isinstance(op, Blockwise) and isinstance(op.core_op, Dot)
+    ):
+        a, b = node.inputs
+        if a.type.ndim == 2 and b.type.ndim == 2:
+            return a, b
+    return None
+
+
+@register_canonicalize
+@node_rewriter([StructuredDot, SparseDot, Dot, Blockwise])
+def local_sparse_dot_to_fingerprint_dot(fgraph, node):
+    """``X @ W`` with ``X`` a CSR fingerprint matrix → ``FingerprintDot``."""
+    pair = _matrix_product_inputs(node)
+    if pair is None:
+        return None
+    X, W = pair
+    parts = _fingerprint_operand(X)
+    out = node.outputs[0]
+    if parts is None or not _is_dense_matrix(W) or W.type.dtype != out.type.dtype:
+        return None
+    values, indices, indptr, n_cols = parts
+    if values.type.dtype.startswith("float") and values.type.dtype != W.type.dtype:
+        return None  # would need a cast of values the Op refuses (downcast)
+    W = _assert_shapes(W, pt.eq(n_cols, W.shape[0]))
+    return [fingerprint_dot(indptr, indices, values, W)]
+
+
+@register_canonicalize
+@node_rewriter([StructuredDot, SparseDot, Dot, Blockwise])
+def local_sparse_t_dot_to_fingerprint_grad(fgraph, node):
+    """``X.T @ G`` with ``X`` a CSR fingerprint matrix → ``FingerprintDotGradW``."""
+    pair = _matrix_product_inputs(node)
+    if pair is None:
+        return None
+    Xt, G = pair
+    parts = _transposed_fingerprint_operand(Xt)
+    out = node.outputs[0]
+    if parts is None or not _is_dense_matrix(G) or G.type.dtype != out.type.dtype:
+        return None
+    values, indices, indptr, n_cols = parts
+    if values.type.dtype.startswith("float") and values.type.dtype != G.type.dtype:
+        return None
+    G = _assert_shapes(G, pt.eq(indptr.shape[0] - 1, G.shape[0]))
+    return [fingerprint_dot_grad_w(indptr, indices, values, G, pt.cast(n_cols, "int64"))]
+
+
+@register_specialize
+@node_rewriter([AdvancedIncSubtensor1])
+def local_inc_subtensor_zeros_to_segment_sum(fgraph, node):
+    """``zeros((n, d))[ids].inc(x)`` (a scatter-add into zeros) → ``SegmentSum(x, ids, n)``."""
+    if node.op.set_instead_of_inc:
+        return None
+    buffer, x, ids = node.inputs
+    if not (buffer.owner is not None and isinstance(buffer.owner.op, Alloc)):
+        return None
+    fill, *shape = buffer.owner.inputs
+    out = node.outputs[0]
+    if len(shape) != 2 or x.type.ndim != 2 or x.type.dtype != out.type.dtype or out.type.dtype not in FLOAT_DTYPES:
+        return None
+    if x.type.broadcastable[0] or x.type.broadcastable[1]:
+        return None  # a broadcast x is not one row per id
+    try:
+        if float(pt.get_underlying_scalar_constant_value(fill)) != 0.0:
+            return None
+    except pt.NotScalarConstantError:
+        return None
+    n, d = shape
+    x = _assert_shapes(x, pt.eq(x.shape[1], d), pt.eq(x.shape[0], ids.shape[0]))
+    wrapped = pt.switch(pt.lt(ids, 0), ids + pt.cast(n, ids.type.dtype), ids)
+    return [segment_sum(x, wrapped, n)]

@@ -1,0 +1,539 @@
+"""PyTensor Ops for segment reductions: pooling in graph networks (atoms → molecules, messages → atoms).
+
+Every Op takes ``x`` of shape ``(n_rows, n_features)``, ``segment_ids`` of shape
+``(n_rows,)`` (ints in ``[0, n_segments)``, any order) and a scalar ``n_segments``, and returns
+one row per segment, shape ``(n_segments, n_features)``:
+
+SegmentSum
+    ``out[s] = sum_{i: ids[i] = s} x[i]`` (0 for empty segments).
+    Gradient: ``dx = g[ids]`` (:class:`~symmol.ops.gather.GatherRows`).
+SegmentMean
+    ``out[s] = segment_sum[s] / count[s]`` (0 for empty segments).
+    Gradient: ``dx[i] = g[ids[i]] / count[ids[i]]``.
+SegmentMax
+    Two outputs: ``out[s, j] = max_{i: ids[i] = s} x[i, j]`` (0 for empty segments) and
+    ``argmax[s, j]`` (int64), the row attaining it; on ties the lowest row index wins
+    (-1 for empty segments). Gradient: ``dx[argmax[s, j], j] = g[s, j]``, zero elsewhere:
+    of tied rows only the lowest one receives the gradient (a valid subgradient; PyTorch's
+    ``scatter_reduce(..., "amax")`` splits ties evenly instead, so the two differ only at
+    exact ties). Results with NaN inputs are unspecified.
+SegmentMaxGrad
+    ``(g, argmax, n_rows) -> dx`` of shape ``(n_rows, n_features)``, the pullback of
+    ``SegmentMax``; its own pullback (second order) is a generic ``take_along_axis``.
+
+The integer inputs (``segment_ids``, ``n_segments``) are disconnected from gradients.
+Backends: ``perform`` (NumPy reference: ``np.add.at``, ``np.maximum.at``), Numba
+(:mod:`symmol.kernels.segment`, compiled serially into the graph: see
+:func:`symmol.ops.fingerprint.graph_kernel`) and C (``c_code``: serial loops, same iteration order as
+the serial Numba path, so the same numbers).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+
+import numpy as np
+import pytensor.tensor as pt
+from pytensor.gradient import DisconnectedType, disconnected_type
+from pytensor.graph.basic import Apply, Constant, Variable
+from pytensor.link.c.op import COp
+from pytensor.link.numba.dispatch import basic as numba_basic
+from pytensor.link.numba.dispatch.basic import register_funcify_default_op_cache_key
+from pytensor.tensor import TensorLike
+from pytensor.tensor.type import TensorType, integer_dtypes
+from pytensor.tensor.variable import TensorVariable
+
+from symmol.kernels import segment as _segment_kernels
+from symmol.ops.fingerprint import _as_float_tensor, _as_int_vector, graph_kernel, kernel_source_version
+from symmol.ops.gather import check_index_range, gather_rows
+
+__all__ = [
+    "SegmentMax",
+    "SegmentMaxGrad",
+    "SegmentMean",
+    "SegmentSum",
+    "segment_max",
+    "segment_mean",
+    "segment_sum",
+]
+
+
+def _as_count(n: TensorLike, op_name: str, arg: str) -> tuple[TensorVariable, int | None]:
+    """``n`` as an integer scalar tensor, and its value when it is a constant (must be >= 0)."""
+    n = pt.as_tensor_variable(n)
+    if n.type.ndim != 0 or n.type.dtype not in integer_dtypes:
+        raise TypeError(f"{op_name}: {arg} must be an integer scalar, got {n.type}")
+    static = int(n.data) if isinstance(n, Constant) else None
+    if static is not None and static < 0:
+        raise ValueError(f"{op_name}: {arg} must be non-negative, got {static}")
+    return n, static
+
+
+def _check_segments(op_name: str, x: np.ndarray, ids: np.ndarray, n_segments: int) -> None:
+    """NumPy validation of the inputs of a segment reduction (``perform`` path)."""
+    if n_segments < 0:
+        raise ValueError(f"{op_name}: n_segments must be non-negative, got {n_segments}")
+    if ids.shape[0] != x.shape[0]:
+        raise ValueError(f"{op_name}: segment_ids has {ids.shape[0]} entries but x has {x.shape[0]} rows")
+    check_index_range(op_name, ids, n_segments, "segment_ids")
+
+
+
+# --------------------------------------------------------------------------- #
+# C implementation. Without it the C linker runs ``perform``, whose ``np.add.at`` is
+# ~60x slower than a loop: 5.4 ms against 0.09 ms (Numba kernel) to sum 3,200 float32
+# rows x 128 features into 128 segments; np.maximum.at 11.4 ms against 0.7 ms
+# (best of 50 in-process calls, project machine, 2 cores).
+# --------------------------------------------------------------------------- #
+
+_C_SUPPORT_CODE = r"""
+#ifndef SYMMOL_SEGMENT_SUPPORT_CODE
+#define SYMMOL_SEGMENT_SUPPORT_CODE
+
+/* Check 0 <= ids[i] < n and len(ids) == n_rows; set ValueError and return -1 otherwise. */
+template <typename I>
+static int symmol_seg_check(const I* ids, npy_intp n_ids, npy_intp n_rows, npy_int64 n)
+{
+    if (n < 0) {
+        PyErr_SetString(PyExc_ValueError, "n_segments must be non-negative");
+        return -1;
+    }
+    if (n_ids != n_rows) {
+        PyErr_SetString(PyExc_ValueError, "segment_ids must have one entry per row of x");
+        return -1;
+    }
+    for (npy_intp i = 0; i < n_ids; ++i) {
+        if ((npy_int64)ids[i] < 0 || (npy_int64)ids[i] >= n) {
+            PyErr_Format(PyExc_ValueError, "segment_ids[%ld] = %lld is out of range [0, %lld)",
+                         (long)i, (long long)ids[i], (long long)n);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* out[s] = sum (or mean) of the rows x[i] with ids[i] == s. */
+template <typename T, typename I>
+static int symmol_seg_sum(const T* x, const I* ids, npy_intp n_rows, npy_intp d, npy_intp n, int mean, T* out)
+{
+    for (npy_intp q = 0; q < n * d; ++q) out[q] = 0;
+    for (npy_intp i = 0; i < n_rows; ++i) {
+        T* __restrict__ dst = out + (npy_intp)ids[i] * d;
+        const T* __restrict__ src = x + i * d;
+        for (npy_intp j = 0; j < d; ++j) dst[j] += src[j];
+    }
+    if (!mean) return 0;
+    npy_int64* count = (npy_int64*)calloc(n > 0 ? n : 1, sizeof(npy_int64));
+    if (!count) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (npy_intp i = 0; i < n_rows; ++i) count[ids[i]] += 1;
+    for (npy_intp s = 0; s < n; ++s) {
+        if (count[s] > 1) {
+            const double inv = 1.0 / (double)count[s];
+            for (npy_intp j = 0; j < d; ++j) out[s * d + j] = (T)((double)out[s * d + j] * inv);
+        }
+    }
+    free(count);
+    return 0;
+}
+
+/* Column maxima per segment (0 if empty) and the lowest row attaining them (-1 if empty). */
+template <typename T, typename I>
+static void symmol_seg_max(const T* x, const I* ids, npy_intp n_rows, npy_intp d, npy_intp n, T* out,
+                           npy_int64* arg)
+{
+    for (npy_intp q = 0; q < n * d; ++q) {
+        out[q] = 0;
+        arg[q] = -1;
+    }
+    for (npy_intp i = 0; i < n_rows; ++i) {
+        const npy_intp base = (npy_intp)ids[i] * d;
+        for (npy_intp j = 0; j < d; ++j) {
+            const T v = x[i * d + j];
+            if (arg[base + j] < 0 || v > out[base + j]) {
+                out[base + j] = v;
+                arg[base + j] = i;
+            }
+        }
+    }
+}
+
+/* dx[arg[s, j], j] += g[s, j]; -1 entries skipped. Returns -1 (ValueError) on a bad entry. */
+template <typename T, typename A>
+static int symmol_seg_max_grad(const T* g, const A* arg, npy_intp n_seg, npy_intp d, npy_intp n_rows, T* dx)
+{
+    for (npy_intp q = 0; q < n_rows * d; ++q) dx[q] = 0;
+    for (npy_intp q = 0; q < n_seg * d; ++q) {
+        const npy_int64 a = (npy_int64)arg[q];
+        if (a < -1 || a >= (npy_int64)n_rows) {
+            PyErr_SetString(PyExc_ValueError, "argmax entries must be in [-1, n_rows)");
+            return -1;
+        }
+        if (a >= 0) dx[a * d + q % d] += g[q];
+    }
+    return 0;
+}
+
+/* Ensure *z is a C-contiguous array of the given shape and type; -1 on failure. */
+static int symmol_seg_prepare_output(PyArrayObject** z, int ndim, npy_intp* dims, int typenum)
+{
+    int ok = *z != NULL && PyArray_NDIM(*z) == ndim && PyArray_TYPE(*z) == typenum
+             && PyArray_IS_C_CONTIGUOUS(*z);
+    for (int k = 0; ok && k < ndim; ++k) ok = PyArray_DIMS(*z)[k] == dims[k];
+    if (ok) return 0;
+    Py_XDECREF(*z);
+    *z = (PyArrayObject*)PyArray_EMPTY(ndim, dims, typenum, 0);
+    return *z ? 0 : -1;
+}
+
+#endif
+"""
+
+#: Bump when the C code changes (the support code is hashed in too).
+_C_CODE_VERSION = 1
+_C_SUPPORT_HASH = int(hashlib.sha256(_C_SUPPORT_CODE.encode()).hexdigest()[:12], 16)
+
+
+class _SegmentCOp(COp):
+    """Shared C plumbing of the segment Ops."""
+
+    __props__ = ()
+
+    def c_support_code(self, **kwargs) -> str:
+        return _C_SUPPORT_CODE
+
+    def c_code_cache_version(self) -> tuple[int, ...]:
+        return (_C_CODE_VERSION, _C_SUPPORT_HASH)
+
+    def _reduce_c_code(self, node: Apply, inputs: list[str], outputs: list[str], sub: dict) -> str:
+        x, ids, n = inputs
+        z = outputs[0]
+        typenum = node.outputs[0].type.dtype_specs()[2]
+        if len(outputs) == 2:
+            arg = outputs[1]
+            prepare_arg = f"if (!err) err = symmol_seg_prepare_output(&{arg}, 2, dims, NPY_INT64);"
+            compute = f"""symmol_seg_max((const dtype_{x}*)PyArray_DATA(c_x), (const dtype_{ids}*)PyArray_DATA(c_ids),
+                           rows, d, (npy_intp)n_seg, (dtype_{z}*)PyArray_DATA({z}),
+                           (npy_int64*)PyArray_DATA({arg}));"""
+        else:
+            prepare_arg = ""
+            mean = int(isinstance(self, SegmentMean))
+            compute = f"""err = symmol_seg_sum((const dtype_{x}*)PyArray_DATA(c_x),
+                           (const dtype_{ids}*)PyArray_DATA(c_ids), rows, d, (npy_intp)n_seg, {mean},
+                           (dtype_{z}*)PyArray_DATA({z}));"""
+        return f"""
+        {{
+        PyArrayObject* c_x = PyArray_GETCONTIGUOUS({x});
+        PyArrayObject* c_ids = PyArray_GETCONTIGUOUS({ids});
+        int err = (c_x && c_ids) ? 0 : -1;
+        if (!err) {{
+            const npy_int64 n_seg = (npy_int64)((dtype_{n}*)PyArray_DATA({n}))[0];
+            const npy_intp rows = PyArray_DIMS(c_x)[0], d = PyArray_DIMS(c_x)[1];
+            err = symmol_seg_check((const dtype_{ids}*)PyArray_DATA(c_ids), PyArray_DIMS(c_ids)[0], rows, n_seg);
+            npy_intp dims[2] = {{(npy_intp)n_seg, d}};
+            if (!err) err = symmol_seg_prepare_output(&{z}, 2, dims, {typenum});
+            {prepare_arg}
+            if (!err) {{ {compute} }}
+        }}
+        Py_XDECREF(c_x);
+        Py_XDECREF(c_ids);
+        if (err) {{ {sub["fail"]} }}
+        }}
+        """
+
+
+class _SegmentReduce(_SegmentCOp):
+    """Shared ``make_node``/``infer_shape`` of the reductions ``(x, ids, n_segments) -> (n_segments, d)``."""
+
+    __props__ = ()
+    #: extra int64 ``argmax`` output (SegmentMax)
+    with_argmax = False
+
+    def make_node(self, x: TensorLike, segment_ids: TensorLike, n_segments: TensorLike) -> Apply:
+        name = type(self).__name__
+        x = _as_float_tensor(x, 2, name, "x")
+        segment_ids = _as_int_vector(segment_ids, name, "segment_ids")
+        n_segments, static = _as_count(n_segments, name, "n_segments")
+        shape = (static, x.type.shape[1])
+        outputs = [TensorType(x.type.dtype, shape=shape)()]
+        if self.with_argmax:
+            outputs.append(TensorType("int64", shape=shape)())
+        return Apply(self, [x, segment_ids, n_segments], outputs)
+
+    def infer_shape(self, fgraph, node: Apply, input_shapes: list[tuple]) -> list[tuple]:
+        shape = (pt.cast(node.inputs[2], "int64"), input_shapes[0][1])
+        return [shape] * len(node.outputs)
+
+    def c_code(self, node: Apply, name: str, inputs: list[str], outputs: list[str], sub: dict) -> str:
+        return self._reduce_c_code(node, inputs, outputs, sub)
+
+    def connection_pattern(self, node: Apply) -> list[list[bool]]:
+        n_out = len(node.outputs)
+        return [[True] + [False] * (n_out - 1), [False] * n_out, [False] * n_out]
+
+
+class SegmentSum(_SegmentReduce):
+    """Per-segment sum ``out[s] = sum_{i: ids[i] = s} x[i]``; see the module docstring for shapes."""
+
+    def perform(self, node: Apply, inputs: list[np.ndarray], output_storage: list[list]) -> None:
+        x, ids, n_segments = inputs
+        n_segments = int(n_segments)
+        _check_segments(type(self).__name__, x, ids, n_segments)
+        out = np.zeros((n_segments, x.shape[1]), dtype=x.dtype)
+        np.add.at(out, ids, x)
+        output_storage[0][0] = out
+
+    def pullback(self, inputs: Sequence[Variable], outputs: Sequence[Variable],
+                 cotangents: Sequence[Variable]) -> list[Variable]:
+        x, ids, _ = inputs
+        (g,) = cotangents
+        return [gather_rows(pt.cast(g, x.type.dtype), ids), disconnected_type(), disconnected_type()]
+
+
+class SegmentMean(_SegmentReduce):
+    """Per-segment mean (0 for empty segments); see the module docstring for shapes."""
+
+    def perform(self, node: Apply, inputs: list[np.ndarray], output_storage: list[list]) -> None:
+        x, ids, n_segments = inputs
+        n_segments = int(n_segments)
+        _check_segments(type(self).__name__, x, ids, n_segments)
+        out = np.zeros((n_segments, x.shape[1]), dtype=x.dtype)
+        np.add.at(out, ids, x)
+        counts = np.bincount(ids, minlength=n_segments)
+        out /= np.maximum(counts, 1).astype(x.dtype)[:, None]
+        output_storage[0][0] = out
+
+    def pullback(self, inputs: Sequence[Variable], outputs: Sequence[Variable],
+                 cotangents: Sequence[Variable]) -> list[Variable]:
+        x, ids, n_segments = inputs
+        (g,) = cotangents
+        counts = segment_sum(pt.ones((x.shape[0], 1), dtype=x.type.dtype), ids, n_segments)
+        scaled = pt.cast(g, x.type.dtype) / pt.maximum(counts, np.asarray(1, dtype=x.type.dtype))
+        return [gather_rows(scaled, ids), disconnected_type(), disconnected_type()]
+
+
+class SegmentMax(_SegmentReduce):
+    """Per-segment column maximum and its row (``argmax``); see the module docstring."""
+
+    with_argmax = True
+
+    def perform(self, node: Apply, inputs: list[np.ndarray], output_storage: list[list]) -> None:
+        x, ids, n_segments = inputs
+        n_segments = int(n_segments)
+        _check_segments(type(self).__name__, x, ids, n_segments)
+        d = x.shape[1]
+        out = np.full((n_segments, d), -np.inf, dtype=x.dtype)
+        np.maximum.at(out, ids, x)
+        # lowest row attaining the maximum: scan rows in reverse so the first one is written last
+        argmax = np.full((n_segments, d), -1, dtype=np.int64)
+        rows = np.arange(x.shape[0])
+        for i in rows[::-1]:
+            hit = x[i] == out[ids[i]]
+            argmax[ids[i], hit] = i
+        out[argmax < 0] = 0
+        output_storage[0][0] = out
+        output_storage[1][0] = argmax
+
+    def pullback(self, inputs: Sequence[Variable], outputs: Sequence[Variable],
+                 cotangents: Sequence[Variable]) -> list[Variable]:
+        x, _, _ = inputs
+        g = cotangents[0]
+        if isinstance(g.type, DisconnectedType):
+            g_x = pt.zeros_like(x)
+        else:
+            g_x = segment_max_grad(pt.cast(g, x.type.dtype), outputs[1], x.shape[0])
+        return [g_x, disconnected_type(), disconnected_type()]
+
+
+class SegmentMaxGrad(_SegmentCOp):
+    """Pullback of :class:`SegmentMax`: ``dx[argmax[s, j], j] = g[s, j]``.
+
+    Inputs
+    ------
+    g : float matrix, shape (n_segments, n_features)
+    argmax : int64 matrix, shape (n_segments, n_features), entries in ``[-1, n_rows)``
+    n_rows : int scalar
+
+    Output
+    ------
+    dx : matrix, shape (n_rows, n_features), dtype of ``g``.
+
+    Pullback wrt ``g``: ``dg[s, j] = h[argmax[s, j], j]`` (0 where ``argmax`` is -1), a
+    generic ``take_along_axis``.
+    """
+
+    __props__ = ()
+
+    def make_node(self, g: TensorLike, argmax: TensorLike, n_rows: TensorLike) -> Apply:
+        name = type(self).__name__
+        g = _as_float_tensor(g, 2, name, "g")
+        argmax = pt.as_tensor_variable(argmax)
+        if argmax.type.ndim != 2 or argmax.type.dtype not in integer_dtypes:
+            raise TypeError(f"{name}: argmax must be an integer matrix, got {argmax.type}")
+        n_rows, static = _as_count(n_rows, name, "n_rows")
+        out = TensorType(g.type.dtype, shape=(static, g.type.shape[1]))()
+        return Apply(self, [g, argmax, n_rows], [out])
+
+    def perform(self, node: Apply, inputs: list[np.ndarray], output_storage: list[list]) -> None:
+        g, argmax, n_rows = inputs
+        name = type(self).__name__
+        n_rows = int(n_rows)
+        if g.shape != argmax.shape:
+            raise ValueError(f"{name}: g {g.shape} and argmax {argmax.shape} must have the same shape")
+        if argmax.size and (argmax.min() < -1 or argmax.max() >= n_rows):
+            raise ValueError(f"{name}: argmax entries must be in [-1, {n_rows})")
+        dx = np.zeros((n_rows, g.shape[1]), dtype=g.dtype)
+        seg, col = np.nonzero(argmax >= 0)
+        np.add.at(dx, (argmax[seg, col], col), g[seg, col])
+        output_storage[0][0] = dx
+
+    def infer_shape(self, fgraph, node: Apply, input_shapes: list[tuple]) -> list[tuple]:
+        return [(pt.cast(node.inputs[2], "int64"), input_shapes[0][1])]
+
+    def c_code(self, node: Apply, name: str, inputs: list[str], outputs: list[str], sub: dict) -> str:
+        g, arg, n = inputs
+        (z,) = outputs
+        typenum = node.outputs[0].type.dtype_specs()[2]
+        return f"""
+        {{
+        PyArrayObject* c_g = PyArray_GETCONTIGUOUS({g});
+        PyArrayObject* c_a = PyArray_GETCONTIGUOUS({arg});
+        int err = (c_g && c_a) ? 0 : -1;
+        if (!err) {{
+            const npy_int64 n_rows = (npy_int64)((dtype_{n}*)PyArray_DATA({n}))[0];
+            const npy_intp n_seg = PyArray_DIMS(c_g)[0], d = PyArray_DIMS(c_g)[1];
+            if (n_rows < 0) {{
+                PyErr_SetString(PyExc_ValueError, "n_rows must be non-negative");
+                err = -1;
+            }} else if (PyArray_DIMS(c_a)[0] != n_seg || PyArray_DIMS(c_a)[1] != d) {{
+                PyErr_SetString(PyExc_ValueError, "g and argmax must have the same shape");
+                err = -1;
+            }}
+            npy_intp dims[2] = {{(npy_intp)n_rows, d}};
+            if (!err) err = symmol_seg_prepare_output(&{z}, 2, dims, {typenum});
+            if (!err) err = symmol_seg_max_grad((const dtype_{g}*)PyArray_DATA(c_g),
+                                                (const dtype_{arg}*)PyArray_DATA(c_a), n_seg, d,
+                                                (npy_intp)n_rows, (dtype_{z}*)PyArray_DATA({z}));
+        }}
+        Py_XDECREF(c_g);
+        Py_XDECREF(c_a);
+        if (err) {{ {sub["fail"]} }}
+        }}
+        """
+
+    def connection_pattern(self, node: Apply) -> list[list[bool]]:
+        return [[True], [False], [False]]
+
+    def pullback(self, inputs: Sequence[Variable], outputs: Sequence[Variable],
+                 cotangents: Sequence[Variable]) -> list[Variable]:
+        g, argmax, _ = inputs
+        (h,) = cotangents
+        taken = pt.take_along_axis(pt.cast(h, g.type.dtype), pt.maximum(argmax, 0), axis=0)
+        return [pt.switch(argmax >= 0, taken, pt.zeros_like(taken)), disconnected_type(), disconnected_type()]
+
+
+_segment_sum = SegmentSum()
+_segment_mean = SegmentMean()
+_segment_max = SegmentMax()
+_segment_max_grad = SegmentMaxGrad()
+
+_DOC_PARAMS = """
+    Parameters
+    ----------
+    x : float32/float64 matrix, shape (n_rows, n_features)
+    segment_ids : int vector, shape (n_rows,)
+        Segment of each row, in ``[0, n_segments)``; any order (sorted is faster).
+    n_segments : int scalar (Python int or symbolic)
+
+    Returns
+    -------
+    TensorVariable
+        Matrix of shape (n_segments, n_features), dtype of ``x``.
+
+    Raises
+    ------
+    TypeError
+        At graph construction, for wrong ranks or dtypes.
+    ValueError
+        At run time, if an id is out of range or lengths differ.
+"""
+
+
+def segment_sum(x: TensorLike, segment_ids: TensorLike, n_segments: TensorLike) -> TensorVariable:
+    return _segment_sum(x, segment_ids, n_segments)
+
+
+def segment_mean(x: TensorLike, segment_ids: TensorLike, n_segments: TensorLike) -> TensorVariable:
+    return _segment_mean(x, segment_ids, n_segments)
+
+
+def segment_max(x: TensorLike, segment_ids: TensorLike, n_segments: TensorLike) -> TensorVariable:
+    return _segment_max(x, segment_ids, n_segments)[0]
+
+
+segment_sum.__doc__ = "Per-segment sum ``out[s] = sum_{i: ids[i] = s} x[i]`` (0 if empty).\n" + _DOC_PARAMS
+segment_mean.__doc__ = "Per-segment mean of the rows of ``x`` (0 if empty).\n" + _DOC_PARAMS
+segment_max.__doc__ = (
+    "Per-segment column maximum (0 if empty); the gradient goes to the lowest maximising row.\n" + _DOC_PARAMS
+)
+
+
+def segment_max_grad(g: TensorLike, argmax: TensorLike, n_rows: TensorLike) -> TensorVariable:
+    """Symbolic pullback of :func:`segment_max`; see :class:`SegmentMaxGrad`."""
+    return _segment_max_grad(g, argmax, n_rows)
+
+
+# --------------------------------------------------------------------------- #
+# Numba backend
+# --------------------------------------------------------------------------- #
+
+#: Bump when the dispatch functions below change.
+_NUMBA_DISPATCH_VERSION = 4
+_NUMBA_CACHE_VERSION = _NUMBA_DISPATCH_VERSION * (1 << 48) + kernel_source_version(_segment_kernels)
+
+
+@register_funcify_default_op_cache_key(SegmentSum)
+def _numba_funcify_segment_sum(op, node=None, **kwargs):
+    kernel = graph_kernel(_segment_kernels.segment_sum)
+
+    @numba_basic.numba_njit
+    def segment_sum_numba(x, ids, n_segments):
+        return kernel(x, ids, n_segments.item())
+
+    return segment_sum_numba, _NUMBA_CACHE_VERSION
+
+
+@register_funcify_default_op_cache_key(SegmentMean)
+def _numba_funcify_segment_mean(op, node=None, **kwargs):
+    kernel = graph_kernel(_segment_kernels.segment_mean)
+
+    @numba_basic.numba_njit
+    def segment_mean_numba(x, ids, n_segments):
+        return kernel(x, ids, n_segments.item())
+
+    return segment_mean_numba, _NUMBA_CACHE_VERSION
+
+
+@register_funcify_default_op_cache_key(SegmentMax)
+def _numba_funcify_segment_max(op, node=None, **kwargs):
+    kernel = graph_kernel(_segment_kernels.segment_max)
+
+    @numba_basic.numba_njit
+    def segment_max_numba(x, ids, n_segments):
+        return kernel(x, ids, n_segments.item())
+
+    return segment_max_numba, _NUMBA_CACHE_VERSION
+
+
+@register_funcify_default_op_cache_key(SegmentMaxGrad)
+def _numba_funcify_segment_max_grad(op, node=None, **kwargs):
+    kernel = graph_kernel(_segment_kernels.segment_max_grad)
+
+    @numba_basic.numba_njit
+    def segment_max_grad_numba(g, argmax, n_rows):
+        return kernel(g, argmax, n_rows.item())
+
+    return segment_max_grad_numba, _NUMBA_CACHE_VERSION

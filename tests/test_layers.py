@@ -1,0 +1,195 @@
+"""Layers (symmol.nn.*) against torch CPU reference forward passes with the same weights."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytensor
+import pytensor.tensor as pt
+import pytest
+from pytensor.compile.mode import Mode
+from pytensor.gradient import verify_grad
+
+from symmol.compile import get_backend_mode
+from symmol.nn.conv import Conv1DLayer, GlobalPoolLayer
+from symmol.nn.embedding import EmbeddingLayer
+from symmol.nn.layers import (
+    DenseLayer,
+    DropoutLayer,
+    InputLayer,
+    get_all_layers,
+    get_all_params,
+    get_output,
+    get_rng_updates,
+    get_state_updates,
+    residual_block,
+)
+from symmol.nn.norm import BatchNormLayer, LayerNormLayer
+from symmol.nn.recurrent import GRULayer
+
+torch = pytest.importorskip("torch")
+PY = Mode(linker="py", optimizer="fast_run")
+RTOL, ATOL = 1e-5, 1e-5
+
+
+def t(a):
+    return torch.from_numpy(np.ascontiguousarray(a))
+
+
+def compile_fn(inputs, outputs, backend=None, **kwargs):
+    mode = PY if backend is None else get_backend_mode(backend)
+    return pytensor.function(inputs, outputs, mode=mode, **kwargs)
+
+
+@pytest.mark.parametrize("backend", ["numba", "c"])
+def test_conv1d_masked_pooling_and_embedding_match_torch(backend):
+    rng = np.random.default_rng(0)
+    ids_in = InputLayer((None, None), dtype="int64", name="ids")
+    mask_in = InputLayer((None, None), name="mask")
+    emb = EmbeddingLayer(ids_in, vocab_size=11, units=6, rng=rng, channels_first=True)
+    conv = Conv1DLayer(emb, 5, 3, rng, pad="same", nonlinearity="relu")
+    conv_valid = Conv1DLayer(conv, 4, 2, rng, pad="valid", nonlinearity="identity")
+    pooled_max = GlobalPoolLayer(conv, "max", mask=mask_in)
+    pooled_mean = GlobalPoolLayer(conv, "mean", mask=mask_in)
+    outs = [get_output(layer) for layer in (conv_valid, pooled_max, pooled_mean)]
+    f = compile_fn([ids_in.input_var, mask_in.input_var], outs, backend)
+    ids = rng.integers(0, 11, size=(3, 7))
+    lengths = np.array([7, 4, 1])
+    mask = (np.arange(7)[None, :] < lengths[:, None]).astype(np.float32)
+    got_valid, got_max, got_mean = f(ids, mask)
+
+    with torch.no_grad():
+        e = torch.nn.functional.embedding(t(ids), t(emb.W.get_value())).permute(0, 2, 1)
+        c1 = torch.relu(torch.nn.functional.conv1d(e, t(conv.W.get_value().transpose(2, 1, 0)),
+                                                   t(conv.b.get_value()), padding=1))
+        c2 = torch.nn.functional.conv1d(c1, t(conv_valid.W.get_value().transpose(2, 1, 0)),
+                                        t(conv_valid.b.get_value()))
+    np.testing.assert_allclose(got_valid, c2.numpy(), RTOL, ATOL)
+    c1 = c1.numpy()
+    for i, n in enumerate(lengths):
+        np.testing.assert_allclose(got_max[i], c1[i, :, :n].max(axis=1), RTOL, ATOL)
+        np.testing.assert_allclose(got_mean[i], c1[i, :, :n].mean(axis=1), RTOL, ATOL)
+
+
+def test_batchnorm_train_eval_and_running_stats_match_torch():
+    rng = np.random.default_rng(1)
+    x_in = InputLayer((None, 4))
+    bn = BatchNormLayer(x_in, rng, momentum=0.2)
+    bn.gamma.set_value(rng.uniform(0.5, 2, 4).astype(np.float32))
+    bn.beta.set_value(rng.standard_normal(4).astype(np.float32))
+    train_out = get_output(bn)
+    updates = get_state_updates(bn)
+    assert set(updates) == {bn.running_mean, bn.running_var}
+    train = compile_fn([x_in.input_var], train_out, "numba", updates=updates)
+    predict = compile_fn([x_in.input_var], get_output(bn, deterministic=True), "numba")
+    assert get_state_updates(bn) == {}  # deterministic graphs record no state updates
+    ref = torch.nn.BatchNorm1d(4, momentum=0.2)
+    with torch.no_grad():
+        ref.weight.copy_(t(bn.gamma.get_value()))
+        ref.bias.copy_(t(bn.beta.get_value()))
+    for step in range(3):
+        x = (rng.standard_normal((8, 4)) * 3 + step).astype(np.float32)
+        ref.train()
+        np.testing.assert_allclose(train(x), ref(t(x)).detach().numpy(), 1e-4, 1e-4)
+        np.testing.assert_allclose(bn.running_mean.get_value(), ref.running_mean.numpy(), RTOL, ATOL)
+        np.testing.assert_allclose(bn.running_var.get_value(), ref.running_var.numpy(), 1e-5, 1e-5)
+        ref.eval()
+        np.testing.assert_allclose(predict(x), ref(t(x)).detach().numpy(), 1e-4, 1e-4)
+    assert bn.running_mean not in get_all_params(bn, trainable=True)
+    assert bn.gamma in get_all_params(bn, trainable=True)
+
+
+def test_batchnorm_ncw_and_layernorm_match_torch():
+    rng = np.random.default_rng(2)
+    x_in = InputLayer((None, 3, None), units=3)
+    bn = BatchNormLayer(x_in, rng)
+    v_in = InputLayer((None, 5))
+    ln = LayerNormLayer(v_in, rng)
+    ln.gamma.set_value(rng.uniform(0.5, 2, 5).astype(np.float32))
+    f = compile_fn([x_in.input_var, v_in.input_var], [get_output(bn), get_output(ln)], "c")
+    x = rng.standard_normal((4, 3, 6)).astype(np.float32)
+    v = rng.standard_normal((7, 5)).astype(np.float32)
+    got_bn, got_ln = f(x, v)
+    ref_ln = torch.nn.LayerNorm(5)
+    with torch.no_grad():
+        ref_ln.weight.copy_(t(ln.gamma.get_value()))
+    np.testing.assert_allclose(got_bn, torch.nn.BatchNorm1d(3)(t(x)).detach().numpy(), 1e-4, 1e-4)
+    np.testing.assert_allclose(got_ln, ref_ln(t(v)).detach().numpy(), 1e-5, 1e-5)
+
+
+def test_gru_with_mask_matches_torch():
+    rng = np.random.default_rng(3)
+    x_in = InputLayer((None, None, 4))
+    mask_in = InputLayer((None, None), name="mask")
+    gru_all = GRULayer(x_in, 6, rng, b=lambda shape, r: r.uniform(-0.5, 0.5, shape))
+    gru_final = GRULayer(x_in, 6, rng, mask=mask_in, only_return_final=True)
+    for name in ("W_x", "W_h", "b_x", "b_h"):
+        getattr(gru_final, name).set_value(getattr(gru_all, name).get_value())
+    f = compile_fn([x_in.input_var, mask_in.input_var], [get_output(gru_all), get_output(gru_final)], "numba")
+    x = rng.standard_normal((3, 5, 4)).astype(np.float32)
+    lengths = [5, 3, 1]
+    mask = (np.arange(5)[None, :] < np.array(lengths)[:, None]).astype(np.float32)
+    got_all, got_final = f(x, mask)
+    ref = torch.nn.GRU(4, 6, batch_first=True)
+    with torch.no_grad():
+        ref.weight_ih_l0.copy_(t(gru_all.W_x.get_value().T))
+        ref.weight_hh_l0.copy_(t(gru_all.W_h.get_value().T))
+        ref.bias_ih_l0.copy_(t(gru_all.b_x.get_value()))
+        ref.bias_hh_l0.copy_(t(gru_all.b_h.get_value()))
+        expected_all = ref(t(x))[0].numpy()
+    np.testing.assert_allclose(got_all, expected_all, RTOL, ATOL)
+    for i, n in enumerate(lengths):
+        np.testing.assert_allclose(got_final[i], expected_all[i, n - 1], RTOL, ATOL)
+
+
+def test_gradients_of_conv_batchnorm_gru():
+    rng = np.random.default_rng(4)
+
+    def build(layer_fn, shape):
+        x_in = InputLayer(shape, dtype="float64", units=shape[1] if shape[2] is None else shape[2])
+        layer = layer_fn(x_in)
+
+        def fn(x):
+            return get_output(layer, inputs=x)
+        return fn
+
+    x_seq = rng.standard_normal((2, 3, 5))
+    conv = build(lambda i: Conv1DLayer(i, 2, 3, rng, nonlinearity="tanh"), (None, 3, None))
+    bn = build(lambda i: BatchNormLayer(i, rng), (None, 3, None))
+    gru = build(lambda i: GRULayer(i, 3, rng), (None, None, 5))
+    for fn in (conv, bn, gru):  # float64 inputs, float32 weights: the graph runs in float64
+        verify_grad(fn, [x_seq], rng=rng, mode=PY, abs_tol=1e-4, rel_tol=1e-4)
+
+
+def test_dropout_residual_graph_and_state_updates():
+    rng = np.random.default_rng(5)
+    x_in = InputLayer((None, 8))
+    h = DenseLayer(x_in, 8, rng)
+    block = residual_block(h, rng, name="res")
+    out = DropoutLayer(block, 0.5, seed=1)
+    layers = get_all_layers(out)
+    assert layers[0] is x_in and layers[-1] is out
+    assert len(get_all_params(out, trainable=True)) == 6
+    assert len(get_all_params(out, regularizable=True)) == 3
+    train_out = get_output(out)
+    assert set(get_state_updates(out)) == {out.rng} == set(get_rng_updates(out))
+    x = rng.standard_normal((4, 8)).astype(np.float32)
+    f = compile_fn([x_in.input_var], train_out, "numba", updates=get_state_updates(out))
+    a, b = f(x), f(x)
+    assert not np.array_equal(a, b)  # a new mask per call
+    predict = compile_fn([x_in.input_var], get_output(out, deterministic=True), "numba")
+    W = [p.get_value() for p in get_all_params(out, trainable=True)]
+    hidden = np.maximum(x @ W[0] + W[1], 0)
+    branch = np.maximum(hidden @ W[2] + W[3], 0) @ W[4] + W[5]
+    np.testing.assert_allclose(predict(x), np.maximum(hidden + branch, 0), RTOL, ATOL)
+    kept = a != 0
+    np.testing.assert_allclose(a[kept], 2 * predict(x)[kept], RTOL, ATOL)
+
+
+def test_embedding_rejects_out_of_range_ids():
+    ids_in = InputLayer((None,), dtype="int32")
+    emb = EmbeddingLayer(ids_in, 5, 3, np.random.default_rng(0))
+    f = compile_fn([ids_in.input_var], get_output(emb), "numba")
+    np.testing.assert_array_equal(f(np.array([4, 0], dtype=np.int32)), emb.W.get_value()[[4, 0]])
+    with pytest.raises(ValueError, match="out of range"):
+        f(np.array([5], dtype=np.int32))
+    assert pt.as_tensor_variable(get_output(emb)).ndim == 2

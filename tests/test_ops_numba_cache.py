@@ -1,0 +1,37 @@
+"""Graphs with symmol's Ops load from PyTensor's Numba cache in a new process (see ``graph_kernel``)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+SCRIPT = textwrap.dedent("""
+    import numpy as np, pytensor, pytensor.tensor as pt
+    from symmol.ops.fingerprint import fingerprint_dot
+    from symmol.ops.gather import gather_rows
+    from symmol.ops.segment import segment_mean
+    W = pytensor.shared(np.arange(64 * 4, dtype=np.float32).reshape(64, 4))
+    ip, ix, v = pt.lvector(), pt.ivector(), pt.fvector()
+    x, ids = pt.fmatrix(), pt.lvector()
+    f = pytensor.function([ip, ix, v], fingerprint_dot(ip, ix, v, W) * 2, mode="NUMBA")
+    g = pytensor.function([ix], gather_rows(W, ix), mode="NUMBA")
+    h = pytensor.function([x, ids], segment_mean(x, ids, 3), mode="NUMBA")
+    idx = np.array([1, 5, 7], dtype=np.int32)
+    print(f(np.array([0, 2, 3]), idx, np.ones(3, np.float32)).sum(), g(idx).sum(),
+          h(np.ones((4, 2), np.float32), np.array([0, 0, 2, 2])).sum())
+""")
+
+
+@pytest.mark.slow
+def test_cached_graphs_run_in_a_second_process(tmp_path):
+    env = {**os.environ, "PYTENSOR_FLAGS": f"base_compiledir={tmp_path}"}
+    outputs = []
+    for _ in range(2):  # the second process loads every graph from the cache
+        run = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, timeout=600)
+        assert run.returncode == 0, run.stderr[-2000:]
+        outputs.append(run.stdout.strip())
+    assert outputs[0] == outputs[1] == "452.0 226.0 4.0"  # rows 1, 5, 7 of W sum to 226
