@@ -2,14 +2,28 @@
 
 Backends map to PyTensor linkers:
 
-========  ==========================================================================
-``numba``  PyTensor's Numba linker (default): the whole graph becomes one LLVM function.
-``c``      PyTensor's C VM (``CVM``): C thunks per node, compiled with the system compiler.
-========  ==========================================================================
+===========  ======================================================================================
+``numba``    PyTensor's Numba linker (default): the whole graph becomes one LLVM function.
+``c``        PyTensor's C VM (``CVM``): C thunks per node, compiled with the system compiler.
+             Matrix products call OpenBLAS from the ``scipy-openblas32`` wheel when it is
+             installed (:func:`configure_blas`), not PyTensor's fallback.
+``jax``      PyTensor's JAX linker: the graph is traced into one ``jax.jit`` function (XLA).
+``pytorch``  PyTensor's PyTorch linker: the graph becomes one ``torch.compile`` function.
+===========  ======================================================================================
+
+``jax`` and ``pytorch`` are optional (``pip install symmol[jax]`` / ``symmol[pytorch]``) and
+take ``device="cuda"`` to run on a CUDA GPU; symmol's Ops get their JAX/PyTorch
+implementations from :mod:`symmol.ops.accelerator_dispatch`, imported when the backend is
+first selected. Parameters stay host NumPy arrays in PyTensor's shared storage, so each call
+moves them to the device and back: the accelerator backends pay off for large models only.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import importlib.util
+import os
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -26,16 +40,163 @@ from symmol.nn.layers import (
     get_rng_updates,
 )
 from symmol.nn.objectives import l2_penalty
+from symmol.nn.updates import DECOUPLED_WEIGHT_DECAY, total_norm_constraint
 
-BACKENDS = {"numba": "NUMBA", "c": "CVM"}
+BACKENDS = {"numba": "NUMBA", "c": "CVM", "jax": "JAX", "pytorch": "PYTORCH"}
+DEVICES = ("cpu", "cuda")
+#: The Python package each optional backend needs.
+_BACKEND_PACKAGES = {"jax": "jax", "pytorch": "torch"}
+
+#: Reference BLAS routines (single and double precision) that PyTensor's C code may call.
+_BLAS_ROUTINES = ("gemm", "gemv", "ger", "dot", "axpy", "scal", "copy", "swap", "trsm", "trmm", "trmv", "nrm2",
+                  "asum", "symm", "symv", "syrk")
 
 
-def get_backend_mode(backend: str):
-    """PyTensor compilation mode for a backend name; ``ValueError`` for unknown names."""
-    try:
-        return get_mode(BACKENDS[backend])
+@functools.cache
+def configure_blas() -> str:
+    """Point PyTensor's C backend at OpenBLAS from the ``scipy-openblas32`` wheel.
+
+    PyTensor's C code calls Fortran BLAS (``sgemm_`` ...); without ``blas__ldflags`` it falls
+    back to slower code paths. pip-installed PyTensor finds no system BLAS on machines without
+    ``libblas-dev``, so symmol links the ``scipy-openblas32`` wheel (a dependency of the
+    ``c`` extra, also installed by SciPy's own build tooling): its symbols carry a
+    ``scipy_`` prefix, mapped here with ``-D<routine>_=scipy_<routine>_`` defines that
+    PyTensor passes to every BLAS-using C module. Threads follow ``OPENBLAS_NUM_THREADS``.
+
+    Leaves a user's own ``blas__ldflags`` (``PYTENSOR_FLAGS`` / ``.pytensorrc``) untouched;
+    ``PYTENSOR_FLAGS=blas__ldflags=`` turns BLAS off.
+
+    Returns
+    -------
+    str
+        The ``blas__ldflags`` in effect ("" when neither the user nor the wheel provide BLAS).
+    """
+    if "blas__ldflags" in os.environ.get("PYTENSOR_FLAGS", ""):  # the user's choice ("" = no BLAS): keep it
+        return pytensor.config.blas__ldflags
+    try:  # set in .pytensorrc: keep it
+        pytensor.config.fetch_val_for_key("blas__ldflags")
+        return pytensor.config.blas__ldflags
     except KeyError:
-        raise ValueError(f"unknown backend {backend!r}; choose from {sorted(BACKENDS)}") from None
+        pass
+    if importlib.util.find_spec("scipy_openblas32") is None:
+        return pytensor.config.blas__ldflags  # PyTensor's own search of the system libraries
+    import scipy_openblas32
+
+    lib_dir, lib = scipy_openblas32.get_lib_dir(), scipy_openblas32.get_library()
+    renames = " ".join(f"-D{p}{r}_=scipy_{p}{r}_" for p in "sd" for r in _BLAS_ROUTINES)
+    pytensor.config.blas__ldflags = f"-L{lib_dir} -l{lib} -Wl,-rpath,{lib_dir} {renames}"
+    return pytensor.config.blas__ldflags
+
+
+def start_numba_threads() -> None:
+    """Start Numba's parallel thread pool before running cached PyTensor/Numba functions.
+
+    PyTensor 3 caches whole compiled graphs on disk. A graph calling a ``parallel=True``
+    kernel (:mod:`symmol.kernels.sparse`) needs the pool's ``allocate_sched``/``do_scheduling``
+    symbols, which Numba registers only when it compiles or launches a parallel function;
+    loading such a graph from PyTensor's cache in a fresh process before that fails with
+    "LLVM ERROR: Symbol not found: allocate_sched" or a segmentation fault. Idempotent.
+    """
+    from numba.np.ufunc.parallel import _launch_threads
+
+    _launch_threads()
+
+
+def cuda_available(backend: str) -> bool:
+    """Whether ``backend`` (``"jax"`` or ``"pytorch"``) sees a CUDA device on this machine."""
+    if backend not in _BACKEND_PACKAGES or importlib.util.find_spec(_BACKEND_PACKAGES[backend]) is None:
+        return False
+    if backend == "pytorch":
+        import torch
+
+        return torch.cuda.is_available()
+    import jax
+
+    try:
+        return bool(jax.devices("cuda"))
+    except RuntimeError:
+        return False
+
+
+def get_backend_mode(backend: str, device: str = "cpu"):
+    """PyTensor compilation mode for a backend name.
+
+    Parameters
+    ----------
+    backend
+        One of :data:`BACKENDS`.
+    device
+        ``"cpu"`` or ``"cuda"`` (``jax`` and ``pytorch`` only).
+
+    Raises
+    ------
+    ValueError
+        Unknown backend or device, or ``cuda`` for a CPU-only backend.
+    ImportError
+        ``jax`` / ``torch`` not installed for those backends.
+    RuntimeError
+        ``device="cuda"`` without a CUDA device visible to the backend.
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; choose from {sorted(BACKENDS)}")
+    if device not in DEVICES:
+        raise ValueError(f"unknown device {device!r}; choose from {list(DEVICES)}")
+    if device == "cuda" and backend not in _BACKEND_PACKAGES:
+        raise ValueError(f"backend {backend!r} runs on the CPU only; use 'jax' or 'pytorch' for device='cuda'")
+    if backend in _BACKEND_PACKAGES:
+        package = _BACKEND_PACKAGES[backend]
+        if importlib.util.find_spec(package) is None:
+            raise ImportError(f"backend {backend!r} needs {package}: pip install symmol[{backend}]")
+        from symmol.ops import accelerator_dispatch
+
+        (accelerator_dispatch.register_jax if backend == "jax" else accelerator_dispatch.register_pytorch)()
+        if device == "cuda" and not cuda_available(backend):
+            raise RuntimeError(f"device='cuda' requested but {package} sees no CUDA device")
+    if backend == "c":
+        configure_blas()
+    if backend == "numba":
+        start_numba_threads()
+    return get_mode(BACKENDS[backend])
+
+
+def _device_context(backend: str, device: str):
+    """Context manager placing the arrays a backend creates on ``device``."""
+    if backend == "pytorch":
+        import torch
+
+        return torch.device(device)
+    if backend == "jax":
+        import jax
+
+        return jax.default_device(jax.devices(device)[0])
+    return contextlib.nullcontext()
+
+
+class DeviceFunction:
+    """A compiled PyTensor function whose calls run under a device context (JAX/PyTorch).
+
+    Calls ``function(*args)`` inside ``jax.default_device`` / ``torch.device``; other
+    attributes are the wrapped :class:`pytensor.compile.function.types.Function`'s.
+    """
+
+    def __init__(self, function, backend: str, device: str):
+        self.function, self.backend, self.device = function, backend, device
+
+    def __call__(self, *args):
+        with _device_context(self.backend, self.device):
+            return self.function(*args)
+
+    def __getattr__(self, name: str):
+        return getattr(self.function, name)
+
+
+def _compile(inputs, outputs, backend: str, device: str, name: str, updates=None):
+    mode = get_backend_mode(backend, device)
+    with _device_context(backend, device):
+        function = pytensor.function(inputs, outputs, updates=updates, mode=mode, name=name)
+    if backend in _BACKEND_PACKAGES and (device == "cuda" or cuda_available(backend)):
+        return DeviceFunction(function, backend, device)
+    return function
 
 
 def _members(networks: Layer | Sequence[Layer]) -> list[Layer]:
@@ -57,7 +218,7 @@ def _mean(outputs: list):
 
 
 def compile_predict(networks: Layer | Sequence[Layer], backend: str = "numba",
-                    output_transform: Callable | None = None) -> Callable[..., np.ndarray]:
+                    output_transform: Callable | None = None, device: str = "cpu") -> Callable[..., np.ndarray]:
     """Compile ``(indptr, indices, values) → outputs`` with dropout off.
 
     Parameters
@@ -67,9 +228,11 @@ def compile_predict(networks: Layer | Sequence[Layer], backend: str = "numba",
         output layers of ensemble members sharing that input layer; members' (transformed)
         outputs are averaged inside the compiled graph.
     backend
-        ``"numba"`` or ``"c"``.
+        A key of :data:`BACKENDS` (see :func:`get_backend_mode`).
     output_transform
         Optional symbolic map applied to the network output (e.g. ``pt.sigmoid``).
+    device
+        ``"cpu"`` or ``"cuda"`` (``jax`` / ``pytorch`` backends).
 
     Returns
     -------
@@ -80,13 +243,12 @@ def compile_predict(networks: Layer | Sequence[Layer], backend: str = "numba",
     outputs = [get_output(member, deterministic=True) for member in members]
     if output_transform is not None:
         outputs = [output_transform(output) for output in outputs]
-    return pytensor.function(_input_vars(members), _mean(outputs), mode=get_backend_mode(backend),
-                             name="predict")
+    return _compile(_input_vars(members), _mean(outputs), backend, device, "predict")
 
 
 def compile_train_step(networks: Layer | Sequence[Layer], loss_fn: Callable, optimizer: Callable, learning_rate,
-                       backend: str = "numba", weight_decay: float = 0.0,
-                       **optimizer_kwargs) -> Callable[..., np.ndarray]:
+                       backend: str = "numba", weight_decay: float = 0.0, max_grad_norm: float | None = None,
+                       device: str = "cpu", **optimizer_kwargs) -> Callable[..., np.ndarray]:
     """Compile one optimisation step ``(indptr, indices, values, targets) → loss``.
 
     The step computes the training loss (dropout on), its gradient with respect to every
@@ -103,21 +265,36 @@ def compile_train_step(networks: Layer | Sequence[Layer], loss_fn: Callable, opt
     optimizer
         An update rule from :mod:`symmol.nn.updates`.
     learning_rate
-        Float or shared scalar.
+        Float or shared scalar (e.g. a :mod:`symmol.nn.schedules` schedule's ``learning_rate``:
+        the schedule then changes it between calls without recompiling).
+    backend, device
+        See :func:`get_backend_mode`.
     weight_decay
-        L2 coefficient λ on ``regularizable`` parameters: adds ``λ/2 · Σ w²`` to the loss.
+        Coefficient λ on ``regularizable`` parameters. For rules with decoupled decay
+        (:data:`~symmol.nn.updates.DECOUPLED_WEIGHT_DECAY`: ``adamw``) it goes to the rule
+        (``p ← p·(1 − lr·λ)``); otherwise it adds ``λ/2 · Σ w²`` to the loss.
+    max_grad_norm
+        Clip the gradients to this global L2 norm before the update
+        (:func:`~symmol.nn.updates.total_norm_constraint`); None: no clipping.
+    optimizer_kwargs
+        Further hyperparameters of the rule (``beta1``, ``momentum``, ...).
     """
     targets = pt.matrix("targets", dtype="float32")
     members = _members(networks)
     losses = [loss_fn(get_output(member, deterministic=False), targets) for member in members]
     objective = pt.add(*losses) if len(losses) > 1 else losses[0]
     params = [p for member in members for p in get_all_params(member, trainable=True)]
-    if weight_decay:
-        decayed = [p for member in members for p in get_all_params(member, regularizable=True)]
+    decayed = [p for member in members for p in get_all_params(member, regularizable=True)]
+    if weight_decay and optimizer in DECOUPLED_WEIGHT_DECAY:
+        optimizer_kwargs = {**optimizer_kwargs, "weight_decay": weight_decay, "decayed": decayed}
+    elif weight_decay:
         objective = objective + np.float32(weight_decay / 2) * l2_penalty(decayed)
+    elif optimizer in DECOUPLED_WEIGHT_DECAY:
+        optimizer_kwargs = {"weight_decay": 0.0, **optimizer_kwargs}
     gradients = pytensor.gradient.grad(objective, params)
+    if max_grad_norm is not None:
+        gradients = total_norm_constraint(gradients, max_grad_norm)
     updates = optimizer(gradients, params, learning_rate, **optimizer_kwargs)
     for member in members:
         updates.update(get_rng_updates(member))
-    return pytensor.function([*_input_vars(members), targets], _mean(losses), updates=updates,
-                             mode=get_backend_mode(backend), name="train_step")
+    return _compile([*_input_vars(members), targets], _mean(losses), backend, device, "train_step", updates)

@@ -2,15 +2,35 @@
 
 Pass the dict to ``pytensor.function(inputs, loss, updates=...)``; the compiled function
 then performs one optimisation step per call. Hyperparameters may be Python numbers or
-shared scalars (so a schedule can change them without recompiling). The formulas follow
-``torch.optim`` (SGD with ``dampening=0``, Adam with ``eps`` added after bias correction) so
-that results can be compared with PyTorch step for step.
+shared scalars: a learning rate held in a shared variable (see :mod:`symmol.nn.schedules`)
+changes between calls without recompiling. The formulas are ``torch.optim``'s, step for
+step (``tests/reference/make_torch_optim_reference.py`` records PyTorch's trajectories and
+``tests/test_updates.py`` checks every rule against them to 1e-6 over 100 steps):
+
+=============  =====================  ===============================================
+rule           torch.optim            state per parameter
+=============  =====================  ===============================================
+``sgd``        ``SGD``                none
+``momentum``   ``SGD(momentum, nesterov)``  velocity
+``adam``       ``Adam``               m, v (+ one shared step counter)
+``adamw``      ``AdamW``              m, v (+ one shared step counter)
+``rmsprop``    ``RMSprop``            square average (+ gradient average if centered,
+                                      + momentum buffer if momentum > 0)
+``adagrad``    ``Adagrad``            sum of squared gradients (+ step counter)
+=============  =====================  ===============================================
+
+``weight_decay`` is ``torch.optim``'s: coupled L2 (``g ← g + λ·p``) for every rule except
+``adamw``, where it is decoupled (``p ← p·(1 − lr·λ)``, Loshchilov & Hutter, ICLR 2019,
+arXiv:1711.05101). ``decayed`` restricts it to a subset of the parameters, typically
+``get_all_params(net, regularizable=True)`` (weights, not biases); ``None`` decays all.
+Global-norm gradient clipping is :func:`total_norm_constraint`, applied to the gradients
+before the rule.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 import numpy as np
 import pytensor
@@ -18,35 +38,73 @@ import pytensor.tensor as pt
 from pytensor.tensor.sharedvar import TensorSharedVariable
 
 
-def _zeros_like(param: TensorSharedVariable, name: str) -> TensorSharedVariable:
+def _zeros_like(param: TensorSharedVariable, name: str, fill: float = 0.0) -> TensorSharedVariable:
     value = param.get_value(borrow=True)
-    return pytensor.shared(np.zeros(value.shape, dtype=value.dtype), name=f"{param.name}.{name}")
+    return pytensor.shared(np.full(value.shape, fill, dtype=value.dtype), name=f"{param.name}.{name}")
 
 
 def _cast(value, like: TensorSharedVariable):
     """A hyperparameter in the parameter's dtype (keeps float32 graphs float32)."""
-    if isinstance(value, int | float):
+    if isinstance(value, int | float | np.number):
         return np.asarray(value, dtype=like.dtype)
     return pt.cast(value, like.dtype)
 
 
-def sgd(gradients: Sequence, params: Sequence[TensorSharedVariable], learning_rate) -> OrderedDict:
-    """Plain stochastic gradient descent: ``p ← p − lr·g``."""
+def _step_counter(params: Sequence[TensorSharedVariable], name: str) -> TensorSharedVariable:
+    """A shared float step counter ``t`` (0 before the first step) in the parameters' dtype."""
+    return pytensor.shared(np.asarray(0.0, dtype=params[0].dtype), name=name)
+
+
+def _coupled_decay(g, param: TensorSharedVariable, weight_decay, decayed: Collection | None):
+    """``g + λ·p`` (torch.optim's ``weight_decay``) when ``param`` is decayed, else ``g``."""
+    if not weight_decay or (decayed is not None and param not in decayed):
+        return g
+    return g + _cast(weight_decay, param) * param
+
+
+def _check_lengths(gradients: Sequence, params: Sequence) -> None:
+    if len(gradients) != len(params):
+        raise ValueError(f"{len(gradients)} gradients for {len(params)} parameters")
+    if not params:
+        raise ValueError("no parameters to update")
+
+
+def sgd(gradients: Sequence, params: Sequence[TensorSharedVariable], learning_rate,
+        weight_decay: float = 0.0, decayed: Collection | None = None) -> OrderedDict:
+    """Plain stochastic gradient descent: ``p ← p − lr·(g + λ·p)`` (``torch.optim.SGD``).
+
+    Parameters
+    ----------
+    gradients
+        Symbolic gradients, one per parameter, same shapes.
+    params
+        Shared parameters to update.
+    learning_rate
+        Float or shared scalar.
+    weight_decay, decayed
+        Coupled L2 coefficient λ and the parameters it applies to (``None``: all).
+    """
+    _check_lengths(gradients, params)
     updates = OrderedDict()
     for param, g in zip(params, gradients, strict=True):
+        g = _coupled_decay(g, param, weight_decay, decayed)
         updates[param] = param - _cast(learning_rate, param) * g
     return updates
 
 
 def momentum(gradients: Sequence, params: Sequence[TensorSharedVariable], learning_rate,
-             momentum: float = 0.9, nesterov: bool = False) -> OrderedDict:
-    """SGD with (optionally Nesterov) momentum, as ``torch.optim.SGD``.
+             momentum: float = 0.9, nesterov: bool = False, weight_decay: float = 0.0,
+             decayed: Collection | None = None) -> OrderedDict:
+    """SGD with (optionally Nesterov) momentum, as ``torch.optim.SGD`` (``dampening=0``).
 
-    ``v ← μ·v + g``; ``p ← p − lr·v`` (Nesterov: ``p ← p − lr·(g + μ·v)``).
-    Sutskever et al., ICML 2013.
+    ``g ← g + λ·p``; ``v ← μ·v + g``; ``p ← p − lr·v`` (Nesterov: ``p ← p − lr·(g + μ·v)``).
+    Sutskever et al., ICML 2013. torch starts the buffer at ``g`` on the first step, which is
+    ``μ·0 + g``: the same thing.
     """
+    _check_lengths(gradients, params)
     updates = OrderedDict()
     for param, g in zip(params, gradients, strict=True):
+        g = _coupled_decay(g, param, weight_decay, decayed)
         velocity = _zeros_like(param, "velocity")
         mu = _cast(momentum, param)
         new_velocity = mu * velocity + g
@@ -56,32 +114,162 @@ def momentum(gradients: Sequence, params: Sequence[TensorSharedVariable], learni
     return updates
 
 
-def adam(gradients: Sequence, params: Sequence[TensorSharedVariable], learning_rate=1e-3,
-         beta1: float = 0.9, beta2: float = 0.999, epsilon: float = 1e-8) -> OrderedDict:
-    """Adam (Kingma & Ba, ICLR 2015, arXiv:1412.6980), in ``torch.optim.Adam``'s form.
-
-    ``m ← β1 m + (1−β1) g``; ``v ← β2 v + (1−β2) g²``;
-    ``p ← p − lr / (1−β1ᵗ) · m / (sqrt(v) / sqrt(1−β2ᵗ) + ε)``.
-    """
+def _adam_updates(gradients, params, learning_rate, beta1, beta2, epsilon, weight_decay, decayed,
+                  decoupled: bool, name: str) -> OrderedDict:
+    _check_lengths(gradients, params)
     updates = OrderedDict()
-    step_count = pytensor.shared(np.asarray(0.0, dtype=params[0].dtype), name="adam.t")
+    step_count = _step_counter(params, f"{name}.t")
     t = step_count + 1
     updates[step_count] = t
     for param, g in zip(params, gradients, strict=True):
         b1, b2, eps = (_cast(x, param) for x in (beta1, beta2, epsilon))
+        lr = _cast(learning_rate, param)
         one = np.asarray(1.0, dtype=param.dtype)
+        start = param
+        if decoupled:
+            if weight_decay and (decayed is None or param in decayed):
+                start = param * (one - lr * _cast(weight_decay, param))
+        else:
+            g = _coupled_decay(g, param, weight_decay, decayed)
         m, v = _zeros_like(param, "m"), _zeros_like(param, "v")
         m_new = b1 * m + (one - b1) * g
         v_new = b2 * v + (one - b2) * pt.sqr(g)
-        step_size = _cast(learning_rate, param) / (one - b1 ** t)
+        step_size = lr / (one - b1 ** t)
         denom = pt.sqrt(v_new) / pt.sqrt(one - b2 ** t) + eps
         updates[m] = m_new
         updates[v] = v_new
-        updates[param] = param - step_size * m_new / denom
+        updates[param] = start - step_size * m_new / denom
     return updates
 
 
-OPTIMIZERS = {"sgd": sgd, "momentum": momentum, "adam": adam}
+def adam(gradients: Sequence, params: Sequence[TensorSharedVariable], learning_rate=1e-3,
+         beta1: float = 0.9, beta2: float = 0.999, epsilon: float = 1e-8, weight_decay: float = 0.0,
+         decayed: Collection | None = None) -> OrderedDict:
+    """Adam (Kingma & Ba, ICLR 2015, arXiv:1412.6980), in ``torch.optim.Adam``'s form.
+
+    ``g ← g + λ·p``; ``m ← β1 m + (1−β1) g``; ``v ← β2 v + (1−β2) g²``;
+    ``p ← p − lr / (1−β1ᵗ) · m / (sqrt(v) / sqrt(1−β2ᵗ) + ε)``.
+    """
+    return _adam_updates(gradients, params, learning_rate, beta1, beta2, epsilon, weight_decay, decayed,
+                         decoupled=False, name="adam")
+
+
+def adamw(gradients: Sequence, params: Sequence[TensorSharedVariable], learning_rate=1e-3,
+          beta1: float = 0.9, beta2: float = 0.999, epsilon: float = 1e-8, weight_decay: float = 1e-2,
+          decayed: Collection | None = None) -> OrderedDict:
+    """AdamW: Adam with decoupled weight decay, as ``torch.optim.AdamW``.
+
+    ``p ← p·(1 − lr·λ)`` for decayed parameters, then the Adam step of :func:`adam` (without
+    L2 in the gradient). Loshchilov & Hutter, ICLR 2019, arXiv:1711.05101.
+    """
+    return _adam_updates(gradients, params, learning_rate, beta1, beta2, epsilon, weight_decay, decayed,
+                         decoupled=True, name="adamw")
+
+
+def rmsprop(gradients: Sequence, params: Sequence[TensorSharedVariable], learning_rate=1e-2,
+            alpha: float = 0.99, epsilon: float = 1e-8, momentum: float = 0.0, centered: bool = False,
+            weight_decay: float = 0.0, decayed: Collection | None = None) -> OrderedDict:
+    """RMSProp (Tieleman & Hinton, 2012, Coursera lecture 6.5), as ``torch.optim.RMSprop``.
+
+    ``s ← α s + (1−α) g²``; centered: ``ḡ ← α ḡ + (1−α) g`` and ``d = sqrt(s − ḡ²) + ε``,
+    otherwise ``d = sqrt(s) + ε``; with momentum ``b ← μ b + g/d``, ``p ← p − lr·b``,
+    otherwise ``p ← p − lr·g/d``.
+    """
+    _check_lengths(gradients, params)
+    updates = OrderedDict()
+    for param, g in zip(params, gradients, strict=True):
+        g = _coupled_decay(g, param, weight_decay, decayed)
+        a, eps, lr = _cast(alpha, param), _cast(epsilon, param), _cast(learning_rate, param)
+        one = np.asarray(1.0, dtype=param.dtype)
+        square_avg = _zeros_like(param, "square_avg")
+        s_new = a * square_avg + (one - a) * pt.sqr(g)
+        updates[square_avg] = s_new
+        if centered:
+            grad_avg = _zeros_like(param, "grad_avg")
+            ga_new = a * grad_avg + (one - a) * g
+            updates[grad_avg] = ga_new
+            denom = pt.sqrt(s_new - pt.sqr(ga_new)) + eps
+        else:
+            denom = pt.sqrt(s_new) + eps
+        if momentum:
+            buffer = _zeros_like(param, "momentum_buffer")
+            b_new = _cast(momentum, param) * buffer + g / denom
+            updates[buffer] = b_new
+            updates[param] = param - lr * b_new
+        else:
+            updates[param] = param - lr * g / denom
+    return updates
+
+
+def adagrad(gradients: Sequence, params: Sequence[TensorSharedVariable], learning_rate=1e-2,
+            lr_decay: float = 0.0, epsilon: float = 1e-10, initial_accumulator_value: float = 0.0,
+            weight_decay: float = 0.0, decayed: Collection | None = None) -> OrderedDict:
+    """Adagrad (Duchi et al., JMLR 2011), as ``torch.optim.Adagrad``.
+
+    ``lrₜ = lr / (1 + (t−1)·lr_decay)``; ``s ← s + g²``; ``p ← p − lrₜ · g / (sqrt(s) + ε)``.
+    """
+    _check_lengths(gradients, params)
+    updates = OrderedDict()
+    step_count = _step_counter(params, "adagrad.t")
+    t = step_count + 1
+    updates[step_count] = t
+    for param, g in zip(params, gradients, strict=True):
+        g = _coupled_decay(g, param, weight_decay, decayed)
+        one = np.asarray(1.0, dtype=param.dtype)
+        clr = _cast(learning_rate, param) / (one + (t - one) * _cast(lr_decay, param))
+        accumulator = _zeros_like(param, "sum", fill=initial_accumulator_value)
+        s_new = accumulator + pt.sqr(g)
+        updates[accumulator] = s_new
+        updates[param] = param - clr * g / (pt.sqrt(s_new) + _cast(epsilon, param))
+    return updates
+
+
+def total_norm_constraint(gradients: Sequence, max_norm: float, epsilon: float = 1e-6,
+                          return_norm: bool = False):
+    """Rescale gradients so that their global L2 norm is at most ``max_norm``.
+
+    ``n = sqrt(Σ‖g‖²)``; every gradient is multiplied by ``min(1, max_norm / (n + ε))``, which
+    is ``torch.nn.utils.clip_grad_norm_`` (norm_type 2) and Lasagne's
+    ``total_norm_constraint``. Apply it to the gradients before the update rule.
+
+    Parameters
+    ----------
+    gradients
+        Symbolic gradients (any shapes, one float dtype).
+    max_norm
+        Largest allowed global norm, > 0.
+    epsilon
+        Added to the norm before dividing (torch uses 1e-6).
+    return_norm
+        Also return the symbolic norm before clipping.
+
+    Returns
+    -------
+    list of clipped gradients, or ``(clipped, norm)`` with ``return_norm=True``.
+
+    Raises
+    ------
+    ValueError
+        ``max_norm`` not > 0 or no gradients.
+    """
+    if not max_norm > 0:
+        raise ValueError(f"max_norm must be > 0, got {max_norm}")
+    if not gradients:
+        raise ValueError("no gradients to clip")
+    dtype = gradients[0].dtype
+    norm = pt.sqrt(pt.add(*[pt.sum(pt.sqr(g)) for g in gradients]) if len(gradients) > 1
+                   else pt.sum(pt.sqr(gradients[0])))
+    scale = pt.minimum(np.asarray(1.0, dtype=dtype), np.asarray(max_norm, dtype=dtype)
+                       / (norm + np.asarray(epsilon, dtype=dtype)))
+    clipped = [g * pt.cast(scale, g.dtype) for g in gradients]
+    return (clipped, norm) if return_norm else clipped
+
+
+OPTIMIZERS = {"sgd": sgd, "momentum": momentum, "adam": adam, "adamw": adamw, "rmsprop": rmsprop,
+              "adagrad": adagrad}
+
+#: Rules whose ``weight_decay`` is decoupled from the loss (applied by the rule, not as L2).
+DECOUPLED_WEIGHT_DECAY = frozenset({adamw})
 
 
 def get_optimizer(name: str):

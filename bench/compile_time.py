@@ -1,0 +1,102 @@
+"""Compile time of the standard MLP training step, cold and from cache, per backend.
+
+For each backend, two fresh Python processes compile the same training function
+(ECFP4 2048 → 1024 ReLU → 4, mean squared error, Adam: the ZINC250k model of
+``bench/train_speed.py``) with ``symmol.compile.compile_train_step``:
+
+* **cold**: empty PyTensor compile directory (``base_compiledir``) and empty Numba cache
+  (``NUMBA_CACHE_DIR``), both temporary: everything (symmol's Numba kernels, PyTensor's
+  graph functions, C modules) is compiled from scratch;
+* **cached**: a second process with the same, now filled, directories.
+
+Reported: seconds spent in ``compile_train_step`` (imports excluded) and the whole process
+wall time, plus one training step (lazy compilation, if any, happens on the first call).
+
+Reproduce::
+
+    python bench/compile_time.py --out bench/results/compile_time.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+CHILD = r"""
+import json, sys, time
+t_start = time.perf_counter()
+import numpy as np
+from symmol.compile import compile_train_step
+from symmol.models.mlp import MLPSpec, build_mlp
+from symmol.nn.objectives import masked_squared_error
+from symmol.nn.updates import adam
+t_import = time.perf_counter()
+_, members = build_mlp(MLPSpec(targets=("a", "b", "c", "d"), task="regression", hidden=(1024,), dropout=0.0))
+t0 = time.perf_counter()
+step = compile_train_step(members, masked_squared_error, adam, 1e-3, backend=sys.argv[1])
+t_compile = time.perf_counter() - t0
+rng = np.random.default_rng(0)
+indptr = np.arange(0, 256 * 40 + 1, 40, dtype=np.int64)
+indices = rng.integers(0, 2048, size=256 * 40).astype(np.int32)
+t0 = time.perf_counter()
+step(indptr, indices, np.ones(indices.size, np.float32), rng.normal(size=(256, 4)).astype(np.float32))
+t_first = time.perf_counter() - t0
+print(json.dumps({"import": t_import - t_start, "compile": t_compile, "first_step": t_first}))
+"""
+
+
+def run_child(backend: str, compiledir: Path, numba_cache: Path, threads: int) -> dict:
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(numba_cache), NUMBA_NUM_THREADS=str(threads),
+               OPENBLAS_NUM_THREADS=str(threads))
+    env["PYTENSOR_FLAGS"] = ",".join(filter(None, [env.get("PYTENSOR_FLAGS", ""), f"base_compiledir={compiledir}"]))
+    t0 = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", CHILD, backend], env=env, capture_output=True, text=True, cwd=REPO)
+    wall = time.perf_counter() - t0
+    if done.returncode != 0:
+        raise RuntimeError(f"{backend} child failed:\n{done.stderr[-3000:]}")
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result["process"] = wall
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--backends", nargs="+", default=["numba", "c", "jax"])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args()
+    rows = []
+    for backend in args.backends:
+        with tempfile.TemporaryDirectory(prefix=f"symmol-compile-{backend}-") as tmp:
+            compiledir, numba_cache = Path(tmp) / "pytensor", Path(tmp) / "numba"
+            for run in ("cold", "cached"):
+                r = run_child(backend, compiledir, numba_cache, args.threads)
+                rows.append({"backend": backend, "run": run, "compile_train_step s": r["compile"],
+                             "first step s": r["first_step"], "imports s": r["import"], "process s": r["process"]})
+                print(rows[-1], flush=True)
+    import pandas as pd
+
+    text = pd.DataFrame(rows).to_markdown(index=False, floatfmt=".2f")
+    print(text)
+    if args.out:
+        import platform
+
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(
+            "# Compile time of the MLP training step (2048 → 1024 → 4, Adam), cold vs cached\n\n"
+            f"Command: `python bench/compile_time.py --backends {' '.join(args.backends)}`  \n"
+            f"Machine: {os.cpu_count()} cores, {platform.processor() or platform.machine()}; each row a fresh process; "
+            "cold = empty PyTensor compiledir and Numba cache, cached = second process with the same directories.\n\n"
+            + text + "\n")
+
+
+if __name__ == "__main__":
+    main()
