@@ -37,7 +37,7 @@ from symmol.nn.layers import (
     get_all_layers,
     get_all_params,
     get_output,
-    get_rng_updates,
+    get_state_updates,
 )
 from symmol.nn.objectives import l2_penalty
 from symmol.nn.updates import DECOUPLED_WEIGHT_DECAY, total_norm_constraint
@@ -296,5 +296,5 @@ def compile_train_step(networks: Layer | Sequence[Layer], loss_fn: Callable, opt
         gradients = total_norm_constraint(gradients, max_grad_norm)
     updates = optimizer(gradients, params, learning_rate, **optimizer_kwargs)
     for member in members:
-        updates.update(get_rng_updates(member))
+        updates.update(get_state_updates(member))  # dropout RNG, BatchNorm running statistics
     return _compile([*_input_vars(members), targets], _mean(losses), backend, device, "train_step", updates)

@@ -12,8 +12,15 @@ from symmol.compile import compile_train_step
 from symmol.fingerprints import FingerprintBatch
 from symmol.metrics import task_metrics
 from symmol.models.mlp import FingerprintMLP
+from symmol.nn import schedules
 from symmol.nn.objectives import masked_binary_crossentropy_from_logits, masked_squared_error
 from symmol.nn.updates import get_optimizer
+
+LR_SCHEDULES = {
+    "constant": lambda lr, epochs: schedules.Constant(lr),
+    "cosine": lambda lr, epochs: schedules.CosineDecay(lr, epochs),
+    "exponential": lambda lr, epochs: schedules.ExponentialDecay(lr, 0.95),
+}
 
 
 @dataclass(frozen=True)
@@ -31,9 +38,16 @@ class TrainConfig:
     batch_size
         Molecules per optimisation step.
     optimizer
-        ``"sgd"``, ``"momentum"`` or ``"adam"``.
+        ``"sgd"``, ``"momentum"``, ``"adam"``, ``"adamw"``, ``"rmsprop"`` or ``"adagrad"``
+        (:mod:`symmol.nn.updates`, each matching ``torch.optim``).
     learning_rate
-        Step size.
+        Initial step size.
+    lr_schedule
+        ``"constant"``, ``"cosine"`` (to 0 over ``epochs``) or ``"exponential"`` (×0.95 per
+        epoch); the rate lives in a shared variable, so changing it never recompiles.
+    max_grad_norm
+        Clip the global gradient norm to this value (``torch.nn.utils.clip_grad_norm_``);
+        ``None``: no clipping.
     weight_decay
         L2 coefficient on weight matrices (``regularizable`` parameters).
     seed
@@ -47,6 +61,8 @@ class TrainConfig:
     batch_size: int = 64
     optimizer: str = "adam"
     learning_rate: float = 1e-3
+    lr_schedule: str = "constant"
+    max_grad_norm: float | None = None
     weight_decay: float = 3e-4
     seed: int = 0
     progress: bool = True
@@ -61,6 +77,10 @@ class TrainConfig:
         if not self.learning_rate > 0:
             raise ValueError(f"learning rate must be > 0, got {self.learning_rate}")
         get_optimizer(self.optimizer)
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"unknown lr_schedule {self.lr_schedule!r}; choose from {sorted(LR_SCHEDULES)}")
+        if self.max_grad_norm is not None and not self.max_grad_norm > 0:
+            raise ValueError(f"max_grad_norm must be > 0, got {self.max_grad_norm}")
 
 
 @dataclass
@@ -115,8 +135,10 @@ def train_model(model: FingerprintMLP, train_fp: FingerprintBatch, train_y: np.n
         raise ValueError(f"{len(train_fp)} training fingerprints but {len(train_y)} target rows")
     if train_y.ndim != 2 or train_y.shape[1] != len(model.targets):
         raise ValueError(f"targets must be (n_rows, {len(model.targets)}), got {train_y.shape}")
+    schedule = LR_SCHEDULES[config.lr_schedule](config.learning_rate, config.epochs)
     step = compile_train_step(model.members, _loss_fn(model.task), get_optimizer(config.optimizer),
-                              config.learning_rate, backend=model.backend, weight_decay=config.weight_decay)
+                              schedule.learning_rate, backend=model.backend, weight_decay=config.weight_decay,
+                              max_grad_norm=config.max_grad_norm)
     y_train = standardise_targets(model, train_y)
     rng = np.random.default_rng(config.seed)
     history = TrainHistory()
@@ -133,6 +155,7 @@ def train_model(model: FingerprintMLP, train_fp: FingerprintBatch, train_y: np.n
             losses.append(float(step(batch.indptr, batch.indices, batch.values, epoch_y[start:stop])))
             weights.append(stop - start)
         history.train_loss.append(float(np.average(losses, weights=weights)))
+        schedule.step()
         if not math.isfinite(history.train_loss[-1]):
             raise RuntimeError(f"training diverged at epoch {epoch + 1} (loss {history.train_loss[-1]}); "
                                "lower the learning rate")

@@ -73,7 +73,8 @@ def test_save_load_roundtrip_and_corruption(tox21_small, tmp_path):
     model.save(tmp_path / "m")
     spec = json.loads((tmp_path / "m" / "model.json").read_text())
     assert spec["spec"]["targets"] == TASKS
-    assert spec["spec"]["featurizer"] == {"kind": "morgan", "radius": 2, "fp_size": 512, "counts": False}
+    assert spec["spec"]["featurizer"] == {"kind": "morgan", "radius": 2, "fp_size": 512, "counts": False,
+                                          "chirality": False, "features": False}
     assert set(spec["versions"]) >= {"symmol", "rdkit", "pytensor"}
     loaded = QSARModel.load(tmp_path / "m")
     np.testing.assert_array_equal(loaded.predict(smiles[100:120]), model.predict(smiles[100:120]))

@@ -7,13 +7,15 @@ import sys
 from collections.abc import Sequence
 
 from symmol import __version__
-from symmol.cli import featurize, predict, screen, train
+from symmol.cli import featurize, index, predict, screen, search, train
 
 SUBCOMMANDS = {
     "train": train,
     "predict": predict,
     "screen": screen,
     "featurize": featurize,
+    "index": index,
+    "search": search,
 }
 
 

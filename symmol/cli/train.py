@@ -39,8 +39,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ensemble-size", type=int, default=1,
                         help="independently initialised members trained together; predictions are their mean")
     parser.add_argument("--activation", choices=("relu", "gelu", "sigmoid", "tanh"), default="relu")
-    parser.add_argument("--optimizer", choices=("sgd", "momentum", "adam"), default="adam")
+    parser.add_argument("--optimizer", choices=("sgd", "momentum", "adam", "adamw", "rmsprop", "adagrad"),
+                        default="adam")
     parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--lr-schedule", choices=("constant", "cosine", "exponential"), default="constant")
+    parser.add_argument("--max-grad-norm", type=float, default=None, help="clip the global gradient norm")
     parser.add_argument("--weight-decay", type=float, default=3e-4,
                         help="L2 coefficient on weight matrices")
     parser.add_argument("--radius", type=int, default=2)
@@ -79,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
                       ensemble_size=args.ensemble_size, backend=args.backend,
                       config=TrainConfig(epochs=args.epochs, patience=args.patience, batch_size=args.batch_size,
                                          optimizer=args.optimizer, learning_rate=args.lr,
+                                         lr_schedule=args.lr_schedule, max_grad_norm=args.max_grad_norm,
                                          weight_decay=args.weight_decay, seed=args.seed,
                                          progress=not args.no_progress))
     featurized = model.featurize(table["smiles"].tolist())

@@ -1,0 +1,63 @@
+"""``symmol search``: query molecules → their most similar molecules in a fingerprint index."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+HELP = "similarity search of a fingerprint index: the K nearest or all above a threshold, per query molecule"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("index", help="index directory written by `symmol index`")
+    parser.add_argument("--queries", required=True, help="query molecules: .csv, .smi or .sdf, optionally .gz")
+    mode = parser.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--k", type=int, help="the K most similar library molecules per query")
+    mode.add_argument("--threshold", type=float, help="every library molecule with similarity >= T")
+    parser.add_argument("--metric", choices=("tanimoto", "dice", "tversky", "cosine"), default="tanimoto")
+    parser.add_argument("--alpha", type=float, default=0.5, help="Tversky weight of the query's own bits")
+    parser.add_argument("--beta", type=float, default=0.5, help="Tversky weight of the library molecule's own bits")
+    parser.add_argument("--smiles-column", default=None)
+    parser.add_argument("--chunk-size", type=int, default=10_000, help="queries per chunk")
+    parser.add_argument("--verify", action="store_true", help="check the index's sha256 checksums first")
+    parser.add_argument("--out", required=True, metavar="HITS.csv",
+                        help="hits: query (0-based query row), target (0-based library row), id, similarity; "
+                             "ranked by similarity within each query. Invalid queries -> <out>.invalid.csv")
+
+
+def run(args: argparse.Namespace) -> int:
+    import numpy as np
+    import pandas as pd
+
+    from symmol.chem.io import iter_molecules
+    from symmol.similarity.index import FingerprintIndex
+
+    index = FingerprintIndex.open(args.index, verify=args.verify)
+    featurizer = index.featurizer()
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    invalid, n_queries, n_hits = [], 0, 0
+    columns = ["query", "target", "id", "similarity"]
+    pd.DataFrame(columns=columns).to_csv(out, index=False)
+    for chunk in iter_molecules(args.queries, args.smiles_column, chunk_size=args.chunk_size):
+        smiles = chunk["smiles"].tolist()
+        featurized = featurizer.from_smiles(smiles)
+        errors = featurized.errors
+        if "read_error" in chunk.columns:
+            errors = [read or parsed for read, parsed in zip(chunk["read_error"], errors, strict=True)]
+        valid = np.array([not e for e in errors], dtype=bool)
+        rows = chunk["row"].to_numpy(dtype=np.int64)
+        invalid += [(int(r), s, e) for r, s, e in zip(rows, smiles, errors, strict=True) if e]
+        n_queries += len(chunk)
+        if not valid.any():
+            continue
+        hits = index.search(featurized.fingerprints.to_packed()[valid], k=args.k, threshold=args.threshold,
+                            metric=args.metric, alpha=args.alpha, beta=args.beta)
+        hits["query"] = rows[valid][hits["query"].to_numpy()]
+        hits[columns].to_csv(out, mode="a", header=False, index=False)
+        n_hits += len(hits)
+    invalid_path = out.with_name(out.name + ".invalid.csv")
+    pd.DataFrame(invalid, columns=["row", "smiles", "error"]).to_csv(invalid_path, index=False)
+    print(f"{n_queries} queries ({len(invalid)} invalid -> {invalid_path}) against {len(index)} molecules: "
+          f"{n_hits} hits -> {out}")
+    return 0

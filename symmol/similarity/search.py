@@ -1,0 +1,399 @@
+"""Similarity search on packed fingerprints: bulk, threshold and top-k, with popcount bounds.
+
+Targets are held as :class:`SortedFingerprints` (rows sorted by popcount, with popcount bin
+offsets and the original row of each sorted fingerprint), in memory or memory-mapped from a
+:class:`~symmol.similarity.index.FingerprintIndex`. The kernels are in
+:mod:`symmol.kernels.similarity`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+import pandas as pd
+
+from symmol.kernels.bits import popcount_rows
+from symmol.kernels.similarity import (
+    METRICS,
+    PREFIX_WORDS,
+    TILE_QUERIES,
+    bulk_kernel,
+    threshold_kernel,
+    topk_kernel,
+)
+
+__all__ = [
+    "Hits",
+    "Metric",
+    "SortedFingerprints",
+    "bulk_similarity",
+    "max_similarity",
+    "threshold_search",
+    "topk_search",
+]
+
+#: Queries per kernel call of threshold search (bounds the per-call result buffers).
+QUERY_BATCH = 256
+#: Hits stored per work item before an item is re-run with an exact buffer (at least).
+HIT_CAPACITY = 4096
+#: Hit slots allocated per kernel call when there are few work items (``np.empty``: pages
+#: are only committed when hits are written), so that a few queries are never re-run.
+BUFFER_SLOTS = 1 << 22
+
+
+@dataclass(frozen=True)
+class Hits:
+    """Search results as parallel arrays, by query, then similarity descending, then target.
+
+    Attributes
+    ----------
+    query : (n_hits,) int64
+        0-based position of the query in the queries given.
+    target : (n_hits,) int64
+        Original (0-based) row of the target.
+    similarity : (n_hits,) float64
+    """
+
+    query: np.ndarray
+    target: np.ndarray
+    similarity: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.query.shape[0])
+
+    def to_frame(self) -> pd.DataFrame:
+        """The hits as a DataFrame with columns ``query``, ``target``, ``similarity``."""
+        return pd.DataFrame({"query": self.query, "target": self.target, "similarity": self.similarity})
+
+    def equals(self, other: Hits) -> bool:
+        """Whether both hold exactly the same hits in the same order."""
+        return all(np.array_equal(getattr(self, f), getattr(other, f)) for f in ("query", "target", "similarity"))
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A similarity metric on bit fingerprints, as in RDKit's ``DataStructs``.
+
+    Parameters
+    ----------
+    name
+        ``"tanimoto"``, ``"dice"``, ``"tversky"`` or ``"cosine"``.
+    alpha, beta
+        Tversky weights of the query's and the target's own bits, both ``>= 0``
+        (``alpha = beta = 1`` is Tanimoto, ``0.5`` Dice); ignored by the other metrics.
+
+    Raises
+    ------
+    ValueError
+        On an unknown name or a negative or non-finite weight.
+    """
+
+    name: str = "tanimoto"
+    alpha: float = 0.5
+    beta: float = 0.5
+
+    def __post_init__(self) -> None:
+        if self.name not in METRICS:
+            raise ValueError(f"unknown metric {self.name!r}; expected one of {', '.join(METRICS)}")
+        for label, value in (("alpha", self.alpha), ("beta", self.beta)):
+            if not np.isfinite(value) or value < 0:
+                raise ValueError(f"Tversky {label} must be a finite number >= 0, got {value!r}")
+
+    @property
+    def code(self) -> int:
+        """Integer code understood by the kernels."""
+        return METRICS[self.name]
+
+    def kernel_args(self) -> tuple[int, float, float]:
+        """``(code, alpha, beta)`` as passed to the kernels."""
+        return self.code, float(self.alpha), float(self.beta)
+
+
+def as_metric(metric: str | Metric, alpha: float, beta: float) -> Metric:
+    """``metric`` itself if it is a :class:`Metric`, else ``Metric(metric, alpha, beta)``."""
+    return metric if isinstance(metric, Metric) else Metric(metric, alpha, beta)
+
+
+def as_packed(name: str, x: np.ndarray, n_words: int | None = None) -> np.ndarray:
+    """``x`` as C-contiguous ``(n, n_words) uint64`` rows (a 1-D row becomes one row); ``ValueError``
+    naming ``name`` on another dtype, shape or width."""
+    arr = np.asarray(x)
+    if arr.ndim == 1:
+        arr = arr[None, :]
+    if arr.dtype != np.uint64 or arr.ndim != 2:
+        raise ValueError(f"{name} must be packed fingerprints, a (n, n_words) uint64 array; got "
+                         f"{arr.dtype.name} with shape {arr.shape}")
+    if n_words is not None and arr.shape[1] != n_words:
+        raise ValueError(f"{name} has {arr.shape[1]} words per fingerprint, the targets have {n_words} "
+                         "(different fp_size)")
+    return np.ascontiguousarray(arr)
+
+
+@dataclass(frozen=True)
+class SortedFingerprints:
+    """Packed fingerprints sorted by popcount, the target side of every search.
+
+    Attributes
+    ----------
+    fingerprints : (n, n_words) uint64
+        Packed rows, by increasing popcount; rows of equal popcount keep their original order.
+    bin_offsets : (n_words * 64 + 2,) int64
+        Rows of popcount ``b`` are ``fingerprints[bin_offsets[b]:bin_offsets[b + 1]]``.
+    rows : (n,) int64
+        Original (0-based, pre-sort) row of each sorted fingerprint.
+    prefix_counts : (n,) uint16
+        Popcount of the first ``PREFIX_WORDS`` words of each sorted fingerprint (the cache line
+        on which threshold search rejects most rows).
+    """
+
+    fingerprints: np.ndarray
+    bin_offsets: np.ndarray
+    rows: np.ndarray
+    prefix_counts: np.ndarray
+
+    @classmethod
+    def from_packed(cls, packed: np.ndarray, rows: np.ndarray | None = None) -> SortedFingerprints:
+        """Sort packed fingerprints by popcount (stable), in memory.
+
+        Parameters
+        ----------
+        packed : (n, n_words) uint64
+        rows : (n,) int64, optional
+            Original row of each fingerprint; ``arange(n)`` if omitted.
+        """
+        packed = as_packed("packed", packed)
+        n, n_words = packed.shape
+        rows = np.arange(n, dtype=np.int64) if rows is None else np.asarray(rows, dtype=np.int64)
+        if rows.shape != (n,):
+            raise ValueError(f"rows must have shape ({n},), got {rows.shape}")
+        counts = popcount_rows(packed)
+        order = np.argsort(counts, kind="stable")
+        packed = packed[order]
+        return cls(packed, bin_offsets_from_counts(counts, n_words * 64), rows[order], prefix_popcounts(packed))
+
+    @property
+    def n_words(self) -> int:
+        """Words per fingerprint (``ceil(fp_size / 64)``)."""
+        return int(self.fingerprints.shape[1])
+
+    def __len__(self) -> int:
+        return int(self.fingerprints.shape[0])
+
+    def popcounts(self) -> np.ndarray:
+        """``(n,) int32`` popcount of each sorted fingerprint, from the bins."""
+        return np.repeat(np.arange(self.bin_offsets.size - 1, dtype=np.int32), np.diff(self.bin_offsets))
+
+
+def prefix_popcounts(packed: np.ndarray) -> np.ndarray:
+    """``(n,) uint16`` popcount of the first ``PREFIX_WORDS`` words of each packed row."""
+    return popcount_rows(np.ascontiguousarray(packed[:, :PREFIX_WORDS])).astype(np.uint16)
+
+
+def bin_offsets_from_counts(counts: np.ndarray, n_bits: int) -> np.ndarray:
+    """``(n_bits + 2,) int64`` start of each popcount bin (0..n_bits) and the end, from popcounts."""
+    offsets = np.zeros(n_bits + 2, dtype=np.int64)
+    np.cumsum(np.bincount(counts, minlength=n_bits + 1), out=offsets[1:])
+    return offsets
+
+
+def _split(n_queries: int) -> int:
+    """Splits per query tile (``TILE_QUERIES`` queries) so that a few queries still use every thread."""
+    n_tiles = max(1, -(-n_queries // TILE_QUERIES))
+    return max(1, numba.get_num_threads() // n_tiles)
+
+
+def bulk_similarity(queries: np.ndarray, targets: np.ndarray, metric: str | Metric = "tanimoto",
+                    alpha: float = 0.5, beta: float = 0.5, target_popcounts: np.ndarray | None = None
+                    ) -> np.ndarray:
+    """Similarity of every query to every target (brute force, cache-blocked over targets).
+
+    Parameters
+    ----------
+    queries : (n_queries, n_words) or (n_words,) uint64
+    targets : (n_targets, n_words) uint64
+    metric, alpha, beta
+        See :class:`Metric`.
+    target_popcounts : (n_targets,) int32, optional
+        Popcounts of the targets, when known (saves one pass over them).
+
+    Returns
+    -------
+    (n_queries, n_targets) float64
+        Equal to RDKit's ``BulkTanimotoSimilarity`` (``BulkDiceSimilarity``,
+        ``BulkTverskySimilarity(a, b)``, ``BulkCosineSimilarity``) for each query.
+
+    Raises
+    ------
+    ValueError
+        If the arrays are not packed uint64 rows of the same width, or the metric is invalid.
+    """
+    m = as_metric(metric, alpha, beta)
+    targets = as_packed("targets", targets)
+    queries = as_packed("queries", queries, targets.shape[1])
+    if target_popcounts is None:
+        target_popcounts = popcount_rows(targets)
+    target_popcounts = np.asarray(target_popcounts)
+    if target_popcounts.dtype != np.int32 or target_popcounts.shape != (targets.shape[0],):
+        raise ValueError(f"target_popcounts must be ({targets.shape[0]},) int32, got {target_popcounts.dtype.name} "
+                         f"{target_popcounts.shape}")
+    return bulk_kernel(queries, popcount_rows(queries), targets, target_popcounts, *m.kernel_args())
+
+
+def _check_targets(queries: np.ndarray, targets: SortedFingerprints) -> np.ndarray:
+    return as_packed("queries", queries, targets.n_words)
+
+
+def threshold_search(queries: np.ndarray, targets: SortedFingerprints, threshold: float,
+                     metric: str | Metric = "tanimoto", alpha: float = 0.5, beta: float = 0.5) -> Hits:
+    """All targets with similarity ``>= threshold`` to each query, skipping popcount bins whose
+    Swamidass–Baldi bound is below the threshold.
+
+    Parameters
+    ----------
+    queries : (n_queries, n_words) uint64
+    targets : SortedFingerprints
+    threshold : float
+        In ``[0, 1]``; ``0`` returns every target.
+    metric, alpha, beta
+        See :class:`Metric`.
+
+    Returns
+    -------
+    Hits
+        By query, then similarity descending, then target row.
+
+    Raises
+    ------
+    ValueError
+        On a threshold outside ``[0, 1]``, mismatched widths or an invalid metric.
+    """
+    m = as_metric(metric, alpha, beta)
+    queries = _check_targets(queries, targets)
+    if not 0.0 <= float(threshold) <= 1.0:
+        raise ValueError(f"threshold must be in [0, 1], got {threshold!r}")
+    parts = [_threshold_batch(queries[s:s + QUERY_BATCH], s, targets, float(threshold), m)
+             for s in range(0, queries.shape[0], QUERY_BATCH)]
+    return _ranked(*map(np.concatenate, zip(*parts, strict=True))) if parts else _ranked(
+        np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float64))
+
+
+def _by_popcount(queries: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Queries sorted by popcount (so that a kernel tile needs the same bins), their popcounts
+    and the permutation (sorted position -> input position)."""
+    counts = popcount_rows(queries)
+    perm = np.argsort(counts, kind="stable")
+    return np.ascontiguousarray(queries[perm]), counts[perm], perm
+
+
+def _threshold_batch(queries, first, targets, threshold, m):
+    queries, counts, perm = _by_popcount(queries)
+    n_split = _split(queries.shape[0])
+    capacity = int(min(max(len(targets), 1), max(HIT_CAPACITY, BUFFER_SLOTS // (queries.shape[0] * n_split))))
+    q_prefix = prefix_popcounts(queries)
+    hits, pos, sims = threshold_kernel(queries, counts, q_prefix, targets.fingerprints, targets.bin_offsets,
+                                       targets.prefix_counts, threshold, *m.kernel_args(), n_split, capacity)
+    per_query = hits.reshape(-1, n_split).sum(axis=1)
+    overflow = np.flatnonzero(hits.reshape(-1, n_split).max(axis=1) > capacity)
+    stored = hits.copy()
+    stored.reshape(-1, n_split)[overflow] = 0
+    item = np.repeat(np.arange(stored.size), stored)
+    slot = np.arange(item.size) - np.repeat(np.cumsum(stored) - stored, stored)
+    q_idx, t_pos, t_sim = [item // n_split], [pos[item, slot]], [sims[item, slot]]
+    for i in overflow:  # one query at a time, with a buffer that holds all its hits
+        h, p, s = threshold_kernel(queries[i:i + 1], counts[i:i + 1], q_prefix[i:i + 1], targets.fingerprints,
+                                   targets.bin_offsets, targets.prefix_counts, threshold, *m.kernel_args(), 1,
+                                   int(per_query[i]))
+        q_idx.append(np.full(h[0], i, dtype=np.int64))
+        t_pos.append(p[0, :h[0]])
+        t_sim.append(s[0, :h[0]])
+    q = perm[np.concatenate(q_idx)] + first
+    return q, targets.rows[np.concatenate(t_pos)], np.concatenate(t_sim)
+
+
+def _ranked(query: np.ndarray, target: np.ndarray, similarity: np.ndarray) -> Hits:
+    order = np.lexsort((target, -similarity, query))
+    return Hits(query[order], target[order], similarity[order])
+
+
+def topk_search(queries: np.ndarray, targets: SortedFingerprints, k: int, metric: str | Metric = "tanimoto",
+                alpha: float = 0.5, beta: float = 0.5) -> Hits:
+    """The ``k`` most similar targets of each query (ties: smaller target row first).
+
+    Popcount bins are visited by decreasing Swamidass–Baldi bound and the scan stops once
+    the bound falls below the current k-th best similarity. A few queries are split over
+    the threads (per-thread heaps merged at the end).
+
+    Parameters
+    ----------
+    queries : (n_queries, n_words) uint64
+    targets : SortedFingerprints
+    k : int
+        ``>= 1``; fewer hits are returned when there are fewer targets.
+    metric, alpha, beta
+        See :class:`Metric`.
+
+    Returns
+    -------
+    Hits
+        As :func:`threshold_search`; ``min(k, n)`` hits per query.
+
+    Raises
+    ------
+    ValueError
+        On ``k < 1``, mismatched widths or an invalid metric.
+    """
+    m = as_metric(metric, alpha, beta)
+    queries = _check_targets(queries, targets)
+    if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
+        raise ValueError(f"k must be an integer >= 1, got {k!r}")
+    k = int(min(k, max(len(targets), 1)))
+    n_split = _split(queries.shape[0])
+    queries, counts, perm = _by_popcount(queries)
+    sims, rows = topk_kernel(queries, counts, targets.fingerprints, targets.bin_offsets,
+                             targets.rows, k, *m.kernel_args(), n_split)
+    query = np.repeat(perm.astype(np.int64), n_split * k)
+    sims, rows = sims.ravel(), rows.ravel()
+    filled = rows >= 0
+    hits = _ranked(query[filled], rows[filled], sims[filled])
+    if n_split > 1:  # merge the per-thread heaps: keep each query's best k
+        rank = np.arange(len(hits)) - np.searchsorted(hits.query, hits.query, side="left")
+        keep = rank < k
+        hits = Hits(hits.query[keep], hits.target[keep], hits.similarity[keep])
+    return hits
+
+
+def max_similarity(queries: np.ndarray, targets, metric: str | Metric = "tanimoto", alpha: float = 0.5,
+                   beta: float = 0.5) -> np.ndarray:
+    """Similarity of each query to its nearest neighbour among the targets.
+
+    Used as an applicability-domain score: a query far from every training molecule
+    (low value) is outside the model's domain.
+
+    Parameters
+    ----------
+    queries : (n_queries, n_words) uint64
+    targets : FingerprintIndex, SortedFingerprints or (n_targets, n_words) uint64
+        E.g. a training set; packed arrays are sorted by popcount first.
+    metric, alpha, beta
+        See :class:`Metric`.
+
+    Returns
+    -------
+    (n_queries,) float64
+        ``max_j similarity(query, target_j)``; ``nan`` when there are no targets.
+    """
+    from symmol.similarity.index import FingerprintIndex
+
+    if isinstance(targets, FingerprintIndex):
+        targets = targets.targets
+    elif not isinstance(targets, SortedFingerprints):
+        targets = SortedFingerprints.from_packed(targets)
+    queries = _check_targets(queries, targets)
+    out = np.full(queries.shape[0], np.nan)
+    if len(targets) == 0:
+        return out
+    hits = topk_search(queries, targets, 1, metric, alpha, beta)
+    out[hits.query] = hits.similarity
+    return out

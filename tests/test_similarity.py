@@ -1,0 +1,226 @@
+"""Similarity kernels and searches vs a naive NumPy reference and RDKit, on real molecules."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from rdkit import Chem, DataStructs
+from rdkit.Chem import rdFingerprintGenerator
+
+import symmol.similarity.search as search_mod
+from symmol.featurize import MorganFingerprint
+from symmol.similarity import (
+    Metric,
+    SortedFingerprints,
+    bulk_similarity,
+    max_similarity,
+    threshold_search,
+    topk_search,
+)
+
+METRICS = [("tanimoto", 0.5, 0.5), ("dice", 0.5, 0.5), ("tversky", 0.3, 0.7), ("tversky", 1.0, 0.0),
+           ("tversky", 0.0, 0.0), ("cosine", 0.5, 0.5)]
+
+
+def naive_similarity(queries: np.ndarray, targets: np.ndarray, metric: str, alpha: float, beta: float) -> np.ndarray:
+    """Plain NumPy: the RDKit BitOps expressions, 0.0 when the denominator is 0."""
+    c = np.bitwise_count(queries[:, None, :] & targets[None, :, :]).sum(-1).astype(np.float64)
+    a = np.bitwise_count(queries).sum(-1).astype(np.float64)[:, None]
+    b = np.bitwise_count(targets).sum(-1).astype(np.float64)[None, :]
+    if metric == "tanimoto":
+        num, den = c, a + b - c
+    elif metric == "dice":
+        num, den = 2.0 * c, a + b
+    elif metric == "tversky":
+        num, den = c, alpha * a + beta * b + (1.0 - alpha - beta) * c
+    else:
+        num, den = c, np.sqrt(a * b)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(den != 0.0, num / np.where(den != 0.0, den, 1.0), 0.0)
+
+
+def naive_ranked(sims: np.ndarray, k: int | None = None, threshold: float | None = None) -> list[list[tuple]]:
+    """Per query: (target, similarity) by similarity descending, ties by target."""
+    out = []
+    for row in sims:
+        order = np.lexsort((np.arange(row.size), -row))
+        if threshold is not None:
+            order = order[row[order] >= threshold]
+        if k is not None:
+            order = order[:k]
+        out.append([(int(j), float(row[j])) for j in order])
+    return out
+
+
+def as_lists(hits, n_queries: int) -> list[list[tuple]]:
+    out = [[] for _ in range(n_queries)]
+    for q, t, s in zip(hits.query, hits.target, hits.similarity, strict=True):
+        out[q].append((int(t), float(s)))
+    return out
+
+
+@pytest.fixture(scope="module")
+def molecules(example_data):
+    """400 real molecules (ChEMBL/ZINC/MOSES sample and tricky cases), with duplicates and empty rows."""
+    lines = [ln.split("\t")[0] for ln in (example_data.parent.parent / "tests" / "data" / "ecfp_sample.smi")
+             .read_text().splitlines() if ln and not ln.startswith("#")]
+    smiles = [s for s in lines if Chem.MolFromSmiles(s) is not None][::4][:400]
+    smiles += smiles[:5]  # exact duplicates: ties
+    packed = MorganFingerprint(2, 2048).from_smiles(smiles).fingerprints.to_packed()
+    packed = np.concatenate([packed, np.zeros((2, packed.shape[1]), np.uint64)])  # two empty fingerprints
+    return smiles, packed
+
+
+@pytest.fixture(scope="module")
+def rdkit_fps(molecules):
+    smiles, packed = molecules
+    gen = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=2048)
+    fps = [gen.GetFingerprint(Chem.MolFromSmiles(s)) for s in smiles]
+    return fps + [DataStructs.ExplicitBitVect(2048) for _ in range(packed.shape[0] - len(smiles))]
+
+
+@pytest.mark.parametrize(("metric", "alpha", "beta"), METRICS)
+def test_bulk_similarity_equals_naive(molecules, metric, alpha, beta):
+    _, packed = molecules
+    queries = packed[::37]
+    got = bulk_similarity(queries, packed, metric, alpha, beta)
+    np.testing.assert_array_equal(got, naive_similarity(queries, packed, metric, alpha, beta))
+
+
+def test_bulk_similarity_other_widths(molecules):
+    _, packed = molecules
+    for n_words in (1, 16, 33):  # generic word loop, odd number of targets
+        rows = np.ascontiguousarray(np.resize(packed[:51], (51, n_words)))
+        np.testing.assert_array_equal(bulk_similarity(rows[:7], rows),
+                                      naive_similarity(rows[:7], rows, "tanimoto", 0.5, 0.5))
+
+
+@pytest.mark.parametrize("n_words", [1, 8, 9, 16])
+def test_threshold_and_topk_other_widths(molecules, n_words):
+    """Rows at or below the 8-word prefix take the plain path, longer ones the prefix filter."""
+    _, packed = molecules
+    rows = np.ascontiguousarray(packed[:, :n_words])
+    queries = rows[::40]
+    targets = SortedFingerprints.from_packed(rows)
+    sims = naive_similarity(queries, rows, "tanimoto", 0.5, 0.5)
+    for threshold in (0.3, 0.6):
+        assert as_lists(threshold_search(queries, targets, threshold), len(queries)) == naive_ranked(
+            sims, threshold=threshold)
+    assert as_lists(topk_search(queries, targets, 7), len(queries)) == naive_ranked(sims, k=7)
+
+
+def test_bulk_similarity_equals_rdkit(molecules, rdkit_fps):
+    _, packed = molecules
+    for i in (0, 17, 399, packed.shape[0] - 1):
+        q = rdkit_fps[i]
+        np.testing.assert_array_equal(bulk_similarity(packed[i], packed, "tanimoto")[0],
+                                      DataStructs.BulkTanimotoSimilarity(q, rdkit_fps))
+        np.testing.assert_array_equal(bulk_similarity(packed[i], packed, "dice")[0],
+                                      DataStructs.BulkDiceSimilarity(q, rdkit_fps))
+        np.testing.assert_allclose(bulk_similarity(packed[i], packed, "tversky", 0.3, 0.7)[0],
+                                   DataStructs.BulkTverskySimilarity(q, rdkit_fps, 0.3, 0.7), rtol=0, atol=1e-12)
+        np.testing.assert_allclose(bulk_similarity(packed[i], packed, "cosine")[0],
+                                   DataStructs.BulkCosineSimilarity(q, rdkit_fps), rtol=0, atol=1e-12)
+
+
+def test_empty_fingerprints_have_similarity_zero_like_rdkit():
+    empty = np.zeros((2, 32), np.uint64)
+    rd = DataStructs.ExplicitBitVect(2048)
+    for metric, rd_value in (("tanimoto", DataStructs.TanimotoSimilarity(rd, rd)),
+                             ("dice", DataStructs.DiceSimilarity(rd, rd)),
+                             ("cosine", DataStructs.CosineSimilarity(rd, rd))):
+        assert rd_value == 0.0
+        np.testing.assert_array_equal(bulk_similarity(empty, empty, metric), np.zeros((2, 2)))
+
+
+@pytest.mark.parametrize(("metric", "alpha", "beta"), METRICS)
+@pytest.mark.parametrize("threshold", [0.0, 0.35, 0.7, 1.0])
+def test_threshold_search_equals_naive(molecules, metric, alpha, beta, threshold):
+    _, packed = molecules
+    queries = packed[::23]
+    hits = threshold_search(queries, SortedFingerprints.from_packed(packed), threshold, metric, alpha, beta)
+    expected = naive_ranked(naive_similarity(queries, packed, metric, alpha, beta), threshold=threshold)
+    assert as_lists(hits, queries.shape[0]) == expected
+
+
+@pytest.mark.parametrize(("metric", "alpha", "beta"), METRICS)
+@pytest.mark.parametrize("k", [1, 10, 1000])
+def test_topk_search_equals_naive(molecules, metric, alpha, beta, k):
+    _, packed = molecules
+    queries = packed[::23]
+    hits = topk_search(queries, SortedFingerprints.from_packed(packed), k, metric, alpha, beta)
+    expected = naive_ranked(naive_similarity(queries, packed, metric, alpha, beta), k=k)
+    assert as_lists(hits, queries.shape[0]) == expected
+
+
+def test_split_queries_and_overflowing_buffers_give_the_same_hits(molecules, monkeypatch):
+    """Per-thread heaps merged at the end, and re-run of overflowing threshold buffers, change nothing."""
+    _, packed = molecules
+    targets = SortedFingerprints.from_packed(packed)
+    queries = packed[::50]
+    top = topk_search(queries, targets, 25)
+    within = threshold_search(queries, targets, 0.2)
+    monkeypatch.setattr(search_mod, "_split", lambda n_queries: 3)
+    monkeypatch.setattr(search_mod, "HIT_CAPACITY", 4)
+    monkeypatch.setattr(search_mod, "BUFFER_SLOTS", 4)
+    assert topk_search(queries, targets, 25).equals(top)
+    assert threshold_search(queries, targets, 0.2).equals(within)
+    assert len(threshold_search(queries, targets, 0.0)) == queries.shape[0] * packed.shape[0]
+
+
+def test_search_keeps_original_rows_and_ties_by_row(molecules):
+    smiles, packed = molecules
+    duplicate = len(smiles) - 5  # first duplicated molecule (of row 0)
+    targets = SortedFingerprints.from_packed(packed)
+    assert sorted(targets.rows.tolist()) == list(range(packed.shape[0]))
+    np.testing.assert_array_equal(np.bitwise_count(targets.fingerprints).sum(1), targets.popcounts())
+    hits = topk_search(packed[:1], targets, 2)
+    assert hits.target.tolist() == [0, duplicate] and hits.similarity.tolist() == [1.0, 1.0]
+    hits = topk_search(packed[duplicate:duplicate + 1], targets, 1)
+    assert hits.target.tolist() == [0]
+
+
+def test_max_similarity(molecules):
+    _, packed = molecules
+    queries, train = packed[:60], packed[60:]
+    expected = naive_similarity(queries, train, "tanimoto", 0.5, 0.5).max(axis=1)
+    np.testing.assert_array_equal(max_similarity(queries, train), expected)
+    np.testing.assert_array_equal(max_similarity(queries, SortedFingerprints.from_packed(train)), expected)
+    assert np.isnan(max_similarity(queries[:2], train[:0])).all()
+
+
+def test_invalid_arguments(molecules):
+    _, packed = molecules
+    targets = SortedFingerprints.from_packed(packed)
+    with pytest.raises(ValueError, match="unknown metric 'jaccard'"):
+        Metric("jaccard")
+    with pytest.raises(ValueError, match="alpha must be a finite number >= 0"):
+        Metric("tversky", -0.1, 0.5)
+    with pytest.raises(ValueError, match="16 words per fingerprint, the targets have 32"):
+        topk_search(packed[:2, :16], targets, 3)
+    with pytest.raises(ValueError, match="uint64"):
+        bulk_similarity(packed.astype(np.int64), packed)
+    with pytest.raises(ValueError, match=r"threshold must be in \[0, 1\]"):
+        threshold_search(packed[:1], targets, 1.5)
+    with pytest.raises(ValueError, match="k must be an integer >= 1"):
+        topk_search(packed[:1], targets, 0)
+
+
+@pytest.mark.skipif("popcnt" not in Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else True,
+                    reason="needs an x86 CPU with popcnt")
+def test_inner_loop_is_unrolled_hardware_popcount():
+    """2048-bit rows: the word loop is unrolled into 32 popcnt (one row) or vectorised (pairs of rows)."""
+    import numba
+
+    from symmol.kernels.similarity import common_bits, common_bits2
+
+    one = numba.njit(cache=False)(lambda q, t: common_bits(q, 0, t, 0))
+    two = numba.njit(cache=False)(lambda q, t: common_bits2(q, 0, t, 0))
+    rows = np.zeros((2, 32), np.uint64)
+    one(rows, rows)
+    two(rows, rows)
+    assert one.inspect_asm(one.signatures[0]).count("popcnt") >= 32
+    asm = two.inspect_asm(two.signatures[0])
+    assert asm.count("popcnt") >= 64 or asm.count("vpshufb") >= 16  # AVX2 nibble-lookup popcount
