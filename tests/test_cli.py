@@ -135,3 +135,11 @@ def test_screen_sdf_reports_unreadable_records(trained):
     assert result["status"].tolist() == ["ok", "invalid", "ok"]
     assert result.loc[1, "error"] == "unreadable SDF record (record 1)"
     assert "read_error" not in result.columns
+
+
+def test_bench_lists_the_benchmarks(capsys):
+    assert main(["bench"]) == 0
+    listed = capsys.readouterr().out
+    for name in ("accuracy", "screen", "similarity", "train_speed"):
+        assert name in listed
+    assert main(["bench", "no_such_benchmark"]) == 2

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from symmol import __version__
-from symmol.cli import featurize, index, predict, screen, search, train
+from symmol.cli import bench, featurize, index, predict, screen, search, train
 
 SUBCOMMANDS = {
     "train": train,
@@ -16,6 +16,7 @@ SUBCOMMANDS = {
     "featurize": featurize,
     "index": index,
     "search": search,
+    "bench": bench,
 }
 
 
