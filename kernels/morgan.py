@@ -1,13 +1,14 @@
-"""Morgan / ECFP environments and folded fingerprints in pure Numba.
+"""Morgan / ECFP / FCFP environments and folded fingerprints in pure Numba.
 
 This module reproduces, bit for bit, the environments (and therefore the bits
-and the counts) of RDKit's ``rdFingerprintGenerator.GetMorganGenerator`` with
-its defaults: connectivity atom invariants with ring membership, bond-type bond
-invariants, no chirality, ``includeRedundantEnvironments=False``,
-``onlyNonzeroInvariants=False`` and no count simulation. The algorithm is the
-extended-connectivity fingerprint of Rogers & Hahn, "Extended-Connectivity
-Fingerprints", *J. Chem. Inf. Model.* 2010, 50, 742-754,
-doi:10.1021/ci100050t, as implemented in RDKit's
+and the counts) of RDKit's ``rdFingerprintGenerator.GetMorganGenerator``:
+bond-type bond invariants, ``includeRedundantEnvironments=False``,
+``onlyNonzeroInvariants=False`` and no count simulation, with whatever atom
+invariants it is given (connectivity invariants with ring membership for ECFP,
+RDKit's feature invariants for FCFP) and optionally ``includeChirality=True``.
+The algorithm is the extended-connectivity fingerprint of Rogers & Hahn,
+"Extended-Connectivity Fingerprints", *J. Chem. Inf. Model.* 2010, 50,
+742-754, doi:10.1021/ci100050t, as implemented in RDKit's
 ``MorganEnvGenerator::getEnvironments`` (``Code/GraphMol/Fingerprints/
 MorganGenerator.cpp``) and folded as in ``FingerprintGenerator::
 getFingerprintHelper`` (bit = environment id modulo ``fpSize``).
@@ -21,6 +22,12 @@ The details that matter for exactness, all mirrored here:
 * Layer ``L`` (``L = 0`` builds radius-1 environments) starts its new
   invariant from ``L``, combines the atom's current invariant, then the pairs
   sorted by ``(int32 bond invariant, uint32 neighbour invariant)``.
+* With chirality, an atom with a chiral tag whose sorted pairs all have the
+  single-bond invariant 1 and pairwise distinct neighbour invariants is
+  *chiral* from that layer on: its code (3 for CIP ``R``, 2 for ``S``, 1
+  otherwise) is combined into its invariant in that layer and every later one.
+  Stereo double bonds then carry the bond invariant ``120 + stereo`` (made by
+  :func:`symmol.chem.invariants.chirality_arrays`).
 * Every atom emits its radius-0 environment (its atom invariant).
 * Each atom carries a bond set (its neighbourhood) that grows by the bonds of
   the atom and the previous-layer bond sets of its neighbours. Within a layer
@@ -32,7 +39,9 @@ The details that matter for exactness, all mirrored here:
   neighbours see the invariant it computed in the layer it died once, then 0.
 
 Environments are emitted in RDKit's order: radius 0 by atom index, then each
-layer in the sorted candidate order above.
+layer in the sorted candidate order above (the order of RDKit's bitInfoMap).
+The unfolded 32-bit ids (:func:`morgan_environments`) fold to any size with
+:func:`fold_csr` without recomputing the environments.
 """
 
 from __future__ import annotations
@@ -55,6 +64,7 @@ _FNV_PRIME = np.uint64(0x100000001B3)
 _FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 _SHIFT29 = np.uint64(29)
 _ZERO64 = np.uint64(0)
+_ONE64 = np.uint64(1)
 
 _MAX_FP_SIZE = 2**31 - 1
 
@@ -162,14 +172,15 @@ def _sort_candidates(cand: np.ndarray, n_cand: int, tmp: np.ndarray, nbhd: np.nd
 
 
 @jit
-def _molecule_environments(atom_inv: np.ndarray, bond_atoms: np.ndarray, bond_types: np.ndarray,
-                           radius: int, out_ids: np.ndarray, out_atoms: np.ndarray,
-                           out_radius: np.ndarray) -> int:
+def _molecule_environments(atom_inv: np.ndarray, atom_chir: np.ndarray, bond_atoms: np.ndarray,
+                           bond_types: np.ndarray, radius: int, out_ids: np.ndarray,
+                           out_atoms: np.ndarray, out_radius: np.ndarray) -> int:
     """All Morgan environments of one molecule, written to ``out_*[:count]``.
 
-    ``atom_inv`` (n,) uint32, ``bond_atoms`` (m, 2) int32 local indices,
-    ``bond_types`` (m,) uint32; the outputs need room for ``(radius + 1) * n``
-    entries. Returns the number of environments written.
+    ``atom_inv`` (n,) uint32, ``atom_chir`` (n,) uint8 chirality codes (0 = no
+    chiral tag, see :func:`morgan_environments`), ``bond_atoms`` (m, 2) int32
+    local indices, ``bond_types`` (m,) uint32; the outputs need room for
+    ``(radius + 1) * n`` entries. Returns the number of environments written.
     """
     n = atom_inv.shape[0]
     m = bond_atoms.shape[0]
@@ -214,6 +225,7 @@ def _molecule_environments(atom_inv: np.ndarray, bond_atoms: np.ndarray, bond_ty
     for a in range(n):
         cur_inv[a] = np.uint64(atom_inv[a])
     dead = np.zeros(n, dtype=np.bool_)
+    chiral_done = np.zeros(n, dtype=np.bool_)  # RDKit's chiralAtoms
     pair_keys = np.empty(max(max_deg, 1), dtype=np.uint64)
     cand = np.empty(n, dtype=np.int64)
     cand_tmp = np.empty(n, dtype=np.int64)
@@ -252,11 +264,21 @@ def _molecule_environments(atom_inv: np.ndarray, bond_atoms: np.ndarray, bond_ty
                 k += 1
             _insertion_sort(pair_keys, k)
             invar = _hash_combine(np.uint64(layer), cur_inv[a])
+            looks_chiral = atom_chir[a] != 0
+            check_chiral = looks_chiral and not chiral_done[a]
             for p in range(k):
                 bt = (pair_keys[p] >> _SHIFT32) ^ _SIGN32
                 nb_inv = pair_keys[p] & _MASK32
                 pair_hash = _hash_combine(_hash_combine(_ZERO64, bt), nb_inv)
                 invar = _hash_combine(invar, pair_hash)
+                if check_chiral and looks_chiral:
+                    if bt != _ONE64:  # a non-single bond invariant
+                        looks_chiral = False
+                    elif p > 0 and nb_inv == (pair_keys[p - 1] & _MASK32):
+                        looks_chiral = False
+            if looks_chiral:
+                chiral_done[a] = True
+                invar = _hash_combine(invar, np.uint64(atom_chir[a]))
             new_inv[a] = invar
             cand[n_cand] = a
             n_cand += 1
@@ -307,7 +329,8 @@ def _molecule_environments(atom_inv: np.ndarray, bond_atoms: np.ndarray, bond_ty
 
 
 @parallel_jit
-def _environments_kernel(atom_inv, atom_offsets, bond_atoms, bond_types, bond_offsets, radius):
+def _environments_kernel(atom_inv, atom_chir, atom_offsets, bond_atoms, bond_types, bond_offsets,
+                         radius):
     """Parallel over molecules: each writes into its own ``(radius + 1) * n_atoms`` slot."""
     n_mols = atom_offsets.shape[0] - 1
     cap = (radius + 1) * atom_offsets[-1]
@@ -323,7 +346,7 @@ def _environments_kernel(atom_inv, atom_offsets, bond_atoms, bond_types, bond_of
         base = (radius + 1) * a0
         end = (radius + 1) * a1
         counts[i] = _molecule_environments(
-            atom_inv[a0:a1], bond_atoms[b0:b1], bond_types[b0:b1], radius,
+            atom_inv[a0:a1], atom_chir[a0:a1], bond_atoms[b0:b1], bond_types[b0:b1], radius,
             buf_ids[base:end], buf_atoms[base:end], buf_radius[base:end])
     env_offsets = np.zeros(n_mols + 1, dtype=np.int64)
     for i in range(n_mols):
@@ -420,8 +443,8 @@ def _fold_kernel(env_ids, env_offsets, fp_size):
 
 
 @parallel_jit
-def _morgan_csr_kernel(atom_inv, atom_offsets, bond_atoms, bond_types, bond_offsets, radius,
-                       fp_size):
+def _morgan_csr_kernel(atom_inv, atom_chir, atom_offsets, bond_atoms, bond_types, bond_offsets,
+                       radius, fp_size):
     """Fused environments + fold; molecules in parallel, each in its own buffer slot."""
     n_mols = atom_offsets.shape[0] - 1
     size = np.uint64(fp_size)
@@ -439,7 +462,7 @@ def _morgan_csr_kernel(atom_inv, atom_offsets, bond_atoms, bond_types, bond_offs
         scratch_atoms = np.empty(end - base, dtype=np.int32)
         scratch_radius = np.empty(end - base, dtype=np.uint8)
         c = _molecule_environments(
-            atom_inv[a0:a1], bond_atoms[b0:b1], bond_types[b0:b1], radius,
+            atom_inv[a0:a1], atom_chir[a0:a1], bond_atoms[b0:b1], bond_types[b0:b1], radius,
             buf_bits[base:end], scratch_atoms, scratch_radius)
         n_env[i] = c
         nnz[i] = _fold_sorted_in_place(buf_bits[base:base + c], size)
@@ -488,6 +511,19 @@ def _check_offsets(name: str, offsets: np.ndarray, total: int) -> None:
 
 
 
+def _chirality_array(atom_chirality, n_atoms: int) -> np.ndarray:
+    """``atom_chirality`` checked (``(n_atoms,)`` uint8, values 0-3), or zeros for ``None``."""
+    if atom_chirality is None:
+        return np.zeros(n_atoms, dtype=np.uint8)
+    chir = as_array("atom_chirality", atom_chirality, np.uint8, 1)
+    if chir.shape[0] != n_atoms:
+        raise ValueError(f"atom_chirality has {chir.shape[0]} entries but there are {n_atoms} atoms")
+    if chir.shape[0] and int(chir.max()) > 3:
+        bad = int(np.argmax(chir > 3))
+        raise ValueError(f"atom_chirality[{bad}] = {int(chir[bad])}; chirality codes are 0-3")
+    return chir
+
+
 def _validate_graph(atom_invariants, atom_offsets, bond_atoms, bond_types, bond_offsets):
     atom_invariants = as_array("atom_invariants", atom_invariants, np.uint32, 1)
     atom_offsets = as_array("atom_offsets", atom_offsets, np.int64, 1)
@@ -523,6 +559,7 @@ def morgan_environments(
     bond_types: np.ndarray,
     bond_offsets: np.ndarray,
     radius: int,
+    atom_chirality: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Unfolded Morgan environments of a batch of molecular graphs.
 
@@ -539,11 +576,19 @@ def morgan_environments(
     bond_atoms : (n_bonds_total, 2) int32
         Begin/end atom of each bond, local to its molecule (0-based).
     bond_types : (n_bonds_total,) uint32
-        Bond invariants (``int(Bond.GetBondType())``); compared as int32.
+        Bond invariants (``int(Bond.GetBondType())``, or RDKit's stereo bond
+        invariants when chirality is on); compared as int32.
     bond_offsets : (n_mols + 1,) int64
         Bonds of molecule ``i`` are ``bond_offsets[i]:bond_offsets[i + 1]``.
     radius : int
         Number of layers (ECFP4 is radius 2), ``>= 0``.
+    atom_chirality : (n_atoms_total,) uint8, optional
+        ``includeChirality=True`` codes: 0 = no chiral tag, 1 = chiral tag
+        without an R/S CIP code, 2 = S, 3 = R (the values RDKit hashes in).
+        An atom with a code ``> 0`` whose neighbours are all joined by single
+        bonds and have distinct invariants gets its code combined into its
+        invariant in that layer and every later one, as in RDKit's
+        ``MorganEnvGenerator``. ``None`` (default) means no chirality.
 
     Returns
     -------
@@ -564,9 +609,11 @@ def morgan_environments(
         consistent, a bond refers to an atom outside its molecule (or joins an
         atom to itself), or ``radius`` is negative or not an integer.
     """
-    arrays = _validate_graph(atom_invariants, atom_offsets, bond_atoms, bond_types, bond_offsets)
+    inv, offsets, b_atoms, b_types, b_offsets = _validate_graph(
+        atom_invariants, atom_offsets, bond_atoms, bond_types, bond_offsets)
+    chir = _chirality_array(atom_chirality, inv.shape[0])
     radius = check_int("radius", radius, 0)
-    return _environments_kernel(*arrays, radius)
+    return _environments_kernel(inv, chir, offsets, b_atoms, b_types, b_offsets, radius)
 
 
 def fold_csr(
@@ -615,6 +662,7 @@ def morgan_csr(
     bond_offsets: np.ndarray,
     radius: int,
     fp_size: int,
+    atom_chirality: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Folded Morgan count fingerprints of a batch, as CSR (fused, parallel).
 
@@ -631,6 +679,8 @@ def morgan_csr(
         Number of layers, ``>= 0``.
     fp_size : int
         Number of bits, ``1 <= fp_size <= 2**31 - 1``.
+    atom_chirality : (n_atoms_total,) uint8, optional
+        Chirality codes as in :func:`morgan_environments`.
 
     Returns
     -------
@@ -645,7 +695,9 @@ def morgan_csr(
     ValueError
         As :func:`morgan_environments` and :func:`fold_csr`.
     """
-    arrays = _validate_graph(atom_invariants, atom_offsets, bond_atoms, bond_types, bond_offsets)
+    inv, offsets, b_atoms, b_types, b_offsets = _validate_graph(
+        atom_invariants, atom_offsets, bond_atoms, bond_types, bond_offsets)
+    chir = _chirality_array(atom_chirality, inv.shape[0])
     radius = check_int("radius", radius, 0)
     fp_size = check_int("fp_size", fp_size, 1, _MAX_FP_SIZE)
-    return _morgan_csr_kernel(*arrays, radius, fp_size)
+    return _morgan_csr_kernel(inv, chir, offsets, b_atoms, b_types, b_offsets, radius, fp_size)
