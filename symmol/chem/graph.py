@@ -4,7 +4,7 @@
 of molecules, exactly the inputs RDKit's default Morgan generator
 (``rdFingerprintGenerator.GetMorganGenerator``) works from:
 
-* atom invariants from ``rdMolDescriptors.GetConnectivityInvariants(mol,
+* atom invariants equal to ``rdMolDescriptors.GetConnectivityInvariants(mol,
   includeRingMembership=True)``, which is the function RDKit's
   ``MorganAtomInvGenerator`` calls (``getConnectivityInvariants`` in
   ``Code/GraphMol/Fingerprints/FingerprintUtil.cpp``): a hash of atomic number,
@@ -14,26 +14,34 @@ of molecules, exactly the inputs RDKit's default Morgan generator
   ``MorganBondInvGenerator`` uses when ``useBondTypes=True`` and chirality is
   off.
 
-Bonds are read from each molecule's binary pickle (``Mol.ToBinary``), parsed
-by a small Numba reader of RDKit's ``MolPickler`` format, because that is
-several times faster than calling ``GetBeginAtomIdx``/``GetEndAtomIdx``/
-``GetBondType`` on every bond from Python (measured on ChEMBL molecules of ~28
-atoms: ~25 us/mol for ``ToBinary`` plus ~2 us/mol to parse, against ~120-165
-us/mol for the Python loop). ``Chem.GetAdjacencyMatrix(mol, useBO=True)`` is
-cheaper still but lossy (dative bonds read as 1.0 like single bonds, zero-order
-bonds vanish, bond indices are lost), so it is not used.
+Both are read from each molecule's binary pickle (``Mol.ToBinary``) by a small
+Numba reader of RDKit's ``MolPickler`` format, because that is several times
+faster than calling RDKit's per-atom/per-bond API from Python (measured on ZINC
+molecules, CPU time on a shared machine, ``bench/results/featurize_steps.md``: ~24
+us/mol for ``ToBinary`` and ~2 us/mol for the rest of the extraction, against ~14
+us/mol for ``GetConnectivityInvariants`` alone and ~120-165 us/mol for a Python bond
+loop). The reader recomputes the
+connectivity invariant of every atom from the pickled atom record (atomic number,
+formal charge, explicit H count, implicit valence, ``noImplicit`` flag), the bond
+list (degree, hydrogen neighbours) and the ring section (membership), hashed as
+RDKit does (``hash_range`` of atomic number, total degree, total H count with H
+neighbours, formal charge, mass delta, ring flag). Atoms with an isotope or a
+mass, or a pickle without ring information, have their invariants taken from
+``GetConnectivityInvariants`` instead (the mass delta needs RDKit's isotope table).
+``Chem.GetAdjacencyMatrix(mol, useBO=True)`` is cheaper than the pickle but lossy
+(dative bonds read as 1.0 like single bonds, zero-order bonds vanish, bond indices
+are lost), so it is not used.
 
 The reader is strict: it checks the header, walks every atom and bond record
 and the ring section and requires the end-of-molecule tag as the last byte.
 Any record it does not fully understand (query atoms or bonds, monomer info,
 stereo or substance groups, another pickle major version, ...) makes it give
-up on that molecule, which is then read with the plain Python bond loop, so
-the result is always exact.
+up on that molecule, which is then read with the plain Python bond loop and
+``GetConnectivityInvariants``, so the result is always exact.
 """
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -43,6 +51,7 @@ from rdkit import Chem
 from rdkit.Chem import rdMolDescriptors
 
 from symmol.kernels.config import jit, parallel_jit
+from symmol.kernels.morgan import _hash_combine
 
 __all__ = ["MolGraphBatch", "mol_graph_batch"]
 
@@ -70,6 +79,8 @@ _E_HEADER = 2
 _E_ATOM = 3
 _E_BOND = 4
 _E_TRAILER = 5
+# bonds read, but the atom invariants need RDKit (isotope/mass set, or no ring information)
+_INV_FROM_RDKIT = 6
 
 
 @dataclass(frozen=True)
@@ -148,20 +159,31 @@ def _read_index(buf: np.ndarray, p: int, wide: bool) -> int:
 
 @jit
 def _parse_pickle(buf: np.ndarray, n_atoms: int, bond_atoms: np.ndarray,
-                  bond_types: np.ndarray) -> int:
-    """Parse one ``MolPickler`` blob; fill ``bond_atoms``/``bond_types``.
+                  bond_types: np.ndarray, atom_inv: np.ndarray) -> int:
+    """Parse one ``MolPickler`` blob; fill ``bond_atoms``/``bond_types`` and ``atom_inv``.
 
-    Returns a status code, ``_OK`` only if the whole blob was understood.
+    Returns a status code, ``_OK`` only if the whole blob was understood. With status
+    ``_OK`` but an atom carrying an isotope or mass (whose mass delta needs RDKit's isotope
+    table) or no ring information in the blob, ``atom_inv`` is left for the caller:
+    the status is then ``_INV_FROM_RDKIT``.
     """
     end = buf.shape[0]
     n_bonds = bond_atoms.shape[0]
     wide = n_atoms > 255
     t = 4 if wide else 1
     p = 30
+    atomic_num = np.empty(n_atoms, dtype=np.int64)
+    charge = np.zeros(n_atoms, dtype=np.int64)
+    n_hs = np.zeros(n_atoms, dtype=np.int64)
+    degree = np.zeros(n_atoms, dtype=np.int64)
+    h_nbrs = np.zeros(n_atoms, dtype=np.int64)
+    in_ring = np.zeros(n_atoms, dtype=np.bool_)
+    inv_ok = True
     # ---- atoms
-    for _ in range(n_atoms):
+    for a in range(n_atoms):
         if p + 6 > end:
             return _E_TRUNCATED
+        atomic_num[a] = buf[p]
         flags = buf[p + 1]
         p += 2
         if flags & 0x13:  # query (0x10), monomer info (0x02) or unknown (0x01)
@@ -176,11 +198,27 @@ def _parse_pickle(buf: np.ndarray, n_atoms: int, bond_atoms: np.ndarray,
             return _E_ATOM
         if prop_flags & 1:  # mass offset as float
             p += 4
+            inv_ok = False
+        n_implicit = 0
         for bit in range(1, 8):  # charge, chirality, hybridisation, Hs, valences, radicals
             if prop_flags & (1 << bit):
+                if p >= end:
+                    return _E_TRUNCATED
+                value = np.int64(buf[p])
+                if bit == 1:  # formal charge, signed char
+                    charge[a] = value - 256 if value > 127 else value
+                elif bit == 4:  # explicit H count
+                    n_hs[a] += value
+                elif bit == 6:  # implicit valence = implicit H count
+                    if value > 127:
+                        inv_ok = False
+                    n_implicit = value
                 p += 1
+        if not flags & 0x20:  # noImplicit flag clear: implicit Hs count
+            n_hs[a] += n_implicit
         if prop_flags & (1 << 8):  # isotope
             p += 4
+            inv_ok = False
         if flags & 0x08:  # atom map number
             if p + 2 > end or buf[p] != _TAG_ATOM_MAPNUMBER:
                 return _E_ATOM
@@ -232,6 +270,12 @@ def _parse_pickle(buf: np.ndarray, n_atoms: int, bond_atoms: np.ndarray,
         bond_atoms[b, 0] = u
         bond_atoms[b, 1] = v
         bond_types[b] = bt
+        degree[u] += 1
+        degree[v] += 1
+        if atomic_num[v] == 1:  # hydrogen neighbours count in getTotalNumHs(includeNeighbors=true)
+            h_nbrs[u] += 1
+        if atomic_num[u] == 1:
+            h_nbrs[v] += 1
     # ---- ring info (optional), then the end-of-molecule tag as the last byte
     if p >= end:
         return _E_TRAILER
@@ -249,24 +293,46 @@ def _parse_pickle(buf: np.ndarray, n_atoms: int, bond_atoms: np.ndarray,
             size = _read_index(buf, p, wide)
             if size < 0:
                 return _E_TRAILER
-            p += t * (size + 1)
-            if p > end:
+            p += t
+            if p + t * size > end:
                 return _E_TRUNCATED
+            for k in range(size):  # the ring's atoms
+                ring_atom = _read_index(buf, p + t * k, wide)
+                if ring_atom < 0 or ring_atom >= n_atoms:
+                    return _E_TRAILER
+                in_ring[ring_atom] = True
+            p += t * size
         if p >= end:
             return _E_TRAILER
         tag = buf[p]
         p += 1
+    else:
+        inv_ok = False  # ring perception not stored: membership unknown
     if tag != _TAG_ENDMOL or p != end:
         return _E_TRAILER
+    if not inv_ok:
+        return _INV_FROM_RDKIT
+    # RDKit getConnectivityInvariants: hash_range(atomic number, total degree, total Hs
+    # (hydrogen neighbours included), formal charge, mass delta (0 without isotope), [1 if in a ring])
+    for a in range(n_atoms):
+        seed = _hash_combine(np.uint64(0), np.uint64(atomic_num[a]))
+        seed = _hash_combine(seed, np.uint64(degree[a] + n_hs[a]))
+        seed = _hash_combine(seed, np.uint64(n_hs[a] + h_nbrs[a]))
+        seed = _hash_combine(seed, np.uint64(charge[a] & 0xFFFFFFFF))
+        seed = _hash_combine(seed, np.uint64(0))
+        if in_ring[a]:
+            seed = _hash_combine(seed, np.uint64(1))
+        atom_inv[a] = np.uint32(seed)
     return _OK
 
 
 @parallel_jit
-def _parse_batch(data: np.ndarray, blob_offsets: np.ndarray, n_atoms: np.ndarray):
-    """Parse many concatenated pickles; bonds go to disjoint slices.
+def _read_batch(data: np.ndarray, blob_offsets: np.ndarray, n_atoms: np.ndarray):
+    """Parse many concatenated pickles; bonds and atom invariants go to disjoint slices.
 
-    Returns ``(status, bond_offsets, bond_atoms, bond_types)``; for a molecule
-    with non-zero status its bond slice has length 0 and must be refilled.
+    Returns ``(status, bond_offsets, bond_atoms, bond_types, atom_offsets, atom_inv)``.
+    ``status`` is ``_OK`` (all read), ``_INV_FROM_RDKIT`` (bonds read, invariants to be
+    filled from RDKit) or an error code (bond slice of length 0, everything to be refilled).
     """
     n_mols = blob_offsets.shape[0] - 1
     status = np.zeros(n_mols, dtype=np.int64)
@@ -278,17 +344,28 @@ def _parse_batch(data: np.ndarray, blob_offsets: np.ndarray, n_atoms: np.ndarray
         status[i] = s
         n_bonds[i] = nb if s == _OK else 0
     bond_offsets = np.zeros(n_mols + 1, dtype=np.int64)
+    atom_offsets = np.zeros(n_mols + 1, dtype=np.int64)
     for i in range(n_mols):
         bond_offsets[i + 1] = bond_offsets[i] + n_bonds[i]
+        atom_offsets[i + 1] = atom_offsets[i] + n_atoms[i]
     bond_atoms = np.empty((bond_offsets[-1], 2), dtype=np.int32)
     bond_types = np.empty(bond_offsets[-1], dtype=np.uint32)
+    atom_inv = np.zeros(atom_offsets[-1], dtype=np.uint32)
     for i in numba.prange(n_mols):
         if status[i] == _OK:
             b0 = bond_offsets[i]
             b1 = bond_offsets[i + 1]
             status[i] = _parse_pickle(data[blob_offsets[i]:blob_offsets[i + 1]], n_atoms[i],
-                                      bond_atoms[b0:b1], bond_types[b0:b1])
-    return status, bond_offsets, bond_atoms, bond_types
+                                      bond_atoms[b0:b1], bond_types[b0:b1],
+                                      atom_inv[atom_offsets[i]:atom_offsets[i + 1]])
+    return status, bond_offsets, bond_atoms, bond_types, atom_offsets, atom_inv
+
+
+def _parse_batch(data: np.ndarray, blob_offsets: np.ndarray, n_atoms: np.ndarray):
+    """The bond part of :func:`_read_batch`: ``(status, bond_offsets, bond_atoms, bond_types)``,
+    status 0 when the bonds of a molecule were read (its invariants may still need RDKit)."""
+    status, bond_offsets, bond_atoms, bond_types, _, _ = _read_batch(data, blob_offsets, n_atoms)
+    return np.where(status == _INV_FROM_RDKIT, _OK, status), bond_offsets, bond_atoms, bond_types
 
 
 # --------------------------------------------------------------------------
@@ -348,29 +425,25 @@ def _extract(mols: Sequence[Chem.Mol]) -> tuple[MolGraphBatch, np.ndarray]:
     means that molecule was read by the Python fallback.
     """
     mols = list(mols)
-    invariants: list[list[int]] = []
-    blobs: list[bytes] = []
-    get_invariants = rdMolDescriptors.GetConnectivityInvariants
     for i, mol in enumerate(mols):
         if mol is None:
             raise ValueError(f"mols[{i}] is None (a SMILES RDKit could not parse?)")
         if not isinstance(mol, Chem.Mol):
             raise TypeError(f"mols[{i}] is {type(mol).__name__}, not rdkit.Chem.Mol")
-        invariants.append(get_invariants(mol, includeRingMembership=True))
-        blobs.append(mol.ToBinary(_PICKLE_FLAGS))
-
     n_mols = len(mols)
-    n_atoms = np.fromiter(map(len, invariants), dtype=np.int64, count=n_mols)
-    atom_offsets = np.zeros(n_mols + 1, dtype=np.int64)
-    np.cumsum(n_atoms, out=atom_offsets[1:])
-    atom_invariants = np.fromiter(itertools.chain.from_iterable(invariants), dtype=np.uint32,
-                                  count=int(atom_offsets[-1]))
-
+    blobs = [mol.ToBinary(_PICKLE_FLAGS) for mol in mols]
+    n_atoms = np.fromiter((mol.GetNumAtoms() for mol in mols), dtype=np.int64, count=n_mols)
     blob_offsets = np.zeros(n_mols + 1, dtype=np.int64)
     np.cumsum(np.fromiter(map(len, blobs), dtype=np.int64, count=n_mols), out=blob_offsets[1:])
     data = np.frombuffer(b"".join(blobs), dtype=np.uint8)
-    status, bond_offsets, bond_atoms, bond_types = _parse_batch(data, blob_offsets, n_atoms)
+    status, bond_offsets, bond_atoms, bond_types, atom_offsets, atom_invariants = _read_batch(
+        data, blob_offsets, n_atoms)
 
+    # invariants RDKit must compute: isotopes/masses, no ring info, or an unreadable pickle
+    get_invariants = rdMolDescriptors.GetConnectivityInvariants
+    for i in np.flatnonzero(status):
+        atom_invariants[atom_offsets[i]:atom_offsets[i + 1]] = get_invariants(mols[i], includeRingMembership=True)
+    status[status == _INV_FROM_RDKIT] = _OK
     failed = np.flatnonzero(status)
     if failed.size:
         bond_atoms, bond_types, bond_offsets = _refill(mols, failed, bond_atoms, bond_types,

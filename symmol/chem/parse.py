@@ -2,14 +2,56 @@
 
 This is the only place that decides how molecules are parsed and sanitized, so that
 training, prediction and screening see identical molecules.
+
+Two parse modes are offered:
+
+``"full"``
+    ``Chem.MolFromSmiles`` with its defaults: full sanitization, explicit hydrogens
+    removed, stereochemistry perceived. The reference; every fingerprint kind can use it.
+``"fast"``
+    ``Chem.MolFromSmiles(sanitize=False)`` followed by ``Chem.SanitizeMol`` with
+    :data:`FAST_SANITIZE_FLAGS` (clean-up, valences, rings, kekulization, radicals,
+    aromaticity, H adjustment; no conjugation, hybridization or chirality clean-up) and
+    no stereo perception. These are exactly the steps the ECFP atom invariants (atomic
+    number, total degree, total H count, formal charge, isotope mass delta, ring
+    membership) and bond invariants (bond types, aromatic included) depend on. A SMILES
+    with explicit hydrogen atoms (``[H]``, ``[2H]``, ...; which ``MolFromSmiles`` would
+    remove) and any molecule the reduced sanitization rejects are parsed again by the
+    full path, so rejections and their reasons are the full path's. Identity of ECFP4
+    and ECFP6 bits and counts with the full path is checked on the shared ZINC250k,
+    MOSES test and ChEMBL 50k files by ``bench/fastparse_identity.py``; fingerprint kinds
+    not listed in :data:`FAST_PARSE_KINDS` must use ``"full"``.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from rdkit import Chem, rdBase
+
+__all__ = ["FAST_PARSE_KINDS", "FAST_SANITIZE_FLAGS", "ParseMode", "ParsedMolecules", "parse_smiles",
+           "parse_smiles_list"]
+
+ParseMode = Literal["full", "fast"]
+
+_SF = Chem.SanitizeFlags
+#: Sanitization steps of the fast path: all of ``SANITIZE_ALL`` but the ones that only set
+#: conjugation, hybridization and chirality/atropisomer tags (not read by ECFP without chirality).
+FAST_SANITIZE_FLAGS = (_SF.SANITIZE_ALL ^ _SF.SANITIZE_SETCONJUGATION ^ _SF.SANITIZE_SETHYBRIDIZATION
+                       ^ _SF.SANITIZE_CLEANUPCHIRALITY ^ _SF.SANITIZE_CLEANUPATROPISOMERS)
+
+#: Fingerprint kinds (``to_dict()["kind"]``) proven identical under the fast parse path
+#: (ECFP without chirality; see ``bench/results/fastparse_identity.md``).
+FAST_PARSE_KINDS = frozenset({"morgan", "ecfp"})
+
+_RAW_PARAMS = Chem.SmilesParserParams()
+_RAW_PARAMS.sanitize = False
+_RAW_PARAMS.removeHs = False
+# A bracket atom that may be hydrogen ([H], [2H], [H+], ...; also [Hg], [He]: harmless false alarms).
+_EXPLICIT_H = re.compile(r"\[\d*H")
 
 
 @dataclass(frozen=True)
@@ -33,19 +75,7 @@ class ParsedMolecules:
         return [m is not None for m in self.mols]
 
 
-def parse_smiles(smiles: str) -> tuple[Chem.Mol | None, str]:
-    """Parse and sanitize one SMILES with ``Chem.MolFromSmiles`` (default parameters: sanitized,
-    explicit hydrogens removed), so fingerprints equal RDKit's on the same input.
-
-    Returns
-    -------
-    (mol, error)
-        ``mol`` is ``None`` when RDKit rejects the input and ``error`` says why (the
-        message of RDKit's sanitization exception, or a syntax error note).
-    """
-    if smiles is None or not str(smiles).strip():
-        return None, "empty SMILES"
-    text = str(smiles).strip()
+def _parse_full(text: str) -> tuple[Chem.Mol | None, str]:
     mol = Chem.MolFromSmiles(text)
     if mol is not None:
         if mol.GetNumAtoms() == 0:
@@ -63,13 +93,67 @@ def parse_smiles(smiles: str) -> tuple[Chem.Mol | None, str]:
     return None, "rejected by RDKit"
 
 
-def parse_smiles_list(smiles: Sequence[str]) -> ParsedMolecules:
+def _parse_fast(text: str) -> tuple[Chem.Mol | None, str]:
+    if _EXPLICIT_H.search(text) is None:
+        mol = Chem.MolFromSmiles(text, _RAW_PARAMS)
+        if mol is not None and mol.GetNumAtoms() > 0:
+            try:
+                Chem.SanitizeMol(mol, FAST_SANITIZE_FLAGS)
+            except Exception:  # rejected: the full path below gives RDKit's reason
+                pass
+            else:
+                return mol, ""
+    return _parse_full(text)
+
+
+def parse_smiles(smiles: str, mode: ParseMode = "full") -> tuple[Chem.Mol | None, str]:
+    """Parse and sanitize one SMILES like ``Chem.MolFromSmiles`` (sanitized, explicit
+    hydrogens removed), so fingerprints equal RDKit's on the same input.
+
+    Parameters
+    ----------
+    smiles
+        The SMILES text (surrounding whitespace ignored).
+    mode
+        ``"full"`` (``MolFromSmiles`` itself) or ``"fast"`` (reduced sanitization without
+        stereo perception, see the module docstring; only for :data:`FAST_PARSE_KINDS`).
+
+    Returns
+    -------
+    (mol, error)
+        ``mol`` is ``None`` when RDKit rejects the input and ``error`` says why (the
+        message of RDKit's sanitization exception, or a syntax error note). Both modes
+        reject the same inputs with the same reasons.
+
+    Raises
+    ------
+    ValueError
+        If ``mode`` is not ``"full"`` or ``"fast"``.
+    """
+    parse = _PARSERS.get(mode)
+    if parse is None:
+        raise ValueError(f"mode must be 'full' or 'fast', got {mode!r}")
+    if smiles is None or not str(smiles).strip():
+        return None, "empty SMILES"
+    return parse(str(smiles).strip())
+
+
+def parse_smiles_list(smiles: Sequence[str], mode: ParseMode = "full") -> ParsedMolecules:
     """Parse many SMILES (see :func:`parse_smiles`), silencing RDKit's log while doing so."""
+    parse = _PARSERS.get(mode)
+    if parse is None:
+        raise ValueError(f"mode must be 'full' or 'fast', got {mode!r}")
     mols: list[Chem.Mol | None] = []
     errors: list[str] = []
     with rdBase.BlockLogs():
         for text in smiles:
-            mol, error = parse_smiles(text)
+            if text is None or not str(text).strip():
+                mol, error = None, "empty SMILES"
+            else:
+                mol, error = parse(str(text).strip())
             mols.append(mol)
             errors.append(error)
     return ParsedMolecules(mols, errors)
+
+
+_PARSERS = {"full": _parse_full, "fast": _parse_fast}

@@ -8,7 +8,7 @@ import numpy as np
 import pytensor.tensor as pt
 
 from symmol.compile import compile_predict
-from symmol.featurize import MorganFingerprint
+from symmol.featurize import MorganFingerprint, featurizer_from_dict
 from symmol.fingerprints import FingerprintBatch
 from symmol.nn.layers import (
     DenseLayer,
@@ -41,7 +41,7 @@ class MLPSpec:
     activation
         Hidden nonlinearity name (see :mod:`symmol.nn.nonlinearities`).
     featurizer
-        Fingerprint parameters (:meth:`MorganFingerprint.to_dict`).
+        Fingerprint kind and parameters (``to_dict`` of a featurizer from :func:`symmol.featurize.make_featurizer`).
     target_mean, target_std
         Regression normalisation: ``y = output * std + mean``; empty for classification.
     seed
@@ -93,7 +93,7 @@ def build_mlp(spec: MLPSpec) -> tuple[FingerprintInputLayer, list[Layer]]:
     the input layer; member ``m`` is seeded with ``spec.seed + 1000 * m`` and its layer
     names carry the prefix ``m<m>.`` when ``ensemble_size > 1``.
     """
-    featurizer = MorganFingerprint.from_dict(spec.featurizer)
+    featurizer = featurizer_from_dict(spec.featurizer)
     input_layer = FingerprintInputLayer(featurizer.fp_size, name="input")
     outputs = []
     for member in range(spec.ensemble_size):
@@ -127,7 +127,7 @@ class FingerprintMLP:
     def __init__(self, spec: MLPSpec, backend: str = "numba"):
         self.spec = spec
         self.backend = backend
-        self.featurizer = MorganFingerprint.from_dict(spec.featurizer)
+        self.featurizer = featurizer_from_dict(spec.featurizer)
         self.input_layer, self.members = build_mlp(spec)
         self._predict_fn = None
         self._member_fns: list | None = None

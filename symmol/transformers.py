@@ -1,0 +1,203 @@
+"""scikit-learn transformer: SMILES (or RDKit molecules) → fingerprint / descriptor matrix.
+
+:class:`FingerprintTransformer` wraps the featurizers of :mod:`symmol.featurize` and the
+parallel pipeline of :mod:`symmol.pipeline` behind ``fit``/``transform``, so that a
+fingerprint is one step of a :class:`sklearn.pipeline.Pipeline`.
+
+scikit-learn's generic estimator checks feed numeric matrices; this transformer takes
+molecules, so only the checks that do not depend on the input type apply (parameter
+handling, cloning, ``get_params``/``set_params``, ``__repr__``, no attributes set in
+``__init__``, ``fit`` returning ``self``...). ``tests/test_transformer.py`` runs every check
+of ``parametrize_with_checks`` and lists the numeric-input ones as expected failures, each
+with its reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from rdkit import Chem
+from sklearn.base import BaseEstimator, TransformerMixin
+
+from symmol.featurize import FINGERPRINT_KINDS, make_featurizer
+
+__all__ = ["FingerprintTransformer"]
+
+_PARAMS_BY_KIND = {
+    "ecfp": ("radius", "fp_size", "counts", "chirality"),
+    "fcfp": ("radius", "fp_size", "counts", "chirality"),
+    "atompair": ("fp_size", "counts"),
+    "torsion": ("fp_size", "counts"),
+    "maccs": (),
+    "rdkit2d": (),
+}
+
+
+class FingerprintTransformer(TransformerMixin, BaseEstimator):
+    """Molecules → fingerprint matrix, as a scikit-learn transformer.
+
+    Parameters
+    ----------
+    kind : {"ecfp", "fcfp", "atompair", "torsion", "maccs", "rdkit2d"}
+        Featurizer (see :func:`symmol.featurize.make_featurizer`).
+    radius : int
+        Morgan radius for ``ecfp``/``fcfp`` (ECFP4 is 2). Ignored by other kinds.
+    fp_size : int
+        Number of bits for ``ecfp``/``fcfp``/``atompair``/``torsion``. Ignored by other kinds.
+    counts : bool
+        Count fingerprint instead of bits (``ecfp``/``fcfp``/``atompair``/``torsion``).
+    chirality : bool
+        Chirality in the Morgan invariants (``ecfp``/``fcfp``).
+    n_jobs : int
+        Worker processes for SMILES input (``-1``: all cores); molecules given as RDKit
+        ``Mol`` objects are featurized in-process.
+    batch_size : int or None
+        Molecules per task sent to a worker; ``None`` picks about ``4 * n_jobs`` tasks.
+    errors : {"raise", "flag"}
+        ``"raise"``: an invalid molecule raises ``ValueError`` naming its index, SMILES and
+        RDKit's reason. ``"flag"``: its row is all zeros (NaN for ``rdkit2d``) and its index
+        is recorded in ``invalid_``.
+    output : {"dense", "sparse"}
+        ``numpy.ndarray`` (float32) or ``scipy.sparse.csr_matrix`` (float32). ``rdkit2d``
+        is always dense.
+
+    Attributes
+    ----------
+    n_features_out_ : int
+        Number of output columns (set by ``fit``).
+    invalid_ : (n_invalid,) int64
+        Indices of the invalid molecules of the last ``transform`` call.
+    errors_ : list of str
+        One reason per row of the last ``transform`` call (``""`` when valid).
+    """
+
+    def __init__(self, kind: str = "ecfp", radius: int = 2, fp_size: int = 2048, counts: bool = False,
+                 chirality: bool = False, n_jobs: int = 1, batch_size: int | None = None,
+                 errors: str = "raise", output: str = "dense") -> None:
+        self.kind = kind
+        self.radius = radius
+        self.fp_size = fp_size
+        self.counts = counts
+        self.chirality = chirality
+        self.n_jobs = n_jobs
+        self.batch_size = batch_size
+        self.errors = errors
+        self.output = output
+
+    # ------------------------------------------------------------------
+    def _make_featurizer(self):
+        if self.kind not in FINGERPRINT_KINDS:
+            raise ValueError(f"kind must be one of {sorted(FINGERPRINT_KINDS)}, got {self.kind!r}")
+        if self.errors not in ("raise", "flag"):
+            raise ValueError(f"errors must be 'raise' or 'flag', got {self.errors!r}")
+        if self.output not in ("dense", "sparse"):
+            raise ValueError(f"output must be 'dense' or 'sparse', got {self.output!r}")
+        params = {name: getattr(self, name) for name in _PARAMS_BY_KIND[self.kind]}
+        return make_featurizer(self.kind, **params)
+
+    def fit(self, X: Sequence, y=None) -> FingerprintTransformer:
+        """Check the parameters and record the output width; the data is not used.
+
+        Raises
+        ------
+        ValueError
+            On an unknown ``kind``/``errors``/``output`` or a bad featurizer parameter.
+        """
+        featurizer = self._make_featurizer()
+        self.featurizer_ = featurizer
+        self.n_features_out_ = (len(featurizer.feature_names) if self.kind == "rdkit2d"
+                                else int(featurizer.fp_size))
+        return self
+
+    def transform(self, X: Sequence):
+        """Featurize molecules.
+
+        Parameters
+        ----------
+        X : sequence of str or rdkit.Chem.Mol (or a 1-column array / DataFrame of them)
+
+        Returns
+        -------
+        (n_molecules, n_features_out_) float32 ``numpy.ndarray`` or ``scipy.sparse.csr_matrix``.
+
+        Raises
+        ------
+        ValueError
+            With ``errors="raise"``, on the first invalid molecule: its index, SMILES and reason.
+        """
+        from sklearn.utils.validation import check_is_fitted
+
+        check_is_fitted(self, "n_features_out_")
+        items = _as_list(X)
+        features, errors, texts = self._featurize(items)
+        invalid = np.array([i for i, e in enumerate(errors) if e], dtype=np.int64)
+        if invalid.size and self.errors == "raise":
+            i = int(invalid[0])
+            raise ValueError(f"molecule {i} ({texts[i]!r}) is invalid: {errors[i]} "
+                             f"({invalid.size} invalid in total; errors='flag' keeps them as zero rows)")
+        self.invalid_ = invalid
+        self.errors_ = errors
+        if self.kind == "rdkit2d":
+            return features
+        if self.output == "sparse":
+            return features.to_scipy()
+        return features.to_dense(np.float32)
+
+    def _featurize(self, items: list) -> tuple:
+        from symmol.chem.parse import parse_smiles
+        from symmol.pipeline import featurize_smiles
+
+        featurizer = self.featurizer_
+        output = "dense" if self.kind == "rdkit2d" else "csr"
+        if all(isinstance(x, str) for x in items):
+            features, errors = featurize_smiles(items, featurizer, n_jobs=self.n_jobs,
+                                                chunk_size=self.batch_size, output=output)
+            return features, errors, items
+        mols, errors = [], []
+        for i, x in enumerate(items):
+            if isinstance(x, Chem.Mol):
+                mol, error = x, ""
+            elif x is None:
+                mol, error = None, "missing molecule (None)"
+            elif isinstance(x, str):
+                mol, error = parse_smiles(x)
+            else:
+                raise TypeError(f"X[{i}] is {type(x).__name__}; expected a SMILES string or an RDKit Mol")
+            mols.append(mol)
+            errors.append(error)
+        texts = [x if isinstance(x, str) else repr(x) for x in items]
+        return featurizer.from_mols(mols), errors, texts
+
+    def get_feature_names_out(self, input_features=None) -> np.ndarray:
+        """Output column names: ``ecfp_0 ... ecfp_2047`` (kind prefix), or the descriptor names."""
+        from sklearn.utils.validation import check_is_fitted
+
+        check_is_fitted(self, "n_features_out_")
+        if self.kind == "rdkit2d":
+            return np.asarray(self.featurizer_.feature_names, dtype=object)
+        return np.asarray([f"{self.kind}_{i}" for i in range(self.n_features_out_)], dtype=object)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.string = True
+        tags.requires_fit = True
+        tags.transformer_tags.preserves_dtype = []
+        return tags
+
+
+def _as_list(X) -> list:
+    """Sequence of molecules from a list, a 1-D/1-column array, a Series or a 1-column DataFrame."""
+    if hasattr(X, "columns"):  # DataFrame
+        if X.shape[1] != 1:
+            raise ValueError(f"X must have one column of molecules, got {X.shape[1]} columns")
+        X = X.iloc[:, 0]
+    if isinstance(X, str):
+        raise ValueError("X must be a sequence of molecules, not a single string")
+    arr = np.asarray(X, dtype=object)
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        arr = arr[:, 0]
+    if arr.ndim != 1:
+        raise ValueError(f"X must be a 1-D sequence of SMILES or molecules, got shape {arr.shape}")
+    return arr.tolist()
