@@ -16,6 +16,7 @@ import pandas as pd
 
 from symmol.chem.parse import parse_smiles_list
 from symmol.models.mlp import FingerprintMLP
+from symmol.pipeline import parse_mode_for
 from symmol.screen.filters import MoleculeFilters
 
 
@@ -124,11 +125,11 @@ class ScreenScorer:
         for name, model in self.models:
             key = _featurizer_key(model)
             if key not in fingerprint_cache:
-                if mols is not None:
-                    fingerprint_cache[key] = model.featurizer.from_mols(mols)
+                if mols is None:  # the cheapest parse proven to give this featurizer identical input
+                    parsed = parse_smiles_list(smiles, mode=parse_mode_for(model.featurizer.to_dict()))
+                    fingerprint_cache[key], errors = model.featurizer.from_mols(parsed.mols), parsed.errors
                 else:
-                    featurized = model.featurizer.from_smiles(smiles)
-                    fingerprint_cache[key], errors = featurized.fingerprints, featurized.errors
+                    fingerprint_cache[key] = model.featurizer.from_mols(mols)
             fingerprints = fingerprint_cache[key]
             valid = np.array([not e for e in errors], dtype=bool)
             prefix = f"{name}:" if len(self.models) > 1 else ""
