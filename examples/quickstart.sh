@@ -15,9 +15,10 @@ TARGETS=(NR-AR NR-AR-LBD NR-AhR NR-Aromatase NR-ER NR-ER-LBD NR-PPAR-gamma SR-AR
     "${TARGETS[@]/#/--target=}" --task classification --split scaffold --seed 0 \
     --out "$OUT/tox21_model"
 .venv/bin/symmol screen "$OUT/tox21_model" examples/data/zinc20k.smi.gz \
-    --out "$OUT/zinc20k_scores.csv.gz" --top 10
+    --out "$OUT/zinc20k_scores.csv.gz" --top 10 --n-jobs 2 --ad
 echo
-echo "Top 10 of 20,000 ZINC molecules by predicted NR-AR activity:"
+echo "Top 10 of 20,000 ZINC molecules by predicted NR-AR activity"
+echo "(ad: max Tanimoto similarity to the Tox21 training set, an applicability-domain score):"
 .venv/bin/python - "$OUT/zinc20k_scores.top.csv" <<'PYEOF'
 import sys
 
@@ -25,5 +26,5 @@ import pandas as pd
 
 top = pd.read_csv(sys.argv[1])
 with pd.option_context("display.width", 200, "display.max_colwidth", 60):
-    print(top[["row", "id", "smiles", "NR-AR", "SR-MMP", "SR-p53"]].to_string(index=False))
+    print(top[["row", "id", "smiles", "NR-AR", "SR-MMP", "SR-p53", "ad"]].to_string(index=False, float_format="%.3f"))
 PYEOF

@@ -491,49 +491,24 @@ def segment_max_grad(g: TensorLike, argmax: TensorLike, n_rows: TensorLike) -> T
 # --------------------------------------------------------------------------- #
 
 #: Bump when the dispatch functions below change.
-_NUMBA_DISPATCH_VERSION = 4
+_NUMBA_DISPATCH_VERSION = 5
 _NUMBA_CACHE_VERSION = _NUMBA_DISPATCH_VERSION * (1 << 48) + kernel_source_version(_segment_kernels)
 
 
-@register_funcify_default_op_cache_key(SegmentSum)
-def _numba_funcify_segment_sum(op, node=None, **kwargs):
-    kernel = graph_kernel(_segment_kernels.segment_sum)
+def _register_numba(op_class: type, kernel_name: str) -> None:
+    """Numba dispatch of a segment Op: its kernel with the segment/row count as a Python int."""
 
-    @numba_basic.numba_njit
-    def segment_sum_numba(x, ids, n_segments):
-        return kernel(x, ids, n_segments.item())
+    @register_funcify_default_op_cache_key(op_class)
+    def funcify(op, node=None, **kwargs):
+        kernel = graph_kernel(getattr(_segment_kernels, kernel_name))
 
-    return segment_sum_numba, _NUMBA_CACHE_VERSION
+        @numba_basic.numba_njit
+        def segment_numba(x, ids, n):
+            return kernel(x, ids, n.item())
 
-
-@register_funcify_default_op_cache_key(SegmentMean)
-def _numba_funcify_segment_mean(op, node=None, **kwargs):
-    kernel = graph_kernel(_segment_kernels.segment_mean)
-
-    @numba_basic.numba_njit
-    def segment_mean_numba(x, ids, n_segments):
-        return kernel(x, ids, n_segments.item())
-
-    return segment_mean_numba, _NUMBA_CACHE_VERSION
+        return segment_numba, _NUMBA_CACHE_VERSION
 
 
-@register_funcify_default_op_cache_key(SegmentMax)
-def _numba_funcify_segment_max(op, node=None, **kwargs):
-    kernel = graph_kernel(_segment_kernels.segment_max)
-
-    @numba_basic.numba_njit
-    def segment_max_numba(x, ids, n_segments):
-        return kernel(x, ids, n_segments.item())
-
-    return segment_max_numba, _NUMBA_CACHE_VERSION
-
-
-@register_funcify_default_op_cache_key(SegmentMaxGrad)
-def _numba_funcify_segment_max_grad(op, node=None, **kwargs):
-    kernel = graph_kernel(_segment_kernels.segment_max_grad)
-
-    @numba_basic.numba_njit
-    def segment_max_grad_numba(g, argmax, n_rows):
-        return kernel(g, argmax, n_rows.item())
-
-    return segment_max_grad_numba, _NUMBA_CACHE_VERSION
+for _op_class, _kernel_name in ((SegmentSum, "segment_sum"), (SegmentMean, "segment_mean"),
+                                (SegmentMax, "segment_max"), (SegmentMaxGrad, "segment_max_grad")):
+    _register_numba(_op_class, _kernel_name)
