@@ -16,7 +16,9 @@ from symmol.similarity import (
     IndexFileError,
     SortedFingerprints,
     build_index,
+    bulk_similarity,
     max_similarity,
+    threshold_search,
     topk_search,
 )
 
@@ -64,6 +66,13 @@ def test_build_round_trip(index, library):
     np.testing.assert_array_equal(targets.prefix_counts, np.bitwise_count(fresh[:, :8]).sum(1))
     same = counts[1:] == counts[:-1]
     assert np.all(targets.rows[1:][same] > targets.rows[:-1][same])  # stable within a bin
+    # bit columns: bit j % 64 of columns[f, j // 64] is bit f of sorted fingerprint j, zero padded to 2048 rows
+    assert meta["format_version"] == 2 and isinstance(targets.columns, np.memmap)
+    assert targets.columns.shape == (2048, 32)
+    bits = np.unpackbits(fresh.view(np.uint8), axis=1, bitorder="little")
+    padded = np.zeros((2048, 2048), np.uint8)
+    padded[:, :bits.shape[0]] = bits.T
+    np.testing.assert_array_equal(targets.columns, np.packbits(padded, axis=1, bitorder="little").view(np.uint64))
     assert index.ids(np.arange(N_ROWS)).tolist() == ids
     assert index.smiles(np.arange(N_ROWS)).tolist() == smiles
 
@@ -92,6 +101,54 @@ def test_search_equals_in_memory_search_and_reports_ids(index, library):
         index.search(["CCO", "xyz"], k=1)
     with pytest.raises(ValueError, match="exactly one of k and threshold"):
         index.search(["CCO"], k=1, threshold=0.5)
+
+
+def test_row_search_equals_column_search(index, library):
+    """The same index searched by bit columns and row by row (as a version-1 index is)."""
+    _, smiles, _ = library
+    packed = MorganFingerprint(2, 2048).from_smiles(smiles[::50]).fingerprints.to_packed()
+    t = index.targets
+    rows_only = SortedFingerprints(t.fingerprints, t.bin_offsets, t.rows, t.prefix_counts)
+    assert topk_search(packed, rows_only, 7).equals(topk_search(packed, t, 7))
+    assert threshold_search(packed, rows_only, 0.4).equals(threshold_search(packed, t, 0.4))
+    np.testing.assert_array_equal(bulk_similarity(packed, rows_only), bulk_similarity(packed, t))
+    sims = bulk_similarity(packed, t)  # output column m: m-th smallest library row (rows 3 and 10 are invalid)
+    np.testing.assert_array_equal(sims[:, np.searchsorted(np.sort(t.rows), t.rows)],
+                                  bulk_similarity(packed, t, order="sorted"))
+
+
+def test_version_1_index_opens_without_bit_columns(index, tmp_path, library):
+    _, smiles, _ = library
+    path = _copy(index, tmp_path)
+    meta = json.loads((path / "meta.json").read_text())
+    meta["format_version"] = 1
+    del meta["files"]["bit_columns.npy"]
+    (path / "bit_columns.npy").unlink()
+    (path / "meta.json").write_text(json.dumps(meta))
+    old = FingerprintIndex.open(path, verify=True)
+    assert old.targets.columns is None
+    queries = smiles[:3] + smiles[50:52]
+    assert old.search(queries, k=5).equals(index.search(queries, k=5))
+    assert old.search(queries, threshold=0.5).equals(index.search(queries, threshold=0.5))
+    meta["format_version"] = 2  # a version-2 index must record (and have) its bit columns
+    (path / "meta.json").write_text(json.dumps(meta))
+    with pytest.raises(IndexFileError, match="no checksum recorded for bit_columns.npy"):
+        FingerprintIndex.open(path)
+
+
+def test_verify_checks_bit_columns_against_fingerprints(index, tmp_path):
+    import hashlib
+
+    path = _copy(index, tmp_path)
+    columns = np.load(path / "bit_columns.npy")
+    columns[5, 3] ^= np.uint64(1)
+    np.save(path / "bit_columns.npy", columns)
+    meta = json.loads((path / "meta.json").read_text())  # consistent checksum: only the content check sees it
+    meta["files"]["bit_columns.npy"]["sha256"] = hashlib.sha256((path / "bit_columns.npy").read_bytes()).hexdigest()
+    (path / "meta.json").write_text(json.dumps(meta))
+    FingerprintIndex.open(path)
+    with pytest.raises(IndexFileError, match="bit columns do not match the fingerprints"):
+        FingerprintIndex.open(path, verify=True)
 
 
 def test_search_never_reads_smiles(index, tmp_path, library):

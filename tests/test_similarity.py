@@ -89,6 +89,53 @@ def test_bulk_similarity_equals_naive(molecules, metric, alpha, beta):
     np.testing.assert_array_equal(got, naive_similarity(queries, packed, metric, alpha, beta))
 
 
+@pytest.mark.parametrize("columns", [True, False])
+@pytest.mark.parametrize(("metric", "alpha", "beta"), METRICS)
+def test_bulk_similarity_of_sorted_targets_equals_naive(molecules, metric, alpha, beta, columns):
+    """Sorted targets (bit columns or rows): output by original row, or in the sorted order."""
+    _, packed = molecules
+    queries = packed[::37]
+    expected = naive_similarity(queries, packed, metric, alpha, beta)
+    targets = SortedFingerprints.from_packed(packed, columns=columns)
+    np.testing.assert_array_equal(bulk_similarity(queries, targets, metric, alpha, beta), expected)
+    np.testing.assert_array_equal(bulk_similarity(queries, targets, metric, alpha, beta, order="sorted"),
+                                  expected[:, targets.rows])
+    # rows with gaps (skipped input rows): output column m is the m-th smallest row
+    gapped = SortedFingerprints.from_packed(packed, rows=np.arange(packed.shape[0]) * 3 + 1, columns=columns)
+    np.testing.assert_array_equal(bulk_similarity(queries, gapped, metric, alpha, beta), expected)
+
+
+def test_transpose_rows_equals_numpy(molecules):
+    from symmol.kernels.similarity_columns import BLOCK_WORDS, column_words, transpose_rows
+
+    _, packed = molecules
+    for n_words, n in ((32, packed.shape[0]), (3, 70), (1, 1)):
+        rows = np.ascontiguousarray(packed[:n, :n_words])
+        n_cw = column_words(n)
+        assert n_cw % BLOCK_WORDS == 0 and 64 * n_cw >= n
+        bits = np.unpackbits(rows.view(np.uint8), axis=1, bitorder="little")  # (n, n_bits), bit f of row j
+        padded = np.zeros((bits.shape[1], 64 * n_cw), np.uint8)
+        padded[:, :n] = bits.T
+        expected = np.packbits(padded, axis=1, bitorder="little").view(np.uint64)
+        np.testing.assert_array_equal(transpose_rows(rows, n_words * 64, n_cw), expected)
+    assert column_words(0) == 0 and column_words(1) == BLOCK_WORDS
+    assert column_words(64 * BLOCK_WORDS + 1) == 2 * BLOCK_WORDS
+
+
+@pytest.mark.parametrize(("metric", "alpha", "beta"), METRICS)
+def test_min_common_bisect_equals_linear_search(metric, alpha, beta):
+    from symmol.kernels.similarity import METRICS as CODES
+    from symmol.kernels.similarity import min_common, score
+    from symmol.kernels.similarity_columns import min_common_bisect
+
+    code = CODES[metric]
+    for a in (0, 1, 7, 45, 64):
+        for b in (0, 3, 45, 100):
+            for target in (0.0, 0.2, 0.5, 0.7, 1.0, score(float(min(a, b)), a, b, code, alpha, beta)):
+                assert min_common_bisect(a, b, target, code, alpha, beta) == min_common(0, a, b, target, code, alpha,
+                                                                                        beta)
+
+
 def test_bulk_similarity_other_widths(molecules):
     _, packed = molecules
     for n_words in (1, 16, 33):  # generic word loop, odd number of targets
@@ -97,13 +144,14 @@ def test_bulk_similarity_other_widths(molecules):
                                       naive_similarity(rows[:7], rows, "tanimoto", 0.5, 0.5))
 
 
+@pytest.mark.parametrize("columns", [True, False])
 @pytest.mark.parametrize("n_words", [1, 8, 9, 16])
-def test_threshold_and_topk_other_widths(molecules, n_words):
+def test_threshold_and_topk_other_widths(molecules, n_words, columns):
     """Rows at or below the 8-word prefix take the plain path, longer ones the prefix filter."""
     _, packed = molecules
     rows = np.ascontiguousarray(packed[:, :n_words])
     queries = rows[::40]
-    targets = SortedFingerprints.from_packed(rows)
+    targets = SortedFingerprints.from_packed(rows, columns=columns)
     sims = naive_similarity(queries, rows, "tanimoto", 0.5, 0.5)
     for threshold in (0.3, 0.6):
         assert as_lists(threshold_search(queries, targets, threshold), len(queries)) == naive_ranked(
@@ -135,38 +183,57 @@ def test_empty_fingerprints_have_similarity_zero_like_rdkit():
         np.testing.assert_array_equal(bulk_similarity(empty, empty, metric), np.zeros((2, 2)))
 
 
+@pytest.mark.parametrize("columns", [True, False])
+def test_empty_query_against_sorted_targets(molecules, columns):
+    """A query without bits: similarity 0 to everything (a hit at threshold 0, none above)."""
+    _, packed = molecules
+    targets = SortedFingerprints.from_packed(packed, columns=columns)
+    empty = np.zeros((1, 32), np.uint64)
+    np.testing.assert_array_equal(bulk_similarity(empty, targets), np.zeros((1, packed.shape[0])))
+    assert len(threshold_search(empty, targets, 0.0)) == packed.shape[0]
+    assert len(threshold_search(empty, targets, 0.01)) == 0
+    top = topk_search(empty, targets, 3)
+    assert top.target.tolist() == [0, 1, 2] and top.similarity.tolist() == [0.0, 0.0, 0.0]
+
+
+@pytest.mark.parametrize("columns", [True, False])
 @pytest.mark.parametrize(("metric", "alpha", "beta"), METRICS)
 @pytest.mark.parametrize("threshold", [0.0, 0.35, 0.7, 1.0])
-def test_threshold_search_equals_naive(molecules, metric, alpha, beta, threshold):
+def test_threshold_search_equals_naive(molecules, metric, alpha, beta, threshold, columns):
     _, packed = molecules
     queries = packed[::23]
-    hits = threshold_search(queries, SortedFingerprints.from_packed(packed), threshold, metric, alpha, beta)
+    targets = SortedFingerprints.from_packed(packed, columns=columns)
+    hits = threshold_search(queries, targets, threshold, metric, alpha, beta)
     expected = naive_ranked(naive_similarity(queries, packed, metric, alpha, beta), threshold=threshold)
     assert as_lists(hits, queries.shape[0]) == expected
 
 
+@pytest.mark.parametrize("columns", [True, False])
 @pytest.mark.parametrize(("metric", "alpha", "beta"), METRICS)
 @pytest.mark.parametrize("k", [1, 10, 1000])
-def test_topk_search_equals_naive(molecules, metric, alpha, beta, k):
+def test_topk_search_equals_naive(molecules, metric, alpha, beta, k, columns):
     _, packed = molecules
     queries = packed[::23]
-    hits = topk_search(queries, SortedFingerprints.from_packed(packed), k, metric, alpha, beta)
+    hits = topk_search(queries, SortedFingerprints.from_packed(packed, columns=columns), k, metric, alpha, beta)
     expected = naive_ranked(naive_similarity(queries, packed, metric, alpha, beta), k=k)
     assert as_lists(hits, queries.shape[0]) == expected
 
 
-def test_split_queries_and_overflowing_buffers_give_the_same_hits(molecules, monkeypatch):
+@pytest.mark.parametrize("columns", [True, False])
+def test_split_queries_and_overflowing_buffers_give_the_same_hits(molecules, monkeypatch, columns):
     """Per-thread heaps merged at the end, and re-run of overflowing threshold buffers, change nothing."""
     _, packed = molecules
-    targets = SortedFingerprints.from_packed(packed)
+    targets = SortedFingerprints.from_packed(packed, columns=columns)
     queries = packed[::50]
     top = topk_search(queries, targets, 25)
     within = threshold_search(queries, targets, 0.2)
-    monkeypatch.setattr(search_mod, "_split", lambda n_queries: 3)
+    sims = bulk_similarity(queries, targets)
+    monkeypatch.setattr(search_mod, "_split", lambda n_queries, tile=8: 3)
     monkeypatch.setattr(search_mod, "HIT_CAPACITY", 4)
     monkeypatch.setattr(search_mod, "BUFFER_SLOTS", 4)
     assert topk_search(queries, targets, 25).equals(top)
     assert threshold_search(queries, targets, 0.2).equals(within)
+    np.testing.assert_array_equal(bulk_similarity(queries, targets), sims)
     assert len(threshold_search(queries, targets, 0.0)) == queries.shape[0] * packed.shape[0]
 
 
@@ -206,6 +273,15 @@ def test_invalid_arguments(molecules):
         threshold_search(packed[:1], targets, 1.5)
     with pytest.raises(ValueError, match="k must be an integer >= 1"):
         topk_search(packed[:1], targets, 0)
+    with pytest.raises(ValueError, match="order must be 'rows' or 'sorted'"):
+        bulk_similarity(packed[:1], targets, order="input")
+    narrow = SortedFingerprints.from_packed(packed[:, :32])
+    wide = packed[:1].copy()
+    wide[0, 31] = np.uint64(1) << np.uint64(63)
+    narrow = SortedFingerprints(narrow.fingerprints, narrow.bin_offsets, narrow.rows, narrow.prefix_counts,
+                                narrow.columns[:2000])
+    with pytest.raises(ValueError, match="bits set beyond the targets' 2000 bits"):
+        topk_search(wide, narrow, 1)
 
 
 @pytest.mark.skipif("popcnt" not in Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else True,
@@ -223,4 +299,5 @@ def test_inner_loop_is_unrolled_hardware_popcount():
     two(rows, rows)
     assert one.inspect_asm(one.signatures[0]).count("popcnt") >= 32
     asm = two.inspect_asm(two.signatures[0])
-    assert asm.count("popcnt") >= 64 or asm.count("vpshufb") >= 16  # AVX2 nibble-lookup popcount
+    # scalar popcnt, the AVX2 nibble-lookup popcount, or AVX-512 VPOPCNTDQ (8 words per instruction)
+    assert asm.count("popcnt") >= 64 or asm.count("vpshufb") >= 16 or asm.count("vpopcntq") >= 8

@@ -8,16 +8,25 @@ An index is a directory::
       bin_offsets.npy     (fp_size + 2,) int64           popcount-b rows are [bin_offsets[b], bin_offsets[b + 1])
       rows.npy            (n_molecules,) int64           input row (0-based) of each sorted fingerprint
       prefix_counts.npy   (n_molecules,) uint16          popcount of the first 8 words (one cache line) of each
+      bit_columns.npy     (n_bits, n_column_words) uint64  the sorted fingerprints bit-major: bit j % 64 of
+                                                         [f, j // 64] is bit f of sorted fingerprint j; n_column_words
+                                                         = ceil(n_molecules / 2048) * 32 (zero padded)
       id_offsets.npy      (n_rows + 1,) int64            id of input row r is ids.bin[id_offsets[r]:id_offsets[r + 1]]
       ids.bin             UTF-8 ids of every input row, concatenated
       smiles_offsets.npy  (n_rows + 1,) int64
       smiles.bin          UTF-8 SMILES of every input row, concatenated
       invalid.csv         row, smiles, error of the input rows that gave no fingerprint
 
-Search reads only the first four arrays (memory-mapped, ``np.load(mmap_mode="r")``); ids are
-read for the hits only and SMILES never. Nothing is pickled. Building streams the library in
-chunks: fingerprints go to an unsorted scratch file, then a counting sort by popcount writes
-the sorted memory-mapped arrays, so memory is bounded by the chunk size, not the library size.
+Search reads only the first five arrays (memory-mapped, ``np.load(mmap_mode="r")``): with the
+bit columns a query reads only its own set bits' columns (see
+:mod:`symmol.kernels.similarity_columns`); ids are read for the hits only and SMILES never.
+Nothing is pickled. Building streams the library in chunks: fingerprints go to an unsorted
+scratch file, then a counting sort by popcount writes the sorted memory-mapped arrays, then the
+sorted rows are transposed chunk by chunk into the bit columns, so memory is bounded by the
+chunk size, not the library size.
+
+Format version 2 added ``bit_columns.npy``; version 1 indexes (without it) still open and are
+searched row by row (slower); rebuild them to get the bit columns.
 """
 
 from __future__ import annotations
@@ -34,6 +43,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from symmol.kernels.similarity_columns import BLOCK_WORDS, column_words, transpose_rows
 from symmol.similarity.search import (
     Metric,
     SortedFingerprints,
@@ -48,17 +58,22 @@ __all__ = ["FINGERPRINT_DEFAULTS", "FORMAT", "FORMAT_VERSION", "FingerprintIndex
 
 #: ``meta.json`` ``format`` value of a symmol fingerprint index.
 FORMAT = "symmol-fingerprint-index"
-#: Version of the layout described in the module docstring.
-FORMAT_VERSION = 1
+#: Version of the layout described in the module docstring (written by :func:`build_index`).
+FORMAT_VERSION = 2
+#: Versions :meth:`FingerprintIndex.open` reads (1: no bit columns, searched row by row).
+READABLE_VERSIONS = (1, 2)
 #: Array files: name -> (dtype, number of dimensions).
 ARRAYS = {
     "fingerprints": (np.uint64, 2),
     "bin_offsets": (np.int64, 1),
     "rows": (np.int64, 1),
     "prefix_counts": (np.uint16, 1),
+    "bit_columns": (np.uint64, 2),
     "id_offsets": (np.int64, 1),
     "smiles_offsets": (np.int64, 1),
 }
+#: Arrays added by each format version after the first.
+ADDED_IN = {"bit_columns": 2}
 BLOBS = ("ids.bin", "smiles.bin")
 #: Bit fingerprint kinds an index can hold (:func:`symmol.featurize.make_featurizer` names) and
 #: their default parameters.
@@ -172,6 +187,28 @@ def _counting_sort(scratch: Path, out: Path, n: int, n_words: int, n_bits: int, 
     del fps, rows, prefix, array
 
 
+def _column_chunks(fingerprints: np.ndarray, n_bits: int, chunk_rows: int):
+    """Yield ``(w0, w1, columns[:, w0:w1])`` of the bit columns of sorted fingerprints, ``chunk_rows`` rows
+    (rounded up to whole column blocks) at a time."""
+    n = fingerprints.shape[0]
+    step = max(1, -(-int(chunk_rows) // (64 * BLOCK_WORDS))) * 64 * BLOCK_WORDS
+    for start in range(0, n, step):
+        stop = min(start + step, n)
+        block = transpose_rows(np.ascontiguousarray(fingerprints[start:stop]), n_bits, column_words(stop - start))
+        yield start // 64, start // 64 + block.shape[1], block
+
+
+def _write_columns(out: Path, n: int, n_bits: int, chunk_rows: int) -> None:
+    """Write bit_columns.npy from the sorted fingerprints.npy, streamed."""
+    fps = np.load(out / "fingerprints.npy", mmap_mode="r")
+    columns = np.lib.format.open_memmap(out / "bit_columns.npy", mode="w+", dtype=np.uint64,
+                                        shape=(n_bits, column_words(n)))
+    for w0, w1, block in _column_chunks(fps, n_bits, chunk_rows):
+        columns[:, w0:w1] = block
+    columns.flush()
+    del columns, fps
+
+
 def build_index(library: str | Path, out: str | Path, fingerprint: str = "ecfp", params: dict | None = None,
                 smiles_column: str | None = None, id_column: str | None = None, chunk_size: int = 20_000,
                 n_jobs: int = 1, overwrite: bool = False, progress: bool = False) -> FingerprintIndex:
@@ -255,6 +292,7 @@ def build_index(library: str | Path, out: str | Path, fingerprint: str = "ecfp",
                 n += int(valid.sum())
                 bar.update(len(chunk))
         _counting_sort(scratch, work, n, n_words, fp_size, int(chunk_size))
+        _write_columns(work, n, fp_size, int(chunk_size))
         _offsets_npy(scratch / "id_lengths.raw", work / "id_offsets.npy", n_rows, int(chunk_size))
         _offsets_npy(scratch / "smiles_lengths.raw", work / "smiles_offsets.npy", n_rows, int(chunk_size))
         shutil.rmtree(scratch)
@@ -338,14 +376,21 @@ class FingerprintIndex:
             raise IndexFileError(f"{meta_path}: invalid JSON ({exc})") from exc
         if not isinstance(meta, dict) or meta.get("format") != FORMAT:
             raise IndexFileError(f"{meta_path}: not a {FORMAT} metadata file")
-        if meta.get("format_version") != FORMAT_VERSION:
-            raise IndexFileError(f"{meta_path}: format version {meta.get('format_version')!r} is not supported "
-                                 f"(this symmol reads version {FORMAT_VERSION})")
+        version = meta.get("format_version")
+        if version not in READABLE_VERSIONS:
+            raise IndexFileError(f"{meta_path}: format version {version!r} is not supported (this symmol reads "
+                                 f"versions {', '.join(map(str, READABLE_VERSIONS))}; rebuild the index with "
+                                 "`symmol index`)")
+        expected = {f"{name}.npy" for name in ARRAYS if ADDED_IN.get(name, 1) <= version} | set(BLOBS)
         try:
             n, n_rows, n_words, n_bits = (int(meta[key]) for key in ("n_molecules", "n_rows", "n_words", "n_bits"))
             files = meta["files"]
         except (KeyError, TypeError, ValueError) as exc:
             raise IndexFileError(f"{meta_path}: missing or invalid field ({exc})") from exc
+        if not isinstance(files, dict) or not expected <= set(files):
+            missing = sorted(expected - set(files)) if isinstance(files, dict) else sorted(expected)
+            raise IndexFileError(f"{meta_path}: no checksum recorded for {', '.join(missing)} (format version "
+                                 f"{version})")
         for name, info in files.items():
             file = path / name
             if not file.is_file():
@@ -356,9 +401,12 @@ class FingerprintIndex:
             if verify and _sha256(file) != info["sha256"]:
                 raise IndexFileError(f"{file}: sha256 checksum differs from meta.json (corrupt file)")
         shapes = {"fingerprints": (n, n_words), "bin_offsets": (n_bits + 2,), "rows": (n,), "prefix_counts": (n,),
-                  "id_offsets": (n_rows + 1,), "smiles_offsets": (n_rows + 1,)}
-        arrays = {}
+                  "bit_columns": (n_bits, column_words(n)), "id_offsets": (n_rows + 1,),
+                  "smiles_offsets": (n_rows + 1,)}
+        arrays = {"bit_columns": None}
         for name, (dtype, _) in ARRAYS.items():
+            if ADDED_IN.get(name, 1) > version:
+                continue
             file = path / f"{name}.npy"
             try:
                 arr = np.load(file, mmap_mode="r", allow_pickle=False)
@@ -381,7 +429,8 @@ class FingerprintIndex:
         for name, blob in (("id_offsets", "ids.bin"), ("smiles_offsets", "smiles.bin")):
             if int(arrays[name][-1]) != (path / blob).stat().st_size:
                 raise IndexFileError(f"{path / name}.npy: last offset does not match the size of {blob}")
-        targets = SortedFingerprints(arrays["fingerprints"], bins, arrays["rows"], arrays["prefix_counts"])
+        targets = SortedFingerprints(arrays["fingerprints"], bins, arrays["rows"], arrays["prefix_counts"],
+                                     arrays["bit_columns"])
         if verify:
             from symmol.kernels.bits import popcount_rows
 
@@ -389,6 +438,10 @@ class FingerprintIndex:
                 raise IndexFileError(f"{path / 'fingerprints.npy'}: fingerprints are not in their popcount bins")
             if not np.array_equal(prefix_popcounts(np.asarray(targets.fingerprints)), targets.prefix_counts):
                 raise IndexFileError(f"{path / 'prefix_counts.npy'}: prefix popcounts do not match the fingerprints")
+            if targets.columns is not None:  # every word, padding included
+                for w0, w1, block in _column_chunks(targets.fingerprints, n_bits, 1 << 16):
+                    if not np.array_equal(targets.columns[:, w0:w1], block):
+                        raise IndexFileError(f"{path / 'bit_columns.npy'}: bit columns do not match the fingerprints")
         return cls(path, meta, targets, arrays["id_offsets"], arrays["smiles_offsets"])
 
     def __len__(self) -> int:

@@ -23,6 +23,13 @@ from symmol.kernels.similarity import (
     threshold_kernel,
     topk_kernel,
 )
+from symmol.kernels.similarity_columns import (
+    column_bulk_kernel,
+    column_threshold_kernel,
+    column_topk_kernel,
+    column_words,
+    transpose_rows,
+)
 
 __all__ = [
     "Hits",
@@ -146,15 +153,21 @@ class SortedFingerprints:
     prefix_counts : (n,) uint16
         Popcount of the first ``PREFIX_WORDS`` words of each sorted fingerprint (the cache line
         on which threshold search rejects most rows).
+    columns : (n_bits, column_words(n)) uint64 or None
+        The same fingerprints bit-major (:mod:`symmol.kernels.similarity_columns`): bit ``j % 64``
+        of ``columns[f, j // 64]`` is bit ``f`` of sorted fingerprint ``j``. When present, every
+        search reads only the query's bit columns; without it, the row kernels scan the rows.
     """
 
     fingerprints: np.ndarray
     bin_offsets: np.ndarray
     rows: np.ndarray
     prefix_counts: np.ndarray
+    columns: np.ndarray | None = None
 
     @classmethod
-    def from_packed(cls, packed: np.ndarray, rows: np.ndarray | None = None) -> SortedFingerprints:
+    def from_packed(cls, packed: np.ndarray, rows: np.ndarray | None = None, columns: bool = True
+                    ) -> SortedFingerprints:
         """Sort packed fingerprints by popcount (stable), in memory.
 
         Parameters
@@ -162,6 +175,8 @@ class SortedFingerprints:
         packed : (n, n_words) uint64
         rows : (n,) int64, optional
             Original row of each fingerprint; ``arange(n)`` if omitted.
+        columns
+            Also store the bit columns (as much memory again as ``packed``; much faster searches).
         """
         packed = as_packed("packed", packed)
         n, n_words = packed.shape
@@ -171,7 +186,8 @@ class SortedFingerprints:
         counts = popcount_rows(packed)
         order = np.argsort(counts, kind="stable")
         packed = packed[order]
-        return cls(packed, bin_offsets_from_counts(counts, n_words * 64), rows[order], prefix_popcounts(packed))
+        cols = transpose_rows(packed, n_words * 64, column_words(n)) if columns else None
+        return cls(packed, bin_offsets_from_counts(counts, n_words * 64), rows[order], prefix_popcounts(packed), cols)
 
     @property
     def n_words(self) -> int:
@@ -198,25 +214,32 @@ def bin_offsets_from_counts(counts: np.ndarray, n_bits: int) -> np.ndarray:
     return offsets
 
 
-def _split(n_queries: int) -> int:
-    """Splits per query tile (``TILE_QUERIES`` queries) so that a few queries still use every thread."""
-    n_tiles = max(1, -(-n_queries // TILE_QUERIES))
+def _split(n_queries: int, tile: int = TILE_QUERIES) -> int:
+    """Splits per query tile (``tile`` queries: 1 for the column kernels) so that a few queries still use
+    every thread."""
+    n_tiles = max(1, -(-n_queries // tile))
     return max(1, numba.get_num_threads() // n_tiles)
 
 
-def bulk_similarity(queries: np.ndarray, targets: np.ndarray, metric: str | Metric = "tanimoto",
-                    alpha: float = 0.5, beta: float = 0.5, target_popcounts: np.ndarray | None = None
-                    ) -> np.ndarray:
-    """Similarity of every query to every target (brute force, cache-blocked over targets).
+def bulk_similarity(queries: np.ndarray, targets: np.ndarray | SortedFingerprints, metric: str | Metric = "tanimoto",
+                    alpha: float = 0.5, beta: float = 0.5, target_popcounts: np.ndarray | None = None,
+                    order: str = "rows") -> np.ndarray:
+    """Similarity of every query to every target (brute force).
 
     Parameters
     ----------
     queries : (n_queries, n_words) or (n_words,) uint64
-    targets : (n_targets, n_words) uint64
+    targets : (n_targets, n_words) uint64 or SortedFingerprints
+        Packed rows (scanned row by row, cache-blocked over targets), or sorted fingerprints
+        (with bit columns: only the query's columns are read).
     metric, alpha, beta
         See :class:`Metric`.
     target_popcounts : (n_targets,) int32, optional
-        Popcounts of the targets, when known (saves one pass over them).
+        Popcounts of packed targets, when known (saves one pass over them).
+    order
+        For :class:`SortedFingerprints` targets: ``"rows"`` (output column ``m`` is the target of
+        the ``m``-th smallest original row, i.e. row ``m`` when no input row was skipped) or
+        ``"sorted"`` (the targets' popcount-sorted order, ``targets.rows`` gives their rows).
 
     Returns
     -------
@@ -227,9 +250,25 @@ def bulk_similarity(queries: np.ndarray, targets: np.ndarray, metric: str | Metr
     Raises
     ------
     ValueError
-        If the arrays are not packed uint64 rows of the same width, or the metric is invalid.
+        If the arrays are not packed uint64 rows of the same width, or the metric or order is invalid.
     """
     m = as_metric(metric, alpha, beta)
+    if isinstance(targets, SortedFingerprints):
+        if order not in ("rows", "sorted"):
+            raise ValueError(f"order must be 'rows' or 'sorted', got {order!r}")
+        queries = _check_targets(queries, targets)
+        dest = _row_ranks(targets) if order == "rows" else np.zeros(0, np.int64)
+        if targets.columns is not None:
+            q_bits, q_ptr = _query_bits(queries, targets)
+            return _dynamic(column_bulk_kernel, q_bits, q_ptr, targets.columns, targets.bin_offsets, dest,
+                            *m.kernel_args(), _split(queries.shape[0], 1))
+        sims = bulk_kernel(queries, popcount_rows(queries), targets.fingerprints, targets.popcounts(),
+                           *m.kernel_args())
+        if order == "sorted":
+            return sims
+        out = np.empty_like(sims)
+        out[:, dest] = sims
+        return out
     targets = as_packed("targets", targets)
     queries = as_packed("queries", queries, targets.shape[1])
     if target_popcounts is None:
@@ -239,6 +278,42 @@ def bulk_similarity(queries: np.ndarray, targets: np.ndarray, metric: str | Metr
         raise ValueError(f"target_popcounts must be ({targets.shape[0]},) int32, got {target_popcounts.dtype.name} "
                          f"{target_popcounts.shape}")
     return bulk_kernel(queries, popcount_rows(queries), targets, target_popcounts, *m.kernel_args())
+
+
+_ROW_RANKS: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+
+def _row_ranks(targets: SortedFingerprints) -> np.ndarray:
+    """``(n,) int64`` rank of each sorted target's original row among all rows (cached per rows array)."""
+    key = id(targets.rows)
+    cached = _ROW_RANKS.get(key)
+    if cached is not None and cached[0] is targets.rows:
+        return cached[1]
+    ranks = np.empty(len(targets), dtype=np.int64)
+    ranks[np.argsort(targets.rows, kind="stable")] = np.arange(len(targets), dtype=np.int64)
+    _ROW_RANKS.clear()  # one library at a time: bounded memory
+    _ROW_RANKS[key] = (targets.rows, ranks)
+    return ranks
+
+
+def _dynamic(kernel, *args):
+    """Run a column kernel with its work items handed out one at a time (queries differ in cost)."""
+    previous = numba.set_parallel_chunksize(1)
+    try:
+        return kernel(*args)
+    finally:
+        numba.set_parallel_chunksize(previous)
+
+
+def _query_bits(queries: np.ndarray, targets: SortedFingerprints) -> tuple[np.ndarray, np.ndarray]:
+    """Set bits of packed queries as CSR: ``q_bits`` (nnz,) int64, ``q_ptr`` (n_queries + 1,) int64."""
+    bits = np.unpackbits(queries.astype("<u8", copy=False).view(np.uint8), axis=1, bitorder="little")
+    query, q_bits = np.nonzero(bits)
+    if q_bits.size and q_bits.max() >= targets.columns.shape[0]:
+        raise ValueError(f"queries have bits set beyond the targets' {targets.columns.shape[0]} bits")
+    q_ptr = np.zeros(queries.shape[0] + 1, dtype=np.int64)
+    np.cumsum(np.bincount(query, minlength=queries.shape[0]), out=q_ptr[1:])
+    return q_bits.astype(np.int64), q_ptr
 
 
 def _check_targets(queries: np.ndarray, targets: SortedFingerprints) -> np.ndarray:
@@ -289,11 +364,27 @@ def _by_popcount(queries: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarra
 
 def _threshold_batch(queries, first, targets, threshold, m):
     queries, counts, perm = _by_popcount(queries)
-    n_split = _split(queries.shape[0])
+    by_column = targets.columns is not None
+    n_split = _split(queries.shape[0], 1 if by_column else TILE_QUERIES)
     capacity = int(min(max(len(targets), 1), max(HIT_CAPACITY, BUFFER_SLOTS // (queries.shape[0] * n_split))))
-    q_prefix = prefix_popcounts(queries)
-    hits, pos, sims = threshold_kernel(queries, counts, q_prefix, targets.fingerprints, targets.bin_offsets,
-                                       targets.prefix_counts, threshold, *m.kernel_args(), n_split, capacity)
+    if by_column:
+        q_bits, q_ptr = _query_bits(queries, targets)
+
+        def kernel(sel, n_split, capacity):
+            sel_bits, sel_ptr = q_bits, q_ptr
+            if sel is not None:
+                sel_bits, sel_ptr = q_bits[q_ptr[sel]:q_ptr[sel + 1]], np.array([0, q_ptr[sel + 1] - q_ptr[sel]])
+            return _dynamic(column_threshold_kernel, sel_bits, sel_ptr, targets.columns, targets.bin_offsets,
+                            threshold, *m.kernel_args(), n_split, capacity)
+    else:
+        q_prefix = prefix_popcounts(queries)
+
+        def kernel(sel, n_split, capacity):
+            part = slice(None) if sel is None else slice(sel, sel + 1)
+            return threshold_kernel(queries[part], counts[part], q_prefix[part], targets.fingerprints,
+                                    targets.bin_offsets, targets.prefix_counts, threshold, *m.kernel_args(), n_split,
+                                    capacity)
+    hits, pos, sims = kernel(None, n_split, capacity)
     per_query = hits.reshape(-1, n_split).sum(axis=1)
     overflow = np.flatnonzero(hits.reshape(-1, n_split).max(axis=1) > capacity)
     stored = hits.copy()
@@ -302,9 +393,7 @@ def _threshold_batch(queries, first, targets, threshold, m):
     slot = np.arange(item.size) - np.repeat(np.cumsum(stored) - stored, stored)
     q_idx, t_pos, t_sim = [item // n_split], [pos[item, slot]], [sims[item, slot]]
     for i in overflow:  # one query at a time, with a buffer that holds all its hits
-        h, p, s = threshold_kernel(queries[i:i + 1], counts[i:i + 1], q_prefix[i:i + 1], targets.fingerprints,
-                                   targets.bin_offsets, targets.prefix_counts, threshold, *m.kernel_args(), 1,
-                                   int(per_query[i]))
+        h, p, s = kernel(i, 1, int(per_query[i]))
         q_idx.append(np.full(h[0], i, dtype=np.int64))
         t_pos.append(p[0, :h[0]])
         t_sim.append(s[0, :h[0]])
@@ -349,10 +438,16 @@ def topk_search(queries: np.ndarray, targets: SortedFingerprints, k: int, metric
     if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
         raise ValueError(f"k must be an integer >= 1, got {k!r}")
     k = int(min(k, max(len(targets), 1)))
-    n_split = _split(queries.shape[0])
     queries, counts, perm = _by_popcount(queries)
-    sims, rows = topk_kernel(queries, counts, targets.fingerprints, targets.bin_offsets,
-                             targets.rows, k, *m.kernel_args(), n_split)
+    if targets.columns is not None:
+        n_split = _split(queries.shape[0], 1)
+        q_bits, q_ptr = _query_bits(queries, targets)
+        sims, rows = _dynamic(column_topk_kernel, q_bits, q_ptr, targets.columns, targets.bin_offsets, targets.rows,
+                              k, *m.kernel_args(), n_split)
+    else:
+        n_split = _split(queries.shape[0])
+        sims, rows = topk_kernel(queries, counts, targets.fingerprints, targets.bin_offsets,
+                                 targets.rows, k, *m.kernel_args(), n_split)
     query = np.repeat(perm.astype(np.int64), n_split * k)
     sims, rows = sims.ravel(), rows.ravel()
     filled = rows >= 0

@@ -1,0 +1,444 @@
+"""Similarity search on bit columns: the library stored bit-major, one query bit at a time.
+
+Targets sorted by popcount (see :mod:`symmol.kernels.similarity`) are also stored transposed:
+``columns[f, w]`` holds bit ``f`` of the 64 targets ``64 w .. 64 w + 63`` (target ``j`` at bit
+``j % 64`` of word ``j // 64``), ``columns.shape = (n_bits, n_column_words)`` with
+``n_column_words`` a multiple of ``BLOCK_WORDS`` (zero padding). The common-bit count of a query
+with set bits ``f_1 .. f_a`` and every target is then the sum of the ``a`` columns ``f_i``: a
+query reads ``a / n_bits`` of the library (45 of 2048 columns for an ECFP4 query: 1.4 MB of
+ZINC250k's 64 MB) instead of every row.
+
+The sum is kept bit-sliced: ``planes[k, t]`` is bit ``k`` of the counts of the 64 targets of
+word ``t`` of a block of ``BLOCK_WORDS`` words (512 targets), and adding a column is a
+ripple-carry add over ``bit_length(a)`` planes, vectorised over the block's words. The
+Swamidass–Baldi filter ``c >= c_min`` is also evaluated bit-sliced (a comparison of the planes
+with the constant ``c_min`` of each popcount bin), so only the targets that pass have their
+count extracted and their similarity computed, with :func:`~symmol.kernels.similarity.score`
+(the RDKit expressions), so results are identical to the row kernels.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+from llvmlite import ir
+from numba.core import types
+from numba.extending import intrinsic
+
+from .config import jit, parallel_jit
+from .similarity import _keep_hit, _offer, min_common, score
+
+__all__ = [
+    "BLOCK_WORDS",
+    "column_bulk_kernel",
+    "column_threshold_kernel",
+    "column_topk_kernel",
+    "column_words",
+    "min_common_bisect",
+    "transpose_rows",
+]
+
+#: Words (of 64 targets) per block: 2048 targets, whose count planes (2 KiB) stay in L1.
+BLOCK_WORDS = 32
+#: Most planes of a count (counts up to 2**16 - 1 common bits).
+MAX_PLANES = 16
+
+_ONE = np.uint64(1)
+_ALL = np.uint64(0xFFFFFFFFFFFFFFFF)
+
+
+@intrinsic
+def _cttz(typingctx, x):
+    """LLVM ``llvm.cttz`` (count trailing zeros; defined for 0 as the width)."""
+    if not isinstance(x, types.Integer):
+        return None
+    sig = x(x)
+
+    def codegen(context, builder, signature, args):
+        return builder.cttz(args[0], ir.Constant(ir.IntType(1), 0))
+
+    return sig, codegen
+
+
+def column_words(n_targets: int) -> int:
+    """Words per column for ``n_targets`` targets: ``ceil(n / 64)`` rounded up to ``BLOCK_WORDS``."""
+    return -(-int(n_targets) // (64 * BLOCK_WORDS)) * BLOCK_WORDS
+
+
+@parallel_jit
+def transpose_rows(packed, n_bits, n_column_words):
+    """Bit columns of packed rows: ``(n_bits, n_column_words) uint64``, ``out[f, j // 64]`` bit ``j % 64``
+    is bit ``f`` of row ``j`` (``packed``: ``(n, n_words) uint64``, ``n <= 64 * n_column_words``)."""
+    n = packed.shape[0]
+    out = np.zeros((n_bits, n_column_words), dtype=np.uint64)
+    n_groups = (n + 63) // 64
+    for g in numba.prange(n_groups):  # column word g: written only by this iteration
+        for j in range(g * 64, min(g * 64 + 64, n)):
+            bit = _ONE << np.uint64(j - g * 64)
+            for w in range(packed.shape[1]):
+                x = packed[j, w]
+                while x != 0:
+                    f = w * 64 + np.int64(_cttz(x))
+                    out[f, g] |= bit
+                    x &= x - _ONE
+    return out
+
+
+@jit(inline="always")
+def _add_column_6(planes, columns, f, w0):
+    """Add column ``f`` (words ``w0 .. w0 + BLOCK_WORDS``) to 6 count planes (ripple carry, vectorised over words)."""
+    for w in range(BLOCK_WORDS):
+        x = columns[f, w0 + w]
+        for k in range(6):
+            p = planes[k, w]
+            planes[k, w] = p ^ x
+            x = p & x
+
+
+@jit(inline="always")
+def _add_column_7(planes, columns, f, w0):
+    """As :func:`_add_column_6` with 7 planes."""
+    for w in range(BLOCK_WORDS):
+        x = columns[f, w0 + w]
+        for k in range(7):
+            p = planes[k, w]
+            planes[k, w] = p ^ x
+            x = p & x
+
+
+@jit(inline="always")
+def _add_column_8(planes, columns, f, w0):
+    """As :func:`_add_column_6` with 8 planes."""
+    for w in range(BLOCK_WORDS):
+        x = columns[f, w0 + w]
+        for k in range(8):
+            p = planes[k, w]
+            planes[k, w] = p ^ x
+            x = p & x
+
+
+@jit(inline="always")
+def _add_column_any(planes, columns, f, w0, n_planes):
+    """As :func:`_add_column_6` with ``n_planes`` planes (not unrolled: queries of 256 bits or more)."""
+    for w in range(BLOCK_WORDS):
+        x = columns[f, w0 + w]
+        for k in range(n_planes):
+            p = planes[k, w]
+            planes[k, w] = p ^ x
+            x = p & x
+
+
+@jit(inline="always")
+def _count_block(columns, q_bits, q0, q1, blk, planes, n_planes):
+    """Bit-sliced common counts of block ``blk`` with the query bits ``q_bits[q0:q1]``.
+
+    ``planes[k, t]`` becomes bit ``k`` of the counts of the 64 targets of word
+    ``blk * BLOCK_WORDS + t``. ``n_planes`` is 6, 7, 8 (unrolled, vectorised adds) or more.
+    """
+    w0 = blk * BLOCK_WORDS
+    for k in range(n_planes):
+        for t in range(BLOCK_WORDS):
+            planes[k, t] = 0
+    if n_planes == 6:
+        for qi in range(q0, q1):
+            _add_column_6(planes, columns, q_bits[qi], w0)
+    elif n_planes == 7:
+        for qi in range(q0, q1):
+            _add_column_7(planes, columns, q_bits[qi], w0)
+    elif n_planes == 8:
+        for qi in range(q0, q1):
+            _add_column_8(planes, columns, q_bits[qi], w0)
+    else:
+        for qi in range(q0, q1):
+            _add_column_any(planes, columns, q_bits[qi], w0, n_planes)
+
+
+@jit(inline="always")
+def _at_least(planes, t, n_planes, c_min):
+    """Mask of the 64 targets of word ``t`` whose count is ``>= c_min`` (``0 <= c_min < 2**n_planes``)."""
+    gt = np.uint64(0)
+    eq = _ALL
+    for k in range(n_planes - 1, -1, -1):
+        p = planes[k, t]
+        if (c_min >> k) & 1:
+            eq &= p
+        else:
+            gt |= eq & p
+            eq &= ~p
+    return gt | eq
+
+
+@jit(inline="always")
+def _count_of(planes, t, bit, n_planes):
+    """Count of target ``bit`` of word ``t``."""
+    c = np.int64(0)
+    sh = np.uint64(bit)
+    for k in range(n_planes):
+        c |= np.int64((planes[k, t] >> sh) & _ONE) << k
+    return c
+
+
+@jit
+def min_common_bisect(a, b, target, metric, alpha, beta):
+    """Smallest ``c`` in ``[0, min(a, b)]`` with ``score(c, a, b) >= target``; ``min(a, b) + 1`` if none.
+
+    Bisection: ``score`` is non-decreasing in ``c``, so this equals
+    :func:`~symmol.kernels.similarity.min_common` from 0 with ``log2(min(a, b))`` evaluations.
+    """
+    lo = 0
+    hi = min(a, b) + 1  # invariant: answer in [lo, hi]
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if score(float(mid), float(a), float(b), metric, alpha, beta) >= target:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+@jit(inline="always")
+def _n_planes(a):
+    """Count planes for a query of ``a`` bits: ``bit_length(a)``, at least 6 (the unrolled adds)."""
+    n = 6
+    while (1 << n) <= a:
+        n += 1
+    return n
+
+
+@jit(inline="always")
+def _range_mask(w, start, stop):
+    """Mask of the positions of word ``w`` (targets ``64 w ..``) inside ``[start, stop)``."""
+    lo = max(start - w * 64, 0)
+    hi = min(stop - w * 64, 64)
+    if lo >= hi:
+        return np.uint64(0)
+    m = _ALL if hi == 64 else (_ONE << np.uint64(hi)) - _ONE
+    return m & ~((_ONE << np.uint64(lo)) - _ONE)
+
+
+@parallel_jit
+def column_bulk_kernel(q_bits, q_ptr, columns, bin_offsets, rows, metric, alpha, beta, n_split):
+    """Every similarity ``(n_queries, n_targets) float64`` from bit columns.
+
+    Parameters
+    ----------
+    q_bits : (nnz,) int64
+        Set bits of the queries, query ``i`` owning ``q_bits[q_ptr[i]:q_ptr[i + 1]]``.
+    q_ptr : (n_queries + 1,) int64
+    columns : (n_bits, n_column_words) uint64
+    bin_offsets : (n_bits + 2,) int64
+        Popcount bins of the sorted targets.
+    rows : (n_targets,) int64
+        Output column of each sorted target (its original row), or an empty array for the
+        sorted order.
+    n_split : int
+        Work items per query (blocks ``s, s + n_split, ...``), to use every thread on few queries.
+    """
+    nq = q_ptr.shape[0] - 1
+    n = bin_offsets[-1]
+    n_blocks = (n + 64 * BLOCK_WORDS - 1) // (64 * BLOCK_WORDS)
+    by_row = rows.shape[0] == n
+    out = np.empty((nq, n), dtype=np.float64)
+    for item in numba.prange(nq * n_split):
+        i = item // n_split
+        s = item % n_split
+        q0 = q_ptr[i]
+        q1 = q_ptr[i + 1]
+        a = q1 - q0
+        n_planes = _n_planes(a)
+        planes = np.empty((n_planes, BLOCK_WORDS), dtype=np.uint64)
+        cvec = np.empty(64, dtype=np.int64)
+        table = np.empty(a + 1, dtype=np.float64)  # similarity of c common bits in bin `tb`
+        tb = -1
+        b = 0
+        for blk in range(s, n_blocks, n_split):
+            _count_block(columns, q_bits, q0, q1, blk, planes, n_planes)
+            for t in range(BLOCK_WORDS):
+                j0 = (blk * BLOCK_WORDS + t) * 64
+                if j0 >= n:
+                    break
+                for u in range(64):
+                    cvec[u] = 0
+                for k in range(n_planes):
+                    p = planes[k, t]
+                    for u in range(64):
+                        cvec[u] |= np.int64((p >> np.uint64(u)) & _ONE) << k
+                j1 = min(j0 + 64, n)
+                j = j0
+                while j < j1:
+                    while bin_offsets[b + 1] <= j:
+                        b += 1
+                    if b != tb:
+                        tb = b
+                        for c in range(min(a, b) + 1):
+                            table[c] = score(float(c), float(a), float(b), metric, alpha, beta)
+                    seg = min(j1, bin_offsets[b + 1])
+                    if by_row:
+                        for jj in range(j, seg):
+                            out[i, rows[jj]] = table[cvec[jj - j0]]
+                    else:
+                        for jj in range(j, seg):
+                            out[i, jj] = table[cvec[jj - j0]]
+                    j = seg
+    return out
+
+
+@parallel_jit
+def column_threshold_kernel(q_bits, q_ptr, columns, bin_offsets, threshold, metric, alpha, beta, n_split,
+                            capacity):
+    """Targets with similarity ``>= threshold`` for each (query, split) work item, from bit columns.
+
+    Only the blocks of the bins that can reach the threshold are read; split ``s`` of a query
+    takes blocks ``s, s + n_split, ...`` of them. Outputs as
+    :func:`~symmol.kernels.similarity.threshold_kernel` (``counts``, ``positions``, ``sims``;
+    positions are sorted-target positions).
+    """
+    nq = q_ptr.shape[0] - 1
+    n_bins = bin_offsets.shape[0] - 1
+    counts = np.zeros(nq * n_split, dtype=np.int64)
+    positions = np.empty((nq * n_split, capacity), dtype=np.int64)
+    sims = np.empty((nq * n_split, capacity), dtype=np.float64)
+    for item in numba.prange(nq * n_split):
+        i = item // n_split
+        s = item % n_split
+        q0 = q_ptr[i]
+        q1 = q_ptr[i + 1]
+        a = q1 - q0
+        fa = float(a)
+        c_min = np.empty(n_bins, dtype=np.int64)
+        lo = n_bins
+        hi = -1
+        for b in range(n_bins):
+            c_min[b] = min(a, b) + 1
+            if bin_offsets[b] < bin_offsets[b + 1]:
+                c_min[b] = min_common_bisect(a, b, threshold, metric, alpha, beta)
+                if c_min[b] <= min(a, b):
+                    lo = min(lo, b)
+                    hi = b
+        if hi < 0:
+            continue
+        n_planes = _n_planes(a)
+        planes = np.empty((n_planes, BLOCK_WORDS), dtype=np.uint64)
+        first = bin_offsets[lo]
+        last = bin_offsets[hi + 1]
+        blk0 = first // (64 * BLOCK_WORDS)
+        blk1 = (last - 1) // (64 * BLOCK_WORDS) + 1
+        n_hits = 0
+        b = lo
+        for blk in range(blk0 + s, blk1, n_split):
+            _count_block(columns, q_bits, q0, q1, blk, planes, n_planes)
+            for t in range(BLOCK_WORDS):
+                w = blk * BLOCK_WORDS + t
+                j0 = max(w * 64, first)
+                j1 = min(w * 64 + 64, last)
+                if j0 >= j1:
+                    continue
+                if bin_offsets[b] > j0:
+                    b = lo
+                while bin_offsets[b + 1] <= j0:
+                    b += 1
+                j = j0
+                while j < j1:
+                    while bin_offsets[b + 1] <= j:
+                        b += 1
+                    seg = min(j1, bin_offsets[b + 1])
+                    cm = c_min[b]
+                    if cm <= min(a, b):
+                        mask = _at_least(planes, t, n_planes, cm) & _range_mask(w, j, seg)
+                        fb = float(b)
+                        while mask != 0:
+                            u = np.int64(_cttz(mask))
+                            mask &= mask - _ONE
+                            c = _count_of(planes, t, u, n_planes)
+                            n_hits = _keep_hit(c, w * 64 + u, fa, fb, threshold, metric, alpha, beta, positions,
+                                               sims, item, n_hits)
+                    j = seg
+        counts[item] = n_hits
+    return counts, positions, sims
+
+
+@parallel_jit
+def column_topk_kernel(q_bits, q_ptr, columns, bin_offsets, rows, k, metric, alpha, beta, n_split):
+    """The ``k`` most similar targets of each (query, split) work item, as unsorted heaps, from bit columns.
+
+    Bins are visited by decreasing Swamidass–Baldi bound; a block is counted once (when the
+    first of its bins is visited) and all its bins are filtered with their own ``c_min``, so
+    every target is considered at most once. The visit stops at the first bin where no count
+    can beat the current k-th best. Outputs as :func:`~symmol.kernels.similarity.topk_kernel`.
+    """
+    nq = q_ptr.shape[0] - 1
+    n_bins = bin_offsets.shape[0] - 1
+    n = bin_offsets[-1]
+    n_blocks = (n + 64 * BLOCK_WORDS - 1) // (64 * BLOCK_WORDS)
+    sims = np.full((nq * n_split, k), -np.inf, dtype=np.float64)
+    hit_rows = np.full((nq * n_split, k), np.iinfo(np.int64).max, dtype=np.int64)
+    for item in numba.prange(nq * n_split):
+        i = item // n_split
+        s = item % n_split
+        q0 = q_ptr[i]
+        q1 = q_ptr[i + 1]
+        a = q1 - q0
+        hs = sims[item]
+        hr = hit_rows[item]
+        bounds = np.full(n_bins, -1.0)
+        used = np.empty(n_bins, dtype=np.int64)
+        n_used = 0
+        for b in range(n_bins):
+            if bin_offsets[b] < bin_offsets[b + 1]:
+                bounds[b] = score(float(min(a, b)), float(a), float(b), metric, alpha, beta)
+                used[n_used] = b
+                n_used += 1
+        order = used[:n_used][np.argsort(-bounds[used[:n_used]], kind="mergesort")]
+        c_min = np.zeros(n_bins, dtype=np.int64)
+        done = np.zeros(n_blocks, dtype=np.bool_)
+        n_planes = _n_planes(a)
+        planes = np.empty((n_planes, BLOCK_WORDS), dtype=np.uint64)
+        for oi in range(n_used):
+            b0 = order[oi]
+            c_min[b0] = min_common(c_min[b0], a, b0, hs[0], metric, alpha, beta)
+            if c_min[b0] > min(a, b0):
+                break
+            blk_first = bin_offsets[b0] // (64 * BLOCK_WORDS)
+            blk_last = (bin_offsets[b0 + 1] - 1) // (64 * BLOCK_WORDS)
+            # blocks s, s + n_split, ... of the library belong to split s
+            blk = blk_first + (s - blk_first % n_split) % n_split
+            while blk <= blk_last:
+                if done[blk]:
+                    blk += n_split
+                    continue
+                done[blk] = True
+                _count_block(columns, q_bits, q0, q1, blk, planes, n_planes)
+                j_first = blk * 64 * BLOCK_WORDS
+                j_last = min(j_first + 64 * BLOCK_WORDS, n)
+                b = b0
+                while b > 0 and bin_offsets[b] > j_first:
+                    b -= 1
+                while bin_offsets[b + 1] <= j_first:
+                    b += 1
+                j = j_first
+                while j < j_last:
+                    while bin_offsets[b + 1] <= j:
+                        b += 1
+                    seg = min(j_last, bin_offsets[b + 1])
+                    if bounds[b] >= 0.0:
+                        cm = min_common(c_min[b], a, b, hs[0], metric, alpha, beta)
+                        for t in range((j - j_first) // 64, (seg - 1 - j_first) // 64 + 1):
+                            if cm > min(a, b):
+                                break
+                            w = blk * BLOCK_WORDS + t
+                            mask = _at_least(planes, t, n_planes, cm) & _range_mask(w, j, seg)
+                            while mask != 0:
+                                u = np.int64(_cttz(mask))
+                                mask &= mask - _ONE
+                                c = _count_of(planes, t, u, n_planes)
+                                if c >= cm:
+                                    pos = w * 64 + u
+                                    cm = _offer(c, rows[pos], cm, a, b, metric, alpha, beta, hs, hr, k)
+                        c_min[b] = cm
+                    j = seg
+                blk += n_split
+    for r in numba.prange(nq * n_split):
+        for slot in range(k):
+            if sims[r, slot] == -np.inf:
+                hit_rows[r, slot] = -1
+    return sims, hit_rows
