@@ -24,7 +24,8 @@ from rdkit.Chem import Descriptors, rdMolDescriptors
 
 from symmol.chem.graph import mol_graph_batch
 from symmol.chem.invariants import atom_pair_codes, chirality_arrays, feature_invariants
-from symmol.chem.parse import parse_smiles_list
+from symmol.chem.native import native_graphs
+from symmol.chem.parse import ParseMode, parse_smiles_list
 from symmol.fingerprints import FingerprintBatch
 from symmol.kernels.atompair import COUNT_BOUNDS, atom_pair_environments, count_simulation_csr
 from symmol.kernels.morgan import fold_csr, morgan_csr, morgan_environments
@@ -142,9 +143,13 @@ def _fold(env_ids: np.ndarray, env_offsets: np.ndarray, fp_size: int, counts: bo
 class _SmilesMixin:
     """``from_smiles`` for featurizers whose ``from_mols`` returns a :class:`FingerprintBatch`."""
 
-    def from_smiles(self, smiles: Sequence[str]) -> FeaturizedMolecules:
-        """Parse SMILES with RDKit (full sanitization) and featurize; invalid rows are flagged, not dropped."""
-        parsed = parse_smiles_list(smiles)
+    def from_smiles(self, smiles: Sequence[str], parse_mode: ParseMode = "full") -> FeaturizedMolecules:
+        """Parse SMILES with RDKit and featurize; invalid rows are flagged, not dropped.
+
+        ``parse_mode`` is ``"full"`` (``Chem.MolFromSmiles``) or ``"fast"`` (only for the kinds proven
+        identical under it, see :mod:`symmol.chem.parse`).
+        """
+        parsed = parse_smiles_list(smiles, mode=parse_mode)
         return FeaturizedMolecules(self.from_mols(parsed.mols), parsed.errors)
 
 
@@ -245,6 +250,40 @@ class MorganFingerprint(_SmilesMixin):
         arrays, chir = self._graph_arrays(pm)
         indptr, indices, counts = morgan_csr(*arrays, int(self.radius), int(self.fp_size), chir)
         return _batch(indptr, indices, counts, self.counts, int(self.fp_size), present, len(mols))
+
+    def from_smiles(self, smiles: Sequence[str], parse_mode: ParseMode = "full") -> FeaturizedMolecules:
+        """Fingerprints of SMILES; invalid rows are empty and flagged with RDKit's reason, not dropped.
+
+        Parameters
+        ----------
+        smiles
+            SMILES texts, one per row.
+        parse_mode
+            ``"full"``: every row through ``Chem.MolFromSmiles``. ``"fast"`` (ECFP without
+            chirality only; other settings fall back to ``"full"``): rows are read by the Numba
+            SMILES reader (:mod:`symmol.chem.native`) when it can prove RDKit would give the same
+            graph, and the rest by RDKit's reduced-sanitization path; fingerprints and error texts
+            are identical to ``"full"`` (``bench/results/fastparse_identity.md``).
+        """
+        if parse_mode != "fast" or self.features or self.chirality:
+            return super().from_smiles(smiles, "full" if parse_mode == "fast" else parse_mode)
+        smiles = list(smiles)
+        native = native_graphs(smiles)
+        g = native.graph
+        indptr, indices, counts = morgan_csr(g.atom_invariants, g.atom_offsets, g.bond_atoms, g.bond_types,
+                                             g.bond_offsets, int(self.radius), int(self.fp_size), None)
+        batch = _batch(indptr, indices, counts, self.counts, int(self.fp_size), list(range(len(smiles))),
+                       len(smiles))
+        refused = native.refused
+        errors = [""] * len(smiles)
+        if refused.size:
+            parsed = parse_smiles_list([smiles[i] for i in refused.tolist()], mode="fast")
+            for i, error in zip(refused.tolist(), parsed.errors, strict=True):
+                errors[i] = error
+            order = np.arange(len(smiles), dtype=np.int64)
+            order[refused] = len(smiles) + np.arange(refused.size)
+            batch = FingerprintBatch.concatenate([batch, self.from_mols(parsed.mols)]).take(order)
+        return FeaturizedMolecules(batch, errors)
 
     def bit_info(self, mol: Chem.Mol) -> dict[int, list[tuple[int, int]]]:
         """Which environments set each bit, like RDKit's ``AdditionalOutput`` bitInfoMap.
@@ -466,9 +505,9 @@ class RDKit2DDescriptors:
                 out[i] = np.array([values[name] for name in names], dtype=np.float64)
         return out
 
-    def from_smiles(self, smiles: Sequence[str]) -> FeaturizedDescriptors:
+    def from_smiles(self, smiles: Sequence[str], parse_mode: ParseMode = "full") -> FeaturizedDescriptors:
         """Parse SMILES with RDKit and compute the descriptors; invalid rows are NaN and flagged."""
-        parsed = parse_smiles_list(smiles)
+        parsed = parse_smiles_list(smiles, mode=parse_mode)
         return FeaturizedDescriptors(self.from_mols(parsed.mols), parsed.errors)
 
 

@@ -39,8 +39,8 @@ import numpy as np
 import pandas as pd
 
 from symmol.chem.io import DEFAULT_CHUNK_SIZE, iter_molecules
-from symmol.chem.parse import FAST_PARSE_KINDS, ParseMode, parse_smiles_list
-from symmol.featurize import featurizer_from_dict
+from symmol.chem.parse import FAST_PARSE_KINDS, ParseMode
+from symmol.featurize import FeaturizedDescriptors, featurizer_from_dict
 from symmol.fingerprints import FingerprintBatch
 
 __all__ = ["FeaturizedChunk", "featurize_chunks", "featurize_file", "featurize_smiles", "parse_mode_for"]
@@ -118,9 +118,9 @@ def _work(spec: dict, smiles: list[str], output: Output, mode: ParseMode) -> tup
     featurizer = _featurizer(spec)
     parts, errors = [], []
     for lo in range(0, max(len(smiles), 1), _SUB_BATCH):
-        parsed = parse_smiles_list(smiles[lo:lo + _SUB_BATCH], mode=mode)
-        features = featurizer.from_mols(parsed.mols)
-        errors += parsed.errors
+        featurized = featurizer.from_smiles(smiles[lo:lo + _SUB_BATCH], parse_mode=mode)
+        features = featurized.values if isinstance(featurized, FeaturizedDescriptors) else featurized.fingerprints
+        errors += featurized.errors
         if output == "dense":
             parts.append(np.asarray(features, dtype=np.float32))
             continue

@@ -126,8 +126,9 @@ class ScreenScorer:
             key = _featurizer_key(model)
             if key not in fingerprint_cache:
                 if mols is None:  # the cheapest parse proven to give this featurizer identical input
-                    parsed = parse_smiles_list(smiles, mode=parse_mode_for(model.featurizer.to_dict()))
-                    fingerprint_cache[key], errors = model.featurizer.from_mols(parsed.mols), parsed.errors
+                    featurized = model.featurizer.from_smiles(smiles, parse_mode=parse_mode_for(
+                        model.featurizer.to_dict()))
+                    fingerprint_cache[key], errors = featurized.fingerprints, featurized.errors
                 else:
                     fingerprint_cache[key] = model.featurizer.from_mols(mols)
             fingerprints = fingerprint_cache[key]
