@@ -357,14 +357,52 @@ def column_threshold_kernel(q_bits, q_ptr, columns, bin_offsets, threshold, metr
     return counts, positions, sims
 
 
+@jit(inline="always")
+def _topk_block(columns, q_bits, q0, q1, a, blk, planes, n_planes, bin_offsets, bounds, c_min, rows, k, metric, alpha,
+                beta, hs, hr):
+    """Count block ``blk`` and offer each of its bins' targets with ``count >= c_min`` to the heap; returns
+    the bin at the block's start."""
+    n = bin_offsets[-1]
+    _count_block(columns, q_bits, q0, q1, blk, planes, n_planes)
+    j_first = blk * 64 * BLOCK_WORDS
+    j_last = min(j_first + 64 * BLOCK_WORDS, n)
+    b = np.searchsorted(bin_offsets, j_first, side="right") - 1  # bin of j_first (skips empty bins)
+    b_first = b
+    j = j_first
+    while j < j_last:
+        while bin_offsets[b + 1] <= j:
+            b += 1
+        seg = min(j_last, bin_offsets[b + 1])
+        if bounds[b] >= 0.0:
+            cm = min_common(c_min[b], a, b, hs[0], metric, alpha, beta)
+            for t in range((j - j_first) // 64, (seg - 1 - j_first) // 64 + 1):
+                if cm > min(a, b):
+                    break
+                w = blk * BLOCK_WORDS + t
+                mask = _at_least(planes, t, n_planes, cm) & _range_mask(w, j, seg)
+                while mask != 0:
+                    u = np.int64(_cttz(mask))
+                    mask &= mask - _ONE
+                    c = _count_of(planes, t, u, n_planes)
+                    if c >= cm:
+                        cm = _offer(c, rows[w * 64 + u], cm, a, b, metric, alpha, beta, hs, hr, k)
+            c_min[b] = cm
+        j = seg
+    return b_first
+
+
 @parallel_jit
 def column_topk_kernel(q_bits, q_ptr, columns, bin_offsets, rows, k, metric, alpha, beta, n_split):
     """The ``k`` most similar targets of each (query, split) work item, as unsorted heaps, from bit columns.
 
-    Bins are visited by decreasing Swamidass–Baldi bound; a block is counted once (when the
-    first of its bins is visited) and all its bins are filtered with their own ``c_min``, so
-    every target is considered at most once. The visit stops at the first bin where no count
-    can beat the current k-th best. Outputs as :func:`~symmol.kernels.similarity.topk_kernel`.
+    Two phases, each block counted at most once and each of its bins filtered with its own
+    ``c_min`` (from the current k-th best): first the bins of highest Swamidass–Baldi bound
+    (around the query's popcount) until the heap is full; then one sweep, in library order (so
+    that the hardware prefetcher follows the columns: measured 1.7x faster than jumping between
+    bins), from the first bin that can still beat the k-th best to the last, stopping at the first
+    bin above the query's popcount that cannot (bounds only decrease from there on). Split ``s``
+    of a query takes blocks ``s, s + n_split, ...``. Outputs as
+    :func:`~symmol.kernels.similarity.topk_kernel`.
     """
     nq = q_ptr.shape[0] - 1
     n_bins = bin_offsets.shape[0] - 1
@@ -393,50 +431,43 @@ def column_topk_kernel(q_bits, q_ptr, columns, bin_offsets, rows, k, metric, alp
         done = np.zeros(n_blocks, dtype=np.bool_)
         n_planes = _n_planes(a)
         planes = np.empty((n_planes, BLOCK_WORDS), dtype=np.uint64)
+        # phase 1: best bins first, until the heap is full
         for oi in range(n_used):
-            b0 = order[oi]
-            c_min[b0] = min_common(c_min[b0], a, b0, hs[0], metric, alpha, beta)
-            if c_min[b0] > min(a, b0):
+            if hs[0] != -np.inf:
                 break
+            b0 = order[oi]
             blk_first = bin_offsets[b0] // (64 * BLOCK_WORDS)
             blk_last = (bin_offsets[b0 + 1] - 1) // (64 * BLOCK_WORDS)
-            # blocks s, s + n_split, ... of the library belong to split s
-            blk = blk_first + (s - blk_first % n_split) % n_split
+            blk = blk_first + (s - blk_first % n_split) % n_split  # blocks s, s + n_split, ... are split s's
             while blk <= blk_last:
-                if done[blk]:
-                    blk += n_split
-                    continue
-                done[blk] = True
-                _count_block(columns, q_bits, q0, q1, blk, planes, n_planes)
-                j_first = blk * 64 * BLOCK_WORDS
-                j_last = min(j_first + 64 * BLOCK_WORDS, n)
-                b = b0
-                while b > 0 and bin_offsets[b] > j_first:
-                    b -= 1
-                while bin_offsets[b + 1] <= j_first:
-                    b += 1
-                j = j_first
-                while j < j_last:
-                    while bin_offsets[b + 1] <= j:
-                        b += 1
-                    seg = min(j_last, bin_offsets[b + 1])
-                    if bounds[b] >= 0.0:
-                        cm = min_common(c_min[b], a, b, hs[0], metric, alpha, beta)
-                        for t in range((j - j_first) // 64, (seg - 1 - j_first) // 64 + 1):
-                            if cm > min(a, b):
-                                break
-                            w = blk * BLOCK_WORDS + t
-                            mask = _at_least(planes, t, n_planes, cm) & _range_mask(w, j, seg)
-                            while mask != 0:
-                                u = np.int64(_cttz(mask))
-                                mask &= mask - _ONE
-                                c = _count_of(planes, t, u, n_planes)
-                                if c >= cm:
-                                    pos = w * 64 + u
-                                    cm = _offer(c, rows[pos], cm, a, b, metric, alpha, beta, hs, hr, k)
-                        c_min[b] = cm
-                    j = seg
+                if not done[blk]:
+                    done[blk] = True
+                    _topk_block(columns, q_bits, q0, q1, a, blk, planes, n_planes, bin_offsets, bounds, c_min, rows,
+                                k, metric, alpha, beta, hs, hr)
                 blk += n_split
+        # phase 2: one sweep in library order over the bins that can still beat the k-th best
+        lo = -1
+        for oi in range(n_used):
+            b = used[oi]
+            c_min[b] = min_common(c_min[b], a, b, hs[0], metric, alpha, beta)
+            if c_min[b] <= min(a, b):
+                lo = b
+                break
+        if lo < 0:
+            continue
+        blk_first = bin_offsets[lo] // (64 * BLOCK_WORDS)
+        blk = blk_first + (s - blk_first % n_split) % n_split
+        while blk < n_blocks:
+            if not done[blk]:
+                done[blk] = True
+                b = np.searchsorted(bin_offsets, blk * 64 * BLOCK_WORDS, side="right") - 1
+                if b > a:
+                    c_min[b] = min_common(c_min[b], a, b, hs[0], metric, alpha, beta)
+                    if c_min[b] > min(a, b):
+                        break
+                _topk_block(columns, q_bits, q0, q1, a, blk, planes, n_planes, bin_offsets, bounds, c_min, rows, k,
+                            metric, alpha, beta, hs, hr)
+            blk += n_split
     for r in numba.prange(nq * n_split):
         for slot in range(k):
             if sims[r, slot] == -np.inf:
