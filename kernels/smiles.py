@@ -981,7 +981,8 @@ def _process(s, z_out, inv_out, bu_out, bv_out, bt_out) -> tuple[int, int, int]:
         total_rank = 0
         for c in range(n_components):
             rank[c] += 1
-            total_rank += rank[c]
+            if relevant[c]:
+                total_rank += rank[c]
         if total_rank > _MAX_CYCLES:
             return _LIMIT, 0, 0
         ring_atoms = np.empty((total_rank, n_atoms), dtype=np.int64)
@@ -996,8 +997,8 @@ def _process(s, z_out, inv_out, bu_out, bv_out, bt_out) -> tuple[int, int, int]:
         ring_sorted = np.empty((total_rank, n_atoms), dtype=np.int64)
         n_found = 0
         for b in range(n_bonds):
-            if not ring_bond[b]:
-                continue
+            if not ring_bond[b] or not relevant[component[bu[b]]]:
+                continue  # ring systems without a bond between two candidates cannot hold aromatic rings
             c = component[bu[b]]
             length = _shortest_cycle(b, bu[b], bv[b], adj_start, adj_atom, adj_bond, ring_bond, prev, queue,
                                      cyc_atoms, cyc_bonds)
@@ -1018,9 +1019,7 @@ def _process(s, z_out, inv_out, bu_out, bv_out, bt_out) -> tuple[int, int, int]:
                 continue
             found[c] += 1
             if found[c] > rank[c]:
-                if relevant[c]:
-                    return _RINGS, 0, 0
-                continue
+                return _RINGS, 0, 0
             ring_atoms[n_found, :length] = cyc_atoms[:length]
             ring_bonds[n_found, :length] = cyc_bonds[:length]
             ring_sorted[n_found, :length] = sorted_bonds[:length]
