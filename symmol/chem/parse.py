@@ -21,6 +21,11 @@ Two parse modes are offered:
     and ECFP6 bits and counts with the full path is checked on the shared ZINC250k,
     MOSES test and ChEMBL 50k files by ``bench/fastparse_identity.py``; fingerprint kinds
     not listed in :data:`FAST_PARSE_KINDS` must use ``"full"``.
+
+For those kinds, :meth:`symmol.featurize.MorganFingerprint.from_smiles` with ``parse_mode="fast"``
+goes one step further: the Numba SMILES reader (:mod:`symmol.chem.native`) reads every row it can
+prove RDKit reads the same way, without creating an RDKit molecule, and only the rows it refuses
+come here.
 """
 
 from __future__ import annotations
