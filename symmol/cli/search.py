@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 HELP = "similarity search of a fingerprint index: the K nearest or all above a threshold, per query molecule"
@@ -33,6 +34,9 @@ def run(args: argparse.Namespace) -> int:
     from symmol.similarity.index import FingerprintIndex
 
     index = FingerprintIndex.open(args.index, verify=args.verify)
+    if index.targets.columns is None:
+        print(f"note: {args.index} is a format-1 index without bit columns: searched row by row (slower); "
+              "rebuild it with `symmol index` for faster searches", file=sys.stderr)
     featurizer = index.featurizer()
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
