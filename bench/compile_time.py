@@ -1,16 +1,22 @@
 """Compile time of the standard MLP training step, cold and from cache, per backend.
 
-For each backend, two fresh Python processes compile the same training function
-(ECFP4 2048 → 1024 ReLU → 4, mean squared error, Adam: the ZINC250k model of
-``bench/train_speed.py``) with ``symmol.compile.compile_train_step``:
+For each backend, three fresh Python processes compile a training function with
+``symmol.compile.compile_train_step`` and run one step on it:
 
-* **cold**: empty PyTensor compile directory (``base_compiledir``) and empty Numba cache
-  (``NUMBA_CACHE_DIR``), both temporary: everything (symmol's Numba kernels, PyTensor's
-  graph functions, C modules) is compiled from scratch;
-* **cached**: a second process with the same, now filled, directories.
+* **cold**: the standard MLP (ECFP4 2048 → 1024 ReLU → 4, mean squared error, Adam: the
+  ZINC250k model of ``bench/train_speed.py``) with an empty PyTensor compile directory
+  (``base_compiledir``) and an empty Numba cache (``NUMBA_CACHE_DIR``), both temporary:
+  everything (symmol's Numba kernels, PyTensor's graph functions, C modules) is compiled
+  from scratch;
+* **cached**: the same model in a second process with the same, now filled, directories;
+* **other model**: a different architecture (2048 → 512 → 256 → 4) in a third process with
+  the same directories: the graph is new, but PyTensor caches each node's function
+  separately, so only what is new compiles.
 
-Reported: seconds spent in ``compile_train_step`` (imports excluded) and the whole process
-wall time, plus one training step (lazy compilation, if any, happens on the first call).
+Reported: seconds spent in ``compile_train_step`` (imports excluded), in the first training
+step (the Numba backend compiles lazily, on the first call), the imports, the whole process
+wall time, and the process CPU time (user + sys of the child, all threads): on a shared
+machine wall time grows with the load, CPU time much less.
 
 Reproduce::
 
@@ -22,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -39,7 +46,8 @@ from symmol.models.mlp import MLPSpec, build_mlp
 from symmol.nn.objectives import masked_squared_error
 from symmol.nn.updates import adam
 t_import = time.perf_counter()
-_, members = build_mlp(MLPSpec(targets=("a", "b", "c", "d"), task="regression", hidden=(1024,), dropout=0.0))
+hidden = tuple(int(h) for h in sys.argv[2].split(","))
+_, members = build_mlp(MLPSpec(targets=("a", "b", "c", "d"), task="regression", hidden=hidden, dropout=0.0))
 t0 = time.perf_counter()
 step = compile_train_step(members, masked_squared_error, adam, 1e-3, backend=sys.argv[1])
 t_compile = time.perf_counter() - t0
@@ -52,18 +60,26 @@ t_first = time.perf_counter() - t0
 print(json.dumps({"import": t_import - t_start, "compile": t_compile, "first_step": t_first}))
 """
 
+#: (run name, hidden layer sizes) of the three processes per backend, in order.
+RUNS = (("cold", "1024"), ("cached", "1024"), ("other model", "512,256"))
 
-def run_child(backend: str, compiledir: Path, numba_cache: Path, threads: int) -> dict:
+
+def run_child(backend: str, hidden: str, compiledir: Path, numba_cache: Path, threads: int) -> dict:
     env = dict(os.environ, NUMBA_CACHE_DIR=str(numba_cache), NUMBA_NUM_THREADS=str(threads),
                OPENBLAS_NUM_THREADS=str(threads))
     env["PYTENSOR_FLAGS"] = ",".join(filter(None, [env.get("PYTENSOR_FLAGS", ""), f"base_compiledir={compiledir}"]))
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", CHILD, backend], env=env, capture_output=True, text=True, cwd=REPO)
+    done = subprocess.run([sys.executable, "-c", CHILD, backend, hidden], env=env, capture_output=True, text=True,
+                          cwd=REPO)
     wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         raise RuntimeError(f"{backend} child failed:\n{done.stderr[-3000:]}")
     result = json.loads(done.stdout.strip().splitlines()[-1])
     result["process"] = wall
+    # the C backend's compiler runs in grandchildren, which RUSAGE_CHILDREN also counts once reaped
+    result["cpu"] = (after.ru_utime - usage.ru_utime) + (after.ru_stime - usage.ru_stime)
     return result
 
 
@@ -72,15 +88,17 @@ def main() -> None:
     parser.add_argument("--backends", nargs="+", default=["numba", "c", "jax"])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--note", default="", help="text appended to the markdown table")
     args = parser.parse_args()
     rows = []
     for backend in args.backends:
         with tempfile.TemporaryDirectory(prefix=f"symmol-compile-{backend}-") as tmp:
             compiledir, numba_cache = Path(tmp) / "pytensor", Path(tmp) / "numba"
-            for run in ("cold", "cached"):
-                r = run_child(backend, compiledir, numba_cache, args.threads)
+            for run, hidden in RUNS:
+                r = run_child(backend, hidden, compiledir, numba_cache, args.threads)
                 rows.append({"backend": backend, "run": run, "compile_train_step s": r["compile"],
-                             "first step s": r["first_step"], "imports s": r["import"], "process s": r["process"]})
+                             "first step s": r["first_step"], "imports s": r["import"], "process s": r["process"],
+                             "process CPU s": r["cpu"]})
                 print(rows[-1], flush=True)
     import pandas as pd
 
@@ -94,8 +112,10 @@ def main() -> None:
             "# Compile time of the MLP training step (2048 → 1024 → 4, Adam), cold vs cached\n\n"
             f"Command: `python bench/compile_time.py --backends {' '.join(args.backends)}`  \n"
             f"Machine: {os.cpu_count()} cores, {platform.processor() or platform.machine()}; each row a fresh process; "
-            "cold = empty PyTensor compiledir and Numba cache, cached = second process with the same directories.\n\n"
-            + text + "\n")
+            "cold = empty PyTensor compiledir and Numba cache, cached = second process with the same directories, "
+            "other model = third process, 2048 → 512 → 256 → 4, same directories. Process CPU = user + sys "
+            f"time of the process (all threads; the load on the machine inflates wall times).\n\n"
+            + text + "\n" + (args.note + "\n" if args.note else ""))
 
 
 if __name__ == "__main__":

@@ -14,6 +14,9 @@ csr_dense_matmul
     ``X @ W`` -> ``(n_rows, n_hidden)``.
 csr_t_dense_matmul
     ``X.T @ G`` -> ``(n_bits, n_hidden)``: the gradient wrt ``W``.
+csr_t_adam_update
+    one Adam step on ``W`` with the gradient ``X.T @ G``, fused (``X.T @ G`` is never
+    stored) and in place.
 csr_row_dot
     ``dvalues[k] = G[row(k)] . W[indices[k]]`` -> ``(nnz,)``: the gradient
     wrt ``values``.
@@ -36,8 +39,11 @@ from numba import prange
 from .config import jit, parallel_jit
 
 __all__ = [
+    "add_scaled_rows",
     "check_csr",
+    "csc_transpose",
     "csr_dense_matmul",
+    "csr_t_adam_update",
     "csr_row_dot",
     "csr_t_dense_matmul",
 ]
@@ -85,6 +91,52 @@ def check_csr(indptr: np.ndarray, indices: np.ndarray, nnz_values: int, n_cols: 
             raise ValueError("indices out of range [0, n_cols)")
 
 
+@jit
+def add_scaled_rows(
+    acc: np.ndarray, M: np.ndarray, rows: np.ndarray, weights: np.ndarray, start: int, stop: int
+) -> None:
+    """``acc += weights[p] * M[rows[p]]`` for ``p`` in ``start..stop-1``, in that order.
+
+    Four source rows per sweep over ``acc`` (the element-wise sums keep their order, so the
+    result is bitwise that of one row at a time); ``acc`` is loaded and stored a quarter as
+    often, which makes the forward product ~10-15 % faster (measured at batch 256, 45 bits
+    on, 1024 hidden units, float32).
+
+    Parameters
+    ----------
+    acc : ndarray of float, shape (n,)
+        Accumulator, updated in place.
+    M : ndarray of float, shape (n_rows_M, n)
+        Source rows.
+    rows : ndarray of int, shape (>= stop,)
+        Row of ``M`` of each term.
+    weights : ndarray of float, shape (>= stop,)
+        Weight of each term (cast to ``acc``'s dtype by the arithmetic).
+    start, stop : int
+        Range of terms.
+    """
+    n = acc.shape[0]
+    p = start
+    while p + 4 <= stop:
+        x0 = weights[p]
+        x1 = weights[p + 1]
+        x2 = weights[p + 2]
+        x3 = weights[p + 3]
+        m0 = M[rows[p]]
+        m1 = M[rows[p + 1]]
+        m2 = M[rows[p + 2]]
+        m3 = M[rows[p + 3]]
+        for j in range(n):
+            acc[j] = (((acc[j] + x0 * m0[j]) + x1 * m1[j]) + x2 * m2[j]) + x3 * m3[j]
+        p += 4
+    while p < stop:
+        x = weights[p]
+        m = M[rows[p]]
+        for j in range(n):
+            acc[j] += x * m[j]
+        p += 1
+
+
 @parallel_jit
 def csr_dense_matmul(
     indptr: np.ndarray, indices: np.ndarray, values: np.ndarray, W: np.ndarray
@@ -124,12 +176,54 @@ def csr_dense_matmul(
         row = out[i]
         for j in range(n_hidden):
             row[j] = 0
-        for k in range(indptr[i], indptr[i + 1]):
-            v = values[k]
-            w = W[indices[k]]
-            for j in range(n_hidden):
-                row[j] += v * w[j]
+        add_scaled_rows(row, W, indices, values, indptr[i], indptr[i + 1])
     return out
+
+
+@jit
+def csc_transpose(
+    indptr: np.ndarray, indices: np.ndarray, values: np.ndarray, n_bits: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """CSC form of a (validated) CSR batch by a stable counting sort, O(nnz + n_bits).
+
+    Parameters
+    ----------
+    indptr : ndarray of int, shape (n_rows + 1,)
+        CSR row pointers.
+    indices : ndarray of int, shape (nnz,)
+        On-bit indices, each in ``[0, n_bits)`` (not checked here: call :func:`check_csr`).
+    values : ndarray of float, shape (nnz,)
+        Weights of the on-bits.
+    n_bits : int
+        Number of columns (bits).
+
+    Returns
+    -------
+    colptr : ndarray of int64, shape (n_bits + 1,)
+        Bit ``b`` is on in the rows ``src_row[colptr[b]:colptr[b + 1]]``.
+    src_row : ndarray of int64, shape (nnz,)
+        Row of each entry, increasing within a bit.
+    src_val : ndarray, shape (nnz,), dtype of ``values``
+        Value of each entry.
+    """
+    n_rows = indptr.shape[0] - 1
+    nnz = indices.shape[0]
+    colptr = np.zeros(n_bits + 1, dtype=np.int64)
+    for k in range(nnz):
+        colptr[indices[k] + 1] += 1
+    for b in range(n_bits):
+        colptr[b + 1] += colptr[b]
+    fill = colptr[:n_bits].copy()
+    src_row = np.empty(nnz, dtype=np.int64)
+    src_val = np.empty(nnz, dtype=values.dtype)
+    for i in range(n_rows):
+        for k in range(indptr[i], indptr[i + 1]):
+            b = indices[k]
+            p = fill[b]
+            src_row[p] = i
+            src_val[p] = values[k]
+            fill[b] = p + 1
+    return colptr, src_row, src_val
 
 
 @parallel_jit
@@ -173,38 +267,18 @@ def csr_t_dense_matmul(
     """
     n_rows = indptr.shape[0] - 1
     n_hidden = G.shape[1]
-    nnz = indices.shape[0]
     if n_bits < 0:
         raise ValueError("n_bits must be non-negative")
     if G.shape[0] != n_rows:
         raise ValueError("G must have len(indptr) - 1 rows")
     check_csr(indptr, indices, values.shape[0], n_bits)
-    # CSC transpose by counting sort (stable: rows stay in increasing order).
-    colptr = np.zeros(n_bits + 1, dtype=np.int64)
-    for k in range(nnz):
-        colptr[indices[k] + 1] += 1
-    for b in range(n_bits):
-        colptr[b + 1] += colptr[b]
-    fill = colptr[:n_bits].copy()
-    src_row = np.empty(nnz, dtype=np.int64)
-    src_val = np.empty(nnz, dtype=values.dtype)
-    for i in range(n_rows):
-        for k in range(indptr[i], indptr[i + 1]):
-            b = indices[k]
-            p = fill[b]
-            src_row[p] = i
-            src_val[p] = values[k]
-            fill[b] = p + 1
+    colptr, src_row, src_val = csc_transpose(indptr, indices, values, n_bits)
     dW = np.empty((n_bits, n_hidden), dtype=G.dtype)
     for b in prange(n_bits):
         dst = dW[b]
         for j in range(n_hidden):
             dst[j] = 0
-        for p in range(colptr[b], colptr[b + 1]):
-            v = src_val[p]
-            g = G[src_row[p]]
-            for j in range(n_hidden):
-                dst[j] += v * g[j]
+        add_scaled_rows(dst, G, src_row, src_val, colptr[b], colptr[b + 1])
     return dW
 
 
@@ -311,3 +385,82 @@ def csr_row_dot(
         for k in range(indptr[i], indptr[i + 1]):
             out[k] = _pairwise_dot(g, W[indices[k]], tmp, zero)
     return out
+
+
+@parallel_jit
+def csr_t_adam_update(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    values: np.ndarray,
+    G: np.ndarray,
+    W: np.ndarray,
+    m: np.ndarray,
+    v: np.ndarray,
+    step_size: float,
+    bias_correction2_sqrt: float,
+    beta1: float,
+    beta2: float,
+    epsilon: float,
+) -> None:
+    """One Adam step on ``W`` with the gradient ``g = X.T @ G``, in place, without storing ``g``.
+
+    Exactly the dense ``torch.optim.Adam`` step (every row of ``W`` moves, also the rows of
+    bits that are off in the batch, whose ``g`` is 0), with the arithmetic of
+    :func:`symmol.nn.updates.adam`, element by element::
+
+        m <- beta1 * m + (1 - beta1) * g
+        v <- beta2 * v + (1 - beta2) * g**2
+        W <- W - (step_size * m) / (sqrt(v) / bias_correction2_sqrt + epsilon)
+
+    with ``step_size = lr / (1 - beta1**t)`` and ``bias_correction2_sqrt = sqrt(1 - beta2**t)``.
+    ``g`` is summed row by row of ``W`` into a scratch row in the order of
+    :func:`csr_t_dense_matmul` (bitwise the same gradient) and used at once: the
+    ``(n_bits, n_hidden)`` gradient is never zeroed, written or read back. Parallel over
+    the rows of ``W`` (disjoint, race free).
+
+    Parameters
+    ----------
+    indptr : ndarray of int, shape (n_rows + 1,)
+        CSR row pointers.
+    indices : ndarray of int, shape (nnz,)
+        On-bit indices, each in ``[0, n_bits)``.
+    values : ndarray of float, shape (nnz,)
+        Weights of the on-bits.
+    G : ndarray of float32 or float64, shape (n_rows, n_hidden)
+        Cotangent of ``X @ W``.
+    W, m, v : ndarray, shape (n_bits, n_hidden), dtype of ``G``
+        Weights and Adam's first and second moments; updated in place.
+    step_size, bias_correction2_sqrt, beta1, beta2, epsilon : float
+        Adam's scalars (see above), of ``G``'s dtype (Python floats compute in float64).
+
+    Raises
+    ------
+    ValueError
+        If the CSR structure is malformed or the shapes do not match.
+    """
+    n_rows = indptr.shape[0] - 1
+    n_bits = W.shape[0]
+    n_hidden = W.shape[1]
+    if G.shape[0] != n_rows:
+        raise ValueError("G must have len(indptr) - 1 rows")
+    if G.shape[1] != n_hidden:
+        raise ValueError("G and W must have the same number of columns")
+    if m.shape[0] != n_bits or m.shape[1] != n_hidden or v.shape[0] != n_bits or v.shape[1] != n_hidden:
+        raise ValueError("m and v must have the shape of W")
+    check_csr(indptr, indices, values.shape[0], n_bits)
+    colptr, src_row, src_val = csc_transpose(indptr, indices, values, n_bits)
+    one = np.ones(1, dtype=W.dtype)[0]
+    c1 = one - beta1
+    c2 = one - beta2
+    for b in prange(n_bits):
+        g = np.zeros(n_hidden, dtype=G.dtype)
+        add_scaled_rows(g, G, src_row, src_val, colptr[b], colptr[b + 1])
+        w_b = W[b]
+        m_b = m[b]
+        v_b = v[b]
+        for j in range(n_hidden):
+            m_j = beta1 * m_b[j] + c1 * g[j]
+            v_j = beta2 * v_b[j] + c2 * (g[j] * g[j])
+            m_b[j] = m_j
+            v_b[j] = v_j
+            w_b[j] = w_b[j] - (step_size * m_j) / (np.sqrt(v_j) / bias_correction2_sqrt + epsilon)

@@ -298,3 +298,57 @@ def compile_train_step(networks: Layer | Sequence[Layer], loss_fn: Callable, opt
     for member in members:
         updates.update(get_state_updates(member))  # dropout RNG, BatchNorm running statistics
     return _compile([*_input_vars(members), targets], _mean(losses), backend, device, "train_step", updates)
+
+
+def warm_cache(backends: Sequence[str] = ("numba",), hidden: Sequence[int] = (1024,)) -> dict[str, float]:
+    """Compile and run symmol's standard graphs once, filling PyTensor's on-disk caches.
+
+    A cold Numba compile of the MLP training step costs ~15 s of CPU (PyTensor's generic
+    Elemwise/CAReduce functions and Numba's own helpers, ~85 %; symmol's kernels, ~15 %;
+    ``bench/results/compile_time.md``). PyTensor keys its cache on the graph, not on the
+    sizes (parameters have no static shapes), and caches every node's function separately, so
+    after this one call
+
+    * any process compiling an MLP of the same depth, loss and optimizer (any input or hidden
+      sizes) loads the whole step from the cache (~1 s), and
+    * other architectures recompile only their top-level graph function (a few seconds).
+
+    Run it once after installing (``python -c "import symmol.compile as c; c.warm_cache()"``)
+    or in a container's build step; the caches live in PyTensor's ``base_compiledir``
+    (``~/.pytensor`` by default) and survive upgrades only when the cache keys still match.
+
+    Parameters
+    ----------
+    backends
+        Keys of :data:`BACKENDS` to warm.
+    hidden
+        Hidden layer sizes of the MLPs compiled (the sizes do not matter for the cache, the
+        number of layers does).
+
+    Returns
+    -------
+    dict
+        Wall seconds per backend.
+    """
+    import time
+
+    from symmol.models.mlp import MLPSpec, build_mlp
+    from symmol.nn.objectives import masked_binary_crossentropy_from_logits, masked_squared_error
+    from symmol.nn.updates import adam
+
+    rng = np.random.default_rng(0)
+    indptr = np.arange(0, 8 * 4 + 1, 4, dtype=np.int64)
+    indices = rng.integers(0, 2048, size=indptr[-1]).astype(np.int32)
+    values = np.ones(indices.size, np.float32)
+    seconds = {}
+    for backend in backends:
+        t0 = time.perf_counter()
+        for task, loss in (("regression", masked_squared_error), ("classification",
+                                                                   masked_binary_crossentropy_from_logits)):
+            _, members = build_mlp(MLPSpec(targets=("a", "b"), task=task, hidden=tuple(hidden), dropout=0.0))
+            step = compile_train_step(members, loss, adam, 1e-3, backend=backend)
+            step(indptr, indices, values, np.zeros((8, 2), np.float32))
+            transform = pt.sigmoid if task == "classification" else None
+            compile_predict(members, backend, transform)(indptr, indices, values)
+        seconds[backend] = time.perf_counter() - t0
+    return seconds

@@ -1,0 +1,324 @@
+"""Adam's step on a fingerprint weight matrix, fused with its gradient ``X.T @ G``.
+
+The first layer of a fingerprint model holds the largest parameter (``W``, 2048 x 1024 in
+the ZINC250k benchmark: 2M weights) and its gradient ``X.T @ G`` is dense: an exact,
+``torch.optim.Adam``-identical step moves every row of ``W`` (and of its moments ``m``,
+``v``), also the rows whose gradient is 0. Written as a graph, the step materialises the
+``(n_bits, n_hidden)`` gradient (zeroed, scattered into, then read back by the fused
+elementwise update): 3 of the step's ~10 passes over 8 MB arrays. :class:`FingerprintAdam`
+computes each row of the gradient into a scratch row and applies Adam to it at once, in
+place: one pass over ``W``, ``m`` and ``v``.
+
+How it enters a graph
+---------------------
+:func:`symmol.nn.updates.adam` / ``adamw`` wrap the update of every parameter whose gradient
+is a :class:`~symmol.ops.fingerprint.FingerprintDotGradW` output in :func:`adam_step`, an
+inline ``OpFromGraph`` holding the plain elementwise formulas. Two graph rewrites then
+decide, per backend:
+
+* ``symmol_fuse_fingerprint_adam`` (tag ``numba``, so only the Numba backend's query runs it;
+  before PyTensor inlines ``OpFromGraph`` nodes): ``adam_step(p, X.T @ G, m, v, ...)`` →
+  ``FingerprintAdam(indptr, indices, values, G, p, m, v, ...)``;
+* PyTensor's ``inline_ofg_expansion`` (every other backend, and the Numba backend when the
+  pattern does not match): the elementwise formulas, exactly the graph written without
+  :func:`adam_step`.
+
+``symmol_fingerprint_adam_inplace`` (tags ``fast_run``, ``inplace``) then lets the Op
+update ``W``, ``m`` and ``v`` in their storage when PyTensor's destroy handler allows it.
+
+Backends: ``perform`` (a NumPy/SciPy reference) and Numba (:func:`symmol.kernels.sparse.
+csr_t_adam_update`, compiled serially into the graph as every symmol kernel, see
+:func:`symmol.ops.fingerprint.graph_kernel`). There is no C code: the rewrite never puts
+the Op into a C graph.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+
+import numpy as np
+import pytensor
+import pytensor.tensor as pt
+from pytensor.compile import optdb
+from pytensor.compile.builders import OpFromGraph
+from pytensor.graph.basic import Apply, Variable
+from pytensor.graph.op import Op
+from pytensor.graph.rewriting.basic import (
+    NodeProcessingGraphRewriter,
+    WalkingGraphRewriter,
+    dfs_rewriter,
+    node_rewriter,
+)
+from pytensor.link.numba.dispatch import basic as numba_basic
+from pytensor.link.numba.dispatch.basic import register_funcify_default_op_cache_key
+from pytensor.raise_op import Assert
+from pytensor.tensor import TensorLike
+from pytensor.tensor.type import TensorType
+
+from symmol.kernels import sparse as _sparse_kernels
+from symmol.kernels.sparse import csr_t_adam_update
+from symmol.ops.fingerprint import (
+    FingerprintDotGradW,
+    _as_float_tensor,
+    _as_int_vector,
+    _as_values,
+    _check_csr,
+    _csr,
+    fingerprint_dot_grad_w,
+    graph_kernel,
+    kernel_source_version,
+)
+
+__all__ = ["AdamStep", "FingerprintAdam", "adam_step", "adam_step_formulas", "fingerprint_adam"]
+
+_SCALARS = ("step_size", "bias_correction2_sqrt", "beta1", "beta2", "epsilon")
+
+
+def adam_step_formulas(p, g, m, v, step_size, bias_correction2_sqrt, beta1, beta2, epsilon):
+    """Adam's elementwise step, in ``torch.optim.Adam``'s arithmetic (symbolic or NumPy).
+
+    Parameters
+    ----------
+    p, g, m, v : arrays of one float dtype, same shape
+        Parameter, gradient, first and second moments.
+    step_size : float scalar
+        ``lr / (1 - beta1**t)``.
+    bias_correction2_sqrt : float scalar
+        ``sqrt(1 - beta2**t)``.
+    beta1, beta2, epsilon : float scalars
+        Adam's hyperparameters, in the dtype of ``p``.
+
+    Returns
+    -------
+    p_new, m_new, v_new
+        ``m_new = beta1 m + (1 - beta1) g``, ``v_new = beta2 v + (1 - beta2) g²``,
+        ``p_new = p - (step_size m_new) / (sqrt(v_new) / bias_correction2_sqrt + epsilon)``.
+    """
+    sqrt = pt.sqrt if isinstance(p, Variable) else np.sqrt
+    one = np.asarray(1.0, dtype=p.dtype)
+    m_new = beta1 * m + (one - beta1) * g
+    v_new = beta2 * v + (one - beta2) * (g * g)
+    p_new = p - step_size * m_new / (sqrt(v_new) / bias_correction2_sqrt + epsilon)
+    return p_new, m_new, v_new
+
+
+class AdamStep(OpFromGraph):
+    """Inline ``OpFromGraph`` marking one Adam step ``(p, g, m, v, scalars) → (p_new, m_new, v_new)``.
+
+    Holds :func:`adam_step_formulas`; PyTensor inlines it before any other rewrite unless the
+    Numba backend's ``symmol_fuse_fingerprint_adam`` has replaced it by :class:`FingerprintAdam`.
+    """
+
+
+@functools.cache
+def _adam_step_op(dtype: str, ndim: int) -> AdamStep:
+    tensors = [TensorType(dtype, shape=(None,) * ndim)(name) for name in ("p", "g", "m", "v")]
+    scalars = [TensorType(dtype, shape=())(name) for name in _SCALARS]
+    outputs = adam_step_formulas(*tensors, *scalars)
+    return AdamStep([*tensors, *scalars], list(outputs), inline=True, name="AdamStep")
+
+
+def adam_step(p, g, m, v, step_size, bias_correction2_sqrt, beta1, beta2, epsilon) -> list[Variable]:
+    """Symbolic Adam step wrapped in :class:`AdamStep` (see :func:`adam_step_formulas`).
+
+    Parameters
+    ----------
+    p, g, m, v : float tensors of one dtype and rank, same shape
+        Parameter (or the decayed parameter of AdamW), gradient, moments.
+    step_size, bias_correction2_sqrt, beta1, beta2, epsilon : float scalars (symbolic or numbers)
+        Cast to the dtype of ``p``.
+
+    Returns
+    -------
+    list of TensorVariable
+        ``[p_new, m_new, v_new]``.
+    """
+    p = pt.as_tensor_variable(p)
+    dtype = p.type.dtype
+    tensors = [pt.as_tensor_variable(x) for x in (g, m, v)]
+    tensors = [x if x.type.dtype == dtype else pt.cast(x, dtype) for x in tensors]
+    scalars = [pt.cast(pt.as_tensor_variable(s), dtype) for s in
+               (step_size, bias_correction2_sqrt, beta1, beta2, epsilon)]
+    return _adam_step_op(dtype, p.type.ndim)(p, *tensors, *scalars, return_list=True)
+
+
+class FingerprintAdam(Op):
+    """One Adam step on a fingerprint weight matrix ``W`` with the gradient ``X.T @ G``, fused.
+
+    Inputs
+    ------
+    indptr : int vector, shape (n_rows + 1,)
+        CSR row pointers of the batch ``X``.
+    indices : int vector, shape (nnz,)
+        On-bit indices in ``[0, n_bits)``.
+    values : real vector, shape (nnz,)
+        Weights of the on-bits (cast to ``W``'s dtype, see :class:`~symmol.ops.fingerprint.FingerprintDot`).
+    G : float32/float64 matrix, shape (n_rows, n_hidden)
+        Cotangent of ``X @ W``; the gradient of ``W`` is ``X.T @ G``.
+    W, m, v : float32/float64 matrices, shape (n_bits, n_hidden)
+        Weights, Adam's first and second moments (``G``, ``m``, ``v`` are cast to ``W``'s dtype).
+    step_size, bias_correction2_sqrt, beta1, beta2, epsilon : float scalars
+        As in :func:`adam_step_formulas` (cast to ``W``'s dtype).
+
+    Outputs
+    -------
+    W_new, m_new, v_new : matrices, shape (n_bits, n_hidden), dtype of ``W``
+        :func:`adam_step_formulas` applied to ``g = X.T @ G``. With ``inplace=True`` they are
+        ``W``, ``m`` and ``v`` updated in their storage (``destroy_map``).
+
+    The Op is differentiable (its pullback differentiates the unfused graph), though
+    training never needs it.
+    """
+
+    __props__ = ("inplace",)
+
+    def __init__(self, inplace: bool = False):
+        self.inplace = bool(inplace)
+        if self.inplace:
+            self.destroy_map = {0: [4], 1: [5], 2: [6]}
+
+    def make_node(self, indptr: TensorLike, indices: TensorLike, values: TensorLike, G: TensorLike,
+                  W: TensorLike, m: TensorLike, v: TensorLike, step_size: TensorLike,
+                  bias_correction2_sqrt: TensorLike, beta1: TensorLike, beta2: TensorLike,
+                  epsilon: TensorLike) -> Apply:
+        name = type(self).__name__
+        indptr = _as_int_vector(indptr, name, "indptr")
+        indices = _as_int_vector(indices, name, "indices")
+        W = _as_float_tensor(W, 2, name, "W")
+        dtype = W.type.dtype
+        values = _as_values(values, dtype, name, "W")
+        tensors = []
+        for x, arg in ((G, "G"), (m, "m"), (v, "v")):
+            x = _as_float_tensor(x, 2, name, arg)
+            tensors.append(x if x.type.dtype == dtype else pt.cast(x, dtype))
+        scalars = []
+        for s, arg in zip((step_size, bias_correction2_sqrt, beta1, beta2, epsilon), _SCALARS, strict=True):
+            s = pt.as_tensor_variable(s)
+            if s.type.ndim != 0:
+                raise TypeError(f"{name}: {arg} must be a scalar, got ndim {s.type.ndim}")
+            scalars.append(s if s.type.dtype == dtype else pt.cast(s, dtype))
+        outputs = [TensorType(dtype, shape=W.type.shape)() for _ in range(3)]
+        return Apply(self, [indptr, indices, values, tensors[0], W, tensors[1], tensors[2], *scalars], outputs)
+
+    def perform(self, node: Apply, inputs: list[np.ndarray], output_storage: list[list]) -> None:
+        indptr, indices, values, G, W, m, v, *scalars = inputs
+        name = type(self).__name__
+        _check_csr(name, indptr, indices, values.shape[0], W.shape[0])
+        if G.shape[0] != indptr.shape[0] - 1:
+            raise ValueError(f"{name}: G must have len(indptr) - 1 = {indptr.shape[0] - 1} rows")
+        if G.shape[1] != W.shape[1] or m.shape != W.shape or v.shape != W.shape:
+            raise ValueError(f"{name}: G must have W's columns and m, v W's shape")
+        g = np.asarray(_csr(indptr, indices, values, W.shape[0]).T @ G, dtype=W.dtype)
+        new = adam_step_formulas(W, g, m, v, *(np.asarray(s, dtype=W.dtype) for s in scalars))
+        for storage, value, old in zip(output_storage, new, (W, m, v), strict=True):
+            if self.inplace:
+                old[...] = value
+                storage[0] = old
+            else:
+                storage[0] = np.asarray(value, dtype=W.dtype)
+
+    def infer_shape(self, fgraph, node: Apply, input_shapes: list[tuple]) -> list[tuple]:
+        return [input_shapes[4]] * 3
+
+    def connection_pattern(self, node: Apply) -> list[list[bool]]:
+        return [[False] * 3] * 2 + [[True] * 3] * 10
+
+    def pullback(self, inputs: Sequence[Variable], outputs: Sequence[Variable],
+                 cotangents: Sequence[Variable]) -> list[Variable]:
+        indptr, indices, values, G, W, m, v, *scalars = inputs
+        g = fingerprint_dot_grad_w(indptr, indices, values, G, W.shape[0])
+        # copies: m_new and v_new are also intermediates of W_new, and a known gradient of an
+        # intermediate would replace (not add to) what flows into it from W_new
+        unfused = [pt.tensor_copy(x) for x in adam_step_formulas(W, g, m, v, *scalars)]
+        known = {out: cot for out, cot in zip(unfused, cotangents, strict=True)
+                 if not isinstance(cot.type, pytensor.gradient.DisconnectedType)}
+        wrt = [values, G, W, m, v, *scalars]
+        grads = pytensor.gradient.grad(None, wrt, known_grads=known, disconnected_inputs="ignore",
+                                       return_disconnected="zero")
+        return [pytensor.gradient.disconnected_type(), pytensor.gradient.disconnected_type(), *grads]
+
+
+_fingerprint_adam = FingerprintAdam()
+
+
+def fingerprint_adam(indptr, indices, values, G, W, m, v, step_size, bias_correction2_sqrt, beta1, beta2,
+                     epsilon) -> list[Variable]:
+    """Symbolic fused Adam step on ``W`` with the gradient ``X.T @ G``; see :class:`FingerprintAdam`.
+
+    Returns
+    -------
+    list of TensorVariable
+        ``[W_new, m_new, v_new]``, each of shape (n_bits, n_hidden) and ``W``'s dtype.
+    """
+    return _fingerprint_adam(indptr, indices, values, G, W, m, v, step_size, bias_correction2_sqrt, beta1,
+                             beta2, epsilon, return_list=True)
+
+
+# --------------------------------------------------------------------------- #
+# rewrites
+# --------------------------------------------------------------------------- #
+
+_assert_rows = Assert("symmol fused Adam: the gradient's n_bits differs from the parameter's rows")
+
+
+@node_rewriter([AdamStep])
+def local_fuse_fingerprint_adam(fgraph, node):
+    """``AdamStep(p, FingerprintDotGradW(indptr, indices, values, G, n), m, v, ...)`` → :class:`FingerprintAdam`."""
+    p, g, m, v, *scalars = node.inputs
+    if g.owner is None or not isinstance(g.owner.op, FingerprintDotGradW) or p.type.ndim != 2:
+        return False
+    indptr, indices, values, G, n_bits = g.owner.inputs
+    if g.type.dtype != p.type.dtype:
+        return False
+    p = _assert_rows(p, pt.eq(pt.cast(n_bits, "int64"), p.shape[0]))
+    return fingerprint_adam(indptr, indices, values, G, p, m, v, *scalars)
+
+
+@node_rewriter([FingerprintAdam])
+def local_fingerprint_adam_inplace(fgraph, node):
+    """Switch :class:`FingerprintAdam` to its in-place form (reverted by the destroy handler if unsafe)."""
+    if node.op.inplace:
+        return False
+    return FingerprintAdam(inplace=True)(*node.inputs, return_list=True)
+
+
+# Before "inline_ofg_expansion" (position -0.01), which would dissolve the AdamStep marker.
+optdb.register("symmol_fuse_fingerprint_adam", dfs_rewriter(local_fuse_fingerprint_adam), "numba",
+               position=-0.02)
+optdb.register("symmol_fingerprint_adam_inplace",
+               WalkingGraphRewriter(local_fingerprint_adam_inplace,
+                                    failure_callback=NodeProcessingGraphRewriter.warn_inplace),
+               "fast_run", "inplace", position=50.2)
+
+
+# --------------------------------------------------------------------------- #
+# Numba backend
+# --------------------------------------------------------------------------- #
+
+#: Bump when the dispatch function below changes.
+_NUMBA_DISPATCH_VERSION = 1
+_NUMBA_CACHE_VERSION = _NUMBA_DISPATCH_VERSION * (1 << 48) + kernel_source_version(_sparse_kernels)
+
+
+@register_funcify_default_op_cache_key(FingerprintAdam)
+def _numba_funcify_fingerprint_adam(op, node=None, **kwargs):
+    kernel = graph_kernel(csr_t_adam_update)
+
+    if op.inplace:
+        @numba_basic.numba_njit
+        def fingerprint_adam_numba(indptr, indices, values, G, W, m, v, step_size, bc2_sqrt, beta1, beta2,
+                                   epsilon):
+            kernel(indptr, indices, values, G, W, m, v, step_size.item(), bc2_sqrt.item(), beta1.item(),
+                   beta2.item(), epsilon.item())
+            return W, m, v
+    else:
+        @numba_basic.numba_njit
+        def fingerprint_adam_numba(indptr, indices, values, G, W, m, v, step_size, bc2_sqrt, beta1, beta2,
+                                   epsilon):
+            W_new, m_new, v_new = W.copy(), m.copy(), v.copy()
+            kernel(indptr, indices, values, G, W_new, m_new, v_new, step_size.item(), bc2_sqrt.item(),
+                   beta1.item(), beta2.item(), epsilon.item())
+            return W_new, m_new, v_new
+
+    return fingerprint_adam_numba, _NUMBA_CACHE_VERSION
