@@ -87,6 +87,14 @@ def test_parallel_and_serial_write_identical_bytes(models, library, tmp_path):
     assert top_path(tmp_path / "serial.csv.gz").read_bytes() == top_path(tmp_path / "parallel.csv.gz").read_bytes()
 
 
+def test_threads_and_serial_write_identical_bytes(models, library, tmp_path):
+    _run(models["a"], library, tmp_path / "serial.csv.gz", n_jobs=1)
+    summary = _run(models["a"], library, tmp_path / "threads.csv.gz", n_jobs=2, scheduler="threads")
+    assert summary.rows > 0
+    assert (tmp_path / "serial.csv.gz").read_bytes() == (tmp_path / "threads.csv.gz").read_bytes()
+    assert (tmp_path / "serial.top.csv").read_bytes() == (tmp_path / "threads.top.csv").read_bytes()
+
+
 def test_several_models_and_an_ensemble(models, library, tmp_path):
     out = tmp_path / "out.csv"
     _run([("a", models["a"]), ("b", models["b"]), ("ens", models["ens"])], library, out)

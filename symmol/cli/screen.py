@@ -24,7 +24,9 @@ def add_arguments(parser: argparse.ArgumentParser, with_top: bool = True, defaul
     parser.add_argument("--n-jobs", type=int, default=default_jobs or os.cpu_count() or 1,
                         help="worker processes on this machine (default: all cores; 1 = this process)")
     parser.add_argument("--scheduler", default="local",
-                        help="'local' (default) or a dask.distributed scheduler address, e.g. tcp://10.0.0.5:8786")
+                        help="'local' (default: worker processes), 'threads' (threads of this process; no "
+                             "process start-up, best for small machines) or a dask.distributed scheduler address, "
+                             "e.g. tcp://10.0.0.5:8786")
     parser.add_argument("--resume", action="store_true",
                         help="continue an interrupted run of the same command (same output, library, models)")
     parser.add_argument("--filter", action="append", default=[], metavar="RULE",

@@ -23,7 +23,7 @@ import shutil
 import time
 import warnings
 from collections.abc import Iterable
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass
 from pathlib import Path
@@ -266,6 +266,17 @@ class _LocalExecutor(_SerialExecutor):
         self.pool.shutdown(wait=True, cancel_futures=True)
 
 
+class _ThreadExecutor(_LocalExecutor):
+    """Threads of this process: one chunk is scored at a time (its Numba kernels use every core),
+    while the previous chunk's ranking, CSV/Parquet encoding and compression (which release the
+    GIL) overlap it. No worker processes start, so nothing is imported or compiled twice."""
+
+    def __init__(self, bundle: ModelBundle, n_jobs: int):  # deliberately not the process pool
+        _SerialExecutor.__init__(self, bundle)
+        self.workers = n_jobs
+        self.pool = ThreadPoolExecutor(n_jobs, thread_name_prefix="symmol-screen")
+
+
 class _DaskExecutor(_SerialExecutor):
     """Chunks as tasks on a ``dask.distributed`` cluster; the bundle is broadcast once."""
 
@@ -295,10 +306,12 @@ class _DaskExecutor(_SerialExecutor):
 
 
 def _executor(bundle: ModelBundle, n_jobs: int, scheduler: str):
-    if scheduler != "local":
+    if scheduler not in ("local", "threads"):
         return _DaskExecutor(bundle, scheduler)
     if n_jobs == 1:
         return _SerialExecutor(bundle)
+    if scheduler == "threads":
+        return _ThreadExecutor(bundle, n_jobs)
     return _LocalExecutor(bundle, n_jobs)
 
 
@@ -332,9 +345,13 @@ def screen_library(models, library: str | Path, output: str | Path, top_k: int =
         Rows per chunk; memory is proportional to ``chunk_size × workers``. Part of the run's
         identity: resume with the same value.
     n_jobs
-        Local worker processes (``1``: score in this process). Ignored with a Dask scheduler.
+        Local worker processes, or threads with ``scheduler="threads"`` (``1``: score in this
+        process). Ignored with a Dask scheduler.
     scheduler
-        ``"local"`` or the address of a ``dask.distributed`` scheduler (``tcp://host:port``).
+        ``"local"`` (worker processes), ``"threads"`` (threads of this process: no start-up cost
+        for new processes; the fastest choice for a library of a few 100,000 molecules on a small
+        machine, ``bench/results/screen.md``) or the address of a ``dask.distributed`` scheduler
+        (``tcp://host:port``).
     resume
         Continue the interrupted run of the same output, library, models and options.
     filters
