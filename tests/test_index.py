@@ -117,7 +117,7 @@ def test_row_search_equals_column_search(index, library):
                                   bulk_similarity(packed, t, order="sorted"))
 
 
-def test_version_1_index_opens_without_bit_columns(index, tmp_path, library):
+def test_version_1_index_opens_without_bit_columns(index, tmp_path, library, capsys):
     _, smiles, _ = library
     path = _copy(index, tmp_path)
     meta = json.loads((path / "meta.json").read_text())
@@ -130,6 +130,11 @@ def test_version_1_index_opens_without_bit_columns(index, tmp_path, library):
     queries = smiles[:3] + smiles[50:52]
     assert old.search(queries, k=5).equals(index.search(queries, k=5))
     assert old.search(queries, threshold=0.5).equals(index.search(queries, threshold=0.5))
+    query_file = tmp_path / "queries.smi"
+    query_file.write_text("\n".join(queries) + "\n")
+    capsys.readouterr()
+    assert main(["search", str(path), "--queries", str(query_file), "--k", "2", "--out", str(tmp_path / "h.csv")]) == 0
+    assert "format-1 index without bit columns" in capsys.readouterr().err
     meta["format_version"] = 2  # a version-2 index must record (and have) its bit columns
     (path / "meta.json").write_text(json.dumps(meta))
     with pytest.raises(IndexFileError, match="no checksum recorded for bit_columns.npy"):

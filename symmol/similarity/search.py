@@ -1,9 +1,11 @@
 """Similarity search on packed fingerprints: bulk, threshold and top-k, with popcount bounds.
 
 Targets are held as :class:`SortedFingerprints` (rows sorted by popcount, with popcount bin
-offsets and the original row of each sorted fingerprint), in memory or memory-mapped from a
-:class:`~symmol.similarity.index.FingerprintIndex`. The kernels are in
-:mod:`symmol.kernels.similarity`.
+offsets, the original row of each sorted fingerprint and, normally, the same fingerprints
+bit-major), in memory or memory-mapped from a :class:`~symmol.similarity.index.FingerprintIndex`.
+With bit columns every search reads only the columns of the query's set bits
+(:mod:`symmol.kernels.similarity_columns`); without them (``columns=False``, format-1 indexes)
+the row kernels of :mod:`symmol.kernels.similarity` scan the rows. Both give identical results.
 """
 
 from __future__ import annotations
@@ -410,9 +412,9 @@ def topk_search(queries: np.ndarray, targets: SortedFingerprints, k: int, metric
                 alpha: float = 0.5, beta: float = 0.5) -> Hits:
     """The ``k`` most similar targets of each query (ties: smaller target row first).
 
-    Popcount bins are visited by decreasing Swamidass–Baldi bound and the scan stops once
-    the bound falls below the current k-th best similarity. A few queries are split over
-    the threads (per-thread heaps merged at the end).
+    Popcount bins with the highest Swamidass–Baldi bounds are searched first, and bins whose
+    bound falls below the current k-th best similarity are skipped. A few queries are split
+    over the threads (per-thread heaps merged at the end).
 
     Parameters
     ----------
