@@ -1002,7 +1002,13 @@ def _process(s, z_out, inv_out, bu_out, bv_out, bt_out) -> tuple[int, int, int]:
             c = component[bu[b]]
             length = _shortest_cycle(b, bu[b], bv[b], adj_start, adj_atom, adj_bond, ring_bond, prev, queue,
                                      cyc_atoms, cyc_bonds)
-            sorted_bonds[:length] = np.sort(cyc_bonds[:length])
+            for i in range(length):  # insertion sort: rings are short, and this allocates nothing
+                x = cyc_bonds[i]
+                j = i
+                while j > 0 and sorted_bonds[j - 1] > x:
+                    sorted_bonds[j] = sorted_bonds[j - 1]
+                    j -= 1
+                sorted_bonds[j] = x
             seen = False
             for r in range(n_found):
                 if ring_len[r] != length or ring_component[r] != c:
