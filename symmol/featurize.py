@@ -129,6 +129,18 @@ def _batch(indptr: np.ndarray, indices: np.ndarray, counts: np.ndarray | None, u
                             indices.astype(np.int32, copy=False), values, fp_size)
 
 
+def _insert_rows(batch: FingerprintBatch, rows: np.ndarray, filling: FingerprintBatch) -> FingerprintBatch:
+    """``batch`` with its empty rows ``rows`` (sorted) replaced by the rows of ``filling``, in order."""
+    lengths = np.diff(batch.indptr)
+    fill_lengths = np.diff(filling.indptr)
+    lengths[rows] = fill_lengths
+    indptr = np.zeros(lengths.size + 1, dtype=np.int64)
+    np.cumsum(lengths, out=indptr[1:])
+    at = np.repeat(batch.indptr[rows], fill_lengths)
+    return FingerprintBatch(indptr, np.insert(batch.indices, at, filling.indices),
+                            np.insert(batch.values, at, filling.values), batch.fp_size)
+
+
 def _fold(env_ids: np.ndarray, env_offsets: np.ndarray, fp_size: int, counts: bool, present: list[int],
           n_rows: int) -> FingerprintBatch:
     """RDKit's folding of 32-bit ids: counts modulo ``fp_size``, bits with count simulation."""
@@ -272,17 +284,16 @@ class MorganFingerprint(_SmilesMixin):
         g = native.graph
         indptr, indices, counts = morgan_csr(g.atom_invariants, g.atom_offsets, g.bond_atoms, g.bond_types,
                                              g.bond_offsets, int(self.radius), int(self.fp_size), None)
-        batch = _batch(indptr, indices, counts, self.counts, int(self.fp_size), list(range(len(smiles))),
-                       len(smiles))
+        values = counts.astype(np.float32) if self.counts else np.ones(indices.size, np.float32)
+        batch = FingerprintBatch(indptr.astype(np.int64, copy=False), indices.astype(np.int32, copy=False), values,
+                                 int(self.fp_size))
         refused = native.refused
         errors = [""] * len(smiles)
         if refused.size:
             parsed = parse_smiles_list([smiles[i] for i in refused.tolist()], mode="fast")
             for i, error in zip(refused.tolist(), parsed.errors, strict=True):
                 errors[i] = error
-            order = np.arange(len(smiles), dtype=np.int64)
-            order[refused] = len(smiles) + np.arange(refused.size)
-            batch = FingerprintBatch.concatenate([batch, self.from_mols(parsed.mols)]).take(order)
+            batch = _insert_rows(batch, refused, self.from_mols(parsed.mols))
         return FeaturizedMolecules(batch, errors)
 
     def bit_info(self, mol: Chem.Mol) -> dict[int, list[tuple[int, int]]]:
