@@ -14,23 +14,28 @@ The subset (anything else is refused):
 * the organic subset ``B C N O P S F Cl Br I`` and aromatic ``c n o s``; bracket atoms of
   ``C N O S P B F Cl Br I Si Se Na K Li`` and aromatic ``c n o s`` without isotope or atom class, with
   an ``H`` count, a charge and ``@``/``@@`` (ignored: ECFP without chirality does not read stereo),
-  whose (element, charge, valence) is in a small table of valences RDKit accepts (:data:`_VALENCE`);
+  whose (element, charge, valence) is in a small table of valences RDKit accepts (``_bracket_valence_ok``);
 * bonds ``- = # : / \\`` and implicit ones, branches, ring closures ``0-9`` and ``%nn``, ``.``;
 * implicit hydrogens by RDKit's default valences (``C`` 4, ``N`` 3, ``O`` 2, ``S`` 2/4/6,
   ``P`` 3/5, ``B`` 3, halogens 1), refusing a valence RDKit would reject or adjust (nitro written
   ``N(=O)=O``, hypervalent halogens, ...);
-* aromaticity as RDKit's default model decides it, where that decision is certain: the ring system
-  written aromatic must have a Kekulé structure (a perfect matching of the atoms that need a double
-  bond), and every ring made only of sp2/lone-pair atoms (written aromatic or Kekulé) must be a
-  5- or 6-membered ring of 6 pi electrons counted as RDKit does (an atom with a ring double bond
-  gives 1, one with an exocyclic double bond to N, O or S gives 0, a lone-pair N, O or S gives 2),
-  or, if it is not aromatic, a ring fused to no other such ring and written without aromatic atoms.
-  Rings that RDKit could make aromatic only as part of a fused system are refused.
+* aromaticity as RDKit's default model decides it (``MolOps::setAromaticity``, ``Aromaticity.cpp``):
+  the atoms written aromatic get a Kekule structure (a perfect matching of those that need a
+  double bond, else refused so that RDKit reports "Can't kekulize"); every ring atom gets RDKit's
+  electron-donor type from its Kekule valence (``countAtomElec``, ``getAtomDonorTypeArom``,
+  exocyclic bonds to more electronegative atoms stealing electrons, ``isAtomCandForArom``); the
+  rings are a shortest cycle through every ring bond, checked to form a cycle basis (else
+  refused); and every connected combination of up to 6 candidate rings sharing bonds that obeys
+  Huckel's rule marks its atoms and the bonds it holds once aromatic (``applyHuckelToFused``).
+  Where RDKit's later refinements of the fused-ring rule could matter (an atom in three rings of
+  a combination, rings sharing two bonds, anything marked after every candidate atom already
+  was), and where something written aromatic would end up non-aromatic (its bond type would then
+  depend on RDKit's own Kekule choice), the molecule is refused.
 
 Ring membership is read from the cycle space (an atom is in a ring iff it has a bond that is not a
-bridge), which is what RDKit's ring perception marks. Bond order inside a molecule follows the
-SMILES (chain bonds, then ring closures) and may differ from RDKit's bond indices; the Morgan
-environments do not depend on bond numbering. Identity with RDKit is checked on every molecule of
+bridge), which is what RDKit's ring perception marks. Bonds are numbered in the order the SMILES
+text completes them, which can differ from RDKit's bond indices (it adds ring closures last); the
+Morgan environments do not depend on bond numbering. Identity with RDKit is checked on every molecule of
 the shared ZINC250k, MOSES test and ChEMBL files by ``bench/fastparse_identity.py`` and on the
 bundled sample by ``tests/test_smiles_kernel.py``.
 """
