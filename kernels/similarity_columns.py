@@ -44,8 +44,8 @@ __all__ = [
 
 #: Words (of 64 targets) per block: 2048 targets, whose count planes (2 KiB) stay in L1.
 BLOCK_WORDS = 32
-#: Most planes of a count (counts up to 2**16 - 1 common bits).
-MAX_PLANES = 16
+#: Query bits added between two checks of the early stop of threshold search.
+PRUNE_BITS = 8
 
 _ONE = np.uint64(1)
 _ALL = np.uint64(0xFFFFFFFFFFFFFFFF)
@@ -148,28 +148,45 @@ def _add_column_any(planes, columns, f, w0, n_planes):
 
 
 @jit(inline="always")
-def _count_block(columns, q_bits, q0, q1, blk, planes, n_planes):
+def _count_block(columns, q_bits, q0, q1, blk, planes, n_planes, c_floor=0):
     """Bit-sliced common counts of block ``blk`` with the query bits ``q_bits[q0:q1]``.
 
     ``planes[k, t]`` becomes bit ``k`` of the counts of the 64 targets of word
     ``blk * BLOCK_WORDS + t``. ``n_planes`` is 6, 7, 8 (unrolled, vectorised adds) or more.
+    With ``c_floor > 0`` the count stops early, returning False, once no target of the block can
+    reach ``c_floor`` common bits any more (checked every ``PRUNE_BITS`` bits: a target with
+    count ``c`` after ``m`` of the ``a`` bits ends with at most ``c + a - m``); True otherwise.
     """
     w0 = blk * BLOCK_WORDS
     for k in range(n_planes):
         for t in range(BLOCK_WORDS):
             planes[k, t] = 0
-    if n_planes == 6:
-        for qi in range(q0, q1):
-            _add_column_6(planes, columns, q_bits[qi], w0)
-    elif n_planes == 7:
-        for qi in range(q0, q1):
-            _add_column_7(planes, columns, q_bits[qi], w0)
-    elif n_planes == 8:
-        for qi in range(q0, q1):
-            _add_column_8(planes, columns, q_bits[qi], w0)
-    else:
-        for qi in range(q0, q1):
-            _add_column_any(planes, columns, q_bits[qi], w0, n_planes)
+    a = q1 - q0
+    step = PRUNE_BITS if c_floor > 0 else max(a, 1)  # no checks: one run over all the bits
+    for qc in range(q0, q1, step):
+        qe = min(qc + step, q1)
+        if n_planes == 6:
+            for qi in range(qc, qe):
+                _add_column_6(planes, columns, q_bits[qi], w0)
+        elif n_planes == 7:
+            for qi in range(qc, qe):
+                _add_column_7(planes, columns, q_bits[qi], w0)
+        elif n_planes == 8:
+            for qi in range(qc, qe):
+                _add_column_8(planes, columns, q_bits[qi], w0)
+        else:
+            for qi in range(qc, qe):
+                _add_column_any(planes, columns, q_bits[qi], w0, n_planes)
+        need = c_floor - (a - (qe - q0))  # count needed now to still reach c_floor
+        if need > qe - q0:  # more than the bits added so far
+            return False
+        if need > 0 and qe < q1:
+            alive = np.uint64(0)
+            for t in range(BLOCK_WORDS):
+                alive |= _at_least(planes, t, n_planes, need)
+            if alive == 0:
+                return False
+    return True
 
 
 @jit(inline="always")
@@ -371,7 +388,17 @@ def column_threshold_kernel(q_bits, q_ptr, columns, bin_offsets, threshold, metr
         n_hits = 0
         b = lo
         for blk in range(blk0 + s, blk1, n_split):
-            _count_block(columns, q_bits, q0, q1, blk, planes, n_planes)
+            # smallest c_min of the block's bins: no target below it can be a hit
+            jb0 = max(blk * 64 * BLOCK_WORDS, first)
+            jb1 = min(blk * 64 * BLOCK_WORDS + 64 * BLOCK_WORDS, last)
+            c_floor = a + 1
+            bb = np.searchsorted(bin_offsets, jb0, side="right") - 1
+            while bb <= hi and bin_offsets[bb] < jb1:
+                if bin_offsets[bb] < bin_offsets[bb + 1]:
+                    c_floor = min(c_floor, c_min[bb])
+                bb += 1
+            if not _count_block(columns, q_bits, q0, q1, blk, planes, n_planes, c_floor):
+                continue
             for t in range(BLOCK_WORDS):
                 w = blk * BLOCK_WORDS + t
                 j0 = max(w * 64, first)

@@ -122,6 +122,58 @@ def test_transpose_rows_equals_numpy(molecules):
     assert column_words(64 * BLOCK_WORDS + 1) == 2 * BLOCK_WORDS
 
 
+def _random_fingerprints(n: int, n_on: int, seed: int) -> np.ndarray:
+    """``n`` packed 2048-bit rows with about ``n_on`` random bits each."""
+    rng = np.random.default_rng(seed)
+    bits = np.zeros((n, 2048), np.uint8)
+    for row, k in zip(bits, rng.integers(n_on // 2, 2 * n_on, n), strict=True):
+        row[rng.choice(2048, k, replace=False)] = 1
+    return np.packbits(bits, axis=1, bitorder="little").view(np.uint64)
+
+
+def test_count_block_equals_numpy_and_stops_only_when_no_target_can_reach(molecules):
+    """Bit-sliced block counts equal NumPy's; the early stop happens only when every count stays below the floor."""
+    from symmol.kernels.similarity_columns import BLOCK_WORDS, _count_block, column_words, transpose_rows
+
+    _, packed = molecules
+    targets = np.concatenate([packed, _random_fingerprints(3000, 45, 1)])
+    n = targets.shape[0]
+    columns = transpose_rows(targets, 2048, column_words(n))
+    n_stopped = 0
+    for query in (packed[3], packed[200], _random_fingerprints(1, 45, 2)[0], _random_fingerprints(1, 300, 3)[0]):
+        q_bits = np.flatnonzero(np.unpackbits(query.view(np.uint8), bitorder="little")).astype(np.int64)
+        a = q_bits.size
+        n_planes = max(6, int(a).bit_length())
+        counts = np.bitwise_count(targets & query).sum(1)
+        for blk in range(column_words(n) // BLOCK_WORDS):
+            block_counts = np.zeros(64 * BLOCK_WORDS, np.int64)
+            part = counts[blk * 64 * BLOCK_WORDS:(blk + 1) * 64 * BLOCK_WORDS]
+            block_counts[:part.size] = part
+            for c_floor in (0, 5, 12, 20, a):
+                planes = np.empty((n_planes, BLOCK_WORDS), np.uint64)
+                kept = _count_block(columns, q_bits, 0, a, blk, planes, n_planes, c_floor)
+                if not kept:
+                    n_stopped += 1
+                    assert block_counts.max() < c_floor
+                    continue
+                bits = np.unpackbits(planes.view(np.uint8), axis=1, bitorder="little").astype(np.int64)
+                np.testing.assert_array_equal((bits << np.arange(n_planes)[:, None]).sum(0), block_counts)
+    assert n_stopped > 0
+
+
+@pytest.mark.parametrize(("metric", "alpha", "beta"), METRICS)
+def test_threshold_search_with_early_stops_equals_naive(molecules, metric, alpha, beta):
+    """Queries outside a library of several column blocks: most blocks stop counting early."""
+    _, packed = molecules
+    library = np.concatenate([_random_fingerprints(2500, 45, 4), packed, _random_fingerprints(2500, 45, 5)])
+    queries = np.concatenate([packed[::60] ^ _random_fingerprints(7, 4, 6), _random_fingerprints(3, 45, 7)])
+    targets = SortedFingerprints.from_packed(library)
+    sims = naive_similarity(queries, library, metric, alpha, beta)
+    for threshold in (0.2, 0.5, 0.7):
+        assert as_lists(threshold_search(queries, targets, threshold, metric, alpha, beta), len(queries)) == \
+            naive_ranked(sims, threshold=threshold)
+
+
 @pytest.mark.parametrize(("metric", "alpha", "beta"), METRICS)
 def test_min_common_bisect_equals_linear_search(metric, alpha, beta):
     from symmol.kernels.similarity import METRICS as CODES
