@@ -206,7 +206,9 @@ def _parse(s, z, charge, hs, aromatic, bracket, bu, bv, bo) -> tuple[int, int, i
     ring_atom = np.full(_MAX_RING_NUMBER, -1, dtype=np.int64)
     ring_order = np.zeros(_MAX_RING_NUMBER, dtype=np.int64)
     stack = np.empty(n + 1, dtype=np.int64)
+    stack_atoms = np.empty(n + 1, dtype=np.int64)  # atoms before each open branch: '()' is an error
     depth = 0
+    opened = False  # just after '(': only a bond symbol or an atom may follow
     n_atoms = 0
     n_bonds = 0
     prev = -1
@@ -319,15 +321,17 @@ def _parse(s, z, charge, hs, aromatic, bracket, bu, bv, bo) -> tuple[int, int, i
             p += 1
             continue
         elif c == 46:  # '.'
-            if pending != _B_NONE or prev < 0 or depth != 0:
+            if pending != _B_NONE or prev < 0 or depth != 0 or opened:
                 return _SYNTAX, 0, 0
             prev = -1
             p += 1
             continue
         elif c == 40:  # '('
-            if prev < 0 or pending != _B_NONE:
+            if prev < 0 or pending != _B_NONE or opened:
                 return _SYNTAX, 0, 0
+            opened = True
             stack[depth] = prev
+            stack_atoms[depth] = n_atoms
             depth += 1
             p += 1
             continue
@@ -335,11 +339,13 @@ def _parse(s, z, charge, hs, aromatic, bracket, bu, bv, bo) -> tuple[int, int, i
             if depth == 0 or pending != _B_NONE:
                 return _SYNTAX, 0, 0
             depth -= 1
+            if n_atoms == stack_atoms[depth]:
+                return _SYNTAX, 0, 0
             prev = stack[depth]
             p += 1
             continue
         elif (c >= 48 and c <= 57) or c == 37:  # ring closure digit or %nn
-            if prev < 0:
+            if prev < 0 or opened:
                 return _SYNTAX, 0, 0
             if c == 37:
                 if p + 2 >= n or s[p + 1] < 48 or s[p + 1] > 57 or s[p + 2] < 48 or s[p + 2] > 57:
@@ -372,6 +378,7 @@ def _parse(s, z, charge, hs, aromatic, bracket, bu, bv, bo) -> tuple[int, int, i
         else:
             return _SYNTAX, 0, 0
         # a new atom
+        opened = False
         a = n_atoms
         z[a] = atom_z
         charge[a] = atom_charge
@@ -388,7 +395,7 @@ def _parse(s, z, charge, hs, aromatic, bracket, bu, bv, bo) -> tuple[int, int, i
             return _SYNTAX, 0, 0
         pending = _B_NONE
         prev = a
-    if depth != 0 or pending != _B_NONE or n_atoms == 0:
+    if depth != 0 or pending != _B_NONE or prev < 0:  # prev < 0: no atom, or a trailing '.'
         return _SYNTAX, 0, 0
     for k in range(_MAX_RING_NUMBER):
         if ring_atom[k] >= 0:
@@ -1045,11 +1052,18 @@ def _process(s, z_out, inv_out, bu_out, bv_out, bt_out) -> tuple[int, int, int]:
         n_cand = 0
         for r in range(n_found):
             ok = True
+            chalcogen = False
             for i in range(ring_len[r]):
-                if electrons[ring_atoms[r, i]] == _NO_DONOR:
+                a = ring_atoms[r, i]
+                if electrons[a] == _NO_DONOR:
                     ok = False
                     break
+                chalcogen = chalcogen or z[a] == 8 or z[a] == 16 or z[a] == 34
             if ok:
+                if chalcogen and ring_len[r] > 6:
+                    # RDKit declines O and S lone pairs in larger rings (C1=CC=CC=CSC=C1 stays Kekule)
+                    # but not Se's, by a rule not reproduced here
+                    return _RINGS, 0, 0
                 candidate[n_cand] = r
                 n_cand += 1
         if n_cand > 0:

@@ -133,6 +133,31 @@ def test_fast_featurization_on_sample_equals_full():
     np.testing.assert_array_equal(fast.values, full.values)
 
 
+def test_mutated_smiles_are_refused_or_read_exactly():
+    """Random edits of real SMILES (mostly invalid): whatever the reader accepts, RDKit accepts and
+    reads the same way; the rest is refused (empty branches, dangling bonds, bad ring closures, ...)."""
+    rng = np.random.default_rng(0)
+    alphabet = [*"CNOSPFIclnosBr()[]=#:/\\@+-.%0123456789H", "Cl", "Br", "[nH]", "[O-]", "[N+]", "c1", "1"]
+    fuzzed = []
+    for text in _sample()[:800]:
+        for _ in range(3):
+            chars = list(text)
+            for _ in range(int(rng.integers(1, 4))):
+                i = int(rng.integers(0, len(chars) + 1))
+                op = rng.random()
+                if op < 0.4 and chars:
+                    del chars[min(i, len(chars) - 1)]
+                elif op < 0.8:
+                    chars.insert(i, alphabet[int(rng.integers(len(alphabet)))])
+                elif chars:
+                    chars[min(i, len(chars) - 1)] = alphabet[int(rng.integers(len(alphabet)))]
+            fuzzed.append("".join(chars))
+    fuzzed += ["C()C", "C(C)(", "CC.", ".CC", "C..C", "C((C))C", "C(1CC1)C", "C=", "C1CC2", "%1", "C%1C"]
+    status = _assert_same_graph_as_rdkit(fuzzed)
+    assert 50 < (status == 0).sum() < len(fuzzed) // 2
+    assert (status[-11:] != 0).all()
+
+
 def test_encode_strips_and_handles_non_strings():
     data, offsets = encode_smiles([" CCO\n", None, 3.5, "c1ccccc1"])
     assert offsets.tolist() == [0, 3, 3, 3, 11]
