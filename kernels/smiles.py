@@ -931,7 +931,10 @@ def _process(s, z_out, inv_out, bu_out, bv_out, bt_out) -> tuple[int, int, int]:
             if h < 0:
                 return _VALENCE_ERR, 0, 0
             total_h[a] = h
-    if any_aromatic:
+    any_need = False
+    for a in range(n_atoms):
+        any_need = any_need or need[a]
+    if any_aromatic or any_need:  # (an atom written aromatic without aromatic bonds cannot be matched)
         kekule_bond = np.zeros(n_bonds, dtype=np.bool_)
         for b in range(n_bonds):
             kekule_bond[b] = bo[b] == _B_AROMATIC
@@ -1147,7 +1150,7 @@ def _process(s, z_out, inv_out, bu_out, bv_out, bt_out) -> tuple[int, int, int]:
     for b in range(n_bonds):
         bu_out[b] = bu[b]
         bv_out[b] = bv[b]
-        if aromatic_bond[b]:
+        if aromatic_bond[b] and bo[b] != _B_TRIPLE:  # RDKit marks only single/double bonds AROMATIC
             bt_out[b] = _RD_AROMATIC
         elif bo[b] == _B_DOUBLE:
             bt_out[b] = _RD_DOUBLE
