@@ -31,6 +31,7 @@ def run(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from symmol.chem.io import iter_molecules
+    from symmol.pipeline import parse_mode_for
     from symmol.similarity.index import FingerprintIndex
 
     index = FingerprintIndex.open(args.index, verify=args.verify)
@@ -45,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     pd.DataFrame(columns=columns).to_csv(out, index=False)
     for chunk in iter_molecules(args.queries, args.smiles_column, chunk_size=args.chunk_size):
         smiles = chunk["smiles"].tolist()
-        featurized = featurizer.from_smiles(smiles)
+        featurized = featurizer.from_smiles(smiles, parse_mode=parse_mode_for(featurizer.to_dict()))
         errors = featurized.errors
         if "read_error" in chunk.columns:
             errors = [read or parsed for read, parsed in zip(chunk["read_error"], errors, strict=True)]

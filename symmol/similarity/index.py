@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 
 from symmol.kernels.similarity_columns import BLOCK_WORDS, column_words, transpose_rows
+from symmol.pipeline import parse_mode_for
 from symmol.similarity.search import (
     Metric,
     SortedFingerprints,
@@ -485,7 +486,8 @@ class FingerprintIndex:
         ValueError
             Naming the first invalid SMILES (row, value and reason).
         """
-        featurized = self.featurizer().from_smiles(list(smiles))
+        featurizer = self.featurizer()
+        featurized = featurizer.from_smiles(list(smiles), parse_mode=parse_mode_for(featurizer.to_dict()))
         for row, (smi, error) in enumerate(zip(smiles, featurized.errors, strict=True)):
             if error:
                 raise ValueError(f"query row {row}: invalid SMILES {smi!r}: {error}")
