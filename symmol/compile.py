@@ -304,7 +304,7 @@ def warm_cache(backends: Sequence[str] = ("numba",), hidden: Sequence[int] = (10
     """Compile and run symmol's standard graphs once, filling PyTensor's on-disk caches.
 
     A cold Numba compile of the MLP training step costs ~15 s of CPU (PyTensor's generic
-    Elemwise/CAReduce functions and Numba's own helpers, ~85 %; symmol's kernels, ~15 %;
+    Elemwise/CAReduce functions and Numba's own helpers, ~83 %; symmol's Ops, ~17 %;
     ``bench/results/compile_time.md``). PyTensor keys its cache on the graph, not on the
     sizes (parameters have no static shapes), and caches every node's function separately, so
     after this one call

@@ -31,6 +31,14 @@ on-bits of the batch and ``(X.T @ G)[rows]``, so an optimizer can update only th
 of ``W`` (``pt.inc_subtensor(W[rows], ...)``). ``pytensor.grad`` still gives the dense
 ``X.T @ G`` by default.
 
+Adam
+----
+An exact (``torch.optim.Adam``) step moves every row of ``W``, also those of bits that are
+off in the batch, so a row-sparse update is not Adam (and at batch 256 ~84 % of 2048 ECFP4 bits are
+on in ZINC250k). Under the Numba backend :func:`symmol.nn.updates.adam` instead fuses the dense
+gradient into the step (:class:`symmol.ops.adam.FingerprintAdam`): one in-place pass over
+``W`` and its moments, ``X.T @ G`` never stored.
+
 Writing ``pt.dot(X, W)`` with ``X`` a CSR fingerprint matrix compiles to these Ops: see
 :mod:`symmol.ops.rewrites`.
 
