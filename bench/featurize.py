@@ -20,7 +20,8 @@ Contenders, each timed end to end from SMILES strings held in memory to a bit ma
 ``--steps N`` instead profiles where the time of one molecule goes (CPU time per molecule, best of
 3, first N rows, one process, Numba one thread): SMILES parsing without sanitization, each
 sanitization step added in turn, stereo perception, ``MolFromSmiles``, the fast parse path,
-``ToBinary``, ``GetConnectivityInvariants`` (no longer called), graph extraction and the kernel;
+``ToBinary``, ``GetConnectivityInvariants`` (no longer called), graph extraction, the kernel, and the
+Numba SMILES reader with the whole native path;
 written to ``bench/results/featurize_steps.md``.
 
 It also measures the peak memory (PSS and RSS of the process, the forkserver and the workers,
@@ -173,8 +174,11 @@ def profile_steps(smiles: list[str]) -> str:
     from rdkit.Chem import rdMolDescriptors
 
     from symmol.chem.graph import mol_graph_batch
+    from symmol.chem.native import encode_smiles
     from symmol.chem.parse import parse_smiles_list
+    from symmol.featurize import MorganFingerprint
     from symmol.kernels.morgan import morgan_csr
+    from symmol.kernels.smiles import smiles_graph_batch
 
     numba.set_num_threads(1)
     n = len(smiles)
@@ -222,6 +226,13 @@ def profile_steps(smiles: list[str]) -> str:
     generator = rdFingerprintGenerator.GetMorganGenerator(radius=RADIUS, fpSize=FP_SIZE)
     rows.append(("RDKit GetFingerprintAsNumPy (parsed molecule)",
                  cpu(lambda _: [generator.GetFingerprintAsNumPy(m) for m in mols])))
+    data, offsets = encode_smiles(smiles)
+    rows.append(("encode_smiles (SMILES list → bytes and offsets)", cpu(lambda _: encode_smiles(smiles))))
+    rows.append(("Numba SMILES reader (smiles_graph_batch: graph and invariants, RDKit for none)",
+                 cpu(lambda _: smiles_graph_batch(data, offsets))))
+    ecfp4 = MorganFingerprint(RADIUS, FP_SIZE)
+    rows.append(("symmol SMILES → ECFP4, all of it (MorganFingerprint.from_smiles, parse_mode='fast')",
+                 cpu(lambda _: ecfp4.from_smiles(smiles, parse_mode="fast"))))
     lines = ["| step | CPU us/mol |", "|---|---|"] + [f"| {name} | {t:.1f} |" for name, t in rows]
     return "\n".join(lines)
 
