@@ -50,7 +50,11 @@ class QSARModel:
     config
         Optimisation settings (:class:`~symmol.train.TrainConfig`); keyword arguments
         ``epochs``, ``patience``, ``batch_size``, ``optimizer``, ``learning_rate``,
-        ``weight_decay``, ``seed``, ``progress`` override its fields.
+        ``lr_schedule``, ``max_grad_norm``, ``weight_decay``, ``averaging`` (``"none"``,
+        ``"ema"``, ``"swa"``: weight averaging over steps), ``ema_decay``, ``swa_start``,
+        ``bagging`` (a bootstrap resample per ensemble member), ``seed``, ``progress``
+        override its fields. The settings used are saved in ``model.json`` (``"training"``)
+        and restored by :meth:`load`.
 
     Examples
     --------
@@ -161,8 +165,10 @@ class QSARModel:
         model = load_model(directory, backend=backend)
         spec = model.spec
         featurizer = MorganFingerprint.from_dict(spec.featurizer)
+        fields = set(TrainConfig.__dataclass_fields__)
+        saved = {k: v for k, v in (model.train_config or {}).items() if k in fields}
+        config = TrainConfig(**{**saved, "seed": spec.seed, "progress": False})
         estimator = cls(spec.task, spec.hidden, spec.dropout, featurizer.radius, featurizer.fp_size,
-                        featurizer.counts, spec.activation, spec.ensemble_size, backend, progress=False,
-                        seed=spec.seed)
+                        featurizer.counts, spec.activation, spec.ensemble_size, backend, config=config)
         estimator.model_ = model
         return estimator

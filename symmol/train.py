@@ -1,4 +1,21 @@
-"""The training loop: minibatches, epochs, early stopping on a validation metric."""
+"""The training loop: minibatches, epochs, early stopping on a validation metric.
+
+Besides the plain loop, two variance-reduction devices are built into the compiled step:
+
+* **Weight averaging** (``TrainConfig.averaging``): every trainable parameter ``p`` gets a
+  shared copy ``p̄`` updated inside the compiled step after the optimizer's update,
+  ``p̄ ← p̄ + α_t (p − p̄)``, with ``α_t`` a shared scalar set by the loop before each step.
+  ``"ema"``: ``α_t = 1 − min(d, (1 + t)/(10 + t))`` (Polyak averaging with
+  TensorFlow's ``ExponentialMovingAverage(num_updates=t)`` warm-up); ``"swa"``: ``α_t = 1``
+  before ``swa_start`` (``p̄`` follows ``p``), then ``1/(k + 1)`` for the ``k``-th averaged
+  step, the uniform average of the iterates (Izmailov et al., UAI 2018, arXiv:1803.05407;
+  Polyak & Juditsky, SIAM J. Control Optim. 1992). Validation, early stopping and the saved
+  model use ``p̄``.
+* **Bagging** (``TrainConfig.bagging``): ensemble member ``m`` sees each training row with the
+  weight it has in its own bootstrap resample (multinomial counts, Breiman 1996), so members
+  differ in their data as a random forest's trees do, while all of them still run as parallel
+  branches of one compiled step on the same minibatches.
+"""
 
 from __future__ import annotations
 
@@ -6,21 +23,26 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
+import pytensor
+import pytensor.tensor as pt
 from tqdm.auto import tqdm
 
-from symmol.compile import compile_train_step
+from symmol.compile import _compile, _input_vars, compile_train_step
 from symmol.fingerprints import FingerprintBatch
 from symmol.metrics import task_metrics
 from symmol.models.mlp import FingerprintMLP
 from symmol.nn import schedules
-from symmol.nn.objectives import masked_binary_crossentropy_from_logits, masked_squared_error
-from symmol.nn.updates import get_optimizer
+from symmol.nn.layers import get_all_params, get_output, get_state_updates
+from symmol.nn.objectives import l2_penalty, masked_binary_crossentropy_from_logits, masked_squared_error
+from symmol.nn.updates import DECOUPLED_WEIGHT_DECAY, get_optimizer, total_norm_constraint
 
 LR_SCHEDULES = {
     "constant": lambda lr, epochs: schedules.Constant(lr),
     "cosine": lambda lr, epochs: schedules.CosineDecay(lr, epochs),
     "exponential": lambda lr, epochs: schedules.ExponentialDecay(lr, 0.95),
 }
+#: Weight-averaging modes (see the module docstring).
+AVERAGING = ("none", "ema", "swa")
 
 
 @dataclass(frozen=True)
@@ -50,8 +72,20 @@ class TrainConfig:
         ``None``: no clipping.
     weight_decay
         L2 coefficient on weight matrices (``regularizable`` parameters).
+    averaging
+        ``"none"``, ``"ema"`` (exponential moving average of the weights over steps) or
+        ``"swa"`` (uniform average of the weights over the steps from ``swa_start`` on);
+        validation, early stopping and the final model use the averaged weights.
+    ema_decay
+        Decay ``d`` of ``"ema"``, in (0, 1).
+    swa_start
+        First averaged epoch of ``"swa"``, as a fraction of ``epochs`` in [0, 1): averaging
+        starts with the first step of epoch ``floor(swa_start · epochs)`` (0-based).
+    bagging
+        Train each ensemble member on its own bootstrap resample of the training set
+        (row weights = multinomial counts drawn with ``seed + member``).
     seed
-        Seed of the minibatch order.
+        Seed of the minibatch order (and of the bootstrap resamples).
     progress
         Show a progress bar.
     """
@@ -64,6 +98,10 @@ class TrainConfig:
     lr_schedule: str = "constant"
     max_grad_norm: float | None = None
     weight_decay: float = 3e-4
+    averaging: str = "none"
+    ema_decay: float = 0.99
+    swa_start: float = 0.5
+    bagging: bool = False
     seed: int = 0
     progress: bool = True
 
@@ -81,6 +119,16 @@ class TrainConfig:
             raise ValueError(f"unknown lr_schedule {self.lr_schedule!r}; choose from {sorted(LR_SCHEDULES)}")
         if self.max_grad_norm is not None and not self.max_grad_norm > 0:
             raise ValueError(f"max_grad_norm must be > 0, got {self.max_grad_norm}")
+        if self.averaging not in AVERAGING:
+            raise ValueError(f"unknown averaging {self.averaging!r}; choose from {list(AVERAGING)}")
+        if not 0 < self.ema_decay < 1:
+            raise ValueError(f"ema_decay must be in (0, 1), got {self.ema_decay}")
+        if not 0 <= self.swa_start < 1:
+            raise ValueError(f"swa_start must be in [0, 1), got {self.swa_start}")
+
+    def to_dict(self) -> dict:
+        """The settings as a JSON-ready dict (stored in ``model.json`` under ``"training"``)."""
+        return dict(self.__dict__)
 
 
 @dataclass
@@ -100,8 +148,142 @@ def validation_score(task: str, metrics: dict) -> tuple[str, float]:
     return "-rmse", -metrics["rmse"]
 
 
-def _loss_fn(task: str):
-    return masked_binary_crossentropy_from_logits if task == "classification" else masked_squared_error
+def weighted_masked_loss(task: str, outputs, targets, row_weights):
+    """Mean per-label loss over observed labels, each row counted ``row_weights`` times.
+
+    Parameters
+    ----------
+    task
+        ``"classification"`` (binary cross-entropy from logits) or ``"regression"`` (squared error).
+    outputs, targets
+        ``(n_rows, n_tasks)`` symbolic; NaN targets are missing and contribute nothing.
+    row_weights
+        ``(n_rows,)`` symbolic non-negative weights (bootstrap counts; all ones = the plain
+        masked mean of :mod:`symmol.nn.objectives`).
+
+    Returns
+    -------
+    Scalar ``Σ w_i m_ij ℓ_ij / max(Σ w_i m_ij, 1)``.
+    """
+    observed = pt.invert(pt.isnan(targets))
+    y = pt.switch(observed, targets, np.float32(0.0))
+    if task == "classification":
+        per_label = pt.softplus(outputs) - y * outputs
+    else:
+        per_label = pt.sqr(outputs - y)
+    weight = observed.astype("float32") * row_weights[:, None]
+    return pt.sum(per_label * weight) / pt.maximum(pt.sum(weight), np.float32(1.0))
+
+
+class TrainStep:
+    """One compiled optimisation step of a (possibly ensemble) fingerprint MLP.
+
+    Without bagging and averaging this is :func:`symmol.compile.compile_train_step`'s graph
+    (``row_weights`` is then ignored: all ones). Otherwise,
+    calling ``step(indptr, indices, values, targets, row_weights)`` runs dropout-on forward
+    and backward passes, applies the optimizer's updates to every member and, when
+    ``averaging`` is on, updates the averaged copies ``p̄ ← p̄ + α (p_new − p̄)`` with the
+    rate in :attr:`average_rate`; it returns the members' mean loss. ``row_weights`` is
+    ``(n_rows, n_members)`` float32 (member ``m``'s weight of each row).
+
+    Parameters
+    ----------
+    model
+        The network; its members are stepped together (objective = sum of member losses).
+    config
+        Optimizer, learning-rate schedule, weight decay, clipping and averaging settings.
+    """
+
+    def __init__(self, model: FingerprintMLP, config: TrainConfig):
+        members = model.members
+        self.schedule = LR_SCHEDULES[config.lr_schedule](config.learning_rate, config.epochs)
+        #: Shared averaged copy of each trainable parameter (empty without averaging).
+        self.averages: dict = {}
+        self.average_rate = pytensor.shared(np.float32(1.0), name="average_rate")
+        self.weighted = config.bagging or config.averaging != "none"
+        if not self.weighted:  # the standard graph of symmol.compile (warm_cache, fused steps)
+            loss_fn = (masked_binary_crossentropy_from_logits if model.task == "classification"
+                       else masked_squared_error)
+            self.function = compile_train_step(members, loss_fn, get_optimizer(config.optimizer),
+                                               self.schedule.learning_rate, backend=model.backend,
+                                               weight_decay=config.weight_decay,
+                                               max_grad_norm=config.max_grad_norm)
+            return
+        targets = pt.matrix("targets", dtype="float32")
+        row_weights = pt.matrix("row_weights", dtype="float32")
+        losses = [weighted_masked_loss(model.task, get_output(member, deterministic=False), targets,
+                                       row_weights[:, m]) for m, member in enumerate(members)]
+        objective = pt.add(*losses) if len(losses) > 1 else losses[0]
+        params = [p for member in members for p in get_all_params(member, trainable=True)]
+        decayed = [p for member in members for p in get_all_params(member, regularizable=True)]
+        optimizer = get_optimizer(config.optimizer)
+        kwargs: dict = {}
+        if optimizer in DECOUPLED_WEIGHT_DECAY:
+            kwargs = {"weight_decay": config.weight_decay, "decayed": decayed}
+        elif config.weight_decay:
+            objective = objective + np.float32(config.weight_decay / 2) * l2_penalty(decayed)
+        gradients = pytensor.gradient.grad(objective, params)
+        if config.max_grad_norm is not None:
+            gradients = total_norm_constraint(gradients, config.max_grad_norm)
+        updates = optimizer(gradients, params, self.schedule.learning_rate, **kwargs)
+        if config.averaging != "none":
+            for p in params:
+                average = pytensor.shared(p.get_value(borrow=False), name=f"{p.name}.average")
+                updates[average] = average + pt.cast(self.average_rate, p.dtype) * (updates[p] - average)
+                self.averages[p] = average
+        for member in members:
+            updates.update(get_state_updates(member))  # dropout RNG
+        self.function = _compile([*_input_vars(members), targets, row_weights],
+                                 pt.add(*losses) / np.float32(len(losses)) if len(losses) > 1 else losses[0],
+                                 model.backend, "cpu", "train_step", updates)
+
+    def __call__(self, indptr, indices, values, targets, row_weights) -> float:
+        if not self.weighted:  # all weights are 1: the unweighted graph
+            return float(self.function(indptr, indices, values, targets))
+        return float(self.function(indptr, indices, values, targets, row_weights))
+
+    def swap_in_averages(self) -> dict | None:
+        """Put the averaged weights into the model; returns the current weights to restore, or None."""
+        if not self.averages:
+            return None
+        current = {}
+        for param, average in self.averages.items():
+            current[param] = param.get_value(borrow=False)
+            param.set_value(average.get_value(borrow=False))
+        return current
+
+    @staticmethod
+    def restore(saved: dict | None) -> None:
+        """Undo :meth:`swap_in_averages`."""
+        for param, value in (saved or {}).items():
+            param.set_value(value)
+
+
+def average_rate(config: TrainConfig, epoch: int, step: int, n_averaged: int) -> float:
+    """The averaging rate ``α`` of global step ``step`` (0-based) in epoch ``epoch``.
+
+    ``n_averaged`` is the number of steps already in the SWA average.
+    """
+    if config.averaging == "ema":
+        return 1.0 - min(config.ema_decay, (1.0 + step) / (10.0 + step))
+    if config.averaging == "swa" and epoch >= swa_first_epoch(config):
+        return 1.0 / (n_averaged + 1)
+    return 1.0
+
+
+def swa_first_epoch(config: TrainConfig) -> int:
+    """0-based epoch whose first step starts the SWA average: ``floor(swa_start · epochs)``."""
+    return int(math.floor(config.swa_start * config.epochs))
+
+
+def bootstrap_weights(n_rows: int, n_members: int, seed: int) -> np.ndarray:
+    """``(n_rows, n_members)`` float32 bootstrap counts: member ``m`` draws ``n_rows`` rows
+    with replacement using ``numpy.random.default_rng(seed + m)``."""
+    weights = np.empty((n_rows, n_members), dtype=np.float32)
+    for m in range(n_members):
+        draws = np.random.default_rng(seed + m).integers(0, n_rows, n_rows)
+        weights[:, m] = np.bincount(draws, minlength=n_rows)
+    return weights
 
 
 def standardise_targets(model: FingerprintMLP, targets: np.ndarray) -> np.ndarray:
@@ -135,32 +317,38 @@ def train_model(model: FingerprintMLP, train_fp: FingerprintBatch, train_y: np.n
         raise ValueError(f"{len(train_fp)} training fingerprints but {len(train_y)} target rows")
     if train_y.ndim != 2 or train_y.shape[1] != len(model.targets):
         raise ValueError(f"targets must be (n_rows, {len(model.targets)}), got {train_y.shape}")
-    schedule = LR_SCHEDULES[config.lr_schedule](config.learning_rate, config.epochs)
-    step = compile_train_step(model.members, _loss_fn(model.task), get_optimizer(config.optimizer),
-                              schedule.learning_rate, backend=model.backend, weight_decay=config.weight_decay,
-                              max_grad_norm=config.max_grad_norm)
+    step = TrainStep(model, config)
     y_train = standardise_targets(model, train_y)
+    n_members = len(model.members)
+    weights = (bootstrap_weights(len(train_fp), n_members, config.seed) if config.bagging
+               else np.ones((len(train_fp), n_members), dtype=np.float32))
     rng = np.random.default_rng(config.seed)
     history = TrainHistory()
     early_stopping = config.patience > 0 and val_fp is not None and len(val_fp) > 0
     best_score, best_values, waited = -math.inf, None, 0
+    global_step, n_averaged = 0, 0
     bar = tqdm(range(config.epochs), desc="train", unit="epoch", disable=not config.progress, leave=False)
     for epoch in bar:
         order = rng.permutation(len(train_fp))
-        epoch_fp, epoch_y = train_fp.take(order), y_train[order]
-        losses, weights = [], []
+        epoch_fp, epoch_y, epoch_w = train_fp.take(order), y_train[order], weights[order]
+        losses, sizes = [], []
         for start in range(0, len(order), config.batch_size):
             stop = min(start + config.batch_size, len(order))
             batch = epoch_fp.slice(start, stop)
-            losses.append(float(step(batch.indptr, batch.indices, batch.values, epoch_y[start:stop])))
-            weights.append(stop - start)
-        history.train_loss.append(float(np.average(losses, weights=weights)))
-        schedule.step()
+            if step.averages:
+                step.average_rate.set_value(np.float32(average_rate(config, epoch, global_step, n_averaged)))
+                n_averaged += config.averaging == "swa" and epoch >= swa_first_epoch(config)
+            losses.append(step(batch.indptr, batch.indices, batch.values, epoch_y[start:stop], epoch_w[start:stop]))
+            sizes.append(stop - start)
+            global_step += 1
+        history.train_loss.append(float(np.average(losses, weights=sizes)))
+        step.schedule.step()
         if not math.isfinite(history.train_loss[-1]):
             raise RuntimeError(f"training diverged at epoch {epoch + 1} (loss {history.train_loss[-1]}); "
                                "lower the learning rate")
         postfix = {"loss": f"{history.train_loss[-1]:.4f}"}
         if val_fp is not None and len(val_fp) > 0:
+            saved = step.swap_in_averages()
             metrics = task_metrics(model.task, val_y, model.predict_fingerprints(val_fp), model.targets)
             history.monitor, score = validation_score(model.task, metrics)
             history.val_score.append(score)
@@ -172,11 +360,14 @@ def train_model(model: FingerprintMLP, train_fp: FingerprintBatch, train_y: np.n
                 history.best_epoch = epoch
             else:
                 waited += 1
+            step.restore(saved)
         bar.set_postfix(postfix)
         if early_stopping and waited >= config.patience:
             break
     if early_stopping and best_values is not None:
         model.set_param_values(best_values)
     else:
+        step.swap_in_averages()
         history.best_epoch = len(history.train_loss) - 1
+    model.train_config = config.to_dict()
     return history

@@ -117,6 +117,22 @@ def test_splits_file_and_bad_target(trained, tmp_path, tox21_path):
     assert main(argv) == 2
 
 
+def test_train_averaging_and_bagging_flags_reach_model_json(trained, tmp_path):
+    work, _ = trained
+    out = tmp_path / "model"
+    argv = ["train", str(work / "tox21_small.csv"), "--task", "classification", "--target", "NR-AR",
+            "--epochs", "2", "--patience", "0", "--hidden", "16", "--fp-size", "256", "--ensemble-size", "2",
+            "--averaging", "swa", "--swa-start", "0.5", "--bagging", "--no-progress", "--out", str(out)]
+    assert main(argv) == 0
+    document = json.loads((out / "model.json").read_text())
+    training = document["training"]
+    assert training["averaging"] == "swa" and training["swa_start"] == 0.5 and training["bagging"] is True
+    assert training["epochs"] == 2 and document["spec"]["ensemble_size"] == 2
+    argv[argv.index("swa")] = "polyak"
+    with pytest.raises(SystemExit):
+        main(argv)
+
+
 def test_screen_sdf_reports_unreadable_records(trained):
     work, model_dir = trained
     path = work / "mols.sdf.gz"

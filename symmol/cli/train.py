@@ -46,6 +46,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-grad-norm", type=float, default=None, help="clip the global gradient norm")
     parser.add_argument("--weight-decay", type=float, default=3e-4,
                         help="L2 coefficient on weight matrices")
+    parser.add_argument("--averaging", choices=("none", "ema", "swa"), default="none",
+                        help="average the weights over training steps: exponential moving average or "
+                             "stochastic weight averaging; validation and the saved model use the average")
+    parser.add_argument("--ema-decay", type=float, default=0.99, help="decay of --averaging ema")
+    parser.add_argument("--swa-start", type=float, default=0.5,
+                        help="fraction of --epochs after which --averaging swa starts averaging")
+    parser.add_argument("--bagging", action="store_true",
+                        help="train each ensemble member on its own bootstrap resample of the training set")
     parser.add_argument("--radius", type=int, default=2)
     parser.add_argument("--fp-size", type=int, default=2048)
     parser.add_argument("--counts", action="store_true", help="count fingerprint instead of bits")
@@ -83,7 +91,9 @@ def run(args: argparse.Namespace) -> int:
                       config=TrainConfig(epochs=args.epochs, patience=args.patience, batch_size=args.batch_size,
                                          optimizer=args.optimizer, learning_rate=args.lr,
                                          lr_schedule=args.lr_schedule, max_grad_norm=args.max_grad_norm,
-                                         weight_decay=args.weight_decay, seed=args.seed,
+                                         weight_decay=args.weight_decay, averaging=args.averaging,
+                                         ema_decay=args.ema_decay, swa_start=args.swa_start,
+                                         bagging=args.bagging, seed=args.seed,
                                          progress=not args.no_progress))
     featurized = model.featurize(table["smiles"].tolist())
     valid_rows = np.flatnonzero(featurized.valid)

@@ -133,6 +133,8 @@ class FingerprintMLP:
         self._member_fns: list | None = None
         #: ``(n_train, n_words) uint64`` packed training fingerprints (applicability domain), if kept.
         self.train_fingerprints: np.ndarray | None = None
+        #: Training settings (:meth:`symmol.train.TrainConfig.to_dict`) once trained; stored in ``model.json``.
+        self.train_config: dict | None = None
 
     @property
     def task(self) -> str:

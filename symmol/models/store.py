@@ -59,6 +59,8 @@ def save_model(model: FingerprintMLP, directory: str | Path) -> Path:
         "params_sha256": _sha256(params_path),
         "versions": _versions(),
     }
+    if model.train_config is not None:
+        document["training"] = model.train_config
     train_path = directory / TRAIN_FINGERPRINTS_FILE
     if model.train_fingerprints is not None:
         np.save(train_path, np.ascontiguousarray(model.train_fingerprints, dtype=np.uint64))
@@ -113,6 +115,10 @@ def load_model(directory: str | Path, backend: str = "numba") -> FingerprintMLP:
         model.set_param_values(values)
     except ValueError as exc:
         raise ModelFileError(f"{params_path}: {exc}") from None
+    training = document.get("training")
+    if training is not None and not isinstance(training, dict):
+        raise ModelFileError(f"{spec_path}: \"training\" must be an object, got {type(training).__name__}")
+    model.train_config = training
     if "train_fingerprints_sha256" in document:
         model.train_fingerprints = _load_train_fingerprints(directory, document, model.featurizer.fp_size)
     return model
