@@ -15,7 +15,7 @@ TARGETS=(NR-AR NR-AR-LBD NR-AhR NR-Aromatase NR-ER NR-ER-LBD NR-PPAR-gamma SR-AR
     "${TARGETS[@]/#/--target=}" --task classification --split scaffold --seed 0 \
     --out "$OUT/tox21_model"
 .venv/bin/symmol screen "$OUT/tox21_model" examples/data/zinc20k.smi.gz \
-    --out "$OUT/zinc20k_scores.csv.gz" --top 10 --n-jobs 2 --ad
+    --out "$OUT/zinc20k_scores.csv.gz" --top 10 --n-jobs 2 --scheduler threads --ad
 echo
 echo "Top 10 of 20,000 ZINC molecules by predicted NR-AR activity"
 echo "(ad: max Tanimoto similarity to the Tox21 training set, an applicability-domain score):"
