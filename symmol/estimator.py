@@ -13,6 +13,7 @@ from symmol.fingerprints import FingerprintBatch
 from symmol.metrics import task_metrics
 from symmol.models.mlp import FingerprintMLP, MLPSpec
 from symmol.models.store import load_model, save_model
+from symmol.pipeline import parse_mode_for
 from symmol.screen import score_chunk
 from symmol.train import TrainConfig, TrainHistory, train_model
 
@@ -80,7 +81,8 @@ class QSARModel:
 
     def featurize(self, smiles: Sequence[str]) -> FeaturizedMolecules:
         """Fingerprints of ``smiles`` with this model's featurizer (invalid rows flagged)."""
-        return self.featurizer.from_smiles(list(smiles))
+        spec = self.featurizer.to_dict()
+        return self.featurizer.from_smiles(list(smiles), parse_mode=parse_mode_for(spec))
 
     def fit(self, smiles: Sequence[str], y, val_smiles: Sequence[str] | None = None, val_y=None,
             target_names: Sequence[str] | None = None) -> QSARModel:
