@@ -83,26 +83,6 @@ def run_child(backend: str, hidden: str, compiledir: Path, numba_cache: Path, th
     return result
 
 
-def markdown_table(frame, floatfmt: str = ".3f") -> str:
-    """``frame.to_markdown(index=False, floatfmt=...)``, without needing ``tabulate`` installed."""
-    try:
-        return frame.to_markdown(index=False, floatfmt=floatfmt)
-    except ImportError:
-        pass
-    cells = [[format(v, floatfmt) if isinstance(v, float) else str(v) for v in row]
-             for row in frame.itertuples(index=False)]
-    numeric = [all(isinstance(v, int | float) for v in frame[c]) for c in frame.columns]
-    widths = [max([len(str(c))] + [len(r[i]) for r in cells]) for i, c in enumerate(frame.columns)]
-
-    def line(values):
-        return "| " + " | ".join(v.rjust(w) if num else v.ljust(w)
-                                 for v, w, num in zip(values, widths, numeric, strict=True)) + " |"
-
-    rule = "|" + "|".join((("-" * (w + 1)) + ":") if num else (":" + "-" * (w + 1))
-                          for w, num in zip(widths, numeric, strict=True)) + "|"
-    return "\n".join([line([str(c) for c in frame.columns]), rule, *(line(r) for r in cells)])
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--backends", nargs="+", default=["numba", "c", "jax"])
@@ -122,7 +102,7 @@ def main() -> None:
                 print(rows[-1], flush=True)
     import pandas as pd
 
-    text = markdown_table(pd.DataFrame(rows), ".2f")
+    text = pd.DataFrame(rows).to_markdown(index=False, floatfmt=".2f")
     print(text)
     if args.out:
         import platform

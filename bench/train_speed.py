@@ -263,26 +263,6 @@ def bench_torch(fps, y, kind: str) -> dict:
 # --------------------------------------------------------------------------- #
 
 
-def markdown_table(frame, floatfmt: str = ".3f") -> str:
-    """``frame.to_markdown(index=False, floatfmt=...)``, without needing ``tabulate`` installed."""
-    try:
-        return frame.to_markdown(index=False, floatfmt=floatfmt)
-    except ImportError:
-        pass
-    cells = [[format(v, floatfmt) if isinstance(v, float) else str(v) for v in row]
-             for row in frame.itertuples(index=False)]
-    numeric = [all(isinstance(v, int | float) for v in frame[c]) for c in frame.columns]
-    widths = [max([len(str(c))] + [len(r[i]) for r in cells]) for i, c in enumerate(frame.columns)]
-
-    def line(values):
-        return "| " + " | ".join(v.rjust(w) if num else v.ljust(w)
-                                 for v, w, num in zip(values, widths, numeric, strict=True)) + " |"
-
-    rule = "|" + "|".join((("-" * (w + 1)) + ":") if num else (":" + "-" * (w + 1))
-                          for w, num in zip(widths, numeric, strict=True)) + "|"
-    return "\n".join([line([str(c) for c in frame.columns]), rule, *(line(r) for r in cells)])
-
-
 def plot(results: dict[str, dict], path: Path) -> None:
     import matplotlib
 
@@ -326,7 +306,7 @@ def main() -> None:
         frame["final loss vs dense"] = [f"{100 * r:+.3f} %" for r in relative]
     if "embeddingbag" in ARGS.peers:
         frame["speed-up vs EmbeddingBag"] = results[labels["embeddingbag"]]["s/epoch"] / frame["s/epoch"]
-    text = markdown_table(frame, ".3f")
+    text = frame.to_markdown(index=False, floatfmt=".3f")
     print(text)
     if ARGS.no_write:
         return

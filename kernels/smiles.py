@@ -128,6 +128,27 @@ def _element(c0: int, c1: int) -> tuple[int, int]:
 
 
 @jit
+def _organic(c: int) -> int:
+    """Atomic number of a one-letter organic-subset symbol (``N O S P F I``, aromatic ``c n o s``);
+    0 for anything else (``C``/``B`` are parsed with ``Cl``/``Br``)."""
+    if c == 78 or c == 110:
+        return 7
+    if c == 79 or c == 111:
+        return 8
+    if c == 83 or c == 115:
+        return 16
+    if c == 99:
+        return 6
+    if c == 80:
+        return 15
+    if c == 70:
+        return 9
+    if c == 73:
+        return 53
+    return 0
+
+
+@jit
 def _bracket_valence_ok(z: int, charge: int, valence: int) -> bool:
     """Whether RDKit accepts a bracket atom of element ``z`` and ``charge`` with this total valence
     (bond orders + H count); the table is deliberately small."""
@@ -234,10 +255,10 @@ def _parse(s, z, charge, hs, aromatic, bracket, bu, bv, bo) -> tuple[int, int, i
                 if atom_z == 0:
                     return _ELEMENT, 0, 0
                 p += length
-            elif c == 99 or c == 110 or c == 111 or c == 115:  # c n o s
+            elif c >= 97 and _organic(c) > 0:  # c n o s
                 if p + 1 < n and s[p + 1] >= 97 and s[p + 1] <= 122:  # se, as, ...
                     return _ELEMENT, 0, 0
-                atom_z = 6 if c == 99 else (7 if c == 110 else (8 if c == 111 else 16))
+                atom_z = _organic(c)
                 atom_arom = True
                 p += 1
             else:
@@ -286,27 +307,9 @@ def _parse(s, z, charge, hs, aromatic, bracket, bu, bv, bo) -> tuple[int, int, i
             else:
                 atom_z = 5
                 p += 1
-        elif c == 78:
-            atom_z = 7
-            p += 1
-        elif c == 79:
-            atom_z = 8
-            p += 1
-        elif c == 83:
-            atom_z = 16
-            p += 1
-        elif c == 80:
-            atom_z = 15
-            p += 1
-        elif c == 70:
-            atom_z = 9
-            p += 1
-        elif c == 73:
-            atom_z = 53
-            p += 1
-        elif c == 99 or c == 110 or c == 111 or c == 115:  # aromatic c n o s
-            atom_z = 6 if c == 99 else (7 if c == 110 else (8 if c == 111 else 16))
-            atom_arom = True
+        elif _organic(c) > 0:  # N O S P F I, aromatic c n o s
+            atom_z = _organic(c)
+            atom_arom = c >= 97
             p += 1
         elif c == 45 or c == 47 or c == 92:  # - / \
             if pending != _B_NONE or prev < 0:
