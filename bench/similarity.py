@@ -120,6 +120,7 @@ def targets_met(results: dict, many: dict, load_s: float, n: int, threads: int) 
     rd, fp0 = results["RDKit BulkTanimotoSimilarity"], results["FPSim2 threshold 0"]
     top, thr = results["symmol top-100"], results["symmol threshold 0.7"]
     scaling = many[("top-100", 1)] / many[("top-100", threads)]
+    scaling_thr = many[("threshold 0.7", 1)] / many[("threshold 0.7", threads)]
     return [
         ("brute-force scan >= 60 M comparisons/s", f"{n / scan / 1e6:.1f} M/s", n / scan >= 60e6),
         ("scan >= 10x RDKit", f"{rd / scan:.1f}x", rd / scan >= 10),
@@ -127,6 +128,8 @@ def targets_met(results: dict, many: dict, load_s: float, n: int, threads: int) 
         ("top-100 <= 1.5 ms / query", f"{top * 1e3:.2f} ms", top <= 1.5e-3),
         ("threshold 0.7 <= 1.2 ms / query", f"{thr * 1e3:.2f} ms", thr <= 1.2e-3),
         (f"many-query top-100 scaling with {threads} threads >= 1.8x", f"{scaling:.2f}x", scaling >= 1.8),
+        (f"many-query threshold 0.7 scaling with {threads} threads >= 1.8x", f"{scaling_thr:.2f}x",
+         scaling_thr >= 1.8),
         ("index open < 0.5 s", f"{load_s * 1e3:.2f} ms", load_s < 0.5),
     ]
 
@@ -328,8 +331,11 @@ def main() -> None:
     lines += [
         "",
         "With bit columns each query is one work item (its own columns, bit-sliced counts, heap or hit "
-        "buffer), spread over the threads (handed out one at a time); one query alone is split over the threads "
-        "by blocks of the library. Thread scaling is wall time and needs idle cores: it means nothing when the "
+        "buffer). Each thread claims its next query from an atomic counter when done with the last, the queries "
+        "of most bits (the costliest) first, so the threads finish together; a prange over the queries would not: "
+        "the OpenMP threading layer hands each thread a contiguous half, and with the queries sorted by popcount "
+        "one half cost 65% of the top-100 work (1.53x at best). One query alone is split over the threads by "
+        "blocks of the library. Thread scaling is wall time and needs idle cores: it means nothing when the "
         "load average exceeds the core count. The CPU time summed over all threads shows the work the threads "
         "add (equal to the 1-thread CPU time when splitting the work costs nothing).",
         "",

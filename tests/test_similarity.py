@@ -174,6 +174,67 @@ def test_threshold_search_with_early_stops_equals_naive(molecules, metric, alpha
             naive_ranked(sims, threshold=threshold)
 
 
+def test_query_bits_equals_numpy(molecules):
+    from symmol.kernels.similarity_columns import query_bits
+
+    _, packed = molecules
+    queries = np.concatenate([packed[::31], packed[-1:], _random_fingerprints(2, 300, 8)])  # an empty query, dense ones
+    q_bits, q_ptr = query_bits(queries)
+    bits = np.unpackbits(queries.view(np.uint8), axis=1, bitorder="little")
+    assert q_ptr[0] == 0 and q_ptr[-1] == q_bits.size
+    for i in range(queries.shape[0]):
+        np.testing.assert_array_equal(q_bits[q_ptr[i]:q_ptr[i + 1]], np.flatnonzero(bits[i]))
+    np.testing.assert_array_equal(np.diff(q_ptr), np.bitwise_count(queries).sum(1))
+    assert q_ptr[-3] == q_ptr[-4] and np.diff(q_ptr)[-2:].min() > 255  # the empty query; 9 count planes
+
+
+@pytest.mark.parametrize("n_split", [1, 3])
+def test_column_kernels_do_every_work_item_once_whatever_the_workers(molecules, n_split):
+    """Items claimed by any number of workers (fewer, as many or more than the items): identical outputs, and
+    one split of a top-k query is its best hits among its blocks, ranked."""
+    from symmol.kernels.similarity import METRICS as CODES
+    from symmol.kernels.similarity_columns import (
+        column_bulk_kernel,
+        column_threshold_kernel,
+        column_topk_kernel,
+        query_bits,
+    )
+
+    _, packed = molecules
+    library = np.concatenate([_random_fingerprints(2500, 45, 9), packed, _random_fingerprints(2500, 45, 10)])
+    targets = SortedFingerprints.from_packed(library)
+    queries = packed[::19]
+    q_bits, q_ptr = query_bits(queries)
+    args = (q_bits, q_ptr, targets.columns, targets.bin_offsets)
+    code = CODES["tanimoto"]
+    sims = naive_similarity(queries, library, "tanimoto", 0.5, 0.5)
+    k = 30
+    outs = []
+    for n_threads in (1, 2, 5, 1000):
+        bulk = column_bulk_kernel(*args, targets.rows, code, 0.5, 0.5, n_split, n_threads)
+        np.testing.assert_array_equal(bulk, sims)
+        counts, positions, hit_sims = column_threshold_kernel(*args, 0.4, code, 0.5, 0.5, n_split, 100000, n_threads)
+        top_sims, top_rows = column_topk_kernel(*args, targets.rows, k, code, 0.5, 0.5, n_split, n_threads)
+        for i in range(queries.shape[0]):
+            items = range(i * n_split, (i + 1) * n_split)
+            found = sorted((int(targets.rows[p]), float(s)) for it in items
+                           for p, s in zip(positions[it, :counts[it]], hit_sims[it, :counts[it]], strict=True))
+            assert found == sorted(naive_ranked(sims[i:i + 1], threshold=0.4)[0])
+            merged = sorted(((-s, int(r)) for it in items for s, r in zip(top_sims[it], top_rows[it], strict=True)
+                             if r >= 0))
+            assert [(r, -s) for s, r in merged[:k]] == naive_ranked(sims[i:i + 1], k=k)[0]
+            for it in items:  # each split's list is ranked: similarity descending, then row
+                filled = top_rows[it] >= 0
+                assert filled[:filled.sum()].all()
+                ranked = sorted(zip(-top_sims[it][filled], top_rows[it][filled], strict=True))
+                assert ranked == list(zip(-top_sims[it][filled], top_rows[it][filled], strict=True))
+        outs.append((counts, top_sims, top_rows))
+    for counts, top_sims, top_rows in outs[1:]:
+        np.testing.assert_array_equal(counts, outs[0][0])
+        np.testing.assert_array_equal(top_sims, outs[0][1])
+        np.testing.assert_array_equal(top_rows, outs[0][2])
+
+
 @pytest.mark.parametrize(("metric", "alpha", "beta"), METRICS)
 def test_min_common_bisect_equals_linear_search(metric, alpha, beta):
     from symmol.kernels.similarity import METRICS as CODES

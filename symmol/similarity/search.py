@@ -30,6 +30,7 @@ from symmol.kernels.similarity_columns import (
     column_threshold_kernel,
     column_topk_kernel,
     column_words,
+    query_bits,
     transpose_rows,
 )
 
@@ -262,8 +263,8 @@ def bulk_similarity(queries: np.ndarray, targets: np.ndarray | SortedFingerprint
         dest = _row_ranks(targets) if order == "rows" else np.zeros(0, np.int64)
         if targets.columns is not None:
             q_bits, q_ptr = _query_bits(queries, targets)
-            return _dynamic(column_bulk_kernel, q_bits, q_ptr, targets.columns, targets.bin_offsets, dest,
-                            *m.kernel_args(), _split(queries.shape[0], 1))
+            return column_bulk_kernel(q_bits, q_ptr, targets.columns, targets.bin_offsets, dest, *m.kernel_args(),
+                                      _split(queries.shape[0], 1), numba.get_num_threads())
         sims = bulk_kernel(queries, popcount_rows(queries), targets.fingerprints, targets.popcounts(),
                            *m.kernel_args())
         if order == "sorted":
@@ -298,24 +299,12 @@ def _row_ranks(targets: SortedFingerprints) -> np.ndarray:
     return ranks
 
 
-def _dynamic(kernel, *args):
-    """Run a column kernel with its work items handed out one at a time (queries differ in cost)."""
-    previous = numba.set_parallel_chunksize(1)
-    try:
-        return kernel(*args)
-    finally:
-        numba.set_parallel_chunksize(previous)
-
-
 def _query_bits(queries: np.ndarray, targets: SortedFingerprints) -> tuple[np.ndarray, np.ndarray]:
     """Set bits of packed queries as CSR: ``q_bits`` (nnz,) int64, ``q_ptr`` (n_queries + 1,) int64."""
-    bits = np.unpackbits(queries.astype("<u8", copy=False).view(np.uint8), axis=1, bitorder="little")
-    query, q_bits = np.nonzero(bits)
+    q_bits, q_ptr = query_bits(queries)
     if q_bits.size and q_bits.max() >= targets.columns.shape[0]:
         raise ValueError(f"queries have bits set beyond the targets' {targets.columns.shape[0]} bits")
-    q_ptr = np.zeros(queries.shape[0] + 1, dtype=np.int64)
-    np.cumsum(np.bincount(query, minlength=queries.shape[0]), out=q_ptr[1:])
-    return q_bits.astype(np.int64), q_ptr
+    return q_bits, q_ptr
 
 
 def _check_targets(queries: np.ndarray, targets: SortedFingerprints) -> np.ndarray:
@@ -376,8 +365,8 @@ def _threshold_batch(queries, first, targets, threshold, m):
             sel_bits, sel_ptr = q_bits, q_ptr
             if sel is not None:
                 sel_bits, sel_ptr = q_bits[q_ptr[sel]:q_ptr[sel + 1]], np.array([0, q_ptr[sel + 1] - q_ptr[sel]])
-            return _dynamic(column_threshold_kernel, sel_bits, sel_ptr, targets.columns, targets.bin_offsets,
-                            threshold, *m.kernel_args(), n_split, capacity)
+            return column_threshold_kernel(sel_bits, sel_ptr, targets.columns, targets.bin_offsets, threshold,
+                                           *m.kernel_args(), n_split, capacity, numba.get_num_threads())
     else:
         q_prefix = prefix_popcounts(queries)
 
@@ -444,8 +433,14 @@ def topk_search(queries: np.ndarray, targets: SortedFingerprints, k: int, metric
     if targets.columns is not None:
         n_split = _split(queries.shape[0], 1)
         q_bits, q_ptr = _query_bits(queries, targets)
-        sims, rows = _dynamic(column_topk_kernel, q_bits, q_ptr, targets.columns, targets.bin_offsets, targets.rows,
-                              k, *m.kernel_args(), n_split)
+        sims, rows = column_topk_kernel(q_bits, q_ptr, targets.columns, targets.bin_offsets, targets.rows, k,
+                                        *m.kernel_args(), n_split, numba.get_num_threads())
+        if n_split == 1:  # one ranked list per query: put them back in input order
+            ranked_sims, ranked_rows = np.empty_like(sims), np.empty_like(rows)
+            ranked_sims[perm], ranked_rows[perm] = sims, rows
+            query = np.repeat(np.arange(queries.shape[0], dtype=np.int64), k)
+            filled = ranked_rows.ravel() >= 0
+            return Hits(query[filled], ranked_rows.ravel()[filled], ranked_sims.ravel()[filled])
     else:
         n_split = _split(queries.shape[0])
         sims, rows = topk_kernel(queries, counts, targets.fingerprints, targets.bin_offsets,
