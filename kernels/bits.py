@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numba
 import numpy as np
+from llvmlite import ir
 from numba.core import types
 from numba.extending import intrinsic
 
@@ -20,6 +21,7 @@ from .config import jit, parallel_jit
 
 __all__ = [
     "csr_to_dense_uint8",
+    "cttz64",
     "pack_csr",
     "popcount64",
     "popcount64_swar",
@@ -53,10 +55,29 @@ def _ctpop(typingctx, x):
     return sig, codegen
 
 
+@intrinsic
+def _cttz(typingctx, x):
+    """LLVM ``llvm.cttz`` (count trailing zeros; defined for 0 as the width)."""
+    if not isinstance(x, types.Integer):
+        return None
+    sig = x(x)
+
+    def codegen(context, builder, signature, args):
+        return builder.cttz(args[0], ir.Constant(ir.IntType(1), 0))
+
+    return sig, codegen
+
+
 @jit
 def popcount64(x: np.uint64) -> np.uint64:
     """Number of set bits of a ``uint64`` (LLVM ``ctpop``)."""
     return _ctpop(np.uint64(x))
+
+
+@jit
+def cttz64(x: np.uint64) -> np.uint64:
+    """Index of the lowest set bit of a ``uint64`` (LLVM ``cttz``; 64 for 0)."""
+    return _cttz(np.uint64(x))
 
 
 @jit

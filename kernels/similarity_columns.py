@@ -35,6 +35,7 @@ from llvmlite import ir
 from numba.core import cgutils, types
 from numba.extending import intrinsic
 
+from .bits import cttz64, popcount64
 from .config import jit, parallel_jit
 from .similarity import _keep_hit, _offer, _sift_down, min_common, score
 
@@ -56,19 +57,6 @@ PRUNE_BITS = 8
 
 _ONE = np.uint64(1)
 _ALL = np.uint64(0xFFFFFFFFFFFFFFFF)
-
-
-@intrinsic
-def _cttz(typingctx, x):
-    """LLVM ``llvm.cttz`` (count trailing zeros; defined for 0 as the width)."""
-    if not isinstance(x, types.Integer):
-        return None
-    sig = x(x)
-
-    def codegen(context, builder, signature, args):
-        return builder.cttz(args[0], ir.Constant(ir.IntType(1), 0))
-
-    return sig, codegen
 
 
 @intrinsic
@@ -111,10 +99,7 @@ def query_bits(queries):
     for i in range(nq):
         c = 0
         for w in range(n_words):
-            x = queries[i, w]
-            while x != 0:
-                c += 1
-                x &= x - _ONE
+            c += np.int64(popcount64(queries[i, w]))
         q_ptr[i + 1] = q_ptr[i] + c
     q_bits = np.empty(q_ptr[nq], dtype=np.int64)
     for i in range(nq):
@@ -122,7 +107,7 @@ def query_bits(queries):
         for w in range(n_words):
             x = queries[i, w]
             while x != 0:
-                q_bits[m] = w * 64 + np.int64(_cttz(x))
+                q_bits[m] = w * 64 + np.int64(cttz64(x))
                 m += 1
                 x &= x - _ONE
     return q_bits, q_ptr
@@ -160,7 +145,7 @@ def transpose_rows(packed, n_bits, n_column_words):
             for w in range(packed.shape[1]):
                 x = packed[j, w]
                 while x != 0:
-                    f = w * 64 + np.int64(_cttz(x))
+                    f = w * 64 + np.int64(cttz64(x))
                     if f < n_bits:
                         out[f, g] |= bit
                     x &= x - _ONE
@@ -509,7 +494,7 @@ def column_threshold_kernel(q_bits, q_ptr, columns, bin_offsets, threshold, metr
                             mask = _at_least(planes, t, n_planes, cm) & _range_mask(w, j, seg)
                             fb = float(b)
                             while mask != 0:
-                                u = np.int64(_cttz(mask))
+                                u = np.int64(cttz64(mask))
                                 mask &= mask - _ONE
                                 c = _count_of(planes, t, u, n_planes)
                                 n_hits = _keep_hit(c, w * 64 + u, fa, fb, threshold, metric, alpha, beta,
@@ -543,7 +528,7 @@ def _topk_block(columns, q_bits, q0, q1, a, blk, planes, n_planes, bin_offsets, 
                 w = blk * BLOCK_WORDS + t
                 mask = _at_least(planes, t, n_planes, cm) & _range_mask(w, j, seg)
                 while mask != 0:
-                    u = np.int64(_cttz(mask))
+                    u = np.int64(cttz64(mask))
                     mask &= mask - _ONE
                     c = _count_of(planes, t, u, n_planes)
                     if c >= cm:

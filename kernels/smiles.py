@@ -800,6 +800,186 @@ def _fused_aromaticity(rings, n_rings, ring_atoms, ring_bonds, ring_len, electro
 
 
 @jit
+def _aromatic_rings(n_atoms, n_bonds, z, bu, bv, adj_start, adj_atom, adj_bond, ring_bond, in_ring, usable, electrons,
+                    aromatic_atom, aromatic_bond) -> int:
+    """RDKit's aromaticity perception on the Kekule structure: fill ``aromatic_atom``/``aromatic_bond``.
+
+    ``electrons`` holds each ring atom's donor type (:func:`_donor`), ``usable`` the ring bonds between two
+    candidates. Returns 0, or a refusal code where RDKit's outcome is not certain.
+    """
+    # the ring set RDKit works from (SSSR): a shortest cycle through each ring bond, checked to be a
+    # cycle basis of every ring system that holds a bond between two candidates
+    component = np.full(n_atoms, -1, dtype=np.int64)
+    queue = np.empty(n_atoms, dtype=np.int64)
+    n_components = 0
+    for a in range(n_atoms):
+        if component[a] >= 0 or not in_ring[a]:
+            continue
+        component[a] = n_components
+        head = 0
+        tail = 1
+        queue[0] = a
+        while head < tail:
+            x = queue[head]
+            head += 1
+            for k in range(adj_start[x], adj_start[x + 1]):
+                if ring_bond[adj_bond[k]] and component[adj_atom[k]] < 0:
+                    component[adj_atom[k]] = n_components
+                    queue[tail] = adj_atom[k]
+                    tail += 1
+        n_components += 1
+    rank = np.zeros(n_components, dtype=np.int64)
+    relevant = np.zeros(n_components, dtype=np.bool_)
+    n_ring_bonds = 0
+    for b in range(n_bonds):
+        if ring_bond[b]:
+            rank[component[bu[b]]] += 1
+            n_ring_bonds += 1
+            if usable[b]:
+                relevant[component[bu[b]]] = True
+    for a in range(n_atoms):
+        if in_ring[a]:
+            rank[component[a]] -= 1
+    total_rank = 0
+    for c in range(n_components):
+        rank[c] += 1
+        if relevant[c]:
+            total_rank += rank[c]
+    if total_rank > _MAX_CYCLES:
+        return _LIMIT
+    ring_atoms = np.empty((total_rank, n_atoms), dtype=np.int64)
+    ring_bonds = np.empty((total_rank, n_atoms), dtype=np.int64)
+    ring_len = np.zeros(total_rank, dtype=np.int64)
+    ring_component = np.zeros(total_rank, dtype=np.int64)
+    found = np.zeros(n_components, dtype=np.int64)
+    prev = np.full(n_atoms, -1, dtype=np.int64)
+    cyc_atoms = np.empty(n_atoms, dtype=np.int64)
+    cyc_bonds = np.empty(n_atoms, dtype=np.int64)
+    sorted_bonds = np.empty(n_atoms, dtype=np.int64)
+    ring_sorted = np.empty((total_rank, n_atoms), dtype=np.int64)
+    n_found = 0
+    for b in range(n_bonds):
+        if not ring_bond[b] or not relevant[component[bu[b]]]:
+            continue  # ring systems without a bond between two candidates cannot hold aromatic rings
+        c = component[bu[b]]
+        length = _shortest_cycle(b, bu[b], bv[b], adj_start, adj_atom, adj_bond, ring_bond, prev, queue,
+                                 cyc_atoms, cyc_bonds)
+        for i in range(length):  # insertion sort: rings are short, and this allocates nothing
+            x = cyc_bonds[i]
+            j = i
+            while j > 0 and sorted_bonds[j - 1] > x:
+                sorted_bonds[j] = sorted_bonds[j - 1]
+                j -= 1
+            sorted_bonds[j] = x
+        seen = False
+        for r in range(n_found):
+            if ring_len[r] != length or ring_component[r] != c:
+                continue
+            same = True
+            for i in range(length):
+                if ring_sorted[r, i] != sorted_bonds[i]:
+                    same = False
+                    break
+            if same:
+                seen = True
+                break
+        if seen:
+            continue
+        found[c] += 1
+        if found[c] > rank[c]:
+            return _RINGS
+        ring_atoms[n_found, :length] = cyc_atoms[:length]
+        ring_bonds[n_found, :length] = cyc_bonds[:length]
+        ring_sorted[n_found, :length] = sorted_bonds[:length]
+        ring_len[n_found] = length
+        ring_component[n_found] = c
+        n_found += 1
+    for c in range(n_components):
+        if relevant[c] and found[c] != rank[c]:
+            return _RINGS
+    # candidate rings: every atom a candidate (RDKit's cRings), fused when sharing a bond
+    candidate = np.zeros(n_found, dtype=np.int64)
+    n_cand = 0
+    for r in range(n_found):
+        ok = True
+        chalcogen = False
+        for i in range(ring_len[r]):
+            a = ring_atoms[r, i]
+            if electrons[a] == _NO_DONOR:
+                ok = False
+                break
+            chalcogen = chalcogen or z[a] == 8 or z[a] == 16 or z[a] == 34
+        if ok:
+            if chalcogen and ring_len[r] > 6:
+                # RDKit declines O and S lone pairs in larger rings (C1=CC=CC=CSC=C1 stays Kekule)
+                # but not Se's, by a rule not reproduced here
+                return _RINGS
+            candidate[n_cand] = r
+            n_cand += 1
+    if n_cand > 0:
+        fused_with = np.zeros((n_found, n_found), dtype=np.bool_)
+        for j in range(n_cand):
+            r = candidate[j]
+            for jj in range(j):
+                r2 = candidate[jj]
+                if ring_len[r] > 24 or ring_len[r2] > 24:
+                    continue
+                i = 0
+                i2 = 0
+                shared = 0
+                while i < ring_len[r] and i2 < ring_len[r2]:  # bonds shared by the sorted bond lists
+                    if ring_sorted[r, i] == ring_sorted[r2, i2]:
+                        shared += 1
+                        i += 1
+                        i2 += 1
+                    elif ring_sorted[r, i] < ring_sorted[r2, i2]:
+                        i += 1
+                    else:
+                        i2 += 1
+                if shared > 1:  # RDKit does not fuse such rings (github #1928): refused, to be safe
+                    return _RINGS
+                if shared == 1:
+                    fused_with[r, r2] = True
+                    fused_with[r2, r] = True
+        n_cand_atoms = 0
+        mark = np.zeros(n_atoms, dtype=np.int64)
+        for j in range(n_cand):
+            r = candidate[j]
+            for i in range(ring_len[r]):
+                if mark[ring_atoms[r, i]] == 0:
+                    mark[ring_atoms[r, i]] = 1
+                    n_cand_atoms += 1
+        for a in range(n_atoms):
+            mark[a] = 0
+        bond_count = np.zeros(n_bonds, dtype=np.int64)
+        system = np.empty(n_cand, dtype=np.int64)
+        assigned = np.zeros(n_cand, dtype=np.bool_)
+        for start in range(n_cand):
+            if assigned[start]:
+                continue
+            # the fused system of candidate ring `start`, in RDKit's depth-first pick order
+            size = 0
+            dstack = np.empty(n_cand, dtype=np.int64)
+            dtop = 1
+            dstack[0] = start
+            assigned[start] = True
+            while dtop > 0:
+                dtop -= 1
+                j = dstack[dtop]
+                system[size] = candidate[j]
+                size += 1
+                for jj in range(n_cand - 1, -1, -1):
+                    if not assigned[jj] and fused_with[candidate[j], candidate[jj]]:
+                        assigned[jj] = True
+                        dstack[dtop] = jj
+                        dtop += 1
+            if not _fused_aromaticity(system, size, ring_atoms, ring_bonds, ring_len, electrons, fused_with,
+                                      n_cand_atoms, aromatic_atom, aromatic_bond, mark, bond_count):
+                return _RINGS
+    return 0
+
+
+@jit
 def _process(s, z_out, inv_out, bu_out, bv_out, bt_out) -> tuple[int, int, int]:
     """Parse one SMILES and, if accepted, write atom invariants and bonds. (status, atoms, bonds)."""
     n = s.shape[0]
@@ -945,15 +1125,12 @@ def _process(s, z_out, inv_out, bu_out, bv_out, bt_out) -> tuple[int, int, int]:
             return _KEKULE, 0, 0
     # pi electrons of every ring atom on the Kekule structure (a matched atom has one cyclic double bond)
     electrons = np.full(n_atoms, _NO_DONOR, dtype=np.int64)
-    n_candidates = 0
     for a in range(n_atoms):
         if not in_ring[a]:
             continue
         extra = 1 if need[a] else 0
         electrons[a] = _donor(z[a], charge[a], degree[a], total_h[a], other[a] + n_arom[a] + extra,
                               n_multiple[a] + extra, exo_partner[a], cyclic_multiple[a] or need[a])
-        if electrons[a] != _NO_DONOR:
-            n_candidates += 1
     aromatic_atom = np.zeros(n_atoms, dtype=np.bool_)
     aromatic_bond = np.zeros(n_bonds, dtype=np.bool_)
     usable = np.zeros(n_bonds, dtype=np.bool_)
@@ -963,175 +1140,10 @@ def _process(s, z_out, inv_out, bu_out, bv_out, bt_out) -> tuple[int, int, int]:
             usable[b] = True
             any_usable = True
     if any_usable:
-        # the ring set RDKit works from (SSSR): a shortest cycle through each ring bond, checked to be a
-        # cycle basis of every ring system that holds a bond between two candidates
-        component = np.full(n_atoms, -1, dtype=np.int64)
-        queue = np.empty(n_atoms, dtype=np.int64)
-        n_components = 0
-        for a in range(n_atoms):
-            if component[a] >= 0 or not in_ring[a]:
-                continue
-            component[a] = n_components
-            head = 0
-            tail = 1
-            queue[0] = a
-            while head < tail:
-                x = queue[head]
-                head += 1
-                for k in range(adj_start[x], adj_start[x + 1]):
-                    if ring_bond[adj_bond[k]] and component[adj_atom[k]] < 0:
-                        component[adj_atom[k]] = n_components
-                        queue[tail] = adj_atom[k]
-                        tail += 1
-            n_components += 1
-        rank = np.zeros(n_components, dtype=np.int64)
-        relevant = np.zeros(n_components, dtype=np.bool_)
-        n_ring_bonds = 0
-        for b in range(n_bonds):
-            if ring_bond[b]:
-                rank[component[bu[b]]] += 1
-                n_ring_bonds += 1
-                if usable[b]:
-                    relevant[component[bu[b]]] = True
-        for a in range(n_atoms):
-            if in_ring[a]:
-                rank[component[a]] -= 1
-        total_rank = 0
-        for c in range(n_components):
-            rank[c] += 1
-            if relevant[c]:
-                total_rank += rank[c]
-        if total_rank > _MAX_CYCLES:
-            return _LIMIT, 0, 0
-        ring_atoms = np.empty((total_rank, n_atoms), dtype=np.int64)
-        ring_bonds = np.empty((total_rank, n_atoms), dtype=np.int64)
-        ring_len = np.zeros(total_rank, dtype=np.int64)
-        ring_component = np.zeros(total_rank, dtype=np.int64)
-        found = np.zeros(n_components, dtype=np.int64)
-        prev = np.full(n_atoms, -1, dtype=np.int64)
-        cyc_atoms = np.empty(n_atoms, dtype=np.int64)
-        cyc_bonds = np.empty(n_atoms, dtype=np.int64)
-        sorted_bonds = np.empty(n_atoms, dtype=np.int64)
-        ring_sorted = np.empty((total_rank, n_atoms), dtype=np.int64)
-        n_found = 0
-        for b in range(n_bonds):
-            if not ring_bond[b] or not relevant[component[bu[b]]]:
-                continue  # ring systems without a bond between two candidates cannot hold aromatic rings
-            c = component[bu[b]]
-            length = _shortest_cycle(b, bu[b], bv[b], adj_start, adj_atom, adj_bond, ring_bond, prev, queue,
-                                     cyc_atoms, cyc_bonds)
-            for i in range(length):  # insertion sort: rings are short, and this allocates nothing
-                x = cyc_bonds[i]
-                j = i
-                while j > 0 and sorted_bonds[j - 1] > x:
-                    sorted_bonds[j] = sorted_bonds[j - 1]
-                    j -= 1
-                sorted_bonds[j] = x
-            seen = False
-            for r in range(n_found):
-                if ring_len[r] != length or ring_component[r] != c:
-                    continue
-                same = True
-                for i in range(length):
-                    if ring_sorted[r, i] != sorted_bonds[i]:
-                        same = False
-                        break
-                if same:
-                    seen = True
-                    break
-            if seen:
-                continue
-            found[c] += 1
-            if found[c] > rank[c]:
-                return _RINGS, 0, 0
-            ring_atoms[n_found, :length] = cyc_atoms[:length]
-            ring_bonds[n_found, :length] = cyc_bonds[:length]
-            ring_sorted[n_found, :length] = sorted_bonds[:length]
-            ring_len[n_found] = length
-            ring_component[n_found] = c
-            n_found += 1
-        for c in range(n_components):
-            if relevant[c] and found[c] != rank[c]:
-                return _RINGS, 0, 0
-        # candidate rings: every atom a candidate (RDKit's cRings), fused when sharing a bond
-        candidate = np.zeros(n_found, dtype=np.int64)
-        n_cand = 0
-        for r in range(n_found):
-            ok = True
-            chalcogen = False
-            for i in range(ring_len[r]):
-                a = ring_atoms[r, i]
-                if electrons[a] == _NO_DONOR:
-                    ok = False
-                    break
-                chalcogen = chalcogen or z[a] == 8 or z[a] == 16 or z[a] == 34
-            if ok:
-                if chalcogen and ring_len[r] > 6:
-                    # RDKit declines O and S lone pairs in larger rings (C1=CC=CC=CSC=C1 stays Kekule)
-                    # but not Se's, by a rule not reproduced here
-                    return _RINGS, 0, 0
-                candidate[n_cand] = r
-                n_cand += 1
-        if n_cand > 0:
-            fused_with = np.zeros((n_found, n_found), dtype=np.bool_)
-            for j in range(n_cand):
-                r = candidate[j]
-                for jj in range(j):
-                    r2 = candidate[jj]
-                    if ring_len[r] > 24 or ring_len[r2] > 24:
-                        continue
-                    i = 0
-                    i2 = 0
-                    shared = 0
-                    while i < ring_len[r] and i2 < ring_len[r2]:  # bonds shared by the sorted bond lists
-                        if ring_sorted[r, i] == ring_sorted[r2, i2]:
-                            shared += 1
-                            i += 1
-                            i2 += 1
-                        elif ring_sorted[r, i] < ring_sorted[r2, i2]:
-                            i += 1
-                        else:
-                            i2 += 1
-                    if shared > 1:  # RDKit does not fuse such rings (github #1928): refused, to be safe
-                        return _RINGS, 0, 0
-                    if shared == 1:
-                        fused_with[r, r2] = True
-                        fused_with[r2, r] = True
-            n_cand_atoms = 0
-            mark = np.zeros(n_atoms, dtype=np.int64)
-            for j in range(n_cand):
-                r = candidate[j]
-                for i in range(ring_len[r]):
-                    if mark[ring_atoms[r, i]] == 0:
-                        mark[ring_atoms[r, i]] = 1
-                        n_cand_atoms += 1
-            for a in range(n_atoms):
-                mark[a] = 0
-            bond_count = np.zeros(n_bonds, dtype=np.int64)
-            system = np.empty(n_cand, dtype=np.int64)
-            assigned = np.zeros(n_cand, dtype=np.bool_)
-            for start in range(n_cand):
-                if assigned[start]:
-                    continue
-                # the fused system of candidate ring `start`, in RDKit's depth-first pick order
-                size = 0
-                dstack = np.empty(n_cand, dtype=np.int64)
-                dtop = 1
-                dstack[0] = start
-                assigned[start] = True
-                while dtop > 0:
-                    dtop -= 1
-                    j = dstack[dtop]
-                    system[size] = candidate[j]
-                    size += 1
-                    for jj in range(n_cand - 1, -1, -1):
-                        if not assigned[jj] and fused_with[candidate[j], candidate[jj]]:
-                            assigned[jj] = True
-                            dstack[dtop] = jj
-                            dtop += 1
-                if not _fused_aromaticity(system, size, ring_atoms, ring_bonds, ring_len, electrons, fused_with,
-                                          n_cand_atoms, aromatic_atom, aromatic_bond, mark, bond_count):
-                    return _RINGS, 0, 0
+        status = _aromatic_rings(n_atoms, n_bonds, z, bu, bv, adj_start, adj_atom, adj_bond, ring_bond, in_ring,
+                                 usable, electrons, aromatic_atom, aromatic_bond)
+        if status != 0:
+            return status, 0, 0
     # everything written aromatic must have become aromatic (else RDKit's own Kekule form would show)
     for a in range(n_atoms):
         if aromatic[a] and not aromatic_atom[a]:
