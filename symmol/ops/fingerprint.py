@@ -815,6 +815,10 @@ def kernel_source_version(module: ModuleType) -> int:
     return int(hashlib.sha256(src.encode()).hexdigest()[:12], 16)
 
 
+#: Serial, uncached copies of the kernels made by :func:`graph_kernel`, keyed by the original.
+_GRAPH_KERNELS: dict[Dispatcher, Dispatcher] = {}
+
+
 def graph_kernel(kernel: Dispatcher, _memo: dict | None = None) -> Dispatcher:
     """A fresh, uncached, serial Numba copy of ``kernel`` and of every jitted function it calls.
 
@@ -837,8 +841,12 @@ def graph_kernel(kernel: Dispatcher, _memo: dict | None = None) -> Dispatcher:
     512 hidden, float32, on the shared 2-core machine: forward 0.36 ms serial vs 0.35 ms
     parallel, ``X.T @ G`` 0.29 ms vs 0.31 ms (best of 200; the lead should re-measure on a
     quiet machine, where two threads may still pay).
+
+    The copies are made once per process and shared by every Op and graph (a kernel that
+    several Ops call, such as ``check_csr``, compiles once; a predict function compiled after
+    the training step reuses the step's compiled kernels).
     """
-    memo = {} if _memo is None else _memo
+    memo = _GRAPH_KERNELS if _memo is None else _memo
     if kernel in memo:
         return memo[kernel]
     py_func = kernel.py_func
