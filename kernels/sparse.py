@@ -449,7 +449,9 @@ def csr_t_adam_update(
         raise ValueError("m and v must have the shape of W")
     check_csr(indptr, indices, values.shape[0], n_bits)
     colptr, src_row, src_val = csc_transpose(indptr, indices, values, n_bits)
-    one = np.ones(1, dtype=W.dtype)[0]
+    unit = np.zeros(1, dtype=G.dtype)  # 1 in G's dtype (np.zeros is compiled below anyway; np.ones is not)
+    unit[0] = 1
+    one = unit[0]
     c1 = one - beta1
     c2 = one - beta2
     for b in prange(n_bits):

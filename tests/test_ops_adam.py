@@ -1,4 +1,4 @@
-"""Tests for the fused fingerprint Adam step (symmol.kernels.sparse.csr_t_adam_update, symmol.ops.adam)."""
+"""Tests for the fused Adam steps (symmol.kernels.sparse.csr_t_adam_update, symmol.ops.adam)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,15 @@ from pytensor.gradient import verify_grad
 from test_ops_fingerprint import naive_t_matmul, random_csr
 
 from symmol.kernels.sparse import add_scaled_rows, csr_dense_matmul, csr_t_adam_update, csr_t_dense_matmul
-from symmol.ops.adam import AdamStep, FingerprintAdam, adam_step, adam_step_formulas, fingerprint_adam
+from symmol.ops.adam import (
+    AdamStep,
+    DenseAdam,
+    FingerprintAdam,
+    adam_step,
+    adam_step_formulas,
+    dense_adam,
+    fingerprint_adam,
+)
 from symmol.ops.fingerprint import FingerprintDotGradW, fingerprint_dot
 
 N_BITS = 64
@@ -223,7 +231,9 @@ def test_numba_fuses_and_others_inline():
         ops = [n.op for n in f.maker.fgraph.toposort()]
         assert not any(isinstance(op, AdamStep) for op in ops), name
         seen[name] = [op for op in ops if isinstance(op, FingerprintAdam)]
-    assert len(seen["numba"]) == 1 and seen["numba"][0].inplace
+        seen[name] += [op for op in ops if isinstance(op, DenseAdam)]
+    assert [type(op) for op in seen["numba"]] == [FingerprintAdam, DenseAdam]  # W, then b
+    assert all(op.inplace for op in seen["numba"])
     assert seen["c"] == [] and seen["python"] == []
 
 
@@ -254,3 +264,74 @@ def test_adam_step_marker_inlines_to_formulas():
     want = adam_step_formulas(value, 2 * value, 0 * value, 0 * value + 1, *scalars)
     for got, w in zip(f(value), want, strict=True):
         np.testing.assert_allclose(got, w, rtol=1e-14)
+
+
+# --------------------------------------------------------------------------- #
+# DenseAdam: every other vector or matrix parameter
+# --------------------------------------------------------------------------- #
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(11,), (6, 5)])
+@pytest.mark.parametrize("mode", ["numba", "python"])
+def test_dense_adam_matches_formulas(dtype, shape, mode):
+    rng = np.random.default_rng(9)
+    p, m, v = (rng.standard_normal(shape).astype(dtype), (0.1 * rng.standard_normal(shape)).astype(dtype),
+               (0.1 * rng.random(shape) + 0.01).astype(dtype))
+    g_full = rng.standard_normal((2 * shape[0],) + shape[1:]).astype(dtype)
+    g = g_full[::2]  # a strided gradient
+    scalars = adam_scalars(dtype)
+    tensors = [pt.tensor(name, dtype=np.dtype(dtype).name, shape=(None,) * len(shape)) for name in "pgmv"]
+    f = pytensor.function(tensors, dense_adam(*tensors, *scalars), mode=MODES[mode])
+    want = adam_step_formulas(p, g, m, v, *scalars)
+    before = [x.copy() for x in (p, m, v)]
+    got = f(p, g, m, v)
+    rtol = 1e-6 if dtype == np.float32 else 1e-14
+    for got_x, want_x in zip(got, want, strict=True):
+        assert got_x.dtype == dtype
+        np.testing.assert_allclose(got_x, want_x, rtol=rtol, atol=rtol)
+    for x, x0 in zip((p, m, v), before, strict=True):  # not in place: the inputs are untouched
+        np.testing.assert_array_equal(x, x0)
+
+
+@pytest.mark.parametrize("mode", ["numba", "python"])
+def test_dense_adam_inplace_writes_the_storage(mode):
+    rng = np.random.default_rng(10)
+    p, g, m = (rng.standard_normal(8) for _ in range(3))
+    v = rng.random(8) + 0.01
+    want = adam_step_formulas(p, g, m, v, *adam_scalars(np.float64))
+    tensors = [pt.dvector(name) for name in "pgmv"]
+    outs = dense_adam(*tensors, *adam_scalars(np.float64))
+    f = pytensor.function([pytensor.In(x, mutable=True) for x in tensors], outs, mode=MODES[mode])
+    assert [node.op for node in f.maker.fgraph.apply_nodes] == [DenseAdam(inplace=True)]
+    got = f(p, g, m, v)
+    for x, got_x, want_x in zip((p, m, v), got, want, strict=True):
+        np.testing.assert_allclose(x, want_x, rtol=1e-14)
+        np.testing.assert_allclose(got_x, want_x, rtol=1e-14)
+
+
+@pytest.mark.parametrize("mode", ["numba", "python"])
+def test_dense_adam_shape_mismatch_raises(mode):
+    tensors = [pt.dvector(name) for name in "pgmv"]
+    f = pytensor.function(tensors, dense_adam(*tensors, *adam_scalars(np.float64)), mode=MODES[mode])
+    with pytest.raises(ValueError, match="one shape"):
+        f(np.zeros(3), np.zeros(4), np.zeros(3), np.zeros(3))
+
+
+def test_dense_adam_rejects_other_ranks():
+    with pytest.raises(TypeError, match="vector or a matrix"):
+        dense_adam(pt.tensor3("p"), pt.tensor3("g"), pt.tensor3("m"), pt.tensor3("v"), *adam_scalars(np.float64))
+
+
+def test_dense_adam_verify_grad():
+    rng = np.random.default_rng(11)
+    p, g, m = (rng.standard_normal((3, 4)) for _ in range(3))
+    v = rng.random((3, 4)) + 0.1
+    scalars = adam_scalars(np.float64)
+
+    def step(p, g, m, v, step_size, bc2):
+        p_new, m_new, v_new = dense_adam(p, g, m, v, step_size, bc2, *scalars[2:])
+        return p_new + 2 * m_new + 3 * v_new
+
+    verify_grad(step, [p, g, m, v, np.float64(scalars[0]), np.float64(scalars[1])],
+                rng=np.random.default_rng(12), mode=PY_MODE, eps=1e-7)

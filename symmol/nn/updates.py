@@ -26,11 +26,12 @@ arXiv:1711.05101). ``decayed`` restricts it to a subset of the parameters, typic
 Global-norm gradient clipping is :func:`total_norm_constraint`, applied to the gradients
 before the rule.
 
-``adam`` / ``adamw`` on a fingerprint weight matrix (a parameter whose gradient is
-``FingerprintDotGradW``'s ``X.T @ G``) mark the step with :func:`symmol.ops.adam.adam_step`:
-the Numba backend then runs it as one fused, in-place pass that never stores the dense
-gradient (:class:`symmol.ops.adam.FingerprintAdam`), the same arithmetic; the other backends
-compile the plain formulas.
+``adam`` / ``adamw`` mark each parameter's step with :func:`symmol.ops.adam.adam_step`. The
+Numba backend runs the step of a fingerprint weight matrix (a parameter whose gradient is
+``FingerprintDotGradW``'s ``X.T @ G``) as one fused, in-place pass that never stores the dense
+gradient (:class:`symmol.ops.adam.FingerprintAdam`), and that of any other vector or matrix
+as one in-place loop (:class:`symmol.ops.adam.DenseAdam`), the same arithmetic; the other
+backends compile the plain formulas.
 """
 
 from __future__ import annotations
@@ -43,8 +44,7 @@ import pytensor
 import pytensor.tensor as pt
 from pytensor.tensor.sharedvar import TensorSharedVariable
 
-from symmol.ops.adam import adam_step, adam_step_formulas
-from symmol.ops.fingerprint import FingerprintDotGradW
+from symmol.ops.adam import adam_step
 
 
 def _zeros_like(param: TensorSharedVariable, name: str, fill: float = 0.0) -> TensorSharedVariable:
@@ -143,21 +143,13 @@ def _adam_updates(gradients, params, learning_rate, beta1, beta2, epsilon, weigh
         m, v = _zeros_like(param, "m"), _zeros_like(param, "v")
         step_size = lr / (one - b1 ** t)
         bias_correction2_sqrt = pt.sqrt(one - b2 ** t)
-        if _is_fingerprint_gradient(g):
-            # Marked for the Numba backend's fused, in-place step (symmol.ops.adam); other
-            # backends inline the marker back into the formulas below.
-            p_new, m_new, v_new = adam_step(start, g, m, v, step_size, bias_correction2_sqrt, b1, b2, eps)
-        else:
-            p_new, m_new, v_new = adam_step_formulas(start, g, m, v, step_size, bias_correction2_sqrt, b1, b2, eps)
+        # Marked for the Numba backend's fused, in-place steps (symmol.ops.adam); other
+        # backends inline the marker back into adam_step_formulas.
+        p_new, m_new, v_new = adam_step(start, g, m, v, step_size, bias_correction2_sqrt, b1, b2, eps)
         updates[m] = m_new
         updates[v] = v_new
         updates[param] = p_new
     return updates
-
-
-def _is_fingerprint_gradient(g) -> bool:
-    """Whether ``g`` is the output of :class:`~symmol.ops.fingerprint.FingerprintDotGradW` (``X.T @ G``)."""
-    return getattr(g, "owner", None) is not None and isinstance(g.owner.op, FingerprintDotGradW)
 
 
 def adam(gradients: Sequence, params: Sequence[TensorSharedVariable], learning_rate=1e-3,

@@ -9,27 +9,32 @@ elementwise update): 3 of the step's ~10 passes over 8 MB arrays. :class:`Finger
 computes each row of the gradient into a scratch row and applies Adam to it at once, in
 place: one pass over ``W``, ``m`` and ``v``.
 
+The other parameters (biases, hidden and output weights) take :class:`DenseAdam`: the same
+arithmetic as one in-place loop over ``p``, ``m`` and ``v``. Written as a graph, each of them
+is an elementwise ``Composite`` with its own broadcast pattern, and every one compiles
+separately under Numba (~0.3 s each, plus a ``DimShuffle`` per scalar); one ``DenseAdam``
+function per rank serves them all.
+
 How it enters a graph
 ---------------------
-:func:`symmol.nn.updates.adam` / ``adamw`` wrap the update of every parameter whose gradient
-is a :class:`~symmol.ops.fingerprint.FingerprintDotGradW` output in :func:`adam_step`, an
-inline ``OpFromGraph`` holding the plain elementwise formulas. Two graph rewrites then
-decide, per backend:
+:func:`symmol.nn.updates.adam` / ``adamw`` wrap the update of every parameter in
+:func:`adam_step`, an inline ``OpFromGraph`` holding the plain elementwise formulas. Graph
+rewrites then decide, per backend:
 
 * ``symmol_fuse_fingerprint_adam`` (tag ``numba``, so only the Numba backend's query runs it;
   before PyTensor inlines ``OpFromGraph`` nodes): ``adam_step(p, X.T @ G, m, v, ...)`` →
-  ``FingerprintAdam(indptr, indices, values, G, p, m, v, ...)``;
-* PyTensor's ``inline_ofg_expansion`` (every other backend, and the Numba backend when the
-  pattern does not match): the elementwise formulas, exactly the graph written without
-  :func:`adam_step`.
+  ``FingerprintAdam(indptr, indices, values, G, p, m, v, ...)``, and any other ``adam_step``
+  on a vector or matrix → ``DenseAdam(p, g, m, v, ...)``;
+* PyTensor's ``inline_ofg_expansion`` (every other backend, and the Numba backend for other
+  ranks): the elementwise formulas, exactly the graph written without :func:`adam_step`.
 
-``symmol_fingerprint_adam_inplace`` (tags ``fast_run``, ``inplace``) then lets the Op
-update ``W``, ``m`` and ``v`` in their storage when PyTensor's destroy handler allows it.
+``symmol_adam_inplace`` (tags ``fast_run``, ``inplace``) then lets either Op update ``p``,
+``m`` and ``v`` in their storage when PyTensor's destroy handler allows it.
 
 Backends: ``perform`` (a NumPy/SciPy reference) and Numba (:func:`symmol.kernels.sparse.
 csr_t_adam_update`, compiled serially into the graph as every symmol kernel, see
-:func:`symmol.ops.fingerprint.graph_kernel`). There is no C code: the rewrite never puts
-the Op into a C graph.
+:func:`symmol.ops.fingerprint.graph_kernel`; ``DenseAdam``: a loop over the entries). There
+is no C code: the rewrites never put these Ops into a C graph.
 """
 
 from __future__ import annotations
@@ -70,7 +75,8 @@ from symmol.ops.fingerprint import (
     kernel_source_version,
 )
 
-__all__ = ["AdamStep", "FingerprintAdam", "adam_step", "adam_step_formulas", "fingerprint_adam"]
+__all__ = ["AdamStep", "DenseAdam", "FingerprintAdam", "adam_step", "adam_step_formulas", "dense_adam",
+           "fingerprint_adam"]
 
 _SCALARS = ("step_size", "bias_correction2_sqrt", "beta1", "beta2", "epsilon")
 
@@ -255,6 +261,97 @@ def fingerprint_adam(indptr, indices, values, G, W, m, v, step_size, bias_correc
                              beta2, epsilon, return_list=True)
 
 
+class DenseAdam(Op):
+    """One Adam step on a vector or matrix parameter, in one loop (see :func:`adam_step_formulas`).
+
+    Inputs
+    ------
+    p, g, m, v : float32/float64 tensors of rank 1 or 2, one shape
+        Parameter, gradient, Adam's first and second moments (``g``, ``m``, ``v`` are cast to
+        ``p``'s dtype).
+    step_size, bias_correction2_sqrt, beta1, beta2, epsilon : float scalars
+        As in :func:`adam_step_formulas` (cast to ``p``'s dtype).
+
+    Outputs
+    -------
+    p_new, m_new, v_new : shape and dtype of ``p``
+        :func:`adam_step_formulas` element by element. With ``inplace=True`` they are ``p``,
+        ``m`` and ``v`` updated in their storage (``destroy_map``).
+
+    Raises ``ValueError`` (at run time) if the four tensors' shapes differ. The pullback
+    differentiates the formulas.
+    """
+
+    __props__ = ("inplace",)
+
+    def __init__(self, inplace: bool = False):
+        self.inplace = bool(inplace)
+        if self.inplace:
+            self.destroy_map = {0: [0], 1: [2], 2: [3]}
+
+    def make_node(self, p: TensorLike, g: TensorLike, m: TensorLike, v: TensorLike, step_size: TensorLike,
+                  bias_correction2_sqrt: TensorLike, beta1: TensorLike, beta2: TensorLike,
+                  epsilon: TensorLike) -> Apply:
+        name = type(self).__name__
+        p = pt.as_tensor_variable(p)
+        if p.type.ndim not in (1, 2):
+            raise TypeError(f"{name}: p must be a vector or a matrix, got ndim {p.type.ndim}")
+        p = _as_float_tensor(p, p.type.ndim, name, "p")
+        dtype = p.type.dtype
+        tensors = []
+        for x, arg in ((g, "g"), (m, "m"), (v, "v")):
+            x = _as_float_tensor(x, p.type.ndim, name, arg)
+            tensors.append(x if x.type.dtype == dtype else pt.cast(x, dtype))
+        scalars = []
+        for s, arg in zip((step_size, bias_correction2_sqrt, beta1, beta2, epsilon), _SCALARS, strict=True):
+            s = pt.as_tensor_variable(s)
+            if s.type.ndim != 0:
+                raise TypeError(f"{name}: {arg} must be a scalar, got ndim {s.type.ndim}")
+            scalars.append(s if s.type.dtype == dtype else pt.cast(s, dtype))
+        outputs = [TensorType(dtype, shape=p.type.shape)() for _ in range(3)]
+        return Apply(self, [p, *tensors, *scalars], outputs)
+
+    def perform(self, node: Apply, inputs: list[np.ndarray], output_storage: list[list]) -> None:
+        p, g, m, v, *scalars = inputs
+        if not (g.shape == m.shape == v.shape == p.shape):
+            raise ValueError(f"{type(self).__name__}: p, g, m, v must have one shape, got "
+                             f"{p.shape}, {g.shape}, {m.shape}, {v.shape}")
+        new = adam_step_formulas(p, g, m, v, *(np.asarray(s, dtype=p.dtype) for s in scalars))
+        for storage, value, old in zip(output_storage, new, (p, m, v), strict=True):
+            if self.inplace:
+                old[...] = value
+                storage[0] = old
+            else:
+                storage[0] = np.asarray(value, dtype=p.dtype)
+
+    def infer_shape(self, fgraph, node: Apply, input_shapes: list[tuple]) -> list[tuple]:
+        return [input_shapes[0]] * 3
+
+    def pullback(self, inputs: Sequence[Variable], outputs: Sequence[Variable],
+                 cotangents: Sequence[Variable]) -> list[Variable]:
+        p, g, m, v, *scalars = inputs
+        # copies, for the reason given in FingerprintAdam.pullback
+        unfused = [pt.tensor_copy(x) for x in adam_step_formulas(p, g, m, v, *scalars)]
+        known = {out: cot for out, cot in zip(unfused, cotangents, strict=True)
+                 if not isinstance(cot.type, pytensor.gradient.DisconnectedType)}
+        return pytensor.gradient.grad(None, list(inputs), known_grads=known, disconnected_inputs="ignore",
+                                      return_disconnected="zero")
+
+
+_dense_adam = DenseAdam()
+
+
+def dense_adam(p, g, m, v, step_size, bias_correction2_sqrt, beta1, beta2, epsilon) -> list[Variable]:
+    """Symbolic Adam step on a vector or matrix in one loop; see :class:`DenseAdam`.
+
+    Returns
+    -------
+    list of TensorVariable
+        ``[p_new, m_new, v_new]``, each of ``p``'s shape and dtype.
+    """
+    return _dense_adam(p, g, m, v, step_size, bias_correction2_sqrt, beta1, beta2, epsilon, return_list=True)
+
+
 # --------------------------------------------------------------------------- #
 # rewrites
 # --------------------------------------------------------------------------- #
@@ -275,20 +372,32 @@ def local_fuse_fingerprint_adam(fgraph, node):
     return fingerprint_adam(indptr, indices, values, G, p, m, v, *scalars)
 
 
-@node_rewriter([FingerprintAdam])
-def local_fingerprint_adam_inplace(fgraph, node):
-    """Switch :class:`FingerprintAdam` to its in-place form (reverted by the destroy handler if unsafe)."""
+@node_rewriter([AdamStep])
+def local_fuse_dense_adam(fgraph, node):
+    """``AdamStep(p, g, m, v, ...)`` on a vector or matrix (any other ``g``) → :class:`DenseAdam`."""
+    p, g, m, v, *scalars = node.inputs
+    if p.type.ndim not in (1, 2) or p.type.dtype not in ("float32", "float64"):
+        return False
+    if g.owner is not None and isinstance(g.owner.op, FingerprintDotGradW):
+        return False  # local_fuse_fingerprint_adam's (runs first; declined only on a dtype mismatch)
+    return dense_adam(p, g, m, v, *scalars)
+
+
+@node_rewriter([FingerprintAdam, DenseAdam])
+def local_adam_inplace(fgraph, node):
+    """Switch :class:`FingerprintAdam` / :class:`DenseAdam` to the in-place form (reverted by the destroy
+    handler if unsafe)."""
     if node.op.inplace:
         return False
-    return FingerprintAdam(inplace=True)(*node.inputs, return_list=True)
+    return type(node.op)(inplace=True)(*node.inputs, return_list=True)
 
 
 # Before "inline_ofg_expansion" (position -0.01), which would dissolve the AdamStep marker.
 optdb.register("symmol_fuse_fingerprint_adam", dfs_rewriter(local_fuse_fingerprint_adam), "numba",
-               position=-0.02)
-optdb.register("symmol_fingerprint_adam_inplace",
-               WalkingGraphRewriter(local_fingerprint_adam_inplace,
-                                    failure_callback=NodeProcessingGraphRewriter.warn_inplace),
+               position=-0.03)
+optdb.register("symmol_fuse_dense_adam", dfs_rewriter(local_fuse_dense_adam), "numba", position=-0.02)
+optdb.register("symmol_adam_inplace",
+               WalkingGraphRewriter(local_adam_inplace, failure_callback=NodeProcessingGraphRewriter.warn_inplace),
                "fast_run", "inplace", position=50.2)
 
 
@@ -322,3 +431,51 @@ def _numba_funcify_fingerprint_adam(op, node=None, **kwargs):
             return W_new, m_new, v_new
 
     return fingerprint_adam_numba, _NUMBA_CACHE_VERSION
+
+
+@register_funcify_default_op_cache_key(DenseAdam)
+def _numba_funcify_dense_adam(op, node=None, **kwargs):
+    inplace = op.inplace
+    ndim = node.inputs[0].type.ndim
+    one = np.dtype(node.inputs[0].type.dtype).type(1)  # a typed constant: 1 - beta1 stays in p's dtype
+
+    @numba_basic.numba_njit
+    def adam_entry(p, g, m, v, step_size, bias_correction2_sqrt, beta1, beta2, epsilon, c1, c2):
+        m_new = beta1 * m + c1 * g
+        v_new = beta2 * v + c2 * (g * g)
+        return p - (step_size * m_new) / (np.sqrt(v_new) / bias_correction2_sqrt + epsilon), m_new, v_new
+
+    if ndim == 1:
+        @numba_basic.numba_njit
+        def dense_adam_numba(p, g, m, v, step_size, bias_correction2_sqrt, beta1, beta2, epsilon):
+            if g.shape != p.shape or m.shape != p.shape or v.shape != p.shape:
+                raise ValueError("DenseAdam: p, g, m, v must have one shape")
+            if not inplace:
+                p, m, v = p.copy(), m.copy(), v.copy()
+            s, b, b1, b2, eps = step_size.item(), bias_correction2_sqrt.item(), beta1.item(), beta2.item(), \
+                epsilon.item()
+            c1, c2 = one - b1, one - b2
+            for i in range(p.shape[0]):
+                p[i], m[i], v[i] = adam_entry(p[i], g[i], m[i], v[i], s, b, b1, b2, eps, c1, c2)
+            return p, m, v
+    else:
+        @numba_basic.numba_njit
+        def dense_adam_numba(p, g, m, v, step_size, bias_correction2_sqrt, beta1, beta2, epsilon):
+            if g.shape != p.shape or m.shape != p.shape or v.shape != p.shape:
+                raise ValueError("DenseAdam: p, g, m, v must have one shape")
+            if not inplace:
+                p, m, v = p.copy(), m.copy(), v.copy()
+            s, b, b1, b2, eps = step_size.item(), bias_correction2_sqrt.item(), beta1.item(), beta2.item(), \
+                epsilon.item()
+            c1, c2 = one - b1, one - b2
+            for i in range(p.shape[0]):
+                for j in range(p.shape[1]):
+                    p[i, j], m[i, j], v[i, j] = adam_entry(p[i, j], g[i, j], m[i, j], v[i, j], s, b, b1, b2,
+                                                           eps, c1, c2)
+            return p, m, v
+
+    return dense_adam_numba, _NUMBA_DENSE_CACHE_VERSION
+
+
+#: Bump when the DenseAdam dispatch above changes.
+_NUMBA_DENSE_CACHE_VERSION = 1
