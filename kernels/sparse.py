@@ -43,6 +43,8 @@ __all__ = [
     "check_csr",
     "csc_transpose",
     "csr_dense_matmul",
+    "csr_dense_matmul_into",
+    "csr_t_adam_step",
     "csr_t_adam_update",
     "csr_row_dot",
     "csr_t_dense_matmul",
@@ -137,7 +139,7 @@ def add_scaled_rows(
         p += 1
 
 
-@parallel_jit
+@jit
 def csr_dense_matmul(
     indptr: np.ndarray, indices: np.ndarray, values: np.ndarray, W: np.ndarray
 ) -> np.ndarray:
@@ -167,17 +169,27 @@ def csr_dense_matmul(
     ValueError
         If the CSR structure is malformed (see :func:`check_csr`).
     """
-    n_rows = indptr.shape[0] - 1
-    n_bits = W.shape[0]
+    check_csr(indptr, indices, values.shape[0], W.shape[0])
+    out = np.empty((indptr.shape[0] - 1, W.shape[1]), dtype=W.dtype)
+    csr_dense_matmul_into(indptr, indices, values, W, out)
+    return out
+
+
+@parallel_jit
+def csr_dense_matmul_into(
+    indptr: np.ndarray, indices: np.ndarray, values: np.ndarray, W: np.ndarray, out: np.ndarray
+) -> None:
+    """:func:`csr_dense_matmul` into ``out`` (shape (n_rows, n_hidden)), without validation.
+
+    The caller has validated the CSR structure against ``W`` (:func:`check_csr`) and the
+    shape of ``out``; nothing here raises.
+    """
     n_hidden = W.shape[1]
-    check_csr(indptr, indices, values.shape[0], n_bits)
-    out = np.empty((n_rows, n_hidden), dtype=W.dtype)
-    for i in prange(n_rows):
+    for i in prange(indptr.shape[0] - 1):
         row = out[i]
         for j in range(n_hidden):
             row[j] = 0
         add_scaled_rows(row, W, indices, values, indptr[i], indptr[i + 1])
-    return out
 
 
 @jit
@@ -387,7 +399,7 @@ def csr_row_dot(
     return out
 
 
-@parallel_jit
+@jit
 def csr_t_adam_update(
     indptr: np.ndarray,
     indices: np.ndarray,
@@ -448,6 +460,29 @@ def csr_t_adam_update(
     if m.shape[0] != n_bits or m.shape[1] != n_hidden or v.shape[0] != n_bits or v.shape[1] != n_hidden:
         raise ValueError("m and v must have the shape of W")
     check_csr(indptr, indices, values.shape[0], n_bits)
+    csr_t_adam_step(indptr, indices, values, G, W, m, v, step_size, bias_correction2_sqrt, beta1, beta2,
+                    epsilon)
+
+
+@parallel_jit
+def csr_t_adam_step(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    values: np.ndarray,
+    G: np.ndarray,
+    W: np.ndarray,
+    m: np.ndarray,
+    v: np.ndarray,
+    step_size: float,
+    bias_correction2_sqrt: float,
+    beta1: float,
+    beta2: float,
+    epsilon: float,
+) -> None:
+    """:func:`csr_t_adam_update` without validation (the caller has checked the CSR structure
+    and the shapes, as :func:`csr_t_adam_update` does); nothing here raises."""
+    n_bits = W.shape[0]
+    n_hidden = W.shape[1]
     colptr, src_row, src_val = csc_transpose(indptr, indices, values, n_bits)
     unit = np.zeros(1, dtype=G.dtype)  # 1 in G's dtype (np.zeros is compiled below anyway; np.ones is not)
     unit[0] = 1

@@ -412,6 +412,11 @@ _NUMBA_CACHE_VERSION = _NUMBA_DISPATCH_VERSION * (1 << 48) + kernel_source_versi
 
 @register_funcify_default_op_cache_key(FingerprintAdam)
 def _numba_funcify_fingerprint_adam(op, node=None, **kwargs):
+    from symmol.ops import entry_points
+
+    dtype = node.inputs[4].type.dtype
+    if entry_points.has_entry_point(node.inputs[0].type.dtype, node.inputs[1].type.dtype, dtype):
+        return _fingerprint_adam_entry(op.inplace, dtype), _NUMBA_CACHE_VERSION + entry_points.cache_salt()
     kernel = graph_kernel(csr_t_adam_update)
 
     if op.inplace:
@@ -431,6 +436,52 @@ def _numba_funcify_fingerprint_adam(op, node=None, **kwargs):
             return W_new, m_new, v_new
 
     return fingerprint_adam_numba, _NUMBA_CACHE_VERSION
+
+
+def _fingerprint_adam_entry(inplace: bool, dtype: str):
+    """Graph function of :class:`FingerprintAdam` calling the parallel kernel through its entry point
+    (:mod:`symmol.ops.entry_points`): validation here, serially; the step there, on both cores."""
+    from symmol.ops import entry_points
+
+    entry = entry_points.entry_point("fingerprint_adam", dtype)
+    pointer = entry_points.data_pointer
+    check = graph_kernel(_sparse_kernels.check_csr)
+
+    @numba_basic.numba_njit
+    def copy_into(dst, src):
+        for i in range(dst.shape[0]):
+            for j in range(dst.shape[1]):
+                dst[i, j] = src[i, j]
+
+    @numba_basic.numba_njit
+    def fingerprint_adam_numba(indptr, indices, values, G, W, m, v, step_size, bc2_sqrt, beta1, beta2, epsilon):
+        n_bits, n_hidden = W.shape
+        n_rows = indptr.shape[0] - 1
+        if G.shape[0] != n_rows or G.shape[1] != n_hidden:
+            raise ValueError("FingerprintAdam: G must have len(indptr) - 1 rows and W's columns")
+        if m.shape != W.shape or v.shape != W.shape:
+            raise ValueError("FingerprintAdam: m and v must have the shape of W")
+        check(indptr, indices, values.shape[0], n_bits)
+        if inplace:
+            W_out, m_out, v_out = np.ascontiguousarray(W), np.ascontiguousarray(m), np.ascontiguousarray(v)
+        else:
+            W_out, m_out, v_out = W.copy(), m.copy(), v.copy()
+        indptr_c, indices_c = np.ascontiguousarray(indptr), np.ascontiguousarray(indices)
+        values_c, G_c = np.ascontiguousarray(values), np.ascontiguousarray(G)
+        entry(pointer(indptr_c), n_rows, pointer(indices_c), pointer(values_c), indices.shape[0], pointer(G_c),
+              pointer(W_out), pointer(m_out), pointer(v_out), n_bits, n_hidden, step_size.item(), bc2_sqrt.item(),
+              beta1.item(), beta2.item(), epsilon.item())
+        if inplace:  # non-contiguous storage was updated in a contiguous copy
+            if not W.flags.c_contiguous:
+                copy_into(W, W_out)
+            if not m.flags.c_contiguous:
+                copy_into(m, m_out)
+            if not v.flags.c_contiguous:
+                copy_into(v, v_out)
+            return W, m, v
+        return W_out, m_out, v_out
+
+    return fingerprint_adam_numba
 
 
 @register_funcify_default_op_cache_key(DenseAdam)

@@ -869,13 +869,36 @@ _NUMBA_CACHE_VERSION = _NUMBA_DISPATCH_VERSION * (1 << 48) + kernel_source_versi
 
 @register_funcify_default_op_cache_key(FingerprintDot)
 def _numba_funcify_fingerprint_dot(op, node=None, **kwargs):
-    kernel = graph_kernel(csr_dense_matmul)
+    from symmol.ops import entry_points
+
+    dtype = node.inputs[3].type.dtype
+    if not entry_points.has_entry_point(node.inputs[0].type.dtype, node.inputs[1].type.dtype, dtype):
+        kernel = graph_kernel(csr_dense_matmul)
+
+        @numba_basic.numba_njit
+        def fingerprint_dot_numba(indptr, indices, values, W):
+            return kernel(indptr, indices, values, W)
+
+        return fingerprint_dot_numba, _NUMBA_CACHE_VERSION
+
+    # the parallel kernel, through its entry point (see symmol.ops.entry_points)
+    entry = entry_points.entry_point("fingerprint_dot", dtype)
+    pointer = entry_points.data_pointer
+    check = graph_kernel(_sparse_kernels.check_csr)
 
     @numba_basic.numba_njit
     def fingerprint_dot_numba(indptr, indices, values, W):
-        return kernel(indptr, indices, values, W)
+        n_bits, n_hidden = W.shape
+        check(indptr, indices, values.shape[0], n_bits)
+        indptr_c, indices_c = np.ascontiguousarray(indptr), np.ascontiguousarray(indices)
+        values_c, W_c = np.ascontiguousarray(values), np.ascontiguousarray(W)
+        n_rows = indptr.shape[0] - 1
+        out = np.empty((n_rows, n_hidden), dtype=W.dtype)
+        entry(pointer(indptr_c), n_rows, pointer(indices_c), pointer(values_c), indices.shape[0], pointer(W_c),
+              n_bits, n_hidden, pointer(out))
+        return out
 
-    return fingerprint_dot_numba, _NUMBA_CACHE_VERSION
+    return fingerprint_dot_numba, _NUMBA_CACHE_VERSION + entry_points.cache_salt()
 
 
 @register_funcify_default_op_cache_key(FingerprintDotGradW)

@@ -1,0 +1,75 @@
+"""Parallel kernels behind native entry points (symmol.ops.entry_points), called from Numba graphs."""
+
+from __future__ import annotations
+
+import llvmlite.binding as llvm
+import numpy as np
+import pytensor
+import pytensor.tensor as pt
+import pytest
+from pytensor.compile.mode import get_mode
+from test_ops_fingerprint import random_csr
+
+from symmol.ops import entry_points
+from symmol.ops.adam import adam_step_formulas, fingerprint_adam
+from symmol.ops.fingerprint import fingerprint_dot
+
+NUMBA = get_mode("NUMBA")
+N_BITS = 64
+
+
+def dense(indptr, indices, values, n_bits):
+    X = np.zeros((len(indptr) - 1, n_bits))
+    for i in range(len(indptr) - 1):
+        for k in range(indptr[i], indptr[i + 1]):
+            X[i, indices[k]] += values[k]
+    return X
+
+
+def test_only_the_training_dtypes_have_entry_points():
+    assert entry_points.has_entry_point("int64", "int32", "float32")
+    assert entry_points.has_entry_point("int64", "int32", "float64")
+    assert not entry_points.has_entry_point("int32", "int32", "float32")
+    assert not entry_points.has_entry_point("int64", "int64", "float32")
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_fingerprint_dot_through_the_entry_point(dtype):
+    rng = np.random.default_rng(0)
+    indptr, indices, values = random_csr(rng, n_bits=N_BITS)
+    values = values.astype(dtype)
+    Wt = pt.matrix("Wt", dtype=dtype)  # W passed transposed: a non-contiguous view inside the graph
+    ip, ix, v = pt.lvector("indptr"), pt.ivector("indices"), pt.vector("values", dtype=dtype)
+    f = pytensor.function([ip, ix, v, Wt], fingerprint_dot(ip, ix, v, Wt.T), mode=NUMBA)
+    assert llvm.address_of_symbol(entry_points.symbol_name("fingerprint_dot", dtype))  # registered
+    W = rng.standard_normal((N_BITS, 9)).astype(dtype)
+    got = f(indptr, indices.astype(np.int32), values, np.ascontiguousarray(W.T))
+    want = dense(indptr, indices, values, N_BITS) @ W
+    np.testing.assert_allclose(got, want, rtol=1e-5 if dtype == "float32" else 1e-12, atol=1e-5)
+    with pytest.raises(ValueError):  # validated in the graph before the entry point runs
+        f(indptr, np.full(indices.size, N_BITS, np.int32), values, np.ascontiguousarray(W.T))
+
+
+@pytest.mark.parametrize("layout", ["C", "F"])
+def test_fingerprint_adam_in_place_through_the_entry_point(layout):
+    """In-place step on W, m, v; Fortran-ordered storage is updated through a contiguous copy."""
+    rng = np.random.default_rng(1)
+    indptr, indices, values = random_csr(rng, n_bits=N_BITS)
+    G = rng.standard_normal((len(indptr) - 1, 5))
+    W = rng.standard_normal((N_BITS, 5))
+    m = 0.1 * rng.standard_normal(W.shape)
+    v = 0.1 * rng.random(W.shape) + 0.01
+    scalars = [np.float64(x) for x in (1e-2 / (1 - 0.9**3), np.sqrt(1 - 0.999**3), 0.9, 0.999, 1e-8)]
+    want = adam_step_formulas(W, dense(indptr, indices, values, N_BITS).T @ G, m, v, *scalars)
+
+    ip, ix, vals, Gv = pt.lvector(), pt.ivector(), pt.dvector(), pt.dmatrix()
+    Wv, mv, vv = pt.dmatrix(), pt.dmatrix(), pt.dmatrix()
+    outs = fingerprint_adam(ip, ix, vals, Gv, Wv, mv, vv, *scalars)
+    f = pytensor.function([ip, ix, vals, Gv] + [pytensor.In(x, mutable=True) for x in (Wv, mv, vv)], outs,
+                          mode=NUMBA)
+    assert all(node.op.inplace for node in f.maker.fgraph.apply_nodes if "Adam" in type(node.op).__name__)
+    state = [np.array(x, order=layout) for x in (W, m, v)]
+    got = f(indptr, indices.astype(np.int32), values, G, *state)
+    for storage, out, w in zip(state, got, want, strict=True):
+        np.testing.assert_allclose(out, w, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(storage, w, rtol=1e-12, atol=1e-14)  # the storage itself moved
