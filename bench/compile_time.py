@@ -20,6 +20,9 @@ step (the Numba backend compiles lazily, on the first call), the imports, the wh
 wall time, and the process CPU time (user + sys of the child, all threads): on a shared
 machine wall time grows with the load, CPU time much less.
 
+Each sequence is repeated ``--repeats`` times (new directories each time) and every cell is the
+median over the repeats: one cold compile varies by ~10 % between runs on the shared machine.
+
 Reproduce::
 
     python bench/compile_time.py --out bench/results/compile_time.md
@@ -36,6 +39,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -100,20 +105,28 @@ def main() -> None:
     parser.add_argument("--backends", nargs="+", default=["numba", "c", "jax"])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="fresh cache directories per backend; each cell is the median over them")
     parser.add_argument("--note", default="", help="text appended to the markdown table")
     args = parser.parse_args()
     rows = []
     for backend in args.backends:
-        with tempfile.TemporaryDirectory(prefix=f"symmol-compile-{backend}-") as tmp:
-            for run, hidden, task, fresh in RUNS:
-                if fresh:
-                    cache_dir = Path(tempfile.mkdtemp(dir=tmp))
-                    compiledir, numba_cache = cache_dir / "pytensor", cache_dir / "numba"
-                r = run_child(backend, hidden, task, compiledir, numba_cache, args.threads)
-                rows.append({"backend": backend, "run": run, "compile_train_step s": r["compile"],
-                             "first step s": r["first_step"], "imports s": r["import"], "process s": r["process"],
-                             "process CPU s": r["cpu"]})
-                print(rows[-1], flush=True)
+        repeats = []
+        for _ in range(args.repeats):
+            with tempfile.TemporaryDirectory(prefix=f"symmol-compile-{backend}-") as tmp:
+                for run, hidden, task, fresh in RUNS:
+                    if fresh:
+                        cache_dir = Path(tempfile.mkdtemp(dir=tmp))
+                        compiledir, numba_cache = cache_dir / "pytensor", cache_dir / "numba"
+                    r = run_child(backend, hidden, task, compiledir, numba_cache, args.threads)
+                    repeats.append({"backend": backend, "run": run, "compile_train_step s": r["compile"],
+                                    "first step s": r["first_step"], "imports s": r["import"],
+                                    "process s": r["process"], "process CPU s": r["cpu"]})
+                    print(repeats[-1], flush=True)
+        for run, *_ in RUNS:  # median over the repeats, column by column
+            same = [r for r in repeats if r["run"] == run]
+            rows.append({key: (float(np.median([r[key] for r in same])) if isinstance(value, float) else value)
+                         for key, value in same[0].items()})
     import pandas as pd
 
     text = pd.DataFrame(rows).to_markdown(index=False, floatfmt=".2f")
@@ -124,8 +137,9 @@ def main() -> None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(
             "# Compile time of the MLP training step (2048 → 1024 → 4, Adam), cold vs cached\n\n"
-            f"Command: `python bench/compile_time.py --backends {' '.join(args.backends)}`  \n"
+            f"Command: `python bench/compile_time.py --backends {' '.join(args.backends)} --repeats {args.repeats}`  \n"
             f"Machine: {os.cpu_count()} cores, {platform.processor() or platform.machine()}; each row a fresh process; "
+            f"each cell the median of {args.repeats} repeats with new cache directories; "
             "cold = empty PyTensor compiledir and Numba cache, cached = second process with the same directories, "
             "other model = third process, 2048 → 512 → 256 → 4, same directories; cold, Tox21 classifier = "
             "2048 → 512 → 12, dropout 0.3, binary cross-entropy, empty directories. Process CPU = user + sys "
