@@ -20,6 +20,8 @@ csr_t_adam_update
 csr_row_dot
     ``dvalues[k] = G[row(k)] . W[indices[k]]`` -> ``(nnz,)``: the gradient
     wrt ``values``.
+csr_take_rows
+    the rows of a CSR batch in a given order (the shuffle of every training epoch).
 
 All kernels accept float32 or float64 arrays and any integer dtype for
 ``indptr``/``indices`` (int32 and int64 in practice). Duplicate indices inside a
@@ -48,6 +50,7 @@ __all__ = [
     "csr_t_adam_update",
     "csr_row_dot",
     "csr_t_dense_matmul",
+    "csr_take_rows",
 ]
 
 #: Below this length ``_pairwise_dot`` sums sequentially instead of halving.
@@ -501,3 +504,51 @@ def csr_t_adam_step(
             m_b[j] = m_j
             v_b[j] = v_j
             w_b[j] = w_b[j] - (step_size * m_j) / (np.sqrt(v_j) / bias_correction2_sqrt + epsilon)
+
+
+@parallel_jit
+def csr_take_rows(
+    indptr: np.ndarray, indices: np.ndarray, values: np.ndarray, rows: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The CSR rows ``rows`` (in that order, repeats allowed) as a new CSR batch.
+
+    Parameters
+    ----------
+    indptr : ndarray of int, shape (n_rows + 1,)
+        CSR row pointers (non-decreasing, ``indptr[0] == 0``).
+    indices : ndarray of int, shape (nnz,)
+    values : ndarray, shape (nnz,)
+    rows : ndarray of int, shape (n_out,)
+        Rows to take, each in ``[0, n_rows)``.
+
+    Returns
+    -------
+    out_indptr : ndarray of int64, shape (n_out + 1,)
+    out_indices : ndarray, shape (out_nnz,), dtype of ``indices``
+    out_values : ndarray, shape (out_nnz,), dtype of ``values``
+        ``out_indices[out_indptr[r]:out_indptr[r + 1]] == indices[indptr[rows[r]]:indptr[rows[r] + 1]]``,
+        likewise for values. Parallel over output rows (disjoint slices).
+
+    Raises
+    ------
+    ValueError
+        If a row is out of range.
+    """
+    n_rows = indptr.shape[0] - 1
+    n_out = rows.shape[0]
+    out_indptr = np.empty(n_out + 1, dtype=np.int64)
+    out_indptr[0] = 0
+    for r in range(n_out):
+        row = rows[r]
+        if row < 0 or row >= n_rows:
+            raise ValueError("csr_take_rows: a row index is out of range")
+        out_indptr[r + 1] = out_indptr[r] + (indptr[row + 1] - indptr[row])
+    out_indices = np.empty(out_indptr[n_out], dtype=indices.dtype)
+    out_values = np.empty(out_indptr[n_out], dtype=values.dtype)
+    for r in prange(n_out):
+        src = indptr[rows[r]]
+        dst = out_indptr[r]
+        for k in range(out_indptr[r + 1] - dst):
+            out_indices[dst + k] = indices[src + k]
+            out_values[dst + k] = values[src + k]
+    return out_indptr, out_indices, out_values

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from symmol.kernels.bits import csr_to_dense_uint8, pack_csr
+from symmol.kernels.sparse import csr_take_rows
 
 
 @dataclass(frozen=True)
@@ -57,12 +58,14 @@ class FingerprintBatch:
     def take(self, rows: np.ndarray) -> FingerprintBatch:
         """Rows in the order given by ``rows`` (int array), copied into a new batch."""
         rows = np.asarray(rows, dtype=np.int64)
-        starts, stops = self.indptr[rows], self.indptr[rows + 1]
-        lengths = stops - starts
-        indptr = np.zeros(rows.size + 1, dtype=np.int64)
-        np.cumsum(lengths, out=indptr[1:])
-        gather = np.repeat(starts - indptr[:-1], lengths) + np.arange(indptr[-1], dtype=np.int64)
-        return FingerprintBatch(indptr, self.indices[gather], self.values[gather], self.fp_size)
+        if rows.ndim != 1:
+            raise ValueError(f"take: rows must be one-dimensional, got shape {rows.shape}")
+        bad = np.flatnonzero((rows < 0) | (rows >= len(self)))
+        if bad.size:
+            raise IndexError(f"take: rows[{bad[0]}] = {rows[bad[0]]} is out of range for {len(self)} rows")
+        indptr, indices, values = csr_take_rows(np.asarray(self.indptr, dtype=np.int64), self.indices, self.values,
+                                                rows)
+        return FingerprintBatch(indptr, indices, values, self.fp_size)
 
     def to_dense(self, dtype: type = np.float32) -> np.ndarray:
         """Dense ``(n_rows, fp_size)`` array of the values."""

@@ -37,3 +37,31 @@ def test_take_slice_concatenate_and_dense_forms():
     np.testing.assert_array_equal(batch.to_dense_uint8(), np.minimum(dense, 255).astype(np.uint8))
     generator = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=2048)
     np.testing.assert_array_equal(dense[5], generator.GetCountFingerprintAsNumPy(Chem.MolFromSmiles(SMILES[5])))
+
+
+def naive_take(batch: FingerprintBatch, rows) -> tuple[list, list, list]:
+    """Plain Python reference of a CSR row gather."""
+    indptr, indices, values = [0], [], []
+    for r in rows:
+        lo, hi = batch.indptr[r], batch.indptr[r + 1]
+        indices += list(batch.indices[lo:hi])
+        values += list(batch.values[lo:hi])
+        indptr.append(len(indices))
+    return indptr, indices, values
+
+
+def test_take_matches_reference_with_repeats_and_empty_rows():
+    """csr_take_rows (the kernel behind take) against a loop, with an empty row (an invalid SMILES)."""
+    batch = MorganFingerprint(2, 2048, counts=True).from_smiles(SMILES + ["not a smiles", "C"]).fingerprints
+    assert np.diff(batch.indptr)[len(SMILES)] == 0
+    rng = np.random.default_rng(0)
+    for rows in (rng.integers(0, len(batch), size=40), np.arange(len(batch))[::-1], np.array([], dtype=np.int64)):
+        taken = batch.take(rows)
+        indptr, indices, values = naive_take(batch, rows)
+        np.testing.assert_array_equal(taken.indptr, indptr)
+        np.testing.assert_array_equal(taken.indices, indices)
+        np.testing.assert_array_equal(taken.values, values)
+        assert taken.indices.dtype == batch.indices.dtype and taken.values.dtype == batch.values.dtype
+    for bad in (np.array([0, len(batch)]), np.array([-1])):
+        with np.testing.assert_raises_regex(IndexError, "out of range"):
+            batch.take(bad)
