@@ -273,7 +273,7 @@ def test_adam_step_marker_inlines_to_formulas():
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("shape", [(11,), (6, 5)])
-@pytest.mark.parametrize("mode", ["numba", "python"])
+@pytest.mark.parametrize("mode", ["numba", "c", "python"])
 def test_dense_adam_matches_formulas(dtype, shape, mode):
     rng = np.random.default_rng(9)
     p, m, v = (rng.standard_normal(shape).astype(dtype), (0.1 * rng.standard_normal(shape)).astype(dtype),
