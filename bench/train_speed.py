@@ -25,10 +25,15 @@ runs one thread). Epoch time is the median over the epochs
 (compilation excluded; each epoch includes reordering the data); the final loss is the last
 epoch's mean training loss.
 
+``--device cuda`` runs the PyTorch peers and symmol's ``jax``/``pytorch`` backends on the GPU
+(each minibatch is copied to the device inside the timed epoch, as a training loop does) and
+writes ``train_speed_cuda.md``.
+
 Reproduce::
 
     python bench/train_speed.py --data-dir /work/shared/data            # ZINC250k → train_speed.md + .png
     python bench/train_speed.py --dataset tox21 --epochs 5              # → train_speed_tox21.md
+    python bench/train_speed.py --device cuda --backends jax pytorch    # → train_speed_cuda.md (needs a GPU)
 """
 
 from __future__ import annotations
@@ -59,6 +64,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--backends", nargs="+", default=["numba", "c", "jax"])
     parser.add_argument("--peers", nargs="+", default=["dense", "embeddingbag"], choices=["dense", "embeddingbag"])
+    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
+                        help="cuda: PyTorch peers and symmol's jax/pytorch backends on the GPU")
     parser.add_argument("--out", type=Path, default=None, help="markdown table (default: bench/results/...)")
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args()
@@ -66,8 +73,11 @@ def parse_args() -> argparse.Namespace:
     args.epochs = args.epochs or 5
     args.batch_size = args.batch_size or (256 if zinc else 128)
     args.hidden = args.hidden or (1024 if zinc else 512)
+    if args.device == "cuda" and set(args.backends) - {"jax", "pytorch"}:
+        parser.error("--device cuda needs --backends among jax, pytorch")
     if args.out is None:
-        args.out = RESULTS / ("train_speed.md" if zinc else "train_speed_tox21.md")
+        stem = "train_speed" if zinc else "train_speed_tox21"
+        args.out = RESULTS / (stem + ("_cuda" if args.device == "cuda" else "") + ".md")
     return args
 
 
@@ -195,7 +205,7 @@ def build_symmol():
 def bench_symmol(fps, y, backend: str) -> dict:
     members, loss_fn = build_symmol()
     t0 = time.perf_counter()
-    step = compile_train_step(members, loss_fn, adam, 1e-3, backend=backend)
+    step = compile_train_step(members, loss_fn, adam, 1e-3, backend=backend, device=ARGS.device)
     print(f"    compiled in {time.perf_counter() - t0:.1f} s", flush=True)
 
     def train_batch(b: FingerprintBatch, target: np.ndarray) -> float:
@@ -208,6 +218,7 @@ def bench_torch(fps, y, kind: str) -> dict:
     import torch
 
     torch.set_num_threads(ARGS.threads)
+    device = torch.device(ARGS.device)
     members, _ = build_symmol()  # symmol's initial parameters, copied below
     init = get_all_param_values(members[0])
     W0, b0 = (torch.from_numpy(init[f"hidden0.{p}"].copy()) for p in ("W", "b"))
@@ -219,9 +230,9 @@ def bench_torch(fps, y, kind: str) -> dict:
             first.bias.copy_(b0)
 
         def hidden(b: FingerprintBatch):
-            x = torch.zeros(len(b), fps.fp_size)
-            rows = torch.from_numpy(np.repeat(np.arange(len(b)), np.diff(b.indptr)))
-            x[rows, torch.from_numpy(b.indices.astype(np.int64))] = torch.from_numpy(b.values)
+            x = torch.zeros(len(b), fps.fp_size, device=device)
+            rows = torch.from_numpy(np.repeat(np.arange(len(b)), np.diff(b.indptr))).to(device)
+            x[rows, torch.from_numpy(b.indices.astype(np.int64)).to(device)] = torch.from_numpy(b.values).to(device)
             return first(x)
     else:
         first = torch.nn.EmbeddingBag(fps.fp_size, ARGS.hidden, mode="sum")
@@ -231,17 +242,22 @@ def bench_torch(fps, y, kind: str) -> dict:
         first.register_parameter("extra_bias", bias)
 
         def hidden(b: FingerprintBatch):
-            return first(torch.from_numpy(b.indices.astype(np.int64)), torch.from_numpy(b.indptr[:-1]),
-                         per_sample_weights=torch.from_numpy(b.values)) + bias
+            return first(torch.from_numpy(b.indices.astype(np.int64)).to(device),
+                         torch.from_numpy(b.indptr[:-1]).to(device),
+                         per_sample_weights=torch.from_numpy(b.values).to(device)) + bias
     out = torch.nn.Linear(ARGS.hidden, y.shape[1])
     with torch.no_grad():
         out.weight.copy_(W1.T)
         out.bias.copy_(b1)
+    first.to(device)
+    out.to(device)
+    if kind != "dense":
+        bias = first.extra_bias
     optimizer = torch.optim.Adam(list(first.parameters()) + list(out.parameters()), lr=1e-3)
     zinc = ARGS.dataset == "zinc250k"
 
     def train_batch(b: FingerprintBatch, target: np.ndarray) -> float:
-        target = torch.from_numpy(target)
+        target = torch.from_numpy(target).to(device)
         mask = ~torch.isnan(target)
         prediction = out(torch.relu(hidden(b)))
         if zinc:
@@ -317,17 +333,19 @@ def main() -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     command = ("python bench/train_speed.py" + (" --dataset tox21" if ARGS.dataset == "tox21" else "")
                + (f" --limit {ARGS.limit}" if ARGS.limit else "") + f" --threads {ARGS.threads} --epochs {ARGS.epochs}"
-               + f" --backends {' '.join(ARGS.backends)}")
+               + f" --backends {' '.join(ARGS.backends)}" + (" --device cuda" if ARGS.device == "cuda" else ""))
     title = (f"ZINC250k, 4-task regression (Crippen logP, TPSA, QED, rotatable bonds), ECFP4 2048 → {ARGS.hidden} → 4"
              if ARGS.dataset == "zinc250k" else f"Tox21, ECFP4 2048 → {ARGS.hidden} → 12")
     machine = f"{os.cpu_count()} cores, {platform.processor() or platform.machine()}; torch {torch.__version__}"
+    if ARGS.device == "cuda":
+        machine += f"; GPU {torch.cuda.get_device_name(0)}"
     body = (f"# Training speed: {title}, Adam 1e-3, batch {ARGS.batch_size}\n\n"
             f"Command: `{command}`  \n"
             f"Machine: {machine}; "
             f"{len(fps)} molecules; {ARGS.threads} threads; median epoch of {ARGS.epochs}; same initial parameters "
             "and minibatch order for all.\n\n" + text + "\n")
     if ARGS.dataset == "zinc250k":
-        png = ARGS.out.with_name(ARGS.out.stem + "_zinc.png") if ARGS.out.stem == "train_speed" else \
+        png = ARGS.out.with_name(ARGS.out.stem + "_zinc.png") if ARGS.out.stem.startswith("train_speed") else \
             ARGS.out.with_suffix(".png")
         plot(results, png)
         body += f"\nLoss curves: ![]({png.name})\n"

@@ -183,7 +183,7 @@ def register_pytorch() -> None:
         return
     import torch
     from pytensor.link.pytorch.dispatch import pytorch_funcify
-    from pytensor.scalar.basic import Pow
+    from pytensor.scalar.basic import EQ, Pow
 
     def torch_dtype(dtype: str):
         return getattr(torch, dtype)
@@ -195,6 +195,13 @@ def register_pytorch() -> None:
     @pytorch_funcify.register(Pow)
     def _pow(op, node, **kwargs):  # PyTensor names it after NumPy's ``power``; torch's is ``pow``
         return torch.pow
+
+    @pytorch_funcify.register(EQ)
+    def _eq(op, node, **kwargs):
+        # PyTensor 3.0.7 maps EQ by NumPy's name ``equal`` to ``torch.equal``, which compares
+        # whole tensors and returns one Python bool: the ReLU gradient ``eq(relu(x), x)`` then
+        # broke every training graph on this backend. ``torch.eq`` is the elementwise one.
+        return torch.eq
 
     @pytorch_funcify.register(FingerprintDot)
     def _fingerprint_dot(op, node, **kwargs):
