@@ -149,6 +149,28 @@ def adam_step(p, g, m, v, step_size, bias_correction2_sqrt, beta1, beta2, epsilo
     return _adam_step_op(dtype, p.type.ndim)(p, *tensors, *scalars, return_list=True)
 
 
+def _as_scalars(op_name: str, scalars: Sequence, dtype: str) -> list[Variable]:
+    """Adam's five scalars (:data:`_SCALARS`) as 0-d tensors of ``dtype``; ``TypeError`` naming a non-scalar."""
+    out = []
+    for s, arg in zip(scalars, _SCALARS, strict=True):
+        s = pt.as_tensor_variable(s)
+        if s.type.ndim != 0:
+            raise TypeError(f"{op_name}: {arg} must be a scalar, got ndim {s.type.ndim}")
+        out.append(s if s.type.dtype == dtype else pt.cast(s, dtype))
+    return out
+
+
+def _store_outputs(output_storage: list[list], new: Sequence[np.ndarray], old: Sequence[np.ndarray],
+                   inplace: bool) -> None:
+    """``perform``'s outputs of an Adam step: written into ``old`` (in place) or fresh arrays of its dtype."""
+    for storage, value, previous in zip(output_storage, new, old, strict=True):
+        if inplace:
+            previous[...] = value
+            storage[0] = previous
+        else:
+            storage[0] = np.asarray(value, dtype=previous.dtype)
+
+
 class FingerprintAdam(Op):
     """One Adam step on a fingerprint weight matrix ``W`` with the gradient ``X.T @ G``, fused.
 
@@ -198,12 +220,7 @@ class FingerprintAdam(Op):
         for x, arg in ((G, "G"), (m, "m"), (v, "v")):
             x = _as_float_tensor(x, 2, name, arg)
             tensors.append(x if x.type.dtype == dtype else pt.cast(x, dtype))
-        scalars = []
-        for s, arg in zip((step_size, bias_correction2_sqrt, beta1, beta2, epsilon), _SCALARS, strict=True):
-            s = pt.as_tensor_variable(s)
-            if s.type.ndim != 0:
-                raise TypeError(f"{name}: {arg} must be a scalar, got ndim {s.type.ndim}")
-            scalars.append(s if s.type.dtype == dtype else pt.cast(s, dtype))
+        scalars = _as_scalars(name, (step_size, bias_correction2_sqrt, beta1, beta2, epsilon), dtype)
         outputs = [TensorType(dtype, shape=W.type.shape)() for _ in range(3)]
         return Apply(self, [indptr, indices, values, tensors[0], W, tensors[1], tensors[2], *scalars], outputs)
 
@@ -217,12 +234,7 @@ class FingerprintAdam(Op):
             raise ValueError(f"{name}: G must have W's columns and m, v W's shape")
         g = np.asarray(_csr(indptr, indices, values, W.shape[0]).T @ G, dtype=W.dtype)
         new = adam_step_formulas(W, g, m, v, *(np.asarray(s, dtype=W.dtype) for s in scalars))
-        for storage, value, old in zip(output_storage, new, (W, m, v), strict=True):
-            if self.inplace:
-                old[...] = value
-                storage[0] = old
-            else:
-                storage[0] = np.asarray(value, dtype=W.dtype)
+        _store_outputs(output_storage, new, (W, m, v), self.inplace)
 
     def infer_shape(self, fgraph, node: Apply, input_shapes: list[tuple]) -> list[tuple]:
         return [input_shapes[4]] * 3
@@ -302,12 +314,7 @@ class DenseAdam(Op):
         for x, arg in ((g, "g"), (m, "m"), (v, "v")):
             x = _as_float_tensor(x, p.type.ndim, name, arg)
             tensors.append(x if x.type.dtype == dtype else pt.cast(x, dtype))
-        scalars = []
-        for s, arg in zip((step_size, bias_correction2_sqrt, beta1, beta2, epsilon), _SCALARS, strict=True):
-            s = pt.as_tensor_variable(s)
-            if s.type.ndim != 0:
-                raise TypeError(f"{name}: {arg} must be a scalar, got ndim {s.type.ndim}")
-            scalars.append(s if s.type.dtype == dtype else pt.cast(s, dtype))
+        scalars = _as_scalars(name, (step_size, bias_correction2_sqrt, beta1, beta2, epsilon), dtype)
         outputs = [TensorType(dtype, shape=p.type.shape)() for _ in range(3)]
         return Apply(self, [p, *tensors, *scalars], outputs)
 
@@ -317,12 +324,7 @@ class DenseAdam(Op):
             raise ValueError(f"{type(self).__name__}: p, g, m, v must have one shape, got "
                              f"{p.shape}, {g.shape}, {m.shape}, {v.shape}")
         new = adam_step_formulas(p, g, m, v, *(np.asarray(s, dtype=p.dtype) for s in scalars))
-        for storage, value, old in zip(output_storage, new, (p, m, v), strict=True):
-            if self.inplace:
-                old[...] = value
-                storage[0] = old
-            else:
-                storage[0] = np.asarray(value, dtype=p.dtype)
+        _store_outputs(output_storage, new, (p, m, v), self.inplace)
 
     def infer_shape(self, fgraph, node: Apply, input_shapes: list[tuple]) -> list[tuple]:
         return [input_shapes[0]] * 3
@@ -498,35 +500,30 @@ def _numba_funcify_dense_adam(op, node=None, **kwargs):
 
     if ndim == 1:
         @numba_basic.numba_njit
-        def dense_adam_numba(p, g, m, v, step_size, bias_correction2_sqrt, beta1, beta2, epsilon):
-            if g.shape != p.shape or m.shape != p.shape or v.shape != p.shape:
-                raise ValueError("DenseAdam: p, g, m, v must have one shape")
-            if not inplace:
-                p, m, v = p.copy(), m.copy(), v.copy()
-            s, b, b1, b2, eps = step_size.item(), bias_correction2_sqrt.item(), beta1.item(), beta2.item(), \
-                epsilon.item()
-            c1, c2 = one - b1, one - b2
-            for i in range(p.shape[0]):
-                p[i], m[i], v[i] = adam_entry(p[i], g[i], m[i], v[i], s, b, b1, b2, eps, c1, c2)
-            return p, m, v
+        def as_matrix(x):
+            return x[np.newaxis, :]
     else:
         @numba_basic.numba_njit
-        def dense_adam_numba(p, g, m, v, step_size, bias_correction2_sqrt, beta1, beta2, epsilon):
-            if g.shape != p.shape or m.shape != p.shape or v.shape != p.shape:
-                raise ValueError("DenseAdam: p, g, m, v must have one shape")
-            if not inplace:
-                p, m, v = p.copy(), m.copy(), v.copy()
-            s, b, b1, b2, eps = step_size.item(), bias_correction2_sqrt.item(), beta1.item(), beta2.item(), \
-                epsilon.item()
-            c1, c2 = one - b1, one - b2
-            for i in range(p.shape[0]):
-                for j in range(p.shape[1]):
-                    p[i, j], m[i, j], v[i, j] = adam_entry(p[i, j], g[i, j], m[i, j], v[i, j], s, b, b1, b2,
-                                                           eps, c1, c2)
-            return p, m, v
+        def as_matrix(x):
+            return x
+
+    @numba_basic.numba_njit
+    def dense_adam_numba(p, g, m, v, step_size, bias_correction2_sqrt, beta1, beta2, epsilon):
+        if g.shape != p.shape or m.shape != p.shape or v.shape != p.shape:
+            raise ValueError("DenseAdam: p, g, m, v must have one shape")
+        if not inplace:
+            p, m, v = p.copy(), m.copy(), v.copy()
+        s, b, b1, b2, eps = step_size.item(), bias_correction2_sqrt.item(), beta1.item(), beta2.item(), \
+            epsilon.item()
+        c1, c2 = one - b1, one - b2
+        P, G, M, V = as_matrix(p), as_matrix(g), as_matrix(m), as_matrix(v)
+        for i in range(P.shape[0]):
+            for j in range(P.shape[1]):
+                P[i, j], M[i, j], V[i, j] = adam_entry(P[i, j], G[i, j], M[i, j], V[i, j], s, b, b1, b2, eps, c1, c2)
+        return p, m, v
 
     return dense_adam_numba, _NUMBA_DENSE_CACHE_VERSION
 
 
 #: Bump when the DenseAdam dispatch above changes.
-_NUMBA_DENSE_CACHE_VERSION = 1
+_NUMBA_DENSE_CACHE_VERSION = 2
