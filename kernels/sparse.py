@@ -14,9 +14,11 @@ csr_dense_matmul
     ``X @ W`` -> ``(n_rows, n_hidden)``.
 csr_t_dense_matmul
     ``X.T @ G`` -> ``(n_bits, n_hidden)``: the gradient wrt ``W``.
+csr_dense_matmul_into
+    ``X @ W`` into a given output, unvalidated (the parallel core of ``csr_dense_matmul``).
 csr_t_adam_update
     one Adam step on ``W`` with the gradient ``X.T @ G``, fused (``X.T @ G`` is never
-    stored) and in place.
+    stored) and in place; ``csr_t_adam_step`` is its unvalidated parallel core.
 csr_row_dot
     ``dvalues[k] = G[row(k)] . W[indices[k]]`` -> ``(nnz,)``: the gradient
     wrt ``values``.
@@ -28,7 +30,9 @@ All kernels accept float32 or float64 arrays and any integer dtype for
 row are allowed and summed, as in ``scipy.sparse``. Every kernel validates the
 CSR structure in a cheap O(n_rows + nnz) serial pass before the parallel loop
 and raises ``ValueError`` on malformed input, so an out-of-range index never
-reaches an unchecked memory access.
+reaches an unchecked memory access. The exceptions are the two cores
+``csr_dense_matmul_into`` and ``csr_t_adam_step``, which run behind C entry points
+that cannot raise (:mod:`symmol.ops.entry_points`): their callers validate first.
 
 Pure Numba: nothing here imports PyTensor.
 """

@@ -44,6 +44,9 @@ ENTRY_POINT_DTYPES = ("int64", "int32")
 
 _INDPTR, _INDICES = types.int64, types.int32
 
+#: The compiled cfuncs, kept referenced so their code stays mapped.
+_KEEP_ALIVE: list = []
+
 
 @intrinsic
 def data_pointer(typingctx, array):
@@ -142,10 +145,6 @@ def entry_point(kind: str, dtype: str) -> types.ExternalFunction:
     llvm.add_symbol(name, compiled.address)
     _KEEP_ALIVE.append(compiled)
     return types.ExternalFunction(name, signature)
-
-
-#: The compiled cfuncs, kept referenced so their code stays mapped.
-_KEEP_ALIVE: list = []
 
 
 def has_entry_point(indptr_dtype: str, indices_dtype: str, dtype: str) -> bool:
