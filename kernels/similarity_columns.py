@@ -153,41 +153,9 @@ def transpose_rows(packed, n_bits, n_column_words):
 
 
 @jit(inline="always")
-def _add_column_6(planes, columns, f, w0):
-    """Add column ``f`` (words ``w0 .. w0 + BLOCK_WORDS``) to 6 count planes (ripple carry, vectorised over words)."""
-    for w in range(BLOCK_WORDS):
-        x = columns[f, w0 + w]
-        for k in range(6):
-            p = planes[k, w]
-            planes[k, w] = p ^ x
-            x = p & x
-
-
-@jit(inline="always")
-def _add_column_7(planes, columns, f, w0):
-    """As :func:`_add_column_6` with 7 planes."""
-    for w in range(BLOCK_WORDS):
-        x = columns[f, w0 + w]
-        for k in range(7):
-            p = planes[k, w]
-            planes[k, w] = p ^ x
-            x = p & x
-
-
-@jit(inline="always")
-def _add_column_8(planes, columns, f, w0):
-    """As :func:`_add_column_6` with 8 planes."""
-    for w in range(BLOCK_WORDS):
-        x = columns[f, w0 + w]
-        for k in range(8):
-            p = planes[k, w]
-            planes[k, w] = p ^ x
-            x = p & x
-
-
-@jit(inline="always")
-def _add_column_any(planes, columns, f, w0, n_planes):
-    """As :func:`_add_column_6` with ``n_planes`` planes (not unrolled: queries of 256 bits or more)."""
+def _add_column(planes, columns, f, w0, n_planes):
+    """Add column ``f`` (words ``w0 .. w0 + BLOCK_WORDS``) to ``n_planes`` count planes (ripple carry,
+    vectorised over words). Inlined: called with a literal 6, 7 or 8 the plane loop unrolls."""
     for w in range(BLOCK_WORDS):
         x = columns[f, w0 + w]
         for k in range(n_planes):
@@ -216,16 +184,16 @@ def _count_block(columns, q_bits, q0, q1, blk, planes, n_planes, c_floor=0):
         qe = min(qc + step, q1)
         if n_planes == 6:
             for qi in range(qc, qe):
-                _add_column_6(planes, columns, q_bits[qi], w0)
+                _add_column(planes, columns, q_bits[qi], w0, 6)
         elif n_planes == 7:
             for qi in range(qc, qe):
-                _add_column_7(planes, columns, q_bits[qi], w0)
+                _add_column(planes, columns, q_bits[qi], w0, 7)
         elif n_planes == 8:
             for qi in range(qc, qe):
-                _add_column_8(planes, columns, q_bits[qi], w0)
-        else:
+                _add_column(planes, columns, q_bits[qi], w0, 8)
+        else:  # queries of 256 bits or more: not unrolled
             for qi in range(qc, qe):
-                _add_column_any(planes, columns, q_bits[qi], w0, n_planes)
+                _add_column(planes, columns, q_bits[qi], w0, n_planes)
         need = c_floor - (a - (qe - q0))  # count needed now to still reach c_floor
         if need > qe - q0:  # more than the bits added so far
             return False
