@@ -138,7 +138,7 @@ optdb.register("symmol_matrix_sum", dfs_rewriter(local_matrix_sum), "numba", pos
 # --------------------------------------------------------------------------- #
 
 #: Bump when the dispatch function below changes.
-_NUMBA_CACHE_VERSION = 1
+_NUMBA_CACHE_VERSION = 2
 
 
 @register_funcify_default_op_cache_key(MatrixSum)
@@ -162,41 +162,29 @@ def _numba_funcify_matrix_sum(op, node=None, **kwargs):
 
         return matrix_sum_all, _NUMBA_CACHE_VERSION
 
-    if op.axis == 0:
-        @numba_basic.numba_njit
-        def matrix_sum_rows(x):
-            n, d = x.shape
-            if x.strides[0] >= x.strides[1]:
-                acc = np.zeros(d, dtype=np.float64)
-                for i in range(n):
-                    for j in range(d):
-                        acc[j] += x[i, j]
-                return acc.astype(out_dtype)
-            out = np.empty(d, dtype=out_dtype)
-            for j in range(d):
-                total = 0.0
-                for i in range(n):
-                    total += x[i, j]
-                out[j] = total
-            return out
+    @numba_basic.numba_njit
+    def matrix_sum_rows(x):
+        """Sum over axis 0, in the memory order of ``x``."""
+        n, d = x.shape
+        if x.strides[0] >= x.strides[1]:
+            acc = np.zeros(d, dtype=np.float64)
+            for i in range(n):
+                for j in range(d):
+                    acc[j] += x[i, j]
+            return acc.astype(out_dtype)
+        out = np.empty(d, dtype=out_dtype)
+        for j in range(d):
+            total = 0.0
+            for i in range(n):
+                total += x[i, j]
+            out[j] = total
+        return out
 
+    if op.axis == 0:
         return matrix_sum_rows, _NUMBA_CACHE_VERSION
 
     @numba_basic.numba_njit
     def matrix_sum_columns(x):
-        n, d = x.shape
-        if x.strides[0] >= x.strides[1]:
-            out = np.empty(n, dtype=out_dtype)
-            for i in range(n):
-                total = 0.0
-                for j in range(d):
-                    total += x[i, j]
-                out[i] = total
-            return out
-        acc = np.zeros(n, dtype=np.float64)
-        for j in range(d):
-            for i in range(n):
-                acc[i] += x[i, j]
-        return acc.astype(out_dtype)
+        return matrix_sum_rows(x.T)  # a view with swapped strides: the same loops, same order
 
     return matrix_sum_columns, _NUMBA_CACHE_VERSION
