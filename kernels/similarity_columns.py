@@ -250,6 +250,12 @@ def min_common_bisect(a, b, target, metric, alpha, beta):
 
 
 @jit(inline="always")
+def _max_query_bits(q_ptr):
+    """Most set bits of any query (0 without queries)."""
+    return np.diff(q_ptr).max() if q_ptr.shape[0] > 1 else 0
+
+
+@jit(inline="always")
 def _n_planes(a):
     """Count planes for a query of ``a`` bits: ``bit_length(a)``, at least 6 (the unrolled adds)."""
     n = 6
@@ -305,9 +311,7 @@ def column_bulk_kernel(q_bits, q_ptr, columns, bin_offsets, rows, metric, alpha,
     n_items = nq * n_split
     n_workers = max(1, min(n_threads, n_items))
     claimed = np.zeros(1, dtype=np.int64)
-    a_max = 0
-    for i in range(nq):
-        a_max = max(a_max, q_ptr[i + 1] - q_ptr[i])
+    a_max = _max_query_bits(q_ptr)
     for _ in numba.prange(n_workers):
         planes = np.empty((_n_planes(a_max), BLOCK_WORDS), dtype=np.uint64)
         cvec = np.empty(64, dtype=np.int64)
@@ -396,9 +400,7 @@ def column_threshold_kernel(q_bits, q_ptr, columns, bin_offsets, threshold, metr
     sims = np.empty((n_items, capacity), dtype=np.float64)
     n_workers = max(1, min(n_threads, n_items))
     claimed = np.zeros(1, dtype=np.int64)
-    a_max = 0
-    for i in range(nq):
-        a_max = max(a_max, q_ptr[i + 1] - q_ptr[i])
+    a_max = _max_query_bits(q_ptr)
     for _ in numba.prange(n_workers):
         c_min = np.empty(n_bins, dtype=np.int64)
         planes = np.empty((_n_planes(a_max), BLOCK_WORDS), dtype=np.uint64)
@@ -561,9 +563,7 @@ def column_topk_kernel(q_bits, q_ptr, columns, bin_offsets, rows, k, metric, alp
     hit_rows = np.full((n_items, k), np.iinfo(np.int64).max, dtype=np.int64)
     n_workers = max(1, min(n_threads, n_items))
     claimed = np.zeros(1, dtype=np.int64)
-    a_max = 0
-    for i in range(nq):
-        a_max = max(a_max, q_ptr[i + 1] - q_ptr[i])
+    a_max = _max_query_bits(q_ptr)
     for _ in numba.prange(n_workers):
         bounds = np.empty(n_bins)
         used = np.empty(n_bins, dtype=np.int64)
