@@ -249,10 +249,8 @@ def bench_torch(fps, y, kind: str) -> dict:
     with torch.no_grad():
         out.weight.copy_(W1.T)
         out.bias.copy_(b1)
-    first.to(device)
+    first.to(device)  # moves the registered extra_bias too (the same Parameter object as `bias`)
     out.to(device)
-    if kind != "dense":
-        bias = first.extra_bias
     optimizer = torch.optim.Adam(list(first.parameters()) + list(out.parameters()), lr=1e-3)
     zinc = ARGS.dataset == "zinc250k"
 
