@@ -87,3 +87,46 @@ def test_smi_ids_decided_by_first_nonblank_line(tmp_path):
     chunks = list(iter_molecules(path, chunk_size=1))
     assert all("id" in c.columns for c in chunks)
     assert pd.concat(chunks)["id"].tolist() == ["", "", "a", ""]
+
+
+def test_csv_leading_blank_lines_before_the_header(tmp_path):
+    path = tmp_path / "lead.csv"
+    path.write_text("\n\nsmiles,y\nCCO,0\n\nCCN,1\n")
+    table = read_molecules(path)
+    assert table["smiles"].tolist() == ["CCO", "", "CCN"]
+    assert table["row"].tolist() == [0, 1, 2]
+    assert table["y"].tolist()[::2] == [0.0, 1.0]
+
+
+def test_csv_ids_that_look_missing_are_kept_but_empty_labels_are_nan(tmp_path):
+    path = tmp_path / "na.csv"
+    path.write_text("id,smiles,y\nNA,CCO,1\nnull,CCN,NA\nn/a,CC,\n")
+    table = read_molecules(path)
+    assert table["id"].tolist() == ["NA", "null", "n/a"]
+    assert table["y"].tolist()[0] == 1.0 and table["y"].isna().tolist() == [False, True, True]
+
+
+def test_csv_first_row_with_extra_field_is_an_error_not_an_index(tmp_path):
+    path = tmp_path / "extra.csv"
+    path.write_text("smiles,y\nCCO,1,2\nCC,0\n")
+    with pytest.raises(InputFormatError, match="first data row has 3 fields but the header 'smiles,y' names 2"):
+        read_molecules(path)
+    later = tmp_path / "later.csv"
+    later.write_text("smiles,y\nCC,0\nCCO,1,2\n")
+    with pytest.raises(InputFormatError, match=r"later\.csv: malformed CSV .*line 3"):
+        read_molecules(later)
+
+
+def test_non_utf8_file_names_the_file(tmp_path):
+    path = tmp_path / "latin1.csv"
+    path.write_bytes("smiles,name\nCCO,caf\xe9\n".encode("latin-1"))
+    with pytest.raises(InputFormatError, match=r"latin1\.csv: not UTF-8 text"):
+        read_molecules(path)
+
+
+def test_smi_name_is_the_rest_of_the_line(tmp_path):
+    path = tmp_path / "names.smi"
+    path.write_text("CCO ethyl alcohol\nc1ccccc1\tbenzene ring  \nCCN\n")
+    table = read_molecules(path)
+    assert table["id"].tolist() == ["ethyl alcohol", "benzene ring", ""]
+    assert table["smiles"].tolist() == ["CCO", "c1ccccc1", "CCN"]

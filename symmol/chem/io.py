@@ -9,6 +9,7 @@ reported downstream instead of silently vanishing.
 
 from __future__ import annotations
 
+import csv
 import gzip
 import io
 from collections.abc import Iterator
@@ -24,6 +25,10 @@ ID_COLUMN_CANDIDATES = (
 )
 
 DEFAULT_CHUNK_SIZE = 20_000
+#: pandas' default missing-value tokens (``read_csv``'s documented list), applied to the CSV
+#: columns other than SMILES and id: a molecule named ``NA`` keeps its name, an empty label is NaN.
+NA_TOKENS = ("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+             "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null")
 
 
 class InputFormatError(ValueError):
@@ -90,12 +95,18 @@ def iter_csv(path: str | Path, smiles_column: str | None = None, id_column: str 
     A file without a header whose first field parses as SMILES (for example the MOSES
     ``test.csv``) is read as one SMILES per line.
     """
+    leading_blank, first, second = 0, "", ""
     with _open_text(path) as handle:
-        first = handle.readline().rstrip("\r\n")
-    if not first:
+        for line in handle:
+            first = line.rstrip("\r\n")
+            if first.strip():
+                break
+            leading_blank += 1
+        second = next((line for line in handle if line.strip()), "")
+    if not first.strip():
         yield pd.DataFrame({"row": pd.RangeIndex(0, 0), "smiles": pd.Series([], dtype=str)})
         return
-    columns = list(pd.read_csv(io.StringIO(first + "\n"), nrows=0).columns) if first else []
+    columns = list(pd.read_csv(io.StringIO(first + "\n"), nrows=0).columns)
     headerless = (
         smiles_column is None
         and _resolve_column(columns, None, SMILES_COLUMN_CANDIDATES, "SMILES", path) is None
@@ -103,10 +114,14 @@ def iter_csv(path: str | Path, smiles_column: str | None = None, id_column: str 
         and _looks_like_smiles(str(columns[0]))
     )
     if headerless:
-        reader = pd.read_csv(path, header=None, dtype=str, chunksize=chunk_size,
+        reader = pd.read_csv(path, header=None, dtype=str, chunksize=chunk_size,  # blank lines are rows
                              keep_default_na=False, skip_blank_lines=False)
         smiles_col, id_col = 0, (1 if len(columns) > 1 else None)
     else:
+        n_fields = len(next(csv.reader([second]), []))
+        if n_fields > len(columns):  # pandas would silently take the first column as an index
+            raise InputFormatError(f"{path}: the first data row has {n_fields} fields but the header "
+                                   f"{first!r} names {len(columns)}")
         smiles_col = _resolve_column(columns, smiles_column, SMILES_COLUMN_CANDIDATES, "SMILES", path)
         if smiles_col is None:
             raise InputFormatError(
@@ -115,8 +130,10 @@ def iter_csv(path: str | Path, smiles_column: str | None = None, id_column: str 
             )
         id_col = _resolve_column(columns, id_column, ID_COLUMN_CANDIDATES, "id", path)
         text_columns = {smiles_col: str} | ({id_col: str} if id_col is not None else {})
-        reader = pd.read_csv(path, dtype=text_columns, chunksize=chunk_size,
-                             keep_default_na=True, skip_blank_lines=False)
+        na_values = {name: list(NA_TOKENS) for name in columns if name not in text_columns}
+        reader = pd.read_csv(path, dtype=text_columns, chunksize=chunk_size, skiprows=leading_blank,
+                             index_col=False, keep_default_na=False, na_values=na_values,
+                             skip_blank_lines=False)
     start = 0
     for chunk in reader:
         out = pd.DataFrame({"row": pd.RangeIndex(start, start + len(chunk))})
@@ -132,21 +149,22 @@ def iter_csv(path: str | Path, smiles_column: str | None = None, id_column: str 
 
 
 def iter_smi(path: str | Path, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterator[pd.DataFrame]:
-    """Yield chunks of a SMILES file: whitespace-separated SMILES and optional id, no header.
+    """Yield chunks of a SMILES file: SMILES, whitespace, optional name; no header.
 
-    Each line is one row; a blank line is kept as a row with an empty SMILES. The output has
-    an ``id`` column when the first non-blank line has a second field (lines without one
-    then get ``""``).
+    Each line is one row; a blank line is kept as a row with an empty SMILES. As in the
+    Daylight SMILES file convention, the name is the rest of the line after the SMILES
+    (``CCO ethyl alcohol`` → id ``ethyl alcohol``). The output has an ``id`` column when the
+    first non-blank line has a name (lines without one then get ``""``).
     """
     with _open_text(path) as handle:
-        first_fields = next((line.split() for line in handle if line.strip()), [])
+        first_fields = next((line.split(None, 1) for line in handle if line.strip()), [])
     has_id = len(first_fields) > 1
     rows: list[tuple[str, str]] = []
     start = 0
     with _open_text(path) as handle:
         for line in handle:
-            fields = line.split()
-            rows.append((fields[0] if fields else "", fields[1] if len(fields) > 1 else ""))
+            fields = line.split(None, 1)
+            rows.append((fields[0] if fields else "", fields[1].strip() if len(fields) > 1 else ""))
             if len(rows) == chunk_size:
                 yield _smi_frame(rows, start, has_id)
                 start += len(rows)
@@ -231,19 +249,37 @@ def iter_molecules(path: str | Path, smiles_column: str | None = None, id_column
 
     Raises
     ------
-    FileNotFoundError, InputFormatError
+    FileNotFoundError
+        The file does not exist.
+    InputFormatError
+        Unknown suffix, no SMILES column, text that is not UTF-8, or malformed CSV (the
+        message names the file and, from pandas, the line).
     """
     fmt = input_format(path)
-    if fmt == "csv":
-        yield from iter_csv(path, smiles_column, id_column, chunk_size, keep_columns)
-    elif fmt == "smi":
-        yield from iter_smi(path, chunk_size)
-    else:
-        yield from iter_sdf(path, id_column, chunk_size)
+    try:
+        if fmt == "csv":
+            yield from iter_csv(path, smiles_column, id_column, chunk_size, keep_columns)
+        elif fmt == "smi":
+            yield from iter_smi(path, chunk_size)
+        else:
+            yield from iter_sdf(path, id_column, chunk_size)
+    except UnicodeDecodeError as exc:
+        raise InputFormatError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}); "
+                               "re-save the file as UTF-8") from None
+    except pd.errors.ParserError as exc:
+        raise InputFormatError(f"{path}: malformed CSV ({str(exc).strip()})") from None
 
+
+
+def row_errors(chunk: pd.DataFrame, parse_errors: list[str]) -> list[str]:
+    """Per-row reasons for rejection of a reader chunk: the reader's own (``read_error``, e.g. an
+    unreadable SDF record) before the parser's; ``""`` for a valid row."""
+    if "read_error" not in chunk.columns:
+        return parse_errors
+    return [read or parsed for read, parsed in zip(chunk["read_error"], parse_errors, strict=True)]
 
 def read_molecules(path: str | Path, smiles_column: str | None = None, id_column: str | None = None,
                    keep_columns: bool = True) -> pd.DataFrame:
     """Read a whole molecule file into one DataFrame (see :func:`iter_molecules`)."""
-    chunks = list(iter_molecules(path, smiles_column, id_column, keep_columns=keep_columns))
-    return pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame({"row": [], "smiles": []})
+    return pd.concat(list(iter_molecules(path, smiles_column, id_column, keep_columns=keep_columns)),
+                     ignore_index=True)  # every reader yields at least one (possibly empty) chunk
