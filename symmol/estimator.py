@@ -15,6 +15,7 @@ from symmol.models.mlp import FingerprintMLP, MLPSpec
 from symmol.models.store import load_model, save_model
 from symmol.pipeline import parse_mode_for
 from symmol.screen import score_chunk
+from symmol.targets import check_targets
 from symmol.train import TrainConfig, TrainHistory, train_model
 
 
@@ -92,6 +93,9 @@ class QSARModel:
         ------
         InvalidMoleculeError
             Naming the first training row whose SMILES RDKit rejects, and why.
+        ValueError
+            Naming the target, row and value of a classification label other than 0/1 (NaN =
+            missing) or an infinite regression target.
         """
         train_fp = self._featurize_strict(smiles, "training").fingerprints
         val_fp = None
@@ -106,12 +110,14 @@ class QSARModel:
         names = tuple(target_names) if target_names is not None else tuple(f"task{i}" for i in range(y_train.shape[1]))
         if len(names) != y_train.shape[1]:
             raise ValueError(f"{len(names)} target names for {y_train.shape[1]} target columns")
+        check_targets(y_train, names, self.task, source="training")
         empty = [name for name, column in zip(names, y_train.T, strict=True) if np.isnan(column).all()]
         if empty:
             raise ValueError(f"target(s) {empty} have no measured value in the training set")
         y_val = None
         if val_fingerprints is not None and len(val_fingerprints):
             y_val = _as_target_matrix(val_y, len(val_fingerprints))
+            check_targets(y_val, names, self.task, source="validation")
         else:
             val_fingerprints = None
         mean: tuple[float, ...] = ()
@@ -129,6 +135,7 @@ class QSARModel:
         return self
 
     def _featurize_strict(self, smiles: Sequence[str], what: str) -> FeaturizedMolecules:
+        smiles = list(smiles)  # positions, not labels, for a pandas Series with any index
         featurized = self.featurize(smiles)
         for row, error in enumerate(featurized.errors):
             if error:
@@ -172,5 +179,6 @@ class QSARModel:
         config = TrainConfig(**{**saved, "seed": spec.seed, "progress": False})
         estimator = cls(spec.task, spec.hidden, spec.dropout, featurizer.radius, featurizer.fp_size,
                         featurizer.counts, spec.activation, spec.ensemble_size, backend, config=config)
+        estimator.featurizer = featurizer  # FCFP and chirality too, which the constructor does not take
         estimator.model_ = model
         return estimator

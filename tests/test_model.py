@@ -124,3 +124,38 @@ def test_ensemble_predicts_the_mean_of_its_members(tox21_small, tmp_path):
     model.save(tmp_path / "ens")
     again = QSARModel.load(tmp_path / "ens")
     np.testing.assert_array_equal(again.predict(smiles[200:260]), model.predict(smiles[200:260]))
+
+
+def test_labels_other_than_0_1_and_pandas_index_errors_name_the_row(tox21_small):
+    import pandas as pd
+
+    smiles, y = tox21_small
+    labels = y[:40].copy()
+    labels[7, 2] = 2.0
+    with pytest.raises(ValueError, match=r"training: target 'SR-MMP', row 7: 2 is not a 0/1 label"):
+        _small_model(epochs=1).fit(smiles[:40], labels, target_names=TASKS)
+    series = pd.Series(["CCO", "CCN", "C1CC"], index=[10, 11, 12])  # e.g. a filtered DataFrame column
+    with pytest.raises(InvalidMoleculeError, match=r"training row 2: SMILES 'C1CC'"):
+        _small_model().fit(series, np.zeros((3, 3)), target_names=TASKS)
+
+
+def test_load_keeps_fcfp_and_chirality(tox21_small, tmp_path):
+    from symmol.featurize import MorganFingerprint
+
+    smiles, y = tox21_small
+    model = _small_model(epochs=1)
+    model.featurizer = MorganFingerprint(2, 512, features=True, chirality=True)
+    model.fit(smiles[:60], y[:60], target_names=TASKS).save(tmp_path / "fcfp")
+    loaded = QSARModel.load(tmp_path / "fcfp")
+    assert loaded.featurizer == model.featurizer
+    probe = ["C[C@H](N)C(=O)O", "c1ccccc1O", "CCN(CC)CC"]
+    np.testing.assert_array_equal(loaded.predict(probe), model.predict(probe))
+    np.testing.assert_array_equal(loaded.predict(probe), loaded.predict_frame(probe)[TASKS].to_numpy())
+
+
+def test_model_json_that_is_not_an_object(tox21_small, tmp_path):
+    smiles, y = tox21_small
+    _small_model(epochs=1).fit(smiles[:30], y[:30], target_names=TASKS).save(tmp_path / "m")
+    (tmp_path / "m" / "model.json").write_text("[1, 2]")
+    with pytest.raises(ModelFileError, match="a JSON list, not an object"):
+        load_model(tmp_path / "m")

@@ -80,11 +80,10 @@ def run(args: argparse.Namespace) -> int:
     from symmol.estimator import QSARModel
     from symmol.metrics import task_metrics
     from symmol.splits import random_split, read_splits_file, scaffold_split
+    from symmol.targets import target_matrix
     from symmol.train import TrainConfig
     table = read_molecules(args.data, smiles_column=args.smiles_column)
-    missing = [t for t in args.targets if t not in table.columns]
-    if missing:
-        raise ValueError(f"{args.data}: no target column(s) {missing}; columns are {list(table.columns)}")
+    y = target_matrix(table, args.targets, args.task, source=str(args.data))
     model = QSARModel(args.task, hidden=args.hidden, dropout=args.dropout, radius=args.radius,
                       fp_size=args.fp_size, counts=args.counts, activation=args.activation,
                       ensemble_size=args.ensemble_size, backend=args.backend,
@@ -102,7 +101,6 @@ def run(args: argparse.Namespace) -> int:
         first = int(np.flatnonzero(~featurized.valid)[0])
         print(f"skipping {n_invalid} of {len(table)} rows RDKit rejects "
               f"(first: row {first}, {table['smiles'][first]!r}: {featurized.errors[first]})")
-    y = table[args.targets].apply(lambda col: col.astype(float)).to_numpy()
     fractions = tuple(float(f) for f in args.split_sizes.split(","))
     if args.splits_file:
         split = read_splits_file(args.splits_file, len(table))
