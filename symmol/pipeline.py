@@ -38,7 +38,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from symmol.chem.io import DEFAULT_CHUNK_SIZE, iter_molecules
+from symmol.chem.io import DEFAULT_CHUNK_SIZE, iter_molecules, row_errors
 from symmol.chem.parse import FAST_PARSE_KINDS, ParseMode
 from symmol.featurize import FeaturizedDescriptors, featurizer_from_dict
 from symmol.fingerprints import FingerprintBatch
@@ -121,11 +121,13 @@ def _work(spec: dict, smiles: list[str], output: Output, mode: ParseMode) -> tup
         featurized = featurizer.from_smiles(smiles[lo:lo + _SUB_BATCH], parse_mode=mode)
         features = featurized.values if isinstance(featurized, FeaturizedDescriptors) else featurized.fingerprints
         errors += featurized.errors
+        if (output == "dense") == isinstance(features, FingerprintBatch):
+            raise ValueError(f"featurizer {spec.get('kind')!r} gives "
+                             + ("fingerprints: use output='csr' or 'packed'" if output == "dense"
+                                else "a dense matrix: use output='dense'"))
         if output == "dense":
             parts.append(np.asarray(features, dtype=np.float32))
             continue
-        if not isinstance(features, FingerprintBatch):
-            raise ValueError(f"featurizer {spec.get('kind')!r} gives a dense matrix: use output='dense'")
         parts.append(features.to_packed() if output == "packed" else features)
     if output == "csr":
         batch = parts[0] if len(parts) == 1 else FingerprintBatch.concatenate(parts)
@@ -227,10 +229,8 @@ def featurize_chunks(chunks: Iterable[pd.DataFrame], featurizer, *, n_jobs: int 
         raise ValueError(f"parse_mode must be 'fast' or 'full', got {mode!r}")
 
     def finish(chunk: pd.DataFrame, result: tuple) -> FeaturizedChunk:
-        errors = result[1]
-        if "read_error" in chunk.columns:
-            errors = [read or parsed for read, parsed in zip(chunk["read_error"], errors, strict=True)]
-        return FeaturizedChunk(chunk["row"].to_numpy(dtype=np.int64), _assemble(result, output), errors, chunk)
+        return FeaturizedChunk(chunk["row"].to_numpy(dtype=np.int64), _assemble(result, output),
+                               row_errors(chunk, result[1]), chunk)
 
     if n_jobs == 1:
         for chunk in chunks:

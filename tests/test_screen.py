@@ -151,6 +151,24 @@ def test_resume_refuses_a_different_run(models, library, tmp_path):
         _run(models["a"], library, out, resume=True)
 
 
+
+def test_mistyped_scheduler_fails_fast(models, library, tmp_path):
+    with pytest.raises(ValueError, match=r"scheduler 'thread': expected 'local', 'threads' or the address"):
+        _run(models["a"], library, tmp_path / "out.csv", scheduler="thread")
+
+
+def test_corrupt_model_error_names_the_users_directory(models, library, tmp_path):
+    import shutil
+
+    from symmol.models.store import ModelFileError
+
+    broken = tmp_path / "broken_model"
+    shutil.copytree(models["a"], broken)
+    params = broken / "params.npz"
+    params.write_bytes(params.read_bytes()[:-40])
+    with pytest.raises(ModelFileError, match=f"^{broken}/params.npz: checksum does not match"):
+        _run(broken, library, tmp_path / "out.csv")
+
 def _cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "symmol", "screen", *args]
 

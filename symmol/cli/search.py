@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
     import pandas as pd
 
-    from symmol.chem.io import iter_molecules
+    from symmol.chem.io import iter_molecules, row_errors
     from symmol.pipeline import parse_mode_for
     from symmol.similarity.index import FingerprintIndex
 
@@ -47,9 +47,7 @@ def run(args: argparse.Namespace) -> int:
     for chunk in iter_molecules(args.queries, args.smiles_column, chunk_size=args.chunk_size):
         smiles = chunk["smiles"].tolist()
         featurized = featurizer.from_smiles(smiles, parse_mode=parse_mode_for(featurizer.to_dict()))
-        errors = featurized.errors
-        if "read_error" in chunk.columns:
-            errors = [read or parsed for read, parsed in zip(chunk["read_error"], errors, strict=True)]
+        errors = row_errors(chunk, featurized.errors)
         valid = np.array([not e for e in errors], dtype=bool)
         rows = chunk["row"].to_numpy(dtype=np.int64)
         invalid += [(int(r), s, e) for r, s, e in zip(rows, smiles, errors, strict=True) if e]

@@ -89,6 +89,8 @@ def load_model(directory: str | Path, backend: str = "numba") -> FingerprintMLP:
         document = json.loads(spec_path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ModelFileError(f"{spec_path}: corrupt JSON ({exc})") from None
+    if not isinstance(document, dict):
+        raise ModelFileError(f"{spec_path}: not a symmol model file (a JSON {type(document).__name__}, not an object)")
     if document.get("format") != FORMAT:
         raise ModelFileError(f"{spec_path}: not a symmol model file (format {document.get('format')!r})")
     if document.get("format_version") != FORMAT_VERSION:

@@ -6,7 +6,7 @@ and :mod:`~symmol.screen.run` coordinates chunks, resume state and output files.
 """
 
 from symmol.screen.run import ScreenSummary, output_format, screen_library, top_path
-from symmol.screen.scoring import ScreenScorer, row_errors, score_chunk
+from symmol.screen.scoring import ScreenScorer, score_chunk
 
-__all__ = ["ScreenScorer", "ScreenSummary", "output_format", "row_errors", "score_chunk", "screen_library",
+__all__ = ["ScreenScorer", "ScreenSummary", "output_format", "score_chunk", "screen_library",
            "top_path"]

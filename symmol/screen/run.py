@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import time
 import warnings
@@ -305,6 +306,16 @@ class _DaskExecutor(_SerialExecutor):
         self.client.close()
 
 
+#: A ``dask.distributed`` scheduler address: ``[protocol://]host:port``.
+_SCHEDULER_ADDRESS = re.compile(r"^([a-z][a-z0-9+.-]*://)?[^\s/:]+:\d+$")
+
+
+def _check_scheduler(scheduler: str) -> None:
+    if scheduler not in ("local", "threads") and not _SCHEDULER_ADDRESS.match(scheduler):
+        raise ValueError(f"scheduler {scheduler!r}: expected 'local', 'threads' or the address of a "
+                         "dask.distributed scheduler, such as tcp://HOST:8786")
+
+
 def _executor(bundle: ModelBundle, n_jobs: int, scheduler: str):
     if scheduler not in ("local", "threads"):
         return _DaskExecutor(bundle, scheduler)
@@ -377,10 +388,11 @@ def screen_library(models, library: str | Path, output: str | Path, top_k: int =
         raise ValueError(f"chunk_size and n_jobs must be >= 1 and top_k >= 0 (got {chunk_size}, {n_jobs}, {top_k})")
     if not library.is_file():
         raise FileNotFoundError(f"{library}: no such file")
+    _check_scheduler(scheduler)
     bundle = ModelBundle.from_directories(_named(models), tuple(filters), applicability_domain, backend)
     rank_column = scorer_for(bundle).rank_column  # loads and validates every model before any work starts
     key = {**_library_key(library), "models": bundle.digest, "chunk_size": chunk_size, "format": fmt,
-           "smiles_column": smiles_column, "id_column": id_column, "top_k": top_k}
+           "smiles_column": smiles_column, "id_column": id_column, "top_k": top_k, "backend": backend}
     output.parent.mkdir(parents=True, exist_ok=True)
     state = _RunState(work_dir(output), key, top_k, resume)
     resumed = len(state.chunks)
@@ -416,10 +428,13 @@ def screen_library(models, library: str | Path, output: str | Path, top_k: int =
 
 def _commit_finished(executor, pending: set, state: _RunState, rank_column: str, bar) -> set:
     done, rest = executor.wait_first(pending)
-    for future in sorted(done, key=lambda f: f.result().index):
-        result = future.result()
+    failed = [future for future in done if future.exception() is not None]
+    for future in sorted(set(done) - set(failed), key=lambda f: f.result().index):
+        result = future.result()  # finished chunks are made durable before any failure is raised
         state.commit(result, rank_column)
         bar.update(result.rows)
+    if failed:
+        raise failed[0].exception()
     return rest
 
 

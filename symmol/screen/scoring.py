@@ -14,17 +14,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from symmol.chem.io import row_errors
 from symmol.chem.parse import parse_smiles_list
 from symmol.models.mlp import FingerprintMLP
 from symmol.pipeline import parse_mode_for
 from symmol.screen.filters import MoleculeFilters
-
-
-def row_errors(chunk: pd.DataFrame, parse_errors: list[str]) -> list[str]:
-    """Per-row reasons for rejection: the reader's (e.g. unreadable SDF record) before RDKit's."""
-    if "read_error" not in chunk.columns:
-        return parse_errors
-    return [read or parsed for read, parsed in zip(chunk["read_error"], parse_errors, strict=True)]
 
 
 def _id_columns(chunk: pd.DataFrame) -> pd.DataFrame:

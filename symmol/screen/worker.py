@@ -33,12 +33,15 @@ class ModelBundle:
         Whether to add the ``ad`` column.
     backend
         PyTensor backend the workers compile the models with.
+    sources
+        The model directories the files were read from (for error messages only).
     """
 
     models: tuple[tuple[str, tuple[tuple[str, bytes], ...]], ...]
     filters: tuple[str, ...] = ()
     applicability_domain: bool = False
     backend: str = "numba"
+    sources: tuple[str, ...] = ()
 
     @classmethod
     def from_directories(cls, directories: list[tuple[str, Path]], filters: tuple[str, ...] = (),
@@ -51,7 +54,8 @@ class ModelBundle:
             files = tuple((p.name, p.read_bytes()) for p in sorted(directory.iterdir())
                           if p.is_file() and p.suffix in (".json", ".npz", ".npy"))
             models.append((name, files))
-        return cls(tuple(models), tuple(filters), bool(applicability_domain), backend)
+        sources = tuple(str(directory) for _, directory in directories)
+        return cls(tuple(models), tuple(filters), bool(applicability_domain), backend, sources)
 
     @property
     def digest(self) -> str:
@@ -66,7 +70,7 @@ class ModelBundle:
 
     def build_scorer(self) -> ScreenScorer:
         """Load (and validate) every model; compile happens on first use."""
-        from symmol.models.store import load_model
+        from symmol.models.store import ModelFileError, load_model
 
         loaded = []
         with tempfile.TemporaryDirectory(prefix="symmol-model-") as tmp:
@@ -75,7 +79,11 @@ class ModelBundle:
                 directory.mkdir()
                 for file_name, data in files:
                     (directory / file_name).write_bytes(data)
-                model = load_model(directory, backend=self.backend)
+                try:
+                    model = load_model(directory, backend=self.backend)
+                except ModelFileError as exc:  # name the user's directory, not the temporary copy
+                    source = self.sources[i] if i < len(self.sources) else name
+                    raise ModelFileError(str(exc).replace(str(directory), source)) from None
                 if model.train_fingerprints is not None:  # detach from the temporary file
                     model.train_fingerprints = model.train_fingerprints.copy()
                 loaded.append((name, model))
