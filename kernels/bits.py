@@ -103,7 +103,7 @@ def _check_csr(indptr: np.ndarray, indices: np.ndarray, fp_size: int) -> None:
         raise ValueError("indptr must start with 0 and have n_rows + 1 entries")
     if indptr[-1] != indices.shape[0]:
         raise ValueError(f"indptr[-1] ({indptr[-1]}) must equal len(indices) ({indices.shape[0]})")
-    if np.any(np.diff(indptr) < 0):
+    if np.any(indptr[1:] < indptr[:-1]):
         raise ValueError("indptr must be non-decreasing")
     if indices.size and (indices.min() < 0 or indices.max() >= fp_size):
         raise ValueError(f"indices must lie in [0, {fp_size}), got range "

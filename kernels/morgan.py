@@ -503,7 +503,7 @@ def _check_offsets(name: str, offsets: np.ndarray, total: int) -> None:
         raise ValueError(f"{name}[0] must be 0, got {offsets[0]}")
     if offsets[-1] != total:
         raise ValueError(f"{name}[-1] must equal {total}, got {offsets[-1]}")
-    if offsets.shape[0] > 1 and np.any(np.diff(offsets) < 0):
+    if offsets.shape[0] > 1 and np.any(offsets[1:] < offsets[:-1]):
         raise ValueError(f"{name} must be non-decreasing")
 
 

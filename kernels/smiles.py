@@ -1256,6 +1256,6 @@ def smiles_graph_batch(data: np.ndarray, offsets: np.ndarray):
         raise ValueError(f"data must be a 1-d uint8 array, got {data.dtype} with shape {data.shape}")
     if offsets.dtype != np.int64 or offsets.ndim != 1 or offsets.shape[0] < 1:
         raise ValueError(f"offsets must be a non-empty 1-d int64 array, got {offsets.dtype} {offsets.shape}")
-    if offsets[0] != 0 or offsets[-1] != data.shape[0] or np.any(np.diff(offsets) < 0):
+    if offsets[0] != 0 or offsets[-1] != data.shape[0] or np.any(offsets[1:] < offsets[:-1]):
         raise ValueError("offsets must start at 0, be non-decreasing and end at len(data)")
     return _batch(data, offsets)

@@ -33,6 +33,9 @@ and raises ``ValueError`` on malformed input, so an out-of-range index never
 reaches an unchecked memory access. The exceptions are the two cores
 ``csr_dense_matmul_into`` and ``csr_t_adam_step``, which run behind C entry points
 that cannot raise (:mod:`symmol.ops.entry_points`): their callers validate first.
+Their pointer-argument bodies (``*_pointers``, wrapped in ``numba.cfunc`` there) live
+here, beside the kernels they call, so that Numba's on-disk cache of the cfunc, which
+is invalidated by the defining file's timestamp, is invalidated with the kernels.
 
 Pure Numba: nothing here imports PyTensor.
 """
@@ -40,7 +43,7 @@ Pure Numba: nothing here imports PyTensor.
 from __future__ import annotations
 
 import numpy as np
-from numba import prange
+from numba import carray, prange
 
 from .config import jit, parallel_jit
 
@@ -50,7 +53,9 @@ __all__ = [
     "csc_transpose",
     "csr_dense_matmul",
     "csr_dense_matmul_into",
+    "csr_dense_matmul_pointers",
     "csr_t_adam_step",
+    "csr_t_adam_step_pointers",
     "csr_t_adam_update",
     "csr_row_dot",
     "csr_t_dense_matmul",
@@ -536,17 +541,24 @@ def csr_take_rows(
     Raises
     ------
     ValueError
-        If a row is out of range.
+        If a row is out of range, or the ``indptr`` entries of a taken row are decreasing or
+        outside ``[0, nnz]`` (only the taken rows are checked: O(n_out)).
     """
     n_rows = indptr.shape[0] - 1
     n_out = rows.shape[0]
+    nnz = indices.shape[0]
+    if values.shape[0] != nnz:
+        raise ValueError("csr_take_rows: indices and values differ in length")
     out_indptr = np.empty(n_out + 1, dtype=np.int64)
     out_indptr[0] = 0
     for r in range(n_out):
         row = rows[r]
         if row < 0 or row >= n_rows:
             raise ValueError("csr_take_rows: a row index is out of range")
-        out_indptr[r + 1] = out_indptr[r] + (indptr[row + 1] - indptr[row])
+        lo, hi = indptr[row], indptr[row + 1]
+        if lo < 0 or hi < lo or hi > nnz:
+            raise ValueError("csr_take_rows: indptr of a taken row is not within [0, nnz] and non-decreasing")
+        out_indptr[r + 1] = out_indptr[r] + (hi - lo)
     out_indices = np.empty(out_indptr[n_out], dtype=indices.dtype)
     out_values = np.empty(out_indptr[n_out], dtype=values.dtype)
     for r in prange(n_out):
@@ -556,3 +568,22 @@ def csr_take_rows(
             out_indices[dst + k] = indices[src + k]
             out_values[dst + k] = values[src + k]
     return out_indptr, out_indices, out_values
+
+
+def csr_dense_matmul_pointers(indptr_p, n_rows, indices_p, values_p, nnz, W_p, n_bits, n_hidden, out_p):
+    """:func:`csr_dense_matmul_into` on raw pointers and lengths: the body of a C entry point.
+
+    Compiled by :func:`symmol.ops.entry_points.entry_point` as a ``numba.cfunc``; the caller
+    has validated the CSR structure and the shapes.
+    """
+    csr_dense_matmul_into(carray(indptr_p, (n_rows + 1,)), carray(indices_p, (nnz,)), carray(values_p, (nnz,)),
+                          carray(W_p, (n_bits, n_hidden)), carray(out_p, (n_rows, n_hidden)))
+
+
+def csr_t_adam_step_pointers(indptr_p, n_rows, indices_p, values_p, nnz, G_p, W_p, m_p, v_p, n_bits, n_hidden,
+                             step_size, bias_correction2_sqrt, beta1, beta2, epsilon):
+    """:func:`csr_t_adam_step` on raw pointers and lengths: the body of a C entry point (see
+    :func:`csr_dense_matmul_pointers`)."""
+    csr_t_adam_step(carray(indptr_p, (n_rows + 1,)), carray(indices_p, (nnz,)), carray(values_p, (nnz,)),
+                    carray(G_p, (n_rows, n_hidden)), carray(W_p, (n_bits, n_hidden)), carray(m_p, (n_bits, n_hidden)),
+                    carray(v_p, (n_bits, n_hidden)), step_size, bias_correction2_sqrt, beta1, beta2, epsilon)

@@ -35,6 +35,11 @@ class FingerprintBatch:
     def __post_init__(self) -> None:
         if self.indptr.ndim != 1 or self.indptr.size < 1 or self.indptr[0] != 0:
             raise ValueError("indptr must be a 1-D array starting at 0")
+        decreasing = np.flatnonzero(self.indptr[1:] < self.indptr[:-1])
+        if decreasing.size:
+            row = int(decreasing[0])
+            raise ValueError(f"indptr must be non-decreasing: row {row} ends at {self.indptr[row + 1]} "
+                             f"before it starts at {self.indptr[row]}")
         if self.indices.shape != self.values.shape or self.indices.size != self.indptr[-1]:
             raise ValueError(
                 f"indices ({self.indices.shape}) and values ({self.values.shape}) must both have "

@@ -33,6 +33,15 @@ def test_only_the_training_dtypes_have_entry_points():
     assert not entry_points.has_entry_point("int64", "int64", "float32")
 
 
+
+def test_cfunc_bodies_live_beside_the_kernels_they_call():
+    """Numba invalidates a cached cfunc by its defining file's timestamp: defined anywhere but
+    beside the kernels, an edited kernel would keep running its old cached build."""
+    from symmol.kernels import sparse
+
+    for body in entry_points._BODIES.values():
+        assert body.__code__.co_filename == sparse.__file__
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_fingerprint_dot_through_the_entry_point(dtype):
     rng = np.random.default_rng(0)

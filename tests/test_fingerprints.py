@@ -65,3 +65,18 @@ def test_take_matches_reference_with_repeats_and_empty_rows():
     for bad in (np.array([0, len(batch)]), np.array([-1])):
         with np.testing.assert_raises_regex(IndexError, "out of range"):
             batch.take(bad)
+
+
+def test_decreasing_indptr_is_rejected_before_any_kernel_reads_it():
+    """A hand-built batch with a decreasing indptr would make the gather read past ``indices``."""
+    import pytest
+
+    from symmol.kernels.sparse import csr_take_rows
+
+    indptr, indices, values = np.array([0, 5, 2, 3]), np.array([1, 2, 3], np.int32), np.ones(3, np.float32)
+    with pytest.raises(ValueError, match="row 1 ends at 2 before it starts at 5"):
+        FingerprintBatch(indptr, indices, values, 2048)
+    with pytest.raises(ValueError, match="not within"):
+        csr_take_rows(indptr, indices, values, np.array([0, 1]))
+    with pytest.raises(ValueError, match="differ in length"):
+        csr_take_rows(np.array([0, 3]), indices, values[:2], np.array([0]))

@@ -177,6 +177,16 @@ def test_kernels_reject_malformed_csr(indptr, indices, n_values, message):
             csr_row_dot(indptr, indices, G, W)
 
 
+
+def test_perform_rejects_decreasing_unsigned_indptr():
+    """np.diff of an unsigned indptr wraps around; the reference path must still see the decrease."""
+    indptr, indices, values = pt.vector("indptr", dtype="uint32"), pt.ivector("indices"), pt.dvector("values")
+    W = pt.dmatrix("W")
+    f = pytensor.function([indptr, indices, values, W], fingerprint_dot(indptr, indices, values, W),
+                          mode=Mode(linker="py", optimizer=None))
+    with pytest.raises(ValueError, match="non-decreasing"):
+        f(np.array([0, 5, 2, 3], np.uint32), np.array([1, 2, 3], np.int32), np.ones(3), np.ones((N_BITS, 2)))
+
 def test_kernels_reject_shape_mismatch():
     indptr = np.array([0, 1, 2], np.int64)
     indices = np.array([0, 1], np.int32)

@@ -10,7 +10,8 @@ csr_t_adam_step`), both limited by memory bandwidth (ZINC250k model, batch 256, 
 
 Here those kernels run where they are compiled and cached normally, by Numba, with
 ``parallel=True``: each is wrapped in a C-callable ``numba.cfunc`` (raw pointers and
-lengths; ``cache=True``) whose address is registered with LLVM under a versioned symbol
+lengths; ``cache=True``; the bodies are in :mod:`symmol.kernels.sparse`, so that the cache
+goes stale with the kernels) whose address is registered with LLVM under a versioned symbol
 name. A graph calls the symbol as a :class:`numba.types.ExternalFunction`: its code holds
 only the name, so PyTensor's cache stores and reloads it like any other graph, and the
 symbol is resolved in the loading process once :func:`entry_point` has registered it
@@ -32,7 +33,7 @@ import inspect
 
 import llvmlite.binding as llvm
 import numpy as np
-from numba import carray, cfunc, types
+from numba import cfunc, types
 from numba.extending import intrinsic
 
 from symmol.kernels import sparse as _sparse
@@ -61,20 +62,6 @@ def data_pointer(typingctx, array):
     return signature, codegen
 
 
-def _fingerprint_dot_body(indptr_p, n_rows, indices_p, values_p, nnz, W_p, n_bits, n_hidden, out_p):
-    _sparse.csr_dense_matmul_into(carray(indptr_p, (n_rows + 1,)), carray(indices_p, (nnz,)),
-                                  carray(values_p, (nnz,)), carray(W_p, (n_bits, n_hidden)),
-                                  carray(out_p, (n_rows, n_hidden)))
-
-
-def _fingerprint_adam_body(indptr_p, n_rows, indices_p, values_p, nnz, G_p, W_p, m_p, v_p, n_bits, n_hidden,
-                           step_size, bias_correction2_sqrt, beta1, beta2, epsilon):
-    _sparse.csr_t_adam_step(carray(indptr_p, (n_rows + 1,)), carray(indices_p, (nnz,)), carray(values_p, (nnz,)),
-                            carray(G_p, (n_rows, n_hidden)), carray(W_p, (n_bits, n_hidden)),
-                            carray(m_p, (n_bits, n_hidden)), carray(v_p, (n_bits, n_hidden)), step_size,
-                            bias_correction2_sqrt, beta1, beta2, epsilon)
-
-
 def _signature(kind: str, dtype: types.Float) -> types.Type:
     p = types.CPointer
     if kind == "fingerprint_dot":
@@ -84,7 +71,8 @@ def _signature(kind: str, dtype: types.Float) -> types.Type:
                       p(dtype), types.int64, types.int64, *([dtype] * 5))
 
 
-_BODIES = {"fingerprint_dot": _fingerprint_dot_body, "fingerprint_adam": _fingerprint_adam_body}
+#: The cfunc bodies live beside their kernels, so Numba's cache of a cfunc goes stale with them.
+_BODIES = {"fingerprint_dot": _sparse.csr_dense_matmul_pointers, "fingerprint_adam": _sparse.csr_t_adam_step_pointers}
 
 
 def _warm_fingerprint_dot(dtype: np.dtype) -> None:
@@ -105,8 +93,7 @@ _WARM_CALLS = {"fingerprint_dot": _warm_fingerprint_dot, "fingerprint_adam": _wa
 @functools.cache
 def _abi_version() -> str:
     """Digest of this module's and the kernels' source: a changed entry point gets a new symbol name."""
-    source = inspect.getsource(_sparse) + inspect.getsource(_fingerprint_dot_body) + inspect.getsource(
-        _fingerprint_adam_body) + inspect.getsource(_signature)
+    source = inspect.getsource(_sparse) + inspect.getsource(_signature)
     return hashlib.sha256(source.encode()).hexdigest()[:12]
 
 
