@@ -112,3 +112,43 @@ def test_scatter_with_nonzero_buffer_is_left_alone():
     x, ids = pt.matrix("x"), pt.lvector("ids")
     f = pytensor.function([x, ids], pt.ones((5, 3))[ids].inc(x), mode=get_backend_mode("numba"))
     assert "SegmentSum" not in op_types(f)
+
+
+def test_adam_on_pt_dot_model_fuses_into_fingerprint_adam(batch):
+    """A user's ``pt.dot(X, W)`` model trained with ``adam`` gets the fused step under Numba,
+    with the numbers of the unfused C graph."""
+    from symmol.nn.updates import adam
+
+    Xv, Wv = batch
+    indptr, indices, values = pt.lvector("indptr"), pt.ivector("indices"), pt.fvector("values")
+    args = (Xv.indptr.astype(np.int64), Xv.indices.astype(np.int32), Xv.data)
+    trajectories = {}
+    for backend in BACKENDS:
+        W = pytensor.shared(Wv.copy(), name="W")
+        loss = (pt.tanh(pt.dot(fingerprint_matrix(indptr, indices, values, 2048), W)) ** 2).mean()
+        step = pytensor.function([indptr, indices, values], loss, updates=adam(loss, [W], 1e-2),
+                                 mode=get_backend_mode(backend))
+        ops = op_types(step)
+        assert ("FingerprintAdam" in ops) == (backend == "numba"), (backend, ops)
+        assert "DenseFromSparse" not in ops
+        trajectories[backend] = ([float(step(*args)) for _ in range(5)], W.get_value())
+    losses, weights = trajectories["numba"]
+    assert losses[-1] < losses[0]
+    np.testing.assert_allclose(losses, trajectories["c"][0], rtol=1e-5)
+    np.testing.assert_allclose(weights, trajectories["c"][1], rtol=1e-5, atol=1e-6)
+
+
+def test_float32_values_with_float64_weights_still_use_fingerprint_dot(batch):
+    """Upcasting float32 fingerprint values to float64 weights is legal: no densification."""
+    Xv, Wv = batch
+    indptr, indices, values = pt.lvector("indptr"), pt.ivector("indices"), pt.fvector("values")
+    W = pytensor.shared(Wv.astype(np.float64), name="W")
+    out = pt.dot(fingerprint_matrix(indptr, indices, values, 2048), W)
+    grad = pytensor.grad(out.sum(), W)
+    f = pytensor.function([indptr, indices, values], [out, grad], mode=get_backend_mode("numba"))
+    assert {"FingerprintDot", "FingerprintDotGradW"} <= op_types(f)
+    assert "DenseFromSparse" not in op_types(f)
+    out_v, grad_v = f(Xv.indptr.astype(np.int64), Xv.indices.astype(np.int32), Xv.data)
+    dense = Xv.toarray().astype(np.float64)
+    np.testing.assert_allclose(out_v, dense @ Wv.astype(np.float64), rtol=1e-12)
+    np.testing.assert_allclose(grad_v, np.repeat(dense.sum(axis=0)[:, None], 16, axis=1), rtol=1e-12)

@@ -1,7 +1,9 @@
 """Optimizers written as update rules: each returns an ``OrderedDict`` {shared: new value}.
 
-Pass the dict to ``pytensor.function(inputs, loss, updates=...)``; the compiled function
-then performs one optimisation step per call. Hyperparameters may be Python numbers or
+Each rule takes, as Lasagne's ``loss_or_grads``, either a scalar loss (differentiated with
+respect to ``params``) or one gradient expression per parameter. Pass the returned dict to
+``pytensor.function(inputs, loss, updates=...)``; the compiled function then performs one
+optimisation step per call. Hyperparameters may be Python numbers or
 shared scalars: a learning rate held in a shared variable (see :mod:`symmol.nn.schedules`)
 changes between calls without recompiling. The formulas are ``torch.optim``'s, step for
 step (``tests/reference/make_torch_optim_reference.py`` records PyTorch's trajectories and
@@ -42,6 +44,7 @@ from collections.abc import Collection, Sequence
 import numpy as np
 import pytensor
 import pytensor.tensor as pt
+from pytensor.graph.basic import Variable
 from pytensor.tensor.sharedvar import TensorSharedVariable
 
 from symmol.ops.adam import adam_step
@@ -71,14 +74,23 @@ def _coupled_decay(g, param: TensorSharedVariable, weight_decay, decayed: Collec
     return g + _cast(weight_decay, param) * param
 
 
-def _check_lengths(gradients: Sequence, params: Sequence) -> None:
-    if len(gradients) != len(params):
-        raise ValueError(f"{len(gradients)} gradients for {len(params)} parameters")
+def _gradients(loss_or_grads, params: Sequence) -> list:
+    """Lasagne's ``loss_or_grads``: a scalar loss (differentiated here with
+    ``pytensor.gradient.grad``) or one gradient expression per parameter."""
     if not params:
         raise ValueError("no parameters to update")
+    if isinstance(loss_or_grads, Variable):
+        if loss_or_grads.type.ndim != 0:
+            raise ValueError(f"the loss must be a scalar, got ndim {loss_or_grads.type.ndim}; "
+                             "pass a scalar loss or a list of gradients")
+        return pytensor.gradient.grad(loss_or_grads, list(params))
+    gradients = list(loss_or_grads)
+    if len(gradients) != len(params):
+        raise ValueError(f"{len(gradients)} gradients for {len(params)} parameters")
+    return gradients
 
 
-def sgd(gradients: Sequence, params: Sequence[TensorSharedVariable], learning_rate,
+def sgd(gradients: Variable | Sequence, params: Sequence[TensorSharedVariable], learning_rate,
         weight_decay: float = 0.0, decayed: Collection | None = None) -> OrderedDict:
     """Plain stochastic gradient descent: ``p ← p − lr·(g + λ·p)`` (``torch.optim.SGD``).
 
@@ -93,7 +105,7 @@ def sgd(gradients: Sequence, params: Sequence[TensorSharedVariable], learning_ra
     weight_decay, decayed
         Coupled L2 coefficient λ and the parameters it applies to (``None``: all).
     """
-    _check_lengths(gradients, params)
+    gradients = _gradients(gradients, params)
     updates = OrderedDict()
     for param, g in zip(params, gradients, strict=True):
         g = _coupled_decay(g, param, weight_decay, decayed)
@@ -101,7 +113,7 @@ def sgd(gradients: Sequence, params: Sequence[TensorSharedVariable], learning_ra
     return updates
 
 
-def momentum(gradients: Sequence, params: Sequence[TensorSharedVariable], learning_rate,
+def momentum(gradients: Variable | Sequence, params: Sequence[TensorSharedVariable], learning_rate,
              momentum: float = 0.9, nesterov: bool = False, weight_decay: float = 0.0,
              decayed: Collection | None = None) -> OrderedDict:
     """SGD with (optionally Nesterov) momentum, as ``torch.optim.SGD`` (``dampening=0``).
@@ -110,7 +122,7 @@ def momentum(gradients: Sequence, params: Sequence[TensorSharedVariable], learni
     Sutskever et al., ICML 2013. torch starts the buffer at ``g`` on the first step, which is
     ``μ·0 + g``: the same thing.
     """
-    _check_lengths(gradients, params)
+    gradients = _gradients(gradients, params)
     updates = OrderedDict()
     for param, g in zip(params, gradients, strict=True):
         g = _coupled_decay(g, param, weight_decay, decayed)
@@ -125,7 +137,7 @@ def momentum(gradients: Sequence, params: Sequence[TensorSharedVariable], learni
 
 def _adam_updates(gradients, params, learning_rate, beta1, beta2, epsilon, weight_decay, decayed,
                   decoupled: bool, name: str) -> OrderedDict:
-    _check_lengths(gradients, params)
+    gradients = _gradients(gradients, params)
     updates = OrderedDict()
     step_count = _step_counter(params, f"{name}.t")
     t = step_count + 1
@@ -152,7 +164,7 @@ def _adam_updates(gradients, params, learning_rate, beta1, beta2, epsilon, weigh
     return updates
 
 
-def adam(gradients: Sequence, params: Sequence[TensorSharedVariable], learning_rate=1e-3,
+def adam(gradients: Variable | Sequence, params: Sequence[TensorSharedVariable], learning_rate=1e-3,
          beta1: float = 0.9, beta2: float = 0.999, epsilon: float = 1e-8, weight_decay: float = 0.0,
          decayed: Collection | None = None) -> OrderedDict:
     """Adam (Kingma & Ba, ICLR 2015, arXiv:1412.6980), in ``torch.optim.Adam``'s form.
@@ -164,7 +176,7 @@ def adam(gradients: Sequence, params: Sequence[TensorSharedVariable], learning_r
                          decoupled=False, name="adam")
 
 
-def adamw(gradients: Sequence, params: Sequence[TensorSharedVariable], learning_rate=1e-3,
+def adamw(gradients: Variable | Sequence, params: Sequence[TensorSharedVariable], learning_rate=1e-3,
           beta1: float = 0.9, beta2: float = 0.999, epsilon: float = 1e-8, weight_decay: float = 1e-2,
           decayed: Collection | None = None) -> OrderedDict:
     """AdamW: Adam with decoupled weight decay, as ``torch.optim.AdamW``.
@@ -176,7 +188,7 @@ def adamw(gradients: Sequence, params: Sequence[TensorSharedVariable], learning_
                          decoupled=True, name="adamw")
 
 
-def rmsprop(gradients: Sequence, params: Sequence[TensorSharedVariable], learning_rate=1e-2,
+def rmsprop(gradients: Variable | Sequence, params: Sequence[TensorSharedVariable], learning_rate=1e-2,
             alpha: float = 0.99, epsilon: float = 1e-8, momentum: float = 0.0, centered: bool = False,
             weight_decay: float = 0.0, decayed: Collection | None = None) -> OrderedDict:
     """RMSProp (Tieleman & Hinton, 2012, Coursera lecture 6.5), as ``torch.optim.RMSprop``.
@@ -185,7 +197,7 @@ def rmsprop(gradients: Sequence, params: Sequence[TensorSharedVariable], learnin
     otherwise ``d = sqrt(s) + ε``; with momentum ``b ← μ b + g/d``, ``p ← p − lr·b``,
     otherwise ``p ← p − lr·g/d``.
     """
-    _check_lengths(gradients, params)
+    gradients = _gradients(gradients, params)
     updates = OrderedDict()
     for param, g in zip(params, gradients, strict=True):
         g = _coupled_decay(g, param, weight_decay, decayed)
@@ -211,14 +223,14 @@ def rmsprop(gradients: Sequence, params: Sequence[TensorSharedVariable], learnin
     return updates
 
 
-def adagrad(gradients: Sequence, params: Sequence[TensorSharedVariable], learning_rate=1e-2,
+def adagrad(gradients: Variable | Sequence, params: Sequence[TensorSharedVariable], learning_rate=1e-2,
             lr_decay: float = 0.0, epsilon: float = 1e-10, initial_accumulator_value: float = 0.0,
             weight_decay: float = 0.0, decayed: Collection | None = None) -> OrderedDict:
     """Adagrad (Duchi et al., JMLR 2011), as ``torch.optim.Adagrad``.
 
     ``lrₜ = lr / (1 + (t−1)·lr_decay)``; ``s ← s + g²``; ``p ← p − lrₜ · g / (sqrt(s) + ε)``.
     """
-    _check_lengths(gradients, params)
+    gradients = _gradients(gradients, params)
     updates = OrderedDict()
     step_count = _step_counter(params, "adagrad.t")
     t = step_count + 1

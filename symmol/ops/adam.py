@@ -31,10 +31,13 @@ rewrites then decide, per backend:
 ``symmol_adam_inplace`` (tags ``fast_run``, ``inplace``) then lets either Op update ``p``,
 ``m`` and ``v`` in their storage when PyTensor's destroy handler allows it.
 
-Backends: ``perform`` (a NumPy/SciPy reference) and Numba (:func:`symmol.kernels.sparse.
-csr_t_adam_update`, compiled serially into the graph as every symmol kernel, see
-:func:`symmol.ops.fingerprint.graph_kernel`; ``DenseAdam``: a loop over the entries). There
-is no C code: the rewrites never put these Ops into a C graph.
+Backends: ``perform`` (a NumPy/SciPy reference) and Numba. ``FingerprintAdam`` with int64
+``indptr``, int32 ``indices`` and float32/float64 weights (symmol's training graphs) calls the
+parallel :func:`symmol.kernels.sparse.csr_t_adam_step` through a native entry point
+(:mod:`symmol.ops.entry_points`); other dtypes compile :func:`symmol.kernels.sparse.
+csr_t_adam_update` serially into the graph (:func:`symmol.ops.fingerprint.graph_kernel`).
+``DenseAdam`` is a loop over the entries. There is no C code: the rewrites never put these Ops
+into a C graph.
 """
 
 from __future__ import annotations
@@ -74,6 +77,7 @@ from symmol.ops.fingerprint import (
     graph_kernel,
     kernel_source_version,
 )
+from symmol.ops.rewrites import local_sparse_t_dot_to_fingerprint_grad
 
 __all__ = ["AdamStep", "DenseAdam", "FingerprintAdam", "adam_step", "adam_step_formulas", "dense_adam",
            "fingerprint_adam"]
@@ -363,10 +367,18 @@ _assert_rows = Assert("symmol fused Adam: the gradient's n_bits differs from the
 
 @node_rewriter([AdamStep])
 def local_fuse_fingerprint_adam(fgraph, node):
-    """``AdamStep(p, FingerprintDotGradW(indptr, indices, values, G, n), m, v, ...)`` → :class:`FingerprintAdam`."""
+    """``AdamStep(p, FingerprintDotGradW(indptr, indices, values, G, n), m, v, ...)`` → :class:`FingerprintAdam`;
+    also when the gradient is the generic ``X.T @ G`` of a fingerprint matrix that
+    :func:`symmol.ops.rewrites.local_sparse_t_dot_to_fingerprint_grad` would turn into one."""
     p, g, m, v, *scalars = node.inputs
-    if g.owner is None or not isinstance(g.owner.op, FingerprintDotGradW) or p.type.ndim != 2:
+    if g.owner is None or p.type.ndim != 2:
         return False
+    if not isinstance(g.owner.op, FingerprintDotGradW):
+        # a user's pt.dot(X_fingerprints, W): the gradient is still the generic X.T @ G here
+        replaced = local_sparse_t_dot_to_fingerprint_grad.transform(fgraph, g.owner)
+        if not replaced:
+            return False
+        (g,) = replaced
     indptr, indices, values, G, n_bits = g.owner.inputs
     if g.type.dtype != p.type.dtype:
         return False

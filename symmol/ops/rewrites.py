@@ -40,6 +40,7 @@ from pytensor import sparse
 from pytensor.graph.basic import Variable
 from pytensor.graph.rewriting.basic import node_rewriter
 from pytensor.raise_op import Assert
+from pytensor.scalar import upcast
 from pytensor.sparse.basic import CSM, DenseFromSparse, SparseTensorType
 from pytensor.sparse.basic import Transpose as SparseTranspose
 from pytensor.sparse.math import Dot as SparseDot
@@ -142,7 +143,7 @@ def local_sparse_dot_to_fingerprint_dot(fgraph, node):
     if parts is None or not _is_dense_matrix(W) or W.type.dtype != out.type.dtype:
         return None
     values, indices, indptr, n_cols = parts
-    if values.type.dtype.startswith("float") and values.type.dtype != W.type.dtype:
+    if values.type.dtype.startswith("float") and upcast(values.type.dtype, W.type.dtype) != W.type.dtype:
         return None  # would need a cast of values the Op refuses (downcast)
     W = _assert_shapes(W, pt.eq(n_cols, W.shape[0]))
     return [fingerprint_dot(indptr, indices, values, W)]
@@ -161,8 +162,8 @@ def local_sparse_t_dot_to_fingerprint_grad(fgraph, node):
     if parts is None or not _is_dense_matrix(G) or G.type.dtype != out.type.dtype:
         return None
     values, indices, indptr, n_cols = parts
-    if values.type.dtype.startswith("float") and values.type.dtype != G.type.dtype:
-        return None
+    if values.type.dtype.startswith("float") and upcast(values.type.dtype, G.type.dtype) != G.type.dtype:
+        return None  # would need a cast of values the Op refuses (downcast)
     G = _assert_shapes(G, pt.eq(indptr.shape[0] - 1, G.shape[0]))
     return [fingerprint_dot_grad_w(indptr, indices, values, G, pt.cast(n_cols, "int64"))]
 
