@@ -88,20 +88,6 @@ def configure_blas() -> str:
     return pytensor.config.blas__ldflags
 
 
-def start_numba_threads() -> None:
-    """Start Numba's parallel thread pool before running cached PyTensor/Numba functions.
-
-    PyTensor 3 caches whole compiled graphs on disk. A graph calling a ``parallel=True``
-    kernel (:mod:`symmol.kernels.sparse`) needs the pool's ``allocate_sched``/``do_scheduling``
-    symbols, which Numba registers only when it compiles or launches a parallel function;
-    loading such a graph from PyTensor's cache in a fresh process before that fails with
-    "LLVM ERROR: Symbol not found: allocate_sched" or a segmentation fault. Idempotent.
-    """
-    from numba.np.ufunc.parallel import _launch_threads
-
-    _launch_threads()
-
-
 def cuda_available(backend: str) -> bool:
     """Whether ``backend`` (``"jax"`` or ``"pytorch"``) sees a CUDA device on this machine."""
     if backend not in _BACKEND_PACKAGES or importlib.util.find_spec(_BACKEND_PACKAGES[backend]) is None:
@@ -154,8 +140,6 @@ def get_backend_mode(backend: str, device: str = "cpu"):
             raise RuntimeError(f"device='cuda' requested but {package} sees no CUDA device")
     if backend == "c":
         configure_blas()
-    if backend == "numba":
-        start_numba_threads()
     return get_mode(BACKENDS[backend])
 
 

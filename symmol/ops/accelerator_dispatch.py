@@ -14,6 +14,12 @@ Every implementation is written with static output shapes (JAX's ``jit`` and
 ``n_rows``) are read from the node when they are constants, otherwise they must be concrete
 at trace time (PyTensor passes ``W.shape[0]``, a Python int under ``jit``).
 
+Unlike ``perform``, Numba and C, these implementations do not validate indices (a check
+would need a device-to-host sync per call): out-of-range CSR ``indices``, segment ids or
+``GatherRows`` indices are clamped or dropped by JAX and raise (CPU) or hit a device-side
+assert (CUDA) in PyTorch. symmol's own batches (:func:`symmol.compile.pad_csr`) are valid by
+construction; validate hand-built inputs with :func:`symmol.kernels.sparse.check_csr` first.
+
 Ops covered (semantics in their own modules):
 
 * :class:`~symmol.ops.fingerprint.FingerprintDot`, ``FingerprintDotGradW``, ``FingerprintRowDot``

@@ -49,8 +49,10 @@ Backends
 * Numba linker (PyTensor 3's default: ``mode="NUMBA"``, or ``"FAST_RUN"`` /
   ``"Mode"`` with ``config.linker="auto"``): the kernels of
   :mod:`symmol.kernels.sparse`, registered below with
-  ``register_funcify_default_op_cache_key``, compiled serially into the graph (see
-  :func:`graph_kernel` for why).
+  ``register_funcify_default_op_cache_key``. The forward ``X @ W`` with int64 ``indptr``,
+  int32 ``indices`` and float32/float64 ``W`` calls the parallel kernel through a native
+  entry point (:mod:`symmol.ops.entry_points`); everything else is compiled serially into
+  the graph (see :func:`graph_kernel` for why).
 * C linker (``mode="CVM"``, or ``config.linker="cvm"`` with ``"FAST_RUN"``):
   serial C++ loops (``c_code``). Measured at batch 128, ~46 nnz per row, 2048
   bits, 512 hidden units, float32, best of 300 calls on 2 cores: forward +
@@ -177,7 +179,7 @@ def _check_csr(
             f"{op_name}: indptr must start at 0 and end at len(indices)={nnz}, "
             f"got {indptr[0]} and {indptr[-1]}"
         )
-    if np.any(np.diff(indptr) < 0):
+    if np.any(indptr[1:] < indptr[:-1]):
         raise ValueError(f"{op_name}: indptr must be non-decreasing")
     if nnz and (indices.min() < 0 or indices.max() >= n_cols):
         raise ValueError(f"{op_name}: indices out of range [0, {n_cols})")
