@@ -143,11 +143,14 @@ def _assemble(result: tuple, output: Output) -> FingerprintBatch | np.ndarray:
 # --------------------------------------------------------------------------
 # pools
 # --------------------------------------------------------------------------
-def _init_worker() -> None:
-    """One Numba thread per worker process: the processes are the parallelism."""
+def init_worker() -> None:
+    """Process-pool initializer: one Numba and one BLAS thread per worker, as the processes are
+    the parallelism (used by featurization and screening pools)."""
     import numba
+    from threadpoolctl import threadpool_limits
 
     numba.set_num_threads(1)
+    threadpool_limits(1)
 
 
 _POOLS: dict[tuple[str, int], Executor] = {}
@@ -165,7 +168,7 @@ def _pool(backend: Backend, n_jobs: int) -> Executor:
         else:
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(["symmol.pipeline"])
-            pool = ProcessPoolExecutor(max_workers=n_jobs, mp_context=context, initializer=_init_worker)
+            pool = ProcessPoolExecutor(max_workers=n_jobs, mp_context=context, initializer=init_worker)
         _POOLS[key] = pool
     return pool
 

@@ -33,7 +33,8 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from symmol.chem.io import DEFAULT_CHUNK_SIZE, iter_molecules
-from symmol.screen.worker import ChunkResult, ModelBundle, encode, init_worker, run_chunk, scorer_for
+from symmol.pipeline import init_worker
+from symmol.screen.worker import ChunkResult, ModelBundle, encode, run_chunk, scorer_for
 
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = "symmol-screen-manifest"

@@ -118,19 +118,6 @@ def scorer_for(bundle: ModelBundle) -> ScreenScorer:
         return _SCORERS[key]
 
 
-def init_worker() -> None:
-    """Process-pool initializer: one thread per worker, as the pool is the parallelism.
-
-    Models load on the first chunk (:func:`scorer_for`), so that a failure surfaces as that
-    chunk's exception rather than as a broken pool.
-    """
-    import numba
-    from threadpoolctl import threadpool_limits
-
-    numba.set_num_threads(1)
-    threadpool_limits(1)
-
-
 def encode(table: pd.DataFrame, fmt: str, header: bool) -> bytes:
     """One chunk's results as bytes of the output file: CSV text, one gzip member, or a Parquet file.
 
