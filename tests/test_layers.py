@@ -193,3 +193,63 @@ def test_embedding_rejects_out_of_range_ids():
     with pytest.raises(ValueError, match="out of range"):
         f(np.array([5], dtype=np.int32))
     assert pt.as_tensor_variable(get_output(emb)).ndim == 2
+
+
+def test_conv_weight_init_uses_torch_fans():
+    """Glorot/He over a (k, in, out) conv weight: fan_in = in·k, fan_out = out·k, as torch.nn.init."""
+    from symmol.nn.init import GlorotUniform, HeUniform, fans
+
+    assert fans((5, 64, 32)) == (320, 160) and fans((64, 32)) == (64, 32) and fans((7,)) == (7, 7)
+    conv = Conv1DLayer(InputLayer((None, 64, None), units=64), 32, 5, np.random.default_rng(0))
+    W = conv.W.get_value()
+    weight = torch.empty(32, 64, 5)  # torch's Conv1d layout (out, in, k)
+    torch_bound = np.sqrt(6.0 / sum(torch.nn.init._calculate_fan_in_and_fan_out(weight)))
+    assert torch_bound == pytest.approx(np.sqrt(6.0 / (320 + 160)))
+    assert 0.9 * torch_bound < np.abs(W).max() <= torch_bound
+    he = HeUniform()((5, 64, 32), np.random.default_rng(0))
+    assert np.abs(he).max() <= np.sqrt(2.0) * np.sqrt(3.0 / 320)
+    assert np.abs(GlorotUniform()((64, 32), np.random.default_rng(0))).max() <= np.sqrt(6.0 / 96)
+
+
+def test_shape_errors_instead_of_silent_results():
+    rng = np.random.default_rng(5)
+    x_in = InputLayer((None, 3), units=3)
+    bn = BatchNormLayer(x_in, rng)
+    train = compile_fn([x_in.input_var], get_output(bn), "numba", updates=get_state_updates(bn))
+    with pytest.raises(AssertionError, match="more than one value per feature"):
+        train(np.array([[5.0, -2.0, 7.0]], np.float32))
+    np.testing.assert_array_equal(bn.running_var.get_value(), np.ones(3, np.float32))
+
+    seq_in = InputLayer((None, 4, None), units=4)
+    conv = Conv1DLayer(seq_in, 3, 5, rng, pad="valid")
+    f = compile_fn([seq_in.input_var], get_output(conv), "numba")
+    assert f(np.ones((1, 4, 5), np.float32)).shape == (1, 3, 1)
+    with pytest.raises(AssertionError, match="narrower than the filter"):
+        f(np.ones((1, 4, 4), np.float32))
+
+    x3 = InputLayer((None, None, 4), units=4)
+    mask_in = InputLayer((None, None), name="mask")
+    gru = GRULayer(x3, 6, rng, mask=mask_in)
+    f = compile_fn([x3.input_var, mask_in.input_var], get_output(gru), "numba")
+    with pytest.raises(AssertionError, match="mask must be"):
+        f(np.ones((2, 5, 4), np.float32), np.ones((2, 3), np.float32))
+
+
+def test_param_names_must_be_unique_to_save_and_get_output_replaces_any_layer():
+    from symmol.nn.layers import get_all_param_values, set_all_param_values
+
+    rng = np.random.default_rng(6)
+    x_in = InputLayer((None, 4), units=4)
+    hidden = DenseLayer(x_in, 3, rng)
+    top = DenseLayer(hidden, 2, rng, nonlinearity="identity")
+    with pytest.raises(ValueError, match=r"parameter names \['DenseLayer.W', 'DenseLayer.b'\] repeat"):
+        get_all_param_values(top)
+    with pytest.raises(ValueError, match="repeat"):
+        set_all_param_values(top, {})
+
+    h = pt.matrix("h")
+    f = compile_fn([h], get_output(top, inputs={hidden: h}))
+    h_value = rng.standard_normal((2, 3)).astype(np.float32)
+    np.testing.assert_allclose(f(h_value), h_value @ top.W.get_value() + top.b.get_value(), rtol=1e-6)
+    with pytest.raises(ValueError, match="not in the network"):
+        get_output(top, inputs={InputLayer((None, 4), units=4, name="stranger"): h})

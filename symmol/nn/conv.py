@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytensor.tensor as pt
+from pytensor.raise_op import Assert
 
 from symmol.nn.init import Constant, GlorotUniform
 from symmol.nn.layers import Layer, MergeLayer, output_units
@@ -65,12 +66,16 @@ class Conv1DLayer(Layer):
             zeros = pt.zeros((x.shape[0], x.shape[1], self.pad), dtype=x.dtype)
             x = pt.concatenate([zeros, x, zeros], axis=2)
         width_out = x.shape[2] - (self.filter_size - 1)
+        x = _input_too_narrow(x, pt.gt(width_out, 0))
         nwc = x.dimshuffle(0, 2, 1)  # (n, width, channels)
         out = None
         for t in range(self.filter_size):
             term = pt.dot(nwc[:, t:t + width_out, :], self.W[t])  # (n, width_out, units)
             out = term if out is None else out + term
         return self.nonlinearity(out + self.b).dimshuffle(0, 2, 1)
+
+
+_input_too_narrow = Assert("Conv1DLayer: the (padded) input is narrower than the filter")
 
 
 class GlobalPoolLayer(MergeLayer):

@@ -7,6 +7,19 @@ from dataclasses import dataclass
 import numpy as np
 
 
+def fans(shape: tuple[int, ...]) -> tuple[int, int]:
+    """``(fan_in, fan_out)`` of a weight of ``shape``, as ``torch.nn.init`` computes them.
+
+    A vector counts its length both ways; a matrix is ``(in, out)``; a convolution weight
+    stored ``(*kernel, in, out)`` (:class:`symmol.nn.conv.Conv1DLayer`) multiplies both by the
+    kernel size.
+    """
+    if len(shape) == 1:
+        return shape[0], shape[0]
+    receptive = int(np.prod(shape[:-2])) if len(shape) > 2 else 1
+    return shape[-2] * receptive, shape[-1] * receptive
+
+
 @dataclass(frozen=True)
 class GlorotUniform:
     """U(-a, a) with a = gain * sqrt(6 / (fan_in + fan_out)).
@@ -17,7 +30,7 @@ class GlorotUniform:
     gain: float = 1.0
 
     def __call__(self, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
-        fan_in, fan_out = shape[0], shape[-1]
+        fan_in, fan_out = fans(shape)
         bound = self.gain * np.sqrt(6.0 / (fan_in + fan_out))
         return rng.uniform(-bound, bound, size=shape)
 
@@ -32,7 +45,7 @@ class HeUniform:
     gain: float = float(np.sqrt(2.0))
 
     def __call__(self, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
-        bound = self.gain * np.sqrt(3.0 / shape[0])
+        bound = self.gain * np.sqrt(3.0 / fans(shape)[0])
         return rng.uniform(-bound, bound, size=shape)
 
 

@@ -312,7 +312,8 @@ def get_output(layer: Layer, inputs=None, deterministic: bool = False):
     inputs
         Replacement for the input layers' variables: a dict ``{input_layer: variable}``, or
         one value for a network with a single input layer (default: each input layer's own
-        ``input_var``).
+        ``input_var``). As in Lasagne, a dict key may also be any other layer of the
+        network, whose output is then replaced by the given expression.
     deterministic
         ``True`` for prediction: dropout off, batch normalisation uses its running
         statistics, and no state updates are recorded.
@@ -327,10 +328,16 @@ def get_output(layer: Layer, inputs=None, deterministic: bool = False):
         if len(roots) != 1:
             raise ValueError(f"the network has {len(roots)} input layers; pass inputs as a dict")
         inputs = {roots[0]: inputs}
+    unknown = [key for key in inputs if key not in layers]
+    if unknown:
+        raise ValueError(f"inputs names layer(s) {[getattr(k, 'name', k) for k in unknown]} that are not "
+                         f"in the network of {layer.name}")
     values = {}
     for current in layers:
-        if not current.input_layers:
-            values[current] = inputs.get(current, getattr(current, "input_var", None))
+        if current in inputs:  # an input layer's variable, or any layer's output replaced (Lasagne)
+            values[current] = inputs[current]
+        elif not current.input_layers:
+            values[current] = getattr(current, "input_var", None)
             if values[current] is None:
                 raise ValueError(f"input layer {current.name} has no input variable")
         elif isinstance(current, MergeLayer):
@@ -347,9 +354,25 @@ def get_all_params(layer: Layer, **tags: bool) -> list[TensorSharedVariable]:
     return list(dict.fromkeys(params))
 
 
+def _params_by_name(layer: Layer) -> dict[str, TensorSharedVariable]:
+    params = get_all_params(layer)
+    by_name = {p.name: p for p in params}
+    if len(by_name) != len(params):
+        names = [p.name for p in params]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        raise ValueError(f"parameter names {repeated} repeat: give the layers distinct names (name=...)")
+    return by_name
+
+
 def get_all_param_values(layer: Layer) -> dict[str, np.ndarray]:
-    """Copies of all parameter values keyed by parameter name."""
-    return {p.name: p.get_value(borrow=False) for p in get_all_params(layer)}
+    """Copies of all parameter values keyed by parameter name.
+
+    Raises
+    ------
+    ValueError
+        If two parameters share a name (two unnamed layers of one class).
+    """
+    return {name: p.get_value(borrow=False) for name, p in _params_by_name(layer).items()}
 
 
 def set_all_param_values(layer: Layer, values: dict[str, np.ndarray]) -> None:
@@ -358,9 +381,10 @@ def set_all_param_values(layer: Layer, values: dict[str, np.ndarray]) -> None:
     Raises
     ------
     ValueError
-        If a parameter is missing, unexpected, or has the wrong shape.
+        If a parameter is missing, unexpected, or has the wrong shape, or two parameters
+        share a name.
     """
-    params = {p.name: p for p in get_all_params(layer)}
+    params = _params_by_name(layer)
     missing, extra = set(params) - set(values), set(values) - set(params)
     if missing or extra:
         raise ValueError(f"parameter names differ: missing {sorted(missing)}, unexpected {sorted(extra)}")

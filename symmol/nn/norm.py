@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytensor.tensor as pt
+from pytensor.raise_op import Assert
 
 from symmol.nn.init import Constant
 from symmol.nn.layers import FLOATX, Layer, output_units
@@ -49,15 +50,21 @@ class BatchNormLayer(Layer):
         if deterministic:
             mean, var = self.running_mean, self.running_var
         else:
+            n_values = pt.prod([incoming.shape[a] for a in axes])
+            incoming = _one_value_per_feature(incoming, pt.gt(n_values, 1))
             mean = incoming.mean(axis=axes)
             var = pt.sqr(incoming - mean.dimshuffle(*pattern)).mean(axis=axes)
-            m = pt.cast(pt.prod([incoming.shape[a] for a in axes]), FLOATX)
+            m = pt.cast(n_values, FLOATX)
             mom = np.float32(self.momentum)
             unbiased = var * m / pt.maximum(m - np.float32(1.0), np.float32(1.0))
             self.state_updates[self.running_mean] = (np.float32(1.0) - mom) * self.running_mean + mom * mean
             self.state_updates[self.running_var] = (np.float32(1.0) - mom) * self.running_var + mom * unbiased
         inv = self.gamma / pt.sqrt(var + eps)
         return (incoming - mean.dimshuffle(*pattern)) * inv.dimshuffle(*pattern) + self.beta.dimshuffle(*pattern)
+
+
+_one_value_per_feature = Assert("BatchNormLayer: training needs more than one value per feature (a minibatch "
+                                "of one molecule?); drop or merge that batch, or use deterministic=True")
 
 
 class LayerNormLayer(Layer):

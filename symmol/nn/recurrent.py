@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytensor
 import pytensor.tensor as pt
+from pytensor.raise_op import Assert
 
 from symmol.nn.init import Constant, GlorotUniform
 from symmol.nn.layers import Layer, MergeLayer, output_units
@@ -76,9 +77,13 @@ class GRULayer(MergeLayer):
 
         sequences = [projected]
         if len(incoming) == 2:
-            sequences.append(pt.cast(incoming[1], x.dtype).dimshuffle(1, 0))
+            mask = _mask_shape(incoming[1], pt.eq(incoming[1].shape[0], x.shape[0]),
+                               pt.eq(incoming[1].shape[1], x.shape[1]))
+            sequences.append(pt.cast(mask, x.dtype).dimshuffle(1, 0))
         states = pytensor.scan(step, sequences=sequences, outputs_info=[h0], return_updates=False)
         return states[-1] if self.only_return_final else states.dimshuffle(1, 0, 2)
 
+
+_mask_shape = Assert("GRULayer: the mask must be (n, L), the batch size and length of the input")
 
 __all__ = ["GRULayer"]
