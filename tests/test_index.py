@@ -258,3 +258,52 @@ def test_cli_index_and_search(library, tmp_path, capsys):
     capsys.readouterr()
     assert main(["search", str(out), "--queries", str(queries), "--k", "1", "--out", str(hits_path)]) == 2
     assert "rows.npy: missing index file" in capsys.readouterr().err
+
+
+def test_search_inputs_string_array_metric_object_and_wrong_size(index, library, tmp_path):
+    from symmol.similarity.search import Metric
+
+    _, smiles, _ = library
+    with pytest.raises(TypeError, match="not one string"):
+        index.search(smiles[20], k=1)
+    as_array = index.search(np.array([smiles[20], smiles[21]], dtype=object), k=1)
+    assert as_array["target"].tolist() == [20, 21]
+    tversky = Metric("tversky", 0.9, 0.1)
+    pd.testing.assert_frame_equal(index.search([smiles[20]], k=5, metric=tversky),
+                                  index.search([smiles[20]], k=5, metric="tversky", alpha=0.9, beta=0.1))
+    small = build_index(library[0], tmp_path / "ecfp2000", "ecfp", {"fp_size": 2000})
+    wide = MorganFingerprint(2, 2048).from_smiles([smiles[20]]).fingerprints.to_packed()
+    assert np.any(wide[:, -1] >> np.uint64(2000 % 64))  # this molecule sets a bit >= 2000
+    with pytest.raises(ValueError, match="bits set beyond this index's 2000-bit fingerprint"):
+        small.search(wide, k=1)
+    assert small.search(small.fingerprints_of([smiles[20]]), k=1)["target"].tolist() == [20]
+
+
+def test_overwrite_replaces_only_an_index_and_meta_errors_are_index_errors(index, library, tmp_path):
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "notes.txt").write_text("keep me")
+    with pytest.raises(ValueError, match="is not a fingerprint index"):
+        build_index(library[0], notes, overwrite=True)
+    assert (notes / "notes.txt").read_text() == "keep me"
+    path = _copy(index, tmp_path / "copy")
+    meta = json.loads((path / "meta.json").read_text())
+    bad = dict(meta, format_version=True)
+    (path / "meta.json").write_text(json.dumps(bad))
+    with pytest.raises(IndexFileError, match="format version True is not supported"):
+        FingerprintIndex.open(path)
+    bad = json.loads(json.dumps(meta))
+    del bad["files"]["rows.npy"]["bytes"]
+    (path / "meta.json").write_text(json.dumps(bad))
+    with pytest.raises(IndexFileError, match='entry of rows.npy needs "bytes"'):
+        FingerprintIndex.open(path)
+    rows = np.load(path / "rows.npy")
+    rows[1] = rows[0]  # same size and dtype: only verify sees it (checksums are refreshed too)
+    np.save(path / "rows.npy", rows)
+    from symmol.similarity.index import _sha256
+
+    meta["files"]["rows.npy"]["sha256"] = _sha256(path / "rows.npy")
+    (path / "meta.json").write_text(json.dumps(meta))
+    FingerprintIndex.open(path)
+    with pytest.raises(IndexFileError, match="rows are not distinct input rows"):
+        FingerprintIndex.open(path, verify=True)

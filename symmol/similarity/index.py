@@ -46,8 +46,8 @@ import pandas as pd
 from symmol.kernels.similarity_columns import BLOCK_WORDS, column_words, transpose_rows
 from symmol.pipeline import parse_mode_for
 from symmol.similarity.search import (
-    Metric,
     SortedFingerprints,
+    as_metric,
     bin_offsets_from_counts,
     prefix_popcounts,
     threshold_search,
@@ -159,6 +159,14 @@ def _offsets_npy(lengths_raw: Path, out: Path, n_rows: int, chunk_rows: int) -> 
     del offsets
 
 
+def _is_index(path: Path) -> bool:
+    """Whether ``path`` is a directory holding a fingerprint index's ``meta.json``."""
+    try:
+        return json.loads((path / "meta.json").read_text(encoding="utf-8")).get("format") == FORMAT
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
 def _counting_sort(scratch: Path, out: Path, n: int, n_words: int, n_bits: int, chunk_rows: int) -> None:
     """Write fingerprints.npy, rows.npy, prefix_counts.npy and bin_offsets.npy sorted by popcount (stable)."""
     counts = np.fromfile(scratch / "popcounts.raw", dtype=np.int32) if n else np.zeros(0, np.int32)
@@ -265,6 +273,8 @@ def build_index(library: str | Path, out: str | Path, fingerprint: str = "ecfp",
     out = Path(out)
     if out.exists() and not overwrite:
         raise ValueError(f"{out} already exists; remove it or pass overwrite")
+    if out.exists() and not _is_index(out):
+        raise ValueError(f"{out} exists and is not a fingerprint index; overwrite replaces only an index")
     out.parent.mkdir(parents=True, exist_ok=True)
     n_words = (fp_size + 63) // 64
     work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
@@ -378,7 +388,7 @@ class FingerprintIndex:
         if not isinstance(meta, dict) or meta.get("format") != FORMAT:
             raise IndexFileError(f"{meta_path}: not a {FORMAT} metadata file")
         version = meta.get("format_version")
-        if version not in READABLE_VERSIONS:
+        if type(version) is not int or version not in READABLE_VERSIONS:
             raise IndexFileError(f"{meta_path}: format version {version!r} is not supported (this symmol reads "
                                  f"versions {', '.join(map(str, READABLE_VERSIONS))}; rebuild the index with "
                                  "`symmol index`)")
@@ -394,6 +404,8 @@ class FingerprintIndex:
                                  f"{version})")
         for name, info in files.items():
             file = path / name
+            if not isinstance(info, dict) or not isinstance(info.get("bytes"), int) or "sha256" not in info:
+                raise IndexFileError(f"{meta_path}: the entry of {name} needs \"bytes\" and \"sha256\"")
             if not file.is_file():
                 raise IndexFileError(f"{file}: missing index file")
             if file.stat().st_size != info["bytes"]:
@@ -439,6 +451,9 @@ class FingerprintIndex:
                 raise IndexFileError(f"{path / 'fingerprints.npy'}: fingerprints are not in their popcount bins")
             if not np.array_equal(prefix_popcounts(np.asarray(targets.fingerprints)), targets.prefix_counts):
                 raise IndexFileError(f"{path / 'prefix_counts.npy'}: prefix popcounts do not match the fingerprints")
+            rows = np.asarray(targets.rows)
+            if rows.size and (rows.min() < 0 or rows.max() >= n_rows or np.unique(rows).size != rows.size):
+                raise IndexFileError(f"{path / 'rows.npy'}: rows are not distinct input rows in [0, {n_rows})")
             if targets.columns is not None:  # every word, padding included
                 for w0, w1, block in _column_chunks(targets.fingerprints, n_bits, 1 << 16):
                     if not np.array_equal(targets.columns[:, w0:w1], block):
@@ -493,6 +508,18 @@ class FingerprintIndex:
                 raise ValueError(f"query row {row}: invalid SMILES {smi!r}: {error}")
         return featurized.fingerprints.to_packed()
 
+    def _packed_queries(self, queries: Sequence[str] | np.ndarray) -> np.ndarray:
+        if isinstance(queries, str):
+            raise TypeError(f"queries must be a sequence of SMILES, not one string {queries!r}; pass [{queries!r}]")
+        if not (isinstance(queries, np.ndarray) and queries.dtype == np.uint64):
+            return self.fingerprints_of(queries)  # SMILES: a list, Series or object/str array
+        n_bits = int(self.meta["n_bits"])
+        packed = np.atleast_2d(queries)
+        if n_bits % 64 and packed.shape[-1] == (n_bits + 63) // 64 and np.any(packed[:, -1] >> np.uint64(n_bits % 64)):
+            raise ValueError(f"packed queries have bits set beyond this index's {n_bits}-bit fingerprint: they "
+                             "were computed with another fp_size; use index.fingerprints_of(smiles) or pass SMILES")
+        return queries
+
     def search(self, queries: Sequence[str] | np.ndarray, k: int | None = None, threshold: float | None = None,
                metric: str = "tanimoto", alpha: float = 0.5, beta: float = 0.5, with_ids: bool = True
                ) -> pd.DataFrame:
@@ -501,8 +528,10 @@ class FingerprintIndex:
         Parameters
         ----------
         queries
-            SMILES strings, or packed fingerprints ``(n_queries, n_words) uint64`` of this
-            index's kind.
+            SMILES strings (a list, Series or array of str), or packed fingerprints
+            ``(n_queries, n_words) uint64`` computed as :meth:`fingerprints_of` computes them
+            (same kind, radius and ``fp_size``: a packed array carries none of these, so only
+            bits beyond this index's ``fp_size`` can be detected).
         k, threshold
             Exactly one: the ``k`` nearest targets per query, or every target with similarity
             ``>= threshold``.
@@ -522,12 +551,14 @@ class FingerprintIndex:
         ------
         ValueError
             If not exactly one of ``k`` and ``threshold`` is given, on an invalid query SMILES,
-            metric or value.
+            metric or value, or packed queries with bits beyond the index's ``fp_size``.
+        TypeError
+            If ``queries`` is a single string.
         """
         if (k is None) == (threshold is None):
             raise ValueError("give exactly one of k and threshold")
-        metric_ = Metric(metric, alpha, beta)
-        packed = queries if isinstance(queries, np.ndarray) else self.fingerprints_of(queries)
+        metric_ = as_metric(metric, alpha, beta)
+        packed = self._packed_queries(queries)
         if k is not None:
             hits = topk_search(packed, self.targets, k, metric_).to_frame()
         else:
