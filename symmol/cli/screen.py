@@ -17,12 +17,16 @@ def add_arguments(parser: argparse.ArgumentParser, with_top: bool = True, defaul
                         help="results .csv, .csv.gz or .parquet (one row per input row, in input order)")
     if with_top:
         parser.add_argument("--top", type=int, default=0, metavar="K",
-                            help="also write the K best valid rows (passing the filters) to <out>.top.csv")
+                            help="also write the K best valid rows (passing the filters), ranked by the first "
+                                 "target (mean:<target> with several models), to <out without .csv/.csv.gz/"
+                                 ".parquet>.top.csv")
     parser.add_argument("--smiles-column", default=None)
     parser.add_argument("--id-column", default=None)
     parser.add_argument("--chunk-size", type=int, default=20_000, help="rows per chunk (memory per worker)")
-    parser.add_argument("--n-jobs", type=int, default=default_jobs or os.cpu_count() or 1,
-                        help="worker processes on this machine (default: all cores; 1 = this process)")
+    n_jobs = default_jobs or os.cpu_count() or 1
+    parser.add_argument("--n-jobs", type=int, default=n_jobs,
+                        help=f"worker processes on this machine (default: {'all cores' if default_jobs is None else n_jobs}"
+                             "; 1 = this process)")
     parser.add_argument("--scheduler", default="local",
                         help="'local' (default: worker processes), 'threads' (threads of this process; no "
                              "process start-up, best for small machines) or a dask.distributed scheduler address, "
