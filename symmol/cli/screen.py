@@ -24,9 +24,9 @@ def add_arguments(parser: argparse.ArgumentParser, with_top: bool = True, defaul
     parser.add_argument("--id-column", default=None)
     parser.add_argument("--chunk-size", type=int, default=20_000, help="rows per chunk (memory per worker)")
     n_jobs = default_jobs or os.cpu_count() or 1
+    shown = "all cores" if default_jobs is None else n_jobs
     parser.add_argument("--n-jobs", type=int, default=n_jobs,
-                        help=f"worker processes on this machine (default: {'all cores' if default_jobs is None else n_jobs}"
-                             "; 1 = this process)")
+                        help=f"worker processes on this machine (default: {shown}; 1 = this process)")
     parser.add_argument("--scheduler", default="local",
                         help="'local' (default: worker processes), 'threads' (threads of this process; no "
                              "process start-up, best for small machines) or a dask.distributed scheduler address, "
