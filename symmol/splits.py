@@ -35,12 +35,17 @@ def _check_fractions(fractions: Sequence[float]) -> tuple[float, float, float]:
 
 
 def random_split(n_rows: int, fractions: Sequence[float] = (0.8, 0.1, 0.1), seed: int = 0) -> Split:
-    """Shuffle rows with ``numpy.random.default_rng(seed)`` and cut at the given fractions."""
+    """Shuffle rows with ``numpy.random.default_rng(seed)`` and cut at the given fractions.
+
+    The cuts are ``floor(f_train · n)`` and ``floor((f_train + f_val) · n)``, as in Chemprop and
+    DeepChem, so each set gets its share rounded down and test the remainder.
+    """
     f_train, f_val, _ = _check_fractions(fractions)
     order = np.random.default_rng(seed).permutation(n_rows)
-    n_train, n_val = int(round(f_train * n_rows)), int(round(f_val * n_rows))
-    return Split(np.sort(order[:n_train]), np.sort(order[n_train:n_train + n_val]),
-                 np.sort(order[n_train + n_val:]))
+    # cut at the floors of the running totals (Chemprop's and DeepChem's rule): test keeps its share
+    n_train = int(f_train * n_rows + 1e-9)
+    n_train_val = int((f_train + f_val) * n_rows + 1e-9)
+    return Split(np.sort(order[:n_train]), np.sort(order[n_train:n_train_val]), np.sort(order[n_train_val:]))
 
 
 def murcko_scaffold(smiles: str, include_chirality: bool = False) -> str:
@@ -85,28 +90,64 @@ def scaffold_split(smiles: Sequence[str], fractions: Sequence[float] = (0.8, 0.1
     return Split(*(np.array(sorted(s), dtype=np.int64) for s in (train, val, test)))
 
 
+def _parse_rows(value, path, index: int, key: str) -> np.ndarray:
+    """A set of a splits file: a list of ints, or Chemprop's string form ``"0-2, 4"`` (inclusive ranges)."""
+    where = f"{path}: split {index} {key!r}"
+    if isinstance(value, str):
+        rows: list[int] = []
+        for part in (p.strip() for p in value.split(",")):
+            if not part:
+                continue
+            lo, sep, hi = part.partition("-")
+            try:
+                start, stop = int(lo), int(hi if sep else lo)
+            except ValueError:
+                raise ValueError(f"{where}: {part!r} is not a row number or a range 'a-b'") from None
+            if stop < start:
+                raise ValueError(f"{where}: range {part!r} ends before it starts")
+            rows += range(start, stop + 1)
+        return np.array(rows, dtype=np.int64)
+    if not isinstance(value, list):
+        raise ValueError(f"{where}: expected a list of row numbers or a string like '0-2, 4'")
+    bad = [v for v in value if isinstance(v, bool) or not isinstance(v, int)]
+    if bad:
+        raise ValueError(f"{where}: {bad[0]!r} is not an integer row number")
+    return np.array(value, dtype=np.int64)
+
+
 def read_splits_file(path: str | Path, n_rows: int, index: int = 0) -> Split:
     """Read split ``index`` of a Chemprop ``splits.json``: ``[{"train": [...], "val": [...], "test": [...]}]``.
+
+    Each set is a list of 0-based row numbers or, as Chemprop v2 also accepts, a string of
+    comma-separated numbers and inclusive ranges (``"0-2, 4"`` = rows 0, 1, 2, 4).
 
     Raises
     ------
     ValueError
-        If the file is not that shape, a row number is outside ``[0, n_rows)``, or the
-        sets overlap.
+        If the file is not that shape, ``index`` is not one of its splits, a set is missing or
+        holds a non-integer, a row is outside ``[0, n_rows)`` or repeated, or the sets overlap.
     """
     try:
         entries = json.loads(Path(path).read_text())
     except json.JSONDecodeError as exc:
         raise ValueError(f"{path}: not valid JSON ({exc})") from None
-    if not isinstance(entries, list) or not entries or not isinstance(entries[index], dict):
+    if not isinstance(entries, list) or not entries or not all(isinstance(e, dict) for e in entries):
         raise ValueError(f'{path}: expected a list of {{"train": [...], "val": [...], "test": [...]}}')
+    if not 0 <= index < len(entries):
+        raise ValueError(f"{path}: no split {index}; the file has {len(entries)} (0..{len(entries) - 1})")
     entry = entries[index]
+    missing = [key for key in ("train", "val", "test") if key not in entry]
+    if missing:
+        raise ValueError(f"{path}: split {index} has no {missing} (keys: {sorted(entry)})")
     sets = {}
     for key in ("train", "val", "test"):
-        rows = np.asarray(entry.get(key, []), dtype=np.int64)
+        rows = _parse_rows(entry[key], path, index, key)
         bad = rows[(rows < 0) | (rows >= n_rows)]
         if bad.size:
             raise ValueError(f"{path}: {key} row {int(bad[0])} is outside the data set (0..{n_rows - 1})")
+        unique, counts = np.unique(rows, return_counts=True)
+        if np.any(counts > 1):
+            raise ValueError(f"{path}: {key} lists row {int(unique[counts > 1][0])} more than once")
         sets[key] = rows
     for a, b in (("train", "val"), ("train", "test"), ("val", "test")):
         common = np.intersect1d(sets[a], sets[b])

@@ -11,7 +11,7 @@ def test_random_split_is_a_seeded_partition():
     assert (a.train == b.train).all() and (a.test == b.test).all()
     allrows = np.concatenate([a.train, a.val, a.test])
     assert sorted(allrows) == list(range(101))
-    assert (a.train.size, a.val.size, a.test.size) == (81, 10, 10)
+    assert (a.train.size, a.val.size, a.test.size) == (80, 10, 11)  # floor(80.8), floor(90.9) - 80
     assert not (random_split(101, seed=4).train == a.train).all()
 
 
@@ -40,3 +40,29 @@ def test_splits_file_roundtrip_and_errors(tmp_path):
     path.write_text(json.dumps([{"train": [0, 1], "val": [1], "test": [3]}]))
     with pytest.raises(ValueError, match="row 1 is in both train and val"):
         read_splits_file(path, 20)
+
+
+def test_random_split_floors_running_totals_so_test_keeps_its_share():
+    for n, fractions, expected in ((5, (0.7, 0.2, 0.1), (3, 1, 1)), (10, (0.45, 0.45, 0.1), (4, 5, 1)),
+                                   (10, (0.8, 0.1, 0.1), (8, 1, 1)), (1128, (0.8, 0.1, 0.1), (902, 113, 113))):
+        split = random_split(n, fractions)
+        assert (split.train.size, split.val.size, split.test.size) == expected, (n, fractions)
+
+
+def test_splits_file_chemprop_ranges_and_malformed_entries(tmp_path):
+    path = tmp_path / "splits.json"
+    path.write_text(json.dumps([{"train": "0-2, 4", "val": "3,5-6", "test": [7, 8, 9]}]))
+    split = read_splits_file(path, 10)
+    assert split.to_dict() == {"train": [0, 1, 2, 4], "val": [3, 5, 6], "test": [7, 8, 9]}
+    cases = [
+        ([{"train": [0], "val": [1], "test": [2]}], {"index": 1}, "no split 1; the file has 1"),
+        ([{"training": [0, 1], "val": [], "test": []}], {}, r"split 0 has no \['train'\]"),
+        ([{"train": [0.9, 1.7], "val": [], "test": []}], {}, "0.9 is not an integer row number"),
+        ([{"train": [0, 0, 1], "val": [], "test": []}], {}, "train lists row 0 more than once"),
+        ([{"train": "0-x", "val": [], "test": []}], {}, "'0-x' is not a row number or a range"),
+        ([{"train": "5-2", "val": [], "test": []}], {}, "range '5-2' ends before it starts"),
+    ]
+    for entries, kwargs, message in cases:
+        path.write_text(json.dumps(entries))
+        with pytest.raises(ValueError, match=message):
+            read_splits_file(path, 10, **kwargs)
