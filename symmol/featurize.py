@@ -84,6 +84,12 @@ class FeaturizedDescriptors:
 # --------------------------------------------------------------------------
 # helpers
 # --------------------------------------------------------------------------
+def _normalise(instance, name: str, value) -> None:
+    """Store a checked (plain Python) value on a frozen dataclass: numpy ints and bools from a
+    parameter grid would otherwise reach ``to_dict`` and break JSON."""
+    object.__setattr__(instance, name, value)
+
+
 def _check_int(name: str, value: object, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int | np.integer):
         raise ValueError(f"{name} must be an integer, got {value!r}")
@@ -203,10 +209,10 @@ class MorganFingerprint(_SmilesMixin):
     chirality: bool = False
 
     def __post_init__(self) -> None:
-        _check_int("radius", self.radius, 0, 8)
-        _check_int("fp_size", self.fp_size, 1, _MAX_FP_SIZE)
+        _normalise(self, "radius", _check_int("radius", self.radius, 0, 8))
+        _normalise(self, "fp_size", _check_int("fp_size", self.fp_size, 1, _MAX_FP_SIZE))
         for name in ("counts", "features", "chirality"):
-            _check_bool(name, getattr(self, name))
+            _normalise(self, name, _check_bool(name, getattr(self, name)))
 
     @property
     def name(self) -> str:
@@ -336,9 +342,9 @@ class _HashedPathFingerprint(_SmilesMixin):
     counts: bool = False
 
     def __post_init__(self) -> None:
-        _check_bool("counts", self.counts)
+        _normalise(self, "counts", _check_bool("counts", self.counts))
         low = 1 if self.counts else _MIN_SIMULATED_SIZE
-        _check_int("fp_size", self.fp_size, low, _MAX_FP_SIZE)
+        _normalise(self, "fp_size", _check_int("fp_size", self.fp_size, low, _MAX_FP_SIZE))
 
     def to_dict(self) -> dict:
         """JSON-serialisable parameters (inverse of :meth:`from_dict`)."""

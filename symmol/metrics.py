@@ -57,13 +57,16 @@ def classification_metrics(y_true: np.ndarray, y_score: np.ndarray, task_names: 
 def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray, task_names: Sequence[str]) -> dict:
     """RMSE, MAE and R² per task and their mean over tasks (NaN targets ignored).
 
+    R² is NaN (and left out of the mean) for a task with fewer than two observed values or
+    a constant observed target, where it is undefined (scikit-learn would report 0 or 1).
+
     Shapes ``(n_rows, n_tasks)``; units those of the targets.
     """
     per_task = {}
     for j, name in enumerate(task_names):
         mask = ~np.isnan(y_true[:, j])
         t, p = y_true[mask, j], y_pred[mask, j]
-        enough = t.size >= 2
+        enough = t.size >= 2 and np.ptp(t) > 0  # R² is undefined for a constant target
         per_task[name] = {
             "rmse": float(np.sqrt(mean_squared_error(t, p))) if t.size else float("nan"),
             "mae": float(mean_absolute_error(t, p)) if t.size else float("nan"),

@@ -106,14 +106,23 @@ class TrainConfig:
     progress: bool = True
 
     def __post_init__(self) -> None:
-        if self.epochs < 1:
-            raise ValueError(f"epochs must be >= 1, got {self.epochs}")
-        if self.patience < 0:
-            raise ValueError(f"patience must be >= 0, got {self.patience}")
-        if self.batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
+        # plain Python values (numpy scalars from a parameter grid would break model.json)
+        for name, low in (("epochs", 1), ("patience", 0), ("batch_size", 1), ("seed", 0)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | np.integer):
+                raise ValueError(f"{name} must be an integer, got {value!r}")
+            if value < low:
+                raise ValueError(f"{name} must be >= {low}, got {value}")
+            object.__setattr__(self, name, int(value))
+        for name in ("learning_rate", "weight_decay", "ema_decay", "swa_start"):
+            object.__setattr__(self, name, float(getattr(self, name)))
+        if self.max_grad_norm is not None:
+            object.__setattr__(self, "max_grad_norm", float(self.max_grad_norm))
+        object.__setattr__(self, "bagging", bool(self.bagging))
         if not self.learning_rate > 0:
             raise ValueError(f"learning rate must be > 0, got {self.learning_rate}")
+        if not self.weight_decay >= 0:
+            raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay}")
         get_optimizer(self.optimizer)
         if self.lr_schedule not in LR_SCHEDULES:
             raise ValueError(f"unknown lr_schedule {self.lr_schedule!r}; choose from {sorted(LR_SCHEDULES)}")
@@ -317,6 +326,11 @@ def train_model(model: FingerprintMLP, train_fp: FingerprintBatch, train_y: np.n
         raise ValueError(f"{len(train_fp)} training fingerprints but {len(train_y)} target rows")
     if train_y.ndim != 2 or train_y.shape[1] != len(model.targets):
         raise ValueError(f"targets must be (n_rows, {len(model.targets)}), got {train_y.shape}")
+    if val_fp is not None and len(val_fp):
+        shape = None if val_y is None else np.shape(val_y)
+        if shape != (len(val_fp), len(model.targets)):
+            raise ValueError(f"validation targets must be ({len(val_fp)}, {len(model.targets)}), one row per "
+                             f"validation fingerprint, got {'None' if shape is None else shape}")
     step = TrainStep(model, config)
     y_train = standardise_targets(model, train_y)
     n_members = len(model.members)

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import pandas as pd
 from rdkit import Chem
 from sklearn.base import BaseEstimator, TransformerMixin
 
@@ -49,9 +50,9 @@ class FingerprintTransformer(TransformerMixin, BaseEstimator):
         Count fingerprint instead of bits (``ecfp``/``fcfp``/``atompair``/``torsion``).
     chirality : bool
         Chirality in the Morgan invariants (``ecfp``/``fcfp``).
-    n_jobs : int
-        Worker processes for SMILES input (``-1``: all cores); molecules given as RDKit
-        ``Mol`` objects are featurized in-process.
+    n_jobs : int or None
+        Worker processes for SMILES input (``-1``: all cores; ``None``: 1, as in
+        scikit-learn); molecules given as RDKit ``Mol`` objects are featurized in-process.
     batch_size : int or None
         Molecules per task sent to a worker; ``None`` picks about ``4 * n_jobs`` tasks.
     errors : {"raise", "flag"}
@@ -93,6 +94,13 @@ class FingerprintTransformer(TransformerMixin, BaseEstimator):
             raise ValueError(f"errors must be 'raise' or 'flag', got {self.errors!r}")
         if self.output not in ("dense", "sparse"):
             raise ValueError(f"output must be 'dense' or 'sparse', got {self.output!r}")
+        if self.n_jobs is not None and (isinstance(self.n_jobs, bool) or not isinstance(self.n_jobs, int | np.integer)
+                                        or not (self.n_jobs >= 1 or self.n_jobs == -1)):
+            raise ValueError(f"n_jobs must be a positive int, -1 (all cores) or None (1), got {self.n_jobs!r}")
+        if self.batch_size is not None and (isinstance(self.batch_size, bool)
+                                            or not isinstance(self.batch_size, int | np.integer)
+                                            or self.batch_size < 1):
+            raise ValueError(f"batch_size must be a positive int or None, got {self.batch_size!r}")
         params = {name: getattr(self, name) for name in _PARAMS_BY_KIND[self.kind]}
         return make_featurizer(self.kind, **params)
 
@@ -102,7 +110,8 @@ class FingerprintTransformer(TransformerMixin, BaseEstimator):
         Raises
         ------
         ValueError
-            On an unknown ``kind``/``errors``/``output`` or a bad featurizer parameter.
+            On an unknown ``kind``/``errors``/``output``, a bad featurizer parameter, or a bad
+            ``n_jobs``/``batch_size``.
         """
         featurizer = self._make_featurizer()
         self.featurizer_ = featurizer
@@ -134,7 +143,8 @@ class FingerprintTransformer(TransformerMixin, BaseEstimator):
         invalid = np.array([i for i, e in enumerate(errors) if e], dtype=np.int64)
         if invalid.size and self.errors == "raise":
             i = int(invalid[0])
-            raise ValueError(f"molecule {i} ({texts[i]!r}) is invalid: {errors[i]} "
+            label = f", index label {X.index.tolist()[i]!r}" if isinstance(X, pd.Series | pd.DataFrame) else ""
+            raise ValueError(f"molecule {i}{label} ({texts[i]!r}) is invalid: {errors[i]} "
                              f"({invalid.size} invalid in total; errors='flag' keeps them as zero rows)")
         self.invalid_ = invalid
         self.errors_ = errors
@@ -150,16 +160,17 @@ class FingerprintTransformer(TransformerMixin, BaseEstimator):
 
         featurizer = self.featurizer_
         output = "dense" if self.kind == "rdkit2d" else "csr"
+        n_jobs = 1 if self.n_jobs is None else self.n_jobs
         if all(isinstance(x, str) for x in items):
-            features, errors = featurize_smiles(items, featurizer, n_jobs=self.n_jobs,
+            features, errors = featurize_smiles(items, featurizer, n_jobs=n_jobs,
                                                 chunk_size=self.batch_size, output=output)
             return features, errors, items
         mols, errors = [], []
         for i, x in enumerate(items):
             if isinstance(x, Chem.Mol):
                 mol, error = x, ""
-            elif x is None:
-                mol, error = None, "missing molecule (None)"
+            elif x is None or (isinstance(x, float) and np.isnan(x)) or x is pd.NA:
+                mol, error = None, f"missing molecule ({x!r})"
             elif isinstance(x, str):
                 mol, error = parse_smiles(x)
             else:

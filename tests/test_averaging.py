@@ -160,3 +160,11 @@ def test_weighted_graph_with_unit_weights_trains_like_the_standard_step(tox21_fp
     b = train_model(averaged, fps, y, config=TrainConfig(**base, averaging="ema"))
     np.testing.assert_allclose(a.train_loss, b.train_loss, rtol=1e-5)
     assert plain.train_config["averaging"] == "none"
+
+
+def test_validation_targets_are_checked_before_compiling(tox21_fp):
+    fps, y = tox21_fp
+    config = TrainConfig(epochs=1, progress=False)
+    for val_y, shape in ((None, "None"), (y[:10, 0], r"\(10,\)"), (y[:9], r"\(9, 3\)")):
+        with pytest.raises(ValueError, match=rf"validation targets must be \(10, 3\).* got {shape}"):
+            train_model(_mlp(), fps, y, fps.take(np.arange(10)), val_y, config)

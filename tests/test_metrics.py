@@ -1,6 +1,7 @@
 import math
 
 import numpy as np
+import pytest
 
 from symmol.metrics import classification_metrics, regression_metrics
 
@@ -21,3 +22,12 @@ def test_regression_values():
     m = regression_metrics(y, p, ["t"])
     assert np.isclose(m["rmse"], np.sqrt((0.25 + 0 + 1) / 3))
     assert np.isclose(m["mae"], 0.5)
+
+
+def test_r2_of_a_constant_target_is_nan_and_left_out_of_the_mean():
+
+    y = np.array([[1.0, 0.0], [1.0, 1.0], [1.0, 2.0]])
+    p = np.array([[0.0, 0.0], [2.0, 1.0], [5.0, 2.5]])
+    metrics = regression_metrics(y, p, ["constant", "varied"])
+    assert np.isnan(metrics["per_task"]["constant"]["r2"])
+    assert metrics["r2"] == pytest.approx(1 - 0.25 / 2.0)

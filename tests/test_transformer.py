@@ -129,3 +129,37 @@ def test_mixed_smiles_and_molecules(smiles):
     assert t.errors_[2] == "missing molecule (None)" and "syntax error" in t.errors_[3]
     with pytest.raises(TypeError, match=r"X\[1\] is int"):
         t.transform(["CCO", 5])
+
+
+def test_missing_values_index_labels_and_parameter_checks(smiles):
+    import pandas as pd
+
+    column = pd.Series([smiles[0], np.nan, smiles[1], None], index=[10, 20, 30, 40])
+    transformer = FingerprintTransformer(errors="flag", n_jobs=None)
+    X = transformer.fit_transform(column)
+    assert transformer.invalid_.tolist() == [1, 3] and transformer.errors_[1] == "missing molecule (nan)"
+    assert not X[1].any() and X[0].sum() > 0
+    bad = pd.Series([smiles[0], "C1CC"], index=[7, 9])
+    with pytest.raises(ValueError, match=r"molecule 1, index label 9 \('C1CC'\) is invalid"):
+        FingerprintTransformer().fit_transform(bad)
+    for params, message in (({"batch_size": 0}, "batch_size must be a positive int"),
+                            ({"n_jobs": "x"}, "n_jobs must be a positive int"),
+                            ({"n_jobs": 0}, "n_jobs must be")):
+        with pytest.raises(ValueError, match=message):
+            FingerprintTransformer(**params).fit(None)
+
+
+def test_numpy_parameters_stay_json_serialisable():
+    import json
+
+    from symmol.featurize import MorganFingerprint
+    from symmol.train import TrainConfig
+
+    spec = MorganFingerprint(radius=np.int64(2), fp_size=np.int64(64), counts=np.bool_(True)).to_dict()
+    assert json.loads(json.dumps(spec))["fp_size"] == 64
+    config = TrainConfig(epochs=np.int64(3), batch_size=np.int32(8), learning_rate=np.float32(0.01))
+    assert json.loads(json.dumps(config.to_dict()))["epochs"] == 3
+    for kwargs, message in (({"epochs": 10.0}, "epochs must be an integer"), ({"seed": -1}, "seed must be >= 0"),
+                            ({"weight_decay": -1.0}, "weight_decay must be >= 0")):
+        with pytest.raises(ValueError, match=message):
+            TrainConfig(**kwargs)
