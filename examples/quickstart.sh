@@ -1,18 +1,19 @@
 #!/usr/bin/env bash
 # The main job on bundled real data, from a fresh clone:
 #   install symmol into .venv, train an ECFP4 -> MLP multitask classifier on Tox21 (12 assays,
-#   scaffold split), screen 20,000 ZINC molecules with it, print per-task ROC-AUC and the top hits.
+#   scaffold split; learning curves and test ROC curves as PNGs), screen 20,000 ZINC molecules with it,
+#   print per-task ROC-AUC and the top hits.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e .
+.venv/bin/python -m pip install --quiet -e '.[plot]'
 OUT=${OUT:-runs/quickstart}
 mkdir -p "$OUT"
 TARGETS=(NR-AR NR-AR-LBD NR-AhR NR-Aromatase NR-ER NR-ER-LBD NR-PPAR-gamma SR-ARE SR-ATAD5 SR-HSE SR-MMP SR-p53)
 .venv/bin/symmol train examples/data/tox21.csv --smiles-column smiles \
-    "${TARGETS[@]/#/--target=}" --task classification --split scaffold --seed 0 \
+    "${TARGETS[@]/#/--target=}" --task classification --split scaffold --seed 0 --plots \
     --out "$OUT/tox21_model"
 .venv/bin/symmol screen "$OUT/tox21_model" examples/data/zinc20k.smi.gz \
     --out "$OUT/zinc20k_scores.csv.gz" --top 10 --n-jobs 2 --scheduler threads --ad

@@ -59,6 +59,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--counts", action="store_true", help="count fingerprint instead of bits")
     parser.add_argument("--backend", choices=("numba", "c"), default="numba")
     parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--plots", action="store_true",
+                        help="also write training.png (learning curves) and test_roc.png / test_parity.png "
+                             "into the model directory (needs matplotlib: pip install 'symmol[plot]')")
     parser.add_argument("--out", required=True, help="model directory to write")
 
 
@@ -117,11 +120,11 @@ def run(args: argparse.Namespace) -> int:
     model.fit_fingerprints(fingerprints.take(sets["train"]), y[sets["train"]], fingerprints.take(sets["val"]),
                            y[sets["val"]], target_names=args.targets)
     fitted = model.model_
-    metrics = {}
+    metrics, scores = {}, {}
     for name, rows in sets.items():
         if rows.size:
-            scores = fitted.predict_fingerprints(fingerprints.take(rows))
-            metrics[name] = task_metrics(args.task, y[rows], scores, args.targets)
+            scores[name] = fitted.predict_fingerprints(fingerprints.take(rows))
+            metrics[name] = task_metrics(args.task, y[rows], scores[name], args.targets)
     out = Path(args.out)
     model.save(out)
     (out / "metrics.json").write_text(json.dumps(_clean_json(metrics), indent=2) + "\n")
@@ -131,6 +134,14 @@ def run(args: argparse.Namespace) -> int:
         "best_epoch": history.best_epoch})))
     _print_metrics(args.task, metrics, history.best_epoch)
     print(f"model written to {out}")
+    if args.plots:
+        from symmol.plots import save_training_figures
+
+        shown = "test" if "test" in scores else "val"
+        rows = sets[shown]
+        paths = save_training_figures(out, json.loads((out / "history.json").read_text()), args.task, y[rows],
+                                      scores.get(shown, np.empty((0, len(args.targets)))), args.targets, shown)
+        print("figures: " + ", ".join(str(p) for p in paths))
     return 0
 
 
