@@ -31,3 +31,44 @@ def test_r2_of_a_constant_target_is_nan_and_left_out_of_the_mean():
     metrics = regression_metrics(y, p, ["constant", "varied"])
     assert np.isnan(metrics["per_task"]["constant"]["r2"])
     assert metrics["r2"] == pytest.approx(1 - 0.25 / 2.0)
+
+
+def _naive_ef(labels, scores, fraction):
+    order = sorted(range(len(scores)), key=lambda i: -scores[i])  # stable: ties in input order
+    top = math.ceil(len(scores) * fraction)
+    found = sum(labels[i] for i in order[:top])
+    return (found / top) / (sum(labels) / len(labels))
+
+
+def _naive_bedroc(labels, scores, alpha):
+    """Truchon & Bayly 2007: RIE over 1-based ranks, rescaled between the worst and best orderings."""
+    n, n_act = len(labels), sum(labels)
+    order = sorted(range(n), key=lambda i: -scores[i])
+    ranks = [r + 1 for r, i in enumerate(order) if labels[i]]
+
+    def rie(rs):
+        return sum(math.exp(-alpha * r / n) for r in rs)
+
+    best, worst = rie(range(1, n_act + 1)), rie(range(n - n_act + 1, n + 1))
+    return (rie(ranks) - worst) / (best - worst)
+
+
+def test_enrichment_factor_and_bedroc_equal_the_definitions():
+    from symmol.metrics import bedroc, enrichment_factor, virtual_screening_metrics
+
+    rng = np.random.default_rng(0)
+    labels = (rng.random(1000) < 0.03).astype(int)
+    scores = np.round(rng.random(1000) + 0.8 * labels, 2)  # ties included
+    for fraction in (0.01, 0.02, 0.05, 0.1):
+        assert enrichment_factor(labels, scores, fraction) == pytest.approx(_naive_ef(labels, scores, fraction))
+    assert bedroc(labels, scores, 20.0) == pytest.approx(_naive_bedroc(labels, scores, 20.0), rel=1e-9)
+    perfect = labels.astype(float)
+    assert enrichment_factor(labels, perfect, 0.01) == pytest.approx(len(labels) / labels.sum())  # top 1% all active
+    assert bedroc(labels, perfect) == pytest.approx(1.0)
+    assert bedroc(labels, -perfect) == pytest.approx(0.0, abs=1e-12)
+    metrics = virtual_screening_metrics(labels, scores)
+    assert set(metrics) == {"roc_auc", "pr_auc", "ef1%", "ef5%", "bedroc20"}
+    with pytest.raises(ValueError, match="y_score has NaN at row 2"):
+        enrichment_factor([0, 1, 0], [0.1, 0.2, np.nan])
+    with pytest.raises(ValueError, match="0/1"):
+        bedroc([0, 2, 0], [0.1, 0.2, 0.3])
