@@ -130,18 +130,18 @@ def enrichment_factor(y_true, y_score, fraction: float = 0.01) -> float:
 
     Notes
     -----
-    Computed by RDKit's ``rdkit.ML.Scoring.Scoring.CalcEnrichment``, the function of Riniker &
-    Landrum's benchmarking platform (J. Cheminform. 2013, 5, 26, doi:10.1186/1758-2946-5-26);
-    0 when there is no active.
+    Equal to RDKit's ``rdkit.ML.Scoring.Scoring.CalcEnrichment``, the function of Riniker &
+    Landrum's benchmarking platform (J. Cheminform. 2013, 5, 26, doi:10.1186/1758-2946-5-26),
+    which fails when ``⌈N·fraction⌉ = N``; computed here directly. 0 when there is no active.
     """
-    from rdkit.ML.Scoring.Scoring import CalcEnrichment
-
     if not 0 < fraction <= 1:
         raise ValueError(f"fraction must be in (0, 1], got {fraction}")
-    ranked = _ranked_labels(y_true, y_score)
-    if fraction == 1:
-        return 1.0 if any(r[0] for r in ranked) else 0.0
-    return float(CalcEnrichment(ranked, 0, [fraction])[0])
+    ranked = np.array([r[0] for r in _ranked_labels(y_true, y_score)])
+    n_actives = int(ranked.sum())
+    if n_actives == 0:
+        return 0.0
+    n_top = math.ceil(ranked.size * fraction)
+    return float(ranked[:n_top].sum() / n_top / (n_actives / ranked.size))
 
 
 def bedroc(y_true, y_score, alpha: float = 20.0) -> float:

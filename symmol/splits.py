@@ -43,8 +43,8 @@ def random_split(n_rows: int, fractions: Sequence[float] = (0.8, 0.1, 0.1), seed
     f_train, f_val, _ = _check_fractions(fractions)
     order = np.random.default_rng(seed).permutation(n_rows)
     # cut at the floors of the running totals (Chemprop's and DeepChem's rule): test keeps its share
-    n_train = int(f_train * n_rows + 1e-9)
-    n_train_val = int((f_train + f_val) * n_rows + 1e-9)
+    n_train = int(f_train * n_rows * (1 + 1e-12))  # relative slack: 0.7 * n must not floor to 0.7n - 1
+    n_train_val = int((f_train + f_val) * n_rows * (1 + 1e-12))
     return Split(np.sort(order[:n_train]), np.sort(order[n_train:n_train_val]), np.sort(order[n_train_val:]))
 
 

@@ -253,3 +253,15 @@ def test_param_names_must_be_unique_to_save_and_get_output_replaces_any_layer():
     np.testing.assert_allclose(f(h_value), h_value @ top.W.get_value() + top.b.get_value(), rtol=1e-6)
     with pytest.raises(ValueError, match="not in the network"):
         get_output(top, inputs={InputLayer((None, 4), units=4, name="stranger"): h})
+
+
+def test_get_output_replacing_a_layer_builds_nothing_upstream_of_it():
+    rng = np.random.default_rng(7)
+    x_in = InputLayer((None, 4), units=4)
+    hidden = DenseLayer(DropoutLayer(x_in, p=0.5, seed=0), 3, rng)
+    top = DenseLayer(hidden, 2, rng, nonlinearity="identity")
+    h = pt.matrix("h")
+    out = get_output(top, inputs={hidden: h})
+    f = compile_fn([h], out, updates=get_state_updates(top))  # no dropout RNG update of the unused input
+    h_value = rng.standard_normal((2, 3)).astype(np.float32)
+    np.testing.assert_allclose(f(h_value), h_value @ top.W.get_value() + top.b.get_value(), rtol=1e-6)

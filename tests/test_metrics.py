@@ -72,3 +72,12 @@ def test_enrichment_factor_and_bedroc_equal_the_definitions():
         enrichment_factor([0, 1, 0], [0.1, 0.2, np.nan])
     with pytest.raises(ValueError, match="0/1"):
         bedroc([0, 2, 0], [0.1, 0.2, 0.3])
+
+
+def test_enrichment_factor_when_the_top_fraction_is_the_whole_screen():
+    from symmol.metrics import enrichment_factor, virtual_screening_metrics
+
+    assert enrichment_factor([1], [0.5], 0.01) == 1.0
+    assert enrichment_factor([1] + [0] * 9, np.linspace(1, 0, 10), 0.95) == 1.0
+    assert enrichment_factor([0, 0], [0.1, 0.2], 0.5) == 0.0
+    assert virtual_screening_metrics([1, 0], [0.9, 0.1])["ef1%"] == 2.0

@@ -157,6 +157,40 @@ def test_mistyped_scheduler_fails_fast(models, library, tmp_path):
         _run(models["a"], library, tmp_path / "out.csv", scheduler="thread")
 
 
+
+def test_scheduler_addresses_dask_accepts():
+    from symmol.screen.run import _check_scheduler
+
+    for address in ("local", "threads", "tcp://10.0.0.5:8786", "tcp://[::1]:8786", "[::1]:8786",
+                    "inproc://10.0.0.1/123/1", "scheduler-host:8786"):
+        _check_scheduler(address)
+    for typo in ("thread", "processes", "tcp"):
+        with pytest.raises(ValueError, match="expected 'local', 'threads'"):
+            _check_scheduler(typo)
+
+
+def test_chunks_finished_before_a_failure_are_kept_for_resume(models, library, tmp_path, monkeypatch):
+    import symmol.screen.run as run_module
+
+    plain = _run(models["a"], library, tmp_path / "plain.csv")
+    original = run_module.run_chunk
+
+    def failing(bundle, index, chunk, fmt, top_k):
+        if index == 3:
+            raise RuntimeError("worker lost")
+        return original(bundle, index, chunk, fmt, top_k)
+
+    out = tmp_path / "out.csv"
+    monkeypatch.setattr(run_module, "run_chunk", failing)
+    with pytest.raises(RuntimeError, match="worker lost"):
+        _run(models["a"], library, out)
+    manifest = json.loads((work_dir(out) / "manifest.json").read_text())
+    assert sorted(int(i) for i in manifest["chunks"]) == [0, 1, 2]
+    monkeypatch.setattr(run_module, "run_chunk", original)
+    summary = _run(models["a"], library, out, resume=True)
+    assert summary.resumed_chunks == 3 and summary.rows == plain.rows
+    assert out.read_bytes() == (tmp_path / "plain.csv").read_bytes()
+
 def test_corrupt_model_error_names_the_users_directory(models, library, tmp_path):
     import shutil
 

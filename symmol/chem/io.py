@@ -121,7 +121,8 @@ def iter_csv(path: str | Path, smiles_column: str | None = None, id_column: str 
         n_fields = len(next(csv.reader([second]), []))
         if n_fields > len(columns):  # pandas would silently take the first column as an index
             raise InputFormatError(f"{path}: the first data row has {n_fields} fields but the header "
-                                   f"{first!r} names {len(columns)}")
+                                   f"{first!r} names {len(columns)}; name every column in the header (row "
+                                   "names from R's write.table need one too) and drop trailing delimiters")
         smiles_col = _resolve_column(columns, smiles_column, SMILES_COLUMN_CANDIDATES, "SMILES", path)
         if smiles_col is None:
             raise InputFormatError(

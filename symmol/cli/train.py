@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import math
 from pathlib import Path
@@ -85,6 +86,8 @@ def run(args: argparse.Namespace) -> int:
     from symmol.splits import random_split, read_splits_file, scaffold_split
     from symmol.targets import target_matrix
     from symmol.train import TrainConfig
+    if args.plots and importlib.util.find_spec("matplotlib") is None:
+        raise RuntimeError("--plots needs matplotlib: pip install 'symmol[plot]'")
     table = read_molecules(args.data, smiles_column=args.smiles_column)
     y = target_matrix(table, args.targets, args.task, source=str(args.data))
     model = QSARModel(args.task, hidden=args.hidden, dropout=args.dropout, radius=args.radius,

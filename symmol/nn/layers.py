@@ -284,8 +284,13 @@ def output_units(layer: Layer) -> int:
     return layer.units
 
 
-def get_all_layers(layer: Layer | list[Layer]) -> list[Layer]:
-    """Every layer feeding ``layer`` (a layer or a list of layers), in topological order, inputs first."""
+def get_all_layers(layer: Layer | list[Layer], treat_as_input=()) -> list[Layer]:
+    """Every layer feeding ``layer`` (a layer or a list of layers), in topological order, inputs first.
+
+    Layers in ``treat_as_input`` are included but not expanded: what feeds them is left out
+    unless another path needs it (Lasagne's ``treat_as_input``).
+    """
+    leaves = {id(current) for current in treat_as_input}
     order: list[Layer] = []
     seen: set[int] = set()
     stack = [(current, False) for current in reversed(layer if isinstance(layer, list) else [layer])]
@@ -293,7 +298,7 @@ def get_all_layers(layer: Layer | list[Layer]) -> list[Layer]:
         current, expanded = stack.pop()
         if id(current) in seen:
             continue
-        if expanded:
+        if expanded or id(current) in leaves:
             seen.add(id(current))
             order.append(current)
         else:
@@ -318,20 +323,21 @@ def get_output(layer: Layer, inputs=None, deterministic: bool = False):
         ``True`` for prediction: dropout off, batch normalisation uses its running
         statistics, and no state updates are recorded.
     """
-    layers = get_all_layers(layer)
-    for current in layers:
-        current.state_updates = {}
-    roots = [current for current in layers if not current.input_layers]
+    everything = get_all_layers(layer)
+    roots = [current for current in everything if not current.input_layers]
     if inputs is None:
         inputs = {}
     elif not isinstance(inputs, dict):
         if len(roots) != 1:
             raise ValueError(f"the network has {len(roots)} input layers; pass inputs as a dict")
         inputs = {roots[0]: inputs}
-    unknown = [key for key in inputs if key not in layers]
+    unknown = [key for key in inputs if key not in everything]
     if unknown:
         raise ValueError(f"inputs names layer(s) {[getattr(k, 'name', k) for k in unknown]} that are not "
                          f"in the network of {layer.name}")
+    layers = get_all_layers(layer, treat_as_input=list(inputs))  # nothing upstream of a replaced layer
+    for current in layers:
+        current.state_updates = {}
     values = {}
     for current in layers:
         if current in inputs:  # an input layer's variable, or any layer's output replaced (Lasagne)

@@ -235,7 +235,10 @@ class _SerialExecutor:
 
     def submit(self, index: int, chunk: pd.DataFrame, fmt: str, top_k: int) -> Future:
         future: Future = Future()
-        future.set_result(run_chunk(self.bundle, index, chunk, fmt, top_k))
+        try:
+            future.set_result(run_chunk(self.bundle, index, chunk, fmt, top_k))
+        except Exception as exc:  # raised by _commit_finished, after the chunks finished before it
+            future.set_exception(exc)
         return future
 
     def wait_first(self, pending: set) -> tuple[set, set]:
@@ -307,8 +310,8 @@ class _DaskExecutor(_SerialExecutor):
         self.client.close()
 
 
-#: A ``dask.distributed`` scheduler address: ``[protocol://]host:port``.
-_SCHEDULER_ADDRESS = re.compile(r"^([a-z][a-z0-9+.-]*://)?[^\s/:]+:\d+$")
+#: Looks like a ``dask.distributed`` address: ``protocol://...`` or ``host:port`` (IPv6 in brackets).
+_SCHEDULER_ADDRESS = re.compile(r"^([a-z][a-z0-9+.-]*://\S+|\S+:\d+)$")
 
 
 def _check_scheduler(scheduler: str) -> None:
@@ -429,12 +432,14 @@ def screen_library(models, library: str | Path, output: str | Path, top_k: int =
 
 def _commit_finished(executor, pending: set, state: _RunState, rank_column: str, bar) -> set:
     done, rest = executor.wait_first(pending)
-    failed = [future for future in done if future.exception() is not None]
+    failed = [future for future in done if future.cancelled() or future.exception() is not None]
     for future in sorted(set(done) - set(failed), key=lambda f: f.result().index):
         result = future.result()  # finished chunks are made durable before any failure is raised
         state.commit(result, rank_column)
         bar.update(result.rows)
     if failed:
+        if failed[0].cancelled():
+            raise RuntimeError("a chunk was cancelled before it was scored; run again with --resume")
         raise failed[0].exception()
     return rest
 

@@ -109,8 +109,8 @@ _LOCK = threading.Lock()
 
 
 def scorer_for(bundle: ModelBundle) -> ScreenScorer:
-    """The scorer of ``bundle``, loaded once per process and cached by the bundle's digest."""
-    key = bundle.digest
+    """The scorer of ``bundle``, loaded once per process and cached by the bundle's digest and backend."""
+    key = (bundle.digest, bundle.backend)
     with _LOCK:
         if key not in _SCORERS:
             _SCORERS.clear()  # one screen per worker at a time: keep memory bounded

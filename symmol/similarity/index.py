@@ -48,6 +48,7 @@ from symmol.pipeline import parse_mode_for
 from symmol.similarity.search import (
     SortedFingerprints,
     as_metric,
+    as_packed,
     bin_offsets_from_counts,
     prefix_popcounts,
     threshold_search,
@@ -511,11 +512,11 @@ class FingerprintIndex:
     def _packed_queries(self, queries: Sequence[str] | np.ndarray) -> np.ndarray:
         if isinstance(queries, str):
             raise TypeError(f"queries must be a sequence of SMILES, not one string {queries!r}; pass [{queries!r}]")
-        if not (isinstance(queries, np.ndarray) and queries.dtype == np.uint64):
+        if not isinstance(queries, np.ndarray) or queries.dtype.kind in "OUS":
             return self.fingerprints_of(queries)  # SMILES: a list, Series or object/str array
+        queries = as_packed("queries", queries, self.targets.n_words)  # names a wrong dtype or width
         n_bits = int(self.meta["n_bits"])
-        packed = np.atleast_2d(queries)
-        if n_bits % 64 and packed.shape[-1] == (n_bits + 63) // 64 and np.any(packed[:, -1] >> np.uint64(n_bits % 64)):
+        if n_bits % 64 and np.any(queries[:, -1] >> np.uint64(n_bits % 64)):
             raise ValueError(f"packed queries have bits set beyond this index's {n_bits}-bit fingerprint: they "
                              "were computed with another fp_size; use index.fingerprints_of(smiles) or pass SMILES")
         return queries
