@@ -22,6 +22,7 @@ from rdkit import Chem
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from symmol.featurize import FINGERPRINT_KINDS, make_featurizer
+from symmol.fingerprints import FingerprintBatch
 
 __all__ = ["FingerprintTransformer"]
 
@@ -161,15 +162,21 @@ class FingerprintTransformer(TransformerMixin, BaseEstimator):
         featurizer = self.featurizer_
         output = "dense" if self.kind == "rdkit2d" else "csr"
         n_jobs = 1 if self.n_jobs is None else self.n_jobs
-        if all(isinstance(x, str) for x in items):
-            features, errors = featurize_smiles(items, featurizer, n_jobs=n_jobs,
+        missing = np.array([_is_missing(x) for x in items], dtype=bool)
+        texts = [x if isinstance(x, str) else repr(x) for x in items]
+        if all(isinstance(x, str) or gap for x, gap in zip(items, missing, strict=True)):
+            # SMILES with gaps (NaN from pandas): the parallel, fast-parsing path for the strings
+            present = np.flatnonzero(~missing)
+            features, errors = featurize_smiles([items[i] for i in present], featurizer, n_jobs=n_jobs,
                                                 chunk_size=self.batch_size, output=output)
-            return features, errors, items
+            if missing.any():
+                features, errors = _spread(features, errors, present, missing, texts)
+            return features, errors, texts
         mols, errors = [], []
         for i, x in enumerate(items):
             if isinstance(x, Chem.Mol):
                 mol, error = x, ""
-            elif x is None or (isinstance(x, float) and np.isnan(x)) or x is pd.NA:
+            elif missing[i]:
                 mol, error = None, f"missing molecule ({x!r})"
             elif isinstance(x, str):
                 mol, error = parse_smiles(x)
@@ -177,7 +184,6 @@ class FingerprintTransformer(TransformerMixin, BaseEstimator):
                 raise TypeError(f"X[{i}] is {type(x).__name__}; expected a SMILES string or an RDKit Mol")
             mols.append(mol)
             errors.append(error)
-        texts = [x if isinstance(x, str) else repr(x) for x in items]
         return featurizer.from_mols(mols), errors, texts
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
@@ -196,6 +202,29 @@ class FingerprintTransformer(TransformerMixin, BaseEstimator):
         tags.requires_fit = True
         tags.transformer_tags.preserves_dtype = []
         return tags
+
+
+def _is_missing(x) -> bool:
+    """``None``, NaN or ``pd.NA``: a gap in a column of molecules."""
+    return x is None or x is pd.NA or (isinstance(x, float) and np.isnan(x))
+
+
+def _spread(features, errors: list[str], present: np.ndarray, missing: np.ndarray, texts: list[str]):
+    """Features and errors of the ``present`` rows spread over all rows; missing rows are empty
+    (fingerprints) or NaN (descriptors) and flagged ``missing molecule``."""
+    n = missing.size
+    all_errors = [f"missing molecule ({texts[i]})" for i in range(n)]
+    for row, error in zip(present.tolist(), errors, strict=True):
+        all_errors[row] = error
+    if isinstance(features, FingerprintBatch):
+        lengths = np.zeros(n, dtype=np.int64)
+        lengths[present] = np.diff(features.indptr)
+        indptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(lengths, out=indptr[1:])
+        return FingerprintBatch(indptr, features.indices, features.values, features.fp_size), all_errors
+    dense = np.full((n, features.shape[1]), np.nan, dtype=features.dtype)
+    dense[present] = features
+    return dense, all_errors
 
 
 def _as_list(X) -> list:

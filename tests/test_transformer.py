@@ -163,3 +163,22 @@ def test_numpy_parameters_stay_json_serialisable():
                             ({"weight_decay": -1.0}, "weight_decay must be >= 0")):
         with pytest.raises(ValueError, match=message):
             TrainConfig(**kwargs)
+
+
+def test_gaps_in_a_smiles_column_keep_the_batch_path_and_row_alignment(smiles):
+    import pandas as pd
+
+    column = pd.Series([smiles[0], np.nan, smiles[1], None, smiles[2]])
+    for kind in ("ecfp", "rdkit2d"):
+        transformer = FingerprintTransformer(kind=kind, errors="flag")
+        X = transformer.fit_transform(column)
+        reference = FingerprintTransformer(kind=kind).fit_transform([smiles[0], smiles[1], smiles[2]])
+        np.testing.assert_array_equal(X[[0, 2, 4]], reference)
+        assert transformer.invalid_.tolist() == [1, 3]
+        assert all(transformer.errors_[i].startswith("missing molecule") for i in (1, 3))
+        if kind == "ecfp":
+            assert not X[[1, 3]].any()
+        else:
+            assert np.isnan(X[[1, 3]]).all()
+    sparse = FingerprintTransformer(errors="flag", output="sparse").fit_transform(column)
+    np.testing.assert_array_equal(sparse.toarray(), FingerprintTransformer(errors="flag").fit_transform(column))
