@@ -397,7 +397,7 @@ class AtomPairFingerprint(_HashedPathFingerprint):
         """Unfolded 32-bit atom-pair ids ``(env_ids uint32, env_offsets (n_rows + 1,) int64)``."""
         present, pm = _present(mols)
         graph = mol_graph_batch(pm)
-        codes, _ = atom_pair_codes(pm)
+        codes, _ = atom_pair_codes(pm, hydrogens=False)
         env_ids, env_offsets = atom_pair_environments(codes, graph.atom_offsets, graph.bond_atoms,
                                                       graph.bond_offsets)
         return env_ids, _spread_offsets(env_offsets, present, len(mols))

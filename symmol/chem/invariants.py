@@ -172,13 +172,15 @@ def chirality_arrays(mols: Sequence[Chem.Mol], graph: MolGraphBatch) -> tuple[np
     return atom_chirality, bond_invariants
 
 
-def atom_pair_codes(mols: Sequence[Chem.Mol]) -> tuple[np.ndarray, np.ndarray]:
+def atom_pair_codes(mols: Sequence[Chem.Mol], hydrogens: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
     """Atom-pair atom codes and hydrogen flags of every atom, in molecule order.
 
     Parameters
     ----------
     mols : sequence of rdkit.Chem.Mol
         Sanitised molecules.
+    hydrogens
+        Also return ``is_hydrogen`` (the torsion fingerprint needs it, atom pairs do not).
 
     Returns
     -------
@@ -187,7 +189,7 @@ def atom_pair_codes(mols: Sequence[Chem.Mol]) -> tuple[np.ndarray, np.ndarray]:
         includeChirality=False)``, values ``< 512``: what RDKit's
         ``AtomPairAtomInvGenerator`` returns (the topological torsion
         generator subtracts 2 from it, see :mod:`symmol.kernels.torsion`).
-    is_hydrogen : (n_atoms_total,) bool
+    is_hydrogen : (n_atoms_total,) bool, or None without ``hydrogens``
         Atomic number 1 (any isotope); RDKit's path finder leaves these out of
         torsion paths.
 
@@ -198,7 +200,10 @@ def atom_pair_codes(mols: Sequence[Chem.Mol]) -> tuple[np.ndarray, np.ndarray]:
     """
     mols = _check(mols)
     get = rdMolDescriptors.GetAtomPairAtomCode
-    codes = _flatten([[get(atom) for atom in mol.GetAtoms()] for mol in mols], np.uint32)
+    # GetAtomWithIdx, not GetAtoms(): RDKit's Python atom iterator costs as much as the codes
+    codes = _flatten([[get(mol.GetAtomWithIdx(i)) for i in range(mol.GetNumAtoms())] for mol in mols], np.uint32)
+    if not hydrogens:
+        return codes, None
     is_hydrogen = np.zeros(codes.shape[0], dtype=bool)
     base = 0
     for mol in mols:
