@@ -63,3 +63,76 @@ def test_graph_network_matches_numpy_and_trains(backend):
     for p, g in zip(params, grad_values, strict=True):
         p.set_value(p.get_value() - 1e-4 * g)
     assert f(*x)[1] < loss_value
+
+
+def numpy_dmpnn_forward(net, x, depth):
+    """Chemprop's D-MPNN written with loops over atoms and bonds (reverse edges found by search)."""
+    params = {p.name: p.get_value().astype(np.float64) for p in get_all_params(net.output)}
+    relu = lambda v: np.maximum(v, 0)  # noqa: E731
+    atoms = params["atom_embedding.W"][x.atom_types]
+    n_edges = len(x.src)
+    reverse = [next(k for k in range(n_edges) if x.src[k] == x.dst[e] and x.dst[k] == x.src[e])
+               for e in range(n_edges)]
+    h0 = np.array([relu(atoms[x.src[e]] @ params["dmpnn.W_i"] + params["dmpnn.B"][x.bond_types[e]])
+                   for e in range(n_edges)]).reshape(n_edges, -1)
+    h = h0
+    for _ in range(depth - 1):
+        messages = np.zeros_like(h)
+        for e in range(n_edges):
+            into_source = [k for k in range(n_edges) if x.dst[k] == x.src[e] and k != reverse[e]]
+            messages[e] = h[into_source].sum(axis=0)
+        h = relu(h0 + messages @ params["dmpnn.W_h"])
+    atom_messages = np.zeros_like(atoms)
+    for e in range(n_edges):
+        atom_messages[x.dst[e]] += h[e]
+    h_atoms = relu(atoms @ params["dmpnn.W_o"] + atom_messages @ params["dmpnn.W_m"] + params["dmpnn.b"])
+    pooled = np.zeros((int(x.n_molecules), h_atoms.shape[1]))
+    for a, m in enumerate(x.atom_molecule):
+        pooled[m] += h_atoms[a]
+    hidden = relu(pooled @ params["readout_dense.W"] + params["readout_dense.b"])
+    return hidden @ params["output.W"] + params["output.b"]
+
+
+@pytest.mark.parametrize("backend", ["numba", "c"])
+def test_dmpnn_matches_chemprop_equations_and_trains(backend):
+    rng = np.random.default_rng(1)
+    depth = 3
+    net = build_graph_network(2, rng, units=8, depth=depth, hidden=8, message_passing="dmpnn")
+    x = graph_inputs(mol_graph_batch([Chem.MolFromSmiles(s) for s in SMILES]))
+    variables = [layer.input_var for layer in net.inputs]
+    out = get_output(net.output)
+    loss = (out ** 2).mean()
+    params = get_all_params(net.output, trainable=True)
+    f = pytensor.function(variables, [out, loss, *pytensor.grad(loss, params)], mode=get_backend_mode(backend))
+    got, loss_value, *grad_values = f(*x)
+    np.testing.assert_allclose(got, numpy_dmpnn_forward(net, x, depth), rtol=1e-4, atol=1e-5)
+    assert all(np.isfinite(g).all() and np.abs(g).sum() > 0 for g in grad_values)
+    for p, g in zip(params, grad_values, strict=True):
+        p.set_value(p.get_value() - 1e-4 * g)
+    assert f(*x)[1] < loss_value
+
+
+def test_dmpnn_gradient_is_verified():
+    from pytensor.gradient import verify_grad
+    from pytensor.graph.replace import graph_replace
+
+    from symmol.nn.graph import DirectedMessagePassingLayer
+    from symmol.nn.layers import InputLayer
+
+    x = graph_inputs(mol_graph_batch([Chem.MolFromSmiles(s) for s in ("CC(=O)O", "c1ccncc1")]))
+    rng = np.random.default_rng(2)
+    atoms_in = InputLayer((None, 4), units=4, name="atoms")
+    layers = [InputLayer((None,), dtype="int64", name=n) for n in ("src", "dst", "bond_types")]
+    layer = DirectedMessagePassingLayer(atoms_in, *layers, rng, depth=3)
+    features = rng.standard_normal((len(x.atom_types), 4)).astype(np.float32)
+    weights = [layer.W_i, layer.W_h, layer.W_o, layer.W_m]
+
+    def forward(atom_features, W_i, W_h, W_o, W_m):  # parameters as inputs: their gradients are checked too
+        replace = dict(zip(weights, (W_i, W_h, W_o, W_m), strict=True))
+        out = get_output(layer, inputs={atoms_in: atom_features, layers[0]: x.src, layers[1]: x.dst,
+                                        layers[2]: x.bond_types})
+        return graph_replace(out, replace).sum(axis=1)
+
+    # float32 parameters: verify_grad uses its float32 step and tolerance
+    verify_grad(forward, [features, *(w.get_value() for w in weights)], rng=np.random.default_rng(3),
+                mode=get_backend_mode("numba"))

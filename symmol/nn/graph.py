@@ -11,7 +11,8 @@ into flat integer arrays for a batch of molecules:
 
 The network (:func:`build_graph_network`) embeds atoms (:class:`EmbeddingLayer`), applies
 ``depth`` :class:`MessagePassingLayer` (GIN-style updates with bond-type embeddings, Xu et al.,
-ICLR 2019, arXiv:1810.00826; Gilmer et al., ICML 2017, arXiv:1704.01212), pools atoms into
+ICLR 2019, arXiv:1810.00826; Gilmer et al., ICML 2017, arXiv:1704.01212) or Chemprop's directed
+bond messages (:class:`DirectedMessagePassingLayer`, D-MPNN), pools atoms into
 molecules with :class:`GraphReadoutLayer` (segment sum/mean/max), and ends with dense layers.
 Gathers and scatters are :func:`symmol.ops.gather.gather_rows` and
 :func:`symmol.ops.segment.segment_sum`, so no dense adjacency matrix is built.
@@ -33,6 +34,7 @@ from symmol.ops.gather import gather_rows
 from symmol.ops.segment import segment_max, segment_mean, segment_sum
 
 __all__ = [
+    "DirectedMessagePassingLayer",
     "GraphInputs",
     "GraphNetwork",
     "GraphReadoutLayer",
@@ -123,6 +125,62 @@ class MessagePassingLayer(MergeLayer):
         return self.nonlinearity(pt.dot(np.float32(1.0 + self.eps) * h + aggregated, self.W) + self.b)
 
 
+class DirectedMessagePassingLayer(MergeLayer):
+    """Chemprop's directed message passing (D-MPNN) over the bonds, then back onto the atoms::
+
+        h0_e = relu(x[src_e] W_i + B[bond_type_e])                     (n_edges, units), e = a → b
+        m_e  = sum_{k: dst_k = src_e} h_k  −  h_rev(e)                  messages into a, except from b
+        h_e  = relu(h0_e + m_e W_h)                                     ``depth − 1`` times
+        h'_v = relu(x_v W_o + (sum_{e: dst_e = v} h_e) W_m + b)         (n_atoms, units)
+
+    ``rev(e)`` is the opposite direction of the same bond: :func:`graph_inputs` lists the bonds
+    ``a → b`` first and ``b → a`` second, so ``rev(e) = e ± n_edges / 2``. Bond features are a
+    learned embedding of the bond type (one-hot bond types times a matrix, as in ``W_i [x; b]``).
+    Yang et al., J. Chem. Inf. Model. 2019, 59, 3370, doi:10.1021/acs.jcim.9b00237 (Chemprop).
+
+    Parameters
+    ----------
+    atoms, src, dst, bond_types
+        Layers giving ``x`` (n_atoms, units) and the int64 edge arrays (n_edges,) of
+        :func:`graph_inputs`.
+    depth
+        Message-passing steps, ``>= 1`` (Chemprop's default is 3).
+    n_bond_types
+        Rows of the bond-type embedding ``B`` (n_bond_types, units).
+
+    Output ``(n_atoms, units)``.
+    """
+
+    def __init__(self, atoms: Layer, src: Layer, dst: Layer, bond_types: Layer, rng: np.random.Generator,
+                 depth: int = 3, n_bond_types: int = 13, W=GlorotUniform(), name: str | None = None):
+        super().__init__([atoms, src, dst, bond_types], name)
+        if int(depth) < 1:
+            raise ValueError(f"depth must be >= 1, got {depth}")
+        self.depth = int(depth)
+        self.units = output_units(atoms)
+        shape = (self.units, self.units)
+        self.W_i = self.add_param(W, shape, "W_i", rng, regularizable=True)
+        self.B = self.add_param(W, (int(n_bond_types), self.units), "B", rng, regularizable=True)
+        self.W_h = self.add_param(W, shape, "W_h", rng, regularizable=True)
+        self.W_o = self.add_param(W, shape, "W_o", rng, regularizable=True)
+        self.W_m = self.add_param(W, shape, "W_m", rng, regularizable=True)
+        self.b = self.add_param(Constant(0.0), (self.units,), "b", rng)
+
+    def get_output_for(self, incoming: list, deterministic: bool = False):
+        x, src, dst, bond_types = incoming
+        zero = np.float32(0.0)
+        half = src.shape[0] // 2
+        reverse = pt.concatenate([pt.arange(half, 2 * half), pt.arange(0, half)])
+        h0 = pt.maximum(pt.dot(gather_rows(x, src), self.W_i) + gather_rows(self.B, bond_types), zero)
+        h = h0
+        for _ in range(self.depth - 1):
+            into_atoms = segment_sum(h, dst, x.shape[0])
+            messages = gather_rows(into_atoms, src) - gather_rows(h, reverse)
+            h = pt.maximum(h0 + pt.dot(messages, self.W_h), zero)
+        atom_messages = segment_sum(h, dst, x.shape[0])
+        return pt.maximum(pt.dot(x, self.W_o) + pt.dot(atom_messages, self.W_m) + self.b, zero)
+
+
 class GraphReadoutLayer(MergeLayer):
     """Pool atom rows into molecule rows: ``segment_{sum,mean,max}(h, atom_molecule, n_molecules)``.
 
@@ -153,12 +211,21 @@ class GraphNetwork(NamedTuple):
 
 def build_graph_network(n_outputs: int, rng: np.random.Generator, units: int = 128, depth: int = 3,
                         n_atom_types: int = 1024, n_bond_types: int = 13, readout: str = "sum",
-                        hidden: int = 256) -> GraphNetwork:
-    """Embedding → ``depth`` × :class:`MessagePassingLayer` → readout → Dense(relu) → Dense(identity).
+                        hidden: int = 256, message_passing: str = "gin") -> GraphNetwork:
+    """Embedding → message passing → readout → Dense(relu) → Dense(identity).
 
-    Returns the six input layers, in the order of :class:`GraphInputs`, and the output
-    layer of shape ``(n_molecules, n_outputs)``.
+    ``message_passing="gin"``: ``depth`` × :class:`MessagePassingLayer` (atom messages);
+    ``"dmpnn"``: one :class:`DirectedMessagePassingLayer` of ``depth`` steps (bond messages,
+    Chemprop's D-MPNN). Returns the six input layers, in the order of :class:`GraphInputs`, and
+    the output layer of shape ``(n_molecules, n_outputs)``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``message_passing``.
     """
+    if message_passing not in ("gin", "dmpnn"):
+        raise ValueError(f"message_passing must be 'gin' or 'dmpnn', got {message_passing!r}")
     atom_types = InputLayer((None,), dtype="int64", name="atom_types")
     src = InputLayer((None,), dtype="int64", name="src")
     dst = InputLayer((None,), dtype="int64", name="dst")
@@ -166,7 +233,10 @@ def build_graph_network(n_outputs: int, rng: np.random.Generator, units: int = 1
     atom_molecule = InputLayer((None,), dtype="int64", name="atom_molecule")
     n_molecules = InputLayer((), dtype="int64", name="n_molecules")
     h = EmbeddingLayer(atom_types, n_atom_types, units, rng, name="atom_embedding")
-    for i in range(depth):
+    if message_passing == "dmpnn":
+        h = DirectedMessagePassingLayer(h, src, dst, bond_types, rng, depth=depth, n_bond_types=n_bond_types,
+                                        name="dmpnn")
+    for i in range(depth if message_passing == "gin" else 0):
         h = MessagePassingLayer(h, src, dst, bond_types, rng, n_bond_types=n_bond_types, name=f"mp{i}")
     pooled = GraphReadoutLayer(h, atom_molecule, n_molecules, mode=readout)
     out = DenseLayer(DenseLayer(pooled, hidden, rng, name="readout_dense"), n_outputs, rng,
