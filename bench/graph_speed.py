@@ -14,9 +14,19 @@ the same minibatches (precomputed once; each epoch visits them in a new seeded o
 ``--threads`` threads. Epoch time is the median over the epochs (compilation excluded); the
 final loss is the last epoch's mean training loss.
 
+``--message-passing dmpnn`` swaps the GIN layers for Chemprop's directed bond messages
+(:class:`symmol.nn.graph.DirectedMessagePassingLayer`, ``depth`` steps), written by hand in
+PyTorch the same way. ``--chemprop`` adds Chemprop itself (v2, Lightning) as the peer users
+would pick: ``BondMessagePassing(d_h=units, depth)``, sum aggregation, ``RegressionFFN``
+with one hidden layer of 256, batch norm off, on the same molecules, labels and batch size,
+with Chemprop's own 72 atom and 14 bond features (featurized once: ``dataset.cache``) and
+its Noam learning-rate schedule. Its parameters and minibatch order are its own, so its loss
+is shown but not compared.
+
 Reproduce::
 
     python bench/graph_speed.py --out bench/results/graph_speed.md
+    python bench/graph_speed.py --message-passing dmpnn --chemprop --out bench/results/graph_speed_dmpnn.md
 """
 
 from __future__ import annotations
@@ -39,6 +49,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--depth", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--backends", nargs="+", default=["numba"])
+    parser.add_argument("--message-passing", choices=("gin", "dmpnn"), default="gin")
+    parser.add_argument("--chemprop", action="store_true", help="add Chemprop (v2) as a peer")
     parser.add_argument("--out", type=Path, default=None, help="write the Markdown table here")
     return parser.parse_args()
 
@@ -64,8 +76,8 @@ from symmol.nn.objectives import masked_squared_error  # noqa: E402
 from symmol.nn.updates import adam  # noqa: E402
 
 
-def load_batches() -> list[tuple[GraphInputs, np.ndarray]]:
-    """Minibatches of graph inputs and standardised (logP, TPSA) labels, fixed once."""
+def load_data() -> tuple[list[str], np.ndarray, list[tuple[GraphInputs, np.ndarray]]]:
+    """SMILES, standardised (logP, TPSA) labels and the minibatches of graph inputs, fixed once."""
     RDLogger.DisableLog("rdApp.*")
     table = read_molecules(ARGS.library)
     smiles = table["smiles"].tolist()[: ARGS.limit or None]
@@ -77,7 +89,7 @@ def load_batches() -> list[tuple[GraphInputs, np.ndarray]]:
     for start in range(0, len(order), ARGS.batch_size):
         rows = order[start:start + ARGS.batch_size]
         batches.append((graph_inputs(mol_graph_batch([mols[i] for i in rows])), y[rows]))
-    return batches
+    return [Chem.MolToSmiles(m) for m in mols], y, batches
 
 
 def run_epochs(train_batch, batches) -> dict:
@@ -92,7 +104,8 @@ def run_epochs(train_batch, batches) -> dict:
 
 
 def build():
-    return build_graph_network(2, np.random.default_rng(0), units=ARGS.units, depth=ARGS.depth)
+    return build_graph_network(2, np.random.default_rng(0), units=ARGS.units, depth=ARGS.depth,
+                               message_passing=ARGS.message_passing)
 
 
 def bench_symmol(batches, backend: str) -> dict:
@@ -120,13 +133,28 @@ def bench_torch(batches) -> dict:
     params = {name: torch.nn.Parameter(value) for name, value in init.items()}
     optimizer = torch.optim.Adam(list(params.values()), lr=1e-3)
 
-    def forward(x: GraphInputs) -> torch.Tensor:
-        src, dst, bonds = (torch.from_numpy(a) for a in (x.src, x.dst, x.bond_types))
-        h = params["atom_embedding.W"][torch.from_numpy(x.atom_types)]
+    def gin(h: torch.Tensor, src, dst, bonds) -> torch.Tensor:
         for i in range(ARGS.depth):
             messages = torch.relu(h[src] + params[f"mp{i}.B"][bonds])
             aggregated = torch.zeros_like(h).index_add_(0, dst, messages)
             h = torch.relu((h + aggregated) @ params[f"mp{i}.W"] + params[f"mp{i}.b"])
+        return h
+
+    def dmpnn(x: torch.Tensor, src, dst, bonds) -> torch.Tensor:
+        half = src.shape[0] // 2
+        reverse = torch.cat([torch.arange(half, 2 * half), torch.arange(0, half)])
+        h0 = torch.relu(x[src] @ params["dmpnn.W_i"] + params["dmpnn.B"][bonds])
+        h = h0
+        for _ in range(ARGS.depth - 1):
+            into_atoms = torch.zeros_like(x).index_add_(0, dst, h)
+            h = torch.relu(h0 + (into_atoms[src] - h[reverse]) @ params["dmpnn.W_h"])
+        atom_messages = torch.zeros_like(x).index_add_(0, dst, h)
+        return torch.relu(x @ params["dmpnn.W_o"] + atom_messages @ params["dmpnn.W_m"] + params["dmpnn.b"])
+
+    def forward(x: GraphInputs) -> torch.Tensor:
+        src, dst, bonds = (torch.from_numpy(a) for a in (x.src, x.dst, x.bond_types))
+        h = params["atom_embedding.W"][torch.from_numpy(x.atom_types)]
+        h = (dmpnn if ARGS.message_passing == "dmpnn" else gin)(h, src, dst, bonds)
         pooled = torch.zeros(int(x.n_molecules), h.shape[1]).index_add_(0, torch.from_numpy(x.atom_molecule), h)
         hidden = torch.relu(pooled @ params["readout_dense.W"] + params["readout_dense.b"])
         return hidden @ params["output.W"] + params["output.b"]
@@ -141,13 +169,51 @@ def bench_torch(batches) -> dict:
     return run_epochs(train_batch, batches)
 
 
+def bench_chemprop(smiles: list[str], y: np.ndarray) -> dict:
+    """Chemprop v2's own D-MPNN on the same molecules and labels (see the module docstring)."""
+    import lightning.pytorch as pl
+    import torch
+    from chemprop import data, featurizers, models, nn
+
+    torch.set_num_threads(ARGS.threads)
+    points = [data.MoleculeDatapoint.from_smi(s, row) for s, row in zip(smiles, y.astype(float), strict=True)]
+    dataset = data.MoleculeDataset(points, featurizers.SimpleMoleculeMolGraphFeaturizer())
+    dataset.cache = True  # featurize once, as symmol's minibatches are
+    loader = data.build_dataloader(dataset, batch_size=ARGS.batch_size, num_workers=0, seed=0)
+    model = models.MPNN(nn.BondMessagePassing(d_h=ARGS.units, depth=ARGS.depth), nn.SumAggregation(),
+                        nn.RegressionFFN(n_tasks=2, input_dim=ARGS.units, hidden_dim=256, n_layers=1))
+    times: list[float] = []
+    losses: list[float] = []
+
+    class Timer(pl.Callback):
+        def on_train_epoch_start(self, trainer, module):
+            self.t0, self.batch_losses = time.perf_counter(), []
+
+        def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
+            self.batch_losses.append(float(outputs["loss"]) if isinstance(outputs, dict) else float(outputs))
+
+        def on_train_epoch_end(self, trainer, module):
+            times.append(time.perf_counter() - self.t0)
+            losses.append(float(np.mean(self.batch_losses)))
+            print(f"    epoch {len(times)}: {times[-1]:.2f} s, loss {losses[-1]:.5f}", flush=True)
+
+    trainer = pl.Trainer(logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                         enable_model_summary=False, accelerator="cpu", devices=1, max_epochs=ARGS.epochs,
+                         callbacks=[Timer()])
+    trainer.fit(model, loader)
+    return {"s/epoch": float(np.median(times)), "final loss": losses[-1]}
+
+
 def main() -> None:
-    batches = load_batches()
+    smiles, y, batches = load_data()
     n_mols = sum(int(x.n_molecules) for x, _ in batches)
     n_atoms = sum(len(x.atom_types) for x, _ in batches)
     print(f"{n_mols} molecules, {n_atoms / n_mols:.1f} atoms per molecule, {len(batches)} batches", flush=True)
     print("PyTorch by hand", flush=True)
     results = {"PyTorch by hand (index_add_)": bench_torch(batches)}
+    if ARGS.chemprop:
+        print("Chemprop", flush=True)
+        results["Chemprop 2 (Lightning, own features and init)"] = bench_chemprop(smiles, y)
     for backend in ARGS.backends:
         name = f"symmol ({backend} backend)"
         print(name, flush=True)
@@ -155,7 +221,8 @@ def main() -> None:
     peer = results["PyTorch by hand (index_add_)"]
     frame = pd.DataFrame([{"implementation": name, "s/epoch": r["s/epoch"], "final loss": f"{r['final loss']:.5f}",
                            "speed-up vs PyTorch": peer["s/epoch"] / r["s/epoch"],
-                           "final loss vs PyTorch": f"{100 * (r['final loss'] / peer['final loss'] - 1):+.3f} %"}
+                           "final loss vs PyTorch": ("n/a (other model)" if name.startswith("Chemprop") else
+                                                     f"{100 * (r['final loss'] / peer['final loss'] - 1):+.3f} %")}
                           for name, r in results.items()])
     text = frame.to_markdown(index=False, floatfmt=".3f")
     print(text)
@@ -165,10 +232,12 @@ def main() -> None:
         import torch
 
         command = (f"python bench/graph_speed.py --epochs {ARGS.epochs} --threads {ARGS.threads} "
-                   f"--backends {' '.join(ARGS.backends)}" + (f" --limit {ARGS.limit}" if ARGS.limit else ""))
+                   f"--backends {' '.join(ARGS.backends)} --message-passing {ARGS.message_passing}"
+                   + (" --chemprop" if ARGS.chemprop else "") + (f" --limit {ARGS.limit}" if ARGS.limit else ""))
         ARGS.out.parent.mkdir(parents=True, exist_ok=True)
+        kind = "D-MPNN (directed bond messages)" if ARGS.message_passing == "dmpnn" else "GIN-style"
         ARGS.out.write_text(
-            f"# Training speed: message-passing graph network (depth {ARGS.depth}, {ARGS.units} units), "
+            f"# Training speed: {kind} message-passing network (depth {ARGS.depth}, {ARGS.units} units), "
             f"ZINC sample, logP + TPSA, Adam, batch {ARGS.batch_size}\n\n"
             f"Command: `{command}`  \n"
             f"Machine: {os.cpu_count()} cores, {platform.processor() or platform.machine()}; torch "
