@@ -92,8 +92,8 @@ def task_metrics(task: str, y_true: np.ndarray, y_pred: np.ndarray, task_names: 
 # virtual screening: early recognition
 # --------------------------------------------------------------------------- #
 
-def _ranked_labels(y_true, y_score) -> list[list[bool]]:
-    """Labels ordered best score first (ties keep input order), as RDKit's scoring functions want them."""
+def _ranked_labels(y_true, y_score) -> np.ndarray:
+    """``(n,) bool`` labels ordered best score first (ties keep input order)."""
     y_true, y_score = np.asarray(y_true), np.asarray(y_score, dtype=np.float64)
     if y_true.ndim != 1 or y_true.shape != y_score.shape or y_true.size == 0:
         raise ValueError(f"y_true and y_score must be non-empty and of one shape (n,), got {y_true.shape} and "
@@ -103,8 +103,7 @@ def _ranked_labels(y_true, y_score) -> list[list[bool]]:
     labels = y_true.astype(bool)
     if not np.array_equal(labels, y_true):
         raise ValueError("y_true must hold 0/1 (active/inactive) labels")
-    order = np.argsort(-y_score, kind="stable")
-    return [[bool(v)] for v in labels[order]]
+    return labels[np.argsort(-y_score, kind="stable")]
 
 
 def enrichment_factor(y_true, y_score, fraction: float = 0.01) -> float:
@@ -136,7 +135,7 @@ def enrichment_factor(y_true, y_score, fraction: float = 0.01) -> float:
     """
     if not 0 < fraction <= 1:
         raise ValueError(f"fraction must be in (0, 1], got {fraction}")
-    ranked = np.array([r[0] for r in _ranked_labels(y_true, y_score)])
+    ranked = _ranked_labels(y_true, y_score)
     n_actives = int(ranked.sum())
     if n_actives == 0:
         return 0.0
@@ -159,7 +158,7 @@ def bedroc(y_true, y_score, alpha: float = 20.0) -> float:
 
     if not alpha > 0:
         raise ValueError(f"alpha must be > 0, got {alpha}")
-    return float(CalcBEDROC(_ranked_labels(y_true, y_score), 0, alpha))
+    return float(CalcBEDROC([[bool(v)] for v in _ranked_labels(y_true, y_score)], 0, alpha))
 
 
 def virtual_screening_metrics(y_true, y_score, fractions: Sequence[float] = (0.01, 0.05),

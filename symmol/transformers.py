@@ -21,7 +21,7 @@ import pandas as pd
 from rdkit import Chem
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from symmol.featurize import FINGERPRINT_KINDS, make_featurizer
+from symmol.featurize import FINGERPRINT_KINDS, _spread_offsets, make_featurizer
 from symmol.fingerprints import FingerprintBatch
 
 __all__ = ["FingerprintTransformer"]
@@ -217,10 +217,7 @@ def _spread(features, errors: list[str], present: np.ndarray, missing: np.ndarra
     for row, error in zip(present.tolist(), errors, strict=True):
         all_errors[row] = error
     if isinstance(features, FingerprintBatch):
-        lengths = np.zeros(n, dtype=np.int64)
-        lengths[present] = np.diff(features.indptr)
-        indptr = np.zeros(n + 1, dtype=np.int64)
-        np.cumsum(lengths, out=indptr[1:])
+        indptr = _spread_offsets(np.asarray(features.indptr, dtype=np.int64), present, n)
         return FingerprintBatch(indptr, features.indices, features.values, features.fp_size), all_errors
     dense = np.full((n, features.shape[1]), np.nan, dtype=features.dtype)
     dense[present] = features

@@ -132,9 +132,9 @@ def run(args: argparse.Namespace) -> int:
     model.save(out)
     (out / "metrics.json").write_text(json.dumps(_clean_json(metrics), indent=2) + "\n")
     history = model.history_
-    (out / "history.json").write_text(json.dumps(_clean_json({
-        "train_loss": history.train_loss, "val_score": history.val_score, "monitor": history.monitor,
-        "best_epoch": history.best_epoch})))
+    record = _clean_json({"train_loss": history.train_loss, "val_score": history.val_score,
+                          "monitor": history.monitor, "best_epoch": history.best_epoch})
+    (out / "history.json").write_text(json.dumps(record))
     _print_metrics(args.task, metrics, history.best_epoch)
     print(f"model written to {out}")
     if args.plots:
@@ -142,7 +142,7 @@ def run(args: argparse.Namespace) -> int:
 
         shown = "test" if "test" in scores else "val"
         rows = sets[shown]
-        paths = save_training_figures(out, json.loads((out / "history.json").read_text()), args.task, y[rows],
+        paths = save_training_figures(out, record, args.task, y[rows],
                                       scores.get(shown, np.empty((0, len(args.targets)))), args.targets, shown)
         print("figures: " + ", ".join(str(p) for p in paths))
     return 0
