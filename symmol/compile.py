@@ -232,12 +232,23 @@ def _input_vars(networks: list[Layer]) -> list:
     return list(first.input_var)
 
 
+def _inputs(networks: list[Layer], inputs: Sequence | None, backend: str) -> list:
+    """``inputs`` if given (CPU backends only), else the fingerprint input of ``networks``."""
+    if inputs is None:
+        return _input_vars(networks)
+    if backend in _BACKEND_PACKAGES:
+        raise ValueError(f"backend {backend!r} compiles fingerprint networks only (its functions are specialised "
+                         "to input shapes, and graph batches change shape); use 'numba' or 'c'")
+    return list(inputs)
+
+
 def _mean(outputs: list):
     return outputs[0] if len(outputs) == 1 else pt.add(*outputs) / np.float32(len(outputs))
 
 
 def compile_predict(networks: Layer | Sequence[Layer], backend: str = "numba",
-                    output_transform: Callable | None = None, device: str = "cpu") -> Callable[..., np.ndarray]:
+                    output_transform: Callable | None = None, device: str = "cpu",
+                    inputs: Sequence | None = None) -> Callable[..., np.ndarray]:
     """Compile ``(indptr, indices, values) → outputs`` with dropout off.
 
     Parameters
@@ -252,22 +263,27 @@ def compile_predict(networks: Layer | Sequence[Layer], backend: str = "numba",
         Optional symbolic map applied to the network output (e.g. ``pt.sigmoid``).
     device
         ``"cpu"`` or ``"cuda"`` (``jax`` / ``pytorch`` backends).
+    inputs
+        The symbolic inputs in call order, for networks that do not start with a
+        :class:`FingerprintInputLayer` (graph networks: ``numba`` and ``c`` backends only,
+        their batches change shape).
 
     Returns
     -------
     Callable taking ``indptr`` (n+1,) int64, ``indices`` (nnz,) int32, ``values`` (nnz,)
-    float32 and returning an ``(n, n_outputs)`` float32 array.
+    float32 (or ``inputs``) and returning an ``(n, n_outputs)`` float32 array.
     """
     members = _members(networks)
     outputs = [get_output(member, deterministic=True) for member in members]
     if output_transform is not None:
         outputs = [output_transform(output) for output in outputs]
-    return _compile(_input_vars(members), _mean(outputs), backend, device, "predict")
+    return _compile(_inputs(members, inputs, backend), _mean(outputs), backend, device, "predict")
 
 
 def compile_train_step(networks: Layer | Sequence[Layer], loss_fn: Callable, optimizer: Callable, learning_rate,
                        backend: str = "numba", weight_decay: float = 0.0, max_grad_norm: float | None = None,
-                       device: str = "cpu", **optimizer_kwargs) -> Callable[..., np.ndarray]:
+                       device: str = "cpu", inputs: Sequence | None = None,
+                       **optimizer_kwargs) -> Callable[..., np.ndarray]:
     """Compile one optimisation step ``(indptr, indices, values, targets) → loss``.
 
     The step computes the training loss (dropout on), its gradient with respect to every
@@ -295,6 +311,9 @@ def compile_train_step(networks: Layer | Sequence[Layer], loss_fn: Callable, opt
     max_grad_norm
         Clip the gradients to this global L2 norm before the update
         (:func:`~symmol.nn.updates.total_norm_constraint`); None: no clipping.
+    inputs
+        Symbolic inputs in call order for networks without a :class:`FingerprintInputLayer`
+        (see :func:`compile_predict`); the targets follow them.
     optimizer_kwargs
         Further hyperparameters of the rule (``beta1``, ``momentum``, ...).
     """
@@ -316,7 +335,8 @@ def compile_train_step(networks: Layer | Sequence[Layer], loss_fn: Callable, opt
     updates = optimizer(gradients, params, learning_rate, **optimizer_kwargs)
     for member in members:
         updates.update(get_state_updates(member))  # dropout RNG, BatchNorm running statistics
-    return _compile([*_input_vars(members), targets], _mean(losses), backend, device, "train_step", updates)
+    return _compile([*_inputs(members, inputs, backend), targets], _mean(losses), backend, device, "train_step",
+                    updates)
 
 
 def warm_cache(backends: Sequence[str] = ("numba",), hidden: Sequence[int] = (1024,)) -> dict[str, float]:

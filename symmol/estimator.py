@@ -1,4 +1,8 @@
-"""A scikit-learn-style estimator over SMILES: ``QSARModel().fit(smiles, y).predict(smiles)``."""
+"""A scikit-learn-style estimator over SMILES: ``QSARModel().fit(smiles, y).predict(smiles)``.
+
+The model is an ECFP → MLP (``architecture="mlp"``, the default) or a graph network on the
+molecular graph (``"dmpnn"``: Chemprop's directed message passing; ``"gin"``).
+"""
 
 from __future__ import annotations
 
@@ -11,12 +15,21 @@ import pandas as pd
 from symmol.featurize import FeaturizedMolecules, MorganFingerprint
 from symmol.fingerprints import FingerprintBatch
 from symmol.metrics import task_metrics
+from symmol.models.base import CompiledModel
+from symmol.models.graph import GraphModel, GraphSpec
 from symmol.models.mlp import FingerprintMLP, MLPSpec
 from symmol.models.store import load_model, save_model
+from symmol.molgraph import FeaturizedGraphs, GraphFeaturizer
 from symmol.pipeline import parse_mode_for
 from symmol.screen import score_chunk
 from symmol.targets import check_targets
 from symmol.train import TrainConfig, TrainHistory, train_model
+
+#: Model architectures of :class:`QSARModel`: the fingerprint MLP and two graph networks.
+ARCHITECTURES = ("mlp", "dmpnn", "gin")
+#: Defaults of ``hidden`` and ``dropout`` per architecture (graph networks: Chemprop's FFN head).
+ARCHITECTURE_DEFAULTS = {"mlp": {"hidden": (512,), "dropout": 0.3},
+                         "graph": {"hidden": (300,), "dropout": 0.0}}
 
 
 class InvalidMoleculeError(ValueError):
@@ -33,22 +46,30 @@ def _as_target_matrix(y, n_rows: int) -> np.ndarray:
 
 
 class QSARModel:
-    """ECFP → MLP model for one or several targets, trained with a compiled PyTensor step.
+    """ECFP → MLP (or graph network) for one or several targets, trained with a compiled PyTensor step.
 
     Parameters
     ----------
     task
         ``"classification"`` (labels 0/1, NaN = missing) or ``"regression"``.
     hidden
-        Hidden layer widths, e.g. ``(512,)`` or ``(1024, 256)``.
+        Hidden layer widths, e.g. ``(512,)`` or ``(1024, 256)``; for graph networks, the dense
+        head after the readout. Default ``(512,)`` (MLP), ``(300,)`` (graph networks).
     dropout
-        Dropout probability after each hidden layer.
+        Dropout probability after each hidden layer (graph networks: before each dense layer
+        of the head). Default 0.3 (MLP), 0.0 (graph networks).
     radius, fp_size, counts
-        Morgan fingerprint parameters (ECFP4 = radius 2).
+        Morgan fingerprint parameters (ECFP4 = radius 2); MLP only.
     ensemble_size
         Members trained together in one compiled step; predictions are their mean.
     backend
         ``"numba"`` or ``"c"``.
+    architecture
+        ``"mlp"`` (ECFP → :class:`~symmol.models.mlp.FingerprintMLP`), ``"dmpnn"`` or
+        ``"gin"`` (molecular graph → :class:`~symmol.models.graph.GraphModel`).
+    depth, units, readout
+        Graph networks: message-passing steps, message width (Chemprop's ``d_h``) and atom
+        pooling (``"mean"``, ``"sum"``, ``"max"``).
     config
         Optimisation settings (:class:`~symmol.train.TrainConfig`); keyword arguments
         ``epochs``, ``patience``, ``batch_size``, ``optimizer``, ``learning_rate``,
@@ -64,24 +85,31 @@ class QSARModel:
     >>> proba = model.predict(test_smiles)          # (n, n_targets), NaN rows for invalid SMILES
     """
 
-    def __init__(self, task: str = "classification", hidden: Sequence[int] = (512,), dropout: float = 0.3,
-                 radius: int = 2, fp_size: int = 2048, counts: bool = False, activation: str = "relu",
-                 ensemble_size: int = 1, backend: str = "numba", config: TrainConfig | None = None,
-                 **train_options):
+    def __init__(self, task: str = "classification", hidden: Sequence[int] | None = None,
+                 dropout: float | None = None, radius: int = 2, fp_size: int = 2048, counts: bool = False,
+                 activation: str = "relu", ensemble_size: int = 1, backend: str = "numba",
+                 config: TrainConfig | None = None, architecture: str = "mlp", depth: int = 3, units: int = 300,
+                 readout: str = "mean", **train_options):
+        if architecture not in ARCHITECTURES:
+            raise ValueError(f"architecture must be one of {ARCHITECTURES}, got {architecture!r}")
+        defaults = ARCHITECTURE_DEFAULTS["mlp" if architecture == "mlp" else "graph"]
         self.task = task
-        self.hidden = tuple(int(h) for h in hidden)
-        self.dropout = dropout
+        self.architecture = architecture
+        self.hidden = tuple(int(h) for h in (defaults["hidden"] if hidden is None else hidden))
+        self.dropout = defaults["dropout"] if dropout is None else float(dropout)
         self.activation = activation
         self.ensemble_size = int(ensemble_size)
-        self.featurizer = MorganFingerprint(radius, fp_size, counts)
+        self.depth, self.units, self.readout = int(depth), int(units), readout
+        self.featurizer = (MorganFingerprint(radius, fp_size, counts) if architecture == "mlp"
+                           else GraphFeaturizer())
         self.backend = backend
         base = config or TrainConfig()
         self.config = TrainConfig(**{**base.__dict__, **train_options})
-        self.model_: FingerprintMLP | None = None
+        self.model_: CompiledModel | None = None
         self.history_: TrainHistory | None = None
 
-    def featurize(self, smiles: Sequence[str]) -> FeaturizedMolecules:
-        """Fingerprints of ``smiles`` with this model's featurizer (invalid rows flagged)."""
+    def featurize(self, smiles: Sequence[str]) -> FeaturizedMolecules | FeaturizedGraphs:
+        """Features (fingerprints or graphs) of ``smiles`` with this model's featurizer; invalid rows flagged."""
         spec = self.featurizer.to_dict()
         return self.featurizer.from_smiles(list(smiles), parse_mode=parse_mode_for(spec))
 
@@ -97,16 +125,30 @@ class QSARModel:
             Naming the target, row and value of a classification label other than 0/1 (NaN =
             missing) or an infinite regression target.
         """
-        train_fp = self._featurize_strict(smiles, "training").fingerprints
-        val_fp = None
+        train_features = self._featurize_strict(smiles, "training").features
+        val_features = None
         if val_smiles is not None and len(val_smiles):
-            val_fp = self._featurize_strict(val_smiles, "validation").fingerprints
-        return self.fit_fingerprints(train_fp, y, val_fp, val_y, target_names)
+            val_features = self._featurize_strict(val_smiles, "validation").features
+        ad_fingerprints = None
+        if self.architecture != "mlp":
+            ad_fingerprints = MorganFingerprint().from_smiles(list(smiles), parse_mode="fast").fingerprints
+        return self.fit_features(train_features, y, val_features, val_y, target_names, ad_fingerprints)
 
-    def fit_fingerprints(self, fingerprints: FingerprintBatch, y, val_fingerprints: FingerprintBatch | None = None,
-                         val_y=None, target_names: Sequence[str] | None = None) -> QSARModel:
-        """Train on precomputed fingerprints (from this model's :meth:`featurize`); see :meth:`fit`."""
-        y_train = _as_target_matrix(y, len(fingerprints))
+    def fit_features(self, features, y, val_features=None, val_y=None, target_names: Sequence[str] | None = None,
+                     ad_fingerprints: FingerprintBatch | None = None) -> QSARModel:
+        """Train on precomputed features (from this model's :meth:`featurize`); see :meth:`fit`.
+
+        Parameters
+        ----------
+        features, val_features
+            :class:`~symmol.fingerprints.FingerprintBatch` (MLP) or
+            :class:`~symmol.chem.graph.MolGraphBatch` (graph networks) of the training and
+            validation molecules.
+        ad_fingerprints
+            Graph networks: ECFP4 (2048 bits) of the training molecules, kept for the
+            applicability domain of ``symmol screen --ad``; an MLP keeps its own fingerprints.
+        """
+        y_train = _as_target_matrix(y, len(features))
         names = tuple(target_names) if target_names is not None else tuple(f"task{i}" for i in range(y_train.shape[1]))
         if len(names) != y_train.shape[1]:
             raise ValueError(f"{len(names)} target names for {y_train.shape[1]} target columns")
@@ -115,26 +157,31 @@ class QSARModel:
         if empty:
             raise ValueError(f"target(s) {empty} have no measured value in the training set")
         y_val = None
-        if val_fingerprints is not None and len(val_fingerprints):
-            y_val = _as_target_matrix(val_y, len(val_fingerprints))
+        if val_features is not None and len(val_features):
+            y_val = _as_target_matrix(val_y, len(val_features))
             check_targets(y_val, names, self.task, source="validation")
         else:
-            val_fingerprints = None
+            val_features = None
         mean: tuple[float, ...] = ()
         std: tuple[float, ...] = ()
         if self.task == "regression":
             mean = tuple(float(v) for v in np.nanmean(y_train, axis=0))
             std = tuple(float(v) if v > 0 else 1.0 for v in np.nanstd(y_train, axis=0))
-        spec = MLPSpec(targets=names, task=self.task, hidden=self.hidden, dropout=self.dropout,
-                       activation=self.activation, featurizer=self.featurizer.to_dict(),
-                       target_mean=mean, target_std=std, seed=self.config.seed,
-                       ensemble_size=self.ensemble_size)
-        self.model_ = FingerprintMLP(spec, backend=self.backend)
-        self.history_ = train_model(self.model_, fingerprints, y_train, val_fingerprints, y_val, self.config)
-        self.model_.train_fingerprints = fingerprints.to_packed()
+        common = {"targets": names, "task": self.task, "hidden": self.hidden, "dropout": self.dropout,
+                  "activation": self.activation, "featurizer": self.featurizer.to_dict(), "target_mean": mean,
+                  "target_std": std, "seed": self.config.seed, "ensemble_size": self.ensemble_size}
+        if self.architecture == "mlp":
+            self.model_ = FingerprintMLP(MLPSpec(**common), backend=self.backend)
+            ad_fingerprints = features
+        else:
+            self.model_ = GraphModel(GraphSpec(**common, message_passing=self.architecture, units=self.units,
+                                               depth=self.depth, readout=self.readout), backend=self.backend)
+        self.history_ = train_model(self.model_, features, y_train, val_features, y_val, self.config)
+        if ad_fingerprints is not None:
+            self.model_.train_fingerprints = ad_fingerprints.to_packed()
         return self
 
-    def _featurize_strict(self, smiles: Sequence[str], what: str) -> FeaturizedMolecules:
+    def _featurize_strict(self, smiles: Sequence[str], what: str) -> FeaturizedMolecules | FeaturizedGraphs:
         smiles = list(smiles)  # positions, not labels, for a pandas Series with any index
         featurized = self.featurize(smiles)
         for row, error in enumerate(featurized.errors):
@@ -142,7 +189,7 @@ class QSARModel:
                 raise InvalidMoleculeError(f"{what} row {row}: SMILES {smiles[row]!r} rejected: {error}")
         return featurized
 
-    def _fitted(self) -> FingerprintMLP:
+    def _fitted(self) -> CompiledModel:
         if self.model_ is None:
             raise RuntimeError("this QSARModel is not fitted yet; call fit() or QSARModel.load()")
         return self.model_
@@ -150,7 +197,7 @@ class QSARModel:
     def predict(self, smiles: Sequence[str]) -> np.ndarray:
         """``(n, n_targets)`` float32 scores (probabilities or values); NaN rows for invalid SMILES."""
         featurized = self.featurize(smiles)
-        scores = self._fitted().predict_fingerprints(featurized.fingerprints)
+        scores = self._fitted().predict_features(featurized.features)
         scores[~featurized.valid] = np.nan
         return scores
 
@@ -173,12 +220,18 @@ class QSARModel:
         """Load a model directory written by :meth:`save` or ``symmol train``."""
         model = load_model(directory, backend=backend)
         spec = model.spec
-        featurizer = MorganFingerprint.from_dict(spec.featurizer)
         fields = set(TrainConfig.__dataclass_fields__)
         saved = {k: v for k, v in (model.train_config or {}).items() if k in fields}
         config = TrainConfig(**{**saved, "seed": spec.seed, "progress": False})
-        estimator = cls(spec.task, spec.hidden, spec.dropout, featurizer.radius, featurizer.fp_size,
-                        featurizer.counts, spec.activation, spec.ensemble_size, backend, config=config)
-        estimator.featurizer = featurizer  # FCFP and chirality too, which the constructor does not take
+        common = {"hidden": spec.hidden, "dropout": spec.dropout, "activation": spec.activation,
+                  "ensemble_size": spec.ensemble_size, "backend": backend, "config": config}
+        if isinstance(model, GraphModel):
+            estimator = cls(spec.task, architecture=spec.message_passing, depth=spec.depth, units=spec.units,
+                            readout=spec.readout, **common)
+        else:
+            featurizer = MorganFingerprint.from_dict(spec.featurizer)
+            estimator = cls(spec.task, radius=featurizer.radius, fp_size=featurizer.fp_size,
+                            counts=featurizer.counts, **common)
+            estimator.featurizer = featurizer  # FCFP and chirality too, which the constructor does not take
         estimator.model_ = model
         return estimator

@@ -56,6 +56,11 @@ class FeaturizedMolecules:
     errors: list[str]
 
     @property
+    def features(self) -> FingerprintBatch:
+        """The model input (the fingerprints)."""
+        return self.fingerprints
+
+    @property
     def valid(self) -> np.ndarray:
         """(n_rows,) bool: which rows hold a real fingerprint."""
         return np.array([not e for e in self.errors], dtype=bool)

@@ -27,10 +27,9 @@ import pytensor
 import pytensor.tensor as pt
 from tqdm.auto import tqdm
 
-from symmol.compile import _compile, _input_vars, compile_train_step
-from symmol.fingerprints import FingerprintBatch
+from symmol.compile import _compile, compile_train_step
 from symmol.metrics import task_metrics
-from symmol.models.mlp import FingerprintMLP
+from symmol.models.base import CompiledModel
 from symmol.nn import schedules
 from symmol.nn.layers import get_all_params, get_output, get_state_updates
 from symmol.nn.objectives import l2_penalty, masked_binary_crossentropy_from_logits, masked_squared_error
@@ -185,11 +184,12 @@ def weighted_masked_loss(task: str, outputs, targets, row_weights):
 
 
 class TrainStep:
-    """One compiled optimisation step of a (possibly ensemble) fingerprint MLP.
+    """One compiled optimisation step of a (possibly ensemble) model.
 
     Without bagging and averaging this is :func:`symmol.compile.compile_train_step`'s graph
     (``row_weights`` is then ignored: all ones). Otherwise,
-    calling ``step(indptr, indices, values, targets, row_weights)`` runs dropout-on forward
+    calling ``step(arrays, targets, row_weights)``, with ``arrays = model.batch_arrays(batch)``
+    (``indptr, indices, values`` of a fingerprint batch), runs dropout-on forward
     and backward passes, applies the optimizer's updates to every member and, when
     ``averaging`` is on, updates the averaged copies ``p̄ ← p̄ + α (p_new − p̄)`` with the
     rate in :attr:`average_rate`; it returns the members' mean loss. ``row_weights`` is
@@ -203,7 +203,7 @@ class TrainStep:
         Optimizer, learning-rate schedule, weight decay, clipping and averaging settings.
     """
 
-    def __init__(self, model: FingerprintMLP, config: TrainConfig):
+    def __init__(self, model: CompiledModel, config: TrainConfig):
         members = model.members
         self.schedule = LR_SCHEDULES[config.lr_schedule](config.learning_rate, config.epochs)
         #: Shared averaged copy of each trainable parameter (empty without averaging).
@@ -216,7 +216,7 @@ class TrainStep:
             self.function = compile_train_step(members, loss_fn, get_optimizer(config.optimizer),
                                                self.schedule.learning_rate, backend=model.backend,
                                                weight_decay=config.weight_decay,
-                                               max_grad_norm=config.max_grad_norm)
+                                               max_grad_norm=config.max_grad_norm, inputs=model.input_vars())
             return
         targets = pt.matrix("targets", dtype="float32")
         row_weights = pt.matrix("row_weights", dtype="float32")
@@ -242,14 +242,14 @@ class TrainStep:
                 self.averages[p] = average
         for member in members:
             updates.update(get_state_updates(member))  # dropout RNG
-        self.function = _compile([*_input_vars(members), targets, row_weights],
+        self.function = _compile([*model.input_vars(), targets, row_weights],
                                  pt.add(*losses) / np.float32(len(losses)) if len(losses) > 1 else losses[0],
                                  model.backend, "cpu", "train_step", updates)
 
-    def __call__(self, indptr, indices, values, targets, row_weights) -> float:
+    def __call__(self, arrays: tuple, targets: np.ndarray, row_weights: np.ndarray) -> float:
         if not self.weighted:  # all weights are 1: the unweighted graph
-            return float(self.function(indptr, indices, values, targets))
-        return float(self.function(indptr, indices, values, targets, row_weights))
+            return float(self.function(*arrays, targets))
+        return float(self.function(*arrays, targets, row_weights))
 
     def swap_in_averages(self) -> dict | None:
         """Put the averaged weights into the model; returns the current weights to restore, or None."""
@@ -295,22 +295,25 @@ def bootstrap_weights(n_rows: int, n_members: int, seed: int) -> np.ndarray:
     return weights
 
 
-def standardise_targets(model: FingerprintMLP, targets: np.ndarray) -> np.ndarray:
+def standardise_targets(model: CompiledModel, targets: np.ndarray) -> np.ndarray:
     """Targets in the units the network is trained on (z-scores for regression)."""
     if model.task == "regression" and model.spec.target_mean:
         return ((targets - np.asarray(model.spec.target_mean)) / np.asarray(model.spec.target_std)).astype(np.float32)
     return targets.astype(np.float32)
 
 
-def train_model(model: FingerprintMLP, train_fp: FingerprintBatch, train_y: np.ndarray,
-                val_fp: FingerprintBatch | None = None, val_y: np.ndarray | None = None,
+def train_model(model: CompiledModel, train_fp, train_y: np.ndarray, val_fp=None, val_y: np.ndarray | None = None,
                 config: TrainConfig = TrainConfig()) -> TrainHistory:
     """Train ``model`` in place with one compiled step function.
 
     Parameters
     ----------
+    model
+        A :class:`~symmol.models.mlp.FingerprintMLP` or :class:`~symmol.models.graph.GraphModel`.
     train_fp, val_fp
-        Fingerprints of the training / validation molecules.
+        Features of the training / validation molecules: a
+        :class:`~symmol.fingerprints.FingerprintBatch` for an MLP, a
+        :class:`~symmol.chem.graph.MolGraphBatch` for a graph network.
     train_y, val_y
         ``(n_rows, n_targets)`` float targets in original units; NaN = missing label.
     config
@@ -320,6 +323,7 @@ def train_model(model: FingerprintMLP, train_fp: FingerprintBatch, train_y: np.n
     -------
     TrainHistory
     """
+    model.check_features(train_fp)
     if len(train_fp) == 0:
         raise ValueError("the training set is empty")
     if len(train_fp) != len(train_y):
@@ -352,7 +356,7 @@ def train_model(model: FingerprintMLP, train_fp: FingerprintBatch, train_y: np.n
             if step.averages:
                 step.average_rate.set_value(np.float32(average_rate(config, epoch, global_step, n_averaged)))
                 n_averaged += config.averaging == "swa" and epoch >= swa_first_epoch(config)
-            losses.append(step(batch.indptr, batch.indices, batch.values, epoch_y[start:stop], epoch_w[start:stop]))
+            losses.append(step(model.batch_arrays(batch), epoch_y[start:stop], epoch_w[start:stop]))
             sizes.append(stop - start)
             global_step += 1
         history.train_loss.append(float(np.average(losses, weights=sizes)))
@@ -363,7 +367,7 @@ def train_model(model: FingerprintMLP, train_fp: FingerprintBatch, train_y: np.n
         postfix = {"loss": f"{history.train_loss[-1]:.4f}"}
         if val_fp is not None and len(val_fp) > 0:
             saved = step.swap_in_averages()
-            metrics = task_metrics(model.task, val_y, model.predict_fingerprints(val_fp), model.targets)
+            metrics = task_metrics(model.task, val_y, model.predict_features(val_fp), model.targets)
             history.monitor, score = validation_score(model.task, metrics)
             history.val_score.append(score)
             postfix[f"val_{history.monitor}"] = f"{score:.4f}"

@@ -131,8 +131,8 @@ def test_weighted_loss_equals_the_loss_on_repeated_rows(task):
 def test_bagging_gives_members_different_data_and_is_saved(tox21_fp, tmp_path):
     fps, y = tox21_fp
     kwargs = dict(hidden=(16,), fp_size=256, ensemble_size=2, epochs=2, patience=0, batch_size=32, progress=False)
-    plain = QSARModel("classification", **kwargs).fit_fingerprints(fps, y, target_names=TASKS)
-    bagged = QSARModel("classification", bagging=True, **kwargs).fit_fingerprints(fps, y, target_names=TASKS)
+    plain = QSARModel("classification", **kwargs).fit_features(fps, y, target_names=TASKS)
+    bagged = QSARModel("classification", bagging=True, **kwargs).fit_features(fps, y, target_names=TASKS)
     a, b = plain.model_.get_param_values(), bagged.model_.get_param_values()
     assert not np.allclose(a["m0.hidden0.W"], b["m0.hidden0.W"])
     bagged.save(tmp_path / "bagged")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytensor
 import pytest
+from naive_graph import dmpnn_atoms, gin_atoms, readout_and_head
 from rdkit import Chem
 
 from symmol.chem.graph import mol_graph_batch
@@ -15,32 +16,13 @@ from symmol.nn.layers import get_all_params, get_output
 SMILES = ["CCO", "c1ccccc1O", "C", "CC(=O)N1CCc2c(c(Nc3cccc(-c4cccnc4)c3)nn2CC2CC2)C1"]
 
 
+def _params(net) -> dict:
+    return {p.name: p.get_value().astype(np.float64) for p in get_all_params(net.output)}
+
+
 def numpy_forward(net, x, depth):
-    """The same network in NumPy with plain loops for gathers and scatters."""
-    params = {p.name: p.get_value().astype(np.float64) for p in get_all_params(net.output)}
-    h = params["atom_embedding.W"][x.atom_types]
-    for i in range(depth):
-        agg = np.zeros_like(h)
-        for e in range(len(x.src)):
-            agg[x.dst[e]] += np.maximum(h[x.src[e]] + params[f"mp{i}.B"][x.bond_types[e]], 0)
-        h = np.maximum((h + agg) @ params[f"mp{i}.W"] + params[f"mp{i}.b"], 0)
-    pooled = np.zeros((int(x.n_molecules), h.shape[1]))
-    for a, m in enumerate(x.atom_molecule):
-        pooled[m] += h[a]
-    hidden = np.maximum(pooled @ params["readout_dense.W"] + params["readout_dense.b"], 0)
-    return hidden @ params["output.W"] + params["output.b"]
-
-
-def test_graph_inputs_of_real_molecules():
-    x = graph_inputs(mol_graph_batch([Chem.MolFromSmiles(s) for s in SMILES]))
-    mols = [Chem.MolFromSmiles(s) for s in SMILES]
-    assert len(x.atom_types) == sum(m.GetNumAtoms() for m in mols)
-    assert len(x.src) == 2 * sum(m.GetNumBonds() for m in mols)
-    np.testing.assert_array_equal(x.atom_molecule, np.repeat(np.arange(4), [m.GetNumAtoms() for m in mols]))
-    # ethanol: bonds 0-1 and 1-2 in both directions, single bonds (type 1)
-    ethanol_edges = {(int(a), int(b)) for a, b in zip(x.src, x.dst, strict=True) if a < 3}
-    assert ethanol_edges == {(0, 1), (1, 0), (1, 2), (2, 1)}
-    assert set(x.bond_types.tolist()) == {1, 2, 12}  # single, double, aromatic
+    """The GIN network in NumPy with plain loops for gathers and scatters."""
+    return readout_and_head(_params(net), gin_atoms(_params(net), x, depth), x)
 
 
 @pytest.mark.parametrize("backend", ["numba", "c"])
@@ -66,31 +48,8 @@ def test_graph_network_matches_numpy_and_trains(backend):
 
 
 def numpy_dmpnn_forward(net, x, depth):
-    """Chemprop's D-MPNN written with loops over atoms and bonds (reverse edges found by search)."""
-    params = {p.name: p.get_value().astype(np.float64) for p in get_all_params(net.output)}
-    relu = lambda v: np.maximum(v, 0)  # noqa: E731
-    atoms = params["atom_embedding.W"][x.atom_types]
-    n_edges = len(x.src)
-    reverse = [next(k for k in range(n_edges) if x.src[k] == x.dst[e] and x.dst[k] == x.src[e])
-               for e in range(n_edges)]
-    h0 = np.array([relu(atoms[x.src[e]] @ params["dmpnn.W_i"] + params["dmpnn.B"][x.bond_types[e]])
-                   for e in range(n_edges)]).reshape(n_edges, -1)
-    h = h0
-    for _ in range(depth - 1):
-        messages = np.zeros_like(h)
-        for e in range(n_edges):
-            into_source = [k for k in range(n_edges) if x.dst[k] == x.src[e] and k != reverse[e]]
-            messages[e] = h[into_source].sum(axis=0)
-        h = relu(h0 + messages @ params["dmpnn.W_h"])
-    atom_messages = np.zeros_like(atoms)
-    for e in range(n_edges):
-        atom_messages[x.dst[e]] += h[e]
-    h_atoms = relu(atoms @ params["dmpnn.W_o"] + atom_messages @ params["dmpnn.W_m"] + params["dmpnn.b"])
-    pooled = np.zeros((int(x.n_molecules), h_atoms.shape[1]))
-    for a, m in enumerate(x.atom_molecule):
-        pooled[m] += h_atoms[a]
-    hidden = relu(pooled @ params["readout_dense.W"] + params["readout_dense.b"])
-    return hidden @ params["output.W"] + params["output.b"]
+    """Chemprop's D-MPNN written with loops over atoms and bonds."""
+    return readout_and_head(_params(net), dmpnn_atoms(_params(net), x, depth), x)
 
 
 @pytest.mark.parametrize("backend", ["numba", "c"])

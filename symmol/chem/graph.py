@@ -115,6 +115,55 @@ class MolGraphBatch:
         """Number of molecules in the batch."""
         return int(self.atom_offsets.shape[0] - 1)
 
+    def __len__(self) -> int:
+        return self.n_molecules
+
+    def take(self, rows: np.ndarray) -> MolGraphBatch:
+        """The molecules ``rows`` (any order, repeats allowed) as a new batch.
+
+        Raises
+        ------
+        IndexError
+            If a row is outside ``[0, n_molecules)``.
+        """
+        rows = np.asarray(rows, dtype=np.int64).reshape(-1)
+        if rows.size and (rows.min() < 0 or rows.max() >= self.n_molecules):
+            bad = rows[(rows < 0) | (rows >= self.n_molecules)][0]
+            raise IndexError(f"row {int(bad)} is outside the batch of {self.n_molecules} molecules")
+        atoms, atom_offsets = _gather_ranges(self.atom_offsets, rows)
+        bonds, bond_offsets = _gather_ranges(self.bond_offsets, rows)
+        return MolGraphBatch(self.atom_invariants[atoms], atom_offsets, self.bond_atoms[bonds],
+                             self.bond_types[bonds], bond_offsets)
+
+    def slice(self, start: int, stop: int) -> MolGraphBatch:
+        """Molecules ``start:stop`` (a copy)."""
+        return self.take(np.arange(start, stop))
+
+    @staticmethod
+    def concatenate(batches: Sequence[MolGraphBatch]) -> MolGraphBatch:
+        """The molecules of ``batches``, one after the other."""
+        if not batches:
+            raise ValueError("nothing to concatenate")
+
+        def offsets(name: str) -> np.ndarray:
+            parts = [getattr(b, name) for b in batches]
+            shifts = np.cumsum([0] + [int(p[-1]) for p in parts[:-1]])
+            return np.concatenate([parts[0][:1]] + [p[1:] + s for p, s in zip(parts, shifts, strict=True)])
+
+        return MolGraphBatch(np.concatenate([b.atom_invariants for b in batches]), offsets("atom_offsets"),
+                             np.concatenate([b.bond_atoms for b in batches]),
+                             np.concatenate([b.bond_types for b in batches]), offsets("bond_offsets"))
+
+
+def _gather_ranges(offsets: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Element positions of the segments ``rows`` of a CSR ``offsets``, and their new offsets."""
+    starts = offsets[rows]
+    lengths = offsets[rows + 1] - starts
+    new_offsets = np.zeros(rows.size + 1, dtype=np.int64)
+    np.cumsum(lengths, out=new_offsets[1:])
+    positions = np.arange(new_offsets[-1], dtype=np.int64) + np.repeat(starts - new_offsets[:-1], lengths)
+    return positions, new_offsets
+
 
 # --------------------------------------------------------------------------
 # MolPickler reader (Numba)

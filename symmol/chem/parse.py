@@ -48,9 +48,10 @@ _SF = Chem.SanitizeFlags
 FAST_SANITIZE_FLAGS = (_SF.SANITIZE_ALL ^ _SF.SANITIZE_SETCONJUGATION ^ _SF.SANITIZE_SETHYBRIDIZATION
                        ^ _SF.SANITIZE_CLEANUPCHIRALITY ^ _SF.SANITIZE_CLEANUPATROPISOMERS)
 
-#: Fingerprint kinds (``to_dict()["kind"]``) proven identical under the fast parse path
-#: (ECFP without chirality; see ``bench/results/fastparse_identity.md``).
-FAST_PARSE_KINDS = frozenset({"morgan", "ecfp"})
+#: Featurizer kinds (``to_dict()["kind"]``) proven identical under the fast parse path: ECFP
+#: without chirality (``bench/results/fastparse_identity.md``) and the molecular graphs of
+#: :mod:`symmol.molgraph`, which are ECFP's own input (atom invariants and bond types).
+FAST_PARSE_KINDS = frozenset({"morgan", "ecfp", "graph"})
 
 _RAW_PARAMS = Chem.SmilesParserParams()
 _RAW_PARAMS.sanitize = False

@@ -1,4 +1,4 @@
-"""``symmol train``: fit an ECFP → MLP model on a labelled table and write a model directory."""
+"""``symmol train``: fit an ECFP → MLP or a D-MPNN/GIN graph network on labelled molecules; write a model directory."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import json
 import math
 from pathlib import Path
 
-HELP = "train a fingerprint MLP on labelled molecules (CSV) and report train/val/test metrics"
+HELP = "train a fingerprint MLP or a graph network on labelled molecules (CSV) and report train/val/test metrics"
 
 
 def _widths(text: str) -> tuple[int, ...]:
@@ -35,8 +35,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--patience", type=int, default=8, help="0 turns early stopping off")
     parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--hidden", type=_widths, default=(512,), help="hidden widths, e.g. 512 or 1024,256")
-    parser.add_argument("--dropout", type=float, default=0.3)
+    parser.add_argument("--architecture", choices=("mlp", "dmpnn", "gin"), default="mlp",
+                        help="mlp: ECFP -> MLP; dmpnn: Chemprop's directed message passing on the molecular "
+                             "graph; gin: atom message passing (GIN)")
+    parser.add_argument("--depth", type=int, default=3, help="message-passing steps (dmpnn, gin)")
+    parser.add_argument("--message-units", type=int, default=300,
+                        help="width of atom embeddings and messages (dmpnn, gin; Chemprop's d_h)")
+    parser.add_argument("--readout", choices=("mean", "sum", "max"), default="mean",
+                        help="pooling of atoms into the molecule vector (dmpnn, gin)")
+    parser.add_argument("--hidden", type=_widths, default=None,
+                        help="hidden widths, e.g. 512 or 1024,256 (graph networks: the head after the readout); "
+                             "default 512 (mlp), 300 (dmpnn, gin)")
+    parser.add_argument("--dropout", type=float, default=None, help="default 0.3 (mlp), 0.0 (dmpnn, gin)")
     parser.add_argument("--ensemble-size", type=int, default=1,
                         help="independently initialised members trained together; predictions are their mean")
     parser.add_argument("--activation", choices=("relu", "gelu", "sigmoid", "tanh"), default="relu")
@@ -82,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
 
     from symmol.chem.io import read_molecules
     from symmol.estimator import QSARModel
+    from symmol.featurize import MorganFingerprint
     from symmol.metrics import task_metrics
     from symmol.splits import random_split, read_splits_file, scaffold_split
     from symmol.targets import target_matrix
@@ -92,7 +103,8 @@ def run(args: argparse.Namespace) -> int:
     y = target_matrix(table, args.targets, args.task, source=str(args.data))
     model = QSARModel(args.task, hidden=args.hidden, dropout=args.dropout, radius=args.radius,
                       fp_size=args.fp_size, counts=args.counts, activation=args.activation,
-                      ensemble_size=args.ensemble_size, backend=args.backend,
+                      ensemble_size=args.ensemble_size, backend=args.backend, architecture=args.architecture,
+                      depth=args.depth, units=args.message_units, readout=args.readout,
                       config=TrainConfig(epochs=args.epochs, patience=args.patience, batch_size=args.batch_size,
                                          optimizer=args.optimizer, learning_rate=args.lr,
                                          lr_schedule=args.lr_schedule, max_grad_norm=args.max_grad_norm,
@@ -119,14 +131,18 @@ def run(args: argparse.Namespace) -> int:
     how = "splits file" if args.splits_file else args.split
     sizes = "/".join(str(sets[k].size) for k in ("train", "val", "test"))
     print(f"{args.data}: {len(table)} rows, split train/val/test = {sizes} ({how})")
-    fingerprints = featurized.fingerprints
-    model.fit_fingerprints(fingerprints.take(sets["train"]), y[sets["train"]], fingerprints.take(sets["val"]),
-                           y[sets["val"]], target_names=args.targets)
+    features = featurized.features
+    ad_fingerprints = None
+    if args.architecture != "mlp":  # ECFP4 of the training molecules for `screen --ad`
+        ad_fingerprints = MorganFingerprint().from_smiles(table["smiles"].to_numpy()[sets["train"]].tolist(),
+                                                          parse_mode="fast").fingerprints
+    model.fit_features(features.take(sets["train"]), y[sets["train"]], features.take(sets["val"]),
+                       y[sets["val"]], target_names=args.targets, ad_fingerprints=ad_fingerprints)
     fitted = model.model_
     metrics, scores = {}, {}
     for name, rows in sets.items():
         if rows.size:
-            scores[name] = fitted.predict_fingerprints(fingerprints.take(rows))
+            scores[name] = fitted.predict_features(features.take(rows))
             metrics[name] = task_metrics(args.task, y[rows], scores[name], args.targets)
     out = Path(args.out)
     model.save(out)

@@ -5,19 +5,16 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
-import pytensor.tensor as pt
 
-from symmol.compile import compile_predict
 from symmol.featurize import MorganFingerprint, featurizer_from_dict
 from symmol.fingerprints import FingerprintBatch
+from symmol.models.base import CompiledModel
 from symmol.nn.layers import (
     DenseLayer,
     DropoutLayer,
     FingerprintDenseLayer,
     FingerprintInputLayer,
     Layer,
-    get_all_param_values,
-    set_all_param_values,
 )
 
 TASKS = ("classification", "regression")
@@ -113,7 +110,7 @@ def build_mlp(spec: MLPSpec) -> tuple[FingerprintInputLayer, list[Layer]]:
     return input_layer, outputs
 
 
-class FingerprintMLP:
+class FingerprintMLP(CompiledModel):
     """A fingerprint MLP with its featurizer, normalisation and compiled predict function.
 
     Parameters
@@ -124,84 +121,39 @@ class FingerprintMLP:
         ``"numba"`` (default) or ``"c"``: how PyTensor compiles the predict/train functions.
     """
 
+    KIND = "fingerprint_mlp"
+
     def __init__(self, spec: MLPSpec, backend: str = "numba"):
+        super().__init__()
         self.spec = spec
         self.backend = backend
         self.featurizer = featurizer_from_dict(spec.featurizer)
         self.input_layer, self.members = build_mlp(spec)
-        self._predict_fn = None
-        self._member_fns: list | None = None
-        #: ``(n_train, n_words) uint64`` packed training fingerprints (applicability domain), if kept.
-        self.train_fingerprints: np.ndarray | None = None
-        #: Training settings (:meth:`symmol.train.TrainConfig.to_dict`) once trained; stored in ``model.json``.
-        self.train_config: dict | None = None
 
-    @property
-    def task(self) -> str:
-        return self.spec.task
+    def input_vars(self) -> list:
+        return list(self.input_layer.input_var)
 
-    @property
-    def targets(self) -> tuple[str, ...]:
-        return self.spec.targets
+    def batch_arrays(self, features: FingerprintBatch) -> tuple[np.ndarray, ...]:
+        return features.indptr, features.indices, features.values
 
-    def get_param_values(self) -> dict[str, np.ndarray]:
-        """Copies of every member's parameters, keyed by unique parameter name."""
-        return {k: v for member in self.members for k, v in get_all_param_values(member).items()}
-
-    def set_param_values(self, values: dict[str, np.ndarray]) -> None:
-        """Set all parameters; ``ValueError`` if names or shapes differ from the spec's."""
-        expected = set(self.get_param_values())
-        if set(values) != expected:
-            missing, extra = sorted(expected - set(values)), sorted(set(values) - expected)
-            raise ValueError(f"parameter names differ: missing {missing}, unexpected {extra}")
-        for member in self.members:
-            names = get_all_param_values(member)
-            set_all_param_values(member, {name: values[name] for name in names})
-
-    def _check_width(self, fingerprints: FingerprintBatch) -> None:
-        if fingerprints.fp_size != self.featurizer.fp_size:
+    def check_features(self, features: FingerprintBatch) -> None:
+        if not isinstance(features, FingerprintBatch):
+            raise TypeError(f"a fingerprint MLP takes a FingerprintBatch, got {type(features).__name__}")
+        if features.fp_size != self.featurizer.fp_size:
             raise ValueError(
-                f"fingerprints have {fingerprints.fp_size} bits but the model expects {self.featurizer.fp_size}"
+                f"fingerprints have {features.fp_size} bits but the model expects {self.featurizer.fp_size}"
             )
 
-    def _unscale(self, out: np.ndarray) -> np.ndarray:
-        if self.task == "regression" and self.spec.target_mean:
-            out = out * np.asarray(self.spec.target_std, np.float32) + np.asarray(self.spec.target_mean, np.float32)
-        return out
+    @property
+    def ad_featurizer(self):
+        return self.featurizer
 
-    def predict_members(self, fingerprints: FingerprintBatch, batch_size: int = 4096) -> np.ndarray:
-        """Each ensemble member's scores.
-
-        Returns
-        -------
-        ``(ensemble_size, n_rows, n_targets)`` float32, in the units of :meth:`predict_fingerprints`.
-        """
-        self._check_width(fingerprints)
-        if self._member_fns is None:
-            transform = pt.sigmoid if self.task == "classification" else None
-            self._member_fns = [compile_predict(member, self.backend, transform) for member in self.members]
-        out = np.empty((len(self.members), len(fingerprints), len(self.targets)), dtype=np.float32)
-        for start in range(0, len(fingerprints), batch_size):
-            part = fingerprints.slice(start, min(start + batch_size, len(fingerprints)))
-            for m, fn in enumerate(self._member_fns):
-                out[m, start:start + len(part)] = fn(part.indptr, part.indices, part.values)
-        return self._unscale(out)
-
-    def predict_fingerprints(self, fingerprints: FingerprintBatch, batch_size: int = 4096) -> np.ndarray:
-        """Scores for a fingerprint batch.
+    def predict_fingerprints(self, fingerprints: FingerprintBatch) -> np.ndarray:
+        """Scores for a fingerprint batch (:meth:`predict_features`).
 
         Returns
         -------
         ``(n_rows, n_targets)`` float32: probabilities in [0, 1] for classification,
         values in target units for regression.
         """
-        self._check_width(fingerprints)
-        if self._predict_fn is None:
-            transform = pt.sigmoid if self.task == "classification" else None
-            self._predict_fn = compile_predict(self.members, self.backend, transform)
-        out = np.empty((len(fingerprints), len(self.targets)), dtype=np.float32)
-        for start in range(0, len(fingerprints), batch_size):
-            stop = min(start + batch_size, len(fingerprints))
-            part = fingerprints.slice(start, stop)
-            out[start:stop] = self._predict_fn(part.indptr, part.indices, part.values)
-        return self._unscale(out)
+        return self.predict_features(fingerprints)

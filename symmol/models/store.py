@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 
 import symmol
+from symmol.models.base import CompiledModel
+from symmol.models.graph import GRAPH_BACKENDS, GraphModel, GraphSpec
 from symmol.models.mlp import FingerprintMLP, MLPSpec
 
 FORMAT = "symmol-model"
@@ -24,6 +26,8 @@ SPEC_FILE = "model.json"
 PARAMS_FILE = "params.npz"
 #: Optional: the training set's packed fingerprints, for applicability-domain scores.
 TRAIN_FINGERPRINTS_FILE = "train_fingerprints.npy"
+#: ``model.json``'s ``"model"`` → (spec class, model class).
+MODEL_KINDS = {FingerprintMLP.KIND: (MLPSpec, FingerprintMLP), GraphModel.KIND: (GraphSpec, GraphModel)}
 
 
 class ModelFileError(ValueError):
@@ -43,7 +47,7 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def save_model(model: FingerprintMLP, directory: str | Path) -> Path:
+def save_model(model: CompiledModel, directory: str | Path) -> Path:
     """Write ``model`` to ``directory`` (created if needed); returns the directory."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -53,7 +57,7 @@ def save_model(model: FingerprintMLP, directory: str | Path) -> Path:
     document = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
-        "model": "fingerprint_mlp",
+        "model": model.KIND,
         "spec": model.spec.to_dict(),
         "params": {name: list(v.shape) for name, v in values.items()},
         "params_sha256": _sha256(params_path),
@@ -71,14 +75,14 @@ def save_model(model: FingerprintMLP, directory: str | Path) -> Path:
     return directory
 
 
-def load_model(directory: str | Path, backend: str = "numba") -> FingerprintMLP:
-    """Rebuild a model saved by :func:`save_model`.
+def load_model(directory: str | Path, backend: str = "numba") -> CompiledModel:
+    """Rebuild a model saved by :func:`save_model`: a fingerprint MLP or a graph network.
 
     Raises
     ------
     ModelFileError
         If ``model.json`` or ``params.npz`` is missing, unreadable, from another format
-        version, fails its checksum, or holds parameters that do not fit the spec.
+        version or model kind, fails its checksum, or holds parameters that do not fit the spec.
     """
     directory = Path(directory)
     spec_path, params_path = directory / SPEC_FILE, directory / PARAMS_FILE
@@ -100,8 +104,15 @@ def load_model(directory: str | Path, backend: str = "numba") -> FingerprintMLP:
         )
     if document.get("params_sha256") != _sha256(params_path):
         raise ModelFileError(f"{params_path}: checksum does not match {SPEC_FILE}; the file is corrupt or was replaced")
+    kind = document.get("model", FingerprintMLP.KIND)
+    if not isinstance(kind, str) or kind not in MODEL_KINDS:
+        raise ModelFileError(f"{spec_path}: unknown model kind {kind!r} (this symmol reads {sorted(MODEL_KINDS)})")
+    spec_class, model_class = MODEL_KINDS[kind]
+    if model_class is GraphModel and backend not in GRAPH_BACKENDS:
+        raise ValueError(f"{directory}: a graph network compiles with the {' or '.join(GRAPH_BACKENDS)} backend, "
+                         f"not {backend!r}")
     try:
-        spec = MLPSpec.from_dict(document["spec"])
+        spec = spec_class.from_dict(document["spec"])
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelFileError(f"{spec_path}: invalid model spec ({exc})") from None
     try:
@@ -110,7 +121,7 @@ def load_model(directory: str | Path, backend: str = "numba") -> FingerprintMLP:
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         raise ModelFileError(f"{params_path}: unreadable parameter file ({exc})") from None
     try:
-        model = FingerprintMLP(spec, backend=backend)
+        model = model_class(spec, backend=backend)
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelFileError(f"{spec_path}: invalid featurizer or architecture ({exc})") from None
     try:
@@ -122,7 +133,7 @@ def load_model(directory: str | Path, backend: str = "numba") -> FingerprintMLP:
         raise ModelFileError(f"{spec_path}: \"training\" must be an object, got {type(training).__name__}")
     model.train_config = training
     if "train_fingerprints_sha256" in document:
-        model.train_fingerprints = _load_train_fingerprints(directory, document, model.featurizer.fp_size)
+        model.train_fingerprints = _load_train_fingerprints(directory, document, model.ad_featurizer.fp_size)
     return model
 
 

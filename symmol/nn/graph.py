@@ -20,6 +20,7 @@ Gathers and scatters are :func:`symmol.ops.gather.gather_rows` and
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -28,7 +29,7 @@ import pytensor.tensor as pt
 from symmol.chem.graph import MolGraphBatch
 from symmol.nn.embedding import EmbeddingLayer
 from symmol.nn.init import Constant, GlorotUniform
-from symmol.nn.layers import DenseLayer, InputLayer, Layer, MergeLayer, output_units
+from symmol.nn.layers import DenseLayer, DropoutLayer, InputLayer, Layer, MergeLayer, output_units
 from symmol.nn.nonlinearities import get_nonlinearity
 from symmol.ops.gather import gather_rows
 from symmol.ops.segment import segment_max, segment_mean, segment_sum
@@ -40,6 +41,7 @@ __all__ = [
     "GraphReadoutLayer",
     "MessagePassingLayer",
     "build_graph_network",
+    "graph_input_layers",
     "graph_inputs",
 ]
 
@@ -209,36 +211,56 @@ class GraphNetwork(NamedTuple):
     output: Layer
 
 
+def graph_input_layers() -> tuple[InputLayer, ...]:
+    """The six input layers of a graph network, in the order of :class:`GraphInputs`."""
+    return (InputLayer((None,), dtype="int64", name="atom_types"), InputLayer((None,), dtype="int64", name="src"),
+            InputLayer((None,), dtype="int64", name="dst"), InputLayer((None,), dtype="int64", name="bond_types"),
+            InputLayer((None,), dtype="int64", name="atom_molecule"), InputLayer((), dtype="int64", name="n_molecules"))
+
+
 def build_graph_network(n_outputs: int, rng: np.random.Generator, units: int = 128, depth: int = 3,
                         n_atom_types: int = 1024, n_bond_types: int = 13, readout: str = "sum",
-                        hidden: int = 256, message_passing: str = "gin") -> GraphNetwork:
-    """Embedding → message passing → readout → Dense(relu) → Dense(identity).
+                        hidden: int | Sequence[int] = 256, message_passing: str = "gin", dropout: float = 0.0,
+                        activation: str = "relu", inputs: tuple[InputLayer, ...] | None = None,
+                        prefix: str = "", seed: int = 0) -> GraphNetwork:
+    """Embedding → message passing → readout → [Dropout → Dense]* → Dropout → Dense(identity).
 
     ``message_passing="gin"``: ``depth`` × :class:`MessagePassingLayer` (atom messages);
     ``"dmpnn"``: one :class:`DirectedMessagePassingLayer` of ``depth`` steps (bond messages,
-    Chemprop's D-MPNN). Returns the six input layers, in the order of :class:`GraphInputs`, and
-    the output layer of shape ``(n_molecules, n_outputs)``.
+    Chemprop's D-MPNN). ``hidden`` gives the widths of the dense layers after the readout
+    (``activation``), each preceded by dropout with probability ``dropout`` (training only),
+    as in Chemprop's feed-forward head. ``inputs`` lets several networks (ensemble members)
+    share one set of input layers; ``prefix`` then keeps their parameter names apart.
+
+    Returns the six input layers, in the order of :class:`GraphInputs`, and the output layer
+    of shape ``(n_molecules, n_outputs)``.
 
     Raises
     ------
     ValueError
-        For an unknown ``message_passing``.
+        For an unknown ``message_passing``, a hidden width below 1 or ``dropout`` outside [0, 1).
     """
     if message_passing not in ("gin", "dmpnn"):
         raise ValueError(f"message_passing must be 'gin' or 'dmpnn', got {message_passing!r}")
-    atom_types = InputLayer((None,), dtype="int64", name="atom_types")
-    src = InputLayer((None,), dtype="int64", name="src")
-    dst = InputLayer((None,), dtype="int64", name="dst")
-    bond_types = InputLayer((None,), dtype="int64", name="bond_types")
-    atom_molecule = InputLayer((None,), dtype="int64", name="atom_molecule")
-    n_molecules = InputLayer((), dtype="int64", name="n_molecules")
-    h = EmbeddingLayer(atom_types, n_atom_types, units, rng, name="atom_embedding")
+    widths = (int(hidden),) if isinstance(hidden, int | np.integer) else tuple(int(h) for h in hidden)
+    if any(w < 1 for w in widths):
+        raise ValueError(f"hidden widths must be >= 1, got {widths}")
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+    inputs = graph_input_layers() if inputs is None else tuple(inputs)
+    atom_types, src, dst, bond_types, atom_molecule, n_molecules = inputs
+    h = EmbeddingLayer(atom_types, n_atom_types, units, rng, name=f"{prefix}atom_embedding")
     if message_passing == "dmpnn":
         h = DirectedMessagePassingLayer(h, src, dst, bond_types, rng, depth=depth, n_bond_types=n_bond_types,
-                                        name="dmpnn")
+                                        name=f"{prefix}dmpnn")
     for i in range(depth if message_passing == "gin" else 0):
-        h = MessagePassingLayer(h, src, dst, bond_types, rng, n_bond_types=n_bond_types, name=f"mp{i}")
-    pooled = GraphReadoutLayer(h, atom_molecule, n_molecules, mode=readout)
-    out = DenseLayer(DenseLayer(pooled, hidden, rng, name="readout_dense"), n_outputs, rng,
-                     nonlinearity="identity", name="output")
-    return GraphNetwork((atom_types, src, dst, bond_types, atom_molecule, n_molecules), out)
+        h = MessagePassingLayer(h, src, dst, bond_types, rng, n_bond_types=n_bond_types, name=f"{prefix}mp{i}")
+    out: Layer = GraphReadoutLayer(h, atom_molecule, n_molecules, mode=readout, name=f"{prefix}readout")
+    for i, width in enumerate(widths):
+        if dropout:
+            out = DropoutLayer(out, dropout, seed=seed * 1000 + i, name=f"{prefix}dropout{i}")
+        out = DenseLayer(out, width, rng, activation, name=f"{prefix}readout_dense{i or ''}")
+    if dropout:
+        out = DropoutLayer(out, dropout, seed=seed * 1000 + len(widths), name=f"{prefix}dropout{len(widths)}")
+    out = DenseLayer(out, n_outputs, rng, nonlinearity="identity", name=f"{prefix}output")
+    return GraphNetwork(inputs, out)

@@ -16,7 +16,7 @@ import pandas as pd
 
 from symmol.chem.io import row_errors
 from symmol.chem.parse import parse_smiles_list
-from symmol.models.mlp import FingerprintMLP
+from symmol.models.base import CompiledModel
 from symmol.pipeline import parse_mode_for
 from symmol.screen.filters import MoleculeFilters
 
@@ -25,11 +25,11 @@ def _id_columns(chunk: pd.DataFrame) -> pd.DataFrame:
     return chunk[[c for c in ("row", "id", "smiles") if c in chunk.columns]].reset_index(drop=True)
 
 
-def _featurizer_key(model: FingerprintMLP) -> str:
-    return repr(sorted(model.featurizer.to_dict().items()))
+def _featurizer_key(featurizer) -> str:
+    return repr(sorted(featurizer.to_dict().items()))
 
 
-def score_chunk(model: FingerprintMLP, chunk: pd.DataFrame) -> pd.DataFrame:
+def score_chunk(model: CompiledModel, chunk: pd.DataFrame) -> pd.DataFrame:
     """Featurize and score one chunk with one model; the ``symmol predict`` columns."""
     return ScreenScorer([("", model)]).score(chunk)
 
@@ -52,7 +52,7 @@ class ScreenScorer:
         model's training set (needs a model saved with its training fingerprints).
     """
 
-    models: Sequence[tuple[str, FingerprintMLP]]
+    models: Sequence[tuple[str, CompiledModel]]
     filters: MoleculeFilters = field(default_factory=MoleculeFilters)
     applicability_domain: bool = False
     _train_sorted: object = field(default=None, init=False, repr=False)
@@ -109,30 +109,34 @@ class ScreenScorer:
     def score(self, chunk: pd.DataFrame) -> pd.DataFrame:
         """Results table of one chunk (one row per input row, input order)."""
         smiles = chunk["smiles"].tolist()
-        mols = None
+        mols, parse_errors = None, None
         if self.filters:  # filters need the molecules themselves: parse once, featurize from them
             parsed = parse_smiles_list(smiles)
-            mols, errors = parsed.mols, parsed.errors
+            mols, parse_errors = parsed.mols, parsed.errors
         out = _id_columns(chunk)
         per_model: dict[str, np.ndarray] = {}
-        fingerprint_cache: dict[str, object] = {}
-        for name, model in self.models:
-            key = _featurizer_key(model)
-            if key not in fingerprint_cache:
+        cache: dict[str, tuple] = {}
+
+        def features_of(featurizer) -> tuple:
+            """(features, per-row errors) of the chunk for ``featurizer``, computed once per kind."""
+            key = _featurizer_key(featurizer)
+            if key not in cache:
                 if mols is None:  # the cheapest parse proven to give this featurizer identical input
-                    featurized = model.featurizer.from_smiles(smiles, parse_mode=parse_mode_for(
-                        model.featurizer.to_dict()))
-                    fingerprint_cache[key], errors = featurized.fingerprints, featurized.errors
+                    featurized = featurizer.from_smiles(smiles, parse_mode=parse_mode_for(featurizer.to_dict()))
+                    cache[key] = featurized.features, featurized.errors
                 else:
-                    fingerprint_cache[key] = model.featurizer.from_mols(mols)
-            fingerprints = fingerprint_cache[key]
+                    cache[key] = featurizer.from_mols(mols), parse_errors
+            return cache[key]
+
+        for name, model in self.models:
+            features, errors = features_of(model.featurizer)
             valid = np.array([not e for e in errors], dtype=bool)
             prefix = f"{name}:" if len(self.models) > 1 else ""
             if model.spec.ensemble_size > 1:
-                members = model.predict_members(fingerprints)
+                members = model.predict_members(features)
                 scores, spread = members.mean(axis=0), members.std(axis=0)
             else:
-                scores, spread = model.predict_fingerprints(fingerprints), None
+                scores, spread = model.predict_features(features), None
             per_model[name] = scores
             for j, target in enumerate(model.targets):
                 out[prefix + target] = np.where(valid, scores[:, j], np.nan)
@@ -144,19 +148,18 @@ class ScreenScorer:
             out[f"mean:{target}"] = np.where(valid, stacked.mean(axis=0), np.nan)
             out[f"std:{target}"] = np.where(valid, stacked.std(axis=0), np.nan)
         if self.applicability_domain:
-            out["ad"] = self._applicability(fingerprint_cache, valid)
+            out["ad"] = self._applicability(features_of(self.models[0][1].ad_featurizer)[0], valid)
         if self.filters:
             out["filters"] = self.filters.apply(mols)
         out["status"] = np.where(valid, "ok", "invalid")
         out["error"] = row_errors(chunk, errors)
         return out
 
-    def _applicability(self, fingerprint_cache: dict, valid: np.ndarray) -> np.ndarray:
+    def _applicability(self, fingerprints, valid: np.ndarray) -> np.ndarray:
         from symmol.similarity.search import SortedFingerprints, max_similarity
 
         model = self.models[0][1]
         if self._train_sorted is None:  # popcount-sorted once per scorer
             self._train_sorted = SortedFingerprints.from_packed(np.asarray(model.train_fingerprints))
-        fingerprints = fingerprint_cache[_featurizer_key(model)]
         similarity = max_similarity(fingerprints.to_packed(), self._train_sorted)
         return np.where(valid, similarity, np.nan)
