@@ -64,8 +64,8 @@ from symmol.estimator import QSARModel  # noqa: E402
 from symmol.metrics import task_metrics  # noqa: E402
 
 
-def fit_symmol(ds: Dataset, data: LoadedDataset, seed: int) -> tuple[float, float]:
-    """Test metric and wall seconds of one ``symmol train --architecture dmpnn`` fit."""
+def fit_symmol(ds: Dataset, data: LoadedDataset, seed: int) -> tuple[float, float, int]:
+    """Test metric, wall seconds and epochs run of one ``symmol train --architecture dmpnn`` fit."""
     split = data.split
     t0 = time.perf_counter()
     model = QSARModel(ds.task, architecture="dmpnn", epochs=ARGS.epochs, seed=seed, progress=False)
@@ -73,11 +73,12 @@ def fit_symmol(ds: Dataset, data: LoadedDataset, seed: int) -> tuple[float, floa
               target_names=ds.targets)
     scores = model.predict(data.smiles[split.test])
     seconds = time.perf_counter() - t0
-    return task_metrics(ds.task, data.y[split.test], scores, ds.targets)[data.metric], seconds
+    return (task_metrics(ds.task, data.y[split.test], scores, ds.targets)[data.metric], seconds,
+            len(model.history_.train_loss))
 
 
-def fit_chemprop(ds: Dataset, data: LoadedDataset, seed: int) -> tuple[float, float]:
-    """Test metric and wall seconds of one Chemprop 2 fit with ``chemprop train``'s defaults."""
+def fit_chemprop(ds: Dataset, data: LoadedDataset, seed: int) -> tuple[float, float, int]:
+    """Test metric, wall seconds and epochs run of one Chemprop 2 fit with ``chemprop train``'s defaults."""
     import lightning.pytorch as pl
     import torch
     from chemprop import data as cdata
@@ -113,10 +114,11 @@ def fit_chemprop(ds: Dataset, data: LoadedDataset, seed: int) -> tuple[float, fl
         trainer = pl.Trainer(logger=False, enable_progress_bar=False, enable_model_summary=False,
                              accelerator="cpu", devices=1, max_epochs=ARGS.epochs, callbacks=[best])
         trainer.fit(model, loaders[0], loaders[1])
+        epochs = trainer.current_epoch
         model = models.MPNN.load_from_checkpoint(best.best_model_path)
     scores = torch.cat(trainer.predict(model, loaders[2])).numpy().reshape(len(split.test), -1)
     seconds = time.perf_counter() - t0
-    return task_metrics(ds.task, data.y[split.test], scores, ds.targets)[data.metric], seconds
+    return task_metrics(ds.task, data.y[split.test], scores, ds.targets)[data.metric], seconds, epochs
 
 
 def main() -> None:
@@ -128,25 +130,30 @@ def main() -> None:
         if ds.name not in ARGS.datasets:
             continue
         data = load_dataset(ds, ARGS.data_dir)
-        results: dict[str, list[tuple[float, float]]] = {"symmol": [], "chemprop": []}
+        results: dict[str, list[tuple[float, float, int]]] = {"symmol": [], "chemprop": []}
         for seed in ARGS.seeds:
             for name, fit in (("symmol", fit_symmol), ("chemprop", fit_chemprop)):
                 results[name].append(fit(ds, data, seed))
-                value, seconds = results[name][-1]
-                print(f"{ds.name} seed {seed} {name}: test {data.metric} {value:.4f}, {seconds:.1f} s", flush=True)
+                value, seconds, epochs = results[name][-1]
+                print(f"{ds.name} seed {seed} {name}: test {data.metric} {value:.4f}, {seconds:.1f} s, "
+                      f"{epochs} epochs", flush=True)
         higher_better = data.metric == "roc_auc"
-        mean = {name: float(np.mean([v for v, _ in r])) for name, r in results.items()}
-        seconds = {name: float(np.mean([s for _, s in r])) for name, r in results.items()}
+        mean = {name: float(np.mean([v for v, _, _ in r])) for name, r in results.items()}
+        seconds = {name: float(np.mean([s for _, s, _ in r])) for name, r in results.items()}
+        epochs = {name: float(np.mean([e for _, _, e in r])) for name, r in results.items()}
+        per_epoch = {name: float(np.mean([s / e for _, s, e in r])) for name, r in results.items()}
         split = data.split
         rows.append({
             "dataset": ds.name, "split": ds.split, "metric": data.metric.upper().replace("_", "-"),
             "n train/val/test": f"{split.train.size}/{split.val.size}/{split.test.size}",
-            "symmol D-MPNN": mean["symmol"], "symmol sd": float(np.std([v for v, _ in results["symmol"]])),
-            "Chemprop 2": mean["chemprop"], "Chemprop sd": float(np.std([v for v, _ in results["chemprop"]])),
+            "symmol D-MPNN": mean["symmol"], "symmol sd": float(np.std([v for v, _, _ in results["symmol"]])),
+            "Chemprop 2": mean["chemprop"], "Chemprop sd": float(np.std([v for v, _, _ in results["chemprop"]])),
             "symmol better": bool(mean["symmol"] > mean["chemprop"] if higher_better
                                   else mean["symmol"] < mean["chemprop"]),
             "symmol s/fit": seconds["symmol"], "Chemprop s/fit": seconds["chemprop"],
-            "speed-up": seconds["chemprop"] / seconds["symmol"],
+            "speed-up per fit": seconds["chemprop"] / seconds["symmol"],
+            "epochs symmol/Chemprop": f"{epochs['symmol']:.1f}/{epochs['chemprop']:.1f}",
+            "speed-up per epoch": per_epoch["chemprop"] / per_epoch["symmol"],
         })
     text = pd.DataFrame(rows).to_markdown(index=False, floatfmt=".3f")
     print(text)
@@ -165,8 +172,9 @@ def main() -> None:
             f"Machine: {os.cpu_count()} cores, {platform.processor() or platform.machine()}; chemprop "
             f"{chemprop.__version__}, torch {torch.__version__}; {ARGS.threads} threads. Test metric: mean "
             f"over seeds {', '.join(map(str, ARGS.seeds))} (`sd`: standard deviation over the seeds); `s/fit`: wall "
-            "seconds per fit, featurization and compilation included; `speed-up`: Chemprop s/fit over "
-            "symmol s/fit.\n\n" + text + "\n")
+            "seconds per fit, featurization and compilation included; `speed-up per fit`: Chemprop s/fit over "
+            "symmol s/fit; `epochs`: mean epochs run (symmol stops early, Chemprop runs all and keeps the best "
+            "checkpoint); `speed-up per epoch`: the same ratio of seconds per epoch run.\n\n" + text + "\n")
 
 
 if __name__ == "__main__":

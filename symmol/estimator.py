@@ -67,9 +67,9 @@ class QSARModel:
     architecture
         ``"mlp"`` (ECFP → :class:`~symmol.models.mlp.FingerprintMLP`), ``"dmpnn"`` or
         ``"gin"`` (molecular graph → :class:`~symmol.models.graph.GraphModel`).
-    depth, units, readout
-        Graph networks: message-passing steps, message width (Chemprop's ``d_h``) and atom
-        pooling (``"mean"``, ``"sum"``, ``"max"``).
+    depth, units, readout, n_atom_types
+        Graph networks: message-passing steps, message width (Chemprop's ``d_h``), atom
+        pooling (``"mean"``, ``"sum"``, ``"max"``) and buckets of the atom-invariant embedding.
     config
         Optimisation settings (:class:`~symmol.train.TrainConfig`); keyword arguments
         ``epochs``, ``patience``, ``batch_size``, ``optimizer``, ``learning_rate``,
@@ -89,7 +89,7 @@ class QSARModel:
                  dropout: float | None = None, radius: int = 2, fp_size: int = 2048, counts: bool = False,
                  activation: str = "relu", ensemble_size: int = 1, backend: str = "numba",
                  config: TrainConfig | None = None, architecture: str = "mlp", depth: int = 3, units: int = 300,
-                 readout: str = "mean", **train_options):
+                 readout: str = "mean", n_atom_types: int = 1024, **train_options):
         if architecture not in ARCHITECTURES:
             raise ValueError(f"architecture must be one of {ARCHITECTURES}, got {architecture!r}")
         defaults = ARCHITECTURE_DEFAULTS["mlp" if architecture == "mlp" else "graph"]
@@ -99,7 +99,7 @@ class QSARModel:
         self.dropout = defaults["dropout"] if dropout is None else float(dropout)
         self.activation = activation
         self.ensemble_size = int(ensemble_size)
-        self.depth, self.units, self.readout = int(depth), int(units), readout
+        self.depth, self.units, self.readout, self.n_atom_types = int(depth), int(units), readout, int(n_atom_types)
         self.featurizer = (MorganFingerprint(radius, fp_size, counts) if architecture == "mlp"
                            else GraphFeaturizer())
         self.backend = backend
@@ -145,9 +145,23 @@ class QSARModel:
             :class:`~symmol.chem.graph.MolGraphBatch` (graph networks) of the training and
             validation molecules.
         ad_fingerprints
-            Graph networks: ECFP4 (2048 bits) of the training molecules, kept for the
-            applicability domain of ``symmol screen --ad``; an MLP keeps its own fingerprints.
+            Graph networks: ECFP4 (2048 bits) of the training molecules, one row per row of
+            ``features``, kept for the applicability domain of ``symmol screen --ad``; an MLP
+            keeps its own fingerprints and takes none.
+
+        Raises
+        ------
+        ValueError
+            As :meth:`fit`, and for ``ad_fingerprints`` given to an MLP, with another row count
+            or other than 2048 bits.
         """
+        if ad_fingerprints is not None:
+            if self.architecture == "mlp":
+                raise ValueError("ad_fingerprints is for graph networks; an MLP keeps its own training fingerprints")
+            if len(ad_fingerprints) != len(features) or ad_fingerprints.fp_size != 2048:
+                raise ValueError(f"ad_fingerprints must be ECFP4 with 2048 bits, one row per training molecule "
+                                 f"({len(features)}); got {len(ad_fingerprints)} rows of "
+                                 f"{ad_fingerprints.fp_size} bits")
         y_train = _as_target_matrix(y, len(features))
         names = tuple(target_names) if target_names is not None else tuple(f"task{i}" for i in range(y_train.shape[1]))
         if len(names) != y_train.shape[1]:
@@ -175,7 +189,8 @@ class QSARModel:
             ad_fingerprints = features
         else:
             self.model_ = GraphModel(GraphSpec(**common, message_passing=self.architecture, units=self.units,
-                                               depth=self.depth, readout=self.readout), backend=self.backend)
+                                               depth=self.depth, readout=self.readout,
+                                               n_atom_types=self.n_atom_types), backend=self.backend)
         self.history_ = train_model(self.model_, features, y_train, val_features, y_val, self.config)
         if ad_fingerprints is not None:
             self.model_.train_fingerprints = ad_fingerprints.to_packed()
@@ -227,7 +242,7 @@ class QSARModel:
                   "ensemble_size": spec.ensemble_size, "backend": backend, "config": config}
         if isinstance(model, GraphModel):
             estimator = cls(spec.task, architecture=spec.message_passing, depth=spec.depth, units=spec.units,
-                            readout=spec.readout, **common)
+                            readout=spec.readout, n_atom_types=spec.n_atom_types, **common)
         else:
             featurizer = MorganFingerprint.from_dict(spec.featurizer)
             estimator = cls(spec.task, radius=featurizer.radius, fp_size=featurizer.fp_size,

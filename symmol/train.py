@@ -327,14 +327,14 @@ def train_model(model: CompiledModel, train_fp, train_y: np.ndarray, val_fp=None
     if len(train_fp) == 0:
         raise ValueError("the training set is empty")
     if len(train_fp) != len(train_y):
-        raise ValueError(f"{len(train_fp)} training fingerprints but {len(train_y)} target rows")
+        raise ValueError(f"{len(train_fp)} training molecules but {len(train_y)} target rows")
     if train_y.ndim != 2 or train_y.shape[1] != len(model.targets):
         raise ValueError(f"targets must be (n_rows, {len(model.targets)}), got {train_y.shape}")
     if val_fp is not None and len(val_fp):
         shape = None if val_y is None else np.shape(val_y)
         if shape != (len(val_fp), len(model.targets)):
             raise ValueError(f"validation targets must be ({len(val_fp)}, {len(model.targets)}), one row per "
-                             f"validation fingerprint, got {'None' if shape is None else shape}")
+                             f"validation molecule, got {'None' if shape is None else shape}")
     step = TrainStep(model, config)
     y_train = standardise_targets(model, train_y)
     n_members = len(model.members)

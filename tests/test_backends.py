@@ -21,6 +21,7 @@ from symmol.compile import (
     pad_csr,
 )
 from symmol.featurize import MorganFingerprint
+from symmol.fingerprints import FingerprintBatch
 from symmol.models.mlp import MLPSpec, build_mlp
 from symmol.nn.layers import get_all_param_values
 from symmol.nn.objectives import masked_squared_error
@@ -130,3 +131,21 @@ def test_pad_csr_keeps_the_product():
     np.testing.assert_array_equal(padded[0][:-1], indptr[:-1])
     empty = (np.zeros(1, np.int64), np.zeros(0, np.int32), np.zeros(0, np.float32))
     assert all(a is b for a, b in zip(pad_csr(*empty), empty, strict=True))
+
+
+@pytest.mark.parametrize("backend", ["jax", "pytorch"])
+def test_fingerprint_mlp_model_predicts_on_accelerator_backends(backend):
+    """FingerprintMLP passes its inputs explicitly (CompiledModel); the accelerator backends must accept them."""
+    if _available(backend):
+        pytest.skip(_available(backend))
+    from symmol.models.graph import GraphModel, GraphSpec
+    from symmol.models.mlp import FingerprintMLP, MLPSpec
+
+    spec = MLPSpec(targets=("a", "b"), task="classification", hidden=(8,),
+                   featurizer=MorganFingerprint(2, N_BITS, counts=True).to_dict())
+    batch = FingerprintBatch(*_batch()[:3], N_BITS)
+    want = FingerprintMLP(spec).predict_features(batch)
+    np.testing.assert_allclose(FingerprintMLP(spec, backend=backend).predict_features(batch), want,
+                               rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match=f"graph networks compile with the numba or c backend, not '{backend}'"):
+        GraphModel(GraphSpec(targets=("a",), task="regression"), backend=backend)

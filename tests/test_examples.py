@@ -13,3 +13,12 @@ def test_qsar_classifier_example_runs():
     assert "2050 molecules, 11 rejected by RDKit" in result.stdout
     auc = float(re.search(r"test ROC-AUC (\d\.\d+)", result.stdout).group(1))
     assert 0.5 < auc <= 1.0
+
+
+def test_dmpnn_solubility_example_runs():
+    result = subprocess.run([sys.executable, str(REPO / "examples" / "dmpnn_solubility.py"), "--epochs", "2"],
+                            capture_output=True, text=True, timeout=600, check=True)
+    assert "1128 molecules, 0 rejected by RDKit; train/val/test 902/113/113" in result.stdout
+    val, test = (float(v) for v in re.search(r"best val RMSE (\d+\.\d+); test RMSE (\d+\.\d+)",
+                                             result.stdout).groups())
+    assert 0.3 < val < 2.1 and 0.3 < test < 2.1  # the standard deviation of logS here is 2.1

@@ -145,6 +145,12 @@ def test_estimator_classification_save_load_and_invalid_rows(tmp_path, example_d
     frame = loaded.predict_frame(queries)
     assert frame["status"].tolist() == ["ok"] * 10 + ["invalid"] * 3
     assert frame["error"][12].startswith("SMILES syntax error")
+    # batches without bonds or without atoms: salts, single atoms, only invalid rows
+    no_bonds = loaded.predict(["[Na+].[Cl-]", "[He]", "C"])
+    assert np.isfinite(no_bonds).all() and ((no_bonds > 0) & (no_bonds < 1)).all()
+    assert np.isnan(loaded.predict(INVALID)).all()
+    with pytest.raises(ValueError, match="ad_fingerprints is for graph networks"):
+        QSARModel("classification").fit_features(None, [1.0], ad_fingerprints=model.featurize(["C"]).features)
 
 
 def test_model_file_and_input_errors(tmp_path, esol):
@@ -164,6 +170,22 @@ def test_model_file_and_input_errors(tmp_path, esol):
         GraphSpec(targets=("a",), task="regression", readout="attention")
     with pytest.raises(ValueError, match="architecture must be one of"):
         QSARModel("regression", architecture="transformer")
+    graphs = GraphFeaturizer().from_smiles(esol["smiles"][:4].tolist()).graphs
+    short = QSARModel("regression").featurize(esol["smiles"][:3].tolist()).features  # 3 rows of ECFP4
+    with pytest.raises(ValueError, match=r"one row per training molecule \(4\); got 3 rows of 2048 bits"):
+        QSARModel("regression", architecture="gin").fit_features(graphs, np.zeros(4), ad_fingerprints=short)
+
+
+def test_cli_refuses_options_of_the_other_architecture(tmp_path, esol, capsys):
+    data = tmp_path / "esol.csv"
+    esol.to_csv(data, index=False)
+    base = ["train", str(data), "--smiles-column", "smiles", "--target", ESOL_TARGET, "--task", "regression",
+            "--out", str(tmp_path / "m")]
+    assert main([*base, "--architecture", "dmpnn", "--fp-size", "1024", "--counts"]) == 2
+    assert "--fp-size, --counts applies to --architecture mlp only, not --architecture dmpnn" in capsys.readouterr().err
+    assert main([*base, "--depth", "5"]) == 2
+    assert "--depth applies to graph networks (--architecture dmpnn|gin) only" in capsys.readouterr().err
+    assert not (tmp_path / "m").exists()
 
 
 def test_cli_train_predict_screen_with_a_dmpnn(tmp_path, esol, example_data):

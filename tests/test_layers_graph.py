@@ -25,6 +25,32 @@ def numpy_forward(net, x, depth):
     return readout_and_head(_params(net), gin_atoms(_params(net), x, depth), x)
 
 
+def test_graph_inputs_of_real_molecules():
+    x = graph_inputs(mol_graph_batch([Chem.MolFromSmiles(s) for s in SMILES]))
+    mols = [Chem.MolFromSmiles(s) for s in SMILES]
+    assert len(x.atom_types) == sum(m.GetNumAtoms() for m in mols)
+    assert len(x.src) == 2 * sum(m.GetNumBonds() for m in mols)
+    np.testing.assert_array_equal(x.atom_molecule, np.repeat(np.arange(4), [m.GetNumAtoms() for m in mols]))
+    # ethanol: bonds 0-1 and 1-2 in both directions, single bonds (type 1)
+    ethanol_edges = {(int(a), int(b)) for a, b in zip(x.src, x.dst, strict=True) if a < 3}
+    assert ethanol_edges == {(0, 1), (1, 0), (1, 2), (2, 1)}
+    assert set(x.bond_types.tolist()) == {1, 2, 12}  # single, double, aromatic
+    # the second half of the edges reverses the first (D-MPNN's rev(e) = e ± n_edges / 2)
+    half = len(x.src) // 2
+    np.testing.assert_array_equal(x.src[:half], x.dst[half:])
+    np.testing.assert_array_equal(x.dst[:half], x.src[half:])
+
+
+def test_bond_types_after_aromatic_share_one_id():
+    """Ionic (13), dative (17) and zero-order (21) bonds get id 13, not aromatic's 12."""
+    mols = [Chem.MolFromSmiles("C->[Fe]"), Chem.MolFromSmiles("c1ccccc1")]
+    zero = Chem.RWMol(Chem.MolFromSmiles("CC"))
+    zero.GetBondWithIdx(0).SetBondType(Chem.BondType.ZERO)
+    mols.append(zero.GetMol())
+    x = graph_inputs(mol_graph_batch(mols))
+    assert x.bond_types.tolist() == [13] + [12] * 6 + [13] + [13] + [12] * 6 + [13]
+
+
 @pytest.mark.parametrize("backend", ["numba", "c"])
 def test_graph_network_matches_numpy_and_trains(backend):
     rng = np.random.default_rng(0)

@@ -96,7 +96,8 @@ class MolGraphBatch:
         Atoms of molecule ``i`` are ``atom_offsets[i]:atom_offsets[i + 1]``.
     bond_atoms : (n_bonds_total, 2) int32
         Begin/end atom index of each bond, local to its molecule (0-based), in
-        RDKit bond-index order.
+        RDKit bond-index order (:func:`mol_graph_batch`; :class:`symmol.molgraph.GraphFeaturizer`
+        writes each bond lower atom first and sorts them, see its ``canonical_bond_order``).
     bond_types : (n_bonds_total,) uint32
         ``int(Bond.GetBondType())``, RDKit's bond invariant with
         ``useBondTypes=True``.

@@ -99,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
     from symmol.train import TrainConfig
     if args.plots and importlib.util.find_spec("matplotlib") is None:
         raise RuntimeError("--plots needs matplotlib: pip install 'symmol[plot]'")
+    _check_architecture_options(args)
     table = read_molecules(args.data, smiles_column=args.smiles_column)
     y = target_matrix(table, args.targets, args.task, source=str(args.data))
     model = QSARModel(args.task, hidden=args.hidden, dropout=args.dropout, radius=args.radius,
@@ -162,6 +163,20 @@ def run(args: argparse.Namespace) -> int:
                                       scores.get(shown, np.empty((0, len(args.targets)))), args.targets, shown)
         print("figures: " + ", ".join(str(p) for p in paths))
     return 0
+
+
+#: Options that apply to one kind of model only, with their defaults.
+_MLP_ONLY = {"radius": 2, "fp_size": 2048, "counts": False}
+_GRAPH_ONLY = {"depth": 3, "message_units": 300, "readout": "mean"}
+
+
+def _check_architecture_options(args: argparse.Namespace) -> None:
+    """Refuse options the chosen ``--architecture`` would silently ignore."""
+    ignored = _GRAPH_ONLY if args.architecture == "mlp" else _MLP_ONLY
+    changed = [f"--{name.replace('_', '-')}" for name, default in ignored.items() if getattr(args, name) != default]
+    if changed:
+        kind = "graph networks (--architecture dmpnn|gin)" if args.architecture == "mlp" else "--architecture mlp"
+        raise ValueError(f"{', '.join(changed)} applies to {kind} only, not --architecture {args.architecture}")
 
 
 def _print_metrics(task: str, metrics: dict, best_epoch: int) -> None:

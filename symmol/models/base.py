@@ -9,6 +9,7 @@ how large a prediction batch may be; training (:mod:`symmol.train`), storage
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any
 
 import numpy as np
@@ -18,7 +19,7 @@ from symmol.compile import compile_predict
 from symmol.nn.layers import Layer, get_all_param_values, set_all_param_values
 
 
-class CompiledModel:
+class CompiledModel(ABC):
     """Base class of :class:`~symmol.models.mlp.FingerprintMLP` and :class:`~symmol.models.graph.GraphModel`.
 
     Subclasses set ``spec`` (a frozen dataclass with ``targets``, ``task``, ``target_mean``,
@@ -47,22 +48,22 @@ class CompiledModel:
         self.train_config: dict | None = None
 
     # -- what subclasses define -------------------------------------------------------------
+    @abstractmethod
     def input_vars(self) -> list:
         """The symbolic inputs of every compiled function, in call order."""
-        raise NotImplementedError
 
+    @abstractmethod
     def batch_arrays(self, features) -> tuple[np.ndarray, ...]:
         """The arrays a compiled function takes for a batch of ``features``, in :meth:`input_vars` order."""
-        raise NotImplementedError
 
+    @abstractmethod
     def check_features(self, features) -> None:
-        """``ValueError`` if ``features`` do not fit this model."""
-        raise NotImplementedError
+        """``TypeError``/``ValueError`` if ``features`` do not fit this model."""
 
     @property
+    @abstractmethod
     def ad_featurizer(self):
         """The fingerprint featurizer of :attr:`train_fingerprints` (applicability domain)."""
-        raise NotImplementedError
 
     # -- shared ----------------------------------------------------------------------------
     @property
@@ -96,8 +97,9 @@ class CompiledModel:
         transform = pt.sigmoid if self.task == "classification" else None
         return compile_predict(networks, self.backend, transform, inputs=self.input_vars())
 
-    def predict_members(self, features) -> np.ndarray:
-        """Each ensemble member's scores.
+    def predict_members(self, features, batch_size: int | None = None) -> np.ndarray:
+        """Each ensemble member's scores, ``batch_size`` rows per compiled call (default
+        :attr:`predict_batch_size`).
 
         Returns
         -------
@@ -107,15 +109,17 @@ class CompiledModel:
         if self._member_fns is None:
             self._member_fns = [self._compile(member) for member in self.members]
         out = np.empty((len(self.members), len(features), len(self.targets)), dtype=np.float32)
-        for start in range(0, len(features), self.predict_batch_size):
-            part = features.slice(start, min(start + self.predict_batch_size, len(features)))
+        step = batch_size or self.predict_batch_size
+        for start in range(0, len(features), step):
+            part = features.slice(start, min(start + step, len(features)))
             arrays = self.batch_arrays(part)
             for m, fn in enumerate(self._member_fns):
                 out[m, start:start + len(part)] = fn(*arrays)
         return self._unscale(out)
 
-    def predict_features(self, features) -> np.ndarray:
-        """Scores for a batch of features (rows of invalid molecules get scores too: mask them).
+    def predict_features(self, features, batch_size: int | None = None) -> np.ndarray:
+        """Scores for a batch of features, ``batch_size`` rows per compiled call (default
+        :attr:`predict_batch_size`); rows of invalid molecules get scores too: mask them.
 
         Returns
         -------
@@ -126,7 +130,8 @@ class CompiledModel:
         if self._predict_fn is None:
             self._predict_fn = self._compile(self.members)
         out = np.empty((len(features), len(self.targets)), dtype=np.float32)
-        for start in range(0, len(features), self.predict_batch_size):
-            stop = min(start + self.predict_batch_size, len(features))
+        step = batch_size or self.predict_batch_size
+        for start in range(0, len(features), step):
+            stop = min(start + step, len(features))
             out[start:stop] = self._predict_fn(*self.batch_arrays(features.slice(start, stop)))
         return self._unscale(out)

@@ -17,7 +17,7 @@ from symmol.chem.graph import MolGraphBatch
 from symmol.featurize import MorganFingerprint
 from symmol.models.base import CompiledModel
 from symmol.molgraph import GraphFeaturizer
-from symmol.nn.graph import build_graph_network, graph_input_layers, graph_inputs
+from symmol.nn.graph import N_BOND_TYPES, build_graph_network, graph_input_layers, graph_inputs
 
 TASKS = ("classification", "regression")
 MESSAGE_PASSING = ("dmpnn", "gin")
@@ -90,6 +90,8 @@ class GraphSpec:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
         if self.task == "regression" and len(self.target_mean) not in (0, len(self.targets)):
             raise ValueError("target_mean must have one value per target")
+        if len(self.target_std) != len(self.target_mean):
+            raise ValueError("target_std must have one value per target_mean value")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -152,7 +154,7 @@ class GraphModel(CompiledModel):
         return [layer.input_var for layer in self.input_layers]
 
     def batch_arrays(self, features: MolGraphBatch) -> tuple[np.ndarray, ...]:
-        return tuple(graph_inputs(features, n_atom_types=self.spec.n_atom_types))
+        return tuple(graph_inputs(features, n_atom_types=self.spec.n_atom_types, n_bond_types=N_BOND_TYPES))
 
     def check_features(self, features: MolGraphBatch) -> None:
         if not isinstance(features, MolGraphBatch):
@@ -162,6 +164,6 @@ class GraphModel(CompiledModel):
     def ad_featurizer(self) -> MorganFingerprint:
         return MorganFingerprint(radius=2, fp_size=2048)
 
-    def predict_graphs(self, graphs: MolGraphBatch) -> np.ndarray:
+    def predict_graphs(self, graphs: MolGraphBatch, batch_size: int | None = None) -> np.ndarray:
         """Scores for a batch of molecular graphs (:meth:`predict_features`)."""
-        return self.predict_features(graphs)
+        return self.predict_features(graphs, batch_size)

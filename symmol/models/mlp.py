@@ -70,6 +70,8 @@ class MLPSpec:
             raise ValueError(f"hidden layer widths must be positive integers, got {self.hidden}")
         if self.task == "regression" and len(self.target_mean) not in (0, len(self.targets)):
             raise ValueError("target_mean must have one value per target")
+        if len(self.target_std) != len(self.target_mean):
+            raise ValueError("target_std must have one value per target_mean value")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -148,7 +150,7 @@ class FingerprintMLP(CompiledModel):
     def ad_featurizer(self):
         return self.featurizer
 
-    def predict_fingerprints(self, fingerprints: FingerprintBatch) -> np.ndarray:
+    def predict_fingerprints(self, fingerprints: FingerprintBatch, batch_size: int | None = None) -> np.ndarray:
         """Scores for a fingerprint batch (:meth:`predict_features`).
 
         Returns
@@ -156,4 +158,4 @@ class FingerprintMLP(CompiledModel):
         ``(n_rows, n_targets)`` float32: probabilities in [0, 1] for classification,
         values in target units for regression.
         """
-        return self.predict_features(fingerprints)
+        return self.predict_features(fingerprints, batch_size)

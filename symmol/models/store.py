@@ -83,6 +83,8 @@ def load_model(directory: str | Path, backend: str = "numba") -> CompiledModel:
     ModelFileError
         If ``model.json`` or ``params.npz`` is missing, unreadable, from another format
         version or model kind, fails its checksum, or holds parameters that do not fit the spec.
+    ValueError
+        If ``backend`` cannot compile the model (a graph network needs ``numba`` or ``c``).
     """
     directory = Path(directory)
     spec_path, params_path = directory / SPEC_FILE, directory / PARAMS_FILE

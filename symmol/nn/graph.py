@@ -6,7 +6,9 @@ into flat integer arrays for a batch of molecules:
 * ``atom_types`` (n_atoms,) int64: RDKit's Morgan atom invariant (a hash of atomic number,
   degree, H count, charge, isotope, ring membership) folded to ``n_atom_types`` buckets;
 * ``src``, ``dst`` (n_edges,) int64: both directions of every bond, as batch-global atom rows;
-* ``bond_types`` (n_edges,) int64: ``int(Bond.GetBondType())`` clipped to ``n_bond_types - 1``;
+* ``bond_types`` (n_edges,) int64: ``int(Bond.GetBondType())`` for the types up to aromatic (0–12:
+  unspecified, single, double, triple, ..., aromatic); every later type (ionic, dative, zero-order,
+  ...) shares the id ``n_bond_types - 1`` (13 by default);
 * ``atom_molecule`` (n_atoms,) int64: molecule of each atom (sorted), and ``n_molecules``.
 
 The network (:func:`build_graph_network`) embeds atoms (:class:`EmbeddingLayer`), applies
@@ -34,7 +36,11 @@ from symmol.nn.nonlinearities import get_nonlinearity
 from symmol.ops.gather import gather_rows
 from symmol.ops.segment import segment_max, segment_mean, segment_sum
 
+#: Bond-type ids: RDKit's ``BondType`` values 0–12 (up to ``AROMATIC``) and one for all later types.
+N_BOND_TYPES = 14
+
 __all__ = [
+    "N_BOND_TYPES",
     "DirectedMessagePassingLayer",
     "GraphInputs",
     "GraphNetwork",
@@ -57,7 +63,7 @@ class GraphInputs(NamedTuple):
     n_molecules: np.ndarray
 
 
-def graph_inputs(batch: MolGraphBatch, n_atom_types: int = 1024, n_bond_types: int = 13) -> GraphInputs:
+def graph_inputs(batch: MolGraphBatch, n_atom_types: int = 1024, n_bond_types: int = N_BOND_TYPES) -> GraphInputs:
     """Flat integer arrays of a molecule batch for :func:`build_graph_network`.
 
     Parameters
@@ -67,7 +73,8 @@ def graph_inputs(batch: MolGraphBatch, n_atom_types: int = 1024, n_bond_types: i
     n_atom_types
         Buckets the atom invariants are folded into (``invariant % n_atom_types``).
     n_bond_types
-        Bond-type vocabulary; larger type codes share the last id.
+        Bond-type vocabulary: codes below ``n_bond_types - 1`` keep their id, every larger code
+        (ionic 13, dative 17, zero-order 21, ...) shares the last one.
 
     Returns
     -------
@@ -110,7 +117,7 @@ class MessagePassingLayer(MergeLayer):
     """
 
     def __init__(self, atoms: Layer, src: Layer, dst: Layer, bond_types: Layer, rng: np.random.Generator,
-                 n_bond_types: int = 13, nonlinearity: str = "relu", eps: float = 0.0, W=GlorotUniform(),
+                 n_bond_types: int = N_BOND_TYPES, nonlinearity: str = "relu", eps: float = 0.0, W=GlorotUniform(),
                  name: str | None = None):
         super().__init__([atoms, src, dst, bond_types], name)
         self.units = output_units(atoms)
@@ -154,7 +161,7 @@ class DirectedMessagePassingLayer(MergeLayer):
     """
 
     def __init__(self, atoms: Layer, src: Layer, dst: Layer, bond_types: Layer, rng: np.random.Generator,
-                 depth: int = 3, n_bond_types: int = 13, W=GlorotUniform(), name: str | None = None):
+                 depth: int = 3, n_bond_types: int = N_BOND_TYPES, W=GlorotUniform(), name: str | None = None):
         super().__init__([atoms, src, dst, bond_types], name)
         if int(depth) < 1:
             raise ValueError(f"depth must be >= 1, got {depth}")
@@ -219,7 +226,7 @@ def graph_input_layers() -> tuple[InputLayer, ...]:
 
 
 def build_graph_network(n_outputs: int, rng: np.random.Generator, units: int = 128, depth: int = 3,
-                        n_atom_types: int = 1024, n_bond_types: int = 13, readout: str = "sum",
+                        n_atom_types: int = 1024, n_bond_types: int = N_BOND_TYPES, readout: str = "sum",
                         hidden: int | Sequence[int] = 256, message_passing: str = "gin", dropout: float = 0.0,
                         activation: str = "relu", inputs: tuple[InputLayer, ...] | None = None,
                         prefix: str = "", seed: int = 0) -> GraphNetwork:

@@ -49,7 +49,8 @@ class ScreenScorer:
         Medicinal-chemistry filters (column ``filters``; failing rows are kept but not ranked).
     applicability_domain
         Add column ``ad``: the largest Tanimoto similarity of the molecule to the first
-        model's training set (needs a model saved with its training fingerprints).
+        model's training set (needs a model saved with its training fingerprints), on the
+        model's ``ad_featurizer``: its own fingerprints for an MLP, ECFP4 for a graph network.
     """
 
     models: Sequence[tuple[str, CompiledModel]]
@@ -66,8 +67,9 @@ class ScreenScorer:
             raise ValueError(f"model names must be unique, got {names}")
         if self.applicability_domain and self.models[0][1].train_fingerprints is None:
             raise ValueError(
-                f"model {self.models[0][0] or 0!r} was saved without its training fingerprints; "
-                "retrain it with this symmol version to screen with an applicability-domain column"
+                f"model {self.models[0][0] or 0!r} was saved without its training fingerprints; train it with "
+                "`symmol train` or QSARModel.fit (fit_features: pass ad_fingerprints for a graph network) "
+                "to screen with an applicability-domain column"
             )
 
     @property

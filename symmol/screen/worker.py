@@ -81,9 +81,10 @@ class ModelBundle:
                     (directory / file_name).write_bytes(data)
                 try:
                     model = load_model(directory, backend=self.backend)
-                except ModelFileError as exc:  # name the user's directory, not the temporary copy
+                except ValueError as exc:  # name the user's directory, not the temporary copy
                     source = self.sources[i] if i < len(self.sources) else name
-                    raise ModelFileError(str(exc).replace(str(directory), source)) from None
+                    error = ModelFileError if isinstance(exc, ModelFileError) else ValueError
+                    raise error(str(exc).replace(str(directory), source)) from None
                 if model.train_fingerprints is not None:  # detach from the temporary file
                     model.train_fingerprints = model.train_fingerprints.copy()
                 loaded.append((name, model))
