@@ -10,6 +10,7 @@ how large a prediction batch may be; training (:mod:`symmol.train`), storage
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import asdict
 from typing import Any
 
 import numpy as np
@@ -17,6 +18,43 @@ import pytensor.tensor as pt
 
 from symmol.compile import compile_predict
 from symmol.nn.layers import Layer, get_all_param_values, set_all_param_values
+
+TASKS = ("classification", "regression")
+
+
+class ModelSpec:
+    """What the frozen dataclass specs of every model share: problem checks and JSON round trip.
+
+    Subclasses are dataclasses with ``targets``, ``task``, ``hidden``, ``target_mean``,
+    ``target_std`` and ``ensemble_size`` fields; they call :meth:`check_problem` in
+    ``__post_init__``.
+    """
+
+    def check_problem(self) -> None:
+        """``ValueError`` for an unknown task, no targets, an ensemble below 1 or a bad normalisation."""
+        if self.task not in TASKS:
+            raise ValueError(f"task must be one of {TASKS}, got {self.task!r}")
+        if not self.targets:
+            raise ValueError("at least one target is needed")
+        if int(self.ensemble_size) < 1:
+            raise ValueError(f"ensemble_size must be >= 1, got {self.ensemble_size}")
+        if any(int(h) < 1 for h in self.hidden):
+            raise ValueError(f"hidden layer widths must be positive integers, got {self.hidden}")
+        if self.task == "regression" and len(self.target_mean) not in (0, len(self.targets)):
+            raise ValueError("target_mean must have one value per target")
+        if len(self.target_std) != len(self.target_mean):
+            raise ValueError("target_std must have one value per target_mean value")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, spec: dict):
+        """Rebuild from :meth:`to_dict` (JSON lists become tuples)."""
+        spec = dict(spec)
+        for key in ("targets", "hidden", "target_mean", "target_std"):
+            spec[key] = tuple(spec.get(key, ()))
+        return cls(**spec)
 
 
 class CompiledModel(ABC):

@@ -9,17 +9,16 @@ it like the fingerprint MLP (:class:`symmol.models.base.CompiledModel`); it comp
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from symmol.chem.graph import MolGraphBatch
 from symmol.featurize import MorganFingerprint
-from symmol.models.base import CompiledModel
+from symmol.models.base import CompiledModel, ModelSpec
 from symmol.molgraph import GraphFeaturizer
 from symmol.nn.graph import N_BOND_TYPES, build_graph_network, graph_input_layers, graph_inputs
 
-TASKS = ("classification", "regression")
 MESSAGE_PASSING = ("dmpnn", "gin")
 READOUTS = ("mean", "sum", "max")
 #: Backends a graph network compiles with (the accelerator backends need fixed input shapes).
@@ -27,7 +26,7 @@ GRAPH_BACKENDS = ("numba", "c")
 
 
 @dataclass(frozen=True)
-class GraphSpec:
+class GraphSpec(ModelSpec):
     """Architecture and problem description of a graph network (stored as JSON).
 
     Attributes
@@ -73,35 +72,16 @@ class GraphSpec:
     ensemble_size: int = 1
 
     def __post_init__(self) -> None:
-        if self.task not in TASKS:
-            raise ValueError(f"task must be one of {TASKS}, got {self.task!r}")
-        if not self.targets:
-            raise ValueError("at least one target is needed")
+        self.check_problem()
         if self.message_passing not in MESSAGE_PASSING:
             raise ValueError(f"message_passing must be one of {MESSAGE_PASSING}, got {self.message_passing!r}")
         if self.readout not in READOUTS:
             raise ValueError(f"readout must be one of {READOUTS}, got {self.readout!r}")
-        for name in ("units", "depth", "n_atom_types", "ensemble_size"):
+        for name in ("units", "depth", "n_atom_types"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if any(int(h) < 1 for h in self.hidden):
-            raise ValueError(f"hidden layer widths must be positive integers, got {self.hidden}")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
-        if self.task == "regression" and len(self.target_mean) not in (0, len(self.targets)):
-            raise ValueError("target_mean must have one value per target")
-        if len(self.target_std) != len(self.target_mean):
-            raise ValueError("target_std must have one value per target_mean value")
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, spec: dict) -> GraphSpec:
-        spec = dict(spec)
-        for key in ("targets", "hidden", "target_mean", "target_std"):
-            spec[key] = tuple(spec.get(key, ()))
-        return cls(**spec)
 
 
 class GraphModel(CompiledModel):

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from symmol.featurize import MorganFingerprint, featurizer_from_dict
 from symmol.fingerprints import FingerprintBatch
-from symmol.models.base import CompiledModel
+from symmol.models.base import CompiledModel, ModelSpec
 from symmol.nn.layers import (
     DenseLayer,
     DropoutLayer,
@@ -17,11 +17,9 @@ from symmol.nn.layers import (
     Layer,
 )
 
-TASKS = ("classification", "regression")
-
 
 @dataclass(frozen=True)
-class MLPSpec:
+class MLPSpec(ModelSpec):
     """Architecture and problem description of a fingerprint MLP (stored as JSON).
 
     Attributes
@@ -60,28 +58,9 @@ class MLPSpec:
     ensemble_size: int = 1
 
     def __post_init__(self) -> None:
-        if int(self.ensemble_size) < 1:
-            raise ValueError(f"ensemble_size must be >= 1, got {self.ensemble_size}")
-        if self.task not in TASKS:
-            raise ValueError(f"task must be one of {TASKS}, got {self.task!r}")
-        if not self.targets:
-            raise ValueError("at least one target is needed")
-        if not self.hidden or any(int(h) < 1 for h in self.hidden):
-            raise ValueError(f"hidden layer widths must be positive integers, got {self.hidden}")
-        if self.task == "regression" and len(self.target_mean) not in (0, len(self.targets)):
-            raise ValueError("target_mean must have one value per target")
-        if len(self.target_std) != len(self.target_mean):
-            raise ValueError("target_std must have one value per target_mean value")
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, spec: dict) -> MLPSpec:
-        spec = dict(spec)
-        for key in ("targets", "hidden", "target_mean", "target_std"):
-            spec[key] = tuple(spec.get(key, ()))
-        return cls(**spec)
+        self.check_problem()
+        if not self.hidden:
+            raise ValueError("an MLP needs at least one hidden layer")
 
 
 def build_mlp(spec: MLPSpec) -> tuple[FingerprintInputLayer, list[Layer]]:
