@@ -239,10 +239,10 @@ def _inputs(networks: list[Layer], inputs: Sequence | None, backend: str) -> lis
     specialised to input shapes, padded CSR batches keep those few (:func:`pad_csr`), and
     graph batches would not.
     """
-    starts_with_fingerprints = all(isinstance(get_all_layers(n)[0], FingerprintInputLayer) for n in networks)
-    if inputs is None or starts_with_fingerprints:
-        return _input_vars(networks) if inputs is None else list(inputs)
-    if backend in _BACKEND_PACKAGES:
+    if inputs is None:
+        return _input_vars(networks)
+    if backend in _BACKEND_PACKAGES and not all(isinstance(get_all_layers(n)[0], FingerprintInputLayer)
+                                                for n in networks):
         raise ValueError(f"backend {backend!r} compiles networks on a FingerprintInputLayer only (its functions "
                          "are specialised to input shapes, and graph batches change shape); use 'numba' or 'c'")
     return list(inputs)

@@ -16,7 +16,7 @@ from symmol.featurize import FeaturizedMolecules, MorganFingerprint
 from symmol.fingerprints import FingerprintBatch
 from symmol.metrics import task_metrics
 from symmol.models.base import CompiledModel
-from symmol.models.graph import GraphModel, GraphSpec
+from symmol.models.graph import AD_FEATURIZER, GraphModel, GraphSpec
 from symmol.models.mlp import FingerprintMLP, MLPSpec
 from symmol.models.store import load_model, save_model
 from symmol.molgraph import FeaturizedGraphs, GraphFeaturizer
@@ -129,10 +129,15 @@ class QSARModel:
         val_features = None
         if val_smiles is not None and len(val_smiles):
             val_features = self._featurize_strict(val_smiles, "validation").features
-        ad_fingerprints = None
-        if self.architecture != "mlp":
-            ad_fingerprints = MorganFingerprint().from_smiles(list(smiles), parse_mode="fast").fingerprints
-        return self.fit_features(train_features, y, val_features, val_y, target_names, ad_fingerprints)
+        return self.fit_features(train_features, y, val_features, val_y, target_names,
+                                 self.ad_fingerprints(smiles))
+
+    def ad_fingerprints(self, smiles: Sequence[str]) -> FingerprintBatch | None:
+        """What :meth:`fit_features` takes as ``ad_fingerprints`` for training molecules ``smiles``:
+        ECFP4 for a graph network, ``None`` for an MLP (it keeps its own fingerprints)."""
+        if self.architecture == "mlp":
+            return None
+        return AD_FEATURIZER.from_smiles(list(smiles), parse_mode="fast").fingerprints
 
     def fit_features(self, features, y, val_features=None, val_y=None, target_names: Sequence[str] | None = None,
                      ad_fingerprints: FingerprintBatch | None = None) -> QSARModel:
@@ -158,7 +163,7 @@ class QSARModel:
         if ad_fingerprints is not None:
             if self.architecture == "mlp":
                 raise ValueError("ad_fingerprints is for graph networks; an MLP keeps its own training fingerprints")
-            if len(ad_fingerprints) != len(features) or ad_fingerprints.fp_size != 2048:
+            if len(ad_fingerprints) != len(features) or ad_fingerprints.fp_size != AD_FEATURIZER.fp_size:
                 raise ValueError(f"ad_fingerprints must be ECFP4 with 2048 bits, one row per training molecule "
                                  f"({len(features)}); got {len(ad_fingerprints)} rows of "
                                  f"{ad_fingerprints.fp_size} bits")

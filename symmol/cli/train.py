@@ -92,7 +92,6 @@ def run(args: argparse.Namespace) -> int:
 
     from symmol.chem.io import read_molecules
     from symmol.estimator import QSARModel
-    from symmol.featurize import MorganFingerprint
     from symmol.metrics import task_metrics
     from symmol.splits import random_split, read_splits_file, scaffold_split
     from symmol.targets import target_matrix
@@ -133,12 +132,9 @@ def run(args: argparse.Namespace) -> int:
     sizes = "/".join(str(sets[k].size) for k in ("train", "val", "test"))
     print(f"{args.data}: {len(table)} rows, split train/val/test = {sizes} ({how})")
     features = featurized.features
-    ad_fingerprints = None
-    if args.architecture != "mlp":  # ECFP4 of the training molecules for `screen --ad`
-        ad_fingerprints = MorganFingerprint().from_smiles(table["smiles"].to_numpy()[sets["train"]].tolist(),
-                                                          parse_mode="fast").fingerprints
     model.fit_features(features.take(sets["train"]), y[sets["train"]], features.take(sets["val"]),
-                       y[sets["val"]], target_names=args.targets, ad_fingerprints=ad_fingerprints)
+                       y[sets["val"]], target_names=args.targets,
+                       ad_fingerprints=model.ad_fingerprints(table["smiles"].to_numpy()[sets["train"]]))
     fitted = model.model_
     metrics, scores = {}, {}
     for name, rows in sets.items():

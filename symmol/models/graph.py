@@ -23,6 +23,8 @@ MESSAGE_PASSING = ("dmpnn", "gin")
 READOUTS = ("mean", "sum", "max")
 #: Backends a graph network compiles with (the accelerator backends need fixed input shapes).
 GRAPH_BACKENDS = ("numba", "c")
+#: Fingerprints of a graph network's applicability domain (``symmol screen --ad``): ECFP4, 2048 bits.
+AD_FEATURIZER = MorganFingerprint(radius=2, fp_size=2048)
 
 
 @dataclass(frozen=True)
@@ -142,7 +144,7 @@ class GraphModel(CompiledModel):
 
     @property
     def ad_featurizer(self) -> MorganFingerprint:
-        return MorganFingerprint(radius=2, fp_size=2048)
+        return AD_FEATURIZER
 
     def predict_graphs(self, graphs: MolGraphBatch, batch_size: int | None = None) -> np.ndarray:
         """Scores for a batch of molecular graphs (:meth:`predict_features`)."""
