@@ -1,28 +1,32 @@
 """symmol: a Theano-style symbolic compute engine for drug-discovery machine learning.
 
-Layers, bottom to top: :mod:`symmol.kernels` (pure Numba) → :mod:`symmol.chem` (RDKit boundary)
-→ :mod:`symmol.featurize` → :mod:`symmol.ops` (PyTensor Ops) → :mod:`symmol.nn` (layers, losses,
-updates) → :mod:`symmol.models` → :mod:`symmol.compile` / :mod:`symmol.train` /
-:mod:`symmol.screen` → :mod:`symmol.cli`.
+Layers, bottom to top (each imports only from those below it; ``pyproject.toml`` states the contract):
+:mod:`symmol.kernels` (pure Numba) → :mod:`symmol.chem` (the RDKit boundary) → :mod:`symmol.data`
+(batch types) → :mod:`symmol.featurizers` | :mod:`symmol.evaluation` → :mod:`symmol.ops` |
+:mod:`symmol.similarity` → :mod:`symmol.nn` → :mod:`symmol.compile` → :mod:`symmol.models` →
+:mod:`symmol.training` → :mod:`symmol.screen` → :mod:`symmol.estimator` → :mod:`symmol.cli`.
+
+The names below are loaded on first use, so ``import symmol`` (and the CLI's ``--help``) stays fast.
 """
 
-__version__ = "0.1.0"
+from __future__ import annotations
 
-__all__ = ["QSARModel", "MorganFingerprint", "FingerprintBatch", "__version__"]
+import importlib
+from typing import Any
+
+from symmol._version import __version__
+
+__all__ = ["FingerprintBatch", "MorganFingerprint", "QSARModel", "__version__"]
+
+#: Public name → the module that defines it (imported on first access).
+_LAZY = {
+    "QSARModel": "symmol.estimator",
+    "MorganFingerprint": "symmol.featurizers.morgan",
+    "FingerprintBatch": "symmol.data.fingerprints",
+}
 
 
-def __getattr__(name: str):
-    # Lazy imports keep `import symmol` (and the CLI's --help) fast.
-    if name == "QSARModel":
-        from symmol.estimator import QSARModel
-
-        return QSARModel
-    if name == "MorganFingerprint":
-        from symmol.featurize import MorganFingerprint
-
-        return MorganFingerprint
-    if name == "FingerprintBatch":
-        from symmol.fingerprints import FingerprintBatch
-
-        return FingerprintBatch
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'symmol' has no attribute {name!r}")

@@ -43,17 +43,17 @@ up on that molecule, which is then read with the plain Python bond loop and
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numba
 import numpy as np
 from rdkit import Chem
 from rdkit.Chem import rdMolDescriptors
 
+from symmol.data.molgraph import MolGraphBatch
 from symmol.kernels.config import jit, parallel_jit
 from symmol.kernels.morgan import _hash_combine
 
-__all__ = ["MolGraphBatch", "mol_graph_batch"]
+__all__ = ["mol_graph_batch"]
 
 # Pickle without properties or conformers: only atoms, bonds and ring info.
 _PICKLE_FLAGS = int(Chem.PropertyPickleOptions.NoConformers)
@@ -81,89 +81,6 @@ _E_BOND = 4
 _E_TRAILER = 5
 # bonds read, but the atom invariants need RDKit (isotope/mass set, or no ring information)
 _INV_FROM_RDKIT = 6
-
-
-@dataclass(frozen=True)
-class MolGraphBatch:
-    """Flat graph arrays for a batch of molecules (CSR-style offsets).
-
-    Attributes
-    ----------
-    atom_invariants : (n_atoms_total,) uint32
-        RDKit's default Morgan atom invariants (connectivity invariants with
-        ring membership).
-    atom_offsets : (n_mols + 1,) int64
-        Atoms of molecule ``i`` are ``atom_offsets[i]:atom_offsets[i + 1]``.
-    bond_atoms : (n_bonds_total, 2) int32
-        Begin/end atom index of each bond, local to its molecule (0-based), in
-        RDKit bond-index order (:func:`mol_graph_batch`; :class:`symmol.molgraph.GraphFeaturizer`
-        writes each bond lower atom first and sorts them, see its ``canonical_bond_order``).
-    bond_types : (n_bonds_total,) uint32
-        ``int(Bond.GetBondType())``, RDKit's bond invariant with
-        ``useBondTypes=True``.
-    bond_offsets : (n_mols + 1,) int64
-        Bonds of molecule ``i`` are ``bond_offsets[i]:bond_offsets[i + 1]``.
-    """
-
-    atom_invariants: np.ndarray
-    atom_offsets: np.ndarray
-    bond_atoms: np.ndarray
-    bond_types: np.ndarray
-    bond_offsets: np.ndarray
-
-    @property
-    def n_molecules(self) -> int:
-        """Number of molecules in the batch."""
-        return int(self.atom_offsets.shape[0] - 1)
-
-    def __len__(self) -> int:
-        return self.n_molecules
-
-    def take(self, rows: np.ndarray) -> MolGraphBatch:
-        """The molecules ``rows`` (any order, repeats allowed) as a new batch.
-
-        Raises
-        ------
-        IndexError
-            If a row is outside ``[0, n_molecules)``.
-        """
-        rows = np.asarray(rows, dtype=np.int64).reshape(-1)
-        if rows.size and (rows.min() < 0 or rows.max() >= self.n_molecules):
-            bad = rows[(rows < 0) | (rows >= self.n_molecules)][0]
-            raise IndexError(f"row {int(bad)} is outside the batch of {self.n_molecules} molecules")
-        atoms, atom_offsets = _gather_ranges(self.atom_offsets, rows)
-        bonds, bond_offsets = _gather_ranges(self.bond_offsets, rows)
-        return MolGraphBatch(self.atom_invariants[atoms], atom_offsets, self.bond_atoms[bonds],
-                             self.bond_types[bonds], bond_offsets)
-
-    def slice(self, start: int, stop: int) -> MolGraphBatch:
-        """Molecules ``start:stop`` (a copy)."""
-        return self.take(np.arange(start, stop))
-
-    @staticmethod
-    def concatenate(batches: Sequence[MolGraphBatch]) -> MolGraphBatch:
-        """The molecules of ``batches``, one after the other."""
-        if not batches:
-            raise ValueError("nothing to concatenate")
-
-        def offsets(name: str) -> np.ndarray:
-            parts = [getattr(b, name) for b in batches]
-            shifts = np.cumsum([0] + [int(p[-1]) for p in parts[:-1]])
-            return np.concatenate([parts[0][:1]] + [p[1:] + s for p, s in zip(parts, shifts, strict=True)])
-
-        return MolGraphBatch(np.concatenate([b.atom_invariants for b in batches]), offsets("atom_offsets"),
-                             np.concatenate([b.bond_atoms for b in batches]),
-                             np.concatenate([b.bond_types for b in batches]), offsets("bond_offsets"))
-
-
-def _gather_ranges(offsets: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Element positions of the segments ``rows`` of a CSR ``offsets``, and their new offsets."""
-    starts = offsets[rows]
-    lengths = offsets[rows + 1] - starts
-    new_offsets = np.zeros(rows.size + 1, dtype=np.int64)
-    np.cumsum(lengths, out=new_offsets[1:])
-    positions = np.arange(new_offsets[-1], dtype=np.int64) + np.repeat(starts - new_offsets[:-1], lengths)
-    return positions, new_offsets
 
 
 # --------------------------------------------------------------------------

@@ -34,7 +34,7 @@ import numpy as np
 from rdkit import Chem
 from rdkit.Chem import rdCIPLabeler, rdMolDescriptors, rdqueries
 
-from symmol.chem.graph import MolGraphBatch
+from symmol.data.molgraph import MolGraphBatch
 
 __all__ = ["atom_pair_codes", "chirality_arrays", "feature_invariants"]
 

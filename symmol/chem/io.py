@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -88,9 +88,10 @@ def _resolve_column(columns: list[str], wanted: str | None, candidates: tuple[st
 
 
 def iter_csv(path: str | Path, smiles_column: str | None = None, id_column: str | None = None,
-             chunk_size: int = DEFAULT_CHUNK_SIZE, keep_columns: bool = False) -> Iterator[pd.DataFrame]:
-    """Yield chunks of a CSV file as ``row``, ``smiles`` [, ``id``] (and the other columns if
-    ``keep_columns``).
+             chunk_size: int = DEFAULT_CHUNK_SIZE, keep_columns: bool | Sequence[str] = False
+             ) -> Iterator[pd.DataFrame]:
+    """Yield chunks of a CSV file as ``row``, ``smiles`` [, ``id``] (and the other columns: all if
+    ``keep_columns`` is ``True``, those named if it is a list of names).
 
     A file without a header whose first field parses as SMILES (for example the MOSES
     ``test.csv``) is read as one SMILES per line.
@@ -130,6 +131,9 @@ def iter_csv(path: str | Path, smiles_column: str | None = None, id_column: str 
                 "name it with --smiles-column"
             )
         id_col = _resolve_column(columns, id_column, ID_COLUMN_CANDIDATES, "id", path)
+        if not isinstance(keep_columns, bool):
+            for name in keep_columns:
+                _resolve_column(columns, name, (), "input", path)
         text_columns = {smiles_col: str} | ({id_col: str} if id_col is not None else {})
         na_values = {name: list(NA_TOKENS) for name in columns if name not in text_columns}
         reader = pd.read_csv(path, dtype=text_columns, chunksize=chunk_size, skiprows=leading_blank,
@@ -141,9 +145,10 @@ def iter_csv(path: str | Path, smiles_column: str | None = None, id_column: str 
         if id_col is not None:
             out["id"] = chunk[id_col].fillna("").astype(str).to_numpy()
         out["smiles"] = chunk[smiles_col].fillna("").astype(str).str.strip().to_numpy()
-        if keep_columns and not headerless:
-            for name in chunk.columns:
-                if name not in (smiles_col, id_col):
+        if keep_columns is not False and not headerless:
+            kept = chunk.columns if keep_columns is True else keep_columns
+            for name in kept:
+                if name not in (smiles_col, id_col, "row", "smiles", "id"):
                     out[name] = chunk[name].to_numpy()
         start += len(chunk)
         yield out
@@ -225,7 +230,7 @@ def _sdf_frame(rows: list[tuple[str, str, str]], start: int) -> pd.DataFrame:
 
 
 def iter_molecules(path: str | Path, smiles_column: str | None = None, id_column: str | None = None,
-                   chunk_size: int = DEFAULT_CHUNK_SIZE, keep_columns: bool = False
+                   chunk_size: int = DEFAULT_CHUNK_SIZE, keep_columns: bool = False, columns: Sequence[str] = ()
                    ) -> Iterator[pd.DataFrame]:
     """Yield a molecule file in chunks of at most ``chunk_size`` rows, in input order.
 
@@ -241,6 +246,9 @@ def iter_molecules(path: str | Path, smiles_column: str | None = None, id_column
         Maximum rows per chunk; memory use is proportional to it, not to the file size.
     keep_columns
         For CSV input, also return the other columns (labels for training).
+    columns
+        CSV columns to return besides ``row``, ``id`` and ``smiles`` (the inputs a model reads
+        beyond the molecule, e.g. a protein sequence); a missing one is an error.
 
     Yields
     ------
@@ -253,13 +261,17 @@ def iter_molecules(path: str | Path, smiles_column: str | None = None, id_column
     FileNotFoundError
         The file does not exist.
     InputFormatError
-        Unknown suffix, no SMILES column, text that is not UTF-8, or malformed CSV (the
-        message names the file and, from pandas, the line).
+        Unknown suffix, no SMILES column, a missing ``columns`` entry (or any for ``.smi``/``.sdf``),
+        text that is not UTF-8, or malformed CSV (the message names the file and, from pandas, the line).
     """
     fmt = input_format(path)
+    wanted = [c for c in columns if c not in ("row", "id", "smiles")]
+    if wanted and fmt != "csv":
+        raise InputFormatError(f"{path}: a .{fmt} file holds SMILES and names only, but column(s) {wanted} are "
+                               "needed; give a CSV file with them")
     try:
         if fmt == "csv":
-            yield from iter_csv(path, smiles_column, id_column, chunk_size, keep_columns)
+            yield from iter_csv(path, smiles_column, id_column, chunk_size, True if keep_columns else wanted)
         elif fmt == "smi":
             yield from iter_smi(path, chunk_size)
         else:

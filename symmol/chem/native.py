@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from symmol.chem.graph import MolGraphBatch
+from symmol.data.molgraph import MolGraphBatch
 from symmol.kernels.smiles import REFUSAL_REASONS, smiles_graph_batch
 
 __all__ = ["REFUSAL_REASONS", "NativeGraphs", "encode_smiles", "native_graphs"]

@@ -112,7 +112,7 @@ def _parse_fast(text: str) -> tuple[Chem.Mol | None, str]:
     return _parse_full(text)
 
 
-def parse_smiles(smiles: str, mode: ParseMode = "full") -> tuple[Chem.Mol | None, str]:
+def parse_smiles(smiles: object, mode: ParseMode = "full") -> tuple[Chem.Mol | None, str]:
     """Parse and sanitize one SMILES like ``Chem.MolFromSmiles`` (sanitized, explicit
     hydrogens removed), so fingerprints equal RDKit's on the same input.
 
@@ -139,13 +139,16 @@ def parse_smiles(smiles: str, mode: ParseMode = "full") -> tuple[Chem.Mol | None
     parse = _PARSERS.get(mode)
     if parse is None:
         raise ValueError(f"mode must be 'full' or 'fast', got {mode!r}")
-    if smiles is None or not str(smiles).strip():
+    if not isinstance(smiles, str) or not smiles.strip():
         return None, "empty SMILES"
-    return parse(str(smiles).strip())
+    return parse(smiles.strip())
 
 
-def parse_smiles_list(smiles: Sequence[str], mode: ParseMode = "full") -> ParsedMolecules:
-    """Parse many SMILES (see :func:`parse_smiles`), silencing RDKit's log while doing so."""
+def parse_smiles_list(smiles: Sequence[object], mode: ParseMode = "full") -> ParsedMolecules:
+    """Parse many SMILES (see :func:`parse_smiles`), silencing RDKit's log while doing so.
+
+    An entry that is not a string (``None``, NaN) or only blank is rejected as ``"empty SMILES"``.
+    """
     parse = _PARSERS.get(mode)
     if parse is None:
         raise ValueError(f"mode must be 'full' or 'fast', got {mode!r}")
@@ -153,10 +156,10 @@ def parse_smiles_list(smiles: Sequence[str], mode: ParseMode = "full") -> Parsed
     errors: list[str] = []
     with rdBase.BlockLogs():
         for text in smiles:
-            if text is None or not str(text).strip():
+            if not isinstance(text, str) or not text.strip():
                 mol, error = None, "empty SMILES"
             else:
-                mol, error = parse(str(text).strip())
+                mol, error = parse(text.strip())
             mols.append(mol)
             errors.append(error)
     return ParsedMolecules(mols, errors)

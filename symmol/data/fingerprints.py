@@ -1,13 +1,41 @@
-"""The fingerprint batch: on-bit indices in CSR form, the input format of every model."""
+"""The fingerprint batch: on-bit indices in CSR form, the input of fingerprint models and similarity search."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from scipy import sparse
+
+from symmol.data.batch import check_rows
 from symmol.kernels.bits import csr_to_dense_uint8, pack_csr
 from symmol.kernels.sparse import csr_take_rows
+
+
+def spread_offsets(offsets: np.ndarray, present: Sequence[int], n_rows: int) -> np.ndarray:
+    """CSR offsets of ``len(present)`` rows re-spread over ``n_rows`` rows; the rows not in ``present`` are empty.
+
+    Parameters
+    ----------
+    offsets : (len(present) + 1,) int64
+    present
+        Increasing row positions of the given rows among ``n_rows``.
+    n_rows
+        Rows of the result.
+
+    Returns
+    -------
+    (n_rows + 1,) int64 offsets (``offsets`` itself when every row is present).
+    """
+    if len(present) == n_rows:
+        return offsets
+    lengths = np.zeros(n_rows, dtype=np.int64)
+    lengths[np.asarray(present, dtype=np.int64)] = np.diff(offsets)
+    out = np.zeros(n_rows + 1, dtype=np.int64)
+    np.cumsum(lengths, out=out[1:])
+    return out
 
 
 @dataclass(frozen=True)
@@ -62,15 +90,31 @@ class FingerprintBatch:
 
     def take(self, rows: np.ndarray) -> FingerprintBatch:
         """Rows in the order given by ``rows`` (int array), copied into a new batch."""
-        rows = np.asarray(rows, dtype=np.int64)
-        if rows.ndim != 1:
-            raise ValueError(f"take: rows must be one-dimensional, got shape {rows.shape}")
-        bad = np.flatnonzero((rows < 0) | (rows >= len(self)))
-        if bad.size:
-            raise IndexError(f"take: rows[{bad[0]}] = {rows[bad[0]]} is out of range for {len(self)} rows")
+        rows = check_rows(rows, len(self))
         indptr, indices, values = csr_take_rows(np.asarray(self.indptr, dtype=np.int64), self.indices, self.values,
                                                 rows)
         return FingerprintBatch(indptr, indices, values, self.fp_size)
+
+    def replace_rows(self, rows: np.ndarray, filling: FingerprintBatch) -> FingerprintBatch:
+        """This batch with its empty rows ``rows`` (increasing) replaced by the rows of ``filling``, in order.
+
+        Raises
+        ------
+        ValueError
+            If ``filling`` has another row count than ``rows`` or another ``fp_size``.
+        """
+        rows = np.asarray(rows, dtype=np.int64)
+        if len(filling) != rows.size or filling.fp_size != self.fp_size:
+            raise ValueError(f"replace_rows: {rows.size} rows of {self.fp_size} bits, got {len(filling)} rows of "
+                             f"{filling.fp_size} bits")
+        lengths = np.diff(self.indptr)
+        fill_lengths = np.diff(filling.indptr)
+        lengths[rows] = fill_lengths
+        indptr = np.zeros(lengths.size + 1, dtype=np.int64)
+        np.cumsum(lengths, out=indptr[1:])
+        at = np.repeat(self.indptr[rows], fill_lengths)
+        return FingerprintBatch(indptr, np.insert(self.indices, at, filling.indices),
+                                np.insert(self.values, at, filling.values), self.fp_size)
 
     def to_dense(self, dtype: type = np.float32) -> np.ndarray:
         """Dense ``(n_rows, fp_size)`` array of the values."""
@@ -91,15 +135,23 @@ class FingerprintBatch:
         """
         return pack_csr(self.indptr, self.indices, self.fp_size)
 
-    def to_scipy(self):
+    def to_scipy(self) -> sparse.csr_matrix:
         """The batch as a ``scipy.sparse.csr_matrix`` sharing this batch's arrays."""
-        from scipy import sparse
-
         return sparse.csr_matrix((self.values, self.indices, self.indptr), shape=(len(self), self.fp_size))
 
-    @staticmethod
-    def concatenate(batches: list[FingerprintBatch]) -> FingerprintBatch:
-        """Stack batches of the same ``fp_size`` row-wise."""
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The inputs of a :class:`~symmol.nn.layers.FingerprintInputLayer`: ``(indptr, indices, values)``."""
+        return self.indptr, self.indices, self.values
+
+    @classmethod
+    def concatenate(cls, batches: Sequence[FingerprintBatch]) -> FingerprintBatch:
+        """Stack batches of the same ``fp_size`` row-wise.
+
+        Raises
+        ------
+        ValueError
+            If ``batches`` is empty or their ``fp_size`` differ.
+        """
         if not batches:
             raise ValueError("nothing to concatenate")
         sizes = {b.fp_size for b in batches}
@@ -107,5 +159,5 @@ class FingerprintBatch:
             raise ValueError(f"cannot concatenate fingerprints of different fp_size {sorted(sizes)}")
         offsets = np.cumsum([0] + [b.nnz for b in batches[:-1]])
         indptr = np.concatenate([[0]] + [b.indptr[1:] + off for b, off in zip(batches, offsets, strict=True)])
-        return FingerprintBatch(indptr.astype(np.int64), np.concatenate([b.indices for b in batches]),
-                                np.concatenate([b.values for b in batches]), batches[0].fp_size)
+        return cls(indptr.astype(np.int64), np.concatenate([b.indices for b in batches]),
+                   np.concatenate([b.values for b in batches]), batches[0].fp_size)
