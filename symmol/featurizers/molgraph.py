@@ -1,60 +1,32 @@
-"""SMILES → molecular graphs for graph networks, aligned with the input rows like the fingerprints.
+"""SMILES → molecular graphs for graph networks, one graph per input row.
 
-:class:`GraphFeaturizer` is the graph counterpart of :class:`symmol.featurize.MorganFingerprint`:
-``from_smiles`` returns one graph per input row (:class:`symmol.chem.graph.MolGraphBatch`), rows
-RDKit rejects as graphs without atoms, each with RDKit's reason. A graph is what the Morgan
-algorithm starts from: per atom RDKit's connectivity invariant (atomic number, total degree, total
-H count, formal charge, isotope mass delta, ring membership), per bond its RDKit bond type
-(aromatic included). So the fast parse path is the one proven for ECFP: the Numba SMILES reader
-for the rows it can prove RDKit reads the same way, RDKit's reduced sanitization for the rest
-(:mod:`symmol.chem.parse`). RDKit lists ring-closure bonds after the others and the reader does
-not, so the featurizer puts every molecule's bonds in one canonical order (lower atom index
-first, bonds sorted by their atoms); ``tests/test_graph_model.py`` checks that both paths then
-give identical arrays on real molecules.
+:class:`MolGraphFeaturizer` returns RDKit's Morgan atom invariants (atomic number, total degree,
+total H count, formal charge, isotope mass delta, ring membership, hashed) and bond types: what the
+Morgan algorithm starts from. So its fast parse path is the one proven for ECFP: the Numba SMILES
+reader for the rows it can prove RDKit reads the same way, RDKit's reduced sanitization for the rest
+(:mod:`symmol.chem.parse`). RDKit lists ring-closure bonds after the others and the reader does not,
+so every molecule's bonds are put in one canonical order (lower atom index first, bonds sorted by
+their atoms); ``tests/test_graph_model.py`` checks that both paths then give identical arrays.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 from rdkit import Chem
 
-from symmol.chem.graph import MolGraphBatch, mol_graph_batch
+from symmol.chem.graph import mol_graph_batch
 from symmol.chem.native import native_graphs
 from symmol.chem.parse import ParseMode, parse_smiles_list
+from symmol.data.batch import Featurized
+from symmol.data.molgraph import MolGraphBatch
+from symmol.featurizers.base import MoleculeFeaturizer
+from symmol.featurizers.registry import register_featurizer
 
-__all__ = ["FeaturizedGraphs", "GraphFeaturizer"]
-
-#: ``to_dict()["kind"]`` of :class:`GraphFeaturizer`.
-GRAPH_KIND = "graph"
-
-
-@dataclass(frozen=True)
-class FeaturizedGraphs:
-    """Graphs aligned with the input rows; invalid rows are graphs without atoms.
-
-    Attributes
-    ----------
-    graphs
-        One molecule per input row.
-    errors
-        ``""`` for valid rows, else why the molecule was rejected.
-    """
-
-    graphs: MolGraphBatch
-    errors: list[str]
-
-    @property
-    def features(self) -> MolGraphBatch:
-        """The model input (the graphs)."""
-        return self.graphs
-
-    @property
-    def valid(self) -> np.ndarray:
-        """(n_rows,) bool: which rows hold a real molecule."""
-        return np.array([not e for e in self.errors], dtype=bool)
+__all__ = ["MolGraphFeaturizer", "canonical_bond_order"]
 
 
 def canonical_bond_order(batch: MolGraphBatch) -> MolGraphBatch:
@@ -70,45 +42,44 @@ def canonical_bond_order(batch: MolGraphBatch) -> MolGraphBatch:
                          batch.bond_types[order], batch.bond_offsets)
 
 
-def _empty_batch(n_rows: int) -> MolGraphBatch:
-    zeros = np.zeros(n_rows + 1, dtype=np.int64)
-    return MolGraphBatch(np.zeros(0, np.uint32), zeros, np.zeros((0, 2), np.int32), np.zeros(0, np.uint32),
-                         zeros.copy())
-
-
+@register_featurizer
 @dataclass(frozen=True)
-class GraphFeaturizer:
-    """Molecules → :class:`~symmol.chem.graph.MolGraphBatch` (RDKit's Morgan atom invariants and bond types).
+class MolGraphFeaturizer(MoleculeFeaturizer):
+    """Molecules → :class:`~symmol.data.molgraph.MolGraphBatch` (kind ``molgraph``; no parameters).
 
-    Graph networks (:func:`symmol.nn.graph.graph_inputs`) fold the atom invariants into a
-    learned embedding table; this featurizer has no parameters of its own.
+    Graph networks fold the atom invariants into a learned embedding table
+    (:meth:`~symmol.data.molgraph.MolGraphBatch.graph_inputs`). Rows RDKit rejects are graphs
+    without atoms, each with RDKit's reason.
     """
 
-    def to_dict(self) -> dict:
-        return {"kind": GRAPH_KIND}
+    KINDS: ClassVar = {"molgraph": {}}
+    BATCH_TYPE: ClassVar = MolGraphBatch
 
-    @classmethod
-    def from_dict(cls, spec: dict) -> GraphFeaturizer:
-        """Rebuild from :meth:`to_dict`; ``ValueError`` for another kind."""
-        if spec.get("kind") != GRAPH_KIND or set(spec) != {"kind"}:
-            raise ValueError(f"not a graph featurizer spec: {spec!r}")
-        return cls()
+    @property
+    def name(self) -> str:
+        """``MolGraph``."""
+        return "MolGraph"
+
+    @property
+    def parse_mode(self) -> ParseMode:
+        """``"fast"``: the graph is ECFP's own input, proven identical under the fast path."""
+        return "fast"
 
     def from_mols(self, mols: Sequence[Chem.Mol | None]) -> MolGraphBatch:
         """Graphs of RDKit molecules (canonical bond order); a ``None`` entry gives a graph without atoms."""
         present = [i for i, mol in enumerate(mols) if mol is not None]
         if not present:
-            return _empty_batch(len(mols))
+            return MolGraphBatch.empty(len(mols))
         batch = canonical_bond_order(mol_graph_batch([mols[i] for i in present]))
         if len(present) == len(mols):
             return batch
         # the present graphs, then one empty graph that every missing row points at
-        padded = MolGraphBatch.concatenate([batch, _empty_batch(1)])
+        padded = MolGraphBatch.concatenate([batch, MolGraphBatch.empty(1)])
         order = np.full(len(mols), len(present), dtype=np.int64)
         order[present] = np.arange(len(present))
         return padded.take(order)
 
-    def from_smiles(self, smiles: Sequence[str], parse_mode: ParseMode = "fast") -> FeaturizedGraphs:
+    def from_smiles(self, smiles: Sequence[object], parse_mode: ParseMode = "fast") -> Featurized:
         """Graphs of SMILES; invalid rows have no atoms and carry RDKit's reason, nothing is dropped.
 
         Parameters
@@ -122,17 +93,16 @@ class GraphFeaturizer:
         """
         smiles = list(smiles)
         if parse_mode != "fast":
-            parsed = parse_smiles_list(smiles, mode=parse_mode)
-            return FeaturizedGraphs(self.from_mols(parsed.mols), parsed.errors)
+            return super().from_smiles(smiles, parse_mode)
         native = native_graphs(smiles)
         refused = native.refused
         errors = [""] * len(smiles)
         if not refused.size:
-            return FeaturizedGraphs(canonical_bond_order(native.graph), errors)
+            return Featurized(canonical_bond_order(native.graph), errors)
         parsed = parse_smiles_list([smiles[i] for i in refused.tolist()], mode="fast")
         for i, error in zip(refused.tolist(), parsed.errors, strict=True):
             errors[i] = error
         order = np.arange(len(smiles), dtype=np.int64)
         order[refused] = len(smiles) + np.arange(refused.size)
         combined = MolGraphBatch.concatenate([canonical_bond_order(native.graph), self.from_mols(parsed.mols)])
-        return FeaturizedGraphs(combined.take(order), errors)
+        return Featurized(combined.take(order), errors)

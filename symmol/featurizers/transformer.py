@@ -1,8 +1,9 @@
 """scikit-learn transformer: SMILES (or RDKit molecules) → fingerprint / descriptor matrix.
 
-:class:`FingerprintTransformer` wraps the featurizers of :mod:`symmol.featurize` and the
-parallel pipeline of :mod:`symmol.pipeline` behind ``fit``/``transform``, so that a
-fingerprint is one step of a :class:`sklearn.pipeline.Pipeline`.
+:class:`FingerprintTransformer` wraps the molecule featurizers of :mod:`symmol.featurizers` (any
+registered kind giving fingerprints or dense rows, plug-ins included) and the parallel pipeline of
+:mod:`symmol.featurizers.pipeline` behind ``fit``/``transform``, so that a fingerprint is one step
+of a :class:`sklearn.pipeline.Pipeline`.
 
 scikit-learn's generic estimator checks feed numeric matrices; this transformer takes
 molecules, so only the checks that do not depend on the input type apply (parameter
@@ -20,20 +21,25 @@ import numpy as np
 import pandas as pd
 from rdkit import Chem
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
 
-from symmol.featurize import FINGERPRINT_KINDS, _spread_offsets, make_featurizer
-from symmol.fingerprints import FingerprintBatch
+from symmol.chem.parse import parse_smiles
+from symmol.data.dense import DenseBatch
+from symmol.data.fingerprints import FingerprintBatch, spread_offsets
+from symmol.featurizers.base import MoleculeFeaturizer
+from symmol.featurizers.pipeline import featurize_values
+from symmol.featurizers.registry import featurizer_class, featurizer_kinds, make_featurizer
 
-__all__ = ["FingerprintTransformer"]
+__all__ = ["FingerprintTransformer", "transformer_kinds"]
 
-_PARAMS_BY_KIND = {
-    "ecfp": ("radius", "fp_size", "counts", "chirality"),
-    "fcfp": ("radius", "fp_size", "counts", "chirality"),
-    "atompair": ("fp_size", "counts"),
-    "torsion": ("fp_size", "counts"),
-    "maccs": (),
-    "rdkit2d": (),
-}
+#: The transformer's own featurizer parameters; each kind takes those its class has.
+_FEATURIZER_PARAMS = ("radius", "fp_size", "counts", "chirality")
+
+
+def transformer_kinds() -> list[str]:
+    """Registered molecule featurizer kinds giving fingerprints or dense rows (what ``kind`` accepts)."""
+    return [k for k in featurizer_kinds(base=MoleculeFeaturizer)
+            if featurizer_class(k).BATCH_TYPE in (FingerprintBatch, DenseBatch)]
 
 
 class FingerprintTransformer(TransformerMixin, BaseEstimator):
@@ -41,8 +47,8 @@ class FingerprintTransformer(TransformerMixin, BaseEstimator):
 
     Parameters
     ----------
-    kind : {"ecfp", "fcfp", "atompair", "torsion", "maccs", "rdkit2d"}
-        Featurizer (see :func:`symmol.featurize.make_featurizer`).
+    kind : {"ecfp", "fcfp", "atompair", "torsion", "maccs", "rdkit2d"} or a plug-in kind
+        Featurizer (see :func:`symmol.featurizers.make_featurizer`; :func:`transformer_kinds`).
     radius : int
         Morgan radius for ``ecfp``/``fcfp`` (ECFP4 is 2). Ignored by other kinds.
     fp_size : int
@@ -89,8 +95,9 @@ class FingerprintTransformer(TransformerMixin, BaseEstimator):
 
     # ------------------------------------------------------------------
     def _make_featurizer(self):
-        if self.kind not in FINGERPRINT_KINDS:
-            raise ValueError(f"kind must be one of {sorted(FINGERPRINT_KINDS)}, got {self.kind!r}")
+        kinds = transformer_kinds()
+        if self.kind not in kinds:
+            raise ValueError(f"kind must be one of {kinds}, got {self.kind!r}")
         if self.errors not in ("raise", "flag"):
             raise ValueError(f"errors must be 'raise' or 'flag', got {self.errors!r}")
         if self.output not in ("dense", "sparse"):
@@ -102,7 +109,8 @@ class FingerprintTransformer(TransformerMixin, BaseEstimator):
                                             or not isinstance(self.batch_size, int | np.integer)
                                             or self.batch_size < 1):
             raise ValueError(f"batch_size must be a positive int or None, got {self.batch_size!r}")
-        params = {name: getattr(self, name) for name in _PARAMS_BY_KIND[self.kind]}
+        taken = featurizer_class(self.kind).parameter_names()
+        params = {name: getattr(self, name) for name in _FEATURIZER_PARAMS if name in taken}
         return make_featurizer(self.kind, **params)
 
     def fit(self, X: Sequence, y=None) -> FingerprintTransformer:
@@ -116,7 +124,7 @@ class FingerprintTransformer(TransformerMixin, BaseEstimator):
         """
         featurizer = self._make_featurizer()
         self.featurizer_ = featurizer
-        self.n_features_out_ = (len(featurizer.feature_names) if self.kind == "rdkit2d"
+        self.n_features_out_ = (len(featurizer.feature_names) if featurizer.BATCH_TYPE is DenseBatch
                                 else int(featurizer.fp_size))
         return self
 
@@ -136,8 +144,6 @@ class FingerprintTransformer(TransformerMixin, BaseEstimator):
         ValueError
             With ``errors="raise"``, on the first invalid molecule: its index, SMILES and reason.
         """
-        from sklearn.utils.validation import check_is_fitted
-
         check_is_fitted(self, "n_features_out_")
         items = _as_list(X)
         features, errors, texts = self._featurize(items)
@@ -149,26 +155,23 @@ class FingerprintTransformer(TransformerMixin, BaseEstimator):
                              f"({invalid.size} invalid in total; errors='flag' keeps them as zero rows)")
         self.invalid_ = invalid
         self.errors_ = errors
-        if self.kind == "rdkit2d":
-            return features
+        if isinstance(features, DenseBatch):
+            return features.values
         if self.output == "sparse":
             return features.to_scipy()
         return features.to_dense(np.float32)
 
     def _featurize(self, items: list) -> tuple:
-        from symmol.chem.parse import parse_smiles
-        from symmol.pipeline import featurize_smiles
-
         featurizer = self.featurizer_
-        output = "dense" if self.kind == "rdkit2d" else "csr"
         n_jobs = 1 if self.n_jobs is None else self.n_jobs
         missing = np.array([_is_missing(x) for x in items], dtype=bool)
         texts = [x if isinstance(x, str) else repr(x) for x in items]
         if all(isinstance(x, str) or gap for x, gap in zip(items, missing, strict=True)):
             # SMILES with gaps (NaN from pandas): the parallel, fast-parsing path for the strings
             present = np.flatnonzero(~missing)
-            features, errors = featurize_smiles([items[i] for i in present], featurizer, n_jobs=n_jobs,
-                                                chunk_size=self.batch_size, output=output)
+            featurized = featurize_values([items[i] for i in present], featurizer, n_jobs=n_jobs,
+                                          chunk_size=self.batch_size)
+            features, errors = featurized.batch, featurized.errors
             if missing.any():
                 features, errors = _spread(features, errors, present, missing, texts)
             return features, errors, texts
@@ -188,10 +191,8 @@ class FingerprintTransformer(TransformerMixin, BaseEstimator):
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
         """Output column names: ``ecfp_0 ... ecfp_2047`` (kind prefix), or the descriptor names."""
-        from sklearn.utils.validation import check_is_fitted
-
         check_is_fitted(self, "n_features_out_")
-        if self.kind == "rdkit2d":
+        if self.featurizer_.BATCH_TYPE is DenseBatch:
             return np.asarray(self.featurizer_.feature_names, dtype=object)
         return np.asarray([f"{self.kind}_{i}" for i in range(self.n_features_out_)], dtype=object)
 
@@ -217,11 +218,11 @@ def _spread(features, errors: list[str], present: np.ndarray, missing: np.ndarra
     for row, error in zip(present.tolist(), errors, strict=True):
         all_errors[row] = error
     if isinstance(features, FingerprintBatch):
-        indptr = _spread_offsets(np.asarray(features.indptr, dtype=np.int64), present, n)
+        indptr = spread_offsets(np.asarray(features.indptr, dtype=np.int64), present.tolist(), n)
         return FingerprintBatch(indptr, features.indices, features.values, features.fp_size), all_errors
-    dense = np.full((n, features.shape[1]), np.nan, dtype=features.dtype)
-    dense[present] = features
-    return dense, all_errors
+    dense = np.full((n, features.n_features), np.nan, dtype=np.float32)
+    dense[present] = features.values
+    return DenseBatch(dense), all_errors
 
 
 def _as_list(X) -> list:

@@ -1,0 +1,45 @@
+"""Featurizers: table columns → batches (:mod:`symmol.data`), one family behind one registry.
+
+Built-in kinds (``make_featurizer(kind, **params)``; :func:`featurizer_kinds` lists every kind, plug-ins
+included):
+
+==================  ==================================================  ======================
+kind                what                                                batch
+==================  ==================================================  ======================
+``ecfp``/``fcfp``   Morgan fingerprints, identical to RDKit's           FingerprintBatch
+``atompair``        atom pairs, identical to RDKit's                    FingerprintBatch
+``torsion``         topological torsions, identical to RDKit's          FingerprintBatch
+``maccs``           MACCS keys (RDKit)                                  FingerprintBatch
+``rdkit2d``         RDKit's 2D descriptors                              DenseBatch
+``molgraph``        molecular graphs for graph networks                 MolGraphBatch
+``smiles_tokens``   SMILES tokens over a stored vocabulary              TokenBatch
+``protein_sequence``  amino-acid tokens (DeepDTA's alphabet)            TokenBatch
+``profile``         numeric table columns (cell lines, patients)        DenseBatch
+==================  ==================================================  ======================
+
+:mod:`~symmol.featurizers.pipeline` featurizes files and long lists in parallel worker processes;
+:mod:`~symmol.featurizers.transformer` is the scikit-learn transformer.
+"""
+
+from symmol.featurizers.atompair import AtomPairFingerprint
+from symmol.featurizers.base import Featurizer, FingerprintFeaturizer, MoleculeFeaturizer
+from symmol.featurizers.descriptors import RDKit2DDescriptors
+from symmol.featurizers.maccs import MACCSKeys
+from symmol.featurizers.molgraph import MolGraphFeaturizer
+from symmol.featurizers.morgan import MorganFingerprint
+from symmol.featurizers.profile import NumericProfile
+from symmol.featurizers.protein import ProteinSequence
+from symmol.featurizers.registry import (
+    featurizer_class,
+    featurizer_from_dict,
+    featurizer_kinds,
+    make_featurizer,
+    register_featurizer,
+)
+from symmol.featurizers.tokens import SmilesTokens
+from symmol.featurizers.torsion import TorsionFingerprint
+
+__all__ = ["AtomPairFingerprint", "Featurizer", "FingerprintFeaturizer", "MACCSKeys", "MolGraphFeaturizer",
+           "MoleculeFeaturizer", "MorganFingerprint", "NumericProfile", "ProteinSequence", "RDKit2DDescriptors",
+           "SmilesTokens", "TorsionFingerprint", "featurizer_class", "featurizer_from_dict", "featurizer_kinds",
+           "make_featurizer", "register_featurizer"]
