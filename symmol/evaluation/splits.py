@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from rdkit import Chem, rdBase
-from rdkit.Chem.Scaffolds import MurckoScaffold
+
+from symmol.chem.scaffolds import murcko_scaffold
 
 
 @dataclass(frozen=True)
@@ -46,19 +46,6 @@ def random_split(n_rows: int, fractions: Sequence[float] = (0.8, 0.1, 0.1), seed
     n_train = int(f_train * n_rows * (1 + 1e-12))  # relative slack: 0.7 * n must not floor to 0.7n - 1
     n_train_val = int((f_train + f_val) * n_rows * (1 + 1e-12))
     return Split(np.sort(order[:n_train]), np.sort(order[n_train:n_train_val]), np.sort(order[n_train_val:]))
-
-
-def murcko_scaffold(smiles: str, include_chirality: bool = False) -> str:
-    """Canonical Bemis–Murcko scaffold SMILES (``""`` for acyclic or unparsable molecules).
-
-    Bemis & Murcko, J. Med. Chem. 1996, 39, 2887, doi:10.1021/jm9602928; via
-    ``rdkit.Chem.Scaffolds.MurckoScaffold.MurckoScaffoldSmiles``.
-    """
-    with rdBase.BlockLogs():
-        mol = Chem.MolFromSmiles(smiles)
-    if mol is None:
-        return ""
-    return MurckoScaffold.MurckoScaffoldSmiles(mol=mol, includeChirality=include_chirality)
 
 
 def scaffold_split(smiles: Sequence[str], fractions: Sequence[float] = (0.8, 0.1, 0.1)) -> Split:

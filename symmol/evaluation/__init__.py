@@ -1,0 +1,2 @@
+"""Evaluation: metrics (ROC-AUC, RMSE, EF1%, BEDROC), data splits (random, scaffold, Chemprop files),
+target checks and plots."""
