@@ -1,173 +1,244 @@
-"""A scikit-learn-style estimator over SMILES: ``QSARModel().fit(smiles, y).predict(smiles)``.
+"""A scikit-learn estimator over every registered model kind: ``QSARModel().fit(X, y).predict(X)``.
 
-The model is an ECFP → MLP (``architecture="mlp"``, the default) or a graph network on the
-molecular graph (``"dmpnn"``: Chemprop's directed message passing; ``"gin"``).
+``X`` is a list (or array, Series) of SMILES for models with one molecule input, or a DataFrame
+holding the columns the model's inputs read (e.g. ``smiles`` and a protein ``sequence``). The
+architecture (``"mlp"``, ``"dmpnn"``, ``"gin"`` or a plug-in's) comes from
+:mod:`symmol.models.registry`; its options (``hidden``, ``fp_size``, ``depth``...) are keyword
+arguments, the training settings are explicit ones. ``QSARModel`` works with ``clone``,
+``cross_val_score``, ``GridSearchCV`` and ``Pipeline``: it is a classifier for
+``task="classification"`` (``predict`` gives 0/1 labels, ``predict_proba`` probabilities) and a
+regressor otherwise.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
 
-from symmol.featurize import FeaturizedMolecules, MorganFingerprint
-from symmol.fingerprints import FingerprintBatch
-from symmol.metrics import task_metrics
-from symmol.models.base import CompiledModel
-from symmol.models.graph import AD_FEATURIZER, GraphModel, GraphSpec
-from symmol.models.mlp import FingerprintMLP, MLPSpec
+from symmol.data.batch import Batch, Featurized
+from symmol.evaluation.metrics import task_metrics
+from symmol.evaluation.targets import check_targets
+from symmol.models import CompiledModel, ModelInput
+from symmol.models.base import featurize_inputs
+from symmol.models.registry import ModelKind, Problem, architecture_of, model_kind
 from symmol.models.store import load_model, save_model
-from symmol.molgraph import FeaturizedGraphs, GraphFeaturizer
-from symmol.pipeline import parse_mode_for
-from symmol.screen import score_chunk
-from symmol.targets import check_targets
-from symmol.train import TrainConfig, TrainHistory, train_model
+from symmol.screen.scoring import score_chunk
+from symmol.training import TrainConfig, TrainHistory, train_model
 
-#: Model architectures of :class:`QSARModel`: the fingerprint MLP and two graph networks.
-ARCHITECTURES = ("mlp", "dmpnn", "gin")
-#: Defaults of ``hidden`` and ``dropout`` per architecture (graph networks: Chemprop's FFN head).
-ARCHITECTURE_DEFAULTS = {"mlp": {"hidden": (512,), "dropout": 0.3},
-                         "graph": {"hidden": (300,), "dropout": 0.0}}
+__all__ = ["InvalidMoleculeError", "QSARModel"]
+
+_TRAIN = TrainConfig()
 
 
 class InvalidMoleculeError(ValueError):
-    """Training data holds a SMILES that RDKit rejects."""
+    """Training data holds a row its featurizers reject (a SMILES RDKit rejects, a bad sequence...)."""
 
 
-def _as_target_matrix(y, n_rows: int) -> np.ndarray:
+def _as_target_matrix(y: Any, n_rows: int) -> np.ndarray:
     arr = np.asarray(y, dtype=np.float64)
     if arr.ndim == 1:
         arr = arr[:, None]
     if arr.ndim != 2 or arr.shape[0] != n_rows:
-        raise ValueError(f"y must have {n_rows} rows (one per SMILES), got shape {arr.shape}")
+        raise ValueError(f"y must have {n_rows} rows (one per input row), got shape {arr.shape}")
     return arr
 
 
-class QSARModel:
-    """ECFP → MLP (or graph network) for one or several targets, trained with a compiled PyTensor step.
+class QSARModel(BaseEstimator):
+    """A property model of any registered architecture, trained with a compiled PyTensor step.
 
     Parameters
     ----------
     task
         ``"classification"`` (labels 0/1, NaN = missing) or ``"regression"``.
-    hidden
-        Hidden layer widths, e.g. ``(512,)`` or ``(1024, 256)``; for graph networks, the dense
-        head after the readout. Default ``(512,)`` (MLP), ``(300,)`` (graph networks).
-    dropout
-        Dropout probability after each hidden layer (graph networks: before each dense layer
-        of the head). Default 0.3 (MLP), 0.0 (graph networks).
-    radius, fp_size, counts
-        Morgan fingerprint parameters (ECFP4 = radius 2); MLP only.
+    architecture
+        A registered architecture (:func:`symmol.models.registry.model_kinds`): ``"mlp"`` (a
+        fingerprint → MLP), ``"dmpnn"`` (Chemprop's D-MPNN), ``"gin"`` or a plug-in's.
     ensemble_size
         Members trained together in one compiled step; predictions are their mean.
     backend
-        ``"numba"`` or ``"c"``.
-    architecture
-        ``"mlp"`` (ECFP → :class:`~symmol.models.mlp.FingerprintMLP`), ``"dmpnn"`` or
-        ``"gin"`` (molecular graph → :class:`~symmol.models.graph.GraphModel`).
-    depth, units, readout, n_atom_types
-        Graph networks: message-passing steps, message width (Chemprop's ``d_h``), atom
-        pooling (``"mean"``, ``"sum"``, ``"max"``) and buckets of the atom-invariant embedding.
-    config
-        Optimisation settings (:class:`~symmol.train.TrainConfig`); keyword arguments
-        ``epochs``, ``patience``, ``batch_size``, ``optimizer``, ``learning_rate``,
-        ``lr_schedule``, ``max_grad_norm``, ``weight_decay``, ``averaging`` (``"none"``,
-        ``"ema"``, ``"swa"``: weight averaging over steps), ``ema_decay``, ``swa_start``,
-        ``bagging`` (a bootstrap resample per ensemble member), ``seed``, ``progress``
-        override its fields. The settings used are saved in ``model.json`` (``"training"``)
-        and restored by :meth:`load`.
+        ``"numba"``, ``"c"`` (and ``"jax"``/``"pytorch"`` for models that allow them).
+    epochs, patience, batch_size, optimizer, learning_rate, lr_schedule, max_grad_norm, weight_decay, \
+averaging, ema_decay, swa_start, bagging, seed, progress
+        Training settings (:class:`~symmol.training.config.TrainConfig`); saved in ``model.json``
+        (``"training"``) and restored by :meth:`load`.
+    **options
+        The architecture's own options (``symmol train --help`` lists them), e.g. ``hidden=(512,)``,
+        ``dropout=0.3``, ``fingerprint="ecfp"``, ``radius=2``, ``fp_size=2048``, ``counts=True`` for
+        ``"mlp"``; ``depth=3``, ``units=300``, ``readout="mean"`` for ``"dmpnn"``/``"gin"``.
+        Unknown options are reported by :meth:`fit` (and :meth:`set_params`).
+
+    Attributes
+    ----------
+    model_ : CompiledModel
+        The fitted model.
+    history_ : TrainHistory
+        Training loss and validation score per epoch.
+    target_names_ : tuple of str
+        Target names, one output each.
+    classes_ : ndarray
+        ``[0, 1]`` (classification).
 
     Examples
     --------
     >>> model = QSARModel("classification", epochs=30).fit(train_smiles, train_y)
-    >>> proba = model.predict(test_smiles)          # (n, n_targets), NaN rows for invalid SMILES
+    >>> proba = model.predict_proba(test_smiles)     # NaN rows for invalid SMILES
     """
 
-    def __init__(self, task: str = "classification", hidden: Sequence[int] | None = None,
-                 dropout: float | None = None, radius: int = 2, fp_size: int = 2048, counts: bool = False,
-                 activation: str = "relu", ensemble_size: int = 1, backend: str = "numba",
-                 config: TrainConfig | None = None, architecture: str = "mlp", depth: int = 3, units: int = 300,
-                 readout: str = "mean", n_atom_types: int = 1024, **train_options):
-        if architecture not in ARCHITECTURES:
-            raise ValueError(f"architecture must be one of {ARCHITECTURES}, got {architecture!r}")
-        defaults = ARCHITECTURE_DEFAULTS["mlp" if architecture == "mlp" else "graph"]
+    def __init__(self, task: str = "classification", architecture: str = "mlp", ensemble_size: int = 1,
+                 backend: str = "numba", epochs: int = _TRAIN.epochs, patience: int = _TRAIN.patience,
+                 batch_size: int = _TRAIN.batch_size, optimizer: str = _TRAIN.optimizer,
+                 learning_rate: float = _TRAIN.learning_rate, lr_schedule: str = _TRAIN.lr_schedule,
+                 max_grad_norm: float | None = _TRAIN.max_grad_norm, weight_decay: float = _TRAIN.weight_decay,
+                 averaging: str = _TRAIN.averaging, ema_decay: float = _TRAIN.ema_decay,
+                 swa_start: float = _TRAIN.swa_start, bagging: bool = _TRAIN.bagging, seed: int = _TRAIN.seed,
+                 progress: bool = _TRAIN.progress, **options: Any):
         self.task = task
         self.architecture = architecture
-        self.hidden = tuple(int(h) for h in (defaults["hidden"] if hidden is None else hidden))
-        self.dropout = defaults["dropout"] if dropout is None else float(dropout)
-        self.activation = activation
-        self.ensemble_size = int(ensemble_size)
-        self.depth, self.units, self.readout, self.n_atom_types = int(depth), int(units), readout, int(n_atom_types)
-        self.featurizer = (MorganFingerprint(radius, fp_size, counts) if architecture == "mlp"
-                           else GraphFeaturizer())
+        self.ensemble_size = ensemble_size
         self.backend = backend
-        base = config or TrainConfig()
-        self.config = TrainConfig(**{**base.__dict__, **train_options})
-        self.model_: CompiledModel | None = None
-        self.history_: TrainHistory | None = None
+        self.epochs = epochs
+        self.patience = patience
+        self.batch_size = batch_size
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.lr_schedule = lr_schedule
+        self.max_grad_norm = max_grad_norm
+        self.weight_decay = weight_decay
+        self.averaging = averaging
+        self.ema_decay = ema_decay
+        self.swa_start = swa_start
+        self.bagging = bagging
+        self.seed = seed
+        self.progress = progress
+        self._options = dict(options)
 
-    def featurize(self, smiles: Sequence[str]) -> FeaturizedMolecules | FeaturizedGraphs:
-        """Features (fingerprints or graphs) of ``smiles`` with this model's featurizer; invalid rows flagged."""
-        spec = self.featurizer.to_dict()
-        return self.featurizer.from_smiles(list(smiles), parse_mode=parse_mode_for(spec))
+    # -- scikit-learn parameters ----------------------------------------------------------------
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The constructor's parameters and the architecture options given."""
+        return {**super().get_params(deep), **self._options}
 
-    def fit(self, smiles: Sequence[str], y, val_smiles: Sequence[str] | None = None, val_y=None,
+    def set_params(self, **params: Any) -> QSARModel:
+        """Set constructor parameters and architecture options.
+
+        Raises
+        ------
+        ValueError
+            For a name that is neither a parameter nor an option of the (new) architecture.
+        """
+        explicit = set(self._get_param_names())
+        if "architecture" in params:
+            self.architecture = params["architecture"]
+        kind = model_kind(self.architecture)
+        for name, value in params.items():
+            if name in explicit:
+                setattr(self, name, value)
+            elif name in kind.option_names:
+                self._options[name] = value
+            else:
+                raise ValueError(f"Invalid parameter {name!r} for estimator {type(self).__name__} "
+                                 f"(architecture {self.architecture!r}). Valid parameters are: "
+                                 f"{sorted(explicit | set(kind.option_names))!r}.")
+        return self
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.estimator_type = "classifier" if self.task == "classification" else "regressor"
+        tags.input_tags.two_d_array = False
+        tags.input_tags.string = True
+        tags.target_tags.required = True
+        tags.target_tags.multi_output = True
+        tags.non_deterministic = False
+        return tags
+
+    def _kind(self) -> ModelKind:
+        return model_kind(self.architecture)
+
+    def train_config(self) -> TrainConfig:
+        """The training settings as a :class:`~symmol.training.config.TrainConfig` (checked)."""
+        return TrainConfig(**{name: getattr(self, name) for name in TrainConfig.__dataclass_fields__})
+
+    # -- inputs -------------------------------------------------------------------------------
+    def model_inputs(self) -> list[ModelInput]:
+        """The inputs (columns and featurizers) this estimator's architecture and options give."""
+        return self._kind().inputs(self._options)
+
+    def _table(self, X: Any, inputs: list[ModelInput]) -> pd.DataFrame:
+        """``X`` as a table with the input columns (a 1-D sequence fills the one column the inputs read)."""
+        columns = list(dict.fromkeys(c for i in inputs for c in i.featurizer.reads(i.column)))
+        if isinstance(X, pd.DataFrame):
+            table = X.reset_index(drop=True)
+            if len(columns) == 1 and columns[0] not in table.columns and table.shape[1] == 1:
+                table = table.set_axis(columns, axis=1)
+            missing = [c for c in columns if c not in table.columns]
+            if missing:
+                raise ValueError(f"X has no column(s) {missing}; the {self.architecture} model reads {columns}")
+            return table
+        if isinstance(X, str):
+            raise ValueError("X must be a sequence of inputs, not one string")
+        if len(columns) != 1:
+            raise ValueError(f"the {self.architecture} model reads columns {columns}: pass X as a DataFrame")
+        values = np.asarray(X, dtype=object)
+        if values.ndim == 2 and values.shape[1] == 1:
+            values = values[:, 0]
+        if values.ndim != 1:
+            raise ValueError(f"X must be a 1-D sequence or a DataFrame, got shape {values.shape}")
+        return pd.DataFrame({columns[0]: list(values)})
+
+    def featurize(self, X: Any) -> Featurized:
+        """Features of ``X`` with this estimator's inputs (invalid rows flagged, not dropped)."""
+        inputs = self.model_inputs()
+        return featurize_inputs(inputs, self._table(X, inputs))
+
+    def _featurize_strict(self, X: Any, what: str) -> Featurized:
+        inputs = self.model_inputs()
+        table = self._table(X, inputs)
+        featurized = featurize_inputs(inputs, table)
+        for row, error in enumerate(featurized.errors):
+            if error:
+                column = inputs[0].column if len(inputs) == 1 else None
+                shown = f"SMILES {table[column].iloc[row]!r}" if column == "smiles" else "input"
+                raise InvalidMoleculeError(f"{what} row {row}: {shown} rejected: {error}")
+        return featurized
+
+    # -- fitting --------------------------------------------------------------------------------
+    def fit(self, X: Any, y: Any, X_val: Any = None, y_val: Any = None,
             target_names: Sequence[str] | None = None) -> QSARModel:
-        """Train on SMILES and targets; early stopping uses the validation set if given.
+        """Train on inputs and targets; early stopping uses the validation set if given.
+
+        Parameters
+        ----------
+        X, X_val
+            SMILES (list, array, Series) or a DataFrame with the columns the model reads.
+        y, y_val
+            ``(n_rows,)`` or ``(n_rows, n_targets)`` numbers: 0/1 labels for classification (NaN =
+            missing), values for regression.
+        target_names
+            One name per target column (default ``task0``, ``task1``, ...).
 
         Raises
         ------
         InvalidMoleculeError
-            Naming the first training row whose SMILES RDKit rejects, and why.
+            Naming the first training row a featurizer rejects, and why.
         ValueError
             Naming the target, row and value of a classification label other than 0/1 (NaN =
-            missing) or an infinite regression target.
+            missing) or an infinite regression target; for an unknown option.
         """
-        train_features = self._featurize_strict(smiles, "training").features
-        val_features = None
-        if val_smiles is not None and len(val_smiles):
-            val_features = self._featurize_strict(val_smiles, "validation").features
-        return self.fit_features(train_features, y, val_features, val_y, target_names,
-                                 self.ad_fingerprints(smiles))
+        train = self._featurize_strict(X, "training")
+        val = self._featurize_strict(X_val, "validation") if X_val is not None and len(X_val) else None
+        self._y_shape = np.ndim(y)
+        return self.fit_featurized(train.batch, y, None if val is None else val.batch, y_val, target_names)
 
-    def ad_fingerprints(self, smiles: Sequence[str]) -> FingerprintBatch | None:
-        """What :meth:`fit_features` takes as ``ad_fingerprints`` for training molecules ``smiles``:
-        ECFP4 for a graph network, ``None`` for an MLP (it keeps its own fingerprints)."""
-        if self.architecture == "mlp":
-            return None
-        return AD_FEATURIZER.from_smiles(list(smiles), parse_mode="fast").fingerprints
-
-    def fit_features(self, features, y, val_features=None, val_y=None, target_names: Sequence[str] | None = None,
-                     ad_fingerprints: FingerprintBatch | None = None) -> QSARModel:
-        """Train on precomputed features (from this model's :meth:`featurize`); see :meth:`fit`.
-
-        Parameters
-        ----------
-        features, val_features
-            :class:`~symmol.fingerprints.FingerprintBatch` (MLP) or
-            :class:`~symmol.chem.graph.MolGraphBatch` (graph networks) of the training and
-            validation molecules.
-        ad_fingerprints
-            Graph networks: ECFP4 (2048 bits) of the training molecules, one row per row of
-            ``features``, kept for the applicability domain of ``symmol screen --ad``; an MLP
-            keeps its own fingerprints and takes none.
-
-        Raises
-        ------
-        ValueError
-            As :meth:`fit`, and for ``ad_fingerprints`` given to an MLP, with another row count
-            or other than 2048 bits.
-        """
-        if ad_fingerprints is not None:
-            if self.architecture == "mlp":
-                raise ValueError("ad_fingerprints is for graph networks; an MLP keeps its own training fingerprints")
-            if len(ad_fingerprints) != len(features) or ad_fingerprints.fp_size != AD_FEATURIZER.fp_size:
-                raise ValueError(f"ad_fingerprints must be ECFP4 with 2048 bits, one row per training molecule "
-                                 f"({len(features)}); got {len(ad_fingerprints)} rows of "
-                                 f"{ad_fingerprints.fp_size} bits")
-        y_train = _as_target_matrix(y, len(features))
+    def fit_featurized(self, batch: Batch, y: Any, val_batch: Batch | None = None, val_y: Any = None,
+                       target_names: Sequence[str] | None = None) -> QSARModel:
+        """Train on batches from :meth:`featurize` (every row valid); see :meth:`fit`."""
+        config = self.train_config()
+        y_train = _as_target_matrix(y, len(batch))
         names = tuple(target_names) if target_names is not None else tuple(f"task{i}" for i in range(y_train.shape[1]))
         if len(names) != y_train.shape[1]:
             raise ValueError(f"{len(names)} target names for {y_train.shape[1]} target columns")
@@ -176,82 +247,111 @@ class QSARModel:
         if empty:
             raise ValueError(f"target(s) {empty} have no measured value in the training set")
         y_val = None
-        if val_features is not None and len(val_features):
-            y_val = _as_target_matrix(val_y, len(val_features))
+        if val_batch is not None and len(val_batch):
+            y_val = _as_target_matrix(val_y, len(val_batch))
             check_targets(y_val, names, self.task, source="validation")
         else:
-            val_features = None
+            val_batch = None
         mean: tuple[float, ...] = ()
         std: tuple[float, ...] = ()
         if self.task == "regression":
             mean = tuple(float(v) for v in np.nanmean(y_train, axis=0))
             std = tuple(float(v) if v > 0 else 1.0 for v in np.nanstd(y_train, axis=0))
-        common = {"targets": names, "task": self.task, "hidden": self.hidden, "dropout": self.dropout,
-                  "activation": self.activation, "featurizer": self.featurizer.to_dict(), "target_mean": mean,
-                  "target_std": std, "seed": self.config.seed, "ensemble_size": self.ensemble_size}
-        if self.architecture == "mlp":
-            self.model_ = FingerprintMLP(MLPSpec(**common), backend=self.backend)
-            ad_fingerprints = features
-        else:
-            self.model_ = GraphModel(GraphSpec(**common, message_passing=self.architecture, units=self.units,
-                                               depth=self.depth, readout=self.readout,
-                                               n_atom_types=self.n_atom_types), backend=self.backend)
-        self.history_ = train_model(self.model_, features, y_train, val_features, y_val, self.config)
-        if ad_fingerprints is not None:
-            self.model_.train_fingerprints = ad_fingerprints.to_packed()
+        problem = Problem(names, self.task, mean, std, config.seed, int(self.ensemble_size))
+        model = self._kind().make_model(problem, self._options, backend=self.backend)
+        self.history_: TrainHistory = train_model(model, batch, y_train, val_batch, y_val, config)
+        fingerprints = model.ad_fingerprints(batch)
+        if fingerprints is not None:
+            model.train_fingerprints = fingerprints.to_packed()
+        self._set_fitted(model)
         return self
 
-    def _featurize_strict(self, smiles: Sequence[str], what: str) -> FeaturizedMolecules | FeaturizedGraphs:
-        smiles = list(smiles)  # positions, not labels, for a pandas Series with any index
-        featurized = self.featurize(smiles)
-        for row, error in enumerate(featurized.errors):
-            if error:
-                raise InvalidMoleculeError(f"{what} row {row}: SMILES {smiles[row]!r} rejected: {error}")
-        return featurized
+    def _set_fitted(self, model: CompiledModel) -> None:
+        self.model_ = model
+        self.target_names_ = model.targets
+        if model.task == "classification":
+            self.classes_ = np.array([0, 1])
+        if not hasattr(self, "_y_shape"):
+            self._y_shape = 2
 
     def _fitted(self) -> CompiledModel:
-        if self.model_ is None:
-            raise RuntimeError("this QSARModel is not fitted yet; call fit() or QSARModel.load()")
+        check_is_fitted(self, "model_")
         return self.model_
 
-    def predict(self, smiles: Sequence[str]) -> np.ndarray:
-        """``(n, n_targets)`` float32 scores (probabilities or values); NaN rows for invalid SMILES."""
-        featurized = self.featurize(smiles)
-        scores = self._fitted().predict_features(featurized.features)
+    # -- prediction -----------------------------------------------------------------------------
+    def predict_scores(self, X: Any) -> np.ndarray:
+        """``(n, n_targets)`` float32 scores: probabilities (classification) or values; NaN rows for invalid inputs."""
+        model = self._fitted()
+        featurized = featurize_inputs(model.inputs, self._table(X, model.inputs))
+        scores = model.predict_batch(featurized.batch)
         scores[~featurized.valid] = np.nan
         return scores
 
-    def predict_frame(self, smiles: Sequence[str]) -> pd.DataFrame:
-        """Predictions as a DataFrame with the screening columns: ``row``, ``smiles``, one
+    def _shaped(self, values: np.ndarray) -> np.ndarray:
+        return values[:, 0] if values.shape[1] == 1 and self._y_shape == 1 else values
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predicted values (regression) or 0/1 labels at probability 0.5 (classification); NaN for invalid rows.
+
+        One target fitted with a 1-D ``y`` gives ``(n,)``, else ``(n, n_targets)``.
+        """
+        scores = self.predict_scores(X)
+        if self._fitted().task == "classification":
+            scores = np.where(np.isnan(scores), np.nan, (scores >= 0.5).astype(np.float32))
+        return self._shaped(scores)
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Probabilities of the positive class: ``(n, 2)`` columns ``[1 - p, p]`` for one target
+        (scikit-learn's binary convention), ``(n, n_targets)`` ``p`` for several; NaN rows for invalid inputs.
+
+        Raises
+        ------
+        AttributeError
+            For a regression model.
+        """
+        if self.task != "classification":
+            raise AttributeError("predict_proba is for classification models")
+        scores = self.predict_scores(X)
+        return np.column_stack([1.0 - scores[:, 0], scores[:, 0]]) if scores.shape[1] == 1 else scores
+
+    def predict_frame(self, X: Any) -> pd.DataFrame:
+        """Predictions as a DataFrame with the screening columns: ``row``, the input columns, one
         column per target, ``status`` (``ok``/``invalid``) and ``error``."""
-        return score_chunk(self._fitted(), pd.DataFrame({"row": np.arange(len(smiles)), "smiles": list(smiles)}))
-
-    def score(self, smiles: Sequence[str], y) -> dict:
-        """Metrics on labelled data (ROC-AUC/PR-AUC or RMSE/MAE/R², per task and mean)."""
         model = self._fitted()
-        return task_metrics(model.task, _as_target_matrix(y, len(smiles)), self.predict(smiles), model.targets)
+        table = self._table(X, model.inputs)
+        return score_chunk(model, table.assign(row=np.arange(len(table)))[["row", *table.columns]])
 
+    def metrics(self, X: Any, y: Any) -> dict[str, Any]:
+        """Metrics on labelled data: ROC-AUC/PR-AUC (classification) or RMSE/MAE/R² (regression), per task and mean."""
+        model = self._fitted()
+        scores = self.predict_scores(X)
+        return task_metrics(model.task, _as_target_matrix(y, len(scores)), scores, model.targets)
+
+    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
+        """Mean ROC-AUC over tasks (classification) or mean R² (regression); higher is better.
+
+        Raises
+        ------
+        ValueError
+            If ``sample_weight`` is given (not supported).
+        """
+        if sample_weight is not None:
+            raise ValueError("QSARModel.score does not take sample weights")
+        metrics = self.metrics(X, y)
+        return float(metrics["roc_auc"] if self.task == "classification" else metrics["r2"])
+
+    # -- files ----------------------------------------------------------------------------------
     def save(self, directory: str | Path) -> Path:
         """Write the model directory (``model.json`` + ``params.npz``)."""
         return save_model(self._fitted(), directory)
 
     @classmethod
     def load(cls, directory: str | Path, backend: str = "numba") -> QSARModel:
-        """Load a model directory written by :meth:`save` or ``symmol train``."""
+        """Load a model directory written by :meth:`save` or ``symmol train`` (any registered kind)."""
         model = load_model(directory, backend=backend)
-        spec = model.spec
-        fields = set(TrainConfig.__dataclass_fields__)
-        saved = {k: v for k, v in (model.train_config or {}).items() if k in fields}
-        config = TrainConfig(**{**saved, "seed": spec.seed, "progress": False})
-        common = {"hidden": spec.hidden, "dropout": spec.dropout, "activation": spec.activation,
-                  "ensemble_size": spec.ensemble_size, "backend": backend, "config": config}
-        if isinstance(model, GraphModel):
-            estimator = cls(spec.task, architecture=spec.message_passing, depth=spec.depth, units=spec.units,
-                            readout=spec.readout, n_atom_types=spec.n_atom_types, **common)
-        else:
-            featurizer = MorganFingerprint.from_dict(spec.featurizer)
-            estimator = cls(spec.task, radius=featurizer.radius, fp_size=featurizer.fp_size,
-                            counts=featurizer.counts, **common)
-            estimator.featurizer = featurizer  # FCFP and chirality too, which the constructor does not take
-        estimator.model_ = model
+        kind = architecture_of(model)
+        settings = TrainConfig.from_dict(model.train_config or {}, seed=model.spec.seed, progress=False).to_dict()
+        estimator = cls(model.task, kind.name, ensemble_size=model.spec.ensemble_size, backend=backend, **settings,
+                        **kind.spec_options(model.spec))
+        estimator._set_fitted(model)
         return estimator

@@ -1,117 +1,249 @@
-"""What every trainable symmol model shares: members, parameters, normalisation, compiled predict.
+"""What every trainable symmol model shares: inputs, members, parameters, normalisation, compiled predict.
 
-A model is one or several *members* (output layers of PyTensor layer graphs sharing their input
-layers). Subclasses say what their input is (:meth:`CompiledModel.input_vars`, the symbolic
-inputs, and :meth:`CompiledModel.batch_arrays`, the NumPy arrays of a batch of features) and
-how large a prediction batch may be; training (:mod:`symmol.train`), storage
-(:mod:`symmol.models.store`) and screening (:mod:`symmol.screen`) only use this interface.
+A model reads one or several *inputs* (:class:`ModelInput`: a name, the table column it reads and
+its featurizer) and is one or several *members* (output layers of PyTensor layer graphs sharing
+their input layers). A subclass says how a batch becomes the arrays of its compiled functions
+(:meth:`CompiledModel.batch_arrays`) and which input layers take them
+(:attr:`CompiledModel.input_layers`); training (:mod:`symmol.training`), storage
+(:mod:`symmol.models.store`), screening (:mod:`symmol.screen`) and the estimator use only this
+interface, and a model kind joins them through :mod:`symmol.models.registry`.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import asdict
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, ClassVar
 
 import numpy as np
+import pandas as pd
 import pytensor.tensor as pt
 
 from symmol.compile import compile_predict
+from symmol.data.batch import Batch, Featurized, MultiInputBatch
+from symmol.data.fingerprints import FingerprintBatch
+from symmol.featurizers.base import Featurizer, FingerprintFeaturizer
+from symmol.featurizers.registry import featurizer_from_dict
 from symmol.nn.layers import Layer, get_all_param_values, set_all_param_values
+
+__all__ = ["TASKS", "CompiledModel", "ModelInput", "ModelSpec", "featurize_inputs", "inputs_to_dict"]
 
 TASKS = ("classification", "regression")
 
 
-class ModelSpec:
-    """What the frozen dataclass specs of every model share: problem checks and JSON round trip.
+@dataclass(frozen=True)
+class ModelInput:
+    """One input of a model.
 
-    Subclasses are dataclasses with ``targets``, ``task``, ``hidden``, ``target_mean``,
-    ``target_std`` and ``ensemble_size`` fields; they call :meth:`check_problem` in
-    ``__post_init__``.
+    Attributes
+    ----------
+    name
+        The input's name (``"smiles"``, ``"ligand"``, ``"protein"``, ``"profile"``...).
+    column
+        The table column it reads (for molecules, the reader's ``smiles`` column).
+    featurizer
+        What turns the column into a batch.
     """
 
+    name: str
+    column: str
+    featurizer: Featurizer
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"column": ..., "featurizer": {...}}`` (JSON-ready)."""
+        return {"column": self.column, "featurizer": self.featurizer.to_dict()}
+
+
+def inputs_to_dict(inputs: Sequence[ModelInput]) -> dict[str, dict[str, Any]]:
+    """A spec's ``inputs`` entry: input name → ``{"column", "featurizer"}``, in input order."""
+    return {model_input.name: model_input.to_dict() for model_input in inputs}
+
+
+def featurize_inputs(inputs: Sequence[ModelInput], table: pd.DataFrame) -> Featurized:
+    """Features of every row of ``table`` for ``inputs``.
+
+    One input gives its featurizer's batch; several give a :class:`~symmol.data.batch.MultiInputBatch`.
+    A row is invalid if any input is; its error is the first such input's reason (prefixed
+    ``"<input>: "`` when there are several inputs).
+    """
+    parts = [(i.name, i.featurizer.featurize_table(table, i.column)) for i in inputs]
+    if len(parts) == 1:
+        return parts[0][1]
+    errors = [""] * len(table)
+    for name, part in parts:
+        for row, error in enumerate(part.errors):
+            if error and not errors[row]:
+                errors[row] = f"{name}: {error}"
+    return Featurized(MultiInputBatch({name: part.batch for name, part in parts}), errors)
+
+
+class ModelSpec:
+    """What the frozen dataclass specs of every model share: problem checks and the JSON round trip.
+
+    Subclasses are dataclasses with the fields ``targets``, ``task``, ``inputs`` (input name →
+    ``{"column", "featurizer"}``), ``target_mean``, ``target_std``, ``seed`` and ``ensemble_size``,
+    plus their architecture's; they call :meth:`check_problem` in ``__post_init__``.
+    """
+
+    #: Fields that JSON stores as lists and the spec holds as tuples.
+    TUPLE_FIELDS: ClassVar[tuple[str, ...]] = ("targets", "hidden", "target_mean", "target_std")
+
+    targets: tuple[str, ...]
+    task: str
+    inputs: dict[str, dict[str, Any]]
+    target_mean: tuple[float, ...]
+    target_std: tuple[float, ...]
+    seed: int
+    ensemble_size: int
+
     def check_problem(self) -> None:
-        """``ValueError`` for an unknown task, no targets, an ensemble below 1 or a bad normalisation."""
+        """``ValueError`` for an unknown task, no targets or inputs, an ensemble below 1, or a bad normalisation."""
         if self.task not in TASKS:
             raise ValueError(f"task must be one of {TASKS}, got {self.task!r}")
         if not self.targets:
             raise ValueError("at least one target is needed")
+        if not self.inputs:
+            raise ValueError("a model needs at least one input")
         if int(self.ensemble_size) < 1:
             raise ValueError(f"ensemble_size must be >= 1, got {self.ensemble_size}")
-        if any(int(h) < 1 for h in self.hidden):
-            raise ValueError(f"hidden layer widths must be positive integers, got {self.hidden}")
         if self.task == "regression" and len(self.target_mean) not in (0, len(self.targets)):
             raise ValueError("target_mean must have one value per target")
         if len(self.target_std) != len(self.target_mean):
             raise ValueError("target_std must have one value per target_mean value")
 
-    def to_dict(self) -> dict:
-        return asdict(self)
+    def model_inputs(self) -> list[ModelInput]:
+        """The inputs with their featurizers built (from the registry, plug-in kinds included)."""
+        return [ModelInput(name, entry["column"], featurizer_from_dict(entry["featurizer"]))
+                for name, entry in self.inputs.items()]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The spec as a JSON-ready dict (inverse of :meth:`from_dict`)."""
+        return asdict(self)  # type: ignore[call-overload]
 
     @classmethod
-    def from_dict(cls, spec: dict):
-        """Rebuild from :meth:`to_dict` (JSON lists become tuples)."""
+    def from_dict(cls, spec: dict[str, Any]) -> ModelSpec:
+        """Rebuild from :meth:`to_dict` (JSON lists become tuples).
+
+        A spec written before models had named inputs (a ``"featurizer"`` entry) reads as one
+        input ``"smiles"`` from column ``"smiles"``.
+        """
         spec = dict(spec)
-        for key in ("targets", "hidden", "target_mean", "target_std"):
-            spec[key] = tuple(spec.get(key, ()))
+        if "featurizer" in spec and "inputs" not in spec:
+            spec["inputs"] = {"smiles": {"column": "smiles", "featurizer": spec.pop("featurizer")}}
+        for key in cls.TUPLE_FIELDS:
+            if key in spec:
+                spec[key] = tuple(spec[key])
         return cls(**spec)
 
 
 class CompiledModel(ABC):
-    """Base class of :class:`~symmol.models.mlp.FingerprintMLP` and :class:`~symmol.models.graph.GraphModel`.
+    """Base class of every model kind (:class:`~symmol.models.mlp.FingerprintMLP`,
+    :class:`~symmol.models.graph_network.GraphModel`, plug-ins).
 
-    Subclasses set ``spec`` (a frozen dataclass with ``targets``, ``task``, ``target_mean``,
-    ``target_std``, ``seed``, ``ensemble_size`` and ``to_dict``), ``backend``, ``featurizer``
-    (its ``from_smiles``/``from_mols``/``to_dict``), ``members`` and :data:`KIND`, and
-    implement :meth:`input_vars`, :meth:`batch_arrays` and :meth:`check_features`.
+    Subclasses set :data:`KIND` (the ``"model"`` entry of ``model.json``) and ``SPEC`` (their spec
+    class), build ``input_layers`` (in call order) and ``members`` in ``__init__`` after calling
+    ``super().__init__(spec, backend)``, and implement :meth:`batch_arrays`.
     """
 
     #: The ``"model"`` entry of ``model.json``.
-    KIND = ""
+    KIND: ClassVar[str] = ""
+    #: The spec class (a frozen dataclass deriving from :class:`ModelSpec`).
+    SPEC: ClassVar[type[ModelSpec]]
+    #: Backends this model compiles with (graph batches change shape, which JAX/PyTorch recompile for).
+    BACKENDS: ClassVar[tuple[str, ...]] = ("numba", "c", "jax", "pytorch")
     #: Rows per call of the compiled predict function.
-    predict_batch_size = 4096
+    predict_batch_size: ClassVar[int] = 4096
 
-    spec: Any
-    backend: str
-    featurizer: Any
+    #: The input layers of the members, in the order of :meth:`batch_arrays`.
+    input_layers: list[Layer]
+    #: One output layer per ensemble member.
     members: list[Layer]
 
-    def __init__(self) -> None:
-        self._predict_fn = None
+    def __init__(self, spec: ModelSpec, backend: str = "numba") -> None:
+        if backend not in self.BACKENDS:
+            raise ValueError(f"{type(self).__name__} compiles with the {' or '.join(self.BACKENDS)} backend, "
+                             f"not {backend!r}")
+        self.spec = spec
+        self.backend = backend
+        #: The model's inputs, in the order of its compiled functions' arguments.
+        self.inputs: list[ModelInput] = spec.model_inputs()
+        self._predict_fn: Any = None
         self._member_fns: list | None = None
-        #: ``(n_train, n_words) uint64`` packed training fingerprints of :attr:`ad_featurizer`
-        #: (applicability domain), if kept.
+        #: ``(n_train, n_words) uint64`` packed training fingerprints (applicability domain), if kept.
         self.train_fingerprints: np.ndarray | None = None
-        #: Training settings (:meth:`symmol.train.TrainConfig.to_dict`) once trained; stored in ``model.json``.
+        #: Training settings (:meth:`symmol.training.config.TrainConfig.to_dict`) once trained; stored in ``model.json``.
         self.train_config: dict | None = None
 
     # -- what subclasses define -------------------------------------------------------------
     @abstractmethod
-    def input_vars(self) -> list:
-        """The symbolic inputs of every compiled function, in call order."""
+    def batch_arrays(self, batch: Batch) -> tuple[np.ndarray, ...]:
+        """The arrays a compiled function takes for ``batch``: each input layer's, in :attr:`input_layers` order."""
 
-    @abstractmethod
-    def batch_arrays(self, features) -> tuple[np.ndarray, ...]:
-        """The arrays a compiled function takes for a batch of ``features``, in :meth:`input_vars` order."""
-
-    @abstractmethod
-    def check_features(self, features) -> None:
-        """``TypeError``/``ValueError`` if ``features`` do not fit this model."""
-
-    @property
-    @abstractmethod
-    def ad_featurizer(self):
-        """The fingerprint featurizer of :attr:`train_fingerprints` (applicability domain)."""
-
-    # -- shared ----------------------------------------------------------------------------
+    # -- inputs ------------------------------------------------------------------------------
     @property
     def task(self) -> str:
+        """``"classification"`` or ``"regression"``."""
         return self.spec.task
 
     @property
     def targets(self) -> tuple[str, ...]:
+        """Target names, one output each."""
         return self.spec.targets
 
+    @property
+    def featurizer(self) -> Featurizer:
+        """The featurizer of a one-input model.
+
+        Raises
+        ------
+        AttributeError
+            For a model with several inputs (use :attr:`inputs`).
+        """
+        if len(self.inputs) != 1:
+            raise AttributeError(f"{type(self).__name__} has {len(self.inputs)} inputs; see .inputs")
+        return self.inputs[0].featurizer
+
+    def columns(self) -> list[str]:
+        """Every table column the model reads, in input order (no repeats)."""
+        return list(dict.fromkeys(c for i in self.inputs for c in i.featurizer.reads(i.column)))
+
+    def featurize(self, table: pd.DataFrame) -> Featurized:
+        """Features of every row of ``table`` for this model's inputs (:func:`featurize_inputs`)."""
+        return featurize_inputs(self.inputs, table)
+
+    def check_batch(self, batch: Batch) -> None:
+        """``TypeError``/``ValueError`` if ``batch`` is not what :meth:`featurize` gives this model."""
+        expected = [i.featurizer.BATCH_TYPE for i in self.inputs]
+        parts = [batch] if len(self.inputs) == 1 else (
+            [batch[i.name] for i in self.inputs] if isinstance(batch, MultiInputBatch)
+            and set(batch.parts) == {i.name for i in self.inputs} else None)
+        if parts is None or any(not isinstance(p, t) for p, t in zip(parts, expected, strict=True)):
+            names = ", ".join(f"{i.name}: {t.__name__}" for i, t in zip(self.inputs, expected, strict=True))
+            raise TypeError(f"{type(self).__name__} takes ({names}), got {type(batch).__name__}")
+        for i, part in zip(self.inputs, parts, strict=True):
+            size = getattr(i.featurizer, "fp_size", None)
+            if isinstance(part, FingerprintBatch) and size is not None and part.fp_size != size:
+                raise ValueError(f"fingerprints have {part.fp_size} bits but the model expects {size}")
+
+    def part(self, batch: Batch, name: str) -> Batch:
+        """The part of ``batch`` for input ``name`` (the batch itself for a one-input model)."""
+        return batch[name] if isinstance(batch, MultiInputBatch) else batch
+
+    # -- applicability domain ---------------------------------------------------------------
+    def ad_fingerprints(self, batch: Batch) -> FingerprintBatch | None:
+        """Bit fingerprints of ``batch``'s molecules for the applicability domain (``symmol screen --ad``).
+
+        The default is the first input whose featurizer gives bit fingerprints; ``None`` when the
+        model has none (kinds without one override this).
+        """
+        for model_input in self.inputs:
+            featurizer = model_input.featurizer
+            if isinstance(featurizer, FingerprintFeaturizer) and not featurizer.counts:
+                return self.part(batch, model_input.name)  # type: ignore[return-value]
+        return None
+
+    # -- parameters and prediction ----------------------------------------------------------
     def get_param_values(self) -> dict[str, np.ndarray]:
         """Copies of every member's parameters, keyed by unique parameter name."""
         return {k: v for member in self.members for k, v in get_all_param_values(member).items()}
@@ -131,45 +263,45 @@ class CompiledModel(ABC):
             out = out * np.asarray(self.spec.target_std, np.float32) + np.asarray(self.spec.target_mean, np.float32)
         return out
 
-    def _compile(self, networks):
+    def _compile(self, networks: Layer | list[Layer]) -> Any:
         transform = pt.sigmoid if self.task == "classification" else None
-        return compile_predict(networks, self.backend, transform, inputs=self.input_vars())
+        return compile_predict(networks, self.backend, transform, input_layers=self.input_layers)
 
-    def predict_members(self, features, batch_size: int | None = None) -> np.ndarray:
+    def predict_members(self, batch: Batch, batch_size: int | None = None) -> np.ndarray:
         """Each ensemble member's scores, ``batch_size`` rows per compiled call (default
         :attr:`predict_batch_size`).
 
         Returns
         -------
-        ``(ensemble_size, n_rows, n_targets)`` float32, in the units of :meth:`predict_features`.
+        ``(ensemble_size, n_rows, n_targets)`` float32, in the units of :meth:`predict_batch`.
         """
-        self.check_features(features)
+        self.check_batch(batch)
         if self._member_fns is None:
             self._member_fns = [self._compile(member) for member in self.members]
-        out = np.empty((len(self.members), len(features), len(self.targets)), dtype=np.float32)
+        out = np.empty((len(self.members), len(batch), len(self.targets)), dtype=np.float32)
         step = batch_size or self.predict_batch_size
-        for start in range(0, len(features), step):
-            part = features.slice(start, min(start + step, len(features)))
+        for start in range(0, len(batch), step):
+            part = batch.slice(start, min(start + step, len(batch)))
             arrays = self.batch_arrays(part)
             for m, fn in enumerate(self._member_fns):
                 out[m, start:start + len(part)] = fn(*arrays)
         return self._unscale(out)
 
-    def predict_features(self, features, batch_size: int | None = None) -> np.ndarray:
-        """Scores for a batch of features, ``batch_size`` rows per compiled call (default
-        :attr:`predict_batch_size`); rows of invalid molecules get scores too: mask them.
+    def predict_batch(self, batch: Batch, batch_size: int | None = None) -> np.ndarray:
+        """Scores for a batch, ``batch_size`` rows per compiled call (default :attr:`predict_batch_size`);
+        rows of invalid inputs get scores too: mask them.
 
         Returns
         -------
         ``(n_rows, n_targets)`` float32: probabilities in [0, 1] for classification,
         values in target units for regression.
         """
-        self.check_features(features)
+        self.check_batch(batch)
         if self._predict_fn is None:
             self._predict_fn = self._compile(self.members)
-        out = np.empty((len(features), len(self.targets)), dtype=np.float32)
+        out = np.empty((len(batch), len(self.targets)), dtype=np.float32)
         step = batch_size or self.predict_batch_size
-        for start in range(0, len(features), step):
-            stop = min(start + step, len(features))
-            out[start:stop] = self._predict_fn(*self.batch_arrays(features.slice(start, stop)))
+        for start in range(0, len(batch), step):
+            stop = min(start + step, len(batch))
+            out[start:stop] = self._predict_fn(*self.batch_arrays(batch.slice(start, stop)))
         return self._unscale(out)

@@ -1,29 +1,35 @@
 """Graph networks on molecules: D-MPNN (Chemprop's) or GIN message passing → readout → dense head.
 
-The model reads molecules as graphs (:class:`symmol.molgraph.GraphFeaturizer`: RDKit's Morgan
-atom invariants, folded into a learned embedding, and bond types) and is built by
-:func:`symmol.nn.graph.build_graph_network`. Training, storage, prediction and screening treat
-it like the fingerprint MLP (:class:`symmol.models.base.CompiledModel`); it compiles with the
-``numba`` and ``c`` backends.
+The model reads molecules as graphs (:class:`~symmol.featurizers.molgraph.MolGraphFeaturizer`:
+RDKit's Morgan atom invariants, folded into a learned embedding, and bond types) and is built by
+:func:`symmol.nn.graph.build_graph_network`. It registers two architectures, ``dmpnn`` and ``gin``,
+and compiles with the ``numba`` and ``c`` backends (graph batches change shape from batch to batch,
+which the ``jax``/``pytorch`` backends would recompile for).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import numpy as np
 
-from symmol.chem.graph import MolGraphBatch
-from symmol.featurize import MorganFingerprint
-from symmol.models.base import CompiledModel, ModelSpec
-from symmol.molgraph import GraphFeaturizer
-from symmol.nn.graph import N_BOND_TYPES, build_graph_network, graph_input_layers, graph_inputs
+from symmol.data.batch import Batch
+from symmol.data.fingerprints import FingerprintBatch
+from symmol.data.molgraph import N_BOND_TYPES, MolGraphBatch
+from symmol.featurizers.molgraph import MolGraphFeaturizer
+from symmol.featurizers.morgan import MorganFingerprint
+from symmol.models.base import CompiledModel, ModelInput, ModelSpec, inputs_to_dict
+from symmol.models.options import activation_option, dropout_option, hidden_option, positive_int
+from symmol.models.registry import ModelKind, Option, Problem, register_model_kind
+from symmol.nn.graph import build_graph_network, graph_input_layers
+
+__all__ = ["AD_FEATURIZER", "DMPNN", "GIN", "GraphModel", "GraphSpec"]
 
 MESSAGE_PASSING = ("dmpnn", "gin")
 READOUTS = ("mean", "sum", "max")
-#: Backends a graph network compiles with (the accelerator backends need fixed input shapes).
-GRAPH_BACKENDS = ("numba", "c")
-#: Fingerprints of a graph network's applicability domain (``symmol screen --ad``): ECFP4, 2048 bits.
+#: Fingerprints of a graph network's applicability domain (``symmol screen --ad``): ECFP4, 2048 bits,
+#: computed from the graphs themselves (:meth:`MorganFingerprint.from_graphs`).
 AD_FEATURIZER = MorganFingerprint(radius=2, fp_size=2048)
 
 
@@ -35,6 +41,8 @@ class GraphSpec(ModelSpec):
     ----------
     targets, task, target_mean, target_std, seed, ensemble_size
         As in :class:`symmol.models.mlp.MLPSpec`.
+    inputs
+        One input: ``{"smiles": {"column": "smiles", "featurizer": {"kind": "molgraph"}}}``.
     message_passing
         ``"dmpnn"``: Chemprop's directed bond messages (Yang et al., J. Chem. Inf. Model.
         2019, doi:10.1021/acs.jcim.9b00237); ``"gin"``: atom messages with GIN updates (Xu
@@ -53,12 +61,11 @@ class GraphSpec(ModelSpec):
         Nonlinearity of the head's hidden layers.
     n_atom_types
         Buckets of the atom-invariant embedding (``invariant % n_atom_types``).
-    featurizer
-        ``GraphFeaturizer().to_dict()``.
     """
 
     targets: tuple[str, ...]
     task: str
+    inputs: dict
     message_passing: str = "dmpnn"
     units: int = 300
     depth: int = 3
@@ -67,7 +74,6 @@ class GraphSpec(ModelSpec):
     dropout: float = 0.0
     activation: str = "relu"
     n_atom_types: int = 1024
-    featurizer: dict = field(default_factory=lambda: GraphFeaturizer().to_dict())
     target_mean: tuple[float, ...] = ()
     target_std: tuple[float, ...] = ()
     seed: int = 0
@@ -82,8 +88,15 @@ class GraphSpec(ModelSpec):
         for name in ("units", "depth", "n_atom_types"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if any(int(h) < 1 for h in self.hidden):
+            raise ValueError(f"hidden layer widths must be positive integers, got {self.hidden}")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+
+    @property
+    def architecture(self) -> str:
+        """The registered architecture name (``dmpnn`` or ``gin``)."""
+        return self.message_passing
 
 
 class GraphModel(CompiledModel):
@@ -106,22 +119,20 @@ class GraphModel(CompiledModel):
     -----
     Ensemble member ``m`` is seeded with ``spec.seed + 1000 * m``, its parameter names start
     with ``m<m>.`` when ``ensemble_size > 1``, and all members share the input layers.
-    The applicability domain (``symmol screen --ad``) uses ECFP4 (2048 bits).
+    The applicability domain (``symmol screen --ad``) uses ECFP4 (2048 bits) of the graphs.
     """
 
-    KIND = "graph_network"
+    KIND: ClassVar[str] = "graph_network"
+    SPEC: ClassVar[type[ModelSpec]] = GraphSpec
+    BACKENDS: ClassVar[tuple[str, ...]] = ("numba", "c")
     #: Molecules per predict call (a D-MPNN keeps ``units`` floats per directed bond and step).
-    predict_batch_size = 1024
+    predict_batch_size: ClassVar[int] = 1024
 
     def __init__(self, spec: GraphSpec, backend: str = "numba"):
-        super().__init__()
-        if backend not in GRAPH_BACKENDS:
-            raise ValueError(f"graph networks compile with the {' or '.join(GRAPH_BACKENDS)} backend, "
-                             f"not {backend!r}")
-        self.spec = spec
-        self.backend = backend
-        self.featurizer = GraphFeaturizer.from_dict(spec.featurizer)
-        self.input_layers = graph_input_layers()
+        super().__init__(spec, backend)
+        if not isinstance(self.featurizer, MolGraphFeaturizer):
+            raise ValueError(f"a graph network reads molecular graphs, not {self.featurizer.kind!r}")
+        self.input_layers = list(graph_input_layers())
         self.members = []
         for member in range(spec.ensemble_size):
             seed = spec.seed + 1000 * member
@@ -132,20 +143,52 @@ class GraphModel(CompiledModel):
                 inputs=self.input_layers, prefix=f"m{member}." if spec.ensemble_size > 1 else "", seed=seed)
             self.members.append(network.output)
 
-    def input_vars(self) -> list:
-        return [layer.input_var for layer in self.input_layers]
+    def batch_arrays(self, batch: Batch) -> tuple[np.ndarray, ...]:
+        assert isinstance(batch, MolGraphBatch)
+        return tuple(batch.graph_inputs(n_atom_types=self.spec.n_atom_types, n_bond_types=N_BOND_TYPES))
 
-    def batch_arrays(self, features: MolGraphBatch) -> tuple[np.ndarray, ...]:
-        return tuple(graph_inputs(features, n_atom_types=self.spec.n_atom_types, n_bond_types=N_BOND_TYPES))
+    def ad_fingerprints(self, batch: Batch) -> FingerprintBatch:
+        """ECFP4 (2048 bits) of the graphs (:data:`AD_FEATURIZER`); graphs without atoms give empty rows."""
+        assert isinstance(batch, MolGraphBatch)
+        return AD_FEATURIZER.from_graphs(batch)
 
-    def check_features(self, features: MolGraphBatch) -> None:
-        if not isinstance(features, MolGraphBatch):
-            raise TypeError(f"a graph network takes a MolGraphBatch, got {type(features).__name__}")
 
-    @property
-    def ad_featurizer(self) -> MorganFingerprint:
-        return AD_FEATURIZER
+# --------------------------------------------------------------------------
+# registry entries
+# --------------------------------------------------------------------------
+def _inputs(options: dict[str, Any]) -> list[ModelInput]:
+    return [ModelInput("smiles", "smiles", MolGraphFeaturizer())]
 
-    def predict_graphs(self, graphs: MolGraphBatch, batch_size: int | None = None) -> np.ndarray:
-        """Scores for a batch of molecular graphs (:meth:`predict_features`)."""
-        return self.predict_features(graphs, batch_size)
+
+def _spec_builder(message_passing: str):
+    def build(problem: Problem, inputs: list[ModelInput], options: dict[str, Any]) -> GraphSpec:
+        return GraphSpec(**problem.spec_fields(), inputs=inputs_to_dict(inputs), message_passing=message_passing,
+                         **{name: options[name] for name in _GRAPH_FIELDS})
+    return build
+
+
+def _options(spec: ModelSpec) -> dict[str, Any]:
+    return {name: getattr(spec, name) for name in _GRAPH_FIELDS}
+
+
+_GRAPH_FIELDS = ("units", "depth", "readout", "hidden", "dropout", "activation", "n_atom_types")
+_GRAPH_OPTIONS = (
+    Option("units", 300, "width of atom embeddings and messages (Chemprop's d_h)", parse=positive_int,
+           flag="--message-units"),
+    Option("depth", 3, "message-passing steps", parse=positive_int),
+    Option("readout", "mean", "pooling of atoms into the molecule vector", choices=READOUTS),
+    hidden_option((300,), "the dense head after the readout"),
+    dropout_option(0.0, "before each dense layer of the head"),
+    activation_option(),
+    Option("n_atom_types", 1024, "buckets of the atom-invariant embedding", parse=positive_int),
+)
+
+#: ``--architecture dmpnn``: Chemprop's directed message passing.
+DMPNN = register_model_kind(ModelKind(
+    name="dmpnn", model_class=GraphModel,
+    description="Chemprop's directed message passing (D-MPNN) on the molecular graph",
+    options=_GRAPH_OPTIONS, build_inputs=_inputs, build_spec=_spec_builder("dmpnn"), spec_options=_options))
+#: ``--architecture gin``: GIN-style atom messages.
+GIN = register_model_kind(ModelKind(
+    name="gin", model_class=GraphModel, description="atom message passing (GIN) on the molecular graph",
+    options=_GRAPH_OPTIONS, build_inputs=_inputs, build_spec=_spec_builder("gin"), spec_options=_options))

@@ -1,21 +1,22 @@
-"""The fingerprint MLP: ECFP → FingerprintDense → [Dense]* → one output per task."""
+"""The fingerprint MLP: a fingerprint (ECFP4 by default) → FingerprintDense → [Dense]* → one output per task."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import numpy as np
 
-from symmol.featurize import MorganFingerprint, featurizer_from_dict
-from symmol.fingerprints import FingerprintBatch
-from symmol.models.base import CompiledModel, ModelSpec
-from symmol.nn.layers import (
-    DenseLayer,
-    DropoutLayer,
-    FingerprintDenseLayer,
-    FingerprintInputLayer,
-    Layer,
-)
+from symmol.data.batch import Batch
+from symmol.data.fingerprints import FingerprintBatch
+from symmol.featurizers.base import FingerprintFeaturizer
+from symmol.featurizers.registry import featurizer_kinds, make_featurizer
+from symmol.models.base import CompiledModel, ModelInput, ModelSpec, inputs_to_dict
+from symmol.models.options import activation_option, as_bool, dropout_option, hidden_option
+from symmol.models.registry import ModelKind, Option, Problem, register_model_kind
+from symmol.nn.layers import DenseLayer, DropoutLayer, FingerprintDenseLayer, FingerprintInputLayer, Layer
+
+__all__ = ["MLP", "FingerprintMLP", "MLPSpec", "build_mlp"]
 
 
 @dataclass(frozen=True)
@@ -29,14 +30,14 @@ class MLPSpec(ModelSpec):
     task
         ``"classification"`` (outputs are logits; probabilities via sigmoid) or
         ``"regression"`` (outputs in standardised units, see ``target_mean``/``target_std``).
+    inputs
+        One input: ``{"smiles": {"column": "smiles", "featurizer": <a fingerprint featurizer's to_dict()>}}``.
     hidden
         Widths of the hidden layers; the first is a :class:`FingerprintDenseLayer`.
     dropout
         Dropout probability after each hidden layer (training only).
     activation
         Hidden nonlinearity name (see :mod:`symmol.nn.nonlinearities`).
-    featurizer
-        Fingerprint kind and parameters (``to_dict`` of a featurizer from :func:`symmol.featurize.make_featurizer`).
     target_mean, target_std
         Regression normalisation: ``y = output * std + mean``; empty for classification.
     seed
@@ -48,10 +49,10 @@ class MLPSpec(ModelSpec):
 
     targets: tuple[str, ...]
     task: str
+    inputs: dict
     hidden: tuple[int, ...] = (512,)
     dropout: float = 0.3
     activation: str = "relu"
-    featurizer: dict = field(default_factory=lambda: MorganFingerprint().to_dict())
     target_mean: tuple[float, ...] = ()
     target_std: tuple[float, ...] = ()
     seed: int = 0
@@ -59,8 +60,10 @@ class MLPSpec(ModelSpec):
 
     def __post_init__(self) -> None:
         self.check_problem()
-        if not self.hidden:
-            raise ValueError("an MLP needs at least one hidden layer")
+        if not self.hidden or any(int(h) < 1 for h in self.hidden):
+            raise ValueError(f"an MLP needs at least one hidden layer of positive width, got {self.hidden}")
+        if len(self.inputs) != 1:
+            raise ValueError(f"a fingerprint MLP has one input, got {list(self.inputs)}")
 
 
 def build_mlp(spec: MLPSpec) -> tuple[FingerprintInputLayer, list[Layer]]:
@@ -71,8 +74,8 @@ def build_mlp(spec: MLPSpec) -> tuple[FingerprintInputLayer, list[Layer]]:
     the input layer; member ``m`` is seeded with ``spec.seed + 1000 * m`` and its layer
     names carry the prefix ``m<m>.`` when ``ensemble_size > 1``.
     """
-    featurizer = featurizer_from_dict(spec.featurizer)
-    input_layer = FingerprintInputLayer(featurizer.fp_size, name="input")
+    (featurizer,) = (i.featurizer for i in spec.model_inputs())
+    input_layer = FingerprintInputLayer(featurizer.fp_size, name="input")  # type: ignore[attr-defined]
     outputs = []
     for member in range(spec.ensemble_size):
         seed = spec.seed + 1000 * member
@@ -99,42 +102,69 @@ class FingerprintMLP(CompiledModel):
     spec
         Architecture and problem description.
     backend
-        ``"numba"`` (default) or ``"c"``: how PyTensor compiles the predict/train functions.
+        ``"numba"`` (default), ``"c"``, ``"jax"`` or ``"pytorch"``: how PyTensor compiles the
+        predict/train functions.
     """
 
-    KIND = "fingerprint_mlp"
+    KIND: ClassVar[str] = "fingerprint_mlp"
+    SPEC: ClassVar[type[ModelSpec]] = MLPSpec
 
     def __init__(self, spec: MLPSpec, backend: str = "numba"):
-        super().__init__()
-        self.spec = spec
-        self.backend = backend
-        self.featurizer = featurizer_from_dict(spec.featurizer)
+        super().__init__(spec, backend)
+        if not isinstance(self.featurizer, FingerprintFeaturizer):
+            raise ValueError(f"a fingerprint MLP reads fingerprints, not {self.featurizer.kind!r}")
         self.input_layer, self.members = build_mlp(spec)
+        self.input_layers = [self.input_layer]
 
-    def input_vars(self) -> list:
-        return list(self.input_layer.input_var)
+    def batch_arrays(self, batch: Batch) -> tuple[np.ndarray, ...]:
+        assert isinstance(batch, FingerprintBatch)
+        return batch.arrays()
 
-    def batch_arrays(self, features: FingerprintBatch) -> tuple[np.ndarray, ...]:
-        return features.indptr, features.indices, features.values
 
-    def check_features(self, features: FingerprintBatch) -> None:
-        if not isinstance(features, FingerprintBatch):
-            raise TypeError(f"a fingerprint MLP takes a FingerprintBatch, got {type(features).__name__}")
-        if features.fp_size != self.featurizer.fp_size:
-            raise ValueError(
-                f"fingerprints have {features.fp_size} bits but the model expects {self.featurizer.fp_size}"
-            )
+# --------------------------------------------------------------------------
+# registry entry
+# --------------------------------------------------------------------------
+_FEATURIZER_OPTIONS = ("radius", "fp_size", "counts", "chirality")
 
-    @property
-    def ad_featurizer(self):
-        return self.featurizer
 
-    def predict_fingerprints(self, fingerprints: FingerprintBatch, batch_size: int | None = None) -> np.ndarray:
-        """Scores for a fingerprint batch (:meth:`predict_features`).
+def _inputs(options: dict[str, Any]) -> list[ModelInput]:
+    params = {name: options[name] for name in _FEATURIZER_OPTIONS if options[name] is not None}
+    featurizer = make_featurizer(options["fingerprint"], **params)
+    if not isinstance(featurizer, FingerprintFeaturizer):
+        raise ValueError(f"fingerprint must be a fingerprint kind ({', '.join(featurizer_kinds(FingerprintBatch))}), "
+                         f"got {options['fingerprint']!r}")
+    return [ModelInput("smiles", "smiles", featurizer)]
 
-        Returns
-        -------
-        ``(n_rows, n_targets)`` float32: probabilities in [0, 1] for classification,
-        values in target units for regression.
-        """
-        return self.predict_features(fingerprints, batch_size)
+
+def _spec(problem: Problem, inputs: list[ModelInput], options: dict[str, Any]) -> MLPSpec:
+    return MLPSpec(**problem.spec_fields(), inputs=inputs_to_dict(inputs), hidden=options["hidden"],
+                   dropout=options["dropout"], activation=options["activation"])
+
+
+def _options(spec: ModelSpec) -> dict[str, Any]:
+    assert isinstance(spec, MLPSpec)
+    featurizer = spec.model_inputs()[0].featurizer
+    params = featurizer.params()
+    return {"fingerprint": featurizer.kind, **{k: params[k] for k in _FEATURIZER_OPTIONS if k in params},
+            "hidden": spec.hidden, "dropout": spec.dropout, "activation": spec.activation}
+
+
+#: ``--architecture mlp``.
+MLP = register_model_kind(ModelKind(
+    name="mlp",
+    model_class=FingerprintMLP,
+    description="a fingerprint (ECFP4 by default) -> MLP",
+    options=(
+        Option("fingerprint", "ecfp", "fingerprint kind of the input (ecfp, fcfp, atompair, torsion, maccs, ...)"),
+        Option("radius", None, "Morgan radius of ecfp/fcfp (default 2: ECFP4)", parse=int),
+        Option("fp_size", None, "fingerprint bits (default 2048)", parse=int),
+        Option("counts", None, "count fingerprint instead of bits", parse=as_bool, switch=True),
+        Option("chirality", None, "chirality in the ecfp/fcfp invariants", parse=as_bool, switch=True),
+        hidden_option((512,), "the hidden layers"),
+        dropout_option(0.3, "after each hidden layer"),
+        activation_option(),
+    ),
+    build_inputs=_inputs,
+    build_spec=_spec,
+    spec_options=_options,
+))

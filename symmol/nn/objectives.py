@@ -1,10 +1,12 @@
-"""Loss functions on symbolic tensors, with missing labels (NaN) masked out."""
+"""Loss functions on symbolic tensors, with missing labels (NaN) masked out and optional row weights."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytensor.tensor as pt
 from pytensor.tensor.variable import TensorVariable
+
+__all__ = ["l2_penalty", "masked_binary_crossentropy_from_logits", "masked_squared_error"]
 
 
 def _observed(targets: TensorVariable) -> tuple[TensorVariable, TensorVariable]:
@@ -13,7 +15,16 @@ def _observed(targets: TensorVariable) -> tuple[TensorVariable, TensorVariable]:
     return mask.astype(targets.dtype), clean
 
 
-def masked_binary_crossentropy_from_logits(logits: TensorVariable, targets: TensorVariable) -> TensorVariable:
+def _masked_mean(per_label: TensorVariable, mask: TensorVariable, weights: TensorVariable | None,
+                 dtype: str) -> TensorVariable:
+    """``Σ w_i m_ij ℓ_ij / max(Σ w_i m_ij, 1)`` (``w = 1`` when ``weights`` is None)."""
+    if weights is not None:
+        mask = mask * weights[:, None]
+    return pt.sum(per_label * mask) / pt.maximum(pt.sum(mask), np.asarray(1, dtype=dtype))
+
+
+def masked_binary_crossentropy_from_logits(logits: TensorVariable, targets: TensorVariable,
+                                           weights: TensorVariable | None = None) -> TensorVariable:
     """Mean binary cross-entropy over observed labels, computed stably from logits.
 
     Parameters
@@ -23,24 +34,27 @@ def masked_binary_crossentropy_from_logits(logits: TensorVariable, targets: Tens
     targets
         ``(n_rows, n_tasks)`` float in {0, 1}; NaN marks a missing label, which contributes
         nothing to the loss or its gradient.
+    weights
+        Optional ``(n_rows,)`` non-negative row weights (e.g. bootstrap counts); each row's
+        labels count ``weights[i]`` times.
 
     Returns
     -------
-    Scalar: ``sum(mask * (softplus(z) - y z)) / max(sum(mask), 1)``.
+    Scalar: ``sum(w mask (softplus(z) - y z)) / max(sum(w mask), 1)``.
     """
     mask, y = _observed(targets)
-    per_label = pt.softplus(logits) - y * logits
-    return pt.sum(per_label * mask) / pt.maximum(pt.sum(mask), np.asarray(1, dtype=targets.dtype))
+    return _masked_mean(pt.softplus(logits) - y * logits, mask, weights, targets.dtype)
 
 
-def masked_squared_error(predictions: TensorVariable, targets: TensorVariable) -> TensorVariable:
-    """Mean squared error over observed targets (NaN targets masked out).
+def masked_squared_error(predictions: TensorVariable, targets: TensorVariable,
+                         weights: TensorVariable | None = None) -> TensorVariable:
+    """Mean squared error over observed targets (NaN targets masked out), optionally row-weighted.
 
-    Shapes ``(n_rows, n_tasks)``; returns a scalar.
+    Shapes ``(n_rows, n_tasks)`` (``weights``: ``(n_rows,)``); returns a scalar
+    ``sum(w mask (p - y)^2) / max(sum(w mask), 1)``.
     """
     mask, y = _observed(targets)
-    return pt.sum(pt.sqr(predictions - y) * mask) / pt.maximum(
-        pt.sum(mask), np.asarray(1, dtype=targets.dtype))
+    return _masked_mean(pt.sqr(predictions - y), mask, weights, targets.dtype)
 
 
 def l2_penalty(params: list) -> TensorVariable:

@@ -1,0 +1,299 @@
+"""The registry of model kinds: what ``symmol train --architecture``, :class:`~symmol.QSARModel`,
+the model store and the screen iterate, never naming a kind themselves.
+
+A :class:`ModelKind` names an architecture (``"mlp"``, ``"dmpnn"``...), the model class that
+implements it, and its :class:`Option` s (settings with defaults, help and a CLI parser), and turns
+a problem plus option values into the model's spec (:meth:`ModelKind.make_spec`). Built-in kinds
+register when :mod:`symmol.models` is imported; kinds defined outside the package register through
+the ``symmol.models`` entry-point group (the entry point names a :class:`ModelKind`, or a list of
+them), loaded on first use in every process, so spawned and Dask workers find them too::
+
+    [project.entry-points."symmol.models"]
+    fp_profile = "my_package.models:FP_PROFILE_MLP"
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from importlib import metadata
+from typing import Any
+
+from symmol.models.base import CompiledModel, ModelInput, ModelSpec
+
+__all__ = ["ENTRY_POINT_GROUP", "ModelKind", "Option", "Problem", "architecture_of", "model_class", "model_kind",
+           "model_kinds", "register_model_kind", "widths"]
+
+#: Entry-point group of model plug-ins.
+ENTRY_POINT_GROUP = "symmol.models"
+
+
+def widths(value: str | Sequence[int]) -> tuple[int, ...]:
+    """Layer widths from ``"512"``, ``"1024,256"`` or a sequence of ints.
+
+    Raises
+    ------
+    ValueError
+        If a width is not a positive integer.
+    """
+    try:
+        items = [int(w) for w in value.split(",") if w.strip()] if isinstance(value, str) else [int(w) for w in value]
+    except (TypeError, ValueError):
+        raise ValueError(f"expected comma-separated positive integers, got {value!r}") from None
+    if not items or min(items) < 1:
+        raise ValueError(f"expected comma-separated positive integers, got {value!r}")
+    return tuple(items)
+
+
+@dataclass(frozen=True)
+class Option:
+    """A setting of a model kind: a keyword of :class:`~symmol.QSARModel` and a ``symmol train`` flag.
+
+    Attributes
+    ----------
+    name
+        Python name (``"hidden"``); the flag is ``--hidden`` unless :attr:`flag` says otherwise.
+    default
+        Used when the option is not given; ``None`` means "the featurizer's or layer's own default".
+    help
+        One line for ``symmol train --help``.
+    parse
+        Turns a value (a CLI string, or what a Python caller passed) into the option's value;
+        raises ``ValueError`` for a bad one.
+    choices
+        Allowed values, if a closed set.
+    flag
+        CLI flag, e.g. ``"--message-units"`` for ``units``.
+    switch
+        A CLI switch without a value (``--counts`` sets ``True``).
+    """
+
+    name: str
+    default: Any
+    help: str
+    parse: Callable[[Any], Any] = str
+    choices: tuple[Any, ...] | None = None
+    flag: str | None = None
+    switch: bool = False
+
+    @property
+    def cli_flag(self) -> str:
+        """The ``symmol train`` flag."""
+        return self.flag or "--" + self.name.replace("_", "-")
+
+    def value(self, given: Any) -> Any:
+        """``given`` parsed and checked (``None`` stays ``None``).
+
+        Raises
+        ------
+        ValueError
+            Naming the option, for a value :attr:`parse` refuses or outside :attr:`choices`.
+        """
+        if given is None:
+            return None
+        try:
+            value = self.parse(given)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"option {self.name}: {exc}") from None
+        if self.choices is not None and value not in self.choices:
+            raise ValueError(f"option {self.name} must be one of {list(self.choices)}, got {value!r}")
+        return value
+
+
+@dataclass(frozen=True)
+class Problem:
+    """What a model is trained for, shared by every kind's spec.
+
+    Attributes
+    ----------
+    targets, task
+        Target names and ``"classification"``/``"regression"``.
+    target_mean, target_std
+        Regression normalisation (``y = output * std + mean``); empty for classification.
+    seed, ensemble_size
+        Initialisation seed and number of ensemble members.
+    """
+
+    targets: tuple[str, ...]
+    task: str
+    target_mean: tuple[float, ...] = ()
+    target_std: tuple[float, ...] = ()
+    seed: int = 0
+    ensemble_size: int = 1
+
+    def spec_fields(self) -> dict[str, Any]:
+        """The fields every :class:`~symmol.models.base.ModelSpec` has, as keyword arguments."""
+        return {"targets": self.targets, "task": self.task, "target_mean": self.target_mean,
+                "target_std": self.target_std, "seed": self.seed, "ensemble_size": self.ensemble_size}
+
+
+@dataclass(frozen=True)
+class ModelKind:
+    """One architecture: its model class, options and how options become a spec.
+
+    Attributes
+    ----------
+    name
+        The architecture name (``--architecture``, ``QSARModel(architecture=...)``).
+    model_class
+        The :class:`~symmol.models.base.CompiledModel` subclass that implements it.
+    description
+        One line for ``symmol train --help``.
+    options
+        The kind's settings.
+    build_inputs
+        ``options → [ModelInput, ...]``: the inputs (columns and featurizers) the settings give.
+    build_spec
+        ``(problem, inputs, options) → spec``.
+    spec_options
+        ``spec → options``: the settings a saved spec was made with (the inverse of ``build_spec``).
+    """
+
+    name: str
+    model_class: type[CompiledModel]
+    description: str
+    options: tuple[Option, ...]
+    build_inputs: Callable[[dict[str, Any]], list[ModelInput]]
+    build_spec: Callable[[Problem, list[ModelInput], dict[str, Any]], ModelSpec]
+    spec_options: Callable[[ModelSpec], dict[str, Any]]
+    _by_name: dict[str, Option] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_name", {option.name: option for option in self.options})
+
+    @property
+    def option_names(self) -> list[str]:
+        """The option names, in declaration order."""
+        return list(self._by_name)
+
+    def resolve(self, given: dict[str, Any]) -> dict[str, Any]:
+        """Every option's value: ``given`` (parsed and checked) over the defaults.
+
+        Raises
+        ------
+        ValueError
+            For an option this kind does not have (listing those it has) or a bad value.
+        """
+        unknown = sorted(set(given) - set(self._by_name))
+        if unknown:
+            raise ValueError(f"architecture {self.name!r} has no option(s) {unknown}; its options are "
+                             f"{self.option_names}")
+        resolved = {name: option.default for name, option in self._by_name.items()}
+        resolved.update({name: self._by_name[name].value(value) for name, value in given.items()})
+        return resolved
+
+    def inputs(self, given: dict[str, Any]) -> list[ModelInput]:
+        """The model inputs for option values ``given`` (resolved over the defaults)."""
+        return self.build_inputs(self.resolve(given))
+
+    def make_spec(self, problem: Problem, given: dict[str, Any]) -> ModelSpec:
+        """The spec of this architecture for ``problem`` and option values ``given``."""
+        options = self.resolve(given)
+        return self.build_spec(problem, self.build_inputs(options), options)
+
+    def make_model(self, problem: Problem, given: dict[str, Any], backend: str = "numba") -> CompiledModel:
+        """A freshly initialised model (:meth:`make_spec`, then the model class)."""
+        return self.model_class(self.make_spec(problem, given), backend=backend)
+
+
+_KINDS: dict[str, ModelKind] = {}
+#: Entry points already loaded (or that failed to load), by ``(name, value)``.
+_SEEN: set[tuple[str, str]] = set()
+
+
+def register_model_kind(kind: ModelKind) -> ModelKind:
+    """Register ``kind`` under its name (returns it).
+
+    Raises
+    ------
+    TypeError
+        If ``kind`` is not a :class:`ModelKind`.
+    ValueError
+        If its name is taken by another kind, or another registered kind's option of the same name
+        parses differently (the CLI has one flag per option name).
+    """
+    if not isinstance(kind, ModelKind):
+        raise TypeError(f"{kind!r} is not a ModelKind")
+    other = _KINDS.get(kind.name)
+    if other is not None and other is not kind:
+        raise ValueError(f"model kind {kind.name!r} is registered already (by {other.model_class.__module__})")
+    for existing in _KINDS.values():
+        for option in kind.options:
+            twin = existing._by_name.get(option.name)
+            if twin is not None and (twin.parse is not option.parse or twin.cli_flag != option.cli_flag):
+                raise ValueError(f"option {option.name!r} of {kind.name!r} parses differently from the one of "
+                                 f"{existing.name!r}; give it another name")
+    _KINDS[kind.name] = kind
+    return kind
+
+
+def _load_plugins() -> None:
+    """Register the plug-ins installed since the last call (a plug-in installed while Python runs is found too)."""
+    for entry in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        if (entry.name, entry.value) in _SEEN:
+            continue
+        _SEEN.add((entry.name, entry.value))
+        try:
+            loaded = entry.load()
+            for kind in loaded if isinstance(loaded, list | tuple) else [loaded]:
+                register_model_kind(kind)
+        except Exception as exc:  # a broken plug-in must not break the built-in kinds
+            warnings.warn(f"model plug-in {entry.name!r} ({entry.value}) was not loaded: {exc}", stacklevel=2)
+
+
+def model_kinds() -> list[ModelKind]:
+    """Every registered kind (built-in first, then plug-ins), in registration order."""
+    _load_plugins()
+    return list(_KINDS.values())
+
+
+def model_kind(name: str) -> ModelKind:
+    """The kind registered as ``name``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name, listing the registered ones.
+    """
+    kind = _KINDS.get(name) if isinstance(name, str) else None
+    if kind is None:
+        _load_plugins()
+        kind = _KINDS.get(name) if isinstance(name, str) else None
+    if kind is None:
+        raise ValueError(f"unknown architecture {name!r}; choose one of {[k.name for k in _KINDS.values()]}")
+    return kind
+
+
+def model_class(stored_kind: str) -> type[CompiledModel]:
+    """The model class whose ``KIND`` is ``stored_kind`` (the ``"model"`` entry of ``model.json``).
+
+    Raises
+    ------
+    ValueError
+        If no registered kind stores models under that name.
+    """
+    for kind in model_kinds():
+        if kind.model_class.KIND == stored_kind:
+            return kind.model_class
+    known = sorted({k.model_class.KIND for k in model_kinds()})
+    raise ValueError(f"unknown model kind {stored_kind!r} (this symmol reads {known})")
+
+
+def architecture_of(model: CompiledModel) -> ModelKind:
+    """The registered kind that made ``model``: the only kind of its class, or the one named by the
+    spec's ``architecture`` when several kinds share a class (``dmpnn`` and ``gin``).
+
+    Raises
+    ------
+    ValueError
+        If no registered kind matches.
+    """
+    candidates = [k for k in model_kinds() if k.model_class is type(model)]
+    if len(candidates) == 1:
+        return candidates[0]
+    name = getattr(model.spec, "architecture", None)
+    for kind in candidates:
+        if kind.name == name:
+            return kind
+    raise ValueError(f"no registered architecture builds this {type(model).__name__} model")
