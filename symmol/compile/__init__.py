@@ -1,0 +1,16 @@
+"""Compile symbolic networks on a backend (:mod:`~symmol.compile.backends`): predict functions and training
+steps (:mod:`~symmol.compile.functions`), with stable shapes on accelerators (:mod:`~symmol.compile.padding`)."""
+
+from symmol.compile.backends import BACKENDS, DEVICES, configure_blas, cuda_available, get_backend_mode
+from symmol.compile.functions import (
+    compile_function,
+    compile_predict,
+    compile_train_step,
+    input_layers_of,
+    input_variables,
+)
+from symmol.compile.padding import DeviceFunction, csr_bucket_size, pad_csr
+
+__all__ = ["BACKENDS", "DEVICES", "DeviceFunction", "compile_function", "compile_predict", "compile_train_step",
+           "configure_blas", "csr_bucket_size", "cuda_available", "get_backend_mode", "input_layers_of",
+           "input_variables", "pad_csr"]

@@ -1,0 +1,122 @@
+"""Optimisation settings of a training run (stored in ``model.json`` under ``"training"``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from symmol.nn import schedules
+from symmol.nn.updates import get_optimizer
+
+__all__ = ["AVERAGING", "LR_SCHEDULES", "TrainConfig"]
+
+LR_SCHEDULES = {
+    "constant": lambda lr, epochs: schedules.Constant(lr),
+    "cosine": lambda lr, epochs: schedules.CosineDecay(lr, epochs),
+    "exponential": lambda lr, epochs: schedules.ExponentialDecay(lr, 0.95),
+}
+#: Weight-averaging modes (:mod:`symmol.training.step`).
+AVERAGING = ("none", "ema", "swa")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation settings.
+
+    Attributes
+    ----------
+    epochs
+        Maximum number of passes over the training set.
+    patience
+        Stop after this many epochs without improvement of the validation metric and
+        restore the best epoch's parameters; ``0`` disables early stopping (exactly
+        ``epochs`` epochs, last parameters kept).
+    batch_size
+        Molecules per optimisation step.
+    optimizer
+        ``"sgd"``, ``"momentum"``, ``"adam"``, ``"adamw"``, ``"rmsprop"`` or ``"adagrad"``
+        (:mod:`symmol.nn.updates`, each matching ``torch.optim``).
+    learning_rate
+        Initial step size.
+    lr_schedule
+        ``"constant"``, ``"cosine"`` (to 0 over ``epochs``) or ``"exponential"`` (×0.95 per
+        epoch); the rate lives in a shared variable, so changing it never recompiles.
+    max_grad_norm
+        Clip the global gradient norm to this value (``torch.nn.utils.clip_grad_norm_``);
+        ``None``: no clipping.
+    weight_decay
+        L2 coefficient on weight matrices (``regularizable`` parameters).
+    averaging
+        ``"none"``, ``"ema"`` (exponential moving average of the weights over steps) or
+        ``"swa"`` (uniform average of the weights over the steps from ``swa_start`` on);
+        validation, early stopping and the final model use the averaged weights.
+    ema_decay
+        Decay ``d`` of ``"ema"``, in (0, 1).
+    swa_start
+        First averaged epoch of ``"swa"``, as a fraction of ``epochs`` in [0, 1): averaging
+        starts with the first step of epoch ``floor(swa_start · epochs)`` (0-based).
+    bagging
+        Train each ensemble member on its own bootstrap resample of the training set
+        (row weights = multinomial counts drawn with ``seed + member``).
+    seed
+        Seed of the minibatch order (and of the bootstrap resamples).
+    progress
+        Show a progress bar.
+    """
+
+    epochs: int = 40
+    patience: int = 8
+    batch_size: int = 64
+    optimizer: str = "adam"
+    learning_rate: float = 1e-3
+    lr_schedule: str = "constant"
+    max_grad_norm: float | None = None
+    weight_decay: float = 3e-4
+    averaging: str = "none"
+    ema_decay: float = 0.99
+    swa_start: float = 0.5
+    bagging: bool = False
+    seed: int = 0
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        # plain Python values (numpy scalars from a parameter grid would break model.json)
+        for name, low in (("epochs", 1), ("patience", 0), ("batch_size", 1), ("seed", 0)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | np.integer):
+                raise ValueError(f"{name} must be an integer, got {value!r}")
+            if value < low:
+                raise ValueError(f"{name} must be >= {low}, got {value}")
+            object.__setattr__(self, name, int(value))
+        for name in ("learning_rate", "weight_decay", "ema_decay", "swa_start"):
+            object.__setattr__(self, name, float(getattr(self, name)))
+        if self.max_grad_norm is not None:
+            object.__setattr__(self, "max_grad_norm", float(self.max_grad_norm))
+        object.__setattr__(self, "bagging", bool(self.bagging))
+        if not self.learning_rate > 0:
+            raise ValueError(f"learning rate must be > 0, got {self.learning_rate}")
+        if not self.weight_decay >= 0:
+            raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay}")
+        get_optimizer(self.optimizer)
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"unknown lr_schedule {self.lr_schedule!r}; choose from {sorted(LR_SCHEDULES)}")
+        if self.max_grad_norm is not None and not self.max_grad_norm > 0:
+            raise ValueError(f"max_grad_norm must be > 0, got {self.max_grad_norm}")
+        if self.averaging not in AVERAGING:
+            raise ValueError(f"unknown averaging {self.averaging!r}; choose from {list(AVERAGING)}")
+        if not 0 < self.ema_decay < 1:
+            raise ValueError(f"ema_decay must be in (0, 1), got {self.ema_decay}")
+        if not 0 <= self.swa_start < 1:
+            raise ValueError(f"swa_start must be in [0, 1), got {self.swa_start}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The settings as a JSON-ready dict (stored in ``model.json`` under ``"training"``)."""
+        return dict(self.__dict__)
+
+    @classmethod
+    def from_dict(cls, settings: dict[str, Any], **overrides: Any) -> TrainConfig:
+        """Settings from :meth:`to_dict` (keys this version does not know are ignored), then ``overrides``."""
+        known = {k: v for k, v in settings.items() if k in cls.__dataclass_fields__}
+        return cls(**{**known, **overrides})
