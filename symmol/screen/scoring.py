@@ -1,6 +1,6 @@
-"""Scoring one chunk of a library: featurize, predict with every model, add context columns.
+"""Scoring one chunk of a library: featurize the inputs each model declares, predict, add context columns.
 
-The output of :func:`ScreenScorer.score` for a chunk is the results table for its rows:
+The output of :meth:`ScreenScorer.score` for a chunk is the results table for its rows:
 ``row``, [``id``], ``smiles``, the score columns, [``ad``], [``filters``], ``status``,
 ``error``. It is a pure function of the chunk and the scorer, which is what makes resumed and
 distributed screens byte-identical to a plain run.
@@ -10,23 +10,27 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from symmol.chem.io import row_errors
 from symmol.chem.parse import parse_smiles_list
-from symmol.models.base import CompiledModel
-from symmol.pipeline import parse_mode_for
+from symmol.data.batch import Featurized
+from symmol.models.base import CompiledModel, featurize_inputs
 from symmol.screen.filters import MoleculeFilters
+from symmol.similarity.search import SortedFingerprints, max_similarity
+
+__all__ = ["ScreenScorer", "score_chunk"]
 
 
 def _id_columns(chunk: pd.DataFrame) -> pd.DataFrame:
     return chunk[[c for c in ("row", "id", "smiles") if c in chunk.columns]].reset_index(drop=True)
 
 
-def _featurizer_key(featurizer) -> str:
-    return repr(sorted(featurizer.to_dict().items()))
+def _inputs_key(model: CompiledModel) -> str:
+    return repr([(i.name, i.column, sorted(i.featurizer.to_dict().items())) for i in model.inputs])
 
 
 def score_chunk(model: CompiledModel, chunk: pd.DataFrame) -> pd.DataFrame:
@@ -46,17 +50,18 @@ class ScreenScorer:
         ``std:<target>`` over the models for every target they share. An ensemble model
         (``ensemble_size > 1``) adds ``<target>_std``, the standard deviation over members.
     filters
-        Medicinal-chemistry filters (column ``filters``; failing rows are kept but not ranked).
+        Medicinal-chemistry filters on the ``smiles`` column (column ``filters``; failing rows
+        are kept but not ranked).
     applicability_domain
-        Add column ``ad``: the largest Tanimoto similarity of the molecule to the first
-        model's training set (needs a model saved with its training fingerprints), on the
-        model's ``ad_featurizer``: its own fingerprints for an MLP, ECFP4 for a graph network.
+        Add column ``ad``: the largest Tanimoto similarity of the molecule to the first model's
+        training set (needs a model saved with its training fingerprints), on the model's
+        applicability-domain fingerprints (:meth:`CompiledModel.ad_fingerprints`).
     """
 
     models: Sequence[tuple[str, CompiledModel]]
     filters: MoleculeFilters = field(default_factory=MoleculeFilters)
     applicability_domain: bool = False
-    _train_sorted: object = field(default=None, init=False, repr=False)
+    _train_sorted: Any = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if not self.models:
@@ -68,9 +73,13 @@ class ScreenScorer:
         if self.applicability_domain and self.models[0][1].train_fingerprints is None:
             raise ValueError(
                 f"model {self.models[0][0] or 0!r} was saved without its training fingerprints; train it with "
-                "`symmol train` or QSARModel.fit (fit_features: pass ad_fingerprints for a graph network) "
-                "to screen with an applicability-domain column"
+                "`symmol train` or QSARModel.fit to screen with an applicability-domain column"
             )
+
+    @property
+    def input_columns(self) -> list[str]:
+        """The library columns the models read besides ``smiles`` (a CSV library must have them)."""
+        return list(dict.fromkeys(c for _, model in self.models for c in model.columns() if c != "smiles"))
 
     @property
     def score_columns(self) -> list[str]:
@@ -110,35 +119,21 @@ class ScreenScorer:
 
     def score(self, chunk: pd.DataFrame) -> pd.DataFrame:
         """Results table of one chunk (one row per input row, input order)."""
-        smiles = chunk["smiles"].tolist()
-        mols, parse_errors = None, None
-        if self.filters:  # filters need the molecules themselves: parse once, featurize from them
-            parsed = parse_smiles_list(smiles)
-            mols, parse_errors = parsed.mols, parsed.errors
         out = _id_columns(chunk)
+        featurized: dict[str, Featurized] = {}
+        for _, model in self.models:  # each distinct set of inputs is featurized once
+            featurized.setdefault(_inputs_key(model), featurize_inputs(model.inputs, chunk))
+        errors = [next((f.errors[i] for f in featurized.values() if f.errors[i]), "") for i in range(len(chunk))]
+        valid = np.array([not e for e in errors], dtype=bool)
         per_model: dict[str, np.ndarray] = {}
-        cache: dict[str, tuple] = {}
-
-        def features_of(featurizer) -> tuple:
-            """(features, per-row errors) of the chunk for ``featurizer``, computed once per kind."""
-            key = _featurizer_key(featurizer)
-            if key not in cache:
-                if mols is None:  # the cheapest parse proven to give this featurizer identical input
-                    featurized = featurizer.from_smiles(smiles, parse_mode=parse_mode_for(featurizer.to_dict()))
-                    cache[key] = featurized.features, featurized.errors
-                else:
-                    cache[key] = featurizer.from_mols(mols), parse_errors
-            return cache[key]
-
         for name, model in self.models:
-            features, errors = features_of(model.featurizer)
-            valid = np.array([not e for e in errors], dtype=bool)
+            batch = featurized[_inputs_key(model)].batch
             prefix = f"{name}:" if len(self.models) > 1 else ""
             if model.spec.ensemble_size > 1:
-                members = model.predict_members(features)
+                members = model.predict_members(batch)
                 scores, spread = members.mean(axis=0), members.std(axis=0)
             else:
-                scores, spread = model.predict_features(features), None
+                scores, spread = model.predict_batch(batch), None
             per_model[name] = scores
             for j, target in enumerate(model.targets):
                 out[prefix + target] = np.where(valid, scores[:, j], np.nan)
@@ -150,17 +145,18 @@ class ScreenScorer:
             out[f"mean:{target}"] = np.where(valid, stacked.mean(axis=0), np.nan)
             out[f"std:{target}"] = np.where(valid, stacked.std(axis=0), np.nan)
         if self.applicability_domain:
-            out["ad"] = self._applicability(features_of(self.models[0][1].ad_featurizer)[0], valid)
+            first = self.models[0][1]
+            out["ad"] = self._applicability(first, featurized[_inputs_key(first)], valid)
         if self.filters:
-            out["filters"] = self.filters.apply(mols)
+            out["filters"] = self.filters.apply(parse_smiles_list(chunk["smiles"].tolist()).mols)
         out["status"] = np.where(valid, "ok", "invalid")
         out["error"] = row_errors(chunk, errors)
         return out
 
-    def _applicability(self, fingerprints, valid: np.ndarray) -> np.ndarray:
-        from symmol.similarity.search import SortedFingerprints, max_similarity
-
-        model = self.models[0][1]
+    def _applicability(self, model: CompiledModel, featurized: Featurized, valid: np.ndarray) -> np.ndarray:
+        fingerprints = model.ad_fingerprints(featurized.batch)
+        if fingerprints is None:
+            raise ValueError(f"{type(model).__name__} has no fingerprints for an applicability domain")
         if self._train_sorted is None:  # popcount-sorted once per scorer
             self._train_sorted = SortedFingerprints.from_packed(np.asarray(model.train_fingerprints))
         similarity = max_similarity(fingerprints.to_packed(), self._train_sorted)

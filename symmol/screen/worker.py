@@ -14,9 +14,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
 
+from symmol.models.store import ModelFileError, load_model
 from symmol.screen.filters import MoleculeFilters
 from symmol.screen.scoring import ScreenScorer
+
+__all__ = ["ChunkResult", "ModelBundle", "arrow_schema", "encode", "rank_candidates", "run_chunk", "scorer_for"]
 
 
 @dataclass(frozen=True)
@@ -70,8 +76,6 @@ class ModelBundle:
 
     def build_scorer(self) -> ScreenScorer:
         """Load (and validate) every model; compile happens on first use."""
-        from symmol.models.store import ModelFileError, load_model
-
         loaded = []
         with tempfile.TemporaryDirectory(prefix="symmol-model-") as tmp:
             for i, (name, files) in enumerate(self.models):
@@ -126,26 +130,18 @@ def encode(table: pd.DataFrame, fmt: str, header: bool) -> bytes:
     are written exactly (shortest round-trip form of the float32), missing scores are empty.
     gzip uses level 1: at level 6 compression would cost more than scoring the molecules.
     """
-    import pyarrow as pa
-
     arrow = pa.Table.from_pandas(table, schema=arrow_schema(table), preserve_index=False)
     buffer = io.BytesIO()
     if fmt == "parquet":
-        import pyarrow.parquet as pq
-
         pq.write_table(arrow, buffer)
         return buffer.getvalue()
-    import pyarrow.csv as pa_csv
-
     pa_csv.write_csv(arrow, buffer, pa_csv.WriteOptions(include_header=header))
     data = buffer.getvalue()
     return gzip.compress(data, compresslevel=1, mtime=0) if fmt == "csv.gz" else data
 
 
-def arrow_schema(table: pd.DataFrame):
+def arrow_schema(table: pd.DataFrame) -> pa.Schema:
     """Fixed Arrow types per column, so every chunk's Parquet part has the same schema."""
-    import pyarrow as pa
-
     fields = []
     for name in table.columns:
         if name == "row":
