@@ -466,8 +466,9 @@ def max_similarity(queries: np.ndarray, targets, metric: str | Metric = "tanimot
     Parameters
     ----------
     queries : (n_queries, n_words) uint64
-    targets : FingerprintIndex, SortedFingerprints or (n_targets, n_words) uint64
-        E.g. a training set; packed arrays are sorted by popcount first.
+    targets : SortedFingerprints or (n_targets, n_words) uint64
+        E.g. a training set; packed arrays are sorted by popcount first (an index:
+        :meth:`~symmol.similarity.index.FingerprintIndex.max_similarity`).
     metric, alpha, beta
         See :class:`Metric`.
 
@@ -476,11 +477,7 @@ def max_similarity(queries: np.ndarray, targets, metric: str | Metric = "tanimot
     (n_queries,) float64
         ``max_j similarity(query, target_j)``; ``nan`` when there are no targets.
     """
-    from symmol.similarity.index import FingerprintIndex
-
-    if isinstance(targets, FingerprintIndex):
-        targets = targets.targets
-    elif not isinstance(targets, SortedFingerprints):
+    if not isinstance(targets, SortedFingerprints):
         targets = SortedFingerprints.from_packed(targets)
     queries = _check_targets(queries, targets)
     out = np.full(queries.shape[0], np.nan)
