@@ -8,17 +8,18 @@ import runpy
 import sys
 from pathlib import Path
 
-HELP = "list or run the benchmarks in bench/ (symmol vs RDKit, FPSim2, scikit-learn, PyTorch...)"
+import symmol
+
+__all__ = ["add_arguments", "bench_dir", "run"]
 
 
 def bench_dir() -> Path:
     """The ``bench/`` folder beside the installed package (present in a source or editable install)."""
-    import symmol
-
     return Path(symmol.__file__).resolve().parents[1] / "bench"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare ``symmol bench``'s arguments."""
     parser.add_argument("name", nargs="?", help="benchmark to run (e.g. featurize, similarity); omit to list them")
     parser.add_argument("args", nargs=argparse.REMAINDER, help="options passed to the benchmark (see NAME --help)")
 
@@ -29,6 +30,7 @@ def _summary(path: Path) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    """List the benchmarks, or run one with its own arguments."""
     folder = bench_dir()
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder}: no bench/ folder; benchmarks run from a source checkout of symmol")

@@ -14,22 +14,33 @@ Invalid rows are all zero (NaN for ``rdkit2d``) and listed with RDKit's reason i
 from __future__ import annotations
 
 import argparse
+import struct
 from pathlib import Path
 
-HELP = "compute fingerprints (ECFP/FCFP/atom pairs/torsions/MACCS) or RDKit 2D descriptors into a .npy array"
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
 
-KINDS = ("ecfp", "fcfp", "atompair", "torsion", "maccs", "rdkit2d")
+from symmol.cli.params import add_featurizer_flags, featurizer_params
+from symmol.data.dense import DenseBatch
+from symmol.data.fingerprints import FingerprintBatch
+from symmol.featurizers.base import Featurizer
+from symmol.featurizers.pipeline import featurize_file
+from symmol.featurizers.registry import make_featurizer
+from symmol.featurizers.transformer import transformer_kinds
+
+__all__ = ["add_arguments", "run"]
+
 #: Bytes reserved for the .npy header (a multiple of 64, room for any row count).
 _HEADER_BYTES = 128
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare ``symmol featurize``'s arguments (kinds from the featurizer registry)."""
     parser.add_argument("library", help="molecules: .csv, .smi or .sdf, optionally .gz")
-    parser.add_argument("--fingerprint", choices=KINDS, default="ecfp", help="featurizer kind (default ecfp)")
-    parser.add_argument("--radius", type=int, default=2, help="Morgan radius for ecfp/fcfp (ECFP4: 2)")
-    parser.add_argument("--fp-size", type=int, default=2048, help="bits for ecfp/fcfp/atompair/torsion")
-    parser.add_argument("--count", action="store_true", help="counts (clipped at 255) instead of bits")
-    parser.add_argument("--chirality", action="store_true", help="chirality in the ecfp/fcfp invariants")
+    parser.add_argument("--fingerprint", choices=transformer_kinds(), default="ecfp",
+                        help="featurizer kind (default ecfp)")
+    add_featurizer_flags(parser)
     parser.add_argument("--format", choices=("npy", "packed"), default="npy",
                         help="npy: (n, fp_size) uint8; packed: (n, ceil(fp_size/64)) uint64 bit words")
     parser.add_argument("--n-jobs", type=int, default=1, help="worker processes (-1: all cores)")
@@ -39,24 +50,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, help="output .npy; invalid rows listed in <out>.invalid.csv")
 
 
-def _featurizer(args: argparse.Namespace):
-    from symmol.featurize import make_featurizer
-
-    kind = args.fingerprint
-    if kind in ("ecfp", "fcfp"):
-        return make_featurizer(kind, radius=args.radius, fp_size=args.fp_size, counts=args.count,
-                               chirality=args.chirality)
-    if kind in ("atompair", "torsion"):
-        return make_featurizer(kind, fp_size=args.fp_size, counts=args.count)
-    return make_featurizer(kind)
-
-
-def _npy_header(dtype, shape: tuple[int, int]) -> bytes:
+def _npy_header(dtype: type, shape: tuple[int, int]) -> bytes:
     """A version 1.0 ``.npy`` header of exactly :data:`_HEADER_BYTES` bytes."""
-    import struct
-
-    import numpy as np
-
     text = repr({"descr": np.lib.format.dtype_to_descr(np.dtype(dtype)), "fortran_order": False,
                  "shape": tuple(int(s) for s in shape)}).encode("latin1")
     body = _HEADER_BYTES - 10
@@ -65,36 +60,42 @@ def _npy_header(dtype, shape: tuple[int, int]) -> bytes:
     return b"\x93NUMPY\x01\x00" + struct.pack("<H", body) + text + b" " * (body - 1 - len(text)) + b"\n"
 
 
+def _layout(featurizer: Featurizer, packed: bool) -> tuple[str, type, int]:
+    """``(pipeline output, file dtype, row width)``; ``ValueError`` for a layout the kind cannot give."""
+    if featurizer.BATCH_TYPE is DenseBatch:
+        if packed:
+            raise ValueError(f"--format packed needs a fingerprint; {featurizer.kind} rows are written as float32 npy")
+        return "batch", np.float32, len(featurizer.feature_names)  # type: ignore[attr-defined]
+    if packed:
+        if getattr(featurizer, "counts", False):
+            raise ValueError("--format packed stores bits; drop --count or use --format npy")
+        return "packed", np.uint64, (int(featurizer.fp_size) + 63) // 64  # type: ignore[attr-defined]
+    return "batch", np.uint8, int(featurizer.fp_size)  # type: ignore[attr-defined]
+
+
+def _block(features: object) -> np.ndarray:
+    if isinstance(features, FingerprintBatch):
+        return features.to_dense_uint8()
+    if isinstance(features, DenseBatch):
+        return features.values
+    return np.asarray(features)
+
+
 def run(args: argparse.Namespace) -> int:
-    import numpy as np
-    import pandas as pd
-    from tqdm.auto import tqdm
-
-    from symmol.pipeline import featurize_file
-
-    featurizer = _featurizer(args)
+    """Featurize the library chunk by chunk into the .npy file; list the invalid rows beside it."""
+    featurizer = make_featurizer(args.fingerprint, **featurizer_params(args, args.fingerprint))
     out = Path(args.out)
     if out.suffix != ".npy":
         raise ValueError(f"{out}: the output must be a .npy file")
-    descriptors = args.fingerprint == "rdkit2d"
-    if descriptors and args.format == "packed":
-        raise ValueError("--format packed needs a fingerprint; rdkit2d descriptors are written as float32 npy")
-    if args.count and args.format == "packed":
-        raise ValueError("--format packed stores bits; drop --count or use --format npy")
-    if descriptors:
-        output, dtype, width = "dense", np.float32, len(featurizer.feature_names)
-    elif args.format == "packed":
-        output, dtype, width = "packed", np.uint64, (int(featurizer.fp_size) + 63) // 64
-    else:
-        output, dtype, width = "csr", np.uint8, int(featurizer.fp_size)
+    output, dtype, width = _layout(featurizer, args.format == "packed")
     out.parent.mkdir(parents=True, exist_ok=True)
     invalid, n_rows = [], 0
     with open(out, "wb") as handle, tqdm(desc="featurize", unit="mol", disable=args.no_progress) as bar:
         handle.write(_npy_header(dtype, (0, width)))
         for chunk in featurize_file(args.library, featurizer, n_jobs=args.n_jobs, chunk_size=args.chunk_size,
-                                    output=output, smiles_column=args.smiles_column):
-            block = chunk.features.to_dense_uint8() if output == "csr" else chunk.features
-            handle.write(np.ascontiguousarray(block, dtype=dtype).data)
+                                    output=output, smiles_column=args.smiles_column):  # type: ignore[arg-type]
+            handle.write(np.ascontiguousarray(_block(chunk.features), dtype=dtype).data)
+            assert chunk.source is not None
             invalid += [(int(row), smiles, error) for row, smiles, error
                         in zip(chunk.rows, chunk.source["smiles"], chunk.errors, strict=True) if error]
             n_rows += len(chunk.rows)
@@ -102,8 +103,7 @@ def run(args: argparse.Namespace) -> int:
         handle.seek(0)
         handle.write(_npy_header(dtype, (n_rows, width)))
     invalid_path = out.with_name(out.name + ".invalid.csv")
-    table = pd.DataFrame(invalid, columns=["row", "smiles", "error"])
-    table.to_csv(invalid_path, index=False)
+    pd.DataFrame(invalid, columns=["row", "smiles", "error"]).to_csv(invalid_path, index=False)
     print(f"{n_rows} rows x {width} {'words' if output == 'packed' else 'features'} ({featurizer.name}) -> {out}; "
           f"{len(invalid)} invalid rows -> {invalid_path}")
     return 0

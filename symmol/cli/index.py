@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import argparse
 
-HELP = "build a memory-mapped fingerprint index of a molecule library (.csv/.smi/.sdf[.gz]) for `symmol search`"
+from symmol.cli.params import add_featurizer_flags, featurizer_params
+from symmol.similarity.index import build_index, index_kinds
+
+__all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare ``symmol index``'s arguments (bit-fingerprint kinds from the featurizer registry)."""
     parser.add_argument("library", help="molecules: .csv, .smi or .sdf, optionally .gz")
     parser.add_argument("--out", required=True, metavar="INDEX", help="index directory to create")
-    parser.add_argument("--fingerprint", choices=("ecfp", "fcfp", "atompair", "torsion", "maccs"), default="ecfp",
+    parser.add_argument("--fingerprint", choices=index_kinds(), default="ecfp",
                         help="bit fingerprint kind, identical to RDKit's (default ecfp)")
-    parser.add_argument("--radius", type=int, default=None, help="Morgan radius of ecfp/fcfp (default 2 = ECFP4)")
-    parser.add_argument("--fp-size", type=int, default=None,
-                        help="bits per fingerprint (default 2048; maccs has 167 fixed)")
+    add_featurizer_flags(parser, counts=False)
     parser.add_argument("--smiles-column", default=None)
     parser.add_argument("--id-column", default=None)
     parser.add_argument("--chunk-size", type=int, default=20_000, help="molecules per chunk (bounds memory)")
@@ -24,17 +26,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from symmol.similarity.index import FINGERPRINT_DEFAULTS, build_index
-
-    params = {}
-    for name, value in (("radius", args.radius), ("fp_size", args.fp_size)):
-        if value is not None:
-            if name not in FINGERPRINT_DEFAULTS[args.fingerprint]:
-                raise ValueError(f"--{name.replace('_', '-')} does not apply to --fingerprint {args.fingerprint}")
-            params[name] = value
-    index = build_index(args.library, args.out, fingerprint=args.fingerprint, params=params,
-                        smiles_column=args.smiles_column, id_column=args.id_column, chunk_size=args.chunk_size,
-                        n_jobs=args.n_jobs, overwrite=args.overwrite, progress=not args.no_progress)
+    """Build the index and print its counts."""
+    index = build_index(args.library, args.out, fingerprint=args.fingerprint,
+                        params=featurizer_params(args, args.fingerprint), smiles_column=args.smiles_column,
+                        id_column=args.id_column, chunk_size=args.chunk_size, n_jobs=args.n_jobs,
+                        overwrite=args.overwrite, progress=not args.no_progress)
     meta = index.meta
     print(f"{meta['n_rows']} rows: {meta['n_molecules']} indexed ({index.featurizer().name}, {meta['n_bits']} bits), "
           f"{meta['n_invalid']} invalid -> {index.path / 'invalid.csv'}; index -> {index.path}")

@@ -1,46 +1,67 @@
-"""``symmol`` command line: one module per subcommand, each with ``add_arguments`` and ``run``."""
+"""``symmol`` command line: one module per subcommand, each with ``add_arguments`` and ``run``.
+
+Only the module of the command being run is imported (``symmol --help`` imports none), so the
+help and the start of every command stay fast. Expected failures (bad input files, bad options,
+corrupt model or index files) end with one line on stderr and exit status 2; ``--debug`` shows the
+traceback instead.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Sequence
 
-from symmol import __version__
-from symmol.cli import bench, featurize, index, predict, screen, search, train
+from symmol._version import __version__
 
-SUBCOMMANDS = {
-    "train": train,
-    "predict": predict,
-    "screen": screen,
-    "featurize": featurize,
-    "index": index,
-    "search": search,
-    "bench": bench,
+__all__ = ["COMMANDS", "build_parser", "main"]
+
+#: Command → (module, one-line help).
+COMMANDS = {
+    "train": ("symmol.cli.train", "train a model (fingerprint MLP, D-MPNN, GIN or a plug-in kind) on labelled data "
+                                  "and report train/val/test metrics"),
+    "predict": ("symmol.cli.predict", "predict target values for molecules (.csv/.smi/.sdf[.gz]) with trained models"),
+    "screen": ("symmol.cli.screen", "score every molecule of a library (.csv/.smi/.sdf[.gz]) with trained models, "
+                                    "keeping the top K"),
+    "featurize": ("symmol.cli.featurize", "compute fingerprints (ECFP/FCFP/atom pairs/torsions/MACCS) or RDKit 2D "
+                                          "descriptors into a .npy array"),
+    "index": ("symmol.cli.index", "build a memory-mapped fingerprint index of a molecule library for `symmol search`"),
+    "search": ("symmol.cli.search", "similarity search of a fingerprint index: the K nearest or all above a threshold"),
+    "bench": ("symmol.cli.bench", "list or run the benchmarks in bench/ (symmol vs RDKit, FPSim2, scikit-learn, "
+                                  "PyTorch...)"),
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser; only ``command``'s own arguments are declared (its module imported)."""
     parser = argparse.ArgumentParser(
         prog="symmol",
         description="Symbolic, compiled machine learning for drug discovery: fingerprints, "
                     "PyTensor models, training and screening.",
     )
     parser.add_argument("--version", action="version", version=f"symmol {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name, module in SUBCOMMANDS.items():
-        sub = commands.add_parser(name, help=module.HELP, description=module.HELP)
-        module.add_arguments(sub)
-        sub.set_defaults(handler=module.run)
+    for name, (module_name, help_text) in COMMANDS.items():
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        if name == command:
+            module = importlib.import_module(module_name)
+            module.add_arguments(sub)
+            sub.set_defaults(handler=module.run)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``symmol`` console script; returns the process exit status."""
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = next((arg for arg in argv if not arg.startswith("-")), None)
+    args = build_parser(command if command in COMMANDS else None).parse_args(argv)
     try:
         return int(args.handler(args) or 0)
-    except (ValueError, FileNotFoundError, RuntimeError) as exc:
+    except (ValueError, OSError, RuntimeError) as exc:
+        if args.debug:
+            raise
         print(f"symmol {args.command}: error: {exc}", file=sys.stderr)
         return 2
 

@@ -6,7 +6,10 @@ from functools import partial
 
 from symmol.cli import screen
 
-HELP = "predict target values for molecules (.csv/.smi/.sdf[.gz]) with a trained model"
+__all__ = ["add_arguments", "run"]
 
+
+#: ``symmol screen``'s arguments without ``--top``, one job by default.
 add_arguments = partial(screen.add_arguments, with_top=False, default_jobs=1)
+#: Same as ``symmol screen``.
 run = screen.run

@@ -5,14 +5,18 @@ from __future__ import annotations
 import argparse
 import os
 
-HELP = "score every molecule of a library (.csv/.smi/.sdf[.gz]) with trained models, keeping the top K"
+from symmol.screen import screen_library
+
+__all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser, with_top: bool = True, default_jobs: int | None = None) -> None:
+    """Declare the arguments of ``symmol screen`` (``symmol predict``: no ``--top``, one job by default)."""
     parser.add_argument("models", nargs="+", metavar="MODEL_DIR",
                         help="model directory written by `symmol train` (several: one score column per model "
                              "and target, plus their mean and standard deviation)")
-    parser.add_argument("library", help="molecules: .csv, .smi or .sdf, optionally .gz")
+    parser.add_argument("library", help="molecules: .csv, .smi or .sdf, optionally .gz (a model that reads other "
+                                        "columns, e.g. a protein sequence, needs a .csv holding them)")
     parser.add_argument("--out", required=True,
                         help="results .csv, .csv.gz or .parquet (one row per input row, in input order)")
     if with_top:
@@ -43,8 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser, with_top: bool = True, defaul
 
 
 def run(args: argparse.Namespace) -> int:
-    from symmol.screen import screen_library
-
+    """Screen (or predict), then print the counts and the output paths."""
     summary = screen_library(
         args.models, args.library, args.out, top_k=getattr(args, "top", 0), smiles_column=args.smiles_column,
         id_column=args.id_column, chunk_size=args.chunk_size, n_jobs=args.n_jobs, scheduler=args.scheduler,

@@ -6,10 +6,17 @@ import argparse
 import sys
 from pathlib import Path
 
-HELP = "similarity search of a fingerprint index: the K nearest or all above a threshold, per query molecule"
+import numpy as np
+import pandas as pd
+
+from symmol.chem.io import iter_molecules, row_errors
+from symmol.similarity.index import FingerprintIndex
+
+__all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare ``symmol search``'s arguments."""
     parser.add_argument("index", help="index directory written by `symmol index`")
     parser.add_argument("--queries", required=True, help="query molecules: .csv, .smi or .sdf, optionally .gz")
     mode = parser.add_mutually_exclusive_group(required=True)
@@ -27,13 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import numpy as np
-    import pandas as pd
-
-    from symmol.chem.io import iter_molecules, row_errors
-    from symmol.pipeline import parse_mode_for
-    from symmol.similarity.index import FingerprintIndex
-
+    """Search every query chunk; hits are appended to the output, invalid queries listed beside it."""
     index = FingerprintIndex.open(args.index, verify=args.verify)
     if index.targets.columns is None:
         print(f"note: {args.index} is a format-1 index without bit columns: searched row by row (slower); "
@@ -46,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     pd.DataFrame(columns=columns).to_csv(out, index=False)
     for chunk in iter_molecules(args.queries, args.smiles_column, chunk_size=args.chunk_size):
         smiles = chunk["smiles"].tolist()
-        featurized = featurizer.from_smiles(smiles, parse_mode=parse_mode_for(featurizer.to_dict()))
+        featurized = featurizer.featurize(smiles)
         errors = row_errors(chunk, featurized.errors)
         valid = np.array([not e for e in errors], dtype=bool)
         rows = chunk["row"].to_numpy(dtype=np.int64)
@@ -54,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
         n_queries += len(chunk)
         if not valid.any():
             continue
-        hits = index.search(featurized.fingerprints.to_packed()[valid], k=args.k, threshold=args.threshold,
+        hits = index.search(featurized.batch.to_packed()[valid], k=args.k, threshold=args.threshold,
                             metric=args.metric, alpha=args.alpha, beta=args.beta)
         hits["query"] = rows[valid][hits["query"].to_numpy()]
         hits[columns].to_csv(out, mode="a", header=False, index=False)

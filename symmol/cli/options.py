@@ -1,0 +1,62 @@
+"""Command-line flags declared from the registries (model options), shared by several commands."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from symmol.models.registry import ModelKind, Option, model_kinds
+
+__all__ = ["add_model_options", "chosen_options"]
+
+
+def _merged(kinds: list[ModelKind]) -> dict[str, tuple[Option, list[tuple[str, Any]]]]:
+    """Option name → (the option, [(architecture, default), ...]) over every kind."""
+    merged: dict[str, tuple[Option, list[tuple[str, Any]]]] = {}
+    for kind in kinds:
+        for option in kind.options:
+            entry = merged.setdefault(option.name, (option, []))
+            entry[1].append((kind.name, option.default))
+    return merged
+
+
+def _default_text(value: Any) -> str:
+    if isinstance(value, tuple):
+        return ",".join(map(str, value))
+    return "its own" if value is None else str(value)
+
+
+def add_model_options(parser: argparse.ArgumentParser) -> None:
+    """``--architecture`` and one flag per option name of every registered architecture (default: unset)."""
+    kinds = model_kinds()
+    parser.add_argument("--architecture", choices=[k.name for k in kinds], default="mlp",
+                        help="; ".join(f"{k.name}: {k.description}" for k in kinds))
+    group = parser.add_argument_group("architecture options (each applies to the architectures named)")
+    for name, (option, defaults) in _merged(kinds).items():
+        where = ", ".join(f"{kind}: {_default_text(default)}" for kind, default in defaults)
+        help_text = f"{option.help} [default {where}]"
+        if option.switch:
+            group.add_argument(option.cli_flag, dest=name, action="store_const", const=True, default=None,
+                               help=help_text)
+        else:
+            group.add_argument(option.cli_flag, dest=name, default=None, choices=option.choices,
+                               metavar=None if option.choices else name.upper(), help=help_text)
+
+
+def chosen_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The architecture options given on the command line, for ``args.architecture``.
+
+    Raises
+    ------
+    ValueError
+        If an option of another architecture was given (it would be ignored silently otherwise).
+    """
+    kinds = model_kinds()
+    chosen = next(k for k in kinds if k.name == args.architecture)
+    given = {name: getattr(args, name) for name in _merged(kinds) if getattr(args, name, None) is not None}
+    foreign = [name for name in given if name not in chosen.option_names]
+    if foreign:
+        flags = ", ".join(next(o.cli_flag for k in kinds for o in k.options if o.name == name) for name in foreign)
+        owners = sorted({k.name for k in kinds for name in foreign if name in k.option_names})
+        raise ValueError(f"{flags} applies to --architecture {'|'.join(owners)} only, not {args.architecture}")
+    return given
