@@ -48,9 +48,9 @@ from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 
 from symmol.chem.io import read_molecules
 from symmol.estimator import QSARModel
-from symmol.fingerprints import FingerprintBatch
-from symmol.metrics import task_metrics
-from symmol.splits import Split, random_split, scaffold_split
+from symmol.data.fingerprints import FingerprintBatch
+from symmol.evaluation.metrics import task_metrics
+from symmol.evaluation.splits import Split, random_split, scaffold_split
 
 REPO = Path(__file__).resolve().parents[1]
 #: MLP candidates: (dropout, weight decay, batch size); the first is `symmol train`'s default.

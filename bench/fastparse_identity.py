@@ -37,7 +37,7 @@ import rdkit
 from symmol.chem.io import iter_molecules
 from symmol.chem.native import REFUSAL_REASONS, native_graphs
 from symmol.chem.parse import parse_smiles_list
-from symmol.featurize import MorganFingerprint
+from symmol.featurizers import MorganFingerprint
 
 REPO = Path(__file__).resolve().parents[1]
 LIBRARIES = {

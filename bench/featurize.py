@@ -56,8 +56,8 @@ from rdkit import Chem, rdBase
 from rdkit.Chem import rdFingerprintGenerator
 
 from symmol.chem.io import iter_molecules
-from symmol.featurize import make_featurizer
-from symmol.pipeline import featurize_smiles
+from symmol.featurizers import make_featurizer
+from symmol.featurizers.pipeline import featurize_smiles
 
 REPO = Path(__file__).resolve().parents[1]
 ZINC = "screening_libraries/zinc250k_rndm_zinc_drugs_clean.smi.gz"
@@ -176,7 +176,7 @@ def profile_steps(smiles: list[str]) -> str:
     from symmol.chem.graph import mol_graph_batch
     from symmol.chem.native import encode_smiles
     from symmol.chem.parse import parse_smiles_list
-    from symmol.featurize import MorganFingerprint
+    from symmol.featurizers import MorganFingerprint
     from symmol.kernels.morgan import morgan_csr
     from symmol.kernels.smiles import smiles_graph_batch
 

@@ -61,7 +61,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from accuracy import DATASETS, Dataset, LoadedDataset, load_dataset  # noqa: E402
 
 from symmol.estimator import QSARModel  # noqa: E402
-from symmol.metrics import task_metrics  # noqa: E402
+from symmol.evaluation.metrics import task_metrics  # noqa: E402
 
 
 def fit_symmol(ds: Dataset, data: LoadedDataset, seed: int) -> tuple[float, float, int]:
@@ -89,7 +89,7 @@ def fit_chemprop(ds: Dataset, data: LoadedDataset, seed: int) -> tuple[float, fl
     pl.seed_everything(seed, verbose=False)
     split = data.split
     t0 = time.perf_counter()
-    featurizer = featurizers.SimpleMoleculeMolGraphFeaturizer()
+    featurizer = featurizers.SimpleMoleculeMolMolGraphFeaturizer()
 
     def dataset(rows: np.ndarray):
         points = [cdata.MoleculeDatapoint.from_smi(s, y) for s, y in zip(data.smiles[rows], data.y[rows],

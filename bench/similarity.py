@@ -36,7 +36,7 @@ import numpy as np
 from rdkit import Chem, DataStructs
 from rdkit.Chem import rdFingerprintGenerator
 
-from symmol.featurize import MorganFingerprint
+from symmol.featurizers import MorganFingerprint
 from symmol.kernels.config import jit
 from symmol.similarity import FingerprintIndex, SortedFingerprints, build_index, threshold_search, topk_search
 from symmol.similarity.search import bulk_similarity

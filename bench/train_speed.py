@@ -92,8 +92,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from symmol.compile import compile_train_step  # noqa: E402
-from symmol.featurize import MorganFingerprint  # noqa: E402
-from symmol.fingerprints import FingerprintBatch  # noqa: E402
+from symmol.featurizers import MorganFingerprint  # noqa: E402
+from symmol.data.fingerprints import FingerprintBatch  # noqa: E402
 from symmol.models.mlp import MLPSpec, build_mlp  # noqa: E402
 from symmol.nn.layers import get_all_param_values  # noqa: E402
 from symmol.nn.objectives import masked_binary_crossentropy_from_logits, masked_squared_error  # noqa: E402

@@ -21,13 +21,13 @@ import pytensor
 import pytensor.tensor as pt
 
 from symmol.chem.io import read_molecules
-from symmol.metrics import regression_metrics
-from symmol.molgraph import GraphFeaturizer
+from symmol.evaluation.metrics import regression_metrics
+from symmol.featurizers.molgraph import MolGraphFeaturizer
 from symmol.nn.graph import build_graph_network, graph_inputs
 from symmol.nn.layers import get_all_param_values, get_all_params, get_output, set_all_param_values
 from symmol.nn.objectives import masked_squared_error
 from symmol.nn.updates import adam
-from symmol.splits import random_split
+from symmol.evaluation.splits import random_split
 
 HERE = Path(__file__).resolve().parent
 TARGET = "measured log solubility in mols per litre"
@@ -42,7 +42,7 @@ def main() -> None:
 
     # 1. Molecules as graphs; rows RDKit rejects are reported and left out.
     table = read_molecules(args.data, smiles_column="smiles")
-    featurized = GraphFeaturizer().from_smiles(table["smiles"].tolist())
+    featurized = MolGraphFeaturizer().from_smiles(table["smiles"].tolist())
     keep = np.flatnonzero(featurized.valid)
     graphs = featurized.graphs.take(keep)
     y = table[[TARGET]].to_numpy(np.float32)[keep]

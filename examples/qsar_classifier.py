@@ -16,12 +16,12 @@ import pytensor
 import pytensor.tensor as pt
 
 from symmol.chem.io import read_molecules
-from symmol.featurize import MorganFingerprint
-from symmol.metrics import classification_metrics
+from symmol.featurizers import MorganFingerprint
+from symmol.evaluation.metrics import classification_metrics
 from symmol.nn import layers as L
 from symmol.nn.objectives import masked_binary_crossentropy_from_logits
 from symmol.nn.updates import adam
-from symmol.splits import scaffold_split
+from symmol.evaluation.splits import scaffold_split
 
 HERE = Path(__file__).resolve().parent
 

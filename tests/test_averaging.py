@@ -9,9 +9,11 @@ import pytest
 
 from symmol.chem.io import read_molecules
 from symmol.estimator import QSARModel
-from symmol.featurize import MorganFingerprint
+from symmol.featurizers import MorganFingerprint
 from symmol.models.mlp import FingerprintMLP, MLPSpec
-from symmol.train import TrainConfig, TrainStep, bootstrap_weights, train_model, weighted_masked_loss
+from symmol.nn.objectives import masked_binary_crossentropy_from_logits, masked_squared_error
+from symmol.training import TrainConfig, train_model
+from symmol.training.step import TrainStep, bootstrap_weights
 
 TASKS = ["NR-AR", "NR-AhR", "SR-MMP"]
 
@@ -87,7 +89,7 @@ def test_validation_and_early_stopping_use_the_averaged_weights(tox21_fp):
     model = _mlp()
     config = TrainConfig(epochs=3, patience=5, batch_size=32, averaging="ema", progress=False)
     history = train_model(model, fps.slice(0, 120), y[:120], fps.slice(120, len(fps)), y[120:], config)
-    from symmol.metrics import task_metrics
+    from symmol.evaluation.metrics import task_metrics
 
     best = history.val_score[history.best_epoch]
     score = task_metrics("classification", y[120:], model.predict_fingerprints(fps.slice(120, len(fps))),
@@ -113,7 +115,8 @@ def test_weighted_loss_equals_the_loss_on_repeated_rows(task):
     targets[1, 0] = np.nan
     counts = np.array([2, 0, 1, 3, 0, 1], dtype=np.float32)
     o, t, w = pt.matrix("o"), pt.matrix("t"), pt.vector("w")
-    loss = pytensor.function([o, t, w], weighted_masked_loss(task, o, t, w))
+    objective = masked_binary_crossentropy_from_logits if task == "classification" else masked_squared_error
+    loss = pytensor.function([o, t, w], objective(o, t, w))
     repeated = np.repeat(np.arange(6), counts.astype(int))
     x, yy = outputs[repeated].astype(np.float64), targets[repeated].astype(np.float64)
     mask = ~np.isnan(yy)

@@ -20,8 +20,8 @@ from symmol.compile import (
     get_backend_mode,
     pad_csr,
 )
-from symmol.featurize import MorganFingerprint
-from symmol.fingerprints import FingerprintBatch
+from symmol.featurizers import MorganFingerprint
+from symmol.data.fingerprints import FingerprintBatch
 from symmol.models.mlp import MLPSpec, build_mlp
 from symmol.nn.layers import get_all_param_values
 from symmol.nn.objectives import masked_squared_error
@@ -138,7 +138,7 @@ def test_fingerprint_mlp_model_predicts_on_accelerator_backends(backend):
     """FingerprintMLP passes its inputs explicitly (CompiledModel); the accelerator backends must accept them."""
     if _available(backend):
         pytest.skip(_available(backend))
-    from symmol.models.graph import GraphModel, GraphSpec
+    from symmol.models.graph_network import GraphModel, GraphSpec
     from symmol.models.mlp import FingerprintMLP, MLPSpec
 
     spec = MLPSpec(targets=("a", "b"), task="classification", hidden=(8,),

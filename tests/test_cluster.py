@@ -11,7 +11,7 @@ from rdkit.Chem import rdFingerprintGenerator
 from rdkit.ML.Cluster import Butina
 from rdkit.SimDivFilters import MaxMinPicker
 
-from symmol.featurize import MorganFingerprint
+from symmol.featurizers import MorganFingerprint
 from symmol.similarity import bulk_similarity, butina_clusters, maxmin_pick, similarity_matrix
 
 

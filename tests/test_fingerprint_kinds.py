@@ -23,7 +23,7 @@ from rdkit.Chem import Descriptors, rdFingerprintGenerator, rdMolDescriptors
 
 from symmol.chem.graph import mol_graph_batch
 from symmol.chem.invariants import atom_pair_codes, chirality_arrays, feature_invariants
-from symmol.featurize import (
+from symmol.featurizers import (
     AtomPairFingerprint,
     MACCSKeys,
     MorganFingerprint,

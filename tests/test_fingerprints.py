@@ -4,8 +4,8 @@ import numpy as np
 from rdkit import Chem, DataStructs
 from rdkit.Chem import rdFingerprintGenerator
 
-from symmol.featurize import MorganFingerprint
-from symmol.fingerprints import FingerprintBatch
+from symmol.featurizers import MorganFingerprint
+from symmol.data.fingerprints import FingerprintBatch
 from symmol.kernels.bits import popcount_rows
 
 SMILES = ["CCOc1ccc2nc(S(N)(=O)=O)sc2c1", "CCN1C(=O)NC(c2ccccc2)C1=O", "CC(C)(C)OC(=O)N1CCC(CC1)C(=O)O",

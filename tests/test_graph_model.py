@@ -14,12 +14,12 @@ from symmol.chem.graph import MolGraphBatch, mol_graph_batch
 from symmol.chem.io import read_molecules
 from symmol.cli.main import main
 from symmol.estimator import QSARModel
-from symmol.fingerprints import FingerprintBatch
-from symmol.models.graph import GraphModel, GraphSpec
+from symmol.data.fingerprints import FingerprintBatch
+from symmol.models.graph_network import GraphModel, GraphSpec
 from symmol.models.store import ModelFileError, load_model, save_model
-from symmol.molgraph import GraphFeaturizer
+from symmol.featurizers.molgraph import MolGraphFeaturizer
 from symmol.nn.graph import graph_inputs
-from symmol.train import TrainConfig, train_model
+from symmol.training import TrainConfig, train_model
 
 ESOL_TARGET = "measured log solubility in mols per litre"
 INVALID = ["C1CC", "N(=O)(=O)(=O)C", "not a smiles"]
@@ -62,7 +62,7 @@ def test_graph_batch_take_slice_concatenate_match_per_molecule_lists(esol):
 def test_featurizer_rows_and_parse_paths_agree(example_data):
     smiles = read_molecules(example_data / "bbbp.csv", smiles_column="smiles")["smiles"].tolist()[:400]
     smiles[5:5] = INVALID
-    featurizer = GraphFeaturizer()
+    featurizer = MolGraphFeaturizer()
     fast, full = featurizer.from_smiles(smiles, "fast"), featurizer.from_smiles(smiles, "full")
     assert fast.errors == full.errors
     assert [i for i, e in enumerate(fast.errors) if e][:3] == [5, 6, 7]
@@ -100,7 +100,7 @@ def test_predictions_match_numpy_reference(esol, message_passing):
 
 def test_training_learns_and_backends_agree(esol):
     """Two epochs from the same start on numba and C give the same parameters; more epochs fit ESOL."""
-    featurized = GraphFeaturizer().from_smiles(esol["smiles"].tolist())
+    featurized = MolGraphFeaturizer().from_smiles(esol["smiles"].tolist())
     y = esol[[ESOL_TARGET]].to_numpy(float)
     spec = GraphSpec(targets=("logS",), task="regression", target_mean=(float(y.mean()),),
                      target_std=(float(y.std()),), **SMALL)
@@ -123,7 +123,7 @@ def test_training_learns_and_backends_agree(esol):
 
 def test_estimator_classification_save_load_and_invalid_rows(tmp_path, example_data):
     table = read_molecules(example_data / "bbbp.csv", smiles_column="smiles")
-    featurized = GraphFeaturizer().from_smiles(table["smiles"].tolist()[:300])
+    featurized = MolGraphFeaturizer().from_smiles(table["smiles"].tolist()[:300])
     valid = table.iloc[:300][featurized.valid]
     model = QSARModel("classification", architecture="dmpnn", ensemble_size=2, epochs=4, patience=0,
                       batch_size=32, progress=False, **SMALL).fit(valid["smiles"][:250], valid["p_np"][:250],
@@ -170,7 +170,7 @@ def test_model_file_and_input_errors(tmp_path, esol):
         GraphSpec(targets=("a",), task="regression", readout="attention")
     with pytest.raises(ValueError, match="architecture must be one of"):
         QSARModel("regression", architecture="transformer")
-    graphs = GraphFeaturizer().from_smiles(esol["smiles"][:4].tolist()).graphs
+    graphs = MolGraphFeaturizer().from_smiles(esol["smiles"][:4].tolist()).graphs
     short = QSARModel("regression").featurize(esol["smiles"][:3].tolist()).features  # 3 rows of ECFP4
     with pytest.raises(ValueError, match=r"one row per training molecule \(4\); got 3 rows of 2048 bits"):
         QSARModel("regression", architecture="gin").fit_features(graphs, np.zeros(4), ad_fingerprints=short)

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from symmol.cli.main import main
-from symmol.featurize import MorganFingerprint
+from symmol.featurizers import MorganFingerprint
 from symmol.similarity import (
     FingerprintIndex,
     IndexFileError,

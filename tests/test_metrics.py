@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from symmol.metrics import classification_metrics, regression_metrics
+from symmol.evaluation.metrics import classification_metrics, regression_metrics
 
 
 def test_classification_masks_missing_and_single_class_tasks():
@@ -54,7 +54,7 @@ def _naive_bedroc(labels, scores, alpha):
 
 
 def test_enrichment_factor_and_bedroc_equal_the_definitions():
-    from symmol.metrics import bedroc, enrichment_factor, virtual_screening_metrics
+    from symmol.evaluation.metrics import bedroc, enrichment_factor, virtual_screening_metrics
 
     rng = np.random.default_rng(0)
     labels = (rng.random(1000) < 0.03).astype(int)
@@ -75,7 +75,7 @@ def test_enrichment_factor_and_bedroc_equal_the_definitions():
 
 
 def test_enrichment_factor_when_the_top_fraction_is_the_whole_screen():
-    from symmol.metrics import enrichment_factor, virtual_screening_metrics
+    from symmol.evaluation.metrics import enrichment_factor, virtual_screening_metrics
 
     assert enrichment_factor([1], [0.5], 0.01) == 1.0
     assert enrichment_factor([1] + [0] * 9, np.linspace(1, 0, 10), 0.95) == 1.0

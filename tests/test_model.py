@@ -8,7 +8,7 @@ import pytest
 from symmol.chem.io import read_molecules
 from symmol.estimator import InvalidMoleculeError, QSARModel
 from symmol.models.store import ModelFileError, load_model, save_model
-from symmol.splits import random_split
+from symmol.evaluation.splits import random_split
 
 TASKS = ["NR-AR", "NR-AhR", "SR-MMP"]
 
@@ -140,7 +140,7 @@ def test_labels_other_than_0_1_and_pandas_index_errors_name_the_row(tox21_small)
 
 
 def test_load_keeps_fcfp_and_chirality(tox21_small, tmp_path):
-    from symmol.featurize import MorganFingerprint
+    from symmol.featurizers import MorganFingerprint
 
     smiles, y = tox21_small
     model = _small_model(epochs=1)

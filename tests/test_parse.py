@@ -23,7 +23,7 @@ def test_explicit_hydrogens_are_removed_like_molfromsmiles():
     from rdkit import Chem
     from rdkit.Chem import rdFingerprintGenerator
 
-    from symmol.featurize import MorganFingerprint
+    from symmol.featurizers import MorganFingerprint
 
     smiles = "[H]OC([H])([H])[H]"
     mol, error = parse_smiles(smiles)
@@ -58,7 +58,7 @@ def _sample_smiles():
 def test_fast_path_equals_full_path_on_sample_and_edge_cases():
     import numpy as np
 
-    from symmol.featurize import MorganFingerprint
+    from symmol.featurizers import MorganFingerprint
 
     smiles = _sample_smiles() + _EDGE_CASES
     full = parse_smiles_list(smiles, mode="full")
@@ -78,7 +78,7 @@ def test_fast_path_equals_rdkit_generator():
     from rdkit import Chem
     from rdkit.Chem import rdFingerprintGenerator
 
-    from symmol.featurize import MorganFingerprint
+    from symmol.featurizers import MorganFingerprint
 
     smiles = ["C1=CC=CC=C1O", "O=N(=O)c1ccc(Cl)cc1", "[2H]C([2H])([2H])c1ccccn1", "CC[N+](C)(C)[O-]"]
     fast = parse_smiles_list(smiles, mode="fast")

@@ -10,8 +10,8 @@ from rdkit.Chem import rdFingerprintGenerator
 
 from symmol.chem.io import read_molecules
 from symmol.cli.main import main
-from symmol.featurize import MorganFingerprint, make_featurizer
-from symmol.pipeline import featurize_chunks, featurize_file, featurize_smiles, parse_mode_for
+from symmol.featurizers import MorganFingerprint, make_featurizer
+from symmol.featurizers.pipeline import featurize_chunks, featurize_file, featurize_smiles, parse_mode_for
 
 INVALID = {5: "C1CC", 17: "c1cccc1", 40: "", 41: "CN(C)(C)(C)C"}
 

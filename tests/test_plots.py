@@ -10,7 +10,7 @@ from sklearn.metrics import roc_curve
 pytest.importorskip("matplotlib")
 
 from symmol.cli.main import main  # noqa: E402
-from symmol.plots import plot_history, plot_parity, plot_roc  # noqa: E402
+from symmol.evaluation.plots import plot_history, plot_parity, plot_roc  # noqa: E402
 
 
 def test_history_curves_and_kept_epoch():

@@ -17,7 +17,7 @@ import pytest
 from symmol.chem.io import read_molecules
 from symmol.estimator import QSARModel
 from symmol.screen import screen_library, top_path
-from symmol.screen.run import work_dir
+from symmol.screen.state import work_dir
 
 TARGETS = ["NR-AR", "SR-MMP"]
 

@@ -10,7 +10,7 @@ from rdkit import Chem, DataStructs
 from rdkit.Chem import rdFingerprintGenerator
 
 import symmol.similarity.search as search_mod
-from symmol.featurize import MorganFingerprint
+from symmol.featurizers import MorganFingerprint
 from symmol.similarity import (
     Metric,
     SortedFingerprints,

@@ -15,7 +15,7 @@ from rdkit import Chem
 
 from symmol.chem.graph import mol_graph_batch
 from symmol.chem.native import encode_smiles, native_graphs
-from symmol.featurize import MorganFingerprint
+from symmol.featurizers import MorganFingerprint
 from symmol.kernels.smiles import REFUSAL_REASONS, smiles_graph_batch
 
 TEST_DATA = Path(__file__).resolve().parent / "data"

@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from symmol.splits import murcko_scaffold, random_split, read_splits_file, scaffold_split, write_splits_file
+from symmol.evaluation.splits import murcko_scaffold, random_split, read_splits_file, scaffold_split, write_splits_file
 
 
 def test_random_split_is_a_seeded_partition():

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from symmol.targets import check_targets, target_matrix
+from symmol.evaluation.targets import check_targets, target_matrix
 
 
 def test_target_matrix_reads_numbers_and_missing_values():

@@ -12,7 +12,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from symmol.chem.io import read_molecules
-from symmol.transformers import FingerprintTransformer
+from symmol.featurizers.transformer import FingerprintTransformer
 
 
 class _AsNumericEstimator(FingerprintTransformer):
@@ -152,8 +152,8 @@ def test_missing_values_index_labels_and_parameter_checks(smiles):
 def test_numpy_parameters_stay_json_serialisable():
     import json
 
-    from symmol.featurize import MorganFingerprint
-    from symmol.train import TrainConfig
+    from symmol.featurizers import MorganFingerprint
+    from symmol.training import TrainConfig
 
     spec = MorganFingerprint(radius=np.int64(2), fp_size=np.int64(64), counts=np.bool_(True)).to_dict()
     assert json.loads(json.dumps(spec))["fp_size"] == 64
