@@ -6,7 +6,7 @@ import numpy as np
 
 from symmol.nn.init import GlorotUniform
 from symmol.nn.layers import Layer
-from symmol.ops.gather import gather_rows
+from symmol.ops.segment import gather_rows
 
 
 class EmbeddingLayer(Layer):

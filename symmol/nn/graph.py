@@ -33,8 +33,7 @@ from symmol.nn.embedding import EmbeddingLayer
 from symmol.nn.init import Constant, GlorotUniform
 from symmol.nn.layers import DenseLayer, DropoutLayer, InputLayer, Layer, MergeLayer, output_units
 from symmol.nn.nonlinearities import get_nonlinearity
-from symmol.ops.gather import gather_rows
-from symmol.ops.segment import segment_max, segment_mean, segment_sum
+from symmol.ops.segment import gather_rows, segment_max, segment_mean, segment_sum
 
 #: Bond-type ids: RDKit's ``BondType`` values 0–12 (up to ``AROMATIC``) and one for all later types.
 N_BOND_TYPES = 14

@@ -24,7 +24,7 @@ Ops covered (semantics in their own modules):
 
 * :class:`~symmol.ops.fingerprint.FingerprintDot`, ``FingerprintDotGradW``, ``FingerprintRowDot``
 * :class:`~symmol.ops.segment.SegmentSum`, ``SegmentMean``, ``SegmentMax``, ``SegmentMaxGrad``
-* :class:`~symmol.ops.gather.GatherRows`
+* :class:`~symmol.ops.segment.GatherRows`
 """
 
 from __future__ import annotations
@@ -33,8 +33,7 @@ import numpy as np
 from pytensor.graph.basic import Apply, Constant
 
 from symmol.ops.fingerprint import FingerprintDot, FingerprintDotGradW, FingerprintRowDot
-from symmol.ops.gather import GatherRows
-from symmol.ops.segment import SegmentMax, SegmentMaxGrad, SegmentMean, SegmentSum
+from symmol.ops.segment import GatherRows, SegmentMax, SegmentMaxGrad, SegmentMean, SegmentSum
 
 _registered: set[str] = set()
 
