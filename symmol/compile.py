@@ -13,9 +13,10 @@ Backends map to PyTensor linkers:
 
 ``jax`` and ``pytorch`` are optional (``pip install symmol[jax]`` / ``symmol[pytorch]``) and
 take ``device="cuda"`` to run on a CUDA GPU; symmol's Ops get their JAX/PyTorch
-implementations from :mod:`symmol.ops.accelerator_dispatch`, imported when the backend is
-first selected. Parameters stay host NumPy arrays in PyTensor's shared storage, so each call
-moves them to the device and back: the accelerator backends pay off for large models only.
+implementations from :mod:`symmol.ops.jax_dispatch` / :mod:`symmol.ops.pytorch_dispatch`,
+registered when the backend is first selected. Parameters stay host NumPy arrays in
+PyTensor's shared storage, so each call moves them to the device and back: the accelerator
+backends pay off for large models only.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from symmol.nn.layers import (
 )
 from symmol.nn.objectives import l2_penalty
 from symmol.nn.updates import DECOUPLED_WEIGHT_DECAY, total_norm_constraint
+from symmol.ops import jax_dispatch, pytorch_dispatch
 
 BACKENDS = {"numba": "NUMBA", "c": "CVM", "jax": "JAX", "pytorch": "PYTORCH"}
 DEVICES = ("cpu", "cuda")
@@ -133,9 +135,7 @@ def get_backend_mode(backend: str, device: str = "cpu"):
         package = _BACKEND_PACKAGES[backend]
         if importlib.util.find_spec(package) is None:
             raise ImportError(f"backend {backend!r} needs {package}: pip install symmol[{backend}]")
-        from symmol.ops import accelerator_dispatch
-
-        (accelerator_dispatch.register_jax if backend == "jax" else accelerator_dispatch.register_pytorch)()
+        (jax_dispatch.register if backend == "jax" else pytorch_dispatch.register)()
         if device == "cuda" and not cuda_available(backend):
             raise RuntimeError(f"device='cuda' requested but {package} sees no CUDA device")
     if backend == "c":
