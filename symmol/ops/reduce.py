@@ -30,11 +30,10 @@ from pytensor.link.numba.dispatch import basic as numba_basic
 from pytensor.link.numba.dispatch.basic import register_funcify_default_op_cache_key
 from pytensor.tensor import TensorLike
 from pytensor.tensor.type import TensorType
-from pytensor.tensor.variable import TensorVariable
 
 from symmol.ops._types import as_float_tensor
 
-__all__ = ["MatrixSum", "matrix_sum"]
+__all__ = ["MatrixSum"]
 
 _AXES = (None, 0, 1)
 
@@ -84,24 +83,6 @@ class MatrixSum(Op):
         elif self.axis == 1:
             g = g[:, None]
         return [pt.zeros_like(x) + g]
-
-
-def matrix_sum(x: TensorLike, axis: int | None = None) -> TensorVariable:
-    """Symbolic ``x.sum(axis)`` of a float matrix; see :class:`MatrixSum`.
-
-    Parameters
-    ----------
-    x : float32/float64 matrix, shape (n_rows, n_cols)
-    axis : None, 0 or 1
-
-    Raises
-    ------
-    TypeError
-        If ``x`` is not a float matrix.
-    ValueError
-        If ``axis`` is not None, 0 or 1.
-    """
-    return MatrixSum(axis)(x)
 
 
 # --------------------------------------------------------------------------- #

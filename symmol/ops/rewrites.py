@@ -22,7 +22,7 @@ How a fingerprint matrix is recognised
 A fingerprint batch is a CSR matrix ``X`` of shape ``(n_rows, n_bits)``: either a
 ``pytensor.sparse.csr_matrix`` variable, a ``pytensor.sparse.CSR(values, indices,
 indptr, shape)`` built from arrays, or the dense view of either through
-``pytensor.sparse.dense_from_sparse`` (see :func:`fingerprint_matrix`). Its arrays are read with ``csm_properties`` (or
+``pytensor.sparse.dense_from_sparse``. Its arrays are read with ``csm_properties`` (or
 straight from the ``CSR`` node).
 
 Rewrites
@@ -77,7 +77,6 @@ from pytensor.tensor.math import Dot
 from pytensor.tensor.rewriting.basic import register_canonicalize, register_specialize
 from pytensor.tensor.subtensor import AdvancedIncSubtensor1
 from pytensor.tensor.type import TensorType
-from pytensor.tensor.variable import TensorVariable
 
 from symmol.ops._types import FLOAT_DTYPES
 from symmol.ops.adam import AdamStep, DenseAdam, FingerprintAdam, dense_adam, fingerprint_adam
@@ -86,7 +85,6 @@ from symmol.ops.reduce import MatrixSum
 from symmol.ops.segment import segment_sum
 
 __all__ = [
-    "fingerprint_matrix",
     "local_adam_inplace",
     "local_fuse_dense_adam",
     "local_fuse_fingerprint_adam",
@@ -103,25 +101,6 @@ _assert_rows = Assert("symmol fused Adam: the gradient's n_bits differs from the
 # --------------------------------------------------------------------------- #
 # fingerprint products (canonicalize)
 # --------------------------------------------------------------------------- #
-
-
-def fingerprint_matrix(indptr, indices, values, n_bits) -> TensorVariable:
-    """Dense symbolic view ``(n_rows, n_bits)`` of a CSR fingerprint batch, for writing ``pt.dot(X, W)``.
-
-    Nothing is densified when ``X`` only feeds products with dense matrices: the rewrites
-    of this module replace ``pt.dot(X, W)`` by ``FingerprintDot(indptr, indices, values, W)``.
-
-    Parameters
-    ----------
-    indptr : int vector, shape (n_rows + 1,)
-    indices : int32 vector, shape (nnz,)
-    values : float vector, shape (nnz,)
-    n_bits : int
-        Number of columns (fp_size).
-    """
-    n_rows = pt.as_tensor_variable(indptr).shape[0] - 1
-    X = sparse.CSR(values, indices, indptr, pt.stack([n_rows, pt.as_tensor_variable(n_bits)]).astype("int32"))
-    return sparse.dense_from_sparse(X)
 
 
 def _is_dense_matrix(v: Variable) -> bool:
