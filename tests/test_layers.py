@@ -10,12 +10,16 @@ from pytensor.compile.mode import Mode
 from pytensor.gradient import verify_grad
 
 from symmol.compile import get_backend_mode
-from symmol.nn.conv import Conv1DLayer, GlobalPoolLayer
-from symmol.nn.embedding import EmbeddingLayer
 from symmol.nn.layers import (
+    BatchNormLayer,
+    Conv1DLayer,
     DenseLayer,
     DropoutLayer,
+    EmbeddingLayer,
+    GlobalPoolLayer,
+    GRULayer,
     InputLayer,
+    LayerNormLayer,
     get_all_layers,
     get_all_params,
     get_output,
@@ -23,8 +27,6 @@ from symmol.nn.layers import (
     get_state_updates,
     residual_block,
 )
-from symmol.nn.norm import BatchNormLayer, LayerNormLayer
-from symmol.nn.recurrent import GRULayer
 
 torch = pytest.importorskip("torch")
 PY = Mode(linker="py", optimizer="fast_run")

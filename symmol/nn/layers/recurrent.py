@@ -1,4 +1,4 @@
-"""Recurrent layers built on ``pytensor.scan``."""
+"""Recurrent layers built on ``pytensor.scan``. Mirrors ``lasagne.layers.recurrent``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import pytensor.tensor as pt
 from pytensor.raise_op import Assert
 
 from symmol.nn.init import Constant, GlorotUniform
-from symmol.nn.layers import Layer, MergeLayer, output_units
+from symmol.nn.layers.base import Layer, MergeLayer
+from symmol.nn.layers.helper import output_units
 
 
 class GRULayer(MergeLayer):
@@ -85,5 +86,3 @@ class GRULayer(MergeLayer):
 
 
 _mask_shape = Assert("GRULayer: the mask must be (n, L), the batch size and length of the input")
-
-__all__ = ["GRULayer"]

@@ -1,16 +1,19 @@
-"""Embedding lookup of integer tokens (SMILES characters, amino acids, atom types)."""
+"""Embedding lookup of integer tokens (SMILES characters, amino acids, atom types).
+
+Mirrors ``lasagne.layers.embedding``.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
 from symmol.nn.init import GlorotUniform
-from symmol.nn.layers import Layer
+from symmol.nn.layers.base import Layer
 from symmol.ops.segment import gather_rows
 
 
 class EmbeddingLayer(Layer):
-    """``W[ids]`` for integer ids, with a scatter-add gradient (:func:`symmol.ops.gather.gather_rows`).
+    """``W[ids]`` for integer ids, with a scatter-add gradient (:func:`symmol.ops.segment.gather_rows`).
 
     Parameters
     ----------
@@ -19,7 +22,7 @@ class EmbeddingLayer(Layer):
     vocab_size, units
         Shape of the table ``W`` ``(vocab_size, units)``; ``torch.nn.Embedding``'s ``weight``.
     channels_first
-        For ``(n, L)`` ids: output ``(n, units, L)`` (NCW, for :class:`symmol.nn.conv.Conv1DLayer`)
+        For ``(n, L)`` ids: output ``(n, units, L)`` (NCW, for :class:`symmol.nn.layers.Conv1DLayer`)
         instead of ``(n, L, units)``.
 
     Output ``(n, units)``, ``(n, L, units)`` or ``(n, units, L)``, float32. An id out of
@@ -40,6 +43,3 @@ class EmbeddingLayer(Layer):
         rows = gather_rows(self.W, incoming.flatten())
         out = rows.reshape((incoming.shape[0], incoming.shape[1], self.units))
         return out.dimshuffle(0, 2, 1) if self.channels_first else out
-
-
-__all__ = ["EmbeddingLayer"]

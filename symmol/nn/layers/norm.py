@@ -1,4 +1,7 @@
-"""Normalisation layers: batch normalisation (running statistics as state updates) and layer normalisation."""
+"""Normalisation layers: batch normalisation (running statistics as state updates) and layer normalisation.
+
+Mirrors ``lasagne.layers.normalization``.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,8 @@ import pytensor.tensor as pt
 from pytensor.raise_op import Assert
 
 from symmol.nn.init import Constant
-from symmol.nn.layers import FLOATX, Layer, output_units
+from symmol.nn.layers.base import FLOATX, Layer
+from symmol.nn.layers.helper import output_units
 
 
 class BatchNormLayer(Layer):
@@ -85,6 +89,3 @@ class LayerNormLayer(Layer):
         mean = incoming.mean(axis=-1, keepdims=True)
         var = pt.sqr(incoming - mean).mean(axis=-1, keepdims=True)
         return (incoming - mean) / pt.sqrt(var + np.float32(self.eps)) * self.gamma + self.beta
-
-
-__all__ = ["BatchNormLayer", "LayerNormLayer"]

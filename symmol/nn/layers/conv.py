@@ -1,8 +1,9 @@
 """Sequence layers in NCW layout (batch, channels, width): 1-D convolution and pooling over the width.
 
-For protein and SMILES sequences: tokens → :class:`symmol.nn.embedding.EmbeddingLayer`
-(``channels_first=True``) → :class:`Conv1DLayer` → :class:`GlobalPoolLayer` (with a padding
-mask for sequences of different lengths).
+Mirrors ``lasagne.layers.conv`` / ``lasagne.layers.pool`` for 1-D sequences. For protein and
+SMILES sequences: tokens → :class:`symmol.nn.layers.EmbeddingLayer` (``channels_first=True``)
+→ :class:`Conv1DLayer` → :class:`GlobalPoolLayer` (with a padding mask for sequences of
+different lengths).
 """
 
 from __future__ import annotations
@@ -12,8 +13,11 @@ import pytensor.tensor as pt
 from pytensor.raise_op import Assert
 
 from symmol.nn.init import Constant, GlorotUniform
-from symmol.nn.layers import Layer, MergeLayer, output_units
+from symmol.nn.layers.base import Layer, MergeLayer
+from symmol.nn.layers.helper import output_units
 from symmol.nn.nonlinearities import get_nonlinearity
+
+__all__ = ["Conv1DLayer", "GlobalPoolLayer"]
 
 
 class Conv1DLayer(Layer):
@@ -114,6 +118,3 @@ class GlobalPoolLayer(MergeLayer):
         pooled = pt.switch(mask > 0, x, lowest).max(axis=2)
         any_real = mask.max(axis=2) > 0
         return pt.switch(any_real, pooled, pt.zeros_like(pooled))
-
-
-__all__ = ["Conv1DLayer", "GlobalPoolLayer"]
