@@ -43,7 +43,6 @@ from symmol.nn.layers.embedding import EmbeddingLayer
 from symmol.nn.layers.fingerprint import FingerprintDenseLayer, FingerprintInputLayer, SymbolicFingerprints
 from symmol.nn.layers.graph import N_BOND_TYPES, DirectedMessagePassingLayer, GraphReadoutLayer, MessagePassingLayer
 from symmol.nn.layers.helper import (
-    count_params,
     get_all_layers,
     get_all_param_values,
     get_all_params,
@@ -81,7 +80,6 @@ __all__ = [
     "MessagePassingLayer",
     "NonlinearityLayer",
     "SymbolicFingerprints",
-    "count_params",
     "get_all_layers",
     "get_all_param_values",
     "get_all_params",

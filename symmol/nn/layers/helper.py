@@ -13,7 +13,6 @@ from pytensor.tensor.sharedvar import TensorSharedVariable
 from symmol.nn.layers.base import FLOATX, Layer, MergeLayer
 
 __all__ = [
-    "count_params",
     "get_all_layers",
     "get_all_param_values",
     "get_all_params",
@@ -267,8 +266,3 @@ def set_all_param_values(layer: Layer, values: dict[str, np.ndarray]) -> None:
         if value.shape != expected:
             raise ValueError(f"parameter {name}: shape {value.shape} does not match the model's {expected}")
         param.set_value(value.astype(FLOATX, copy=False))
-
-
-def count_params(layer: Layer, **tags: bool) -> int:
-    """Total number of scalar parameters (optionally filtered by tags)."""
-    return int(sum(p.get_value(borrow=True).size for p in get_all_params(layer, **tags)))
