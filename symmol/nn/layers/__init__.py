@@ -11,7 +11,7 @@ As in ``lasagne.layers``, the layers are grouped in submodules and all re-export
 :mod:`~.input`              :class:`InputLayer`
 :mod:`~.dense`              :class:`DenseLayer`, :class:`NonlinearityLayer`
 :mod:`~.noise`              :class:`DropoutLayer`
-:mod:`~.merge`              :class:`ElemwiseSumLayer`, :func:`residual_block`
+:mod:`~.merge`              :class:`ConcatLayer`, :class:`ElemwiseSumLayer`, :func:`residual_block`
 :mod:`~.fingerprint`        :class:`SymbolicFingerprints`, :class:`FingerprintInputLayer`,
                             :class:`FingerprintDenseLayer`
 :mod:`~.conv`               :class:`Conv1DLayer`, :class:`GlobalPoolLayer`
@@ -53,7 +53,7 @@ from symmol.nn.layers.helper import (
     set_all_param_values,
 )
 from symmol.nn.layers.input import InputLayer
-from symmol.nn.layers.merge import ElemwiseSumLayer, residual_block
+from symmol.nn.layers.merge import ConcatLayer, ElemwiseSumLayer, residual_block
 from symmol.nn.layers.noise import DropoutLayer
 from symmol.nn.layers.norm import BatchNormLayer, LayerNormLayer
 from symmol.nn.layers.recurrent import GRULayer
@@ -62,6 +62,7 @@ __all__ = [
     "FLOATX",
     "N_BOND_TYPES",
     "BatchNormLayer",
+    "ConcatLayer",
     "Conv1DLayer",
     "DenseLayer",
     "DirectedMessagePassingLayer",

@@ -1,4 +1,4 @@
-"""Layers that merge several inputs: elementwise sums. Mirrors ``lasagne.layers.merge``.
+"""Layers that merge several inputs: elementwise sums and concatenation. Mirrors ``lasagne.layers.merge``.
 
 :func:`residual_block` builds the usual pre-sum residual block from an :class:`ElemwiseSumLayer`.
 """
@@ -12,7 +12,56 @@ from symmol.nn.layers.base import Layer, MergeLayer
 from symmol.nn.layers.dense import DenseLayer, NonlinearityLayer
 from symmol.nn.layers.helper import output_units
 
-__all__ = ["ElemwiseSumLayer", "residual_block"]
+__all__ = ["ConcatLayer", "ElemwiseSumLayer", "residual_block"]
+
+
+class ConcatLayer(MergeLayer):
+    """Concatenation of several layers' outputs along one axis.
+
+    Mirrors ``lasagne.layers.ConcatLayer`` (without ``cropping``): the output is
+    ``pt.concatenate([x_1, ..., x_k], axis=axis)``.
+
+    Parameters
+    ----------
+    incomings : list of Layer
+        At least one layer; their outputs must have one rank and agree on every axis but
+        ``axis``.
+    axis : int
+        Axis along which to concatenate (default 1, the feature axis of ``(n, units)``
+        outputs); negative values count from the end.
+    name : str, optional
+
+    Attributes
+    ----------
+    units : int
+        For ``axis`` 1 or -1 the sum of the inputs' widths
+        (:func:`~symmol.nn.layers.output_units`), so a :class:`~symmol.nn.layers.DenseLayer`
+        can follow: correct for ``(n, units)`` inputs, for ``(n, C, W)`` inputs with
+        ``axis=1`` and for ``(n, L, units)`` inputs with ``axis=-1``. Along any other axis
+        the width of the first input (the feature axis is not concatenated).
+
+    Output: the inputs' shape with the sizes along ``axis`` summed; dtype the inputs'
+    common upcast (float32 for float32 inputs). The gradient wrt each input is its slice of
+    the output's gradient.
+
+    Raises
+    ------
+    ValueError
+        If ``incomings`` is empty.
+    """
+
+    def __init__(self, incomings: list[Layer], axis: int = 1, name: str | None = None):
+        super().__init__(incomings, name)
+        if not self.input_layers:
+            raise ValueError("ConcatLayer needs at least one input layer")
+        self.axis = int(axis)
+        if self.axis in (1, -1):
+            self.units = sum(output_units(layer) for layer in self.input_layers)
+        else:
+            self.units = output_units(self.input_layers[0])
+
+    def get_output_for(self, incoming: list, deterministic: bool = False):
+        return pt.concatenate(incoming, axis=self.axis)
 
 
 class ElemwiseSumLayer(MergeLayer):
