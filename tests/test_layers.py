@@ -1,4 +1,4 @@
-"""Layers (symmol.nn.*) against torch CPU reference forward passes with the same weights."""
+"""Layers (symmol.nn.layers) against torch CPU reference forward passes with the same weights, and NumPy."""
 
 from __future__ import annotations
 
@@ -34,13 +34,19 @@ from symmol.nn.layers import (
     set_all_param_values,
 )
 
-torch = pytest.importorskip("torch")
 PY = Mode(linker="py", optimizer="fast_run")
 RTOL, ATOL = 1e-5, 1e-5
 
 
+@pytest.fixture
+def torch():
+    """The torch reference; only the tests that compare against it need (and skip without) torch."""
+    return pytest.importorskip("torch")
+
+
 def t(a):
-    return torch.from_numpy(np.ascontiguousarray(a))
+    """NumPy array as a torch tensor (for tests that requested the ``torch`` fixture)."""
+    return pytest.importorskip("torch").from_numpy(np.ascontiguousarray(a))
 
 
 def compile_fn(inputs, outputs, backend=None, **kwargs):
@@ -49,7 +55,7 @@ def compile_fn(inputs, outputs, backend=None, **kwargs):
 
 
 @pytest.mark.parametrize("backend", ["numba", "c"])
-def test_conv1d_masked_pooling_and_embedding_match_torch(backend):
+def test_conv1d_masked_pooling_and_embedding_match_torch(backend, torch):
     rng = np.random.default_rng(0)
     ids_in = InputLayer((None, None), dtype="int64", name="ids")
     mask_in = InputLayer((None, None), name="mask")
@@ -78,7 +84,7 @@ def test_conv1d_masked_pooling_and_embedding_match_torch(backend):
         np.testing.assert_allclose(got_mean[i], c1[i, :, :n].mean(axis=1), RTOL, ATOL)
 
 
-def test_batchnorm_train_eval_and_running_stats_match_torch():
+def test_batchnorm_train_eval_and_running_stats_match_torch(torch):
     rng = np.random.default_rng(1)
     x_in = InputLayer((None, 4))
     bn = BatchNormLayer(x_in, rng, momentum=0.2)
@@ -106,7 +112,7 @@ def test_batchnorm_train_eval_and_running_stats_match_torch():
     assert bn.gamma in get_all_params(bn, trainable=True)
 
 
-def test_batchnorm_ncw_and_layernorm_match_torch():
+def test_batchnorm_ncw_and_layernorm_match_torch(torch):
     rng = np.random.default_rng(2)
     x_in = InputLayer((None, 3, None), units=3)
     bn = BatchNormLayer(x_in, rng)
@@ -124,7 +130,7 @@ def test_batchnorm_ncw_and_layernorm_match_torch():
     np.testing.assert_allclose(got_ln, ref_ln(t(v)).detach().numpy(), 1e-5, 1e-5)
 
 
-def test_gru_with_mask_matches_torch():
+def test_gru_with_mask_matches_torch(torch):
     rng = np.random.default_rng(3)
     x_in = InputLayer((None, None, 4))
     mask_in = InputLayer((None, None), name="mask")
@@ -203,7 +209,7 @@ def test_embedding_rejects_out_of_range_ids():
     assert pt.as_tensor_variable(get_output(emb)).ndim == 2
 
 
-def test_conv_weight_init_uses_torch_fans():
+def test_conv_weight_init_uses_torch_fans(torch):
     """Glorot/He over a (k, in, out) conv weight: fan_in = in·k, fan_out = out·k, as torch.nn.init."""
     assert fans((5, 64, 32)) == (320, 160) and fans((64, 32)) == (64, 32) and fans((7,)) == (7, 7)
     conv = Conv1DLayer(InputLayer((None, 64, None), units=64), 32, 5, np.random.default_rng(0))
