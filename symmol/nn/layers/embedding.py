@@ -11,19 +11,28 @@ from symmol.nn.init import GlorotUniform
 from symmol.nn.layers.base import Layer
 from symmol.ops.segment import gather_rows
 
+__all__ = ["EmbeddingLayer"]
+
 
 class EmbeddingLayer(Layer):
     """``W[ids]`` for integer ids, with a scatter-add gradient (:func:`symmol.ops.segment.gather_rows`).
 
+    Mirrors ``lasagne.layers.EmbeddingLayer`` (and ``torch.nn.Embedding``).
+
     Parameters
     ----------
-    incoming
+    incoming : Layer
         Layer of integer ids in ``[0, vocab_size)``, shape ``(n,)`` or ``(n, L)``.
-    vocab_size, units
+    vocab_size, units : int
         Shape of the table ``W`` ``(vocab_size, units)``; ``torch.nn.Embedding``'s ``weight``.
-    channels_first
+    rng : numpy.random.Generator
+        For the initialiser.
+    W : callable
+        Initialiser of the table (regularizable).
+    channels_first : bool
         For ``(n, L)`` ids: output ``(n, units, L)`` (NCW, for :class:`symmol.nn.layers.Conv1DLayer`)
         instead of ``(n, L, units)``.
+    name : str, optional
 
     Output ``(n, units)``, ``(n, L, units)`` or ``(n, units, L)``, float32. An id out of
     range raises ``ValueError`` at run time.

@@ -37,14 +37,29 @@ class MessagePassingLayer(MergeLayer):
         a_v  = sum_{e: dst_e = v} m_e                           (segment_sum)
         h'_v = f(((1 + eps) h_v + a_v) W + b)
 
+    GIN's update (Xu et al., ICLR 2019, arXiv:1810.00826) with bond-type embeddings added to
+    the messages (a message-passing network in Gilmer et al.'s sense, ICML 2017,
+    arXiv:1704.01212).
+
     Parameters
     ----------
-    atoms, src, dst, bond_types
-        Layers giving ``h`` (n_atoms, units) and the int64 edge arrays (n_edges,).
-    n_bond_types
+    atoms : Layer
+        Atom rows ``h``, float32 (n_atoms, units).
+    src, dst, bond_types : Layer
+        The int64 edge arrays (n_edges,) of :func:`symmol.nn.graph.graph_inputs`.
+    rng : numpy.random.Generator
+        For the initialisers.
+    n_bond_types : int
         Rows of the bond-type embedding ``B`` (n_bond_types, units).
-    eps
+    nonlinearity : str
+        Name of ``f`` (:func:`symmol.nn.nonlinearities.get_nonlinearity`).
+    eps : float
         GIN's self weight (fixed).
+    W : callable
+        Initialiser of ``B`` and ``W`` (units, units); ``b`` starts at 0.
+    name : str, optional
+
+    Output ``(n_atoms, units)``, float32.
     """
 
     def __init__(self, atoms: Layer, src: Layer, dst: Layer, bond_types: Layer, rng: np.random.Generator,
@@ -73,22 +88,33 @@ class DirectedMessagePassingLayer(MergeLayer):
         h_e  = relu(h0_e + m_e W_h)                                     ``depth − 1`` times
         h'_v = relu(x_v W_o + (sum_{e: dst_e = v} h_e) W_m + b)         (n_atoms, units)
 
-    ``rev(e)`` is the opposite direction of the same bond: :func:`graph_inputs` lists the bonds
+    ``rev(e)`` is the opposite direction of the same bond: :func:`symmol.nn.graph.graph_inputs` lists the bonds
     ``a → b`` first and ``b → a`` second, so ``rev(e) = e ± n_edges / 2``. Bond features are a
     learned embedding of the bond type (one-hot bond types times a matrix, as in ``W_i [x; b]``).
     Yang et al., J. Chem. Inf. Model. 2019, 59, 3370, doi:10.1021/acs.jcim.9b00237 (Chemprop).
 
     Parameters
     ----------
-    atoms, src, dst, bond_types
-        Layers giving ``x`` (n_atoms, units) and the int64 edge arrays (n_edges,) of
-        :func:`graph_inputs`.
-    depth
+    atoms : Layer
+        Atom rows ``x``, float32 (n_atoms, units).
+    src, dst, bond_types : Layer
+        The int64 edge arrays (n_edges,) of :func:`symmol.nn.graph.graph_inputs`.
+    rng : numpy.random.Generator
+        For the initialisers.
+    depth : int
         Message-passing steps, ``>= 1`` (Chemprop's default is 3).
-    n_bond_types
+    n_bond_types : int
         Rows of the bond-type embedding ``B`` (n_bond_types, units).
+    W : callable
+        Initialiser of ``W_i``, ``B``, ``W_h``, ``W_o``, ``W_m``; ``b`` starts at 0.
+    name : str, optional
 
-    Output ``(n_atoms, units)``.
+    Output ``(n_atoms, units)``, float32.
+
+    Raises
+    ------
+    ValueError
+        If ``depth < 1``.
     """
 
     def __init__(self, atoms: Layer, src: Layer, dst: Layer, bond_types: Layer, rng: np.random.Generator,
@@ -124,7 +150,26 @@ class DirectedMessagePassingLayer(MergeLayer):
 class GraphReadoutLayer(MergeLayer):
     """Pool atom rows into molecule rows: ``segment_{sum,mean,max}(h, atom_molecule, n_molecules)``.
 
-    Output ``(n_molecules, units)``; molecules without atoms give zero rows.
+    The readout of a graph network (Chemprop's aggregation step), on
+    :func:`symmol.ops.segment.segment_sum` / ``segment_mean`` / ``segment_max``.
+
+    Parameters
+    ----------
+    atoms : Layer
+        Atom rows, float32 (n_atoms, units).
+    atom_molecule : Layer
+        int64 (n_atoms,): molecule of each atom.
+    n_molecules : Layer
+        int64 scalar: number of molecules (rows of the output).
+    mode : {"sum", "mean", "max"}
+    name : str, optional
+
+    Output ``(n_molecules, units)``, float32; molecules without atoms give zero rows.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``mode``.
     """
 
     _POOLS = {"sum": segment_sum, "mean": segment_mean, "max": segment_max}
