@@ -13,9 +13,9 @@ machine; see ``bench/results/compile_time.md``).
 :class:`MatrixSum` does the same arithmetic (float64 accumulation, like PyTensor's
 ``Sum{acc=float64}`` for float32 input, in the memory order of the input) with two loops
 that index the matrix directly, so nothing of the above is compiled. The rewrite
-``symmol_matrix_sum`` (:mod:`symmol.ops.rewrites`; tag ``numba``: only the Numba backend's query runs it, after
-elementwise fusion) turns ``Sum`` of a float matrix into it; the C, JAX and PyTorch backends
-keep PyTensor's ``Sum``.
+``symmol_matrix_sum`` (in :mod:`symmol.ops.rewrites`; tag ``numba``: only the Numba backend's
+query runs it, after elementwise fusion) turns ``Sum`` of a float matrix into it; the C, JAX
+and PyTorch backends keep PyTensor's ``Sum``.
 """
 
 from __future__ import annotations
