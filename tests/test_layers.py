@@ -1,4 +1,4 @@
-"""Layers (symmol.nn.*) against torch CPU reference forward passes with the same weights."""
+"""Layers (symmol.nn.layers) against torch CPU reference forward passes with the same weights, and NumPy."""
 
 from __future__ import annotations
 
@@ -10,29 +10,43 @@ from pytensor.compile.mode import Mode
 from pytensor.gradient import verify_grad
 
 from symmol.compile import get_backend_mode
-from symmol.nn.conv import Conv1DLayer, GlobalPoolLayer
-from symmol.nn.embedding import EmbeddingLayer
+from symmol.nn.init import GlorotUniform, HeUniform, fans
 from symmol.nn.layers import (
+    BatchNormLayer,
+    ConcatLayer,
+    Conv1DLayer,
     DenseLayer,
     DropoutLayer,
+    EmbeddingLayer,
+    FingerprintDenseLayer,
+    FingerprintInputLayer,
+    GlobalPoolLayer,
+    GRULayer,
     InputLayer,
+    LayerNormLayer,
     get_all_layers,
+    get_all_param_values,
     get_all_params,
     get_output,
     get_rng_updates,
     get_state_updates,
     residual_block,
+    set_all_param_values,
 )
-from symmol.nn.norm import BatchNormLayer, LayerNormLayer
-from symmol.nn.recurrent import GRULayer
 
-torch = pytest.importorskip("torch")
 PY = Mode(linker="py", optimizer="fast_run")
 RTOL, ATOL = 1e-5, 1e-5
 
 
+@pytest.fixture
+def torch():
+    """The torch reference; only the tests that compare against it need (and skip without) torch."""
+    return pytest.importorskip("torch")
+
+
 def t(a):
-    return torch.from_numpy(np.ascontiguousarray(a))
+    """NumPy array as a torch tensor (for tests that requested the ``torch`` fixture)."""
+    return pytest.importorskip("torch").from_numpy(np.ascontiguousarray(a))
 
 
 def compile_fn(inputs, outputs, backend=None, **kwargs):
@@ -41,7 +55,7 @@ def compile_fn(inputs, outputs, backend=None, **kwargs):
 
 
 @pytest.mark.parametrize("backend", ["numba", "c"])
-def test_conv1d_masked_pooling_and_embedding_match_torch(backend):
+def test_conv1d_masked_pooling_and_embedding_match_torch(backend, torch):
     rng = np.random.default_rng(0)
     ids_in = InputLayer((None, None), dtype="int64", name="ids")
     mask_in = InputLayer((None, None), name="mask")
@@ -70,7 +84,7 @@ def test_conv1d_masked_pooling_and_embedding_match_torch(backend):
         np.testing.assert_allclose(got_mean[i], c1[i, :, :n].mean(axis=1), RTOL, ATOL)
 
 
-def test_batchnorm_train_eval_and_running_stats_match_torch():
+def test_batchnorm_train_eval_and_running_stats_match_torch(torch):
     rng = np.random.default_rng(1)
     x_in = InputLayer((None, 4))
     bn = BatchNormLayer(x_in, rng, momentum=0.2)
@@ -98,7 +112,7 @@ def test_batchnorm_train_eval_and_running_stats_match_torch():
     assert bn.gamma in get_all_params(bn, trainable=True)
 
 
-def test_batchnorm_ncw_and_layernorm_match_torch():
+def test_batchnorm_ncw_and_layernorm_match_torch(torch):
     rng = np.random.default_rng(2)
     x_in = InputLayer((None, 3, None), units=3)
     bn = BatchNormLayer(x_in, rng)
@@ -116,7 +130,7 @@ def test_batchnorm_ncw_and_layernorm_match_torch():
     np.testing.assert_allclose(got_ln, ref_ln(t(v)).detach().numpy(), 1e-5, 1e-5)
 
 
-def test_gru_with_mask_matches_torch():
+def test_gru_with_mask_matches_torch(torch):
     rng = np.random.default_rng(3)
     x_in = InputLayer((None, None, 4))
     mask_in = InputLayer((None, None), name="mask")
@@ -195,10 +209,8 @@ def test_embedding_rejects_out_of_range_ids():
     assert pt.as_tensor_variable(get_output(emb)).ndim == 2
 
 
-def test_conv_weight_init_uses_torch_fans():
+def test_conv_weight_init_uses_torch_fans(torch):
     """Glorot/He over a (k, in, out) conv weight: fan_in = in·k, fan_out = out·k, as torch.nn.init."""
-    from symmol.nn.init import GlorotUniform, HeUniform, fans
-
     assert fans((5, 64, 32)) == (320, 160) and fans((64, 32)) == (64, 32) and fans((7,)) == (7, 7)
     conv = Conv1DLayer(InputLayer((None, 64, None), units=64), 32, 5, np.random.default_rng(0))
     W = conv.W.get_value()
@@ -236,8 +248,6 @@ def test_shape_errors_instead_of_silent_results():
 
 
 def test_param_names_must_be_unique_to_save_and_get_output_replaces_any_layer():
-    from symmol.nn.layers import get_all_param_values, set_all_param_values
-
     rng = np.random.default_rng(6)
     x_in = InputLayer((None, 4), units=4)
     hidden = DenseLayer(x_in, 3, rng)
@@ -265,3 +275,63 @@ def test_get_output_replacing_a_layer_builds_nothing_upstream_of_it():
     f = compile_fn([h], out, updates=get_state_updates(top))  # no dropout RNG update of the unused input
     h_value = rng.standard_normal((2, 3)).astype(np.float32)
     np.testing.assert_allclose(f(h_value), h_value @ top.W.get_value() + top.b.get_value(), rtol=1e-6)
+
+
+def test_concat_layer_matches_numpy_values_shape_and_gradient():
+    rng = np.random.default_rng(8)
+    a_in, b_in = InputLayer((None, 3), dtype="float64", name="a"), InputLayer((None, 2), dtype="float64", name="b")
+    cat = ConcatLayer([a_in, b_in])
+    assert cat.units == 5 and ConcatLayer([a_in, b_in], axis=-1).units == 5
+    assert ConcatLayer([a_in, a_in], axis=0).units == 3  # rows stacked: the width stays
+    assert DenseLayer(cat, 4, rng).W.get_value().shape == (5, 4)  # a DenseLayer can follow
+    with pytest.raises(ValueError, match="at least one"):
+        ConcatLayer([])
+
+    out = get_output(cat)
+    C = pt.matrix("C", dtype="float64")
+    grads = pytensor.gradient.grad((C * out).sum(), [a_in.input_var, b_in.input_var])
+    f = compile_fn([a_in.input_var, b_in.input_var, C], [out, *grads])
+    a, b = rng.standard_normal((4, 3)), rng.standard_normal((4, 2))
+    c = rng.standard_normal((4, 5))
+    got, grad_a, grad_b = f(a, b, c)
+    assert got.shape == (4, 5)
+    np.testing.assert_array_equal(got, np.concatenate([a, b], axis=1))
+    np.testing.assert_array_equal(grad_a, c[:, :3])
+    np.testing.assert_array_equal(grad_b, c[:, 3:])
+    verify_grad(lambda x, y: pt.tanh(get_output(cat, inputs={a_in: x, b_in: y})), [a, b], rng=rng, mode=PY)
+
+    rows = compile_fn([a_in.input_var], get_output(ConcatLayer([a_in, a_in], axis=0)))
+    np.testing.assert_array_equal(rows(a), np.concatenate([a, a], axis=0))
+    ncw_a, ncw_b = InputLayer((None, 3, None), units=3), InputLayer((None, 2, None), units=2)
+    channels = ConcatLayer([ncw_a, ncw_b], axis=1)
+    assert channels.units == 5
+    x, y = rng.standard_normal((2, 3, 7)).astype(np.float32), rng.standard_normal((2, 2, 7)).astype(np.float32)
+    got = compile_fn([ncw_a.input_var, ncw_b.input_var], get_output(channels))(x, y)
+    np.testing.assert_array_equal(got, np.concatenate([x, y], axis=1))
+
+
+def test_concat_of_fingerprint_and_dense_inputs_compiles_with_numba():
+    """Fingerprint MLP branch and numeric descriptors joined by ConcatLayer, then a DenseLayer (NUMBA)."""
+    rng = np.random.default_rng(9)
+    fp = FingerprintInputLayer(32, name="fp")
+    hidden = FingerprintDenseLayer(fp, 6, rng, nonlinearity="relu", name="fp_dense")
+    descriptors = InputLayer((None, 3), name="descriptors")
+    joined = ConcatLayer([hidden, descriptors], name="joined")
+    out = DenseLayer(joined, 2, rng, nonlinearity="identity", name="out")
+    assert joined.units == 9 and out.W.get_value().shape == (9, 2)
+    f = pytensor.function([*fp.input_var, descriptors.input_var], get_output(out, deterministic=True),
+                          mode="NUMBA")
+    assert "FingerprintDot" in {type(node.op).__name__ for node in f.maker.fgraph.apply_nodes}
+
+    indptr = np.array([0, 3, 3, 7, 9], dtype=np.int64)  # row 1 has no bit on
+    indices = rng.integers(0, 32, 9).astype(np.int32)
+    values = rng.integers(1, 4, 9).astype(np.float32)  # counts
+    x = rng.standard_normal((4, 3)).astype(np.float32)
+    X = np.zeros((4, 32))
+    for i in range(4):
+        np.add.at(X[i], indices[indptr[i]:indptr[i + 1]], values[indptr[i]:indptr[i + 1]])
+    h = np.maximum(X @ hidden.W.get_value() + hidden.b.get_value(), 0)
+    expected = np.concatenate([h, x], axis=1) @ out.W.get_value() + out.b.get_value()
+    got = f(indptr, indices, values, x)
+    assert got.shape == (4, 2) and got.dtype == np.float32
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)

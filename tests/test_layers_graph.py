@@ -6,12 +6,14 @@ import numpy as np
 import pytensor
 import pytest
 from naive_graph import dmpnn_atoms, gin_atoms, readout_and_head
+from pytensor.gradient import verify_grad
+from pytensor.graph.replace import graph_replace
 from rdkit import Chem
 
 from symmol.chem.graph import mol_graph_batch
 from symmol.compile import get_backend_mode
 from symmol.nn.graph import build_graph_network, graph_inputs
-from symmol.nn.layers import get_all_params, get_output
+from symmol.nn.layers import DirectedMessagePassingLayer, InputLayer, get_all_params, get_output
 
 SMILES = ["CCO", "c1ccccc1O", "C", "CC(=O)N1CCc2c(c(Nc3cccc(-c4cccnc4)c3)nn2CC2CC2)C1"]
 
@@ -98,12 +100,6 @@ def test_dmpnn_matches_chemprop_equations_and_trains(backend):
 
 
 def test_dmpnn_gradient_is_verified():
-    from pytensor.gradient import verify_grad
-    from pytensor.graph.replace import graph_replace
-
-    from symmol.nn.graph import DirectedMessagePassingLayer
-    from symmol.nn.layers import InputLayer
-
     x = graph_inputs(mol_graph_batch([Chem.MolFromSmiles(s) for s in ("CC(=O)O", "c1ccncc1")]))
     rng = np.random.default_rng(2)
     atoms_in = InputLayer((None, 4), units=4, name="atoms")

@@ -19,6 +19,7 @@ from symmol.ops.fingerprint import (
     FingerprintRowDot,
     fingerprint_dot,
     fingerprint_dot_grad_w,
+    fingerprint_dot_grad_w_rows,
     fingerprint_row_dot,
 )
 
@@ -411,8 +412,6 @@ def test_backends_raise_on_out_of_range_index(backend):
 @pytest.mark.parametrize("mode", ["FAST_COMPILE", "NUMBA", "CVM"])
 def test_row_sparse_grad_equals_dense_grad_rows(mode):
     """``fingerprint_dot_grad_w_rows`` returns exactly the used rows of ``X.T @ G`` (counts as values)."""
-    from symmol.ops.fingerprint import fingerprint_dot_grad_w_rows
-
     rng = np.random.default_rng(7)
     # 3 molecules (one empty), bits 5 and 9 repeated, counts as values
     indptr = np.array([0, 3, 3, 5], dtype=np.int64)

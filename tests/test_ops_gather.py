@@ -1,4 +1,4 @@
-"""Row gathers (symmol.ops.gather) against NumPy fancy indexing and scatter-add."""
+"""Row gathers (symmol.ops.segment) against NumPy fancy indexing and scatter-add."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pytensor.compile.mode import Mode, get_mode
 from pytensor.gradient import verify_grad
 
 from symmol.kernels.segment import gather_rows as gather_kernel
-from symmol.ops.gather import gather_rows, gather_rows_grad_rows
+from symmol.ops.segment import gather_rows, gather_rows_grad_rows
 
 PY = Mode(linker="py", optimizer="fast_run")
 MODES = {"perform": PY, "numba": get_mode("NUMBA"), "c": get_mode("CVM")}

@@ -12,8 +12,7 @@ import pytest
 SCRIPT = textwrap.dedent("""
     import numpy as np, pytensor, pytensor.tensor as pt
     from symmol.ops.fingerprint import fingerprint_dot
-    from symmol.ops.gather import gather_rows
-    from symmol.ops.segment import segment_mean
+    from symmol.ops.segment import gather_rows, segment_mean
     W = pytensor.shared(np.arange(64 * 4, dtype=np.float32).reshape(64, 4))
     ip, ix, v = pt.lvector(), pt.ivector(), pt.fvector()
     x, ids = pt.fmatrix(), pt.lvector()

@@ -11,10 +11,16 @@ from pytensor import sparse
 
 from symmol.compile import get_backend_mode
 from symmol.ops.fingerprint import FingerprintDot, FingerprintDotGradW
-from symmol.ops.rewrites import fingerprint_matrix
 from symmol.ops.segment import SegmentSum
 
 BACKENDS = ["numba", "c"]
+
+
+def fingerprint_matrix(indptr, indices, values, n_bits):
+    """Dense symbolic view ``(n_rows, n_bits)`` of a CSR batch: what a user writes ``pt.dot(X, W)`` with."""
+    n_rows = pt.as_tensor_variable(indptr).shape[0] - 1
+    X = sparse.CSR(values, indices, indptr, pt.stack([n_rows, pt.as_tensor_variable(n_bits)]).astype("int32"))
+    return sparse.dense_from_sparse(X)
 
 
 def op_types(f) -> set[str]:

@@ -11,12 +11,13 @@ into flat integer arrays for a batch of molecules:
   ...) shares the id ``n_bond_types - 1`` (13 by default);
 * ``atom_molecule`` (n_atoms,) int64: molecule of each atom (sorted), and ``n_molecules``.
 
-The network (:func:`build_graph_network`) embeds atoms (:class:`EmbeddingLayer`), applies
-``depth`` :class:`MessagePassingLayer` (GIN-style updates with bond-type embeddings, Xu et al.,
-ICLR 2019, arXiv:1810.00826; Gilmer et al., ICML 2017, arXiv:1704.01212) or Chemprop's directed
-bond messages (:class:`DirectedMessagePassingLayer`, D-MPNN), pools atoms into
-molecules with :class:`GraphReadoutLayer` (segment sum/mean/max), and ends with dense layers.
-Gathers and scatters are :func:`symmol.ops.gather.gather_rows` and
+The network (:func:`build_graph_network`) embeds atoms (:class:`~symmol.nn.layers.EmbeddingLayer`),
+applies ``depth`` :class:`~symmol.nn.layers.MessagePassingLayer` (GIN-style updates with bond-type
+embeddings, Xu et al., ICLR 2019, arXiv:1810.00826; Gilmer et al., ICML 2017, arXiv:1704.01212)
+or Chemprop's directed bond messages (:class:`~symmol.nn.layers.DirectedMessagePassingLayer`,
+D-MPNN), pools atoms into molecules with :class:`~symmol.nn.layers.GraphReadoutLayer` (segment
+sum/mean/max), and ends with dense layers. The layers live in :mod:`symmol.nn.layers.graph`;
+gathers and scatters are :func:`symmol.ops.segment.gather_rows` and
 :func:`symmol.ops.segment.segment_sum`, so no dense adjacency matrix is built.
 """
 
@@ -26,26 +27,24 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
-import pytensor.tensor as pt
 
 from symmol.chem.graph import MolGraphBatch
-from symmol.nn.embedding import EmbeddingLayer
-from symmol.nn.init import Constant, GlorotUniform
-from symmol.nn.layers import DenseLayer, DropoutLayer, InputLayer, Layer, MergeLayer, output_units
-from symmol.nn.nonlinearities import get_nonlinearity
-from symmol.ops.gather import gather_rows
-from symmol.ops.segment import segment_max, segment_mean, segment_sum
-
-#: Bond-type ids: RDKit's ``BondType`` values 0–12 (up to ``AROMATIC``) and one for all later types.
-N_BOND_TYPES = 14
+from symmol.nn.layers.base import Layer
+from symmol.nn.layers.dense import DenseLayer
+from symmol.nn.layers.embedding import EmbeddingLayer
+from symmol.nn.layers.graph import (
+    N_BOND_TYPES,
+    DirectedMessagePassingLayer,
+    GraphReadoutLayer,
+    MessagePassingLayer,
+)
+from symmol.nn.layers.input import InputLayer
+from symmol.nn.layers.noise import DropoutLayer
 
 __all__ = [
     "N_BOND_TYPES",
-    "DirectedMessagePassingLayer",
     "GraphInputs",
     "GraphNetwork",
-    "GraphReadoutLayer",
-    "MessagePassingLayer",
     "build_graph_network",
     "graph_input_layers",
     "graph_inputs",
@@ -99,118 +98,6 @@ def graph_inputs(batch: MolGraphBatch, n_atom_types: int = 1024, n_bond_types: i
     )
 
 
-class MessagePassingLayer(MergeLayer):
-    """One round of message passing over directed edges::
-
-        m_e  = relu(h[src_e] + B[bond_type_e])                  (n_edges, units)
-        a_v  = sum_{e: dst_e = v} m_e                           (segment_sum)
-        h'_v = f(((1 + eps) h_v + a_v) W + b)
-
-    Parameters
-    ----------
-    atoms, src, dst, bond_types
-        Layers giving ``h`` (n_atoms, units) and the int64 edge arrays (n_edges,).
-    n_bond_types
-        Rows of the bond-type embedding ``B`` (n_bond_types, units).
-    eps
-        GIN's self weight (fixed).
-    """
-
-    def __init__(self, atoms: Layer, src: Layer, dst: Layer, bond_types: Layer, rng: np.random.Generator,
-                 n_bond_types: int = N_BOND_TYPES, nonlinearity: str = "relu", eps: float = 0.0, W=GlorotUniform(),
-                 name: str | None = None):
-        super().__init__([atoms, src, dst, bond_types], name)
-        self.units = output_units(atoms)
-        self.eps = float(eps)
-        self.nonlinearity = get_nonlinearity(nonlinearity)
-        self.B = self.add_param(W, (int(n_bond_types), self.units), "B", rng, regularizable=True)
-        self.W = self.add_param(W, (self.units, self.units), "W", rng, regularizable=True)
-        self.b = self.add_param(Constant(0.0), (self.units,), "b", rng)
-
-    def get_output_for(self, incoming: list, deterministic: bool = False):
-        h, src, dst, bond_types = incoming
-        messages = pt.maximum(gather_rows(h, src) + gather_rows(self.B, bond_types), np.float32(0.0))
-        aggregated = segment_sum(messages, dst, h.shape[0])
-        return self.nonlinearity(pt.dot(np.float32(1.0 + self.eps) * h + aggregated, self.W) + self.b)
-
-
-class DirectedMessagePassingLayer(MergeLayer):
-    """Chemprop's directed message passing (D-MPNN) over the bonds, then back onto the atoms::
-
-        h0_e = relu(x[src_e] W_i + B[bond_type_e])                     (n_edges, units), e = a → b
-        m_e  = sum_{k: dst_k = src_e} h_k  −  h_rev(e)                  messages into a, except from b
-        h_e  = relu(h0_e + m_e W_h)                                     ``depth − 1`` times
-        h'_v = relu(x_v W_o + (sum_{e: dst_e = v} h_e) W_m + b)         (n_atoms, units)
-
-    ``rev(e)`` is the opposite direction of the same bond: :func:`graph_inputs` lists the bonds
-    ``a → b`` first and ``b → a`` second, so ``rev(e) = e ± n_edges / 2``. Bond features are a
-    learned embedding of the bond type (one-hot bond types times a matrix, as in ``W_i [x; b]``).
-    Yang et al., J. Chem. Inf. Model. 2019, 59, 3370, doi:10.1021/acs.jcim.9b00237 (Chemprop).
-
-    Parameters
-    ----------
-    atoms, src, dst, bond_types
-        Layers giving ``x`` (n_atoms, units) and the int64 edge arrays (n_edges,) of
-        :func:`graph_inputs`.
-    depth
-        Message-passing steps, ``>= 1`` (Chemprop's default is 3).
-    n_bond_types
-        Rows of the bond-type embedding ``B`` (n_bond_types, units).
-
-    Output ``(n_atoms, units)``.
-    """
-
-    def __init__(self, atoms: Layer, src: Layer, dst: Layer, bond_types: Layer, rng: np.random.Generator,
-                 depth: int = 3, n_bond_types: int = N_BOND_TYPES, W=GlorotUniform(), name: str | None = None):
-        super().__init__([atoms, src, dst, bond_types], name)
-        if int(depth) < 1:
-            raise ValueError(f"depth must be >= 1, got {depth}")
-        self.depth = int(depth)
-        self.units = output_units(atoms)
-        shape = (self.units, self.units)
-        self.W_i = self.add_param(W, shape, "W_i", rng, regularizable=True)
-        self.B = self.add_param(W, (int(n_bond_types), self.units), "B", rng, regularizable=True)
-        self.W_h = self.add_param(W, shape, "W_h", rng, regularizable=True)
-        self.W_o = self.add_param(W, shape, "W_o", rng, regularizable=True)
-        self.W_m = self.add_param(W, shape, "W_m", rng, regularizable=True)
-        self.b = self.add_param(Constant(0.0), (self.units,), "b", rng)
-
-    def get_output_for(self, incoming: list, deterministic: bool = False):
-        x, src, dst, bond_types = incoming
-        zero = np.float32(0.0)
-        half = src.shape[0] // 2
-        reverse = pt.concatenate([pt.arange(half, 2 * half), pt.arange(0, half)])
-        h0 = pt.maximum(pt.dot(gather_rows(x, src), self.W_i) + gather_rows(self.B, bond_types), zero)
-        h = h0
-        for _ in range(self.depth - 1):
-            into_atoms = segment_sum(h, dst, x.shape[0])
-            messages = gather_rows(into_atoms, src) - gather_rows(h, reverse)
-            h = pt.maximum(h0 + pt.dot(messages, self.W_h), zero)
-        atom_messages = segment_sum(h, dst, x.shape[0])
-        return pt.maximum(pt.dot(x, self.W_o) + pt.dot(atom_messages, self.W_m) + self.b, zero)
-
-
-class GraphReadoutLayer(MergeLayer):
-    """Pool atom rows into molecule rows: ``segment_{sum,mean,max}(h, atom_molecule, n_molecules)``.
-
-    Output ``(n_molecules, units)``; molecules without atoms give zero rows.
-    """
-
-    _POOLS = {"sum": segment_sum, "mean": segment_mean, "max": segment_max}
-
-    def __init__(self, atoms: Layer, atom_molecule: Layer, n_molecules: Layer, mode: str = "sum",
-                 name: str | None = None):
-        super().__init__([atoms, atom_molecule, n_molecules], name)
-        if mode not in self._POOLS:
-            raise ValueError(f"mode must be one of {sorted(self._POOLS)}, got {mode!r}")
-        self.mode = mode
-        self.units = output_units(atoms)
-
-    def get_output_for(self, incoming: list, deterministic: bool = False):
-        h, atom_molecule, n_molecules = incoming
-        return self._POOLS[self.mode](h, atom_molecule, n_molecules)
-
-
 class GraphNetwork(NamedTuple):
     """Input layers (in :class:`GraphInputs` order) and the output layer of a graph network."""
 
@@ -232,12 +119,13 @@ def build_graph_network(n_outputs: int, rng: np.random.Generator, units: int = 1
                         prefix: str = "", seed: int = 0) -> GraphNetwork:
     """Embedding → message passing → readout → [Dropout → Dense]* → Dropout → Dense(identity).
 
-    ``message_passing="gin"``: ``depth`` × :class:`MessagePassingLayer` (atom messages);
-    ``"dmpnn"``: one :class:`DirectedMessagePassingLayer` of ``depth`` steps (bond messages,
-    Chemprop's D-MPNN). ``hidden`` gives the widths of the dense layers after the readout
-    (``activation``), each preceded by dropout with probability ``dropout`` (training only),
-    as in Chemprop's feed-forward head. ``inputs`` lets several networks (ensemble members)
-    share one set of input layers; ``prefix`` then keeps their parameter names apart.
+    ``message_passing="gin"``: ``depth`` × :class:`~symmol.nn.layers.MessagePassingLayer` (atom
+    messages); ``"dmpnn"``: one :class:`~symmol.nn.layers.DirectedMessagePassingLayer` of ``depth``
+    steps (bond messages, Chemprop's D-MPNN). ``hidden`` gives the widths of the dense layers
+    after the readout (``activation``), each preceded by dropout with probability ``dropout``
+    (training only), as in Chemprop's feed-forward head. ``inputs`` lets several networks
+    (ensemble members) share one set of input layers; ``prefix`` then keeps their parameter
+    names apart.
 
     Returns the six input layers, in the order of :class:`GraphInputs`, and the output layer
     of shape ``(n_molecules, n_outputs)``.

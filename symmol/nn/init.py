@@ -11,7 +11,7 @@ def fans(shape: tuple[int, ...]) -> tuple[int, int]:
     """``(fan_in, fan_out)`` of a weight of ``shape``, as ``torch.nn.init`` computes them.
 
     A vector counts its length both ways; a matrix is ``(in, out)``; a convolution weight
-    stored ``(*kernel, in, out)`` (:class:`symmol.nn.conv.Conv1DLayer`) multiplies both by the
+    stored ``(*kernel, in, out)`` (:class:`symmol.nn.layers.Conv1DLayer`) multiplies both by the
     kernel size.
     """
     if len(shape) == 1:

@@ -1,8 +1,27 @@
 """symmol's PyTensor Ops; importing the package registers the graph rewrites.
 
-Those of :mod:`symmol.ops.rewrites` (generic forms → symmol's Ops), :mod:`symmol.ops.adam`
-(the Numba backend's fused Adam step on fingerprint weights) and :mod:`symmol.ops.reduce`
-(the Numba backend's matrix sums, cheap to compile).
+Modules
+-------
+:mod:`symmol.ops.fingerprint`
+    ``X @ W`` of a CSR fingerprint batch and its gradients.
+:mod:`symmol.ops.segment`
+    Row gathers and segment reductions (each the other's gradient).
+:mod:`symmol.ops.adam`
+    Adam steps fused for the Numba backend.
+:mod:`symmol.ops.reduce`
+    Matrix sums cheap to compile under Numba.
+:mod:`symmol.ops.rewrites`
+    Every graph rewrite (generic forms → symmol's Ops, the Numba backend's fusions); imported
+    here, so that importing any of symmol's Ops registers them.
+:mod:`symmol.ops.entry_points`
+    Native entry points of the parallel kernels, called from Numba graphs.
+:mod:`symmol.ops.jax_dispatch`, :mod:`symmol.ops.pytorch_dispatch`
+    The Ops for PyTensor's JAX and PyTorch linkers (``register()`` once the backend is chosen).
+
+Private: ``_types`` (argument coercion and dtype checks), ``_csr`` (run-time CSR/index checks),
+``_numba_cache`` (serial kernel copies, Numba cache keys).
 """
 
-from symmol.ops import adam, reduce, rewrites  # noqa: F401  (registers the graph rewrites)
+from symmol.ops import rewrites
+
+__all__ = ["rewrites"]

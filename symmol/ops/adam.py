@@ -19,7 +19,7 @@ How it enters a graph
 ---------------------
 :func:`symmol.nn.updates.adam` / ``adamw`` wrap the update of every parameter in
 :func:`adam_step`, an inline ``OpFromGraph`` holding the plain elementwise formulas. Graph
-rewrites then decide, per backend:
+rewrites (:mod:`symmol.ops.rewrites`) then decide, per backend:
 
 * ``symmol_fuse_fingerprint_adam`` (tag ``numba``, so only the Numba backend's query runs it;
   before PyTensor inlines ``OpFromGraph`` nodes): ``adam_step(p, X.T @ G, m, v, ...)`` →
@@ -35,7 +35,7 @@ Backends: ``perform`` (a NumPy/SciPy reference) and Numba. ``FingerprintAdam`` w
 ``indptr``, int32 ``indices`` and float32/float64 weights (symmol's training graphs) calls the
 parallel :func:`symmol.kernels.sparse.csr_t_adam_step` through a native entry point
 (:mod:`symmol.ops.entry_points`); other dtypes compile :func:`symmol.kernels.sparse.
-csr_t_adam_update` serially into the graph (:func:`symmol.ops.fingerprint.graph_kernel`).
+csr_t_adam_update` serially into the graph (:func:`symmol.ops._numba_cache.graph_kernel`).
 ``DenseAdam`` is a loop over the entries. There is no C code: the rewrites never put these Ops
 into a C graph.
 """
@@ -48,36 +48,21 @@ from collections.abc import Sequence
 import numpy as np
 import pytensor
 import pytensor.tensor as pt
-from pytensor.compile import optdb
 from pytensor.compile.builders import OpFromGraph
 from pytensor.graph.basic import Apply, Variable
 from pytensor.graph.op import Op
-from pytensor.graph.rewriting.basic import (
-    NodeProcessingGraphRewriter,
-    WalkingGraphRewriter,
-    dfs_rewriter,
-    node_rewriter,
-)
 from pytensor.link.numba.dispatch import basic as numba_basic
 from pytensor.link.numba.dispatch.basic import register_funcify_default_op_cache_key
-from pytensor.raise_op import Assert
 from pytensor.tensor import TensorLike
 from pytensor.tensor.type import TensorType
 
 from symmol.kernels import sparse as _sparse_kernels
 from symmol.kernels.sparse import csr_t_adam_update
-from symmol.ops.fingerprint import (
-    FingerprintDotGradW,
-    _as_float_tensor,
-    _as_int_vector,
-    _as_values,
-    _check_csr,
-    _csr,
-    fingerprint_dot_grad_w,
-    graph_kernel,
-    kernel_source_version,
-)
-from symmol.ops.rewrites import local_sparse_t_dot_to_fingerprint_grad
+from symmol.ops import entry_points
+from symmol.ops._csr import check_csr, scipy_csr
+from symmol.ops._numba_cache import cache_version, graph_kernel
+from symmol.ops._types import as_float_tensor, as_int_vector, as_values
+from symmol.ops.fingerprint import fingerprint_dot_grad_w
 
 __all__ = ["AdamStep", "DenseAdam", "FingerprintAdam", "adam_step", "adam_step_formulas", "dense_adam",
            "fingerprint_adam"]
@@ -215,14 +200,14 @@ class FingerprintAdam(Op):
                   bias_correction2_sqrt: TensorLike, beta1: TensorLike, beta2: TensorLike,
                   epsilon: TensorLike) -> Apply:
         name = type(self).__name__
-        indptr = _as_int_vector(indptr, name, "indptr")
-        indices = _as_int_vector(indices, name, "indices")
-        W = _as_float_tensor(W, 2, name, "W")
+        indptr = as_int_vector(indptr, name, "indptr")
+        indices = as_int_vector(indices, name, "indices")
+        W = as_float_tensor(W, 2, name, "W")
         dtype = W.type.dtype
-        values = _as_values(values, dtype, name, "W")
+        values = as_values(values, dtype, name, "W")
         tensors = []
         for x, arg in ((G, "G"), (m, "m"), (v, "v")):
-            x = _as_float_tensor(x, 2, name, arg)
+            x = as_float_tensor(x, 2, name, arg)
             tensors.append(x if x.type.dtype == dtype else pt.cast(x, dtype))
         scalars = _as_scalars(name, (step_size, bias_correction2_sqrt, beta1, beta2, epsilon), dtype)
         outputs = [TensorType(dtype, shape=W.type.shape)() for _ in range(3)]
@@ -231,12 +216,12 @@ class FingerprintAdam(Op):
     def perform(self, node: Apply, inputs: list[np.ndarray], output_storage: list[list]) -> None:
         indptr, indices, values, G, W, m, v, *scalars = inputs
         name = type(self).__name__
-        _check_csr(name, indptr, indices, values.shape[0], W.shape[0])
+        check_csr(name, indptr, indices, values.shape[0], W.shape[0])
         if G.shape[0] != indptr.shape[0] - 1:
             raise ValueError(f"{name}: G must have len(indptr) - 1 = {indptr.shape[0] - 1} rows")
         if G.shape[1] != W.shape[1] or m.shape != W.shape or v.shape != W.shape:
             raise ValueError(f"{name}: G must have W's columns and m, v W's shape")
-        g = np.asarray(_csr(indptr, indices, values, W.shape[0]).T @ G, dtype=W.dtype)
+        g = np.asarray(scipy_csr(indptr, indices, values, W.shape[0]).T @ G, dtype=W.dtype)
         new = adam_step_formulas(W, g, m, v, *(np.asarray(s, dtype=W.dtype) for s in scalars))
         _store_outputs(output_storage, new, (W, m, v), self.inplace)
 
@@ -312,11 +297,11 @@ class DenseAdam(Op):
         p = pt.as_tensor_variable(p)
         if p.type.ndim not in (1, 2):
             raise TypeError(f"{name}: p must be a vector or a matrix, got ndim {p.type.ndim}")
-        p = _as_float_tensor(p, p.type.ndim, name, "p")
+        p = as_float_tensor(p, p.type.ndim, name, "p")
         dtype = p.type.dtype
         tensors = []
         for x, arg in ((g, "g"), (m, "m"), (v, "v")):
-            x = _as_float_tensor(x, p.type.ndim, name, arg)
+            x = as_float_tensor(x, p.type.ndim, name, arg)
             tensors.append(x if x.type.dtype == dtype else pt.cast(x, dtype))
         scalars = _as_scalars(name, (step_size, bias_correction2_sqrt, beta1, beta2, epsilon), dtype)
         outputs = [TensorType(dtype, shape=p.type.shape)() for _ in range(3)]
@@ -359,75 +344,16 @@ def dense_adam(p, g, m, v, step_size, bias_correction2_sqrt, beta1, beta2, epsil
 
 
 # --------------------------------------------------------------------------- #
-# rewrites
-# --------------------------------------------------------------------------- #
-
-_assert_rows = Assert("symmol fused Adam: the gradient's n_bits differs from the parameter's rows")
-
-
-@node_rewriter([AdamStep])
-def local_fuse_fingerprint_adam(fgraph, node):
-    """``AdamStep(p, FingerprintDotGradW(indptr, indices, values, G, n), m, v, ...)`` → :class:`FingerprintAdam`;
-    also when the gradient is the generic ``X.T @ G`` of a fingerprint matrix that
-    :func:`symmol.ops.rewrites.local_sparse_t_dot_to_fingerprint_grad` would turn into one."""
-    p, g, m, v, *scalars = node.inputs
-    if g.owner is None or p.type.ndim != 2:
-        return False
-    if not isinstance(g.owner.op, FingerprintDotGradW):
-        # a user's pt.dot(X_fingerprints, W): the gradient is still the generic X.T @ G here
-        replaced = local_sparse_t_dot_to_fingerprint_grad.transform(fgraph, g.owner)
-        if not replaced:
-            return False
-        (g,) = replaced
-    indptr, indices, values, G, n_bits = g.owner.inputs
-    if g.type.dtype != p.type.dtype:
-        return False
-    p = _assert_rows(p, pt.eq(pt.cast(n_bits, "int64"), p.shape[0]))
-    return fingerprint_adam(indptr, indices, values, G, p, m, v, *scalars)
-
-
-@node_rewriter([AdamStep])
-def local_fuse_dense_adam(fgraph, node):
-    """``AdamStep(p, g, m, v, ...)`` on a vector or matrix (any other ``g``) → :class:`DenseAdam`."""
-    p, g, m, v, *scalars = node.inputs
-    if p.type.ndim not in (1, 2) or p.type.dtype not in ("float32", "float64"):
-        return False
-    if g.owner is not None and isinstance(g.owner.op, FingerprintDotGradW):
-        return False  # local_fuse_fingerprint_adam's (runs first; declined only on a dtype mismatch)
-    return dense_adam(p, g, m, v, *scalars)
-
-
-@node_rewriter([FingerprintAdam, DenseAdam])
-def local_adam_inplace(fgraph, node):
-    """Switch :class:`FingerprintAdam` / :class:`DenseAdam` to the in-place form (reverted by the destroy
-    handler if unsafe)."""
-    if node.op.inplace:
-        return False
-    return type(node.op)(inplace=True)(*node.inputs, return_list=True)
-
-
-# Before "inline_ofg_expansion" (position -0.01), which would dissolve the AdamStep marker.
-optdb.register("symmol_fuse_fingerprint_adam", dfs_rewriter(local_fuse_fingerprint_adam), "numba",
-               position=-0.03)
-optdb.register("symmol_fuse_dense_adam", dfs_rewriter(local_fuse_dense_adam), "numba", position=-0.02)
-optdb.register("symmol_adam_inplace",
-               WalkingGraphRewriter(local_adam_inplace, failure_callback=NodeProcessingGraphRewriter.warn_inplace),
-               "fast_run", "inplace", position=50.2)
-
-
-# --------------------------------------------------------------------------- #
 # Numba backend
 # --------------------------------------------------------------------------- #
 
 #: Bump when the dispatch function below changes.
 _NUMBA_DISPATCH_VERSION = 1
-_NUMBA_CACHE_VERSION = _NUMBA_DISPATCH_VERSION * (1 << 48) + kernel_source_version(_sparse_kernels)
+_NUMBA_CACHE_VERSION = cache_version(_NUMBA_DISPATCH_VERSION, _sparse_kernels)
 
 
 @register_funcify_default_op_cache_key(FingerprintAdam)
 def _numba_funcify_fingerprint_adam(op, node=None, **kwargs):
-    from symmol.ops import entry_points
-
     dtype = node.inputs[4].type.dtype
     if entry_points.has_entry_point(node.inputs[0].type.dtype, node.inputs[1].type.dtype, dtype):
         return _fingerprint_adam_entry(op.inplace, dtype), _NUMBA_CACHE_VERSION + entry_points.cache_salt()
@@ -455,8 +381,6 @@ def _numba_funcify_fingerprint_adam(op, node=None, **kwargs):
 def _fingerprint_adam_entry(inplace: bool, dtype: str):
     """Graph function of :class:`FingerprintAdam` calling the parallel kernel through its entry point
     (:mod:`symmol.ops.entry_points`): validation here, serially; the step there, on both cores."""
-    from symmol.ops import entry_points
-
     entry = entry_points.entry_point("fingerprint_adam", dtype)
     pointer = entry_points.data_pointer
     check = graph_kernel(_sparse_kernels.check_csr)

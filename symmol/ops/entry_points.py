@@ -2,7 +2,7 @@
 
 PyTensor caches each compiled Numba graph on disk, and a graph that links a Numba-cached or
 ``parallel=True`` kernel into its own code segfaults when it is loaded again (see
-:func:`symmol.ops.fingerprint.graph_kernel`), so the Ops compile serial copies of the kernels
+:func:`symmol.ops._numba_cache.graph_kernel`), so the Ops compile serial copies of the kernels
 into the graph. That costs the two hottest loops of a training step their second core: the
 forward ``X @ W`` and the fused Adam step on ``W`` (:func:`symmol.kernels.sparse.
 csr_t_adam_step`), both limited by memory bandwidth (ZINC250k model, batch 256, 45 bits on,
@@ -23,6 +23,11 @@ O(n_rows + nnz)) before the call, so the kernel behind the symbol never meets ba
 Entry points exist for the dtypes of symmol's training graphs (``indptr`` int64,
 ``indices`` int32, ``values``/weights float32 or float64); other dtypes keep the serial
 in-graph kernels.
+
+Importing this module compiles and registers nothing (about 1 ms): the cfuncs are compiled,
+loaded from Numba's cache and registered with LLVM by :func:`entry_point`, on the first Numba
+graph that needs them. The Ops' modules therefore import it at the top; keep it so (no work
+at import time), or ``import symmol.ops`` pays for it.
 """
 
 from __future__ import annotations

@@ -48,11 +48,11 @@ Backends
   independent reference built on ``scipy.sparse`` / NumPy, not on the kernels.
 * Numba linker (PyTensor 3's default: ``mode="NUMBA"``, or ``"FAST_RUN"`` /
   ``"Mode"`` with ``config.linker="auto"``): the kernels of
-  :mod:`symmol.kernels.sparse`, registered below with
-  ``register_funcify_default_op_cache_key``. The forward ``X @ W`` with int64 ``indptr``,
+  :mod:`symmol.kernels.sparse`, registered below (:mod:`symmol.ops._numba_cache`).
+  The forward ``X @ W`` with int64 ``indptr``,
   int32 ``indices`` and float32/float64 ``W`` calls the parallel kernel through a native
   entry point (:mod:`symmol.ops.entry_points`); everything else is compiled serially into
-  the graph (see :func:`graph_kernel` for why).
+  the graph (see :func:`symmol.ops._numba_cache.graph_kernel` for why).
 * C linker (``mode="CVM"``, or ``config.linker="cvm"`` with ``"FAST_RUN"``):
   serial C++ loops (``c_code``). Measured at batch 128, ~46 nnz per row, 2048
   bits, 512 hidden units, float32, best of 300 calls on 2 cores: forward +
@@ -63,16 +63,10 @@ Backends
 from __future__ import annotations
 
 import hashlib
-import inspect
-import types
 from collections.abc import Sequence
-from types import ModuleType
 
-import numba
 import numpy as np
 import pytensor.tensor as pt
-import scipy.sparse
-from numba.core.dispatcher import Dispatcher
 from pytensor.gradient import disconnected_type
 from pytensor.graph.basic import Apply, Constant, Variable
 from pytensor.link.c.op import COp
@@ -80,11 +74,16 @@ from pytensor.link.numba.dispatch import basic as numba_basic
 from pytensor.link.numba.dispatch.basic import register_funcify_default_op_cache_key
 from pytensor.scalar import upcast
 from pytensor.tensor import TensorLike
-from pytensor.tensor.type import TensorType, integer_dtypes
+from pytensor.tensor.type import TensorType
 from pytensor.tensor.variable import TensorVariable
 
 from symmol.kernels import sparse as _sparse_kernels
 from symmol.kernels.sparse import csr_dense_matmul, csr_row_dot, csr_t_dense_matmul
+from symmol.ops import entry_points
+from symmol.ops._csr import check_csr, scipy_csr
+from symmol.ops._numba_cache import cache_version, graph_kernel, register_graph_kernel
+from symmol.ops._types import as_float_tensor, as_int_vector, as_n_bits, as_values, n_bits_of, static_n_rows
+from symmol.ops.segment import used_rows
 
 __all__ = [
     "FingerprintDot",
@@ -96,107 +95,6 @@ __all__ = [
     "fingerprint_row_dot",
 ]
 
-#: Float dtypes the Ops accept for ``W``, ``G`` and (after casting) ``values``.
-FLOAT_DTYPES = ("float32", "float64")
-
-
-# --------------------------------------------------------------------------- #
-# input validation helpers
-# --------------------------------------------------------------------------- #
-
-
-def _as_int_vector(x: TensorLike, op_name: str, arg: str) -> TensorVariable:
-    """Convert ``x`` to a tensor and check it is an integer vector."""
-    x = pt.as_tensor_variable(x)
-    if x.type.ndim != 1:
-        raise TypeError(f"{op_name}: {arg} must be a vector (ndim 1), got ndim {x.type.ndim}")
-    if x.type.dtype not in integer_dtypes:
-        raise TypeError(f"{op_name}: {arg} must have an integer dtype, got {x.type.dtype}")
-    return x
-
-
-def _as_float_tensor(x: TensorLike, ndim: int, op_name: str, arg: str) -> TensorVariable:
-    """Convert ``x`` to a tensor and check it is a float32/float64 tensor of rank ``ndim``."""
-    x = pt.as_tensor_variable(x)
-    if x.type.ndim != ndim:
-        raise TypeError(f"{op_name}: {arg} must have ndim {ndim}, got ndim {x.type.ndim}")
-    if x.type.dtype not in FLOAT_DTYPES:
-        raise TypeError(f"{op_name}: {arg} must be float32 or float64, got {x.type.dtype}")
-    return x
-
-
-def _as_values(values: TensorLike, dtype: str, op_name: str, like: str) -> TensorVariable:
-    """Check ``values`` is a real vector and cast it to the float ``dtype``.
-
-    Integer and bool values (counts, bits) are always cast; float values only
-    when that is not a downcast (float64 values with a float32 ``like`` raise).
-    """
-    values = pt.as_tensor_variable(values)
-    if values.type.ndim != 1:
-        raise TypeError(f"{op_name}: values must be a vector (ndim 1), got ndim {values.type.ndim}")
-    v_dtype = values.type.dtype
-    if v_dtype not in (*FLOAT_DTYPES, "float16", *integer_dtypes, "bool"):
-        raise TypeError(f"{op_name}: values must be real (float, int or bool), got {v_dtype}")
-    if v_dtype.startswith("float") and upcast(v_dtype, dtype) != dtype:
-        raise TypeError(
-            f"{op_name}: values of dtype {v_dtype} would be downcast to {like}'s dtype "
-            f"{dtype}; cast values or {like} explicitly"
-        )
-    if v_dtype != dtype:
-        values = pt.cast(values, dtype)
-    return values
-
-
-def _as_n_bits(n_bits: TensorLike, op_name: str) -> TensorVariable:
-    """Convert ``n_bits`` to an integer scalar tensor."""
-    n_bits = pt.as_tensor_variable(n_bits)
-    if n_bits.type.ndim != 0:
-        raise TypeError(f"{op_name}: n_bits must be a scalar, got ndim {n_bits.type.ndim}")
-    if n_bits.type.dtype not in integer_dtypes:
-        raise TypeError(f"{op_name}: n_bits must have an integer dtype, got {n_bits.type.dtype}")
-    return n_bits
-
-
-def _static_n_rows(indptr: TensorVariable) -> int | None:
-    """Static number of CSR rows (``len(indptr) - 1``) if known."""
-    n = indptr.type.shape[0]
-    return None if n is None else max(n - 1, 0)
-
-
-def _check_csr(
-    op_name: str, indptr: np.ndarray, indices: np.ndarray, n_values: int, n_cols: int
-) -> None:
-    """Validate a CSR structure in NumPy (the reference path); raise ``ValueError``."""
-    nnz = indices.shape[0]
-    if indptr.shape[0] < 1:
-        raise ValueError(f"{op_name}: indptr must have at least one entry")
-    if n_values != nnz:
-        raise ValueError(
-            f"{op_name}: values and indices must have the same length, got {n_values} and {nnz}"
-        )
-    if indptr[0] != 0 or indptr[-1] != nnz:
-        raise ValueError(
-            f"{op_name}: indptr must start at 0 and end at len(indices)={nnz}, "
-            f"got {indptr[0]} and {indptr[-1]}"
-        )
-    if np.any(indptr[1:] < indptr[:-1]):
-        raise ValueError(f"{op_name}: indptr must be non-decreasing")
-    if nnz and (indices.min() < 0 or indices.max() >= n_cols):
-        raise ValueError(f"{op_name}: indices out of range [0, {n_cols})")
-
-
-def _csr(indptr: np.ndarray, indices: np.ndarray, values: np.ndarray, n_cols: int):
-    """The ``scipy.sparse.csr_matrix`` of a (validated) CSR batch."""
-    n_rows = indptr.shape[0] - 1
-    return scipy.sparse.csr_matrix((values, indices, indptr), shape=(n_rows, n_cols))
-
-
-def _n_bits_of(W: TensorVariable) -> Variable | int:
-    """``W.shape[0]``, as a Python int when it is statically known."""
-    n = W.type.shape[0]
-    return W.shape[0] if n is None else n
-
-
 # --------------------------------------------------------------------------- #
 # C implementation (shared support code, one copy per compiled module)
 # --------------------------------------------------------------------------- #
@@ -207,7 +105,7 @@ _C_SUPPORT_CODE = r"""
 
 /* Validate a CSR structure; set a Python ValueError and return -1 if malformed. */
 template <typename P, typename I>
-static int symmol_fp_check_csr(const P* indptr, npy_intp n_ptr, const I* indices, npy_intp nnz,
+static int symmol_fpcheck_csr(const P* indptr, npy_intp n_ptr, const I* indices, npy_intp nnz,
                                npy_intp n_values, npy_intp n_cols)
 {
     if (n_ptr < 1) {
@@ -395,17 +293,17 @@ class FingerprintDot(_FingerprintCOp):
         self, indptr: TensorLike, indices: TensorLike, values: TensorLike, W: TensorLike
     ) -> Apply:
         name = type(self).__name__
-        indptr = _as_int_vector(indptr, name, "indptr")
-        indices = _as_int_vector(indices, name, "indices")
-        W = _as_float_tensor(W, 2, name, "W")
-        values = _as_values(values, W.type.dtype, name, "W")
-        out = TensorType(W.type.dtype, shape=(_static_n_rows(indptr), W.type.shape[1]))()
+        indptr = as_int_vector(indptr, name, "indptr")
+        indices = as_int_vector(indices, name, "indices")
+        W = as_float_tensor(W, 2, name, "W")
+        values = as_values(values, W.type.dtype, name, "W")
+        out = TensorType(W.type.dtype, shape=(static_n_rows(indptr), W.type.shape[1]))()
         return Apply(self, [indptr, indices, values, W], [out])
 
     def perform(self, node: Apply, inputs: list[np.ndarray], output_storage: list[list]) -> None:
         indptr, indices, values, W = inputs
-        _check_csr(type(self).__name__, indptr, indices, values.shape[0], W.shape[0])
-        X = _csr(indptr, indices, values, W.shape[0])
+        check_csr(type(self).__name__, indptr, indices, values.shape[0], W.shape[0])
+        X = scipy_csr(indptr, indices, values, W.shape[0])
         output_storage[0][0] = np.asarray(X @ W, dtype=node.outputs[0].type.dtype)
 
     def infer_shape(self, fgraph, node: Apply, input_shapes: list[tuple]) -> list[tuple]:
@@ -427,7 +325,7 @@ class FingerprintDot(_FingerprintCOp):
             const npy_intp n_ptr = PyArray_DIMS(c_0)[0];
             const npy_intp n_bits = PyArray_DIMS(c_3)[0];
             const npy_intp n_hidden = PyArray_DIMS(c_3)[1];
-            err = symmol_fp_check_csr(
+            err = symmol_fpcheck_csr(
                 (const dtype_{indptr}*)PyArray_DATA(c_0), n_ptr,
                 (const dtype_{indices}*)PyArray_DATA(c_1), PyArray_DIMS(c_1)[0],
                 PyArray_DIMS(c_2)[0], n_bits);
@@ -460,7 +358,7 @@ class FingerprintDot(_FingerprintCOp):
         (g_out,) = cotangents
         g_out = pt.cast(g_out, W.type.dtype)
         g_values = fingerprint_row_dot(indptr, indices, g_out, W)
-        g_W = fingerprint_dot_grad_w(indptr, indices, values, g_out, _n_bits_of(W))
+        g_W = fingerprint_dot_grad_w(indptr, indices, values, g_out, n_bits_of(W))
         return [disconnected_type(), disconnected_type(), g_values, g_W]
 
 
@@ -502,11 +400,11 @@ class FingerprintDotGradW(_FingerprintCOp):
         n_bits: TensorLike,
     ) -> Apply:
         name = type(self).__name__
-        indptr = _as_int_vector(indptr, name, "indptr")
-        indices = _as_int_vector(indices, name, "indices")
-        G = _as_float_tensor(G, 2, name, "G")
-        values = _as_values(values, G.type.dtype, name, "G")
-        n_bits = _as_n_bits(n_bits, name)
+        indptr = as_int_vector(indptr, name, "indptr")
+        indices = as_int_vector(indices, name, "indices")
+        G = as_float_tensor(G, 2, name, "G")
+        values = as_values(values, G.type.dtype, name, "G")
+        n_bits = as_n_bits(n_bits, name)
         static_bits = int(n_bits.data) if isinstance(n_bits, Constant) else None
         if static_bits is not None and static_bits < 0:
             raise ValueError(f"{name}: n_bits must be non-negative, got {static_bits}")
@@ -519,10 +417,10 @@ class FingerprintDotGradW(_FingerprintCOp):
         n_bits = int(n_bits)
         if n_bits < 0:
             raise ValueError(f"{name}: n_bits must be non-negative, got {n_bits}")
-        _check_csr(name, indptr, indices, values.shape[0], n_bits)
+        check_csr(name, indptr, indices, values.shape[0], n_bits)
         if G.shape[0] != indptr.shape[0] - 1:
             raise ValueError(f"{name}: G must have len(indptr) - 1 = {indptr.shape[0] - 1} rows")
-        X = _csr(indptr, indices, values, n_bits)
+        X = scipy_csr(indptr, indices, values, n_bits)
         output_storage[0][0] = np.asarray(X.T @ G, dtype=node.outputs[0].type.dtype)
 
     def infer_shape(self, fgraph, node: Apply, input_shapes: list[tuple]) -> list[tuple]:
@@ -551,7 +449,7 @@ class FingerprintDotGradW(_FingerprintCOp):
                 PyErr_SetString(PyExc_ValueError, "G must have len(indptr) - 1 rows");
                 err = -1;
             }}
-            if (!err) err = symmol_fp_check_csr(
+            if (!err) err = symmol_fpcheck_csr(
                 (const dtype_{indptr}*)PyArray_DATA(c_0), n_ptr,
                 (const dtype_{indices}*)PyArray_DATA(c_1), PyArray_DIMS(c_1)[0],
                 PyArray_DIMS(c_2)[0], (npy_intp)n_bits);
@@ -618,10 +516,10 @@ class FingerprintRowDot(_FingerprintCOp):
         self, indptr: TensorLike, indices: TensorLike, G: TensorLike, W: TensorLike
     ) -> Apply:
         name = type(self).__name__
-        indptr = _as_int_vector(indptr, name, "indptr")
-        indices = _as_int_vector(indices, name, "indices")
-        G = _as_float_tensor(G, 2, name, "G")
-        W = _as_float_tensor(W, 2, name, "W")
+        indptr = as_int_vector(indptr, name, "indptr")
+        indices = as_int_vector(indices, name, "indices")
+        G = as_float_tensor(G, 2, name, "G")
+        W = as_float_tensor(W, 2, name, "W")
         dtype = upcast(G.type.dtype, W.type.dtype)
         G = pt.cast(G, dtype) if G.type.dtype != dtype else G
         W = pt.cast(W, dtype) if W.type.dtype != dtype else W
@@ -631,7 +529,7 @@ class FingerprintRowDot(_FingerprintCOp):
     def perform(self, node: Apply, inputs: list[np.ndarray], output_storage: list[list]) -> None:
         indptr, indices, G, W = inputs
         name = type(self).__name__
-        _check_csr(name, indptr, indices, indices.shape[0], W.shape[0])
+        check_csr(name, indptr, indices, indices.shape[0], W.shape[0])
         if G.shape[0] != indptr.shape[0] - 1:
             raise ValueError(f"{name}: G must have len(indptr) - 1 = {indptr.shape[0] - 1} rows")
         if G.shape[1] != W.shape[1]:
@@ -673,7 +571,7 @@ class FingerprintRowDot(_FingerprintCOp):
                                 "G and W must have the same number of columns");
                 err = -1;
             }}
-            if (!err) err = symmol_fp_check_csr(
+            if (!err) err = symmol_fpcheck_csr(
                 (const dtype_{indptr}*)PyArray_DATA(c_0), n_ptr,
                 (const dtype_{indices}*)PyArray_DATA(c_1), nnz, nnz, PyArray_DIMS(c_3)[0]);
             npy_intp dims[1] = {{nnz}};
@@ -702,7 +600,7 @@ class FingerprintRowDot(_FingerprintCOp):
         (g_out,) = cotangents
         g_out = pt.cast(g_out, G.type.dtype)
         g_G = fingerprint_dot(indptr, indices, g_out, W)
-        g_W = fingerprint_dot_grad_w(indptr, indices, g_out, G, _n_bits_of(W))
+        g_W = fingerprint_dot_grad_w(indptr, indices, g_out, G, n_bits_of(W))
         return [disconnected_type(), disconnected_type(), g_G, g_W]
 
 
@@ -792,8 +690,6 @@ def fingerprint_dot_grad_w_rows(
 
     Lazy Adam does the same on ``m[rows]``, ``v[rows]`` with ``pt.set_subtensor``.
     """
-    from symmol.ops.gather import used_rows
-
     rows, inverse = used_rows(indices, n_bits)
     return rows, fingerprint_dot_grad_w(indptr, inverse, values, G, rows.shape[0])
 
@@ -803,80 +699,13 @@ def fingerprint_dot_grad_w_rows(
 # --------------------------------------------------------------------------- #
 
 
-def kernel_source_version(module: ModuleType) -> int:
-    """Integer digest of a kernel module's source.
-
-    Numba links the kernels into PyTensor's cached graph functions, and numba's
-    cache does not notice edits to a callee; folding the kernel source into the
-    PyTensor cache key makes every kernel edit invalidate those caches.
-    """
-    try:
-        src = inspect.getsource(module)
-    except (OSError, TypeError):  # pragma: no cover - source unavailable (frozen install)
-        return 0
-    return int(hashlib.sha256(src.encode()).hexdigest()[:12], 16)
-
-
-#: Serial, uncached copies of the kernels made by :func:`graph_kernel`, keyed by the original.
-_GRAPH_KERNELS: dict[Dispatcher, Dispatcher] = {}
-
-
-def graph_kernel(kernel: Dispatcher, _memo: dict | None = None) -> Dispatcher:
-    """A fresh, uncached, serial Numba copy of ``kernel`` and of every jitted function it calls.
-
-    Used by every Op's Numba dispatch. PyTensor caches each compiled graph function on
-    disk (``numba__cache``). Measured with PyTensor 3.0.7 / Numba 0.65, each case run three
-    times in fresh processes on a fresh cache directory, the second and later runs (which
-    load the graph from the cache) segfault when
-
-    * the graph calls a kernel that Numba caches itself (``cache=True``, as all of
-      :mod:`symmol.kernels`), even a serial one (a one-node ``gather_rows`` graph, and
-      ``segment_mean``, whose kernel calls ``segment_sum``); or
-    * the graph contains a ``parallel=True`` kernel (``prange``) next to other nodes
-      (``fingerprint_dot(...) * 2``), likely colliding names of the generated parfor
-      functions once PyTensor makes Numba's function ids deterministic for its cache.
-
-    So the kernel's Python function is re-jitted with its flags but ``cache=False`` and
-    ``parallel=False``, and the jitted functions it calls are rebound (recursively) to such
-    copies: the graph's cache entry is then the only one and loads correctly. The kernels
-    stay parallel when called directly. Cost measured at batch 128, 46 bits on, 2048 bits,
-    512 hidden, float32, on the shared 2-core machine: forward 0.36 ms serial vs 0.35 ms
-    parallel, ``X.T @ G`` 0.29 ms vs 0.31 ms (best of 200; the lead should re-measure on a
-    quiet machine, where two threads may still pay).
-
-    The forward ``X @ W`` and the fused Adam step keep both cores anyway: with the dtypes of
-    symmol's training graphs they call the parallel kernels through native entry points
-    (:mod:`symmol.ops.entry_points`) instead of such copies.
-
-    The copies are made once per process and shared by every Op and graph (a kernel that
-    several Ops call, such as ``check_csr``, compiles once; a predict function compiled after
-    the training step reuses the step's compiled kernels).
-    """
-    memo = _GRAPH_KERNELS if _memo is None else _memo
-    if kernel in memo:
-        return memo[kernel]
-    py_func = kernel.py_func
-    namespace = dict(py_func.__globals__)
-    for name in py_func.__code__.co_names:
-        callee = namespace.get(name)
-        if isinstance(callee, Dispatcher):
-            namespace[name] = graph_kernel(callee, memo)
-    fresh = types.FunctionType(py_func.__code__, namespace, py_func.__name__, py_func.__defaults__,
-                               py_func.__closure__)
-    flags = {k: v for k, v in kernel.targetoptions.items() if k != "nopython"}
-    memo[kernel] = numba.njit(fresh, **{**flags, "cache": False, "parallel": False})
-    return memo[kernel]
-
-
 #: Bump when the dispatch functions below change.
 _NUMBA_DISPATCH_VERSION = 4
-_NUMBA_CACHE_VERSION = _NUMBA_DISPATCH_VERSION * (1 << 48) + kernel_source_version(_sparse_kernels)
+_NUMBA_CACHE_VERSION = cache_version(_NUMBA_DISPATCH_VERSION, _sparse_kernels)
 
 
 @register_funcify_default_op_cache_key(FingerprintDot)
 def _numba_funcify_fingerprint_dot(op, node=None, **kwargs):
-    from symmol.ops import entry_points
-
     dtype = node.inputs[3].type.dtype
     if not entry_points.has_entry_point(node.inputs[0].type.dtype, node.inputs[1].type.dtype, dtype):
         kernel = graph_kernel(csr_dense_matmul)
@@ -907,23 +736,5 @@ def _numba_funcify_fingerprint_dot(op, node=None, **kwargs):
     return fingerprint_dot_numba, _NUMBA_CACHE_VERSION + entry_points.cache_salt()
 
 
-@register_funcify_default_op_cache_key(FingerprintDotGradW)
-def _numba_funcify_fingerprint_dot_grad_w(op, node=None, **kwargs):
-    kernel = graph_kernel(csr_t_dense_matmul)
-
-    @numba_basic.numba_njit
-    def fingerprint_dot_grad_w_numba(indptr, indices, values, G, n_bits):
-        return kernel(indptr, indices, values, G, n_bits.item())
-
-    return fingerprint_dot_grad_w_numba, _NUMBA_CACHE_VERSION
-
-
-@register_funcify_default_op_cache_key(FingerprintRowDot)
-def _numba_funcify_fingerprint_row_dot(op, node=None, **kwargs):
-    kernel = graph_kernel(csr_row_dot)
-
-    @numba_basic.numba_njit
-    def fingerprint_row_dot_numba(indptr, indices, G, W):
-        return kernel(indptr, indices, G, W)
-
-    return fingerprint_row_dot_numba, _NUMBA_CACHE_VERSION
+register_graph_kernel(FingerprintDotGradW, csr_t_dense_matmul, _NUMBA_CACHE_VERSION, size_last=True)
+register_graph_kernel(FingerprintRowDot, csr_row_dot, _NUMBA_CACHE_VERSION)

@@ -13,9 +13,9 @@ machine; see ``bench/results/compile_time.md``).
 :class:`MatrixSum` does the same arithmetic (float64 accumulation, like PyTensor's
 ``Sum{acc=float64}`` for float32 input, in the memory order of the input) with two loops
 that index the matrix directly, so nothing of the above is compiled. The rewrite
-``symmol_matrix_sum`` (tag ``numba``: only the Numba backend's query runs it, after
-elementwise fusion) turns ``Sum`` of a float matrix into it; the C, JAX and PyTorch backends
-keep PyTensor's ``Sum``.
+``symmol_matrix_sum`` (in :mod:`symmol.ops.rewrites`; tag ``numba``: only the Numba backend's
+query runs it, after elementwise fusion) turns ``Sum`` of a float matrix into it; the C, JAX
+and PyTorch backends keep PyTensor's ``Sum``.
 """
 
 from __future__ import annotations
@@ -24,21 +24,16 @@ from collections.abc import Sequence
 
 import numpy as np
 import pytensor.tensor as pt
-from pytensor.compile import optdb
 from pytensor.graph.basic import Apply, Variable
 from pytensor.graph.op import Op
-from pytensor.graph.rewriting.basic import dfs_rewriter, node_rewriter
 from pytensor.link.numba.dispatch import basic as numba_basic
 from pytensor.link.numba.dispatch.basic import register_funcify_default_op_cache_key
-from pytensor.scalar import Add
 from pytensor.tensor import TensorLike
-from pytensor.tensor.elemwise import CAReduce
 from pytensor.tensor.type import TensorType
-from pytensor.tensor.variable import TensorVariable
 
-from symmol.ops.fingerprint import _as_float_tensor
+from symmol.ops._types import as_float_tensor
 
-__all__ = ["MatrixSum", "matrix_sum"]
+__all__ = ["MatrixSum"]
 
 _AXES = (None, 0, 1)
 
@@ -67,7 +62,7 @@ class MatrixSum(Op):
         self.axis = axis
 
     def make_node(self, x: TensorLike) -> Apply:
-        x = _as_float_tensor(x, 2, type(self).__name__, "x")
+        x = as_float_tensor(x, 2, type(self).__name__, "x")
         shape = () if self.axis is None else (x.type.shape[1 - self.axis],)
         return Apply(self, [x], [TensorType(x.type.dtype, shape=shape)()])
 
@@ -88,50 +83,6 @@ class MatrixSum(Op):
         elif self.axis == 1:
             g = g[:, None]
         return [pt.zeros_like(x) + g]
-
-
-def matrix_sum(x: TensorLike, axis: int | None = None) -> TensorVariable:
-    """Symbolic ``x.sum(axis)`` of a float matrix; see :class:`MatrixSum`.
-
-    Parameters
-    ----------
-    x : float32/float64 matrix, shape (n_rows, n_cols)
-    axis : None, 0 or 1
-
-    Raises
-    ------
-    TypeError
-        If ``x`` is not a float matrix.
-    ValueError
-        If ``axis`` is not None, 0 or 1.
-    """
-    return MatrixSum(axis)(x)
-
-
-@node_rewriter([CAReduce])
-def local_matrix_sum(fgraph, node):
-    """``Sum`` of a float matrix with a float64 accumulator (PyTensor's default, and what
-    :class:`MatrixSum` uses) and the input's dtype as output dtype → :class:`MatrixSum`."""
-    op = node.op
-    (x,) = node.inputs
-    (out,) = node.outputs
-    if not isinstance(op.scalar_op, Add) or x.type.ndim != 2 or x.type.dtype not in ("float32", "float64"):
-        return False
-    if out.type.dtype != x.type.dtype or op.acc_dtype not in (None, "float64"):
-        return False
-    axis = op.axis
-    if axis is None or tuple(sorted(axis)) == (0, 1):
-        new_axis = None
-    elif len(axis) == 1:
-        new_axis = int(axis[0])
-    else:
-        return False
-    new = MatrixSum(new_axis)(x)
-    return [pt.specify_shape(new, out.type.shape) if new.type.shape != out.type.shape else new]
-
-
-# After elementwise fusion (position 49), before the destroy handler (49.5).
-optdb.register("symmol_matrix_sum", dfs_rewriter(local_matrix_sum), "numba", position=49.2)
 
 
 # --------------------------------------------------------------------------- #

@@ -1,89 +1,106 @@
-"""Graph rewrites that turn the generic forms users write into symmol's fast Ops.
+"""Every graph rewrite of symmol: generic forms users write → symmol's fast Ops, and the Numba backend's fusions.
 
-Importing this module registers the rewrites with PyTensor's ``canonicalize`` pass
-(products; it runs in every mode that optimises: ``NUMBA``, ``CVM``, ``FAST_RUN``), ahead
-of the BLAS/sparse specialisations that would otherwise pick a generic kernel, and with
-``specialize`` (the scatter-add, which PyTensor first puts in ``AdvancedIncSubtensor1``
-form there).
-``symmol.ops`` imports it, so any use of symmol's Ops enables them.
+Importing this module registers the rewrites (``symmol.ops`` imports it, so any use of
+symmol's Ops enables them); all the registrations are at the end of the module, in the order
+that fixes their place in PyTensor's rewrite databases. The Ops themselves stay in their
+modules (:mod:`symmol.ops.fingerprint`, :mod:`symmol.ops.segment`, :mod:`symmol.ops.adam`,
+:mod:`symmol.ops.reduce`).
+
+Where they run
+--------------
+* ``canonicalize`` (every mode that optimises: ``NUMBA``, ``CVM``, ``FAST_RUN``): the
+  products, ahead of the BLAS/sparse specialisations that would otherwise pick a generic kernel.
+* ``specialize``: the scatter-add, which PyTensor first puts in ``AdvancedIncSubtensor1``
+  form there.
+* ``optdb`` at fixed positions, tag ``numba`` (only the Numba backend's query runs them): the
+  fused Adam steps before PyTensor inlines ``OpFromGraph`` nodes (``inline_ofg_expansion``,
+  position -0.01), and matrix sums after elementwise fusion (49) and before the destroy
+  handler (49.5); tags ``fast_run``, ``inplace``: the in-place Adam steps (50.2).
 
 How a fingerprint matrix is recognised
 --------------------------------------
 A fingerprint batch is a CSR matrix ``X`` of shape ``(n_rows, n_bits)``: either a
 ``pytensor.sparse.csr_matrix`` variable, a ``pytensor.sparse.CSR(values, indices,
 indptr, shape)`` built from arrays, or the dense view of either through
-``pytensor.sparse.dense_from_sparse`` (see :func:`fingerprint_matrix`). Its arrays are
-read with ``csm_properties`` (or straight from the ``CSR`` node).
+``pytensor.sparse.dense_from_sparse``. Its arrays are read with ``csm_properties`` (or
+straight from the ``CSR`` node).
 
 Rewrites
 --------
-``local_sparse_dot_to_fingerprint_dot``
+``local_sparse_dot_to_fingerprint_dot`` (canonicalize)
     ``pt.dot(X, W)`` / ``sparse.structured_dot(X, W)`` / ``sparse.dot(X, W)`` and, for the
     dense view, ``pt.dot(Xd, W)`` / ``Xd @ W`` with ``W`` a dense float matrix of the
     output's dtype → :class:`~symmol.ops.fingerprint.FingerprintDot`.
-``local_sparse_t_dot_to_fingerprint_grad``
+``local_sparse_t_dot_to_fingerprint_grad`` (canonicalize)
     ``structured_dot(X.T, G)`` and ``pt.dot(Xd.T, G)`` / ``Xd.T @ G`` (the gradients
     PyTensor builds for the forms above) → :class:`~symmol.ops.fingerprint.FingerprintDotGradW`.
-``local_inc_subtensor_zeros_to_segment_sum``
+``local_inc_subtensor_zeros_to_segment_sum`` (specialize)
     ``pt.zeros((n, d))[ids].inc(x)`` / ``pt.inc_subtensor(pt.zeros((n, d))[ids], x)`` with
     ``x`` of shape ``(len(ids), d)`` → :class:`~symmol.ops.segment.SegmentSum` (negative
     ids are wrapped first, as indexing does).
+``local_fuse_fingerprint_adam`` (``symmol_fuse_fingerprint_adam``)
+    ``AdamStep(p, X.T @ G, m, v, ...)`` → :class:`~symmol.ops.adam.FingerprintAdam`.
+``local_fuse_dense_adam`` (``symmol_fuse_dense_adam``)
+    any other ``AdamStep`` on a vector or matrix → :class:`~symmol.ops.adam.DenseAdam`.
+``local_adam_inplace`` (``symmol_adam_inplace``)
+    either Adam Op → its in-place form.
+``local_matrix_sum`` (``symmol_matrix_sum``)
+    ``Sum`` of a float matrix → :class:`~symmol.ops.reduce.MatrixSum`.
 
 Each rewrite checks at run time that the shapes the replaced Op would have checked agree
-(``X.shape[1] == W.shape[0]``, the zeros' width equals ``x``'s) with an ``Assert``.
+(``X.shape[1] == W.shape[0]``, the zeros' width equals ``x``'s, the gradient's ``n_bits``
+equals the parameter's rows) with an ``Assert``.
 """
 
 from __future__ import annotations
 
 import pytensor.tensor as pt
 from pytensor import sparse
+from pytensor.compile import optdb
 from pytensor.graph.basic import Variable
-from pytensor.graph.rewriting.basic import node_rewriter
+from pytensor.graph.rewriting.basic import (
+    NodeProcessingGraphRewriter,
+    WalkingGraphRewriter,
+    dfs_rewriter,
+    node_rewriter,
+)
 from pytensor.raise_op import Assert
-from pytensor.scalar import upcast
+from pytensor.scalar import Add, upcast
 from pytensor.sparse.basic import CSM, DenseFromSparse, SparseTensorType
 from pytensor.sparse.basic import Transpose as SparseTranspose
 from pytensor.sparse.math import Dot as SparseDot
 from pytensor.sparse.math import StructuredDot
 from pytensor.tensor.basic import Alloc
 from pytensor.tensor.blockwise import Blockwise
-from pytensor.tensor.elemwise import DimShuffle
+from pytensor.tensor.elemwise import CAReduce, DimShuffle
 from pytensor.tensor.math import Dot
 from pytensor.tensor.rewriting.basic import register_canonicalize, register_specialize
 from pytensor.tensor.subtensor import AdvancedIncSubtensor1
 from pytensor.tensor.type import TensorType
-from pytensor.tensor.variable import TensorVariable
 
-from symmol.ops.fingerprint import FLOAT_DTYPES, fingerprint_dot, fingerprint_dot_grad_w
+from symmol.ops._types import FLOAT_DTYPES
+from symmol.ops.adam import AdamStep, DenseAdam, FingerprintAdam, dense_adam, fingerprint_adam
+from symmol.ops.fingerprint import FingerprintDotGradW, fingerprint_dot, fingerprint_dot_grad_w
+from symmol.ops.reduce import MatrixSum
 from symmol.ops.segment import segment_sum
 
 __all__ = [
-    "fingerprint_matrix",
+    "local_adam_inplace",
+    "local_fuse_dense_adam",
+    "local_fuse_fingerprint_adam",
     "local_inc_subtensor_zeros_to_segment_sum",
+    "local_matrix_sum",
     "local_sparse_dot_to_fingerprint_dot",
     "local_sparse_t_dot_to_fingerprint_grad",
 ]
 
 _assert_shapes = Assert("symmol rewrite: shapes of the rewritten product do not match")
+_assert_rows = Assert("symmol fused Adam: the gradient's n_bits differs from the parameter's rows")
 
 
-def fingerprint_matrix(indptr, indices, values, n_bits) -> TensorVariable:
-    """Dense symbolic view ``(n_rows, n_bits)`` of a CSR fingerprint batch, for writing ``pt.dot(X, W)``.
-
-    Nothing is densified when ``X`` only feeds products with dense matrices: the rewrites
-    of this module replace ``pt.dot(X, W)`` by ``FingerprintDot(indptr, indices, values, W)``.
-
-    Parameters
-    ----------
-    indptr : int vector, shape (n_rows + 1,)
-    indices : int32 vector, shape (nnz,)
-    values : float vector, shape (nnz,)
-    n_bits : int
-        Number of columns (fp_size).
-    """
-    n_rows = pt.as_tensor_variable(indptr).shape[0] - 1
-    X = sparse.CSR(values, indices, indptr, pt.stack([n_rows, pt.as_tensor_variable(n_bits)]).astype("int32"))
-    return sparse.dense_from_sparse(X)
+# --------------------------------------------------------------------------- #
+# fingerprint products (canonicalize)
+# --------------------------------------------------------------------------- #
 
 
 def _is_dense_matrix(v: Variable) -> bool:
@@ -130,7 +147,6 @@ def _matrix_product_inputs(node):
     return None
 
 
-@register_canonicalize
 @node_rewriter([StructuredDot, SparseDot, Dot, Blockwise])
 def local_sparse_dot_to_fingerprint_dot(fgraph, node):
     """``X @ W`` with ``X`` a CSR fingerprint matrix → ``FingerprintDot``."""
@@ -149,7 +165,6 @@ def local_sparse_dot_to_fingerprint_dot(fgraph, node):
     return [fingerprint_dot(indptr, indices, values, W)]
 
 
-@register_canonicalize
 @node_rewriter([StructuredDot, SparseDot, Dot, Blockwise])
 def local_sparse_t_dot_to_fingerprint_grad(fgraph, node):
     """``X.T @ G`` with ``X`` a CSR fingerprint matrix → ``FingerprintDotGradW``."""
@@ -168,7 +183,11 @@ def local_sparse_t_dot_to_fingerprint_grad(fgraph, node):
     return [fingerprint_dot_grad_w(indptr, indices, values, G, pt.cast(n_cols, "int64"))]
 
 
-@register_specialize
+# --------------------------------------------------------------------------- #
+# scatter-add into zeros (specialize)
+# --------------------------------------------------------------------------- #
+
+
 @node_rewriter([AdvancedIncSubtensor1])
 def local_inc_subtensor_zeros_to_segment_sum(fgraph, node):
     """``zeros((n, d))[ids].inc(x)`` (a scatter-add into zeros) → ``SegmentSum(x, ids, n)``."""
@@ -192,3 +211,94 @@ def local_inc_subtensor_zeros_to_segment_sum(fgraph, node):
     x = _assert_shapes(x, pt.eq(x.shape[1], d), pt.eq(x.shape[0], ids.shape[0]))
     wrapped = pt.switch(pt.lt(ids, 0), ids + pt.cast(n, ids.type.dtype), ids)
     return [segment_sum(x, wrapped, n)]
+
+
+# --------------------------------------------------------------------------- #
+# Adam steps (Numba backend)
+# --------------------------------------------------------------------------- #
+
+
+@node_rewriter([AdamStep])
+def local_fuse_fingerprint_adam(fgraph, node):
+    """``AdamStep(p, FingerprintDotGradW(indptr, indices, values, G, n), m, v, ...)`` → :class:`FingerprintAdam`;
+    also when the gradient is the generic ``X.T @ G`` of a fingerprint matrix that
+    :func:`local_sparse_t_dot_to_fingerprint_grad` would turn into one."""
+    p, g, m, v, *scalars = node.inputs
+    if g.owner is None or p.type.ndim != 2:
+        return False
+    if not isinstance(g.owner.op, FingerprintDotGradW):
+        # a user's pt.dot(X_fingerprints, W): the gradient is still the generic X.T @ G here
+        replaced = local_sparse_t_dot_to_fingerprint_grad.transform(fgraph, g.owner)
+        if not replaced:
+            return False
+        (g,) = replaced
+    indptr, indices, values, G, n_bits = g.owner.inputs
+    if g.type.dtype != p.type.dtype:
+        return False
+    p = _assert_rows(p, pt.eq(pt.cast(n_bits, "int64"), p.shape[0]))
+    return fingerprint_adam(indptr, indices, values, G, p, m, v, *scalars)
+
+
+@node_rewriter([AdamStep])
+def local_fuse_dense_adam(fgraph, node):
+    """``AdamStep(p, g, m, v, ...)`` on a vector or matrix (any other ``g``) → :class:`DenseAdam`."""
+    p, g, m, v, *scalars = node.inputs
+    if p.type.ndim not in (1, 2) or p.type.dtype not in ("float32", "float64"):
+        return False
+    if g.owner is not None and isinstance(g.owner.op, FingerprintDotGradW):
+        return False  # local_fuse_fingerprint_adam's (runs first; declined only on a dtype mismatch)
+    return dense_adam(p, g, m, v, *scalars)
+
+
+@node_rewriter([FingerprintAdam, DenseAdam])
+def local_adam_inplace(fgraph, node):
+    """Switch :class:`FingerprintAdam` / :class:`DenseAdam` to the in-place form (reverted by the destroy
+    handler if unsafe)."""
+    if node.op.inplace:
+        return False
+    return type(node.op)(inplace=True)(*node.inputs, return_list=True)
+
+
+# --------------------------------------------------------------------------- #
+# matrix sums (Numba backend)
+# --------------------------------------------------------------------------- #
+
+
+@node_rewriter([CAReduce])
+def local_matrix_sum(fgraph, node):
+    """``Sum`` of a float matrix with a float64 accumulator (PyTensor's default, and what
+    :class:`MatrixSum` uses) and the input's dtype as output dtype → :class:`MatrixSum`."""
+    op = node.op
+    (x,) = node.inputs
+    (out,) = node.outputs
+    if not isinstance(op.scalar_op, Add) or x.type.ndim != 2 or x.type.dtype not in ("float32", "float64"):
+        return False
+    if out.type.dtype != x.type.dtype or op.acc_dtype not in (None, "float64"):
+        return False
+    axis = op.axis
+    if axis is None or tuple(sorted(axis)) == (0, 1):
+        new_axis = None
+    elif len(axis) == 1:
+        new_axis = int(axis[0])
+    else:
+        return False
+    new = MatrixSum(new_axis)(x)
+    return [pt.specify_shape(new, out.type.shape) if new.type.shape != out.type.shape else new]
+
+
+# --------------------------------------------------------------------------- #
+# registration: the order of the calls fixes the rewrites' order in each database
+# --------------------------------------------------------------------------- #
+
+register_canonicalize(local_sparse_dot_to_fingerprint_dot)
+register_canonicalize(local_sparse_t_dot_to_fingerprint_grad)
+register_specialize(local_inc_subtensor_zeros_to_segment_sum)
+# Before "inline_ofg_expansion" (position -0.01), which would dissolve the AdamStep marker.
+optdb.register("symmol_fuse_fingerprint_adam", dfs_rewriter(local_fuse_fingerprint_adam), "numba",
+               position=-0.03)
+optdb.register("symmol_fuse_dense_adam", dfs_rewriter(local_fuse_dense_adam), "numba", position=-0.02)
+optdb.register("symmol_adam_inplace",
+               WalkingGraphRewriter(local_adam_inplace, failure_callback=NodeProcessingGraphRewriter.warn_inplace),
+               "fast_run", "inplace", position=50.2)
+# After elementwise fusion (position 49), before the destroy handler (49.5).
+optdb.register("symmol_matrix_sum", dfs_rewriter(local_matrix_sum), "numba", position=49.2)

@@ -1,12 +1,27 @@
-"""PyTensor Ops for segment reductions: pooling in graph networks (atoms → molecules, messages → atoms).
+"""PyTensor Ops for row gathers and segment reductions: the two halves of message passing.
 
-Every Op takes ``x`` of shape ``(n_rows, n_features)``, ``segment_ids`` of shape
-``(n_rows,)`` (ints in ``[0, n_segments)``, any order) and a scalar ``n_segments``, and returns
+Gathers copy rows out (embedding lookups, atoms → bonds); segment reductions pool rows into
+segments (messages → atoms, atoms → molecules). Each is the other's gradient, as PyTensor
+keeps ``AdvancedSubtensor1`` with its increment: the pullback of :class:`GatherRows` is a
+:class:`SegmentSum` and that of :class:`SegmentSum` a :class:`GatherRows`.
+
+GatherRows
+    ``(W, idx) -> W[idx]`` of shape ``(n_out, n_features)``, ``out[k] = W[idx[k]]``.
+    Gradient wrt ``W``: the scatter-add ``dW = segment_sum(g, idx, n_rows)``, so rows gathered
+    twice get both contributions; ``idx`` is integer (disconnected). Unlike ``W[idx]`` in
+    PyTensor, negative indices are rejected (``ValueError``), not wrapped.
+UsedRows
+    ``(idx, n_rows) -> (rows, inverse)``, the sorted distinct rows of ``idx``: the building
+    block of row-sparse gradients (:func:`gather_rows_grad_rows`,
+    :func:`symmol.ops.fingerprint.fingerprint_dot_grad_w_rows`).
+
+The segment Ops take ``x`` of shape ``(n_rows, n_features)``, ``segment_ids`` of shape
+``(n_rows,)`` (ints in ``[0, n_segments)``, any order) and a scalar ``n_segments``, and return
 one row per segment, shape ``(n_segments, n_features)``:
 
 SegmentSum
     ``out[s] = sum_{i: ids[i] = s} x[i]`` (0 for empty segments).
-    Gradient: ``dx = g[ids]`` (:class:`~symmol.ops.gather.GatherRows`).
+    Gradient: ``dx = g[ids]`` (:class:`GatherRows`).
 SegmentMean
     ``out[s] = segment_sum[s] / count[s]`` (0 for empty segments).
     Gradient: ``dx[i] = g[ids[i]] / count[ids[i]]``.
@@ -21,11 +36,14 @@ SegmentMaxGrad
     ``(g, argmax, n_rows) -> dx`` of shape ``(n_rows, n_features)``, the pullback of
     ``SegmentMax``; its own pullback (second order) is a generic ``take_along_axis``.
 
-The integer inputs (``segment_ids``, ``n_segments``) are disconnected from gradients.
-Backends: ``perform`` (NumPy reference: ``np.add.at``, ``np.maximum.at``), Numba
-(:mod:`symmol.kernels.segment`, compiled serially into the graph: see
-:func:`symmol.ops.fingerprint.graph_kernel`) and C (``c_code``: serial loops, same iteration order as
-the serial Numba path, so the same numbers).
+The integer inputs (``idx``, ``segment_ids``, ``n_segments``) are disconnected from gradients.
+Backends: ``perform`` (NumPy reference: fancy indexing, ``np.unique``, ``np.add.at``,
+``np.maximum.at``), Numba (:mod:`symmol.kernels.segment`, compiled serially into the graph: see
+:func:`symmol.ops._numba_cache.graph_kernel`) and, for the segment Ops, C (``c_code``: serial
+loops, same iteration order as the serial Numba path, so the same numbers). The gathers have
+no C code: under the C linker ``perform``'s ``W[idx]`` (one NumPy ``take``) is already a single
+C loop. The graph rewrite that turns a scatter-add into zeros into :class:`SegmentSum` is in
+:mod:`symmol.ops.rewrites`.
 """
 
 from __future__ import annotations
@@ -36,38 +54,188 @@ from collections.abc import Sequence
 import numpy as np
 import pytensor.tensor as pt
 from pytensor.gradient import DisconnectedType, disconnected_type
-from pytensor.graph.basic import Apply, Constant, Variable
+from pytensor.graph.basic import Apply, Variable
+from pytensor.graph.op import Op
 from pytensor.link.c.op import COp
-from pytensor.link.numba.dispatch import basic as numba_basic
-from pytensor.link.numba.dispatch.basic import register_funcify_default_op_cache_key
 from pytensor.tensor import TensorLike
 from pytensor.tensor.type import TensorType, integer_dtypes
 from pytensor.tensor.variable import TensorVariable
 
 from symmol.kernels import segment as _segment_kernels
-from symmol.ops.fingerprint import _as_float_tensor, _as_int_vector, graph_kernel, kernel_source_version
-from symmol.ops.gather import check_index_range, gather_rows
+from symmol.ops._csr import check_index_range
+from symmol.ops._numba_cache import cache_version, register_graph_kernel
+from symmol.ops._types import as_count, as_float_tensor, as_int_vector
 
 __all__ = [
+    "GatherRows",
     "SegmentMax",
     "SegmentMaxGrad",
     "SegmentMean",
     "SegmentSum",
+    "UsedRows",
+    "gather_rows",
+    "gather_rows_grad_rows",
     "segment_max",
+    "segment_max_grad",
     "segment_mean",
     "segment_sum",
+    "used_rows",
 ]
 
 
-def _as_count(n: TensorLike, op_name: str, arg: str) -> tuple[TensorVariable, int | None]:
-    """``n`` as an integer scalar tensor, and its value when it is a constant (must be >= 0)."""
-    n = pt.as_tensor_variable(n)
-    if n.type.ndim != 0 or n.type.dtype not in integer_dtypes:
-        raise TypeError(f"{op_name}: {arg} must be an integer scalar, got {n.type}")
-    static = int(n.data) if isinstance(n, Constant) else None
-    if static is not None and static < 0:
-        raise ValueError(f"{op_name}: {arg} must be non-negative, got {static}")
-    return n, static
+# --------------------------------------------------------------------------- #
+# gathers
+# --------------------------------------------------------------------------- #
+
+
+class GatherRows(Op):
+    """Gather rows of a matrix: ``out[k] = W[idx[k]]``.
+
+    Inputs
+    ------
+    W : float32/float64 matrix, shape (n_rows, n_features)
+    idx : int vector, shape (n_out,)
+        Row indices in ``[0, n_rows)``.
+
+    Output
+    ------
+    out : matrix, shape (n_out, n_features), dtype of ``W``.
+
+    Gradient: ``dW = segment_sum(g, idx, n_rows)`` (scatter-add); disconnected wrt ``idx``.
+    Second order: the pullback of ``SegmentSum`` is ``GatherRows`` again.
+    """
+
+    __props__ = ()
+
+    def make_node(self, W: TensorLike, idx: TensorLike) -> Apply:
+        name = type(self).__name__
+        W = as_float_tensor(W, 2, name, "W")
+        idx = as_int_vector(idx, name, "idx")
+        out = TensorType(W.type.dtype, shape=(idx.type.shape[0], W.type.shape[1]))()
+        return Apply(self, [W, idx], [out])
+
+    def perform(self, node: Apply, inputs: list[np.ndarray], output_storage: list[list]) -> None:
+        W, idx = inputs
+        check_index_range(type(self).__name__, idx, W.shape[0], "idx")
+        output_storage[0][0] = W[idx]
+
+    def infer_shape(self, fgraph, node: Apply, input_shapes: list[tuple]) -> list[tuple]:
+        W_shape, idx_shape = input_shapes
+        return [(idx_shape[0], W_shape[1])]
+
+    def connection_pattern(self, node: Apply) -> list[list[bool]]:
+        return [[True], [False]]
+
+    def pullback(self, inputs: Sequence[Variable], outputs: Sequence[Variable],
+                 cotangents: Sequence[Variable]) -> list[Variable]:
+        W, idx = inputs
+        (g,) = cotangents
+        return [segment_sum(pt.cast(g, W.type.dtype), idx, W.shape[0]), disconnected_type()]
+
+
+_gather_rows = GatherRows()
+
+
+def gather_rows(W: TensorLike, idx: TensorLike) -> TensorVariable:
+    """Symbolic ``W[idx]`` with a scatter-add gradient; see :class:`GatherRows`.
+
+    Parameters
+    ----------
+    W : float32/float64 matrix, shape (n_rows, n_features)
+    idx : int vector, shape (n_out,), entries in ``[0, n_rows)``
+
+    Returns
+    -------
+    TensorVariable
+        Matrix of shape (n_out, n_features).
+
+    Raises
+    ------
+    TypeError
+        If ``W`` is not a float matrix or ``idx`` not an integer vector.
+    """
+    return _gather_rows(W, idx)
+
+
+class UsedRows(Op):
+    """Distinct rows referenced by an index vector: ``(idx, n_rows) -> (rows, inverse)``.
+
+    Inputs
+    ------
+    idx : int vector, shape (n,), entries in ``[0, n_rows)``
+    n_rows : int scalar
+
+    Outputs
+    -------
+    rows : int64 vector, shape (n_used,)
+        Sorted distinct values of ``idx``.
+    inverse : int64 vector, shape (n,)
+        ``rows[inverse] == idx``.
+
+    No ``infer_shape``: ``n_used`` depends on the values of ``idx`` (PyTensor then takes
+    shapes from the computed outputs). Not differentiable (integer outputs). The building block of row-sparse gradients:
+    :func:`gather_rows_grad_rows` and
+    :func:`symmol.ops.fingerprint.fingerprint_dot_grad_w_rows`.
+    """
+
+    __props__ = ()
+
+    def make_node(self, idx: TensorLike, n_rows: TensorLike) -> Apply:
+        idx = as_int_vector(idx, type(self).__name__, "idx")
+        n_rows = pt.as_tensor_variable(n_rows)
+        if n_rows.type.ndim != 0 or n_rows.type.dtype not in integer_dtypes:
+            raise TypeError(f"UsedRows: n_rows must be an integer scalar, got {n_rows.type}")
+        return Apply(self, [idx, n_rows], [pt.lvector(), TensorType("int64", shape=idx.type.shape)()])
+
+    def perform(self, node: Apply, inputs: list[np.ndarray], output_storage: list[list]) -> None:
+        idx, n_rows = inputs
+        check_index_range(type(self).__name__, idx, int(n_rows), "idx")
+        rows, inverse = np.unique(idx, return_inverse=True)
+        output_storage[0][0] = rows.astype(np.int64)
+        output_storage[1][0] = inverse.astype(np.int64).reshape(idx.shape)
+
+    def connection_pattern(self, node: Apply) -> list[list[bool]]:
+        return [[False, False], [False, False]]
+
+
+_used_rows = UsedRows()
+
+
+def used_rows(idx: TensorLike, n_rows: TensorLike) -> tuple[TensorVariable, TensorVariable]:
+    """Symbolic ``(rows, inverse)`` of :class:`UsedRows` (like ``np.unique(idx, return_inverse=True)``)."""
+    rows, inverse = _used_rows(idx, n_rows)
+    return rows, inverse
+
+
+def gather_rows_grad_rows(g: TensorLike, idx: TensorLike, n_rows: TensorLike
+                          ) -> tuple[TensorVariable, TensorVariable]:
+    """Row-sparse gradient of ``gather_rows(W, idx)`` wrt ``W``.
+
+    Parameters
+    ----------
+    g : float matrix, shape (n_out, n_features)
+        Cotangent of the gathered rows (``pytensor.grad(cost, gathered)``).
+    idx : int vector, shape (n_out,)
+    n_rows : int scalar
+        Number of rows of ``W``.
+
+    Returns
+    -------
+    rows : int64 vector, shape (n_used,)
+        The distinct rows of ``W`` that were gathered, sorted.
+    grad_rows : matrix, shape (n_used, n_features)
+        ``dW[rows]``; every other row of the dense gradient is zero.
+
+    An optimizer can then touch only those rows, e.g. SGD:
+    ``updates[W] = pt.inc_subtensor(W[rows], -lr * grad_rows)``.
+    """
+    rows, inverse = used_rows(idx, n_rows)
+    return rows, segment_sum(pt.as_tensor_variable(g), inverse, rows.shape[0])
+
+
+# --------------------------------------------------------------------------- #
+# segment reductions
+# --------------------------------------------------------------------------- #
 
 
 def _check_segments(op_name: str, x: np.ndarray, ids: np.ndarray, n_segments: int) -> None:
@@ -77,7 +245,6 @@ def _check_segments(op_name: str, x: np.ndarray, ids: np.ndarray, n_segments: in
     if ids.shape[0] != x.shape[0]:
         raise ValueError(f"{op_name}: segment_ids has {ids.shape[0]} entries but x has {x.shape[0]} rows")
     check_index_range(op_name, ids, n_segments, "segment_ids")
-
 
 
 # --------------------------------------------------------------------------- #
@@ -254,9 +421,9 @@ class _SegmentReduce(_SegmentCOp):
 
     def make_node(self, x: TensorLike, segment_ids: TensorLike, n_segments: TensorLike) -> Apply:
         name = type(self).__name__
-        x = _as_float_tensor(x, 2, name, "x")
-        segment_ids = _as_int_vector(segment_ids, name, "segment_ids")
-        n_segments, static = _as_count(n_segments, name, "n_segments")
+        x = as_float_tensor(x, 2, name, "x")
+        segment_ids = as_int_vector(segment_ids, name, "segment_ids")
+        n_segments, static = as_count(n_segments, name, "n_segments")
         shape = (static, x.type.shape[1])
         outputs = [TensorType(x.type.dtype, shape=shape)()]
         if self.with_argmax:
@@ -369,11 +536,11 @@ class SegmentMaxGrad(_SegmentCOp):
 
     def make_node(self, g: TensorLike, argmax: TensorLike, n_rows: TensorLike) -> Apply:
         name = type(self).__name__
-        g = _as_float_tensor(g, 2, name, "g")
+        g = as_float_tensor(g, 2, name, "g")
         argmax = pt.as_tensor_variable(argmax)
         if argmax.type.ndim != 2 or argmax.type.dtype not in integer_dtypes:
             raise TypeError(f"{name}: argmax must be an integer matrix, got {argmax.type}")
-        n_rows, static = _as_count(n_rows, name, "n_rows")
+        n_rows, static = as_count(n_rows, name, "n_rows")
         out = TensorType(g.type.dtype, shape=(static, g.type.shape[1]))()
         return Apply(self, [g, argmax, n_rows], [out])
 
@@ -490,25 +657,16 @@ def segment_max_grad(g: TensorLike, argmax: TensorLike, n_rows: TensorLike) -> T
 # Numba backend
 # --------------------------------------------------------------------------- #
 
-#: Bump when the dispatch functions below change.
-_NUMBA_DISPATCH_VERSION = 5
-_NUMBA_CACHE_VERSION = _NUMBA_DISPATCH_VERSION * (1 << 48) + kernel_source_version(_segment_kernels)
+#: Bump when the gathers' dispatch changes.
+_GATHER_DISPATCH_VERSION = 4
+#: Bump when the segment reductions' dispatch changes.
+_SEGMENT_DISPATCH_VERSION = 5
+_GATHER_CACHE_VERSION = cache_version(_GATHER_DISPATCH_VERSION, _segment_kernels)
+_SEGMENT_CACHE_VERSION = cache_version(_SEGMENT_DISPATCH_VERSION, _segment_kernels)
 
-
-def _register_numba(op_class: type, kernel_name: str) -> None:
-    """Numba dispatch of a segment Op: its kernel with the segment/row count as a Python int."""
-
-    @register_funcify_default_op_cache_key(op_class)
-    def funcify(op, node=None, **kwargs):
-        kernel = graph_kernel(getattr(_segment_kernels, kernel_name))
-
-        @numba_basic.numba_njit
-        def segment_numba(x, ids, n):
-            return kernel(x, ids, n.item())
-
-        return segment_numba, _NUMBA_CACHE_VERSION
-
-
-for _op_class, _kernel_name in ((SegmentSum, "segment_sum"), (SegmentMean, "segment_mean"),
-                                (SegmentMax, "segment_max"), (SegmentMaxGrad, "segment_max_grad")):
-    _register_numba(_op_class, _kernel_name)
+register_graph_kernel(GatherRows, _segment_kernels.gather_rows, _GATHER_CACHE_VERSION)
+register_graph_kernel(UsedRows, _segment_kernels.used_rows, _GATHER_CACHE_VERSION, size_last=True)
+register_graph_kernel(SegmentSum, _segment_kernels.segment_sum, _SEGMENT_CACHE_VERSION, size_last=True)
+register_graph_kernel(SegmentMean, _segment_kernels.segment_mean, _SEGMENT_CACHE_VERSION, size_last=True)
+register_graph_kernel(SegmentMax, _segment_kernels.segment_max, _SEGMENT_CACHE_VERSION, size_last=True)
+register_graph_kernel(SegmentMaxGrad, _segment_kernels.segment_max_grad, _SEGMENT_CACHE_VERSION, size_last=True)

@@ -1,4 +1,4 @@
-"""Recurrent layers built on ``pytensor.scan``."""
+"""Recurrent layers built on ``pytensor.scan``. Mirrors ``lasagne.layers.recurrent``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,10 @@ import pytensor.tensor as pt
 from pytensor.raise_op import Assert
 
 from symmol.nn.init import Constant, GlorotUniform
-from symmol.nn.layers import Layer, MergeLayer, output_units
+from symmol.nn.layers.base import Layer, MergeLayer
+from symmol.nn.layers.helper import output_units
+
+__all__ = ["GRULayer"]
 
 
 class GRULayer(MergeLayer):
@@ -25,17 +28,26 @@ class GRULayer(MergeLayer):
     matrix product before the ``scan``; the loop does the ``(n, units) x (units, 3 units)``
     recurrent product per step.
 
+    Like ``lasagne.layers.GRULayer``, with ``torch.nn.GRU``'s gate arithmetic (above).
+
     Parameters
     ----------
-    incoming
+    incoming : Layer
         Layer of shape ``(n, L, features)``.
-    units
+    units : int
         Hidden size.
-    mask
-        Optional layer ``(n, L)``, 1 for real steps and 0 for padding: a padded step keeps
-        the previous state, so the final state is that of the last real step.
-    only_return_final
+    rng : numpy.random.Generator
+        For the initialisers.
+    mask : Layer, optional
+        Layer ``(n, L)``, 1 for real steps and 0 for padding: a padded step keeps the
+        previous state, so the final state is that of the last real step.
+    only_return_final : bool
         Output ``(n, units)``, the final state, instead of ``(n, L, units)``.
+    W, b : callable
+        Initialisers of ``W_x``, ``W_h`` (regularizable) and of ``b_x``, ``b_h``.
+    name : str, optional
+
+    Output float32 for float32 input.
 
     Parameters ``W_x`` ``(features, 3 units)`` and ``W_h`` ``(units, 3 units)`` hold the gates
     in the order (r, z, c): ``torch``'s ``weight_ih_l0.T`` and ``weight_hh_l0.T``; ``b_x``,
@@ -85,5 +97,3 @@ class GRULayer(MergeLayer):
 
 
 _mask_shape = Assert("GRULayer: the mask must be (n, L), the batch size and length of the input")
-
-__all__ = ["GRULayer"]

@@ -1,26 +1,38 @@
-"""Embedding lookup of integer tokens (SMILES characters, amino acids, atom types)."""
+"""Embedding lookup of integer tokens (SMILES characters, amino acids, atom types).
+
+Mirrors ``lasagne.layers.embedding``.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
 from symmol.nn.init import GlorotUniform
-from symmol.nn.layers import Layer
-from symmol.ops.gather import gather_rows
+from symmol.nn.layers.base import Layer
+from symmol.ops.segment import gather_rows
+
+__all__ = ["EmbeddingLayer"]
 
 
 class EmbeddingLayer(Layer):
-    """``W[ids]`` for integer ids, with a scatter-add gradient (:func:`symmol.ops.gather.gather_rows`).
+    """``W[ids]`` for integer ids, with a scatter-add gradient (:func:`symmol.ops.segment.gather_rows`).
+
+    Mirrors ``lasagne.layers.EmbeddingLayer`` (and ``torch.nn.Embedding``).
 
     Parameters
     ----------
-    incoming
+    incoming : Layer
         Layer of integer ids in ``[0, vocab_size)``, shape ``(n,)`` or ``(n, L)``.
-    vocab_size, units
+    vocab_size, units : int
         Shape of the table ``W`` ``(vocab_size, units)``; ``torch.nn.Embedding``'s ``weight``.
-    channels_first
-        For ``(n, L)`` ids: output ``(n, units, L)`` (NCW, for :class:`symmol.nn.conv.Conv1DLayer`)
+    rng : numpy.random.Generator
+        For the initialiser.
+    W : callable
+        Initialiser of the table (regularizable).
+    channels_first : bool
+        For ``(n, L)`` ids: output ``(n, units, L)`` (NCW, for :class:`symmol.nn.layers.Conv1DLayer`)
         instead of ``(n, L, units)``.
+    name : str, optional
 
     Output ``(n, units)``, ``(n, L, units)`` or ``(n, units, L)``, float32. An id out of
     range raises ``ValueError`` at run time.
@@ -40,6 +52,3 @@ class EmbeddingLayer(Layer):
         rows = gather_rows(self.W, incoming.flatten())
         out = rows.reshape((incoming.shape[0], incoming.shape[1], self.units))
         return out.dimshuffle(0, 2, 1) if self.channels_first else out
-
-
-__all__ = ["EmbeddingLayer"]

@@ -1,4 +1,7 @@
-"""Normalisation layers: batch normalisation (running statistics as state updates) and layer normalisation."""
+"""Normalisation layers: batch normalisation (running statistics as state updates) and layer normalisation.
+
+Mirrors ``lasagne.layers.normalization``.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,10 @@ import pytensor.tensor as pt
 from pytensor.raise_op import Assert
 
 from symmol.nn.init import Constant
-from symmol.nn.layers import FLOATX, Layer, output_units
+from symmol.nn.layers.base import FLOATX, Layer
+from symmol.nn.layers.helper import output_units
+
+__all__ = ["BatchNormLayer", "LayerNormLayer"]
 
 
 class BatchNormLayer(Layer):
@@ -21,12 +27,20 @@ class BatchNormLayer(Layer):
     Prediction (``deterministic=True``): the running statistics replace the batch ones.
     Ioffe & Szegedy, ICML 2015, arXiv:1502.03167.
 
+    Like ``lasagne.layers.BatchNormLayer``, with ``torch.nn.BatchNorm1d``'s conventions (momentum, unbiased
+    running variance).
+
     Parameters
     ----------
-    incoming
+    incoming : Layer
         Layer of shape ``(n, units)`` or ``(n, C, W)`` (features on axis 1).
-    momentum, eps
+    rng : numpy.random.Generator
+        Passed to the (constant) initialisers.
+    momentum, eps : float
         As ``torch.nn.BatchNorm1d`` (defaults 0.1 and 1e-5).
+    name : str, optional
+
+    Output: the input's shape, float32 for float32 input.
 
     The running statistics are shared variables tagged neither trainable nor regularizable
     (``get_all_params(layer, trainable=True)`` leaves them out; they are saved with the model).
@@ -72,6 +86,17 @@ class LayerNormLayer(Layer):
 
     Same in training and prediction (no state). Ba et al. 2016, arXiv:1607.06450; matches
     ``torch.nn.LayerNorm(units, eps)``.
+
+    Parameters
+    ----------
+    incoming : Layer
+        Any shape ``(..., units)``.
+    rng : numpy.random.Generator
+        Passed to the (constant) initialisers of ``gamma`` (1) and ``beta`` (0), shape ``(units,)``.
+    eps : float
+    name : str, optional
+
+    Output: the input's shape, float32 for float32 input.
     """
 
     def __init__(self, incoming: Layer, rng: np.random.Generator, eps: float = 1e-5, name: str | None = None):
@@ -85,6 +110,3 @@ class LayerNormLayer(Layer):
         mean = incoming.mean(axis=-1, keepdims=True)
         var = pt.sqr(incoming - mean).mean(axis=-1, keepdims=True)
         return (incoming - mean) / pt.sqrt(var + np.float32(self.eps)) * self.gamma + self.beta
-
-
-__all__ = ["BatchNormLayer", "LayerNormLayer"]

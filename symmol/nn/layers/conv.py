@@ -1,8 +1,9 @@
 """Sequence layers in NCW layout (batch, channels, width): 1-D convolution and pooling over the width.
 
-For protein and SMILES sequences: tokens → :class:`symmol.nn.embedding.EmbeddingLayer`
-(``channels_first=True``) → :class:`Conv1DLayer` → :class:`GlobalPoolLayer` (with a padding
-mask for sequences of different lengths).
+Mirrors ``lasagne.layers.conv`` / ``lasagne.layers.pool`` for 1-D sequences. For protein and
+SMILES sequences: tokens → :class:`symmol.nn.layers.EmbeddingLayer` (``channels_first=True``)
+→ :class:`Conv1DLayer` → :class:`GlobalPoolLayer` (with a padding mask for sequences of
+different lengths).
 """
 
 from __future__ import annotations
@@ -12,8 +13,11 @@ import pytensor.tensor as pt
 from pytensor.raise_op import Assert
 
 from symmol.nn.init import Constant, GlorotUniform
-from symmol.nn.layers import Layer, MergeLayer, output_units
+from symmol.nn.layers.base import Layer, MergeLayer
+from symmol.nn.layers.helper import output_units
 from symmol.nn.nonlinearities import get_nonlinearity
+
+__all__ = ["Conv1DLayer", "GlobalPoolLayer"]
 
 
 class Conv1DLayer(Layer):
@@ -24,17 +28,24 @@ class Conv1DLayer(Layer):
 
     Parameters
     ----------
-    incoming
+    incoming : Layer
         Layer of shape ``(n, in_channels, width)``.
-    units
+    units : int
         Output channels.
-    filter_size
+    filter_size : int
         Kernel width ``k``.
-    pad
+    rng : numpy.random.Generator
+        For the initialisers.
+    pad : {"same", "valid"} or int
         ``"same"`` (output width = input width; odd ``k``), ``"valid"`` (width - k + 1) or
         an int number of zeros on each side.
+    nonlinearity : str
+        Name of ``f`` (:func:`symmol.nn.nonlinearities.get_nonlinearity`).
+    W, b : callable
+        Initialisers of ``W`` ``(k, in_channels, units)`` (regularizable) and ``b`` ``(units,)``.
+    name : str, optional
 
-    Output ``(n, units, width_out)``. Implemented as ``k`` tensor products over the channel
+    Output ``(n, units, width_out)``, float32 for float32 input. Implemented as ``k`` tensor products over the channel
     axis (one per kernel tap), so Numba and C use their matrix-product kernels.
     """
 
@@ -81,18 +92,20 @@ _input_too_narrow = Assert("Conv1DLayer: the (padded) input is narrower than the
 class GlobalPoolLayer(MergeLayer):
     """Max or mean over the width axis of ``(n, C, W)``, with an optional padding mask.
 
+    Like ``lasagne.layers.GlobalPoolLayer`` (``pool_function=max`` or ``mean``), with a mask.
+
     Parameters
     ----------
-    incoming
+    incoming : Layer
         Layer of shape ``(n, C, W)``.
-    mode
-        ``"max"`` or ``"mean"``.
-    mask
-        Optional layer of shape ``(n, W)``: 1 for real positions, 0 for padding. Masked
-        positions are ignored (mean over real positions; max over real positions, 0 for a
-        sequence with none).
+    mode : {"max", "mean"}
+    mask : Layer, optional
+        Layer of shape ``(n, W)``: 1 for real positions, 0 for padding. Masked positions are
+        ignored (mean over real positions; max over real positions, 0 for a sequence with
+        none).
+    name : str, optional
 
-    Output ``(n, C)``.
+    Output ``(n, C)``, dtype of the input.
     """
 
     def __init__(self, incoming: Layer, mode: str = "max", mask: Layer | None = None, name: str | None = None):
@@ -114,6 +127,3 @@ class GlobalPoolLayer(MergeLayer):
         pooled = pt.switch(mask > 0, x, lowest).max(axis=2)
         any_real = mask.max(axis=2) > 0
         return pt.switch(any_real, pooled, pt.zeros_like(pooled))
-
-
-__all__ = ["Conv1DLayer", "GlobalPoolLayer"]

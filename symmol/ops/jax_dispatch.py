@@ -1,0 +1,150 @@
+"""JAX implementations of symmol's Ops, for PyTensor's ``JAX`` linker.
+
+PyTensor converts each node of a compiled graph with the single-dispatch function
+``jax_funcify``; :func:`register` registers symmol's Ops with it so that
+:func:`symmol.compile.get_backend_mode` can compile whole models with ``backend="jax"`` (on
+CPU or a CUDA device). ``jax`` is an optional dependency: it is imported by :func:`register`,
+which runs only when that backend is selected, so importing this module needs no ``jax``.
+
+Every implementation is written with static output shapes (JAX's ``jit`` needs them): the CSR
+row of each stored entry is ``searchsorted(indptr[1:], arange(nnz), side="right")``, of length
+``nnz``, instead of a ``repeat`` whose length depends on the data. Scalar sizes (``n_bits``,
+``n_segments``, ``n_rows``) are read from the node when they are constants, otherwise they must
+be concrete at trace time (PyTensor passes ``W.shape[0]``, a Python int under ``jit``).
+
+Unlike ``perform``, Numba and C, these implementations do not validate indices (a check would
+need a device-to-host sync per call): out-of-range CSR ``indices``, segment ids or
+``GatherRows`` indices are clamped or dropped by JAX. symmol's own batches
+(:func:`symmol.compile.pad_csr`) are valid by construction; validate hand-built inputs with
+:func:`symmol.kernels.sparse.check_csr` first.
+
+Ops covered (semantics in their own modules):
+
+* :class:`~symmol.ops.fingerprint.FingerprintDot`, ``FingerprintDotGradW``, ``FingerprintRowDot``
+* :class:`~symmol.ops.segment.SegmentSum`, ``SegmentMean``, ``SegmentMax``, ``SegmentMaxGrad``
+* :class:`~symmol.ops.segment.GatherRows`
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from symmol.ops._types import output_dtype, static_size
+from symmol.ops.fingerprint import FingerprintDot, FingerprintDotGradW, FingerprintRowDot
+from symmol.ops.segment import GatherRows, SegmentMax, SegmentMaxGrad, SegmentMean, SegmentSum
+
+__all__ = ["register"]
+
+
+@functools.cache
+def register() -> None:
+    """Register symmol's Ops with ``pytensor.link.jax.dispatch.jax_funcify`` (idempotent).
+
+    Raises
+    ------
+    ImportError
+        ``jax`` is not installed (``pip install symmol[jax]``).
+    """
+    import jax
+    import jax.numpy as jnp
+    from pytensor.link.jax.dispatch import jax_funcify
+
+    def row_ids(indptr, nnz):
+        return jnp.searchsorted(indptr[1:], jnp.arange(nnz, dtype=indptr.dtype), side="right")
+
+    @jax_funcify.register(FingerprintDot)
+    def _fingerprint_dot(op, node, **kwargs):
+        dtype = output_dtype(node)
+
+        def fingerprint_dot(indptr, indices, values, W):
+            n_rows = indptr.shape[0] - 1
+            rows = row_ids(indptr, indices.shape[0])
+            contrib = values.astype(dtype)[:, None] * W[indices].astype(dtype)
+            return jax.ops.segment_sum(contrib, rows, num_segments=n_rows, indices_are_sorted=True)
+
+        return fingerprint_dot
+
+    @jax_funcify.register(FingerprintDotGradW)
+    def _fingerprint_dot_grad_w(op, node, **kwargs):
+        dtype, static_bits = output_dtype(node), static_size(node, 4)
+
+        def fingerprint_dot_grad_w(indptr, indices, values, G, n_bits):
+            n = static_bits if static_bits is not None else int(n_bits)
+            rows = row_ids(indptr, indices.shape[0])
+            contrib = values.astype(dtype)[:, None] * G[rows].astype(dtype)
+            return jnp.zeros((n, G.shape[1]), dtype=dtype).at[indices].add(contrib)
+
+        return fingerprint_dot_grad_w
+
+    @jax_funcify.register(FingerprintRowDot)
+    def _fingerprint_row_dot(op, node, **kwargs):
+        dtype = output_dtype(node)
+
+        def fingerprint_row_dot(indptr, indices, G, W):
+            rows = row_ids(indptr, indices.shape[0])
+            return jnp.sum(G[rows].astype(dtype) * W[indices].astype(dtype), axis=1)
+
+        return fingerprint_row_dot
+
+    def segment_count(ids, n, dtype):
+        return jax.ops.segment_sum(jnp.ones(ids.shape[0], dtype=dtype), ids, num_segments=n)
+
+    @jax_funcify.register(SegmentSum)
+    def _segment_sum(op, node, **kwargs):
+        static = static_size(node, 2)
+
+        def segment_sum(x, ids, n_segments):
+            n = static if static is not None else int(n_segments)
+            return jax.ops.segment_sum(x, ids, num_segments=n)
+
+        return segment_sum
+
+    @jax_funcify.register(SegmentMean)
+    def _segment_mean(op, node, **kwargs):
+        static = static_size(node, 2)
+
+        def segment_mean(x, ids, n_segments):
+            n = static if static is not None else int(n_segments)
+            total = jax.ops.segment_sum(x, ids, num_segments=n)
+            return total / jnp.maximum(segment_count(ids, n, x.dtype), 1)[:, None]
+
+        return segment_mean
+
+    @jax_funcify.register(SegmentMax)
+    def _segment_max(op, node, **kwargs):
+        static = static_size(node, 2)
+
+        def segment_max(x, ids, n_segments):
+            n = static if static is not None else int(n_segments)
+            n_rows = x.shape[0]
+            top = jax.ops.segment_max(x, ids, num_segments=n)
+            rows = jnp.broadcast_to(jnp.arange(n_rows, dtype=np.int64)[:, None], x.shape)
+            hit = jnp.where(x == top[ids], rows, n_rows)
+            first = jax.ops.segment_min(hit, ids, num_segments=n)
+            empty = first >= n_rows
+            return jnp.where(empty, 0, top).astype(x.dtype), jnp.where(empty, -1, first).astype(np.int64)
+
+        return segment_max
+
+    @jax_funcify.register(SegmentMaxGrad)
+    def _segment_max_grad(op, node, **kwargs):
+        static = static_size(node, 2)
+
+        def segment_max_grad(g, argmax, n_rows):
+            n = static if static is not None else int(n_rows)
+            cols = jnp.broadcast_to(jnp.arange(g.shape[1])[None, :], g.shape)
+            valid = argmax >= 0
+            # invalid entries write 0 into row 0: harmless for an add
+            return jnp.zeros((n, g.shape[1]), dtype=g.dtype).at[jnp.where(valid, argmax, 0), cols].add(
+                jnp.where(valid, g, 0))
+
+        return segment_max_grad
+
+    @jax_funcify.register(GatherRows)
+    def _gather_rows(op, node, **kwargs):
+        def gather_rows(W, idx):
+            return W[idx]
+
+        return gather_rows

@@ -1,0 +1,172 @@
+"""PyTorch implementations of symmol's Ops, for PyTensor's ``PYTORCH`` linker.
+
+PyTensor converts each node of a compiled graph with the single-dispatch function
+``pytorch_funcify``; :func:`register` registers symmol's Ops with it (and fixes two of
+PyTensor's scalar mappings) so that :func:`symmol.compile.get_backend_mode` can compile whole
+models with ``backend="pytorch"`` (on CPU or a CUDA device). ``torch`` is an optional
+dependency: it is imported by :func:`register`, which runs only when that backend is
+selected, so importing this module needs no ``torch``.
+
+Every implementation is written with static output shapes (``torch.compile`` needs them): the
+CSR row of each stored entry is ``searchsorted(indptr[1:], arange(nnz), side="right")``, of
+length ``nnz``, instead of a ``repeat`` whose length depends on the data. Scalar sizes
+(``n_bits``, ``n_segments``, ``n_rows``) are read from the node when they are constants,
+otherwise they must be concrete at trace time (PyTensor passes ``W.shape[0]``, a Python int
+under ``jit``).
+
+Unlike ``perform``, Numba and C, these implementations do not validate indices (a check would
+need a device-to-host sync per call): out-of-range CSR ``indices``, segment ids or
+``GatherRows`` indices raise (CPU) or hit a device-side assert (CUDA) in PyTorch. symmol's own
+batches (:func:`symmol.compile.pad_csr`) are valid by construction; validate hand-built inputs
+with :func:`symmol.kernels.sparse.check_csr` first.
+
+Ops covered (semantics in their own modules):
+
+* :class:`~symmol.ops.fingerprint.FingerprintDot`, ``FingerprintDotGradW``, ``FingerprintRowDot``
+* :class:`~symmol.ops.segment.SegmentSum`, ``SegmentMean``, ``SegmentMax``, ``SegmentMaxGrad``
+* :class:`~symmol.ops.segment.GatherRows`
+"""
+
+from __future__ import annotations
+
+import functools
+
+from pytensor.scalar.basic import EQ, Pow
+
+from symmol.ops._types import output_dtype, static_size
+from symmol.ops.fingerprint import FingerprintDot, FingerprintDotGradW, FingerprintRowDot
+from symmol.ops.segment import GatherRows, SegmentMax, SegmentMaxGrad, SegmentMean, SegmentSum
+
+__all__ = ["register"]
+
+
+@functools.cache
+def register() -> None:
+    """Register symmol's Ops with ``pytensor.link.pytorch.dispatch.pytorch_funcify`` (idempotent).
+
+    ``FingerprintDot`` becomes ``torch.nn.functional.embedding_bag(mode="sum",
+    per_sample_weights=values)``: PyTorch's fused sparse-row kernel on CPU and CUDA.
+
+    Raises
+    ------
+    ImportError
+        ``torch`` is not installed (``pip install symmol[pytorch]``).
+    """
+    import torch
+    from pytensor.link.pytorch.dispatch import pytorch_funcify
+
+    def torch_dtype(dtype: str):
+        return getattr(torch, dtype)
+
+    def row_ids(indptr, nnz):
+        positions = torch.arange(nnz, dtype=indptr.dtype, device=indptr.device)
+        return torch.searchsorted(indptr[1:].contiguous(), positions, right=True)
+
+    @pytorch_funcify.register(Pow)
+    def _pow(op, node, **kwargs):  # PyTensor names it after NumPy's ``power``; torch's is ``pow``
+        return torch.pow
+
+    @pytorch_funcify.register(EQ)
+    def _eq(op, node, **kwargs):
+        # PyTensor 3.0.7 maps EQ by NumPy's name ``equal`` to ``torch.equal``, which compares
+        # whole tensors and returns one Python bool: the ReLU gradient ``eq(relu(x), x)`` then
+        # broke every training graph on this backend. ``torch.eq`` is the elementwise one.
+        return torch.eq
+
+    @pytorch_funcify.register(FingerprintDot)
+    def _fingerprint_dot(op, node, **kwargs):
+        dtype = torch_dtype(output_dtype(node))
+
+        def fingerprint_dot(indptr, indices, values, W):
+            indptr = indptr.long()
+            return torch.nn.functional.embedding_bag(
+                indices.long(), W.to(dtype), indptr, mode="sum", per_sample_weights=values.to(dtype),
+                include_last_offset=True)
+
+        return fingerprint_dot
+
+    @pytorch_funcify.register(FingerprintDotGradW)
+    def _fingerprint_dot_grad_w(op, node, **kwargs):
+        dtype, static_bits = torch_dtype(output_dtype(node)), static_size(node, 4)
+
+        def fingerprint_dot_grad_w(indptr, indices, values, G, n_bits):
+            n = static_bits if static_bits is not None else int(n_bits)
+            rows = row_ids(indptr.long(), indices.shape[0])
+            contrib = values.to(dtype)[:, None] * G.to(dtype)[rows]
+            out = torch.zeros((n, G.shape[1]), dtype=dtype, device=G.device)
+            return out.index_add(0, indices.long(), contrib)
+
+        return fingerprint_dot_grad_w
+
+    @pytorch_funcify.register(FingerprintRowDot)
+    def _fingerprint_row_dot(op, node, **kwargs):
+        dtype = torch_dtype(output_dtype(node))
+
+        def fingerprint_row_dot(indptr, indices, G, W):
+            rows = row_ids(indptr.long(), indices.shape[0])
+            return (G.to(dtype)[rows] * W.to(dtype)[indices.long()]).sum(dim=1)
+
+        return fingerprint_row_dot
+
+    def segment_sum_(x, ids, n):
+        out = torch.zeros((n, x.shape[1]), dtype=x.dtype, device=x.device)
+        return out.index_add(0, ids.long(), x)
+
+    @pytorch_funcify.register(SegmentSum)
+    def _segment_sum(op, node, **kwargs):
+        static = static_size(node, 2)
+
+        def segment_sum(x, ids, n_segments):
+            return segment_sum_(x, ids, static if static is not None else int(n_segments))
+
+        return segment_sum
+
+    @pytorch_funcify.register(SegmentMean)
+    def _segment_mean(op, node, **kwargs):
+        static = static_size(node, 2)
+
+        def segment_mean(x, ids, n_segments):
+            n = static if static is not None else int(n_segments)
+            counts = torch.zeros(n, dtype=x.dtype, device=x.device).index_add(
+                0, ids.long(), torch.ones(ids.shape[0], dtype=x.dtype, device=x.device))
+            return segment_sum_(x, ids, n) / counts.clamp(min=1)[:, None]
+
+        return segment_mean
+
+    @pytorch_funcify.register(SegmentMax)
+    def _segment_max(op, node, **kwargs):
+        static = static_size(node, 2)
+
+        def segment_max(x, ids, n_segments):
+            n = static if static is not None else int(n_segments)
+            n_rows, d = x.shape
+            index = ids.long()[:, None].expand(n_rows, d)
+            top = torch.full((n, d), -torch.inf, dtype=x.dtype, device=x.device).scatter_reduce(
+                0, index, x, reduce="amax", include_self=True)
+            rows = torch.arange(n_rows, device=x.device)[:, None].expand(n_rows, d)
+            hit = torch.where(x == top[ids.long()], rows, n_rows)
+            first = torch.full((n, d), n_rows, dtype=torch.int64, device=x.device).scatter_reduce(
+                0, index, hit, reduce="amin", include_self=True)
+            empty = first >= n_rows
+            return torch.where(empty, 0, top).to(x.dtype), torch.where(empty, -1, first)
+
+        return segment_max
+
+    @pytorch_funcify.register(SegmentMaxGrad)
+    def _segment_max_grad(op, node, **kwargs):
+        static = static_size(node, 2)
+
+        def segment_max_grad(g, argmax, n_rows):
+            n = static if static is not None else int(n_rows)
+            valid = argmax >= 0
+            out = torch.zeros((n, g.shape[1]), dtype=g.dtype, device=g.device)
+            return out.scatter_add(0, torch.where(valid, argmax, 0).long(), torch.where(valid, g, 0))
+
+        return segment_max_grad
+
+    @pytorch_funcify.register(GatherRows)
+    def _gather_rows(op, node, **kwargs):
+        def gather_rows(W, idx):
+            return W[idx.long()]
+
+        return gather_rows
