@@ -47,8 +47,8 @@ import numpy as np
 from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 
 from symmol.chem.io import read_molecules
-from symmol.estimator import QSARModel
 from symmol.data.fingerprints import FingerprintBatch
+from symmol.estimator import QSARModel
 from symmol.evaluation.metrics import task_metrics
 from symmol.evaluation.splits import Split, random_split, scaffold_split
 
@@ -116,7 +116,7 @@ def load_dataset(ds: Dataset, data_dir: Path) -> LoadedDataset:
     smiles = table["smiles"].to_numpy()[valid]
     split = scaffold_split(smiles) if ds.split == "scaffold" else random_split(valid.size, seed=0)
     return LoadedDataset(smiles, table[ds.targets].astype(float).to_numpy()[valid],
-                         featurized.fingerprints.take(valid), split,
+                         featurized.batch.take(valid), split,
                          "roc_auc" if ds.task == "classification" else "rmse")
 
 
@@ -126,7 +126,7 @@ def validation_metric(ds: Dataset, data: LoadedDataset, seed: int, **options) ->
     split = data.split
     model.fit(data.smiles[split.train], data.y[split.train], data.smiles[split.val], data.y[split.val],
               target_names=ds.targets)
-    scores = model.model_.predict_fingerprints(data.fps.take(split.val))
+    scores = model.model_.predict_batch(data.fps.take(split.val))
     return task_metrics(ds.task, data.y[split.val], scores, ds.targets)[data.metric]
 
 
@@ -163,7 +163,7 @@ def run_dataset(ds: Dataset, data_dir: Path, seeds: list[int], n_jobs: int) -> d
                               epochs=EPOCHS, patience=PATIENCE, progress=False, seed=seed)
             model.fit(smiles[split.train], y[split.train], smiles[split.val], y[split.val], target_names=ds.targets)
             for rows, values in ((split.val, val_values), (split.test, test_values)):
-                scores = model.model_.predict_fingerprints(fps.take(rows))
+                scores = model.model_.predict_batch(fps.take(rows))
                 values.append(task_metrics(ds.task, y[rows], scores, ds.targets)[metric])
         candidates.append({"dropout": dropout, "weight_decay": weight_decay, "batch_size": batch_size,
                            "val": float(np.mean(val_values)), "test": float(np.mean(test_values)),

@@ -85,7 +85,7 @@ def featurize(path: str, smiles: list[str], featurizers: dict[int, MorganFingerp
     if path == "native":
         for radius, featurizer in featurizers.items():
             featurized = featurizer.from_smiles(smiles, parse_mode="fast")
-            out[radius], errors = featurized.fingerprints, featurized.errors
+            out[radius], errors = featurized.batch, featurized.errors
             if radius == 2:
                 seconds = time.process_time() - t0
         return out, errors, seconds

@@ -71,7 +71,7 @@ def fit_symmol(ds: Dataset, data: LoadedDataset, seed: int) -> tuple[float, floa
     model = QSARModel(ds.task, architecture="dmpnn", epochs=ARGS.epochs, seed=seed, progress=False)
     model.fit(data.smiles[split.train], data.y[split.train], data.smiles[split.val], data.y[split.val],
               target_names=ds.targets)
-    scores = model.predict(data.smiles[split.test])
+    scores = model.predict_scores(data.smiles[split.test])
     seconds = time.perf_counter() - t0
     return (task_metrics(ds.task, data.y[split.test], scores, ds.targets)[data.metric], seconds,
             len(model.history_.train_loss))

@@ -2,7 +2,7 @@
 
 Data: the bundled 20,000-molecule ZINC sample (``examples/data/zinc20k.smi.gz``) with two real
 computed labels, RDKit's Crippen logP and TPSA, standardised. Network
-(:func:`symmol.nn.graph.build_graph_network`): atom-type embedding (1024 buckets of the Morgan
+(:func:`symmol.models.graph_network.build_graph_network`): atom-type embedding (1024 buckets of the Morgan
 atom invariant) → 3 GIN-style message-passing layers with bond-type embeddings (128 units) →
 sum readout → 256 ReLU → 2 outputs; mean squared error; Adam (lr 1e-3); minibatches of 128
 molecules.
@@ -15,7 +15,7 @@ the same minibatches (precomputed once; each epoch visits them in a new seeded o
 final loss is the last epoch's mean training loss.
 
 ``--message-passing dmpnn`` swaps the GIN layers for Chemprop's directed bond messages
-(:class:`symmol.nn.graph.DirectedMessagePassingLayer`, ``depth`` steps), written by hand in
+(:class:`symmol.nn.layers.DirectedMessagePassingLayer`, ``depth`` steps), written by hand in
 PyTorch the same way. ``--chemprop`` adds Chemprop itself (v2, Lightning) as the peer users
 would pick: ``BondMessagePassing(d_h=units, depth)``, sum aggregation, ``RegressionFFN``
 with one hidden layer of 256, batch norm off, on the same molecules, labels and batch size,
@@ -70,7 +70,8 @@ from rdkit.Chem import Crippen, rdMolDescriptors  # noqa: E402
 from symmol.chem.graph import mol_graph_batch  # noqa: E402
 from symmol.chem.io import read_molecules  # noqa: E402
 from symmol.compile import get_backend_mode  # noqa: E402
-from symmol.nn.graph import GraphInputs, build_graph_network, graph_inputs  # noqa: E402
+from symmol.data.molgraph import GraphInputs  # noqa: E402
+from symmol.models.graph_network import build_graph_network  # noqa: E402
 from symmol.nn.layers import get_all_param_values, get_all_params, get_output  # noqa: E402
 from symmol.nn.objectives import masked_squared_error  # noqa: E402
 from symmol.nn.updates import adam  # noqa: E402
@@ -88,7 +89,7 @@ def load_data() -> tuple[list[str], np.ndarray, list[tuple[GraphInputs, np.ndarr
     batches = []
     for start in range(0, len(order), ARGS.batch_size):
         rows = order[start:start + ARGS.batch_size]
-        batches.append((graph_inputs(mol_graph_batch([mols[i] for i in rows])), y[rows]))
+        batches.append((mol_graph_batch([mols[i] for i in rows]).graph_inputs(), y[rows]))
     return [Chem.MolToSmiles(m) for m in mols], y, batches
 
 

@@ -178,7 +178,7 @@ def main() -> None:
     ranks = np.searchsorted(np.sort(targets.rows), targets.rows)  # sorted position -> output column
 
     smiles = load_queries(args.data_dir / QUERIES, args.n_queries)
-    queries = MorganFingerprint(2, 2048).from_smiles(smiles).fingerprints.to_packed()
+    queries = MorganFingerprint(2, 2048).from_smiles(smiles).batch.to_packed()
     slow = queries[:args.slow_queries]
     rd_targets = to_rdkit(fps)
     gen = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=2048)

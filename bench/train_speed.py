@@ -92,8 +92,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from symmol.compile import compile_train_step  # noqa: E402
-from symmol.featurizers import MorganFingerprint  # noqa: E402
 from symmol.data.fingerprints import FingerprintBatch  # noqa: E402
+from symmol.featurizers import MorganFingerprint  # noqa: E402
 from symmol.models.mlp import MLPSpec, build_mlp  # noqa: E402
 from symmol.nn.layers import get_all_param_values  # noqa: E402
 from symmol.nn.objectives import masked_binary_crossentropy_from_logits, masked_squared_error  # noqa: E402
@@ -147,7 +147,7 @@ def load_zinc() -> tuple[FingerprintBatch, np.ndarray]:
         labels, ok = _zinc_labels(smiles)
         featurized = MorganFingerprint(2, 2048).from_smiles(smiles)
         keep = np.flatnonzero(ok & featurized.valid)
-        fps, labels = featurized.fingerprints.take(keep), labels[keep]
+        fps, labels = featurized.batch.take(keep), labels[keep]
         CACHE.mkdir(parents=True, exist_ok=True)
         np.savez(cache, indptr=fps.indptr, indices=fps.indices, values=fps.values, fp_size=fps.fp_size,
                  labels=labels)
@@ -164,7 +164,7 @@ def load_tox21() -> tuple[FingerprintBatch, np.ndarray]:
     featurized = MorganFingerprint(2, 2048).from_smiles(table["smiles"].tolist())
     keep = np.flatnonzero(featurized.valid)
     y = table[list(TOX21_TASKS)].astype(float).to_numpy(np.float32)[keep]
-    return featurized.fingerprints.take(keep), y
+    return featurized.batch.take(keep), y
 
 
 # --------------------------------------------------------------------------- #

@@ -43,8 +43,8 @@ from rdkit import Chem, DataStructs, RDLogger
 from rdkit.Chem import rdFingerprintGenerator, rdMolDescriptors
 
 from symmol.chem.io import read_molecules
-from symmol.featurizers import make_featurizer
 from symmol.evaluation.metrics import virtual_screening_metrics
+from symmol.featurizers import make_featurizer
 from symmol.featurizers.pipeline import featurize_smiles
 from symmol.similarity import bulk_similarity
 

@@ -22,12 +22,12 @@ import pytensor.tensor as pt
 
 from symmol.chem.io import read_molecules
 from symmol.evaluation.metrics import regression_metrics
+from symmol.evaluation.splits import random_split
 from symmol.featurizers.molgraph import MolGraphFeaturizer
-from symmol.nn.graph import build_graph_network, graph_inputs
+from symmol.models.graph_network import build_graph_network
 from symmol.nn.layers import get_all_param_values, get_all_params, get_output, set_all_param_values
 from symmol.nn.objectives import masked_squared_error
 from symmol.nn.updates import adam
-from symmol.evaluation.splits import random_split
 
 HERE = Path(__file__).resolve().parent
 TARGET = "measured log solubility in mols per litre"
@@ -44,7 +44,7 @@ def main() -> None:
     table = read_molecules(args.data, smiles_column="smiles")
     featurized = MolGraphFeaturizer().from_smiles(table["smiles"].tolist())
     keep = np.flatnonzero(featurized.valid)
-    graphs = featurized.graphs.take(keep)
+    graphs = featurized.batch.take(keep)
     y = table[[TARGET]].to_numpy(np.float32)[keep]
     split = random_split(len(keep), seed=0)
     mean, std = y[split.train].mean(), y[split.train].std()
@@ -62,7 +62,7 @@ def main() -> None:
     predict = pytensor.function(inputs, get_output(net.output, deterministic=True))
 
     def rmse(rows: np.ndarray) -> float:
-        scores = predict(*graph_inputs(graphs.take(rows))) * std + mean
+        scores = predict(*graphs.take(rows).graph_inputs()) * std + mean
         return regression_metrics(y[rows], scores, [TARGET])["rmse"]
 
     # 3. Minibatch training; keep the parameters of the best validation epoch.
@@ -71,7 +71,7 @@ def main() -> None:
     best = (np.inf, None)
     for epoch in range(args.epochs):
         order = rng.permutation(split.train)
-        losses = [train_step(*graph_inputs(graphs.take(rows)), y_scaled[rows])
+        losses = [train_step(*graphs.take(rows).graph_inputs(), y_scaled[rows])
                   for rows in np.array_split(order, max(1, len(order) // args.batch_size))]
         val = rmse(split.val)
         if val < best[0]:

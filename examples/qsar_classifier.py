@@ -16,12 +16,12 @@ import pytensor
 import pytensor.tensor as pt
 
 from symmol.chem.io import read_molecules
-from symmol.featurizers import MorganFingerprint
 from symmol.evaluation.metrics import classification_metrics
+from symmol.evaluation.splits import scaffold_split
+from symmol.featurizers import MorganFingerprint
 from symmol.nn import layers as L
 from symmol.nn.objectives import masked_binary_crossentropy_from_logits
 from symmol.nn.updates import adam
-from symmol.evaluation.splits import scaffold_split
 
 HERE = Path(__file__).resolve().parent
 
@@ -37,7 +37,7 @@ def main() -> None:
     featurized = MorganFingerprint(radius=2, fp_size=2048).from_smiles(table["smiles"].tolist())
     keep = np.flatnonzero(featurized.valid)
     print(f"{len(table)} molecules, {len(table) - keep.size} rejected by RDKit")
-    fps = featurized.fingerprints.take(keep)
+    fps = featurized.batch.take(keep)
     y = table[["p_np"]].to_numpy(np.float32)[keep]
     split = scaffold_split(table["smiles"].to_numpy()[keep])
 

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
+from sklearn.utils import ClassifierTags, RegressorTags
 from sklearn.utils.validation import check_is_fitted
 
 from symmol.data.batch import Batch, Featurized
@@ -146,9 +147,30 @@ averaging, ema_decay, swa_start, bagging, seed, progress
                                  f"{sorted(explicit | set(kind.option_names))!r}.")
         return self
 
+    def __getattr__(self, name: str) -> Any:
+        """An architecture option as an attribute (``model.hidden``): the value given, else the default."""
+        options = self.__dict__.get("_options")
+        if options is None or name.startswith("_"):
+            raise AttributeError(name)
+        if name in options:
+            return options[name]
+        try:
+            kind = model_kind(self.__dict__.get("architecture", ""))
+        except ValueError:
+            raise AttributeError(name) from None
+        for option in kind.options:
+            if option.name == name:
+                return option.default
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
-        tags.estimator_type = "classifier" if self.task == "classification" else "regressor"
+        if self.task == "classification":
+            tags.estimator_type = "classifier"
+            tags.classifier_tags = ClassifierTags(multi_class=False)
+        else:
+            tags.estimator_type = "regressor"
+            tags.regressor_tags = RegressorTags()
         tags.input_tags.two_d_array = False
         tags.input_tags.string = True
         tags.target_tags.required = True

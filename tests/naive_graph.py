@@ -1,7 +1,7 @@
 """Plain NumPy references of symmol's graph networks: loops over atoms and bonds, no gathers or scatters.
 
-``params`` maps parameter names (as :func:`symmol.nn.graph.build_graph_network` gives them, with
-an optional member prefix) to arrays; ``x`` is a :class:`symmol.nn.graph.GraphInputs`.
+``params`` maps parameter names (as :func:`symmol.models.graph_network.build_graph_network` gives them, with
+an optional member prefix) to arrays; ``x`` is a :class:`symmol.data.molgraph.GraphInputs`.
 """
 
 from __future__ import annotations

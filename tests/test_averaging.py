@@ -10,6 +10,7 @@ import pytest
 from symmol.chem.io import read_molecules
 from symmol.estimator import QSARModel
 from symmol.featurizers import MorganFingerprint
+from symmol.models.base import molecule_input
 from symmol.models.mlp import FingerprintMLP, MLPSpec
 from symmol.nn.objectives import masked_binary_crossentropy_from_logits, masked_squared_error
 from symmol.training import TrainConfig, train_model
@@ -24,12 +25,12 @@ def tox21_fp(tox21_path):
     model = QSARModel("classification", fp_size=256, progress=False)
     featurized = model.featurize(table["smiles"].tolist())
     rows = np.flatnonzero(featurized.valid)
-    return featurized.fingerprints.take(rows), table[TASKS].astype(float).to_numpy()[rows]
+    return featurized.batch.take(rows), table[TASKS].astype(float).to_numpy()[rows]
 
 
 def _mlp(ensemble_size=1, seed=0):
     spec = MLPSpec(targets=tuple(TASKS), task="classification", hidden=(16,), dropout=0.2,
-                   featurizer=MorganFingerprint(2, 256).to_dict(),
+                   inputs=molecule_input(MorganFingerprint(2, 256)),
                    seed=seed, ensemble_size=ensemble_size)
     return FingerprintMLP(spec)
 
@@ -92,7 +93,7 @@ def test_validation_and_early_stopping_use_the_averaged_weights(tox21_fp):
     from symmol.evaluation.metrics import task_metrics
 
     best = history.val_score[history.best_epoch]
-    score = task_metrics("classification", y[120:], model.predict_fingerprints(fps.slice(120, len(fps))),
+    score = task_metrics("classification", y[120:], model.predict_batch(fps.slice(120, len(fps))),
                          TASKS)["roc_auc"]
     assert score == pytest.approx(best, abs=1e-6)
 
@@ -134,15 +135,15 @@ def test_weighted_loss_equals_the_loss_on_repeated_rows(task):
 def test_bagging_gives_members_different_data_and_is_saved(tox21_fp, tmp_path):
     fps, y = tox21_fp
     kwargs = dict(hidden=(16,), fp_size=256, ensemble_size=2, epochs=2, patience=0, batch_size=32, progress=False)
-    plain = QSARModel("classification", **kwargs).fit_features(fps, y, target_names=TASKS)
-    bagged = QSARModel("classification", bagging=True, **kwargs).fit_features(fps, y, target_names=TASKS)
+    plain = QSARModel("classification", **kwargs).fit_featurized(fps, y, target_names=TASKS)
+    bagged = QSARModel("classification", bagging=True, **kwargs).fit_featurized(fps, y, target_names=TASKS)
     a, b = plain.model_.get_param_values(), bagged.model_.get_param_values()
     assert not np.allclose(a["m0.hidden0.W"], b["m0.hidden0.W"])
     bagged.save(tmp_path / "bagged")
     document = json.loads((tmp_path / "bagged" / "model.json").read_text())
     assert document["training"]["bagging"] is True and document["training"]["epochs"] == 2
     again = QSARModel.load(tmp_path / "bagged")
-    assert again.config.bagging is True and again.config.batch_size == 32
+    assert again.bagging is True and again.batch_size == 32
 
 
 def test_config_rejects_bad_averaging_settings():

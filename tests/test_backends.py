@@ -20,8 +20,9 @@ from symmol.compile import (
     get_backend_mode,
     pad_csr,
 )
-from symmol.featurizers import MorganFingerprint
 from symmol.data.fingerprints import FingerprintBatch
+from symmol.featurizers import MorganFingerprint
+from symmol.models.base import molecule_input
 from symmol.models.mlp import MLPSpec, build_mlp
 from symmol.nn.layers import get_all_param_values
 from symmol.nn.objectives import masked_squared_error
@@ -42,7 +43,7 @@ def _batch():
 
 def _model():
     spec = MLPSpec(targets=("a", "b", "c"), task="regression", hidden=(32, 16), dropout=0.0, seed=3,
-                   featurizer=MorganFingerprint(2, N_BITS, counts=True).to_dict())
+                   inputs=molecule_input(MorganFingerprint(2, N_BITS, counts=True)))
     return build_mlp(spec)[1]
 
 
@@ -142,10 +143,10 @@ def test_fingerprint_mlp_model_predicts_on_accelerator_backends(backend):
     from symmol.models.mlp import FingerprintMLP, MLPSpec
 
     spec = MLPSpec(targets=("a", "b"), task="classification", hidden=(8,),
-                   featurizer=MorganFingerprint(2, N_BITS, counts=True).to_dict())
+                   inputs=molecule_input(MorganFingerprint(2, N_BITS, counts=True)))
     batch = FingerprintBatch(*_batch()[:3], N_BITS)
-    want = FingerprintMLP(spec).predict_features(batch)
-    np.testing.assert_allclose(FingerprintMLP(spec, backend=backend).predict_features(batch), want,
+    want = FingerprintMLP(spec).predict_batch(batch)
+    np.testing.assert_allclose(FingerprintMLP(spec, backend=backend).predict_batch(batch), want,
                                rtol=1e-5, atol=1e-6)
-    with pytest.raises(ValueError, match=f"graph networks compile with the numba or c backend, not '{backend}'"):
+    with pytest.raises(ValueError, match=f"GraphModel compiles with the numba or c backend, not '{backend}'"):
         GraphModel(GraphSpec(targets=("a",), task="regression"), backend=backend)

@@ -23,7 +23,7 @@ def zinc(example_data):
     smiles += [smiles[3], smiles[7]]
     gen = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=2048)
     rd = [gen.GetFingerprint(Chem.MolFromSmiles(s)) for s in smiles] + [DataStructs.ExplicitBitVect(2048)]
-    packed = MorganFingerprint(2, 2048).from_smiles(smiles).fingerprints.to_packed()
+    packed = MorganFingerprint(2, 2048).from_smiles(smiles).batch.to_packed()
     return np.concatenate([packed, np.zeros((1, 32), np.uint64)]), rd
 
 

@@ -43,7 +43,7 @@ def test_params_round_trip_through_clone():
 
 def test_cross_val_score_with_two_jobs(esol):
     smiles, y = esol
-    model = QSARModel("regression", hidden=(64,), fp_size=512, **FAST)
+    model = QSARModel("regression", hidden=(64,), fp_size=512, **{**FAST, "epochs": 15})
     scores = cross_val_score(model, smiles, y, cv=KFold(3, shuffle=True, random_state=0), n_jobs=2)
     assert scores.shape == (3,) and np.all(np.isfinite(scores))
     assert scores.mean() > 0.3  # R² of a small fingerprint MLP on ESOL (a mean predictor scores ~0)

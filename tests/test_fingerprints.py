@@ -4,8 +4,8 @@ import numpy as np
 from rdkit import Chem, DataStructs
 from rdkit.Chem import rdFingerprintGenerator
 
-from symmol.featurizers import MorganFingerprint
 from symmol.data.fingerprints import FingerprintBatch
+from symmol.featurizers import MorganFingerprint
 from symmol.kernels.bits import popcount_rows
 
 SMILES = ["CCOc1ccc2nc(S(N)(=O)=O)sc2c1", "CCN1C(=O)NC(c2ccccc2)C1=O", "CC(C)(C)OC(=O)N1CCC(CC1)C(=O)O",
@@ -13,7 +13,7 @@ SMILES = ["CCOc1ccc2nc(S(N)(=O)=O)sc2c1", "CCN1C(=O)NC(c2ccccc2)C1=O", "CC(C)(C)
 
 
 def test_packed_words_match_rdkit_bitvector_and_tanimoto():
-    batch = MorganFingerprint(2, 1024).from_smiles(SMILES).fingerprints
+    batch = MorganFingerprint(2, 1024).from_smiles(SMILES).batch
     words = batch.to_packed()
     assert words.shape == (len(SMILES), 16) and words.dtype == np.uint64
     generator = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=1024)
@@ -28,7 +28,7 @@ def test_packed_words_match_rdkit_bitvector_and_tanimoto():
 
 
 def test_take_slice_concatenate_and_dense_forms():
-    batch = MorganFingerprint(2, 2048, counts=True).from_smiles(SMILES).fingerprints
+    batch = MorganFingerprint(2, 2048, counts=True).from_smiles(SMILES).batch
     dense = batch.to_dense()
     np.testing.assert_array_equal(batch.take(np.array([4, 0, 4])).to_dense(), dense[[4, 0, 4]])
     np.testing.assert_array_equal(batch.slice(2, 5).to_dense(), dense[2:5])
@@ -52,7 +52,7 @@ def naive_take(batch: FingerprintBatch, rows) -> tuple[list, list, list]:
 
 def test_take_matches_reference_with_repeats_and_empty_rows():
     """csr_take_rows (the kernel behind take) against a loop, with an empty row (an invalid SMILES)."""
-    batch = MorganFingerprint(2, 2048, counts=True).from_smiles(SMILES + ["not a smiles", "C"]).fingerprints
+    batch = MorganFingerprint(2, 2048, counts=True).from_smiles(SMILES + ["not a smiles", "C"]).batch
     assert np.diff(batch.indptr)[len(SMILES)] == 0
     rng = np.random.default_rng(0)
     for rows in (rng.integers(0, len(batch), size=40), np.arange(len(batch))[::-1], np.array([], dtype=np.int64)):

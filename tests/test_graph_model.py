@@ -10,15 +10,16 @@ import pytest
 from naive_graph import dmpnn_atoms, gin_atoms, readout_and_head
 from rdkit import Chem
 
-from symmol.chem.graph import MolGraphBatch, mol_graph_batch
+from symmol.chem.graph import mol_graph_batch
 from symmol.chem.io import read_molecules
 from symmol.cli.main import main
-from symmol.estimator import QSARModel
 from symmol.data.fingerprints import FingerprintBatch
+from symmol.data.molgraph import MolGraphBatch
+from symmol.estimator import QSARModel
+from symmol.featurizers import MorganFingerprint
+from symmol.featurizers.molgraph import MolGraphFeaturizer
 from symmol.models.graph_network import GraphModel, GraphSpec
 from symmol.models.store import ModelFileError, load_model, save_model
-from symmol.featurizers.molgraph import MolGraphFeaturizer
-from symmol.nn.graph import graph_inputs
 from symmol.training import TrainConfig, train_model
 
 ESOL_TARGET = "measured log solubility in mols per litre"
@@ -55,7 +56,7 @@ def test_graph_batch_take_slice_concatenate_match_per_molecule_lists(esol):
     for name in ("atom_invariants", "atom_offsets", "bond_atoms", "bond_types", "bond_offsets"):
         np.testing.assert_array_equal(getattr(joined, name), getattr(batch, name))
     assert len(batch.take(np.array([], dtype=np.int64))) == 0
-    with pytest.raises(IndexError, match="row 30 is outside the batch of 30"):
+    with pytest.raises(IndexError, match="rows.1. = 30 is out of range for 30 rows"):
         batch.take([1, 30])
 
 
@@ -78,9 +79,9 @@ def test_featurizer_rows_and_parse_paths_agree(example_data):
         assert invariants == list(Chem.rdMolDescriptors.GetConnectivityInvariants(mol, includeRingMembership=True))
         assert bonds == sorted((min(b.GetBeginAtomIdx(), b.GetEndAtomIdx()), max(b.GetBeginAtomIdx(),
                                 b.GetEndAtomIdx()), int(b.GetBondType())) for b in mol.GetBonds())
-    assert GraphFeaturizer.from_dict(featurizer.to_dict()) == featurizer
-    with pytest.raises(ValueError, match="not a graph featurizer"):
-        GraphFeaturizer.from_dict({"kind": "morgan", "radius": 2})
+    assert MolGraphFeaturizer.from_dict(featurizer.to_dict()) == featurizer
+    with pytest.raises(ValueError, match="MolGraphFeaturizer has no kind .ecfp."):
+        MolGraphFeaturizer.from_dict({"kind": "morgan", "radius": 2})
 
 
 @pytest.mark.parametrize("message_passing", ["dmpnn", "gin"])
@@ -88,10 +89,10 @@ def test_predictions_match_numpy_reference(esol, message_passing):
     spec = GraphSpec(targets=("logS",), task="regression", message_passing=message_passing, readout="mean",
                      target_mean=(-3.0,), target_std=(2.0,), **SMALL)
     model = GraphModel(spec)
-    featurized = model.featurizer.from_smiles(list(esol["smiles"][:12]) + INVALID[:1])
-    got = model.predict_graphs(featurized.graphs)
+    featurized = model.featurizer.featurize(list(esol["smiles"][:12]) + INVALID[:1])
+    got = model.predict_batch(featurized.batch)
     params = {k: v.astype(np.float64) for k, v in model.get_param_values().items()}
-    x = graph_inputs(featurized.graphs)
+    x = featurized.batch.graph_inputs()
     atoms = (dmpnn_atoms if message_passing == "dmpnn" else gin_atoms)(params, x, spec.depth)
     expected = readout_and_head(params, atoms, x, readout="mean") * 2.0 - 3.0
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
@@ -107,15 +108,15 @@ def test_training_learns_and_backends_agree(esol):
     models = {backend: GraphModel(spec, backend=backend) for backend in ("numba", "c")}
     config = TrainConfig(epochs=2, patience=0, batch_size=32, progress=False)
     for model in models.values():
-        train_model(model, featurized.graphs, y, config=config)
+        train_model(model, featurized.batch, y, config=config)
     numba_params, c_params = (models[b].get_param_values() for b in ("numba", "c"))
     for name, value in numba_params.items():
         np.testing.assert_allclose(value, c_params[name], rtol=1e-4, atol=1e-5, err_msg=name)
-    np.testing.assert_allclose(models["numba"].predict_graphs(featurized.graphs),
-                               models["c"].predict_graphs(featurized.graphs), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(models["numba"].predict_batch(featurized.batch),
+                               models["c"].predict_batch(featurized.batch), rtol=1e-4, atol=1e-5)
     model = models["numba"]
-    history = train_model(model, featurized.graphs.slice(0, 200), y[:200],
-                          featurized.graphs.slice(200, 240), y[200:],
+    history = train_model(model, featurized.batch.slice(0, 200), y[:200],
+                          featurized.batch.slice(200, 240), y[200:],
                           TrainConfig(epochs=25, patience=0, batch_size=32, progress=False))
     assert history.train_loss[-1] < 0.5 * history.train_loss[0]
     assert -history.val_score[-1] < float(y[200:].std())  # validation RMSE below the constant predictor's
@@ -130,10 +131,10 @@ def test_estimator_classification_save_load_and_invalid_rows(tmp_path, example_d
                                                                   target_names=["p_np"])
     assert isinstance(model.model_, GraphModel) and model.model_.train_fingerprints.shape == (250, 32)
     queries = list(valid["smiles"][250:260]) + INVALID
-    scores = model.predict(queries)
+    scores = model.predict_scores(queries)
     assert scores.shape == (13, 1) and np.isnan(scores[10:]).all()
     assert ((scores[:10] > 0) & (scores[:10] < 1)).all()
-    members = model.model_.predict_members(model.featurize(queries[:10]).features)
+    members = model.model_.predict_members(model.featurize(queries[:10]).batch)
     np.testing.assert_allclose(scores[:10], members.mean(axis=0), rtol=1e-5, atol=1e-6)
     assert not np.allclose(members[0], members[1])  # members start from different seeds
     model.save(tmp_path / "m")
@@ -141,39 +142,36 @@ def test_estimator_classification_save_load_and_invalid_rows(tmp_path, example_d
     assert document["model"] == "graph_network" and document["spec"]["message_passing"] == "dmpnn"
     loaded = QSARModel.load(tmp_path / "m")
     assert (loaded.architecture, loaded.units, loaded.depth, loaded.hidden) == ("dmpnn", 16, 2, (8,))
-    np.testing.assert_array_equal(loaded.predict(queries), scores)
+    np.testing.assert_array_equal(loaded.predict_scores(queries), scores)
     frame = loaded.predict_frame(queries)
     assert frame["status"].tolist() == ["ok"] * 10 + ["invalid"] * 3
     assert frame["error"][12].startswith("SMILES syntax error")
     # batches without bonds or without atoms: salts, single atoms, only invalid rows
-    no_bonds = loaded.predict(["[Na+].[Cl-]", "[He]", "C"])
+    no_bonds = loaded.predict_scores(["[Na+].[Cl-]", "[He]", "C"])
     assert np.isfinite(no_bonds).all() and ((no_bonds > 0) & (no_bonds < 1)).all()
-    assert np.isnan(loaded.predict(INVALID)).all()
-    with pytest.raises(ValueError, match="ad_fingerprints is for graph networks"):
-        QSARModel("classification").fit_features(None, [1.0], ad_fingerprints=model.featurize(["C"]).features)
+    assert np.isnan(loaded.predict_scores(INVALID)).all()
+    # the applicability domain is ECFP4 of the training graphs, equal to ECFP4 of their SMILES
+    ecfp4 = MorganFingerprint(2, 2048).featurize(list(valid["smiles"][:250])).batch.to_packed()
+    np.testing.assert_array_equal(model.model_.train_fingerprints, ecfp4)
 
 
 def test_model_file_and_input_errors(tmp_path, esol):
     spec = GraphSpec(targets=("logS",), task="regression", **SMALL)
     save_model(GraphModel(spec), tmp_path / "g")
-    with pytest.raises(ValueError, match="graph network compiles with the numba or c backend, not 'jax'"):
+    with pytest.raises(ValueError, match="a graph_network model compiles with the numba or c backend, not 'jax'"):
         load_model(tmp_path / "g", backend="jax")
     document = json.loads((tmp_path / "g" / "model.json").read_text())
     document["model"] = "transformer"
     (tmp_path / "g" / "model.json").write_text(json.dumps(document))
     with pytest.raises(ModelFileError, match="unknown model kind 'transformer'"):
         load_model(tmp_path / "g")
-    with pytest.raises(TypeError, match="a graph network takes a MolGraphBatch, got FingerprintBatch"):
-        GraphModel(spec).predict_features(FingerprintBatch(np.zeros(2, np.int64), np.zeros(0, np.int32),
+    with pytest.raises(TypeError, match=r"GraphModel takes \(smiles: MolGraphBatch\), got FingerprintBatch"):
+        GraphModel(spec).predict_batch(FingerprintBatch(np.zeros(2, np.int64), np.zeros(0, np.int32),
                                                            np.zeros(0, np.float32), 2048))
     with pytest.raises(ValueError, match="readout must be one of"):
         GraphSpec(targets=("a",), task="regression", readout="attention")
-    with pytest.raises(ValueError, match="architecture must be one of"):
-        QSARModel("regression", architecture="transformer")
-    graphs = MolGraphFeaturizer().from_smiles(esol["smiles"][:4].tolist()).graphs
-    short = QSARModel("regression").featurize(esol["smiles"][:3].tolist()).features  # 3 rows of ECFP4
-    with pytest.raises(ValueError, match=r"one row per training molecule \(4\); got 3 rows of 2048 bits"):
-        QSARModel("regression", architecture="gin").fit_features(graphs, np.zeros(4), ad_fingerprints=short)
+    with pytest.raises(ValueError, match="unknown architecture 'transformer'; choose one of"):
+        QSARModel("regression", architecture="transformer").fit(esol["smiles"][:4], np.zeros(4))
 
 
 def test_cli_refuses_options_of_the_other_architecture(tmp_path, esol, capsys):
@@ -184,7 +182,7 @@ def test_cli_refuses_options_of_the_other_architecture(tmp_path, esol, capsys):
     assert main([*base, "--architecture", "dmpnn", "--fp-size", "1024", "--counts"]) == 2
     assert "--fp-size, --counts applies to --architecture mlp only, not --architecture dmpnn" in capsys.readouterr().err
     assert main([*base, "--depth", "5"]) == 2
-    assert "--depth applies to graph networks (--architecture dmpnn|gin) only" in capsys.readouterr().err
+    assert "--depth applies to --architecture dmpnn|gin only, not --architecture mlp" in capsys.readouterr().err
     assert not (tmp_path / "m").exists()
 
 
@@ -213,7 +211,7 @@ def test_cli_train_predict_screen_with_a_dmpnn(tmp_path, esol, example_data):
     assert result["status"][3] == "invalid" and np.isnan(result[ESOL_TARGET][3]) and result["error"][3]
     ok = result[result["status"] == "ok"]
     assert ok[ESOL_TARGET].notna().all() and ((ok["ad"] > 0) & (ok["ad"] <= 1)).all()
-    expected = QSARModel.load(model_dir).predict(zinc["smiles"].tolist())[:, 0]
+    expected = QSARModel.load(model_dir).predict_scores(zinc["smiles"].tolist())[:, 0]
     np.testing.assert_allclose(ok[ESOL_TARGET].to_numpy(), expected, rtol=1e-6)
     predictions = tmp_path / "predictions.csv"
     assert main(["predict", str(model_dir), str(library), "--out", str(predictions), "--no-progress"]) == 0

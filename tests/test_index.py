@@ -11,13 +11,13 @@ import pytest
 
 from symmol.cli.main import main
 from symmol.featurizers import MorganFingerprint
+from symmol.provenance import sha256_file
 from symmol.similarity import (
     FingerprintIndex,
     IndexFileError,
     SortedFingerprints,
     build_index,
     bulk_similarity,
-    max_similarity,
     threshold_search,
     topk_search,
 )
@@ -48,7 +48,7 @@ def test_build_round_trip(index, library):
     _, smiles, ids = library
     meta = index.meta
     assert (meta["n_rows"], meta["n_molecules"], meta["n_invalid"]) == (N_ROWS, N_ROWS - 2, 2)
-    assert meta["fingerprint"] == {"kind": "ecfp", "radius": 2, "fp_size": 2048}
+    assert meta["fingerprint"] == {"kind": "ecfp", "radius": 2, "fp_size": 2048, "counts": False, "chirality": False}
     assert set(meta["versions"]) >= {"symmol", "rdkit", "numpy"}
     invalid = index.invalid()
     assert invalid["row"].tolist() == sorted(INVALID) and invalid["smiles"].tolist() == list(INVALID.values())
@@ -58,7 +58,7 @@ def test_build_round_trip(index, library):
     targets = index.targets
     assert isinstance(targets.fingerprints, np.memmap)
     np.testing.assert_array_equal(np.sort(targets.rows), valid_rows)
-    fresh = MorganFingerprint(2, 2048).from_smiles([smiles[r] for r in targets.rows]).fingerprints.to_packed()
+    fresh = MorganFingerprint(2, 2048).from_smiles([smiles[r] for r in targets.rows]).batch.to_packed()
     np.testing.assert_array_equal(targets.fingerprints, fresh)
     counts = np.bitwise_count(fresh).sum(1)
     assert np.all(np.diff(counts) >= 0)
@@ -88,13 +88,13 @@ def test_search_equals_in_memory_search_and_reports_ids(index, library):
     _, smiles, ids = library
     queries = [smiles[0], smiles[100], "c1ccccc1O"]
     hits = index.search(queries, k=5)
-    packed = MorganFingerprint(2, 2048).from_smiles(queries).fingerprints.to_packed()
+    packed = MorganFingerprint(2, 2048).from_smiles(queries).batch.to_packed()
     in_memory = SortedFingerprints.from_packed(np.asarray(index.targets.fingerprints), index.targets.rows)
     expected = topk_search(packed, in_memory, 5).to_frame()
     assert hits[["query", "target", "similarity"]].equals(expected)
     assert hits["id"].tolist() == [ids[t] for t in hits["target"]]
     assert hits.iloc[0][["target", "similarity"]].tolist() == [0, 1.0]
-    np.testing.assert_array_equal(max_similarity(packed, index), expected.groupby("query")["similarity"].max())
+    np.testing.assert_array_equal(index.max_similarity(packed), expected.groupby("query")["similarity"].max())
     within = index.search(packed, threshold=0.3, metric="dice")
     assert (within["similarity"] >= 0.3).all() and within["query"].is_monotonic_increasing
     with pytest.raises(ValueError, match="query row 1: invalid SMILES 'xyz'"):
@@ -106,7 +106,7 @@ def test_search_equals_in_memory_search_and_reports_ids(index, library):
 def test_row_search_equals_column_search(index, library):
     """The same index searched by bit columns and row by row (as a version-1 index is)."""
     _, smiles, _ = library
-    packed = MorganFingerprint(2, 2048).from_smiles(smiles[::50]).fingerprints.to_packed()
+    packed = MorganFingerprint(2, 2048).from_smiles(smiles[::50]).batch.to_packed()
     t = index.targets
     rows_only = SortedFingerprints(t.fingerprints, t.bin_offsets, t.rows, t.prefix_counts)
     assert topk_search(packed, rows_only, 7).equals(topk_search(packed, t, 7))
@@ -272,7 +272,7 @@ def test_search_inputs_string_array_metric_object_and_wrong_size(index, library,
     pd.testing.assert_frame_equal(index.search([smiles[20]], k=5, metric=tversky),
                                   index.search([smiles[20]], k=5, metric="tversky", alpha=0.9, beta=0.1))
     small = build_index(library[0], tmp_path / "ecfp2000", "ecfp", {"fp_size": 2000})
-    wide = MorganFingerprint(2, 2048).from_smiles([smiles[20]]).fingerprints.to_packed()
+    wide = MorganFingerprint(2, 2048).from_smiles([smiles[20]]).batch.to_packed()
     assert np.any(wide[:, -1] >> np.uint64(2000 % 64))  # this molecule sets a bit >= 2000
     with pytest.raises(ValueError, match="bits set beyond this index's 2000-bit fingerprint"):
         small.search(wide, k=1)
@@ -300,9 +300,7 @@ def test_overwrite_replaces_only_an_index_and_meta_errors_are_index_errors(index
     rows = np.load(path / "rows.npy")
     rows[1] = rows[0]  # same size and dtype: only verify sees it (checksums are refreshed too)
     np.save(path / "rows.npy", rows)
-    from symmol.similarity.index import _sha256
-
-    meta["files"]["rows.npy"]["sha256"] = _sha256(path / "rows.npy")
+    meta["files"]["rows.npy"]["sha256"] = sha256_file(path / "rows.npy")
     (path / "meta.json").write_text(json.dumps(meta))
     FingerprintIndex.open(path)
     with pytest.raises(IndexFileError, match="rows are not distinct input rows"):

@@ -1,4 +1,4 @@
-"""The message-passing graph network (symmol.nn.graph) against a NumPy forward pass on real molecules."""
+"""The message-passing graph network against a NumPy forward pass on real molecules."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from rdkit import Chem
 
 from symmol.chem.graph import mol_graph_batch
 from symmol.compile import get_backend_mode
-from symmol.nn.graph import build_graph_network, graph_inputs
+from symmol.models.graph_network import build_graph_network
 from symmol.nn.layers import DirectedMessagePassingLayer, InputLayer, get_all_params, get_output
 
 SMILES = ["CCO", "c1ccccc1O", "C", "CC(=O)N1CCc2c(c(Nc3cccc(-c4cccnc4)c3)nn2CC2CC2)C1"]
@@ -28,7 +28,7 @@ def numpy_forward(net, x, depth):
 
 
 def test_graph_inputs_of_real_molecules():
-    x = graph_inputs(mol_graph_batch([Chem.MolFromSmiles(s) for s in SMILES]))
+    x = mol_graph_batch([Chem.MolFromSmiles(s) for s in SMILES]).graph_inputs()
     mols = [Chem.MolFromSmiles(s) for s in SMILES]
     assert len(x.atom_types) == sum(m.GetNumAtoms() for m in mols)
     assert len(x.src) == 2 * sum(m.GetNumBonds() for m in mols)
@@ -49,7 +49,7 @@ def test_bond_types_after_aromatic_share_one_id():
     zero = Chem.RWMol(Chem.MolFromSmiles("CC"))
     zero.GetBondWithIdx(0).SetBondType(Chem.BondType.ZERO)
     mols.append(zero.GetMol())
-    x = graph_inputs(mol_graph_batch(mols))
+    x = mol_graph_batch(mols).graph_inputs()
     assert x.bond_types.tolist() == [13] + [12] * 6 + [13] + [13] + [12] * 6 + [13]
 
 
@@ -58,7 +58,7 @@ def test_graph_network_matches_numpy_and_trains(backend):
     rng = np.random.default_rng(0)
     depth = 2
     net = build_graph_network(3, rng, units=16, depth=depth, hidden=8)
-    x = graph_inputs(mol_graph_batch([Chem.MolFromSmiles(s) for s in SMILES]))
+    x = mol_graph_batch([Chem.MolFromSmiles(s) for s in SMILES]).graph_inputs()
     variables = [layer.input_var for layer in net.inputs]
     out = get_output(net.output)
     loss = (out ** 2).mean()
@@ -85,7 +85,7 @@ def test_dmpnn_matches_chemprop_equations_and_trains(backend):
     rng = np.random.default_rng(1)
     depth = 3
     net = build_graph_network(2, rng, units=8, depth=depth, hidden=8, message_passing="dmpnn")
-    x = graph_inputs(mol_graph_batch([Chem.MolFromSmiles(s) for s in SMILES]))
+    x = mol_graph_batch([Chem.MolFromSmiles(s) for s in SMILES]).graph_inputs()
     variables = [layer.input_var for layer in net.inputs]
     out = get_output(net.output)
     loss = (out ** 2).mean()
@@ -100,7 +100,7 @@ def test_dmpnn_matches_chemprop_equations_and_trains(backend):
 
 
 def test_dmpnn_gradient_is_verified():
-    x = graph_inputs(mol_graph_batch([Chem.MolFromSmiles(s) for s in ("CC(=O)O", "c1ccncc1")]))
+    x = mol_graph_batch([Chem.MolFromSmiles(s) for s in ("CC(=O)O", "c1ccncc1")]).graph_inputs()
     rng = np.random.default_rng(2)
     atoms_in = InputLayer((None, 4), units=4, name="atoms")
     layers = [InputLayer((None,), dtype="int64", name=n) for n in ("src", "dst", "bond_types")]

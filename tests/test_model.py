@@ -7,8 +7,8 @@ import pytest
 
 from symmol.chem.io import read_molecules
 from symmol.estimator import InvalidMoleculeError, QSARModel
-from symmol.models.store import ModelFileError, load_model, save_model
 from symmol.evaluation.splits import random_split
+from symmol.models.store import ModelFileError, load_model, save_model
 
 TASKS = ["NR-AR", "NR-AhR", "SR-MMP"]
 
@@ -32,13 +32,13 @@ def test_backends_agree_and_seeds_repeat(tox21_small):
     a = _small_model("numba").fit(smiles[:400], y[:400], target_names=TASKS)
     b = _small_model("numba").fit(smiles[:400], y[:400], target_names=TASKS)
     c = _small_model("c").fit(smiles[:400], y[:400], target_names=TASKS)
-    pa, pb, pc = (m.predict(smiles[400:]) for m in (a, b, c))
+    pa, pb, pc = (m.predict_scores(smiles[400:]) for m in (a, b, c))
     assert np.array_equal(pa, pb)
     np.testing.assert_allclose(pa, pc, atol=1e-5)
     np.testing.assert_allclose(a.history_.train_loss, c.history_.train_loss, rtol=1e-5)
     assert a.history_.train_loss[-1] < a.history_.train_loss[0]
     d = _small_model("numba", seed=1).fit(smiles[:400], y[:400], target_names=TASKS)
-    assert not np.allclose(pa, d.predict(smiles[400:]))
+    assert not np.allclose(pa, d.predict_scores(smiles[400:]))
 
 
 def test_regression_learns_esol(example_data):
@@ -48,7 +48,7 @@ def test_regression_learns_esol(example_data):
     smiles = table["smiles"].to_numpy()
     model = QSARModel("regression", hidden=(256,), counts=True, epochs=60, patience=10, progress=False)
     model.fit(smiles[split.train], y[split.train], smiles[split.val], y[split.val])
-    rmse = model.score(smiles[split.test], y[split.test])["rmse"]
+    rmse = model.metrics(smiles[split.test], y[split.test])["rmse"]
     baseline = float(np.std(y[split.test]))  # predicting the mean
     assert rmse < 0.6 * baseline
 
@@ -73,11 +73,12 @@ def test_save_load_roundtrip_and_corruption(tox21_small, tmp_path):
     model.save(tmp_path / "m")
     spec = json.loads((tmp_path / "m" / "model.json").read_text())
     assert spec["spec"]["targets"] == TASKS
-    assert spec["spec"]["featurizer"] == {"kind": "morgan", "radius": 2, "fp_size": 512, "counts": False,
-                                          "chirality": False, "features": False}
+    assert spec["spec"]["inputs"] == {"smiles": {"column": "smiles", "featurizer": {
+        "kind": "ecfp", "radius": 2, "fp_size": 512, "counts": False, "chirality": False}}}
+    assert spec["format_version"] == 2 and spec["architecture"] == "mlp"
     assert set(spec["versions"]) >= {"symmol", "rdkit", "pytensor"}
     loaded = QSARModel.load(tmp_path / "m")
-    np.testing.assert_array_equal(loaded.predict(smiles[100:120]), model.predict(smiles[100:120]))
+    np.testing.assert_array_equal(loaded.predict_scores(smiles[100:120]), model.predict_scores(smiles[100:120]))
 
     params = tmp_path / "m" / "params.npz"
     good = params.read_bytes()
@@ -114,16 +115,16 @@ def test_ensemble_predicts_the_mean_of_its_members(tox21_small, tmp_path):
     fitted = model.model_
     assert len(fitted.members) == 3
     assert {name.split(".")[0] for name in fitted.get_param_values()} == {"m0", "m1", "m2"}
-    fps = model.featurize(smiles[200:260]).fingerprints
+    fps = model.featurize(smiles[200:260]).batch
     import pytensor.tensor as pt
 
     each = [compile_predict(member, "numba", pt.sigmoid)(fps.indptr, fps.indices, fps.values)
             for member in fitted.members]
     assert not np.allclose(each[0], each[1])
-    np.testing.assert_allclose(fitted.predict_fingerprints(fps), np.mean(each, axis=0), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(fitted.predict_batch(fps), np.mean(each, axis=0), rtol=1e-5, atol=1e-7)
     model.save(tmp_path / "ens")
     again = QSARModel.load(tmp_path / "ens")
-    np.testing.assert_array_equal(again.predict(smiles[200:260]), model.predict(smiles[200:260]))
+    np.testing.assert_array_equal(again.predict_scores(smiles[200:260]), model.predict_scores(smiles[200:260]))
 
 
 def test_labels_other_than_0_1_and_pandas_index_errors_name_the_row(tox21_small):
@@ -143,14 +144,14 @@ def test_load_keeps_fcfp_and_chirality(tox21_small, tmp_path):
     from symmol.featurizers import MorganFingerprint
 
     smiles, y = tox21_small
-    model = _small_model(epochs=1)
-    model.featurizer = MorganFingerprint(2, 512, features=True, chirality=True)
+    model = _small_model(epochs=1).set_params(fingerprint="fcfp", chirality=True)
     model.fit(smiles[:60], y[:60], target_names=TASKS).save(tmp_path / "fcfp")
     loaded = QSARModel.load(tmp_path / "fcfp")
-    assert loaded.featurizer == model.featurizer
+    assert loaded.model_.featurizer == model.model_.featurizer == MorganFingerprint(2, 512, features=True,
+                                                                                   chirality=True)
     probe = ["C[C@H](N)C(=O)O", "c1ccccc1O", "CCN(CC)CC"]
-    np.testing.assert_array_equal(loaded.predict(probe), model.predict(probe))
-    np.testing.assert_array_equal(loaded.predict(probe), loaded.predict_frame(probe)[TASKS].to_numpy())
+    np.testing.assert_array_equal(loaded.predict_scores(probe), model.predict_scores(probe))
+    np.testing.assert_array_equal(loaded.predict_scores(probe), loaded.predict_frame(probe)[TASKS].to_numpy())
 
 
 def test_model_json_that_is_not_an_object(tox21_small, tmp_path):

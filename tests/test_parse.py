@@ -28,7 +28,7 @@ def test_explicit_hydrogens_are_removed_like_molfromsmiles():
     smiles = "[H]OC([H])([H])[H]"
     mol, error = parse_smiles(smiles)
     assert error == "" and mol.GetNumAtoms() == 2
-    ours = MorganFingerprint(2, 2048).from_smiles([smiles]).fingerprints.to_dense()[0]
+    ours = MorganFingerprint(2, 2048).from_smiles([smiles]).batch.to_dense()[0]
     ref = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=2048).GetFingerprintAsNumPy(
         Chem.MolFromSmiles(smiles))
     np.testing.assert_array_equal(ours, ref)

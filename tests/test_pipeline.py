@@ -10,8 +10,8 @@ from rdkit.Chem import rdFingerprintGenerator
 
 from symmol.chem.io import read_molecules
 from symmol.cli.main import main
-from symmol.featurizers import MorganFingerprint, make_featurizer
-from symmol.featurizers.pipeline import featurize_chunks, featurize_file, featurize_smiles, parse_mode_for
+from symmol.featurizers import MorganFingerprint, make_featurizer, pipeline
+from symmol.featurizers.pipeline import featurize_chunks, featurize_file, featurize_values
 
 INVALID = {5: "C1CC", 17: "c1cccc1", 40: "", 41: "CN(C)(C)(C)C"}
 
@@ -38,22 +38,23 @@ def _reference(smiles: list[str], radius: int, fp_size: int, counts: bool = Fals
 
 def test_two_processes_keep_order_and_equal_rdkit(library):
     featurizer = MorganFingerprint(2, 2048)
-    batch, errors = featurize_smiles(library, featurizer, n_jobs=2, chunk_size=37)
+    featurized = featurize_values(library, featurizer, n_jobs=2, chunk_size=37)
+    batch, errors = featurized.batch, featurized.errors
     np.testing.assert_array_equal(batch.to_dense(), _reference(library, 2, 2048))
     assert [i for i, e in enumerate(errors) if e] == sorted(INVALID)
     assert errors[40] == "empty SMILES"
     assert "syntax error" in errors[5] and "kekulize" in errors[17].lower()
     assert "Explicit valence" in errors[41]
-    serial, serial_errors = featurize_smiles(library, featurizer, n_jobs=1)
-    assert serial_errors == errors
-    np.testing.assert_array_equal(serial.indices, batch.indices)
+    serial = featurize_values(library, featurizer, n_jobs=1)
+    assert serial.errors == errors
+    np.testing.assert_array_equal(serial.batch.indices, batch.indices)
 
 
 def test_packed_output_equals_packed_csr(library):
     featurizer = MorganFingerprint(3, 1000, counts=True)
-    batch, _ = featurize_smiles(library, featurizer, n_jobs=1)
+    batch = featurize_values(library, featurizer, n_jobs=1).batch
     np.testing.assert_array_equal(batch.to_dense(), _reference(library, 3, 1000, counts=True))
-    packed, errors = featurize_smiles(library, featurizer, n_jobs=2, chunk_size=50, output="packed")
+    packed = featurize_values(library, featurizer, n_jobs=2, chunk_size=50, output="packed").batch.words
     assert packed.dtype == np.uint64 and packed.shape == (len(library), 16)
     np.testing.assert_array_equal(packed, batch.to_packed())
     assert not packed[sorted(INVALID)].any()
@@ -61,17 +62,17 @@ def test_packed_output_equals_packed_csr(library):
 
 def test_threads_backend_gives_the_same_rows(library):
     featurizer = MorganFingerprint(2, 512)
-    a, _ = featurize_smiles(library[:80], featurizer, n_jobs=1)
-    b, _ = featurize_smiles(library[:80], featurizer, n_jobs=2, chunk_size=16, backend="threads")
+    a = featurize_values(library[:80], featurizer, n_jobs=1).batch
+    b = featurize_values(library[:80], featurizer, n_jobs=2, chunk_size=16, backend="threads").batch
     np.testing.assert_array_equal(a.to_dense(), b.to_dense())
 
 
 def test_fast_parse_only_for_kinds_proven_identical():
-    assert parse_mode_for(make_featurizer("ecfp").to_dict()) == "fast"
-    assert parse_mode_for(make_featurizer("ecfp", chirality=True).to_dict()) == "full"
-    assert parse_mode_for(make_featurizer("fcfp").to_dict()) == "full"
-    assert parse_mode_for(make_featurizer("atompair").to_dict()) == "full"
-    assert parse_mode_for(make_featurizer("rdkit2d").to_dict()) == "full"
+    assert make_featurizer("ecfp").parse_mode == "fast" and make_featurizer("molgraph").parse_mode == "fast"
+    assert make_featurizer("ecfp", chirality=True).parse_mode == "full"
+    assert make_featurizer("fcfp").parse_mode == "full"
+    assert make_featurizer("atompair").parse_mode == "full"
+    assert make_featurizer("rdkit2d").parse_mode == "full"
 
 
 def test_stream_keeps_rows_and_reader_errors(tmp_path, library):
@@ -90,19 +91,20 @@ def test_stream_keeps_rows_and_reader_errors(tmp_path, library):
     assert chunk.valid.tolist() == [True, False]
 
 
-def test_descriptors_need_dense_output_and_bad_arguments_are_named():
+def test_descriptors_are_dense_rows_and_bad_arguments_are_named():
     descriptors = make_featurizer("rdkit2d")
-    values, errors = featurize_smiles(["CCO", "C1CC"], descriptors, output="dense")
+    featurized = featurize_values(["CCO", "C1CC"], descriptors)
+    values = featurized.batch.values
     assert values.dtype == np.float32 and values.shape == (2, len(descriptors.feature_names))
-    assert np.isnan(values[1]).all() and errors[0] == ""
-    with pytest.raises(ValueError, match="output='dense'"):
-        featurize_smiles(["CCO"], descriptors, output="csr")
+    assert np.isnan(values[1]).all() and featurized.errors[0] == ""
+    with pytest.raises(ValueError, match="output='packed' needs a fingerprint kind"):
+        featurize_values(["CCO"], descriptors, output="packed")
     with pytest.raises(ValueError, match="n_jobs"):
-        featurize_smiles(["CCO"], MorganFingerprint(), n_jobs=0)
+        featurize_values(["CCO"], MorganFingerprint(), n_jobs=0)
     with pytest.raises(ValueError, match="output must be"):
-        featurize_smiles(["CCO"], MorganFingerprint(), output="bits")
-    empty, errors = featurize_smiles([], MorganFingerprint(2, 128))
-    assert len(empty) == 0 and errors == []
+        featurize_values(["CCO"], MorganFingerprint(), output="bits")
+    empty = featurize_values([], MorganFingerprint(2, 128))
+    assert len(empty.batch) == 0 and empty.errors == []
 
 
 def test_cli_featurize_kinds_jobs_and_packed(tmp_path, library, capsys):
@@ -145,14 +147,12 @@ def test_cli_featurize_kinds_jobs_and_packed(tmp_path, library, capsys):
 
 
 def test_sub_batches_inside_a_chunk_give_the_same_rows(library, monkeypatch):
-    import symmol.pipeline as pipeline
-
     featurizer = MorganFingerprint(2, 300, counts=True)
-    whole, errors = featurize_smiles(library, featurizer, chunk_size=len(library))
-    whole_packed, _ = featurize_smiles(library, featurizer, chunk_size=len(library), output="packed")
+    whole = featurize_values(library, featurizer, chunk_size=len(library))
+    whole_packed = featurize_values(library, featurizer, chunk_size=len(library), output="packed").batch.words
     monkeypatch.setattr(pipeline, "_SUB_BATCH", 16)
-    parts, parts_errors = featurize_smiles(library, featurizer, chunk_size=len(library))
-    packed, _ = featurize_smiles(library, featurizer, chunk_size=len(library), output="packed")
-    assert parts_errors == errors
-    np.testing.assert_array_equal(parts.to_dense(), whole.to_dense())
+    parts = featurize_values(library, featurizer, chunk_size=len(library))
+    packed = featurize_values(library, featurizer, chunk_size=len(library), output="packed").batch.words
+    assert parts.errors == whole.errors
+    np.testing.assert_array_equal(parts.batch.to_dense(), whole.batch.to_dense())
     np.testing.assert_array_equal(packed, whole_packed)

@@ -85,7 +85,7 @@ def test_cli_train_predict_and_screen_in_worker_processes(plugin, esol, tmp_path
     assert main(["train", str(data), "--architecture", "fp_profile", "--profile-columns", ",".join(PROFILE),
                  "--hidden", "32", "--target", TARGET, "--task", "regression", "--epochs", "3", "--patience", "0",
                  "--no-progress", "--out", str(out)]) == 0
-    library = esol.iloc[:300].copy()
+    library = esol.iloc[:300].astype({"Polar Surface Area": object})
     library.loc[5, "smiles"] = "C1CC"                       # RDKit rejects it
     library.loc[17, "Polar Surface Area"] = "n/a"           # not a number
     library_path = tmp_path / "library.csv"

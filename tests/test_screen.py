@@ -76,7 +76,7 @@ def test_scores_equal_the_model_predictions(models, library, tmp_path):
     _run(models["a"], library, tmp_path / "out.parquet")
     result = pd.read_parquet(tmp_path / "out.parquet")
     estimator = QSARModel.load(models["a"])
-    expected = estimator.predict(result["smiles"].tolist())
+    expected = estimator.predict_scores(result["smiles"].tolist())
     np.testing.assert_array_equal(result[TARGETS].to_numpy(), expected.astype(np.float64))
 
 
@@ -132,7 +132,7 @@ def test_applicability_domain_is_max_tanimoto_to_training_set(models, library, t
     train = np.load(models["a"] / "train_fingerprints.npy")
     estimator = QSARModel.load(models["a"])
     ok = result[result["status"] == "ok"].head(50)
-    queries = estimator.featurize(ok["smiles"].tolist()).fingerprints.to_packed()
+    queries = estimator.featurize(ok["smiles"].tolist()).batch.to_packed()
     common = np.bitwise_count(queries[:, None, :] & train[None, :, :]).sum(-1)
     union = np.bitwise_count(queries[:, None, :] | train[None, :, :]).sum(-1)
     expected = (common / np.maximum(union, 1)).max(axis=1)
@@ -159,18 +159,18 @@ def test_mistyped_scheduler_fails_fast(models, library, tmp_path):
 
 
 def test_scheduler_addresses_dask_accepts():
-    from symmol.screen.run import _check_scheduler
+    from symmol.screen.executors import check_scheduler
 
     for address in ("local", "threads", "tcp://10.0.0.5:8786", "tcp://[::1]:8786", "[::1]:8786",
                     "inproc://10.0.0.1/123/1", "scheduler-host:8786"):
-        _check_scheduler(address)
+        check_scheduler(address)
     for typo in ("thread", "processes", "tcp"):
         with pytest.raises(ValueError, match="expected 'local', 'threads'"):
-            _check_scheduler(typo)
+            check_scheduler(typo)
 
 
 def test_chunks_finished_before_a_failure_are_kept_for_resume(models, library, tmp_path, monkeypatch):
-    import symmol.screen.run as run_module
+    import symmol.screen.executors as run_module
 
     plain = _run(models["a"], library, tmp_path / "plain.csv")
     original = run_module.run_chunk

@@ -68,7 +68,7 @@ def molecules(example_data):
              .read_text().splitlines() if ln and not ln.startswith("#")]
     smiles = [s for s in lines if Chem.MolFromSmiles(s) is not None][::4][:400]
     smiles += smiles[:5]  # exact duplicates: ties
-    packed = MorganFingerprint(2, 2048).from_smiles(smiles).fingerprints.to_packed()
+    packed = MorganFingerprint(2, 2048).from_smiles(smiles).batch.to_packed()
     packed = np.concatenate([packed, np.zeros((2, packed.shape[1]), np.uint64)])  # two empty fingerprints
     return smiles, packed
 

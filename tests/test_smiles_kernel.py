@@ -117,9 +117,9 @@ def test_fast_featurization_equals_full_on_refused_and_invalid_rows():
         fast = featurizer.from_smiles(smiles, parse_mode="fast")
         full = featurizer.from_smiles(smiles, parse_mode="full")
         assert fast.errors == full.errors
-        np.testing.assert_array_equal(fast.fingerprints.indptr, full.fingerprints.indptr)
-        np.testing.assert_array_equal(fast.fingerprints.indices, full.fingerprints.indices)
-        np.testing.assert_array_equal(fast.fingerprints.values, full.fingerprints.values)
+        np.testing.assert_array_equal(fast.batch.indptr, full.batch.indptr)
+        np.testing.assert_array_equal(fast.batch.indices, full.batch.indices)
+        np.testing.assert_array_equal(fast.batch.values, full.batch.values)
     assert "kekulize" in fast.errors[len(ACCEPTED)].lower()
     assert fast.errors[len(ACCEPTED) + len(REFUSED)] == "empty SMILES"
 
@@ -127,8 +127,8 @@ def test_fast_featurization_equals_full_on_refused_and_invalid_rows():
 def test_fast_featurization_on_sample_equals_full():
     smiles = _sample()
     featurizer = MorganFingerprint(3, 2048, counts=True)
-    fast = featurizer.from_smiles(smiles, parse_mode="fast").fingerprints
-    full = featurizer.from_smiles(smiles, parse_mode="full").fingerprints
+    fast = featurizer.from_smiles(smiles, parse_mode="fast").batch
+    full = featurizer.from_smiles(smiles, parse_mode="full").batch
     np.testing.assert_array_equal(fast.indptr, full.indptr)
     np.testing.assert_array_equal(fast.indices, full.indices)
     np.testing.assert_array_equal(fast.values, full.values)

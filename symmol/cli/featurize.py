@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 
 from symmol.cli.params import add_featurizer_flags, featurizer_params
 from symmol.data.dense import DenseBatch
-from symmol.data.fingerprints import FingerprintBatch
+from symmol.data.fingerprints import FingerprintBatch, PackedFingerprints
 from symmol.featurizers.base import Featurizer
 from symmol.featurizers.pipeline import featurize_file
 from symmol.featurizers.registry import make_featurizer
@@ -78,7 +78,9 @@ def _block(features: object) -> np.ndarray:
         return features.to_dense_uint8()
     if isinstance(features, DenseBatch):
         return features.values
-    return np.asarray(features)
+    if isinstance(features, PackedFingerprints):
+        return features.words
+    raise TypeError(f"cannot write {type(features).__name__} rows to a .npy file")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -58,5 +58,6 @@ def chosen_options(args: argparse.Namespace) -> dict[str, Any]:
     if foreign:
         flags = ", ".join(next(o.cli_flag for k in kinds for o in k.options if o.name == name) for name in foreign)
         owners = sorted({k.name for k in kinds for name in foreign if name in k.option_names})
-        raise ValueError(f"{flags} applies to --architecture {'|'.join(owners)} only, not {args.architecture}")
+        raise ValueError(f"{flags} applies to --architecture {'|'.join(owners)} only, not --architecture "
+                         f"{args.architecture}")
     return given

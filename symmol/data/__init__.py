@@ -3,7 +3,8 @@
 Every batch implements one protocol (:class:`~symmol.data.batch.Batch`: ``len``, ``take``, ``slice``,
 ``concatenate``) and knows how to become the arrays of a compiled function (collation):
 
-* :class:`~symmol.data.fingerprints.FingerprintBatch`: sparse fingerprints in CSR form;
+* :class:`~symmol.data.fingerprints.FingerprintBatch`: sparse fingerprints in CSR form, and
+  :class:`~symmol.data.fingerprints.PackedFingerprints`, bits packed in 64-bit words (similarity search);
 * :class:`~symmol.data.molgraph.MolGraphBatch`: molecular graphs (atoms and bonds, CSR offsets);
 * :class:`~symmol.data.sequences.TokenBatch`: ragged integer token sequences (SMILES, proteins);
 * :class:`~symmol.data.dense.DenseBatch`: dense float feature rows (descriptors, profiles);
@@ -14,9 +15,9 @@ Every batch implements one protocol (:class:`~symmol.data.batch.Batch`: ``len``,
 
 from symmol.data.batch import Batch, Featurized, MultiInputBatch
 from symmol.data.dense import DenseBatch
-from symmol.data.fingerprints import FingerprintBatch
+from symmol.data.fingerprints import FingerprintBatch, PackedFingerprints
 from symmol.data.molgraph import MolGraphBatch
 from symmol.data.sequences import TokenBatch
 
 __all__ = ["Batch", "DenseBatch", "Featurized", "FingerprintBatch", "MolGraphBatch", "MultiInputBatch",
-           "TokenBatch"]
+           "PackedFingerprints", "TokenBatch"]

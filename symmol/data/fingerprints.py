@@ -128,6 +128,10 @@ class FingerprintBatch:
         counts = np.clip(self.values, 0, 255).astype(np.int32)
         return csr_to_dense_uint8(self.indptr, self.indices, counts, self.fp_size, use_counts=True)
 
+    def packed(self) -> PackedFingerprints:
+        """The batch as :class:`PackedFingerprints` (values ignored: a set bit per stored feature)."""
+        return PackedFingerprints(self.to_packed(), self.fp_size)
+
     def to_packed(self) -> np.ndarray:
         """Packed bits, ``(n_rows, ceil(fp_size / 64))`` uint64 (feature f = bit f % 64 of word f // 64).
 
@@ -161,3 +165,56 @@ class FingerprintBatch:
         indptr = np.concatenate([[0]] + [b.indptr[1:] + off for b, off in zip(batches, offsets, strict=True)])
         return cls(indptr.astype(np.int64), np.concatenate([b.indices for b in batches]),
                    np.concatenate([b.values for b in batches]), batches[0].fp_size)
+
+
+@dataclass(frozen=True)
+class PackedFingerprints:
+    """Bit fingerprints packed into 64-bit words: the similarity-search format.
+
+    Attributes
+    ----------
+    words : (n_rows, ceil(fp_size / 64)) uint64
+        Feature ``f`` of row ``i`` is bit ``f % 64`` of ``words[i, f // 64]``.
+    fp_size : int
+        Number of bits of each fingerprint.
+    """
+
+    words: np.ndarray
+    fp_size: int
+
+    def __post_init__(self) -> None:
+        n_words = (int(self.fp_size) + 63) // 64
+        if self.words.dtype != np.uint64 or self.words.ndim != 2 or self.words.shape[1] != n_words:
+            raise ValueError(f"packed fingerprints of {self.fp_size} bits are (n, {n_words}) uint64, got "
+                             f"{self.words.shape} {self.words.dtype}")
+
+    def __len__(self) -> int:
+        return int(self.words.shape[0])
+
+    def take(self, rows: np.ndarray) -> PackedFingerprints:
+        """Rows ``rows`` (any order, repeats allowed), copied."""
+        return PackedFingerprints(self.words[check_rows(rows, len(self))], self.fp_size)
+
+    def slice(self, start: int, stop: int) -> PackedFingerprints:
+        """Rows ``start:stop`` (a view)."""
+        return PackedFingerprints(self.words[start:stop], self.fp_size)
+
+    def arrays(self) -> tuple[np.ndarray]:
+        """``(words,)``."""
+        return (self.words,)
+
+    @classmethod
+    def concatenate(cls, batches: Sequence[PackedFingerprints]) -> PackedFingerprints:
+        """Stack batches of the same ``fp_size``.
+
+        Raises
+        ------
+        ValueError
+            If ``batches`` is empty or their ``fp_size`` differ.
+        """
+        if not batches:
+            raise ValueError("nothing to concatenate")
+        sizes = {b.fp_size for b in batches}
+        if len(sizes) != 1:
+            raise ValueError(f"cannot concatenate fingerprints of different fp_size {sorted(sizes)}")
+        return cls(np.concatenate([b.words for b in batches]), batches[0].fp_size)

@@ -12,8 +12,8 @@ from rdkit import Chem
 from symmol.chem.graph import mol_graph_batch
 from symmol.chem.invariants import atom_pair_codes
 from symmol.data.fingerprints import FingerprintBatch, spread_offsets
-from symmol.featurizers.base import Boolean, FingerprintFeaturizer, Integer, present_molecules
-from symmol.featurizers.folding import MAX_FP_SIZE, MIN_SIMULATED_SIZE, fold_environments
+from symmol.featurizers.base import Boolean, Integer, present_molecules
+from symmol.featurizers.folding import MAX_FP_SIZE, HashedFingerprint
 from symmol.featurizers.registry import register_featurizer
 from symmol.kernels.atompair import atom_pair_environments
 
@@ -22,7 +22,7 @@ __all__ = ["AtomPairFingerprint"]
 
 @register_featurizer
 @dataclass(frozen=True)
-class AtomPairFingerprint(FingerprintFeaturizer):
+class AtomPairFingerprint(HashedFingerprint):
     """Atom-pair fingerprint (kind ``atompair``), identical to RDKit's ``GetAtomPairGenerator(fpSize=fp_size)``.
 
     Parameters
@@ -47,11 +47,6 @@ class AtomPairFingerprint(FingerprintFeaturizer):
     fp_size: int = 2048
     counts: bool = False
 
-    def check(self) -> None:
-        """Bits need ``fp_size >= 5`` (count simulation)."""
-        if not self.counts and self.fp_size < MIN_SIMULATED_SIZE:
-            raise ValueError(f"fp_size must be in {MIN_SIMULATED_SIZE}..{MAX_FP_SIZE} for bits, got {self.fp_size}")
-
     @property
     def name(self) -> str:
         """``AtomPair`` or ``AtomPair-counts``."""
@@ -65,7 +60,3 @@ class AtomPairFingerprint(FingerprintFeaturizer):
         env_ids, env_offsets = atom_pair_environments(codes, graph.atom_offsets, graph.bond_atoms,
                                                       graph.bond_offsets)
         return env_ids, spread_offsets(env_offsets, present, len(mols))
-
-    def from_mols(self, mols: Sequence[Chem.Mol | None]) -> FingerprintBatch:
-        """Fingerprints of RDKit molecules; a ``None`` entry gives an empty row."""
-        return fold_environments(*self.environments(mols), self.fp_size, self.counts)

@@ -32,7 +32,7 @@ from symmol.chem.parse import ParseMode, parse_smiles_list
 from symmol.data.batch import Batch, Featurized
 
 __all__ = ["Boolean", "Choice", "Featurizer", "FingerprintFeaturizer", "Integer", "MoleculeFeaturizer", "Real",
-           "Strings", "present_molecules"]
+           "Strings", "present_molecules", "upgrade_featurizer_spec"]
 
 
 # --------------------------------------------------------------------------
@@ -113,6 +113,24 @@ class Strings:
 # --------------------------------------------------------------------------
 # the base class
 # --------------------------------------------------------------------------
+def upgrade_featurizer_spec(spec: dict[str, Any]) -> dict[str, Any]:
+    """A featurizer spec of an earlier symmol in today's vocabulary (other specs unchanged).
+
+    ``{"kind": "morgan", "features": f, ...}`` (``model.json`` before the registry) becomes
+    ``{"kind": "fcfp" if f else "ecfp", ...}``; ``{"kind": "graph"}`` becomes ``{"kind": "molgraph"}``;
+    ``{"kind": "maccs", "fp_size": 167}`` becomes ``{"kind": "maccs"}``.
+    """
+    kind = spec.get("kind")
+    if kind == "morgan":
+        rest = {k: v for k, v in spec.items() if k not in ("kind", "features")}
+        return {"kind": "fcfp" if spec.get("features", False) else "ecfp", **rest}
+    if kind == "graph":
+        return {**spec, "kind": "molgraph"}
+    if kind == "maccs" and spec.get("fp_size", 167) == 167:  # MACCS keys had a fixed fp_size parameter
+        return {"kind": "maccs"}
+    return spec
+
+
 class Featurizer(ABC):
     """Base class of every featurizer; subclasses are frozen dataclasses.
 
@@ -190,9 +208,16 @@ class Featurizer(ABC):
 
     @classmethod
     def from_dict(cls, spec: dict[str, Any]) -> Featurizer:
-        """Rebuild from :meth:`to_dict`; ``ValueError`` for another kind or unknown parameters."""
+        """Rebuild from :meth:`to_dict` (or an earlier version's spec, :func:`upgrade_featurizer_spec`).
+
+        Raises
+        ------
+        ValueError
+            For another kind or unknown parameters.
+        """
         if not isinstance(spec, dict):
             raise ValueError(f"a featurizer spec must be a dict, got {type(spec).__name__}")
+        spec = upgrade_featurizer_spec(spec)
         params = {k: tuple(v) if isinstance(v, list) else v for k, v in spec.items() if k != "kind"}
         return cls.from_params(spec.get("kind", ""), params)
 

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from collections.abc import Sequence
 
 import numpy as np
+from rdkit import Chem
 
 from symmol.data.fingerprints import FingerprintBatch, spread_offsets
+from symmol.featurizers.base import FingerprintFeaturizer
 from symmol.kernels.atompair import COUNT_BOUNDS, count_simulation_csr
 from symmol.kernels.morgan import fold_csr
 
-__all__ = ["MAX_FP_SIZE", "MIN_SIMULATED_SIZE", "csr_batch", "fold_environments"]
+__all__ = ["MAX_FP_SIZE", "MIN_SIMULATED_SIZE", "HashedFingerprint", "csr_batch", "fold_environments"]
 
 #: Largest ``fp_size`` (RDKit stores bit ids as 32-bit signed integers).
 MAX_FP_SIZE = 2**31 - 1
@@ -43,3 +46,28 @@ def fold_environments(env_ids: np.ndarray, env_offsets: np.ndarray, fp_size: int
     indptr, indices, values = fold_csr(env_ids, env_offsets, fp_size // len(COUNT_BOUNDS))
     indptr, indices = count_simulation_csr(indptr, indices, values)
     return csr_batch(indptr, indices, None, False, fp_size, rows, len(rows))
+
+
+class HashedFingerprint(FingerprintFeaturizer):
+    """A fingerprint of hashed 32-bit environment ids folded with RDKit's count simulation for bits
+    (atom pairs, topological torsions): subclasses give :meth:`environments`.
+
+    Subclasses are frozen dataclasses with ``fp_size`` and ``counts`` fields.
+    """
+
+    def check(self) -> None:
+        """Bits need ``fp_size >= 5`` (count simulation)."""
+        if not self.counts and self.fp_size < MIN_SIMULATED_SIZE:
+            raise ValueError(f"fp_size must be in {MIN_SIMULATED_SIZE}..{MAX_FP_SIZE}, got {self.fp_size}")
+
+    @abstractmethod
+    def environments(self, mols: Sequence[Chem.Mol | None]) -> tuple[np.ndarray, np.ndarray]:
+        """Unfolded 32-bit ids ``(env_ids uint32, env_offsets (n_rows + 1,) int64)``; ``None`` rows empty."""
+
+    def fold(self, env_ids: np.ndarray, env_offsets: np.ndarray) -> FingerprintBatch:
+        """Fold unfolded ids (:meth:`environments`) as RDKit does (count simulation for bits)."""
+        return fold_environments(env_ids, env_offsets, self.fp_size, self.counts)
+
+    def from_mols(self, mols: Sequence[Chem.Mol | None]) -> FingerprintBatch:
+        """Fingerprints of RDKit molecules; a ``None`` entry gives an empty row."""
+        return self.fold(*self.environments(mols))

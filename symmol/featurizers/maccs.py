@@ -11,7 +11,7 @@ from rdkit import Chem
 from rdkit.Chem import rdMolDescriptors
 
 from symmol.data.fingerprints import FingerprintBatch
-from symmol.featurizers.base import Choice, FingerprintFeaturizer, present_molecules
+from symmol.featurizers.base import FingerprintFeaturizer, present_molecules
 from symmol.featurizers.folding import csr_batch
 from symmol.featurizers.registry import register_featurizer
 
@@ -23,7 +23,7 @@ __all__ = ["MACCSKeys"]
 class MACCSKeys(FingerprintFeaturizer):
     """The 166 MACCS structural keys (kind ``maccs``), RDKit's ``rdMolDescriptors.GetMACCSKeysFingerprint``.
 
-    ``fp_size`` is 167: RDKit keeps bit 0 unused so that key ``k`` is bit ``k``. Bits only.
+    No parameters; ``fp_size`` is 167: RDKit keeps bit 0 unused so that key ``k`` is bit ``k``. Bits only.
 
     References
     ----------
@@ -31,10 +31,12 @@ class MACCSKeys(FingerprintFeaturizer):
     """
 
     KINDS: ClassVar = {"maccs": {}}
-    PARAMETERS: ClassVar = {"fp_size": Choice((167,))}
     BATCH_TYPE: ClassVar = FingerprintBatch
 
-    fp_size: int = 167
+    @property
+    def fp_size(self) -> int:  # type: ignore[override]
+        """167 (key ``k`` is bit ``k``)."""
+        return 167
 
     @property
     def counts(self) -> bool:  # type: ignore[override]

@@ -1,9 +1,9 @@
 """Text → features at scale: chunks featurized across worker processes, input order kept.
 
 RDKit molecules do not pickle, so workers receive the input values (SMILES, sequences, profile
-columns) and return batches (:mod:`symmol.data`), or, with ``output="packed"``, fingerprints packed
-into ``(n_rows, ceil(fp_size / 64))`` uint64 words in the worker (the similarity format), so the CSR
-arrays never cross the process boundary.
+columns) and return batches (:mod:`symmol.data`); with ``output="packed"`` fingerprints are packed
+into :class:`~symmol.data.fingerprints.PackedFingerprints` in the worker (the similarity format),
+so the CSR arrays never cross the process boundary.
 
 Every chunk comes back with one error string per row (``""`` when valid, else why not); invalid
 rows keep their place, never dropped. Each featurizer picks its own parse path
@@ -55,7 +55,7 @@ class FeaturizedChunk:
     rows : (n_rows,) int64
         0-based input positions of the rows (the reader's ``row`` column).
     features
-        The featurizer's batch (``output="batch"``) or ``(n_rows, n_words)`` uint64 packed bits
+        The featurizer's batch (``output="batch"``) or :class:`~symmol.data.fingerprints.PackedFingerprints`
         (``output="packed"``).
     errors
         One per row: ``""`` when valid, else why the row was rejected (the reader's reason first).
@@ -65,7 +65,7 @@ class FeaturizedChunk:
     """
 
     rows: np.ndarray
-    features: Batch | np.ndarray
+    features: Batch
     errors: list[str]
     source: pd.DataFrame | None = None
 
@@ -95,7 +95,7 @@ def _rows(values: Any, lo: int, hi: int) -> Any:
     return values.iloc[lo:hi] if isinstance(values, pd.DataFrame) else values[lo:hi]
 
 
-def _work(spec: dict, values: Any, output: Output) -> tuple[Batch | np.ndarray, list[str]]:
+def _work(spec: dict, values: Any, output: Output) -> tuple[Batch, list[str]]:
     """Featurize one chunk, :data:`_SUB_BATCH` rows at a time (so a worker never holds more RDKit
     molecules than that, whatever the chunk size)."""
     featurizer = _featurizer(spec)
@@ -105,10 +105,8 @@ def _work(spec: dict, values: Any, output: Output) -> tuple[Batch | np.ndarray, 
     parts: list[Featurized] = [featurizer.featurize(_rows(values, lo, lo + _SUB_BATCH))
                                for lo in range(0, max(len(values), 1), _SUB_BATCH)]
     errors = [e for part in parts for e in part.errors]
-    if output == "packed":
-        return np.concatenate([part.batch.to_packed() for part in parts]), errors  # type: ignore[attr-defined]
-    batch = parts[0].batch if len(parts) == 1 else type(parts[0].batch).concatenate([p.batch for p in parts])
-    return batch, errors
+    batches = [part.batch.packed() if output == "packed" else part.batch for part in parts]  # type: ignore[attr-defined]
+    return (batches[0] if len(batches) == 1 else type(batches[0]).concatenate(batches)), errors
 
 
 # --------------------------------------------------------------------------
@@ -231,14 +229,15 @@ def featurize_file(path: str | Path, featurizer: Featurizer, *, n_jobs: int = 1,
 
 
 def featurize_values(values: Sequence[object], featurizer: Featurizer, *, n_jobs: int = 1,
-                     chunk_size: int | None = None, backend: Backend = "processes") -> Featurized:
+                     chunk_size: int | None = None, output: Output = "batch", backend: Backend = "processes"
+                     ) -> Featurized:
     """Featurize an in-memory sequence (SMILES for molecule featurizers); rows stay aligned with the input.
 
     Parameters
     ----------
     values
         One entry per row.
-    featurizer, n_jobs, backend
+    featurizer, n_jobs, output, backend
         As :func:`featurize_chunks`.
     chunk_size
         Rows per task; default splits the input into about ``4 * n_jobs`` tasks of 256 to 10,000 rows.
@@ -249,17 +248,17 @@ def featurize_values(values: Sequence[object], featurizer: Featurizer, *, n_jobs
         The batch of all rows and one error string per row (``""`` when valid).
     """
     values = list(values)
-    n_jobs_eff = _check_args(n_jobs, "batch", backend)
+    n_jobs_eff = _check_args(n_jobs, output, backend)
     if chunk_size is None:
         chunk_size = min(max(-(-len(values) // (4 * n_jobs_eff)), 256), 10_000)
     if int(chunk_size) < 1:
         raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
     if not values:
-        return Featurized(*_work(featurizer.to_dict(), [], "batch"))
+        return Featurized(*_work(featurizer.to_dict(), [], output))
     step = int(chunk_size)
     chunks = (pd.DataFrame({"row": np.arange(lo, min(lo + step, len(values))), "value": values[lo:lo + step]})
               for lo in range(0, len(values), step))
-    parts = list(featurize_chunks(chunks, featurizer, column="value", n_jobs=n_jobs, backend=backend))
+    parts = list(featurize_chunks(chunks, featurizer, column="value", n_jobs=n_jobs, output=output, backend=backend))
     batches = [p.features for p in parts]
-    batch = batches[0] if len(batches) == 1 else type(batches[0]).concatenate(batches)  # type: ignore[union-attr]
-    return Featurized(batch, [e for part in parts for e in part.errors])  # type: ignore[arg-type]
+    batch = batches[0] if len(batches) == 1 else type(batches[0]).concatenate(batches)
+    return Featurized(batch, [e for part in parts for e in part.errors])

@@ -19,7 +19,7 @@ import warnings
 from importlib import metadata
 from typing import Any, TypeVar
 
-from symmol.featurizers.base import Featurizer
+from symmol.featurizers.base import Featurizer, upgrade_featurizer_spec
 
 __all__ = ["ENTRY_POINT_GROUP", "featurizer_class", "featurizer_from_dict", "featurizer_kinds", "make_featurizer",
            "register_featurizer", "upgrade_featurizer_spec"]
@@ -101,21 +101,6 @@ def make_featurizer(kind: str, **params: Any) -> Featurizer:
     """
     key = kind.lower() if isinstance(kind, str) else kind
     return featurizer_class(key).from_params(key, params)
-
-
-def upgrade_featurizer_spec(spec: dict[str, Any]) -> dict[str, Any]:
-    """A featurizer spec of an earlier symmol in today's vocabulary (other specs unchanged).
-
-    ``{"kind": "morgan", "features": f, ...}`` (``model.json`` before the registry) becomes
-    ``{"kind": "fcfp" if f else "ecfp", ...}``; ``{"kind": "graph"}`` becomes ``{"kind": "molgraph"}``.
-    """
-    kind = spec.get("kind")
-    if kind == "morgan":
-        rest = {k: v for k, v in spec.items() if k not in ("kind", "features")}
-        return {"kind": "fcfp" if spec.get("features", False) else "ecfp", **rest}
-    if kind == "graph":
-        return {**spec, "kind": "molgraph"}
-    return spec
 
 
 def featurizer_from_dict(spec: dict[str, Any]) -> Featurizer:

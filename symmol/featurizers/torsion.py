@@ -12,8 +12,8 @@ from rdkit import Chem
 from symmol.chem.graph import mol_graph_batch
 from symmol.chem.invariants import atom_pair_codes
 from symmol.data.fingerprints import FingerprintBatch, spread_offsets
-from symmol.featurizers.base import Boolean, FingerprintFeaturizer, Integer, present_molecules
-from symmol.featurizers.folding import MAX_FP_SIZE, MIN_SIMULATED_SIZE, fold_environments
+from symmol.featurizers.base import Boolean, Integer, present_molecules
+from symmol.featurizers.folding import MAX_FP_SIZE, HashedFingerprint
 from symmol.featurizers.registry import register_featurizer
 from symmol.kernels.torsion import torsion_environments
 
@@ -22,7 +22,7 @@ __all__ = ["TorsionFingerprint"]
 
 @register_featurizer
 @dataclass(frozen=True)
-class TorsionFingerprint(FingerprintFeaturizer):
+class TorsionFingerprint(HashedFingerprint):
     """Topological torsion fingerprint (kind ``torsion``), identical to RDKit's ``GetTopologicalTorsionGenerator``.
 
     Parameters
@@ -46,11 +46,6 @@ class TorsionFingerprint(FingerprintFeaturizer):
     fp_size: int = 2048
     counts: bool = False
 
-    def check(self) -> None:
-        """Bits need ``fp_size >= 5`` (count simulation)."""
-        if not self.counts and self.fp_size < MIN_SIMULATED_SIZE:
-            raise ValueError(f"fp_size must be in {MIN_SIMULATED_SIZE}..{MAX_FP_SIZE} for bits, got {self.fp_size}")
-
     @property
     def name(self) -> str:
         """``Torsion`` or ``Torsion-counts``."""
@@ -64,7 +59,3 @@ class TorsionFingerprint(FingerprintFeaturizer):
         env_ids, env_offsets = torsion_environments(codes, is_hydrogen, graph.atom_offsets,
                                                     graph.bond_atoms, graph.bond_offsets)
         return env_ids, spread_offsets(env_offsets, present, len(mols))
-
-    def from_mols(self, mols: Sequence[Chem.Mol | None]) -> FingerprintBatch:
-        """Fingerprints of RDKit molecules; a ``None`` entry gives an empty row."""
-        return fold_environments(*self.environments(mols), self.fp_size, self.counts)

@@ -27,7 +27,8 @@ from symmol.featurizers.base import Featurizer, FingerprintFeaturizer
 from symmol.featurizers.registry import featurizer_from_dict
 from symmol.nn.layers import Layer, get_all_param_values, set_all_param_values
 
-__all__ = ["TASKS", "CompiledModel", "ModelInput", "ModelSpec", "featurize_inputs", "inputs_to_dict"]
+__all__ = ["TASKS", "CompiledModel", "ModelInput", "ModelSpec", "featurize_inputs", "inputs_to_dict",
+           "molecule_input"]
 
 TASKS = ("classification", "regression")
 
@@ -58,6 +59,11 @@ class ModelInput:
 def inputs_to_dict(inputs: Sequence[ModelInput]) -> dict[str, dict[str, Any]]:
     """A spec's ``inputs`` entry: input name → ``{"column", "featurizer"}``, in input order."""
     return {model_input.name: model_input.to_dict() for model_input in inputs}
+
+
+def molecule_input(featurizer: Featurizer) -> dict[str, dict[str, Any]]:
+    """The ``inputs`` entry of a one-input molecule model: ``featurizer`` on the ``smiles`` column."""
+    return inputs_to_dict([ModelInput("smiles", "smiles", featurizer)])
 
 
 def featurize_inputs(inputs: Sequence[ModelInput], table: pd.DataFrame) -> Featurized:

@@ -2,15 +2,16 @@
 
 The model reads molecules as graphs (:class:`~symmol.featurizers.molgraph.MolGraphFeaturizer`:
 RDKit's Morgan atom invariants, folded into a learned embedding, and bond types) and is built by
-:func:`symmol.nn.graph.build_graph_network`. It registers two architectures, ``dmpnn`` and ``gin``,
+:func:`build_graph_network`. It registers two architectures, ``dmpnn`` and ``gin``,
 and compiles with the ``numba`` and ``c`` backends (graph batches change shape from batch to batch,
 which the ``jax``/``pytorch`` backends would recompile for).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
@@ -19,18 +20,91 @@ from symmol.data.fingerprints import FingerprintBatch
 from symmol.data.molgraph import N_BOND_TYPES, MolGraphBatch
 from symmol.featurizers.molgraph import MolGraphFeaturizer
 from symmol.featurizers.morgan import MorganFingerprint
-from symmol.models.base import CompiledModel, ModelInput, ModelSpec, inputs_to_dict
+from symmol.models.base import CompiledModel, ModelInput, ModelSpec, inputs_to_dict, molecule_input
 from symmol.models.options import activation_option, dropout_option, hidden_option, positive_int
 from symmol.models.registry import ModelKind, Option, Problem, register_model_kind
-from symmol.nn.graph import build_graph_network, graph_input_layers
+from symmol.nn.layers import (
+    DenseLayer,
+    DirectedMessagePassingLayer,
+    DropoutLayer,
+    EmbeddingLayer,
+    GraphReadoutLayer,
+    InputLayer,
+    Layer,
+    MessagePassingLayer,
+)
 
-__all__ = ["AD_FEATURIZER", "DMPNN", "GIN", "GraphModel", "GraphSpec"]
+__all__ = ["AD_FEATURIZER", "DMPNN", "GIN", "GraphModel", "GraphNetwork", "GraphSpec", "build_graph_network",
+           "graph_input_layers"]
 
 MESSAGE_PASSING = ("dmpnn", "gin")
 READOUTS = ("mean", "sum", "max")
 #: Fingerprints of a graph network's applicability domain (``symmol screen --ad``): ECFP4, 2048 bits,
 #: computed from the graphs themselves (:meth:`MorganFingerprint.from_graphs`).
 AD_FEATURIZER = MorganFingerprint(radius=2, fp_size=2048)
+
+
+class GraphNetwork(NamedTuple):
+    """Input layers (in :class:`~symmol.data.molgraph.GraphInputs` order) and the output layer of a graph network."""
+
+    inputs: tuple[InputLayer, ...]
+    output: Layer
+
+
+def graph_input_layers() -> tuple[InputLayer, ...]:
+    """The six input layers of a graph network, in the order of :class:`~symmol.data.molgraph.GraphInputs`."""
+    return (InputLayer((None,), dtype="int64", name="atom_types"), InputLayer((None,), dtype="int64", name="src"),
+            InputLayer((None,), dtype="int64", name="dst"), InputLayer((None,), dtype="int64", name="bond_types"),
+            InputLayer((None,), dtype="int64", name="atom_molecule"), InputLayer((), dtype="int64", name="n_molecules"))
+
+
+def build_graph_network(n_outputs: int, rng: np.random.Generator, units: int = 128, depth: int = 3,
+                        n_atom_types: int = 1024, n_bond_types: int = N_BOND_TYPES, readout: str = "sum",
+                        hidden: int | Sequence[int] = 256, message_passing: str = "gin", dropout: float = 0.0,
+                        activation: str = "relu", inputs: tuple[InputLayer, ...] | None = None,
+                        prefix: str = "", seed: int = 0) -> GraphNetwork:
+    """Embedding → message passing → readout → [Dropout → Dense]* → Dropout → Dense(identity).
+
+    ``message_passing="gin"``: ``depth`` × :class:`~symmol.nn.layers.MessagePassingLayer` (atom
+    messages); ``"dmpnn"``: one :class:`~symmol.nn.layers.DirectedMessagePassingLayer` of ``depth``
+    steps (bond messages, Chemprop's D-MPNN). ``hidden`` gives the widths of the dense layers
+    after the readout (``activation``), each preceded by dropout with probability ``dropout``
+    (training only), as in Chemprop's feed-forward head. ``inputs`` lets several networks
+    (ensemble members) share one set of input layers; ``prefix`` then keeps their parameter
+    names apart.
+
+    Returns the six input layers, in the order of :class:`~symmol.data.molgraph.GraphInputs`, and the output layer
+    of shape ``(n_molecules, n_outputs)``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``message_passing``, a hidden width below 1 or ``dropout`` outside [0, 1).
+    """
+    if message_passing not in ("gin", "dmpnn"):
+        raise ValueError(f"message_passing must be 'gin' or 'dmpnn', got {message_passing!r}")
+    widths = (int(hidden),) if isinstance(hidden, int | np.integer) else tuple(int(h) for h in hidden)
+    if any(w < 1 for w in widths):
+        raise ValueError(f"hidden widths must be >= 1, got {widths}")
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+    inputs = graph_input_layers() if inputs is None else tuple(inputs)
+    atom_types, src, dst, bond_types, atom_molecule, n_molecules = inputs
+    h = EmbeddingLayer(atom_types, n_atom_types, units, rng, name=f"{prefix}atom_embedding")
+    if message_passing == "dmpnn":
+        h = DirectedMessagePassingLayer(h, src, dst, bond_types, rng, depth=depth, n_bond_types=n_bond_types,
+                                        name=f"{prefix}dmpnn")
+    for i in range(depth if message_passing == "gin" else 0):
+        h = MessagePassingLayer(h, src, dst, bond_types, rng, n_bond_types=n_bond_types, name=f"{prefix}mp{i}")
+    out: Layer = GraphReadoutLayer(h, atom_molecule, n_molecules, mode=readout, name=f"{prefix}readout")
+    for i, width in enumerate(widths):
+        if dropout:
+            out = DropoutLayer(out, dropout, seed=seed * 1000 + i, name=f"{prefix}dropout{i}")
+        out = DenseLayer(out, width, rng, activation, name=f"{prefix}readout_dense{i or ''}")
+    if dropout:
+        out = DropoutLayer(out, dropout, seed=seed * 1000 + len(widths), name=f"{prefix}dropout{len(widths)}")
+    out = DenseLayer(out, n_outputs, rng, nonlinearity="identity", name=f"{prefix}output")
+    return GraphNetwork(inputs, out)
 
 
 @dataclass(frozen=True)
@@ -65,7 +139,7 @@ class GraphSpec(ModelSpec):
 
     targets: tuple[str, ...]
     task: str
-    inputs: dict
+    inputs: dict = field(default_factory=lambda: molecule_input(MolGraphFeaturizer()))
     message_passing: str = "dmpnn"
     units: int = 300
     depth: int = 3

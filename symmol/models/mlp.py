@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
@@ -11,7 +11,8 @@ from symmol.data.batch import Batch
 from symmol.data.fingerprints import FingerprintBatch
 from symmol.featurizers.base import FingerprintFeaturizer
 from symmol.featurizers.registry import featurizer_kinds, make_featurizer
-from symmol.models.base import CompiledModel, ModelInput, ModelSpec, inputs_to_dict
+from symmol.featurizers.morgan import MorganFingerprint
+from symmol.models.base import CompiledModel, ModelInput, ModelSpec, inputs_to_dict, molecule_input
 from symmol.models.options import activation_option, as_bool, dropout_option, hidden_option
 from symmol.models.registry import ModelKind, Option, Problem, register_model_kind
 from symmol.nn.layers import DenseLayer, DropoutLayer, FingerprintDenseLayer, FingerprintInputLayer, Layer
@@ -31,7 +32,8 @@ class MLPSpec(ModelSpec):
         ``"classification"`` (outputs are logits; probabilities via sigmoid) or
         ``"regression"`` (outputs in standardised units, see ``target_mean``/``target_std``).
     inputs
-        One input: ``{"smiles": {"column": "smiles", "featurizer": <a fingerprint featurizer's to_dict()>}}``.
+        One input: ``{"smiles": {"column": "smiles", "featurizer": <a fingerprint featurizer's to_dict()>}}``
+        (:func:`~symmol.models.base.molecule_input`); default ECFP4 with 2048 bits.
     hidden
         Widths of the hidden layers; the first is a :class:`FingerprintDenseLayer`.
     dropout
@@ -49,7 +51,7 @@ class MLPSpec(ModelSpec):
 
     targets: tuple[str, ...]
     task: str
-    inputs: dict
+    inputs: dict = field(default_factory=lambda: molecule_input(MorganFingerprint()))
     hidden: tuple[int, ...] = (512,)
     dropout: float = 0.3
     activation: str = "relu"

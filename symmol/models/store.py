@@ -117,7 +117,7 @@ def load_model(directory: str | Path, backend: str = "numba") -> CompiledModel:
     document = _read_document(directory)
     spec_path, params_path = directory / SPEC_FILE, directory / PARAMS_FILE
     try:
-        cls = model_class(document.get("model", "fingerprint_mlp"))
+        cls = model_class(document.get("model"))  # type: ignore[arg-type]
     except ValueError as exc:
         raise ModelFileError(f"{spec_path}: {exc}") from None
     if backend not in cls.BACKENDS:

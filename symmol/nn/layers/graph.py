@@ -1,7 +1,7 @@
 """Message-passing layers of graph networks, on the gather and segment Ops (no dense adjacency matrix).
 
 symmol's own (Lasagne has none). The inputs are flat integer arrays of a batch of molecules
-(:func:`symmol.nn.graph.graph_inputs`): atom rows ``h`` (n_atoms, units), directed edges
+(:meth:`symmol.data.molgraph.MolGraphBatch.graph_inputs`): atom rows ``h`` (n_atoms, units), directed edges
 ``src``, ``dst``, ``bond_types`` (n_edges,) int64 (both directions of every bond), and
 ``atom_molecule`` (n_atoms,) int64 with ``n_molecules`` for the readout. Gathers and scatters
 are :func:`symmol.ops.segment.gather_rows` and :func:`symmol.ops.segment.segment_sum`.
@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pytensor.tensor as pt
 
+from symmol.data.molgraph import N_BOND_TYPES
 from symmol.nn.init import Constant, GlorotUniform
 from symmol.nn.layers.base import Layer, MergeLayer
 from symmol.nn.layers.helper import output_units
@@ -25,9 +26,6 @@ from symmol.ops.segment import gather_rows, segment_max, segment_mean, segment_s
 
 __all__ = ["N_BOND_TYPES", "DirectedMessagePassingLayer", "GraphReadoutLayer", "MessagePassingLayer"]
 
-#: Bond-type ids: RDKit's ``BondType`` values 0–12 (up to ``AROMATIC``) and one for all later types
-#: (the default vocabulary of the bond-type embeddings; :func:`symmol.nn.graph.graph_inputs` folds to it).
-N_BOND_TYPES = 14
 
 
 class MessagePassingLayer(MergeLayer):
@@ -46,7 +44,7 @@ class MessagePassingLayer(MergeLayer):
     atoms : Layer
         Atom rows ``h``, float32 (n_atoms, units).
     src, dst, bond_types : Layer
-        The int64 edge arrays (n_edges,) of :func:`symmol.nn.graph.graph_inputs`.
+        The int64 edge arrays (n_edges,) of :meth:`symmol.data.molgraph.MolGraphBatch.graph_inputs`.
     rng : numpy.random.Generator
         For the initialisers.
     n_bond_types : int
@@ -88,7 +86,7 @@ class DirectedMessagePassingLayer(MergeLayer):
         h_e  = relu(h0_e + m_e W_h)                                     ``depth − 1`` times
         h'_v = relu(x_v W_o + (sum_{e: dst_e = v} h_e) W_m + b)         (n_atoms, units)
 
-    ``rev(e)`` is the opposite direction of the same bond: :func:`symmol.nn.graph.graph_inputs` lists the bonds
+    ``rev(e)`` is the opposite direction of the same bond: :meth:`symmol.data.molgraph.MolGraphBatch.graph_inputs` lists the bonds
     ``a → b`` first and ``b → a`` second, so ``rev(e) = e ± n_edges / 2``. Bond features are a
     learned embedding of the bond type (one-hot bond types times a matrix, as in ``W_i [x; b]``).
     Yang et al., J. Chem. Inf. Model. 2019, 59, 3370, doi:10.1021/acs.jcim.9b00237 (Chemprop).
@@ -98,7 +96,7 @@ class DirectedMessagePassingLayer(MergeLayer):
     atoms : Layer
         Atom rows ``x``, float32 (n_atoms, units).
     src, dst, bond_types : Layer
-        The int64 edge arrays (n_edges,) of :func:`symmol.nn.graph.graph_inputs`.
+        The int64 edge arrays (n_edges,) of :meth:`symmol.data.molgraph.MolGraphBatch.graph_inputs`.
     rng : numpy.random.Generator
         For the initialisers.
     depth : int

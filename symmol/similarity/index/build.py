@@ -118,7 +118,7 @@ def _stream(library: Path, featurizer: FingerprintFeaturizer, work: Path, option
             chunk, errors, valid = featurized.source, featurized.errors, featurized.valid
             assert chunk is not None
             smiles = chunk["smiles"].tolist()
-            packed = np.asarray(featurized.features)[valid]
+            packed = featurized.features.words[valid]  # type: ignore[attr-defined]
             packed.tofile(f_fps)
             popcount_rows(packed).astype(np.int32).tofile(f_pc)
             chunk["row"].to_numpy(dtype=np.int64)[valid].tofile(f_rows)
