@@ -4,7 +4,7 @@ For every parsable SMILES of each library file, and for every requested radius,
 compares the bits (``GetFingerprintAsNumPy``) and the counts
 (``GetCountFingerprintAsNumPy``) of ``rdFingerprintGenerator.GetMorganGenerator(
 radius=r, fpSize=n)`` with ``symmol.kernels.morgan.morgan_csr`` on the graphs from
-``symmol.chem.graph.mol_graph_batch``. With ``--check-graph`` (default on) it also
+``symmol.chem.mol_arrays.mol_graph_batch``. With ``--check-graph`` (default on) it also
 checks the extracted bonds against the plain RDKit bond API for every molecule.
 
 Prints one table row per (file, radius) and exits with status 1 on any mismatch.
@@ -27,7 +27,7 @@ import numpy as np
 from rdkit import Chem, RDLogger
 from rdkit.Chem import rdFingerprintGenerator
 
-from symmol.chem.graph import MolGraphBatch, _bonds_python, _extract, mol_graph_batch
+from symmol.chem.mol_arrays import MolGraphBatch, _bonds_python, _extract, mol_graph_batch
 from symmol.kernels.morgan import morgan_csr
 
 REPO = Path(__file__).resolve().parents[1]

@@ -173,7 +173,7 @@ def profile_steps(smiles: list[str]) -> str:
     """Markdown table: CPU microseconds per molecule of each step of SMILES → ECFP4."""
     from rdkit.Chem import rdMolDescriptors
 
-    from symmol.chem.graph import mol_graph_batch
+    from symmol.chem.mol_arrays import mol_graph_batch
     from symmol.chem.native import encode_smiles
     from symmol.chem.parse import parse_smiles_list
     from symmol.featurizers import MorganFingerprint

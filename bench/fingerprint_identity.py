@@ -44,8 +44,8 @@ import rdkit
 from rdkit import Chem, RDLogger
 from rdkit.Chem import rdFingerprintGenerator
 
-from symmol.chem.graph import mol_graph_batch
 from symmol.chem.invariants import atom_pair_codes, chirality_arrays, feature_invariants
+from symmol.chem.mol_arrays import mol_graph_batch
 from symmol.kernels.atompair import atom_pair_environments, count_simulation_csr
 from symmol.kernels.morgan import fold_csr, morgan_csr, morgan_environments
 from symmol.kernels.torsion import torsion_environments

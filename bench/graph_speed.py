@@ -67,8 +67,8 @@ import pytensor.tensor as pt  # noqa: E402
 from rdkit import Chem, RDLogger  # noqa: E402
 from rdkit.Chem import Crippen, rdMolDescriptors  # noqa: E402
 
-from symmol.chem.graph import mol_graph_batch  # noqa: E402
 from symmol.chem.io import read_molecules  # noqa: E402
+from symmol.chem.mol_arrays import mol_graph_batch  # noqa: E402
 from symmol.compile import get_backend_mode  # noqa: E402
 from symmol.data.molgraph import GraphInputs  # noqa: E402
 from symmol.models.graph_network import build_graph_network  # noqa: E402

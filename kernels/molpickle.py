@@ -14,7 +14,7 @@ The reader is strict: it checks the header, walks every atom and bond record and
 and requires the end-of-molecule tag as the last byte. Any record it does not fully understand
 (query atoms or bonds, monomer info, stereo or substance groups, another pickle major version,
 ...) makes it give up on that molecule (a non-zero status, :data:`PICKLE_STATUS`), which the
-caller then reads with RDKit (:func:`symmol.chem.graph.mol_graph_batch` does). Nothing here
+caller then reads with RDKit (:func:`symmol.chem.mol_arrays.mol_graph_batch` does). Nothing here
 imports RDKit: the input is bytes.
 """
 

@@ -8,7 +8,7 @@ import pytest
 from rdkit import Chem
 from rdkit.Chem import rdFingerprintGenerator
 
-from symmol.chem.graph import mol_graph_batch
+from symmol.chem.mol_arrays import mol_graph_batch
 from symmol.kernels.bits import (
     csr_to_dense_uint8,
     pack_csr,

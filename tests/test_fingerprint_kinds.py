@@ -21,8 +21,8 @@ import pytest
 from rdkit import Chem, RDLogger
 from rdkit.Chem import Descriptors, rdFingerprintGenerator, rdMolDescriptors
 
-from symmol.chem.graph import mol_graph_batch
 from symmol.chem.invariants import atom_pair_codes, chirality_arrays, feature_invariants
+from symmol.chem.mol_arrays import mol_graph_batch
 from symmol.featurizers import (
     AtomPairFingerprint,
     MACCSKeys,

@@ -10,8 +10,8 @@ import pytest
 from naive_graph import dmpnn_atoms, gin_atoms, readout_and_head
 from rdkit import Chem
 
-from symmol.chem.graph import mol_graph_batch
 from symmol.chem.io import read_molecules
+from symmol.chem.mol_arrays import mol_graph_batch
 from symmol.cli.main import main
 from symmol.data.fingerprints import FingerprintBatch
 from symmol.data.molgraph import MolGraphBatch
@@ -68,14 +68,14 @@ def test_featurizer_rows_and_parse_paths_agree(example_data):
     assert fast.errors == full.errors
     assert [i for i, e in enumerate(fast.errors) if e][:3] == [5, 6, 7]
     for name in ("atom_invariants", "atom_offsets", "bond_atoms", "bond_types", "bond_offsets"):
-        np.testing.assert_array_equal(getattr(fast.graphs, name), getattr(full.graphs, name))
-    assert len(fast.graphs) == len(smiles)
+        np.testing.assert_array_equal(getattr(fast.batch, name), getattr(full.batch, name))
+    assert len(fast.batch) == len(smiles)
     for i, smi in enumerate(smiles):
         mol = None if fast.errors[i] else Chem.MolFromSmiles(smi)
         if mol is None:  # invalid rows: no atoms, a reason
-            assert fast.errors[i] and fast.graphs.atom_offsets[i] == fast.graphs.atom_offsets[i + 1]
+            assert fast.errors[i] and fast.batch.atom_offsets[i] == fast.batch.atom_offsets[i + 1]
             continue
-        invariants, bonds = _molecules(fast.graphs, i)
+        invariants, bonds = _molecules(fast.batch, i)
         assert invariants == list(Chem.rdMolDescriptors.GetConnectivityInvariants(mol, includeRingMembership=True))
         assert bonds == sorted((min(b.GetBeginAtomIdx(), b.GetEndAtomIdx()), max(b.GetBeginAtomIdx(),
                                 b.GetEndAtomIdx()), int(b.GetBondType())) for b in mol.GetBonds())

@@ -10,7 +10,7 @@ from pytensor.gradient import verify_grad
 from pytensor.graph.replace import graph_replace
 from rdkit import Chem
 
-from symmol.chem.graph import mol_graph_batch
+from symmol.chem.mol_arrays import mol_graph_batch
 from symmol.compile import get_backend_mode
 from symmol.models.graph_network import build_graph_network
 from symmol.nn.layers import DirectedMessagePassingLayer, InputLayer, get_all_params, get_output

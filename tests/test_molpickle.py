@@ -11,7 +11,7 @@ from rdkit import Chem, RDLogger
 from rdkit.Chem import rdMolDescriptors
 
 import symmol.kernels
-from symmol.chem.graph import _PICKLE_FLAGS
+from symmol.chem.mol_arrays import _PICKLE_FLAGS
 from symmol.kernels.molpickle import INVARIANTS_FROM_RDKIT, PICKLE_STATUS, read_pickles
 
 RDLogger.DisableLog("rdApp.*")

@@ -19,7 +19,7 @@ import pytest
 from rdkit import Chem, RDLogger
 from rdkit.Chem import rdFingerprintGenerator, rdMolDescriptors
 
-from symmol.chem.graph import (
+from symmol.chem.mol_arrays import (
     _PICKLE_FLAGS,
     MolGraphBatch,
     _extract,

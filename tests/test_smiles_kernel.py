@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from rdkit import Chem
 
-from symmol.chem.graph import mol_graph_batch
+from symmol.chem.mol_arrays import mol_graph_batch
 from symmol.chem.native import encode_smiles, native_graphs
 from symmol.featurizers import MorganFingerprint
 from symmol.kernels.smiles import REFUSAL_REASONS, smiles_graph_batch

@@ -1,6 +1,6 @@
 """RDKit boundary, part 2: the per-atom arrays the non-default fingerprints need.
 
-:mod:`symmol.chem.graph` extracts what RDKit's default Morgan generator reads
+:mod:`symmol.chem.mol_arrays` extracts what RDKit's default Morgan generator reads
 (connectivity invariants and bonds). The other fingerprint kinds need more,
 all taken from RDKit itself so the kernels see exactly what RDKit's
 generators see:
@@ -20,7 +20,7 @@ generators see:
   hydrogens (topological torsion paths skip them).
 
 Every function takes the molecules in the same order as
-:func:`symmol.chem.graph.mol_graph_batch` and returns arrays aligned with its
+:func:`symmol.chem.mol_arrays.mol_graph_batch` and returns arrays aligned with its
 ``atom_offsets``/``bond_offsets``. Per-molecule costs are in
 ``bench/results/fingerprint_identity.md``.
 """
@@ -126,7 +126,7 @@ def chirality_arrays(mols: Sequence[Chem.Mol], graph: MolGraphBatch) -> tuple[np
     mols : sequence of rdkit.Chem.Mol
         The molecules ``graph`` was extracted from, same order.
     graph : MolGraphBatch
-        From :func:`symmol.chem.graph.mol_graph_batch` (its ``bond_types`` are
+        From :func:`symmol.chem.mol_arrays.mol_graph_batch` (its ``bond_types`` are
         the starting bond invariants).
 
     Returns

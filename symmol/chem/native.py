@@ -66,7 +66,7 @@ def native_graphs(smiles: Sequence[object]) -> NativeGraphs:
     NativeGraphs
         Per-row status and the Morgan graph arrays (connectivity invariants with ring membership,
         bonds with RDKit bond types) of the accepted rows, equal to what
-        :func:`symmol.chem.graph.mol_graph_batch` extracts from ``Chem.MolFromSmiles``.
+        :func:`symmol.chem.mol_arrays.mol_graph_batch` extracts from ``Chem.MolFromSmiles``.
     """
     data, offsets = encode_smiles(smiles)
     status, atom_offsets, atom_inv, _atomic_num, bond_offsets, bond_atoms, bond_types = smiles_graph_batch(

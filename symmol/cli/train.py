@@ -20,16 +20,12 @@ from symmol.chem.io import read_molecules
 from symmol.cli.options import add_model_options, chosen_options
 from symmol.data.batch import Featurized
 from symmol.estimator import QSARModel
+from symmol.evaluation import plots
 from symmol.evaluation.metrics import task_metrics
 from symmol.evaluation.splits import Split, random_split, read_splits_file, scaffold_split
 from symmol.evaluation.targets import target_matrix
 from symmol.nn.updates import OPTIMIZERS
 from symmol.training.config import AVERAGING, LR_SCHEDULES, TrainConfig
-
-try:
-    from symmol.evaluation import plots
-except ImportError:  # matplotlib is optional (the ``plot`` extra); --plots then says so
-    plots = None
 
 __all__ = ["add_arguments", "run"]
 
@@ -126,7 +122,7 @@ def _report_invalid(table: pd.DataFrame, featurized: Featurized) -> np.ndarray:
 
 def run(args: argparse.Namespace) -> int:
     """Train, evaluate on every split, write the model directory, metrics, history (and plots)."""
-    if args.plots and plots is None:
+    if args.plots and not plots.available():
         raise RuntimeError("--plots needs matplotlib: pip install 'symmol[plot]'")
     estimator = _estimator(args)
     estimator.train_config()  # bad training settings fail before the data is read

@@ -9,18 +9,19 @@ matplotlib is an optional dependency: ``pip install 'symmol[plot]'``.
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 from sklearn.metrics import mean_squared_error, roc_auc_score, roc_curve
 
-try:
-    from matplotlib.ticker import MaxNLocator
-except ImportError:  # pragma: no cover - matplotlib is optional
-    raise ImportError("symmol.plots needs matplotlib: pip install 'symmol[plot]'") from None
+__all__ = ["available", "plot_history", "plot_parity", "plot_roc", "save_training_figures"]
 
-__all__ = ["plot_history", "plot_parity", "plot_roc", "save_training_figures"]
+
+def available() -> bool:
+    """Whether matplotlib (the ``plot`` extra) is installed."""
+    return importlib.util.find_spec("matplotlib") is not None
 
 
 def _new_axes(ax, size: tuple[float, float] = (5.0, 4.0)):
@@ -61,6 +62,8 @@ def plot_history(history: dict, ax=None):
     epochs = np.arange(1, len(history["train_loss"]) + 1)
     ax.plot(epochs, history["train_loss"], color="tab:blue", marker=".", label="training loss")
     ax.set_xlabel("epoch")
+    from matplotlib.ticker import MaxNLocator  # optional dependency (the ``plot`` extra)
+
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("training loss (mean per label)", color="tab:blue")
     val = history.get("val_score") or []

@@ -9,8 +9,8 @@ from typing import ClassVar
 import numpy as np
 from rdkit import Chem
 
-from symmol.chem.graph import mol_graph_batch
 from symmol.chem.invariants import atom_pair_codes
+from symmol.chem.mol_arrays import mol_graph_batch
 from symmol.data.fingerprints import FingerprintBatch, spread_offsets
 from symmol.featurizers.base import Boolean, Integer, present_molecules
 from symmol.featurizers.folding import MAX_FP_SIZE, HashedFingerprint

@@ -18,7 +18,7 @@ from typing import ClassVar
 import numpy as np
 from rdkit import Chem
 
-from symmol.chem.graph import mol_graph_batch
+from symmol.chem.mol_arrays import mol_graph_batch
 from symmol.chem.native import native_graphs
 from symmol.chem.parse import ParseMode, parse_smiles_list
 from symmol.data.batch import Featurized

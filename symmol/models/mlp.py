@@ -10,8 +10,8 @@ import numpy as np
 from symmol.data.batch import Batch
 from symmol.data.fingerprints import FingerprintBatch
 from symmol.featurizers.base import FingerprintFeaturizer
-from symmol.featurizers.registry import featurizer_kinds, make_featurizer
 from symmol.featurizers.morgan import MorganFingerprint
+from symmol.featurizers.registry import featurizer_kinds, make_featurizer
 from symmol.models.base import CompiledModel, ModelInput, ModelSpec, inputs_to_dict, molecule_input
 from symmol.models.options import activation_option, as_bool, dropout_option, hidden_option
 from symmol.models.registry import ModelKind, Option, Problem, register_model_kind
