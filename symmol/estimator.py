@@ -130,21 +130,24 @@ averaging, ema_decay, swa_start, bagging, seed, progress
         Raises
         ------
         ValueError
-            For a name that is neither a parameter nor an option of the (new) architecture.
+            For a name that is neither a parameter nor an option of the (new, registered) architecture.
         """
         explicit = set(self._get_param_names())
         if "architecture" in params:
             self.architecture = params["architecture"]
-        kind = model_kind(self.architecture)
+        try:
+            known: list[str] | None = model_kind(self.architecture).option_names
+        except ValueError:  # an unknown architecture is reported by fit, as scikit-learn wants
+            known = None
         for name, value in params.items():
             if name in explicit:
                 setattr(self, name, value)
-            elif name in kind.option_names:
+            elif known is None or name in known:
                 self._options[name] = value
             else:
                 raise ValueError(f"Invalid parameter {name!r} for estimator {type(self).__name__} "
                                  f"(architecture {self.architecture!r}). Valid parameters are: "
-                                 f"{sorted(explicit | set(kind.option_names))!r}.")
+                                 f"{sorted(explicit | set(known))!r}.")
         return self
 
     def __getattr__(self, name: str) -> Any:
