@@ -100,7 +100,7 @@ def _header(buf: np.ndarray) -> tuple[int, int, int]:
 
 @jit
 def _read_index(buf: np.ndarray, p: int, wide: bool) -> int:
-    """An atom index ``T`` (uint8, or int32 when the molecule has > 255 atoms)."""
+    """Read an atom index ``T`` (uint8, or int32 when the molecule has > 255 atoms)."""
     if wide:
         return _i32(buf, p)
     return np.int64(buf[p])

@@ -299,7 +299,7 @@ def _offer(c, row, c_min, qa, b, metric, alpha, beta, hs, hr, k):
 
 @parallel_jit
 def topk_kernel(queries, q_counts, targets, bin_offsets, rows, k, metric, alpha, beta, n_split):
-    """The ``k`` most similar targets of each (query, split) work item, as unsorted heaps.
+    """Find the ``k`` most similar targets of each (query, split) work item, as unsorted heaps.
 
     Queries are taken in tiles as in :func:`threshold_kernel`. Bins are visited by
     decreasing bound for the tile's middle query (queries sorted by popcount), so the heaps

@@ -154,8 +154,11 @@ def transpose_rows(packed, n_bits, n_column_words):
 
 @jit(inline="always")
 def _add_column(planes, columns, f, w0, n_planes):
-    """Add column ``f`` (words ``w0 .. w0 + BLOCK_WORDS``) to ``n_planes`` count planes (ripple carry,
-    vectorised over words). Inlined: called with a literal 6, 7 or 8 the plane loop unrolls."""
+    """Add column ``f`` (words ``w0 .. w0 + BLOCK_WORDS``) to ``n_planes`` count planes.
+
+    Ripple carry, vectorised over words. Inlined: called with a literal 6, 7 or 8 the plane loop
+    unrolls.
+    """
     for w in range(BLOCK_WORDS):
         x = columns[f, w0 + w]
         for k in range(n_planes):
@@ -477,8 +480,10 @@ def column_threshold_kernel(q_bits, q_ptr, columns, bin_offsets, threshold, metr
 @jit(inline="always")
 def _topk_block(columns, q_bits, q0, q1, a, blk, planes, n_planes, bin_offsets, bounds, c_min, rows, k, metric, alpha,
                 beta, hs, hr):
-    """Count block ``blk`` and offer each of its bins' targets with ``count >= c_min`` to the heap; returns
-    the bin at the block's start."""
+    """Count block ``blk`` and offer each of its bins' targets with ``count >= c_min`` to the heap.
+
+    Returns the bin at the block's start.
+    """
     n = bin_offsets[-1]
     _count_block(columns, q_bits, q0, q1, blk, planes, n_planes)
     j_first = blk * 64 * BLOCK_WORDS
@@ -519,7 +524,7 @@ def _sort_heap(hs, hr, k):
 
 @parallel_jit
 def column_topk_kernel(q_bits, q_ptr, columns, bin_offsets, rows, k, metric, alpha, beta, n_split, n_threads):
-    """The ``k`` most similar targets of each (query, split) work item, best first, from bit columns.
+    """Find the ``k`` most similar targets of each (query, split) work item, best first, from bit columns.
 
     Two phases, each block counted at most once and each of its bins filtered with its own
     ``c_min`` (from the current k-th best): first the bins of highest Swamidass–Baldi bound
