@@ -90,8 +90,9 @@ def _resolve_column(columns: list[str], wanted: str | None, candidates: tuple[st
 def iter_csv(path: str | Path, smiles_column: str | None = None, id_column: str | None = None,
              chunk_size: int = DEFAULT_CHUNK_SIZE, keep_columns: bool | Sequence[str] = False
              ) -> Iterator[pd.DataFrame]:
-    """Yield chunks of a CSV file as ``row``, ``smiles`` [, ``id``] (and the other columns: all if
-    ``keep_columns`` is ``True``, those named if it is a list of names).
+    """Yield chunks of a CSV file as ``row``, ``smiles`` [, ``id``] and the other columns asked for.
+
+    The other columns: all if ``keep_columns`` is ``True``, those named if it is a list of names.
 
     A file without a header whose first field parses as SMILES (for example the MOSES
     ``test.csv``) is read as one SMILES per line.
@@ -285,8 +286,10 @@ def iter_molecules(path: str | Path, smiles_column: str | None = None, id_column
 
 
 def row_errors(chunk: pd.DataFrame, parse_errors: list[str]) -> list[str]:
-    """Per-row reasons for rejection of a reader chunk: the reader's own (``read_error``, e.g. an
-    unreadable SDF record) before the parser's; ``""`` for a valid row."""
+    """Return the per-row reasons for rejection of a reader chunk; ``""`` for a valid row.
+
+    The reader's own (``read_error``, e.g. an unreadable SDF record) come before the parser's.
+    """
     if "read_error" not in chunk.columns:
         return parse_errors
     return [read or parsed for read, parsed in zip(chunk["read_error"], parse_errors, strict=True)]

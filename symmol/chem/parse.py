@@ -113,8 +113,9 @@ def _parse_fast(text: str) -> tuple[Chem.Mol | None, str]:
 
 
 def parse_smiles(smiles: object, mode: ParseMode = "full") -> tuple[Chem.Mol | None, str]:
-    """Parse and sanitize one SMILES like ``Chem.MolFromSmiles`` (sanitized, explicit
-    hydrogens removed), so fingerprints equal RDKit's on the same input.
+    """Parse and sanitize one SMILES like ``Chem.MolFromSmiles`` (sanitized, explicit hydrogens removed).
+
+    So fingerprints equal RDKit's on the same input.
 
     Parameters
     ----------

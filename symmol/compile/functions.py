@@ -39,7 +39,7 @@ def _members(networks: Layer | Sequence[Layer]) -> list[Layer]:
 
 
 def input_layers_of(networks: Layer | Sequence[Layer]) -> list[Layer]:
-    """The input layers (layers without inputs) of ``networks``, in order of first appearance.
+    """Return the input layers (layers without inputs) of ``networks``, in order of first appearance.
 
     Raises
     ------
@@ -54,7 +54,7 @@ def input_layers_of(networks: Layer | Sequence[Layer]) -> list[Layer]:
 
 
 def input_variables(input_layers: Sequence[Layer]) -> list:
-    """The symbolic variables of ``input_layers``, flattened in call order."""
+    """Return the symbolic variables of ``input_layers``, flattened in call order."""
     variables: list = []
     for layer in input_layers:
         var = getattr(layer, "input_var", None)

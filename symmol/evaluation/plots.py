@@ -162,9 +162,10 @@ def plot_parity(y_true: np.ndarray, y_pred: np.ndarray, task_names: Sequence[str
 
 def save_training_figures(directory: str | Path, history: dict, task: str, y_true: np.ndarray,
                           y_score: np.ndarray, task_names: Sequence[str], split: str = "test") -> list[Path]:
-    """Write ``training.png`` (:func:`plot_history`) and ``<split>_roc.png`` (classification,
-    :func:`plot_roc`) or ``<split>_parity.png`` (regression, :func:`plot_parity`) into
-    ``directory``; return their paths.
+    """Write the training figures into ``directory``; return their paths.
+
+    ``training.png`` (:func:`plot_history`) and ``<split>_roc.png`` (classification,
+    :func:`plot_roc`) or ``<split>_parity.png`` (regression, :func:`plot_parity`).
 
     Raises
     ------

@@ -49,11 +49,11 @@ class NumericProfile(Featurizer):
         return list(self.columns)
 
     def reads(self, column: str) -> list[str]:
-        """The profile columns (``column`` is not used)."""
+        """Return the profile columns (``column`` is not used)."""
         return list(self.columns)
 
     def select(self, table: pd.DataFrame, column: str) -> pd.DataFrame:
-        """The profile columns of ``table`` (``column`` is not used).
+        """Return the profile columns of ``table`` (``column`` is not used).
 
         Raises
         ------

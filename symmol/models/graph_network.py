@@ -52,7 +52,7 @@ class GraphNetwork(NamedTuple):
 
 
 def graph_input_layers() -> tuple[InputLayer, ...]:
-    """The six input layers of a graph network, in the order of :class:`~symmol.data.molgraph.GraphInputs`."""
+    """Build the six input layers of a graph network, in the order of :class:`~symmol.data.molgraph.GraphInputs`."""
     return (InputLayer((None,), dtype="int64", name="atom_types"), InputLayer((None,), dtype="int64", name="src"),
             InputLayer((None,), dtype="int64", name="dst"), InputLayer((None,), dtype="int64", name="bond_types"),
             InputLayer((None,), dtype="int64", name="atom_molecule"), InputLayer((), dtype="int64", name="n_molecules"))
@@ -218,6 +218,12 @@ class GraphModel(CompiledModel):
             self.members.append(network.output)
 
     def batch_arrays(self, batch: Batch) -> tuple[np.ndarray, ...]:
+        """Return the six graph arrays of ``batch`` (:meth:`~symmol.data.molgraph.MolGraphBatch.graph_inputs`).
+
+        ``atom_types`` (folded into the spec's ``n_atom_types``), ``src``, ``dst``, ``bond_types``,
+        ``atom_molecule`` (int64) and ``n_molecules`` (0-d int64), in the order of the input layers.
+        ``batch`` must be a :class:`~symmol.data.molgraph.MolGraphBatch`.
+        """
         assert isinstance(batch, MolGraphBatch)
         return tuple(batch.graph_inputs(n_atom_types=self.spec.n_atom_types, n_bond_types=N_BOND_TYPES))
 

@@ -119,6 +119,7 @@ class FingerprintMLP(CompiledModel):
         self.input_layers = [self.input_layer]
 
     def batch_arrays(self, batch: Batch) -> tuple[np.ndarray, ...]:
+        """Return the CSR arrays ``(indptr, indices, values)`` of the fingerprint batch ``batch``."""
         assert isinstance(batch, FingerprintBatch)
         return batch.arrays()
 

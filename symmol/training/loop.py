@@ -31,7 +31,7 @@ class TrainHistory:
 
 
 def validation_score(task: str, metrics: dict) -> tuple[str, float]:
-    """The early-stopping score: mean ROC-AUC (classification) or −RMSE (regression)."""
+    """Return the early-stopping score: mean ROC-AUC (classification) or −RMSE (regression)."""
     if task == "classification":
         return "roc_auc", metrics["roc_auc"]
     return "-rmse", -metrics["rmse"]

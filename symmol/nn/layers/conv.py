@@ -72,6 +72,11 @@ class Conv1DLayer(Layer):
         self.b = self.add_param(b, (self.units,), "b", rng)
 
     def get_output_for(self, incoming, deterministic: bool = False):
+        """Return ``f(conv(x, W) + b)``, ``(n, units, width_out)``, for ``x`` of ``(n, in_channels, width)``.
+
+        ``x`` is zero-padded by ``pad`` on both sides of the width axis first; the graph raises at run
+        time (an ``Assert``) if the padded input is narrower than the kernel.
+        """
         x = incoming
         if self.pad:
             zeros = pt.zeros((x.shape[0], x.shape[1], self.pad), dtype=x.dtype)
@@ -116,6 +121,11 @@ class GlobalPoolLayer(MergeLayer):
         self.units = output_units(incoming)
 
     def get_output_for(self, incoming: list, deterministic: bool = False):
+        """Return the max or mean over the width axis, ``(n, C)`` for ``incoming[0]`` of shape ``(n, C, W)``.
+
+        With a mask (``incoming[1]``, ``(n, W)``) only real positions count; a sequence without any
+        real position pools to 0.
+        """
         x = incoming[0]
         if len(incoming) == 1:
             return x.max(axis=2) if self.mode == "max" else x.mean(axis=2)

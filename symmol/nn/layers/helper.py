@@ -215,7 +215,7 @@ def _params_by_name(layer: Layer) -> dict[str, TensorSharedVariable]:
 
 
 def get_all_param_values(layer: Layer) -> dict[str, np.ndarray]:
-    """Copies of all parameter values keyed by parameter name.
+    """Return copies of all parameter values keyed by parameter name.
 
     Like ``lasagne.layers.get_all_param_values``, but keyed by name (a list in Lasagne), so
     that a saved model loads into a network built again.

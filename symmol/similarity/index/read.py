@@ -195,7 +195,7 @@ class FingerprintIndex:
         return dict(self.meta["fingerprint"])
 
     def featurizer(self) -> FingerprintFeaturizer:
-        """The featurizer that computes query fingerprints comparable with this index."""
+        """Return the featurizer that computes query fingerprints comparable with this index."""
         return index_featurizer(self.meta["fingerprint"])
 
     def _text(self, blob: str, offsets: np.ndarray, rows: np.ndarray) -> np.ndarray:
