@@ -9,7 +9,7 @@ layer), then the targets (and, for a weighted step, the row weights).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pytensor
@@ -183,7 +183,7 @@ def compile_train_step(networks: Layer | Sequence[Layer], loss_fn: Callable, opt
         objective = objective + np.float32(weight_decay / 2) * l2_penalty(decayed)
     elif optimizer in DECOUPLED_WEIGHT_DECAY:
         optimizer_kwargs = {"weight_decay": 0.0, **optimizer_kwargs}
-    gradients = pytensor.gradient.grad(objective, params)
+    gradients = cast(list, pytensor.gradient.grad(objective, params))  # one per parameter
     if max_grad_norm is not None:
         gradients = total_norm_constraint(gradients, max_grad_norm)
     updates = optimizer(gradients, params, learning_rate, **optimizer_kwargs)

@@ -117,7 +117,7 @@ class FingerprintBatch:
 
     def to_dense(self, dtype: type = np.float32) -> np.ndarray:
         """Dense ``(n_rows, fp_size)`` array of the values."""
-        out = np.zeros((len(self), self.fp_size), dtype=dtype)
+        out: np.ndarray = np.zeros((len(self), self.fp_size), dtype=dtype)
         rows = np.repeat(np.arange(len(self)), np.diff(self.indptr))
         out[rows, self.indices] = self.values
         return out

@@ -38,7 +38,7 @@ def target_matrix(table: pd.DataFrame, columns: Sequence[str], task: str, source
     return y
 
 
-def check_targets(y: np.ndarray, names: Sequence[str], task: str, rows: Sequence[int] | None = None,
+def check_targets(y: np.ndarray, names: Sequence[str], task: str, rows: Sequence[int] | np.ndarray | None = None,
                   source: str = "data") -> None:
     """Check a ``(n_rows, n_targets)`` float target matrix.
 

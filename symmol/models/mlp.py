@@ -78,7 +78,7 @@ def build_mlp(spec: MLPSpec) -> tuple[FingerprintInputLayer, list[Layer]]:
     """
     (featurizer,) = (i.featurizer for i in spec.model_inputs())
     input_layer = FingerprintInputLayer(featurizer.fp_size, name="input")  # type: ignore[attr-defined]
-    outputs = []
+    outputs: list[Layer] = []
     for member in range(spec.ensemble_size):
         seed = spec.seed + 1000 * member
         prefix = f"m{member}." if spec.ensemble_size > 1 else ""

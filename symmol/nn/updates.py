@@ -40,6 +40,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Collection, Sequence
+from typing import cast
 
 import numpy as np
 import pytensor
@@ -86,7 +87,7 @@ def _gradients(loss_or_grads, params: Sequence) -> list:
         if loss_or_grads.type.ndim != 0:
             raise ValueError(f"the loss must be a scalar, got ndim {loss_or_grads.type.ndim}; "
                              "pass a scalar loss or a list of gradients")
-        return pytensor.gradient.grad(loss_or_grads, list(params))
+        return cast(list, pytensor.gradient.grad(loss_or_grads, list(params)))  # one per parameter
     gradients = list(loss_or_grads)
     if len(gradients) != len(params):
         raise ValueError(f"{len(gradients)} gradients for {len(params)} parameters")

@@ -115,7 +115,7 @@ class ChunkResult:
     top: pd.DataFrame
 
 
-_SCORERS: dict[str, ScreenScorer] = {}
+_SCORERS: dict[tuple[str, str], ScreenScorer] = {}  # (bundle digest, backend) -> scorer
 # Compiled PyTensor functions are not re-entrant: a Dask worker with several threads scores
 # one chunk at a time per process (scale with processes, not threads).
 _LOCK = threading.Lock()

@@ -305,9 +305,11 @@ def _row_ranks(targets: SortedFingerprints) -> np.ndarray:
 
 def _query_bits(queries: np.ndarray, targets: SortedFingerprints) -> tuple[np.ndarray, np.ndarray]:
     """Set bits of packed queries as CSR: ``q_bits`` (nnz,) int64, ``q_ptr`` (n_queries + 1,) int64."""
+    columns = targets.columns
+    assert columns is not None, "the column kernels need the targets' bit columns"
     q_bits, q_ptr = query_bits(queries)
-    if q_bits.size and q_bits.max() >= targets.columns.shape[0]:
-        raise ValueError(f"queries have bits set beyond the targets' {targets.columns.shape[0]} bits")
+    if q_bits.size and q_bits.max() >= columns.shape[0]:
+        raise ValueError(f"queries have bits set beyond the targets' {columns.shape[0]} bits")
     return q_bits, q_ptr
 
 

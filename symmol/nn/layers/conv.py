@@ -8,9 +8,12 @@ different lengths).
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 import pytensor.tensor as pt
 from pytensor.raise_op import Assert
+from pytensor.tensor.variable import TensorVariable
 
 from symmol.nn.init import Constant, GlorotUniform
 from symmol.nn.layers.base import Layer, MergeLayer
@@ -82,7 +85,7 @@ class Conv1DLayer(Layer):
             zeros = pt.zeros((x.shape[0], x.shape[1], self.pad), dtype=x.dtype)
             x = pt.concatenate([zeros, x, zeros], axis=2)
         width_out = x.shape[2] - (self.filter_size - 1)
-        x = _input_too_narrow(x, pt.gt(width_out, 0))
+        x = cast(TensorVariable, _input_too_narrow(x, pt.gt(width_out, 0)))
         nwc = x.dimshuffle(0, 2, 1)  # (n, width, channels)
         out = None
         for t in range(self.filter_size):
