@@ -141,7 +141,7 @@ def _pairs_kernel(codes, atom_offsets, bond_atoms, bond_offsets):
 
 @jit
 def _simulate_kernel(indptr, indices, counts, bounds):
-    """Serial count simulation (cheap: a few operations per set bit)."""
+    """Simulate the counts serially (cheap: a few operations per set bit)."""
     n_rows = indptr.shape[0] - 1
     k = bounds.shape[0]
     out_indptr = np.zeros(n_rows + 1, dtype=np.int64)

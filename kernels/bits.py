@@ -70,7 +70,7 @@ def _cttz(typingctx, x):
 
 @jit
 def popcount64(x: np.uint64) -> np.uint64:
-    """Number of set bits of a ``uint64`` (LLVM ``ctpop``)."""
+    """Count the set bits of a ``uint64`` (LLVM ``ctpop``)."""
     return _ctpop(np.uint64(x))
 
 
@@ -82,7 +82,7 @@ def cttz64(x: np.uint64) -> np.uint64:
 
 @jit
 def popcount64_swar(x: np.uint64) -> np.uint64:
-    """Number of set bits of a ``uint64`` by the SWAR bit-slicing method."""
+    """Count the set bits of a ``uint64`` by the SWAR bit-slicing method."""
     x = np.uint64(x)
     x = x - ((x >> _S1) & _M1)
     x = (x & _M2) + ((x >> _S2) & _M2)
@@ -221,7 +221,7 @@ def unpack_bits(words: np.ndarray, fp_size: int) -> np.ndarray:
 
 
 def popcount_rows(words: np.ndarray) -> np.ndarray:
-    """Number of set bits in each packed row.
+    """Count the set bits in each packed row.
 
     Parameters
     ----------

@@ -17,8 +17,9 @@ __all__ = ["butina_kernel", "maxmin_kernel"]
 
 @jit
 def butina_kernel(indptr, indices, order):
-    """Butina (1999) clusters from neighbour lists, as ``rdkit.ML.Cluster.Butina.ClusterData``
-    with ``reordering=False``.
+    """Cluster points from neighbour lists by Butina (1999).
+
+    As ``rdkit.ML.Cluster.Butina.ClusterData`` with ``reordering=False``.
 
     Parameters
     ----------
@@ -62,8 +63,10 @@ def butina_kernel(indptr, indices, order):
 
 @parallel_jit
 def maxmin_kernel(fps, counts, first_picks, n_picks, metric, alpha, beta):
-    """MaxMin diversity picks: each next pick maximises the distance ``1 - similarity`` to its
-    nearest earlier pick (ties: the lowest index), as RDKit's ``MaxMinPicker``.
+    """Pick diverse points by MaxMin, as RDKit's ``MaxMinPicker``.
+
+    Each next pick maximises the distance ``1 - similarity`` to its nearest earlier pick (ties: the
+    lowest index).
 
     Returns ``(n_picks,) int64`` indices; ``first_picks`` (int64) are taken first, in order.
     """

@@ -100,14 +100,15 @@ def _header(buf: np.ndarray) -> tuple[int, int, int]:
 
 @jit
 def _read_index(buf: np.ndarray, p: int, wide: bool) -> int:
-    """An atom index ``T`` (uint8, or int32 when the molecule has > 255 atoms)."""
+    """Read an atom index ``T`` (uint8, or int32 when the molecule has > 255 atoms)."""
     if wide:
         return _i32(buf, p)
     return np.int64(buf[p])
 
 
+# One pass over the blob's tagged sections, per molecule on the hot path: kept in one function.
 @jit
-def _parse_pickle(buf: np.ndarray, n_atoms: int, bond_atoms: np.ndarray,
+def _parse_pickle(buf: np.ndarray, n_atoms: int, bond_atoms: np.ndarray,  # noqa: C901, PLR0912, PLR0915
                   bond_types: np.ndarray, atom_inv: np.ndarray) -> int:
     """Parse one ``MolPickler`` blob; fill ``bond_atoms``/``bond_types`` and ``atom_inv``.
 

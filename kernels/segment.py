@@ -130,7 +130,7 @@ def segment_sum(x: np.ndarray, segment_ids: np.ndarray, n_segments: int) -> np.n
 
 @jit
 def segment_counts(segment_ids: np.ndarray, n_segments: int) -> np.ndarray:
-    """Number of rows per segment, shape (n_segments,) int64 (ids assumed checked)."""
+    """Count the rows per segment, shape (n_segments,) int64 (ids assumed checked)."""
     counts = np.zeros(n_segments, dtype=np.int64)
     for i in range(segment_ids.shape[0]):
         counts[segment_ids[i]] += 1

@@ -491,8 +491,10 @@ def csr_t_adam_step(
     beta2: float,
     epsilon: float,
 ) -> None:
-    """:func:`csr_t_adam_update` without validation (the caller has checked the CSR structure
-    and the shapes, as :func:`csr_t_adam_update` does); nothing here raises."""
+    """Run :func:`csr_t_adam_update` without validation; nothing here raises.
+
+    The caller has checked the CSR structure and the shapes, as :func:`csr_t_adam_update` does.
+    """
     n_bits = W.shape[0]
     n_hidden = W.shape[1]
     colptr, src_row, src_val = csc_transpose(indptr, indices, values, n_bits)
@@ -519,7 +521,7 @@ def csr_t_adam_step(
 def csr_take_rows(
     indptr: np.ndarray, indices: np.ndarray, values: np.ndarray, rows: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The CSR rows ``rows`` (in that order, repeats allowed) as a new CSR batch.
+    """Take the CSR rows ``rows`` (in that order, repeats allowed) as a new CSR batch.
 
     Parameters
     ----------
@@ -582,8 +584,10 @@ def csr_dense_matmul_pointers(indptr_p, n_rows, indices_p, values_p, nnz, W_p, n
 
 def csr_t_adam_step_pointers(indptr_p, n_rows, indices_p, values_p, nnz, G_p, W_p, m_p, v_p, n_bits, n_hidden,
                              step_size, bias_correction2_sqrt, beta1, beta2, epsilon):
-    """:func:`csr_t_adam_step` on raw pointers and lengths: the body of a C entry point (see
-    :func:`csr_dense_matmul_pointers`)."""
+    """Run :func:`csr_t_adam_step` on raw pointers and lengths.
+
+    The body of a C entry point (see :func:`csr_dense_matmul_pointers`).
+    """
     csr_t_adam_step(carray(indptr_p, (n_rows + 1,)), carray(indices_p, (nnz,)), carray(values_p, (nnz,)),
                     carray(G_p, (n_rows, n_hidden)), carray(W_p, (n_bits, n_hidden)), carray(m_p, (n_bits, n_hidden)),
                     carray(v_p, (n_bits, n_hidden)), step_size, bias_correction2_sqrt, beta1, beta2, epsilon)

@@ -121,7 +121,7 @@ averaging, ema_decay, swa_start, bagging, seed, progress
 
     # -- scikit-learn parameters ----------------------------------------------------------------
     def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """The constructor's parameters and the architecture options given."""
+        """Return the constructor's parameters and the architecture options given."""
         return {**super().get_params(deep), **self._options}
 
     def set_params(self, **params: Any) -> QSARModel:
@@ -151,7 +151,7 @@ averaging, ema_decay, swa_start, bagging, seed, progress
         return self
 
     def __getattr__(self, name: str) -> Any:
-        """An architecture option as an attribute (``model.hidden``): the value given, else the default."""
+        """Return an architecture option as an attribute (``model.hidden``): the value given, else the default."""
         options = self.__dict__.get("_options")
         if options is None or name.startswith("_"):
             raise AttributeError(name)
@@ -185,12 +185,12 @@ averaging, ema_decay, swa_start, bagging, seed, progress
         return model_kind(self.architecture)
 
     def train_config(self) -> TrainConfig:
-        """The training settings as a :class:`~symmol.training.config.TrainConfig` (checked)."""
+        """Return the training settings as a :class:`~symmol.training.config.TrainConfig` (checked)."""
         return TrainConfig(**{name: getattr(self, name) for name in TrainConfig.__dataclass_fields__})
 
     # -- inputs -------------------------------------------------------------------------------
     def model_inputs(self) -> list[ModelInput]:
-        """The inputs (columns and featurizers) this estimator's architecture and options give."""
+        """Return the inputs (columns and featurizers) this estimator's architecture and options give."""
         return self._kind().inputs(self._options)
 
     def _table(self, X: Any, inputs: list[ModelInput]) -> pd.DataFrame:
@@ -326,8 +326,10 @@ averaging, ema_decay, swa_start, bagging, seed, progress
         return self._shaped(scores)
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        """Probabilities of the positive class: ``(n, 2)`` columns ``[1 - p, p]`` for one target
-        (scikit-learn's binary convention), ``(n, n_targets)`` ``p`` for several; NaN rows for invalid inputs.
+        """Predict the probabilities of the positive class; NaN rows for invalid inputs.
+
+        ``(n, 2)`` columns ``[1 - p, p]`` for one target (scikit-learn's binary convention),
+        ``(n, n_targets)`` ``p`` for several.
 
         Raises
         ------
@@ -340,8 +342,11 @@ averaging, ema_decay, swa_start, bagging, seed, progress
         return np.column_stack([1.0 - scores[:, 0], scores[:, 0]]) if scores.shape[1] == 1 else scores
 
     def predict_frame(self, X: Any) -> pd.DataFrame:
-        """Predictions as a DataFrame with the screening columns: ``row``, the input columns, one
-        column per target, ``status`` (``ok``/``invalid``) and ``error``."""
+        """Predict into a DataFrame with the screening columns.
+
+        The columns are ``row``, the input columns, one column per target, ``status``
+        (``ok``/``invalid``) and ``error``.
+        """
         model = self._fitted()
         table = self._table(X, model.inputs)
         return score_chunk(model, table.assign(row=np.arange(len(table)))[["row", *table.columns]])

@@ -1,4 +1,4 @@
-"""SMILES → Morgan graph arrays in pure Numba, for the molecules it can prove it reads like RDKit.
+r"""SMILES → Morgan graph arrays in pure Numba, for the molecules it can prove it reads like RDKit.
 
 RDKit's ``Chem.MolFromSmiles`` spends ~140-190 us per drug-like molecule parsing and sanitizing
 (``bench/results/featurize_steps.md``), twenty times the ~7 us of the ECFP4 kernel itself. What the
@@ -15,7 +15,7 @@ The subset (anything else is refused):
   ``C N O S P B F Cl Br I Si Se Na K Li`` and aromatic ``c n o s`` without isotope or atom class, with
   an ``H`` count, a charge and ``@``/``@@`` (ignored: ECFP without chirality does not read stereo),
   whose (element, charge, valence) is in a small table of valences RDKit accepts (``_bracket_valence_ok``);
-* bonds ``- = # : / \\`` and implicit ones, branches, ring closures ``0-9`` and ``%nn``, ``.``;
+* bonds ``- = # : / \`` and implicit ones, branches, ring closures ``0-9`` and ``%nn``, ``.``;
 * implicit hydrogens by RDKit's default valences (``C`` 4, ``N`` 3, ``O`` 2, ``S`` 2/4/6,
   ``P`` 3/5, ``B`` 3, halogens 1), refusing a valence RDKit would reject or adjust (nitro written
   ``N(=O)=O``, hypervalent halogens, ...);

@@ -1,5 +1,8 @@
-"""RDKit's default aromaticity model (``MolOps::setAromaticity``, ``Aromaticity.cpp``) on the Kekule
-structure: electron donors, candidate rings, Huckel's rule on fused ring systems."""
+"""RDKit's default aromaticity model on the Kekule structure.
+
+The model of ``MolOps::setAromaticity`` (``Aromaticity.cpp``): electron donors, candidate rings,
+Huckel's rule on fused ring systems.
+"""
 
 from __future__ import annotations
 
@@ -13,9 +16,12 @@ from .valence import _default_valence, _more_electronegative, _outer_electrons
 
 @jit(inline="always")
 def _count_atom_electrons(z, charge, degree, total_h, valence) -> int:
-    """RDKit ``countAtomElec``: electrons an atom can put into a ring (default valence minus its
-    degree with Hs, plus lone pairs; at most 1 for an atom with more than one unsaturation); -1 for
-    an atom that cannot take part (default valence 1 or less, more than 3 neighbours with Hs)."""
+    """Count the electrons an atom can put into a ring (RDKit ``countAtomElec``).
+
+    Default valence minus its degree with Hs, plus lone pairs; at most 1 for an atom with more than
+    one unsaturation; -1 for an atom that cannot take part (default valence 1 or less, more than 3
+    neighbours with Hs).
+    """
     dv = _default_valence(z)
     if dv <= 1:
         return -1
@@ -33,8 +39,11 @@ def _count_atom_electrons(z, charge, degree, total_h, valence) -> int:
 
 @jit(inline="always")
 def _donor_type(z, charge, degree, total_h, valence, exo_partner, cyclic_multiple) -> int:
-    """RDKit ``getAtomDonorTypeArom``, with an exocyclic multiple bond to a more electronegative atom
-    stealing the atom's electrons: ``_VACANT``, ``_ONE``, ``_TWO`` or ``_NO_DONOR``."""
+    """Classify an atom as an electron donor (RDKit ``getAtomDonorTypeArom``).
+
+    An exocyclic multiple bond to a more electronegative atom steals the atom's electrons. Returns
+    ``_VACANT``, ``_ONE``, ``_TWO`` or ``_NO_DONOR``.
+    """
     nelec = _count_atom_electrons(z, charge, degree, total_h, valence)
     if nelec < 0:
         return _NO_DONOR
@@ -59,8 +68,11 @@ def _donor_type(z, charge, degree, total_h, valence, exo_partner, cyclic_multipl
 
 @jit(inline="always")
 def _aromatic_candidate(z, charge, total_h, valence, n_multiple) -> bool:
-    """RDKit ``isAtomCandForArom``: the default valence state of the isoelectronic element at most,
-    and at most one multiple bond (elements up to Ar, and Se)."""
+    """Tell whether an atom can be aromatic (RDKit ``isAtomCandForArom``).
+
+    The default valence state of the isoelectronic element at most, and at most one multiple bond
+    (elements up to Ar, and Se).
+    """
     if z > 18 and z != 34:
         return False
     if valence + total_h > _default_valence(z - charge):
@@ -70,8 +82,9 @@ def _aromatic_candidate(z, charge, total_h, valence, n_multiple) -> bool:
 
 @jit
 def _donor(z, charge, degree, total_h, valence, n_multiple, exo_partner, cyclic_multiple) -> int:
-    """Pi electrons a ring atom gives (RDKit ``getAtomDonorTypeArom`` with exocyclic bonds stealing
-    electrons, and ``isAtomCandForArom``); ``_NO_DONOR`` when it is no aromaticity candidate.
+    """Count the pi electrons a ring atom gives; ``_NO_DONOR`` when it is no aromaticity candidate.
+
+    RDKit ``getAtomDonorTypeArom`` with exocyclic bonds stealing electrons, and ``isAtomCandForArom``.
 
     ``valence`` is the explicit valence of the Kekule structure (bond orders), ``n_multiple`` the
     number of double/triple bonds, ``exo_partner`` the atomic number across a non-ring multiple bond
@@ -86,8 +99,10 @@ def _donor(z, charge, degree, total_h, valence, n_multiple, exo_partner, cyclic_
 @jit
 def _donor_types(n_atoms, z, charge, degree, total_h, in_ring, need, other, n_arom, n_multiple, exo_partner,
                  cyclic_multiple, electrons) -> None:
-    """The donor type (:func:`_donor`) of every ring atom on the Kekule structure to ``electrons`` (all
-    ``_NO_DONOR`` on entry), where a matched atom (``need``) has one cyclic double bond."""
+    """Write the donor type (:func:`_donor`) of every ring atom on the Kekule structure to ``electrons``.
+
+    ``electrons`` is all ``_NO_DONOR`` on entry; a matched atom (``need``) has one cyclic double bond.
+    """
     for a in range(n_atoms):
         if not in_ring[a]:
             continue
@@ -120,8 +135,10 @@ def _next_combination(comb, size, n) -> bool:
 
 @jit
 def _connected(comb, size, rings, n_rings, fused_with, in_comb, stack) -> bool:
-    """Whether the rings ``rings[comb[:size]]`` are connected through shared bonds (``fused_with``).
-    ``in_comb`` and ``stack`` are scratch of ``n_rings``."""
+    """Tell whether the rings ``rings[comb[:size]]`` are connected through shared bonds (``fused_with``).
+
+    ``in_comb`` and ``stack`` are scratch of ``n_rings``.
+    """
     for j in range(n_rings):
         in_comb[j] = False
     for j in range(size):
@@ -144,8 +161,11 @@ def _connected(comb, size, rings, n_rings, fused_with, in_comb, stack) -> bool:
 
 @jit
 def _combination_electrons(comb, size, rings, ring_atoms, ring_len, electrons, atom_mark) -> tuple[int, bool]:
-    """The pi electrons of the union of atoms of a ring combination (RDKit's ``applyHuckel``), and
-    whether an atom is in three or more of its rings. ``atom_mark`` is all 0 on entry and return."""
+    """Count the pi electrons of the union of atoms of a ring combination (RDKit's ``applyHuckel``).
+
+    Also returns whether an atom is in three or more of its rings. ``atom_mark`` is all 0 on entry
+    and return.
+    """
     total = 0
     crowded = False
     for j in range(size):
@@ -167,8 +187,9 @@ def _combination_electrons(comb, size, rings, ring_atoms, ring_len, electrons, a
 @jit
 def _mark_combination(comb, size, rings, ring_atoms, ring_bonds, ring_len, past_exit, aromatic_atom, aromatic_bond,
                       done, done_atoms, bond_count) -> tuple[bool, int]:
-    """Mark an aromatic ring combination: all its atoms, and the bonds it holds exactly once (a bond
-    shared by two of its rings is not marked by it, as in RDKit's ``applyHuckelToFused``).
+    """Mark an aromatic ring combination: all its atoms, and the bonds it holds exactly once.
+
+    A bond shared by two of its rings is not marked by it, as in RDKit's ``applyHuckelToFused``.
 
     ``past_exit``: every candidate atom was already aromatic when this combination size began, where
     RDKit would have stopped; marking anything new is then refused (False). Returns (ok, the number
@@ -243,10 +264,13 @@ def _fused_aromaticity(rings, n_rings, ring_atoms, ring_bonds, ring_len, electro
 
 @jit
 def _candidate_rings(ring_atoms, ring_len, n_rings, electrons, z, candidate) -> tuple[int, int]:
-    """RDKit's candidate rings (``cRings``): the rings whose atoms are all aromaticity candidates (a
-    donor type); their ids go to ``candidate``. Returns (status, number of candidates); ``_RINGS``
-    for a candidate ring of more than 6 atoms holding O, S or Se (RDKit declines O and S lone pairs
-    in larger rings, ``C1=CC=CC=CSC=C1`` stays Kekule, but not Se's, by a rule not reproduced here)."""
+    """Find RDKit's candidate rings (``cRings``): the rings whose atoms are all aromaticity candidates.
+
+    A candidate is an atom with a donor type; the ring ids go to ``candidate``. Returns (status,
+    number of candidates); ``_RINGS`` for a candidate ring of more than 6 atoms holding O, S or Se
+    (RDKit declines O and S lone pairs in larger rings, ``C1=CC=CC=CSC=C1`` stays Kekule, but not
+    Se's, by a rule not reproduced here).
+    """
     n_cand = 0
     for r in range(n_rings):
         ok = True
@@ -267,9 +291,12 @@ def _candidate_rings(ring_atoms, ring_len, n_rings, electrons, z, candidate) -> 
 
 @jit
 def _fused_pairs(candidate, n_cand, ring_sorted, ring_len, fused_with) -> bool:
-    """Which candidate rings are fused, to ``fused_with`` (all False on entry): they share exactly one
-    bond (RDKit's ``makeRingNeighborMap``, rings over 24 atoms left out). False (refused) for two
-    rings sharing more bonds (RDKit does not fuse such rings, github #1928: refused, to be safe)."""
+    """Find which candidate rings are fused, to ``fused_with`` (all False on entry).
+
+    Two rings are fused when they share exactly one bond (RDKit's ``makeRingNeighborMap``, rings over
+    24 atoms left out). False (refused) for two rings sharing more bonds (RDKit does not fuse such
+    rings, github #1928: refused, to be safe).
+    """
     for j in range(n_cand):
         r = candidate[j]
         for jj in range(j):
@@ -287,7 +314,7 @@ def _fused_pairs(candidate, n_cand, ring_sorted, ring_len, fused_with) -> bool:
 
 @jit
 def _count_candidate_atoms(candidate, n_cand, ring_atoms, ring_len, mark) -> int:
-    """The number of distinct atoms in the candidate rings. ``mark`` is all 0 on entry and return."""
+    """Count the distinct atoms in the candidate rings. ``mark`` is all 0 on entry and return."""
     n_cand_atoms = 0
     for j in range(n_cand):
         r = candidate[j]
@@ -304,9 +331,11 @@ def _count_candidate_atoms(candidate, n_cand, ring_atoms, ring_len, mark) -> int
 
 @jit
 def _fused_system(start, candidate, n_cand, fused_with, assigned, system, stack) -> int:
-    """The fused system of candidate ``start`` (not yet ``assigned``), in RDKit's depth-first pick
-    order (``pickFusedRings``): its ring ids go to ``system``; returns their number. ``stack`` is
-    scratch of ``n_cand``."""
+    """Collect the fused system of candidate ``start`` (not yet ``assigned``); return its ring count.
+
+    In RDKit's depth-first pick order (``pickFusedRings``): its ring ids go to ``system``. ``stack``
+    is scratch of ``n_cand``.
+    """
     size = 0
     top = 1
     stack[0] = start
@@ -381,8 +410,10 @@ def _aromatic_rings(n_atoms, n_bonds, z, bu, bv, adj_start, adj_atom, adj_bond, 
 
 @jit
 def _usable_bonds(n_bonds, bu, bv, ring_bond, electrons, usable) -> bool:
-    """Mark in ``usable`` (all False on entry) the ring bonds between two aromaticity candidates;
-    whether there is any."""
+    """Mark in ``usable`` (all False on entry) the ring bonds between two aromaticity candidates.
+
+    Returns whether there is any.
+    """
     any_usable = False
     for b in range(n_bonds):
         if ring_bond[b] and electrons[bu[b]] != _NO_DONOR and electrons[bv[b]] != _NO_DONOR:

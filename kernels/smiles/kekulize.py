@@ -1,5 +1,7 @@
-"""Written bond orders and the Kekule structure of the atoms written aromatic (RDKit's
-``Kekulize.cpp``): a perfect matching of the atoms that need a double bond."""
+"""Written bond orders and the Kekule structure of the atoms written aromatic.
+
+RDKit's ``Kekulize.cpp``: a perfect matching of the atoms that need a double bond.
+"""
 
 from __future__ import annotations
 
@@ -35,8 +37,10 @@ def _written_bond_orders(n_bonds, bu, bv, bo, aromatic, ring_bond) -> tuple[int,
 
 @jit
 def _next_free_slot(a, start, need, mate, bo, adj_start, adj_atom, adj_bond) -> int:
-    """The first adjacency slot of ``a`` from ``start`` on whose bond is written aromatic and leads to an
-    unmatched atom that needs a double bond; -1 if none."""
+    """Find the first adjacency slot of ``a`` from ``start`` on that leads to a free partner; -1 if none.
+
+    A free partner is an unmatched atom that needs a double bond, across a bond written aromatic.
+    """
     for k in range(start, adj_start[a + 1]):
         v = adj_atom[k]
         if bo[adj_bond[k]] == _B_AROMATIC and need[v] and mate[v] < 0:
@@ -46,8 +50,10 @@ def _next_free_slot(a, start, need, mate, bo, adj_start, adj_atom, adj_bond) -> 
 
 @jit
 def _match(mate, trail_a, trail_b, trail_choice, trail_slot, n_trail, a, v, choice, slot) -> int:
-    """Match ``a`` with ``v`` and push it on the trail (``choice``: a guess to revisit from adjacency
-    ``slot``; else forced). Returns the new trail length."""
+    """Match ``a`` with ``v`` and push it on the trail; return the new trail length.
+
+    ``choice``: a guess to revisit from adjacency ``slot``; else forced.
+    """
     mate[a] = v
     mate[v] = a
     trail_a[n_trail] = a
@@ -60,8 +66,9 @@ def _match(mate, trail_a, trail_b, trail_choice, trail_slot, n_trail, a, v, choi
 @jit
 def _forced_moves(n_atoms, need, mate, bo, adj_start, adj_atom, adj_bond, trail_a, trail_b, trail_choice, trail_slot,
                   n_trail) -> tuple[bool, int]:
-    """Match every unmatched atom that has exactly one free partner (an unmatched atom needing a double
-    bond, across a bond written aromatic), until none is left.
+    """Match every unmatched atom that has exactly one free partner, until none is left.
+
+    A free partner is an unmatched atom needing a double bond, across a bond written aromatic.
 
     Returns (dead end: an unmatched atom without any free partner, trail length).
     """
@@ -88,7 +95,7 @@ def _forced_moves(n_atoms, need, mate, bo, adj_start, adj_atom, adj_bond, trail_
 
 @jit
 def _first_unmatched(n_atoms, need, mate) -> int:
-    """The first atom that needs a double bond and has none yet; -1 if all are matched."""
+    """Find the first atom that needs a double bond and has none yet; -1 if all are matched."""
     for x in range(n_atoms):
         if need[x] and mate[x] < 0:
             return x
@@ -113,8 +120,11 @@ def _backtrack(mate, trail_a, trail_b, trail_choice, trail_slot, n_trail) -> tup
 
 @jit
 def _perfect_matching(n_atoms, need, bo, adj_start, adj_atom, adj_bond) -> bool:
-    """Whether the atoms with ``need`` can each get exactly one double bond along bonds written aromatic
-    to other such atoms (a perfect matching), by forced moves plus bounded backtracking."""
+    """Tell whether the atoms with ``need`` can each get exactly one double bond (a perfect matching).
+
+    The double bonds go along bonds written aromatic to other such atoms; found by forced moves plus
+    bounded backtracking.
+    """
     mate = np.full(n_atoms, -1, dtype=np.int64)
     # trail of assignments for backtracking: (atom, partner, was_choice, next neighbour slot)
     trail_a = np.empty(n_atoms, dtype=np.int64)
@@ -156,9 +166,11 @@ def _perfect_matching(n_atoms, need, bo, adj_start, adj_atom, adj_bond) -> bool:
 
 @jit
 def _kekulize(n_atoms, bo, need, any_aromatic, adj_start, adj_atom, adj_bond) -> bool:
-    """Whether the atoms written aromatic have a Kekule structure: each atom with ``need`` gets one
-    double bond along a bond written aromatic (RDKit's ``Kekulize``; without one it reports "Can't
-    kekulize"). True when nothing is written aromatic."""
+    """Tell whether the atoms written aromatic have a Kekule structure.
+
+    Each atom with ``need`` gets one double bond along a bond written aromatic (RDKit's ``Kekulize``;
+    without one it reports "Can't kekulize"). True when nothing is written aromatic.
+    """
     any_need = False
     for a in range(n_atoms):
         any_need = any_need or need[a]

@@ -24,7 +24,7 @@ from .codes import (
 
 
 @jit(inline="always")
-def _element(c0: int, c1: int) -> tuple[int, int]:
+def _element(c0: int, c1: int) -> tuple[int, int]:  # noqa: C901, PLR0912  # flat lookup table, inlined per character
     """Atomic number and symbol length of a bracket element starting with ``c0`` (``c1`` next).
 
     Returns (0, 0) for an element outside the subset.
@@ -66,8 +66,10 @@ def _element(c0: int, c1: int) -> tuple[int, int]:
 
 @jit(inline="always")
 def _organic(c: int) -> int:
-    """Atomic number of a one-letter organic-subset symbol (``N O S P F I``, aromatic ``c n o s``);
-    0 for anything else (``C``/``B`` are parsed with ``Cl``/``Br``)."""
+    """Return the atomic number of a one-letter organic-subset symbol (``N O S P F I``, aromatic ``c n o s``).
+
+    0 for anything else (``C``/``B`` are parsed with ``Cl``/``Br``).
+    """
     if c == 78 or c == 110:
         return 7
     if c == 79 or c == 111:
@@ -87,10 +89,10 @@ def _organic(c: int) -> int:
 
 @jit(inline="always")
 def _organic_atom(c: int, c1: int) -> tuple[int, bool, int]:
-    """An unbracketed organic-subset atom whose symbol starts with ``c`` (``c1`` next, 0 at the end):
-    (atomic number, aromatic, symbol length).
+    """Read an unbracketed organic-subset atom whose symbol starts with ``c`` (``c1`` next, 0 at the end).
 
-    The atomic number is 0 when ``c`` starts no atom (a bond, branch, ring closure or ``.`` token).
+    Returns (atomic number, aromatic, symbol length). The atomic number is 0 when ``c`` starts no
+    atom (a bond, branch, ring closure or ``.`` token).
     """
     if c == 67:  # C, Cl
         if c1 == 108:
@@ -105,11 +107,11 @@ def _organic_atom(c: int, c1: int) -> tuple[int, bool, int]:
 
 @jit(inline="always")
 def _bracket_element(c: int, c1: int) -> tuple[int, bool, int]:
-    """The element of a bracket atom whose symbol starts with ``c`` (``c1`` next, 0 at the end):
-    (atomic number, aromatic, symbol length).
+    """Read the element of a bracket atom whose symbol starts with ``c`` (``c1`` next, 0 at the end).
 
-    The atomic number is 0 for anything outside the subset: an isotope (a digit first), an
-    element not in :func:`_element`, or a two-letter aromatic symbol (``se``, ``as``, ...).
+    Returns (atomic number, aromatic, symbol length). The atomic number is 0 for anything outside the
+    subset: an isotope (a digit first), an element not in :func:`_element`, or a two-letter aromatic
+    symbol (``se``, ``as``, ...).
     """
     if c >= 65 and c <= 90:
         z, length = _element(c, c1)
@@ -123,8 +125,10 @@ def _bracket_element(c: int, c1: int) -> tuple[int, bool, int]:
 
 @jit
 def _skip_chirality(s, p: int) -> int:
-    """Skip ``@``/``@@`` (ignored: ECFP without chirality does not read stereo); -1 for the other
-    chirality classes (``@TH1``, ``@SP``, ...)."""
+    """Skip ``@``/``@@`` (ignored: ECFP without chirality does not read stereo).
+
+    -1 for the other chirality classes (``@TH1``, ``@SP``, ...).
+    """
     n = s.shape[0]
     if p < n and s[p] == 64:
         p += 1
@@ -137,7 +141,7 @@ def _skip_chirality(s, p: int) -> int:
 
 @jit
 def _bracket_hydrogens(s, p: int) -> tuple[int, int]:
-    """The H count of a bracket atom (``H``, ``H<digit>`` or none): (count, position after it)."""
+    """Read the H count of a bracket atom (``H``, ``H<digit>`` or none): (count, position after it)."""
     n = s.shape[0]
     if p < n and s[p] == 72:
         p += 1
@@ -149,7 +153,7 @@ def _bracket_hydrogens(s, p: int) -> tuple[int, int]:
 
 @jit
 def _bracket_charge(s, p: int) -> tuple[int, int]:
-    """The charge of a bracket atom (``+``, ``-``, ``+<digit>``, ``++``, ...): (charge, position after it)."""
+    """Read the charge of a bracket atom (``+``, ``-``, ``+<digit>``, ``++``, ...): (charge, position after it)."""
     n = s.shape[0]
     if p >= n or (s[p] != 43 and s[p] != 45):
         return 0, p
@@ -167,7 +171,7 @@ def _bracket_charge(s, p: int) -> tuple[int, int]:
 
 @jit
 def _bracket_atom(s, p: int) -> tuple[int, int, int, bool, int, int]:
-    """A bracket atom whose ``[`` is at ``s[p - 1]``: element, ``@``/``@@``, H count, charge, ``]``.
+    """Read a bracket atom whose ``[`` is at ``s[p - 1]``: element, ``@``/``@@``, H count, charge, ``]``.
 
     Returns (status, position after ``]``, atomic number, aromatic, charge, H count). Isotopes,
     atom classes, other chirality classes and elements outside the subset are refused.
@@ -191,7 +195,7 @@ def _bracket_atom(s, p: int) -> tuple[int, int, int, bool, int, int]:
 
 @jit(inline="always")
 def _bond_symbol(c: int) -> int:
-    """The bond code of a bond symbol (``- / \\`` single, ``=``, ``#``, ``:``); ``_B_NONE`` otherwise."""
+    r"""Return the bond code of a bond symbol (``- / \`` single, ``=``, ``#``, ``:``); ``_B_NONE`` otherwise."""
     if c == 45 or c == 47 or c == 92:  # - / \
         return _B_SINGLE
     if c == 61:  # =
@@ -205,8 +209,10 @@ def _bond_symbol(c: int) -> int:
 
 @jit(inline="always")
 def _ring_number(c: int, c1: int, c2: int) -> tuple[int, int]:
-    """The ring-closure number written ``c`` (a digit) or ``%`` ``c1`` ``c2`` (two digits; 0 past the
-    end): (number, length), number -1 for a malformed ``%``."""
+    """Read the ring-closure number written ``c`` (a digit) or ``%`` ``c1`` ``c2`` (two digits).
+
+    Returns (number, length); 0 past the end, number -1 for a malformed ``%``.
+    """
     if c != 37:
         return c - 48, 1
     if c1 < 48 or c1 > 57 or c2 < 48 or c2 > 57:
@@ -217,8 +223,10 @@ def _ring_number(c: int, c1: int, c2: int) -> tuple[int, int]:
 @jit
 def _ring_closure(number: int, prev: int, pending: int, ring_atom, ring_order, bu, bv, bo, n_bonds: int
                   ) -> tuple[int, int]:
-    """Ring-closure ``number`` after atom ``prev``: opens the ring number, or closes it with a bond
-    whose order is the one written at either end (two different ones are refused).
+    """Open or close ring-closure ``number`` after atom ``prev``.
+
+    Opens the ring number, or closes it with a bond whose order is the one written at either end
+    (two different ones are refused).
 
     Returns (status, bond count).
     """

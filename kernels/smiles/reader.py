@@ -1,5 +1,8 @@
-"""One SMILES → RDKit's Morgan atom invariants and bond types (:func:`_process`), and the parallel
-batch driver behind :func:`smiles_graph_batch` (RDKit's ``SmilesToMol`` followed by sanitization)."""
+"""One SMILES → RDKit's Morgan atom invariants and bond types, one molecule and the parallel batch.
+
+:func:`_process` reads one molecule; the parallel batch driver is behind :func:`smiles_graph_batch`
+(RDKit's ``SmilesToMol`` followed by sanitization).
+"""
 
 from __future__ import annotations
 
@@ -29,9 +32,11 @@ from .valence import _bond_tallies, _hydrogens
 
 @jit
 def _adjacency(n_atoms, n_bonds, bu, bv, degree, adj_start, adj_atom, adj_bond) -> bool:
-    """The graph as CSR adjacency lists (``degree`` and ``adj_start`` zero on entry): the neighbours of
-    atom ``a`` are ``adj_atom[adj_start[a]:adj_start[a + 1]]``, across bonds ``adj_bond``, in bond order.
-    False for a duplicate bond (two bonds between the same atoms: refused)."""
+    """Build the graph's CSR adjacency lists (``degree`` and ``adj_start`` zero on entry).
+
+    The neighbours of atom ``a`` are ``adj_atom[adj_start[a]:adj_start[a + 1]]``, across bonds
+    ``adj_bond``, in bond order. False for a duplicate bond (two bonds between the same atoms: refused).
+    """
     for b in range(n_bonds):
         degree[bu[b]] += 1
         degree[bv[b]] += 1
@@ -55,9 +60,11 @@ def _adjacency(n_atoms, n_bonds, bu, bv, degree, adj_start, adj_atom, adj_bond) 
 
 @jit
 def _write_atoms(n_atoms, z, charge, degree, total_h, in_ring, z_out, inv_out) -> None:
-    """Atomic numbers and RDKit's connectivity invariants (``getConnectivityInvariants``:
-    ``hash_range`` of atomic number, total degree, total H count, formal charge, mass delta 0 and,
-    for a ring atom, 1)."""
+    """Write the atomic numbers and RDKit's connectivity invariants.
+
+    RDKit's ``getConnectivityInvariants``: ``hash_range`` of atomic number, total degree, total H
+    count, formal charge, mass delta 0 and, for a ring atom, 1.
+    """
     for a in range(n_atoms):
         z_out[a] = z[a]
         seed = _hash_combine(np.uint64(0), np.uint64(z[a]))
@@ -72,8 +79,11 @@ def _write_atoms(n_atoms, z, charge, degree, total_h, in_ring, z_out, inv_out) -
 
 @jit
 def _write_bonds(n_bonds, bu, bv, bo, aromatic_bond, bu_out, bv_out, bt_out) -> None:
-    """Bond atoms and ``int(Bond.GetBondType())``: aromatic for an aromatic single or double bond
-    (RDKit marks only those AROMATIC), else the written order."""
+    """Write the bond atoms and ``int(Bond.GetBondType())``.
+
+    The type is aromatic for an aromatic single or double bond (RDKit marks only those AROMATIC),
+    else the written order.
+    """
     for b in range(n_bonds):
         bu_out[b] = bu[b]
         bv_out[b] = bv[b]
@@ -155,8 +165,10 @@ def _process(s, z_out, inv_out, bu_out, bv_out, bt_out) -> tuple[int, int, int]:
 
 @parallel_jit
 def _batch(data, offsets):
-    """:func:`smiles_graph_batch` without the checks: every molecule in parallel into slices of
-    per-character scratch, then the accepted ones packed."""
+    """Run :func:`smiles_graph_batch` without the checks.
+
+    Every molecule in parallel into slices of per-character scratch, then the accepted ones packed.
+    """
     n_mols = offsets.shape[0] - 1
     total = offsets[-1]
     status = np.zeros(n_mols, dtype=np.int8)

@@ -1,5 +1,7 @@
-"""Ring perception on the parsed graph (RDKit's ``FindRings.cpp``): ring bonds, ring atoms and the
-set of smallest rings the aromaticity model works from."""
+"""Ring perception on the parsed graph (RDKit's ``FindRings.cpp``).
+
+Ring bonds, ring atoms and the set of smallest rings the aromaticity model works from.
+"""
 
 from __future__ import annotations
 
@@ -60,8 +62,10 @@ def _ring_bonds(n_atoms, n_bonds, adj_start, adj_atom, adj_bond, in_ring_bond) -
 
 @jit
 def _ring_atoms(n_bonds, bu, bv, ring_bond, in_ring) -> None:
-    """Mark in ``in_ring`` (all False on entry) the atoms with a ring bond, i.e. in a ring (RDKit's ring
-    membership)."""
+    """Mark in ``in_ring`` (all False on entry) the atoms with a ring bond.
+
+    That is, the atoms in a ring (RDKit's ring membership).
+    """
     for b in range(n_bonds):
         if ring_bond[b]:
             in_ring[bu[b]] = True
@@ -70,9 +74,12 @@ def _ring_atoms(n_bonds, bu, bv, ring_bond, in_ring) -> None:
 
 @jit
 def _shortest_cycle(bond, u, v, adj_start, adj_atom, adj_bond, usable, prev, queue, cycle_atoms, cycle_bonds) -> int:
-    """A shortest cycle through ``bond`` (``u``-``v``) over ``usable`` bonds: its atoms and bonds go
-    to ``cycle_atoms``/``cycle_bonds`` (bond ``k`` joins atoms ``k`` and ``k + 1``); returns its length
-    (0 when there is none). ``prev`` (all -1 on entry and on return) and ``queue`` are scratch."""
+    """Find a shortest cycle through ``bond`` (``u``-``v``) over ``usable`` bonds; return its length.
+
+    Its atoms and bonds go to ``cycle_atoms``/``cycle_bonds`` (bond ``k`` joins atoms ``k`` and
+    ``k + 1``); the length is 0 when there is none. ``prev`` (all -1 on entry and on return) and
+    ``queue`` are scratch.
+    """
     prev[u] = u
     head = 0
     tail = 1
@@ -117,9 +124,11 @@ def _shortest_cycle(bond, u, v, adj_start, adj_atom, adj_bond, usable, prev, que
 
 @jit
 def _ring_systems(n_atoms, in_ring, adj_start, adj_atom, adj_bond, ring_bond, component, queue) -> int:
-    """Connected ring systems (atoms joined by ring bonds), by breadth-first search: the ring system of
-    each ring atom goes to ``component`` (all -1 on entry; stays -1 for the other atoms). Returns the
-    number of ring systems. ``queue`` is scratch of ``n_atoms``."""
+    """Find the connected ring systems (atoms joined by ring bonds) by breadth-first search.
+
+    The ring system of each ring atom goes to ``component`` (all -1 on entry; stays -1 for the other
+    atoms). Returns the number of ring systems. ``queue`` is scratch of ``n_atoms``.
+    """
     n_components = 0
     for a in range(n_atoms):
         if component[a] >= 0 or not in_ring[a]:
@@ -142,9 +151,12 @@ def _ring_systems(n_atoms, in_ring, adj_start, adj_atom, adj_bond, ring_bond, co
 
 @jit
 def _cycle_ranks(n_atoms, n_bonds, bu, in_ring, ring_bond, usable, component, n_components, rank, relevant) -> int:
-    """The number of independent cycles of each ring system (ring bonds - ring atoms + 1, the size of
-    its smallest set of smallest rings) to ``rank``, and whether it holds a ``usable`` bond to
-    ``relevant`` (both zero on entry). Returns the ranks summed over the relevant systems."""
+    """Count the independent cycles of each ring system to ``rank``; return the relevant systems' sum.
+
+    The rank is ring bonds - ring atoms + 1, the size of its smallest set of smallest rings. Whether
+    a system holds a ``usable`` bond goes to ``relevant`` (both zero on entry). Returns the ranks
+    summed over the relevant systems.
+    """
     for b in range(n_bonds):
         if ring_bond[b]:
             rank[component[bu[b]]] += 1
@@ -163,8 +175,10 @@ def _cycle_ranks(n_atoms, n_bonds, bu, in_ring, ring_bond, usable, component, n_
 
 @jit
 def _sort_bonds(cycle_bonds, length, sorted_bonds) -> None:
-    """``sorted_bonds[:length]`` = sorted ``cycle_bonds[:length]`` (insertion sort: rings are short,
-    and this allocates nothing)."""
+    """Set ``sorted_bonds[:length]`` to sorted ``cycle_bonds[:length]``.
+
+    Insertion sort: rings are short, and this allocates nothing.
+    """
     for i in range(length):
         x = cycle_bonds[i]
         j = i
@@ -192,8 +206,11 @@ def _known_ring(ring_sorted, ring_len, ring_component, n_found, sorted_bonds, le
 
 @jit
 def _ring_arrays(n_rings: int, n_atoms: int):
-    """Storage for ``n_rings`` rings of up to ``n_atoms`` atoms: ``(ring_atoms, ring_bonds, ring_sorted,
-    ring_len, ring_component)`` (see :func:`_smallest_rings`), lengths and ring systems zeroed."""
+    """Allocate storage for ``n_rings`` rings of up to ``n_atoms`` atoms.
+
+    Returns ``(ring_atoms, ring_bonds, ring_sorted, ring_len, ring_component)`` (see
+    :func:`_smallest_rings`), lengths and ring systems zeroed.
+    """
     return (np.empty((n_rings, n_atoms), dtype=np.int64), np.empty((n_rings, n_atoms), dtype=np.int64),
             np.empty((n_rings, n_atoms), dtype=np.int64), np.zeros(n_rings, dtype=np.int64),
             np.zeros(n_rings, dtype=np.int64))
@@ -203,10 +220,11 @@ def _ring_arrays(n_rings: int, n_atoms: int):
 def _smallest_rings(n_bonds, bu, bv, adj_start, adj_atom, adj_bond, ring_bond, component, rank, relevant, found,
                     ring_atoms, ring_bonds, ring_sorted, ring_len, ring_component, prev, queue, cyc_atoms, cyc_bonds,
                     sorted_bonds) -> tuple[int, int]:
-    """The ring set RDKit works from (SSSR, ``findSSSR``): a shortest cycle through each ring bond,
-    checked to be a cycle basis (as many distinct rings as independent cycles, ``rank``) of every
-    ``relevant`` ring system (one holding a bond between two aromaticity candidates); the other ring
-    systems cannot hold aromatic rings and are skipped.
+    """Find the ring set RDKit works from (SSSR, ``findSSSR``): a shortest cycle through each ring bond.
+
+    The rings are checked to be a cycle basis (as many distinct rings as independent cycles,
+    ``rank``) of every ``relevant`` ring system (one holding a bond between two aromaticity
+    candidates); the other ring systems cannot hold aromatic rings and are skipped.
 
     Ring ``r`` gets atoms ``ring_atoms[r, :ring_len[r]]``, bonds ``ring_bonds[r, :ring_len[r]]`` (bond
     ``i`` joins atoms ``i`` and ``i + 1``), the same bonds sorted in ``ring_sorted`` and its ring system
@@ -242,7 +260,7 @@ def _smallest_rings(n_bonds, bu, bv, adj_start, adj_atom, adj_bond, ring_bond, c
 
 @jit
 def _shared_bonds(ring_sorted, ring_len, r, r2) -> int:
-    """The number of bonds rings ``r`` and ``r2`` share (a merge of their sorted bond lists)."""
+    """Count the bonds rings ``r`` and ``r2`` share (a merge of their sorted bond lists)."""
     i = 0
     i2 = 0
     shared = 0

@@ -1,5 +1,7 @@
-"""Valences and hydrogen counts (RDKit's ``Atom.cpp`` valence model and ``PeriodicTable``), for the
-elements of the subset."""
+"""Valences and hydrogen counts for the elements of the subset.
+
+RDKit's ``Atom.cpp`` valence model and ``PeriodicTable``.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +10,11 @@ from .codes import _AROMATIC_ERR, _B_AROMATIC, _B_DOUBLE, _ELEMENT, _VALENCE_ERR
 
 
 @jit
-def _bracket_valence_ok(z: int, charge: int, valence: int) -> bool:
-    """Whether RDKit accepts a bracket atom of element ``z`` and ``charge`` with this total valence
-    (bond orders + H count); the table is deliberately small."""
+def _bracket_valence_ok(z: int, charge: int, valence: int) -> bool:  # noqa: C901, PLR0912  # flat lookup table
+    """Tell whether RDKit accepts a bracket atom of element ``z`` and ``charge`` with this total valence.
+
+    The total valence is bond orders + H count; the table is deliberately small.
+    """
     if charge == 0:
         if z == 6 or z == 14:
             return valence == 4
@@ -115,10 +119,13 @@ def _more_electronegative(z1: int, z2: int) -> bool:
 
 @jit
 def _bond_tallies(n_bonds, bu, bv, bo, ring_bond, z, n_arom, other, n_multiple, exo_partner, cyclic_multiple) -> None:
-    """Per atom, from the written bond orders (all outputs zero on entry): the number of aromatic bonds
-    (``n_arom``), the sum of the other bond orders (``other``), the number of double/triple bonds
-    (``n_multiple``), the atomic number across the first non-ring double/triple bond (``exo_partner``,
-    0 if none) and whether a ring bond is double or triple (``cyclic_multiple``)."""
+    """Tally, per atom, the written bond orders (all outputs zero on entry).
+
+    The number of aromatic bonds (``n_arom``), the sum of the other bond orders (``other``), the
+    number of double/triple bonds (``n_multiple``), the atomic number across the first non-ring
+    double/triple bond (``exo_partner``, 0 if none) and whether a ring bond is double or triple
+    (``cyclic_multiple``).
+    """
     for b in range(n_bonds):
         u = bu[b]
         v = bv[b]
@@ -144,9 +151,11 @@ def _bond_tallies(n_bonds, bu, bv, bo, ring_bond, z, n_arom, other, n_multiple, 
 @jit(inline="always")
 def _aromatic_carbon_hs(charge: int, bracket: bool, h_fixed: int, n_arom: int, other: int, n_multiple: int
                         ) -> tuple[int, bool, int]:
-    """A carbon written aromatic (``c``): valence 4, uncharged. Unless it carries an exocyclic double
-    bond it takes one double bond in the Kekule structure (RDKit's ``markDbondCands``) and its
-    remaining valence is implicit H (exactly the written H count when bracketed).
+    """Count the Hs of a carbon written aromatic (``c``): valence 4, uncharged.
+
+    Unless it carries an exocyclic double bond it takes one double bond in the Kekule structure
+    (RDKit's ``markDbondCands``) and its remaining valence is implicit H (exactly the written H count
+    when bracketed).
 
     Returns (status, takes a Kekule double bond, total H count).
     """
@@ -164,8 +173,10 @@ def _aromatic_carbon_hs(charge: int, bracket: bool, h_fixed: int, n_arom: int, o
 
 @jit(inline="always")
 def _aromatic_valence(z: int, charge: int) -> int:
-    """The valence of an aromatic ``n``, ``o`` or ``s`` with this charge (N 3, N+ 4, N- 2, O/S 2,
-    O+/S+ 3); -1 for anything else."""
+    """Return the valence of an aromatic ``n``, ``o`` or ``s`` with this charge; -1 for anything else.
+
+    N 3, N+ 4, N- 2, O/S 2, O+/S+ 3.
+    """
     if z == 7:
         return 3 if charge == 0 else (4 if charge == 1 else (2 if charge == -1 else -1))
     if z == 8 or z == 16:
@@ -175,8 +186,10 @@ def _aromatic_valence(z: int, charge: int) -> int:
 
 @jit(inline="always")
 def _aromatic_hetero_hs(z: int, charge: int, h_fixed: int, n_arom: int, other: int) -> tuple[int, bool, int]:
-    """An ``n``, ``o`` or ``s`` written aromatic: no implicit H; it takes one Kekule double bond when one
-    unit of its valence is left (RDKit's ``markDbondCands``), none when none is.
+    """Count the Hs of an ``n``, ``o`` or ``s`` written aromatic: no implicit H.
+
+    It takes one Kekule double bond when one unit of its valence is left (RDKit's
+    ``markDbondCands``), none when none is.
 
     Returns (status, takes a Kekule double bond, total H count).
     """
@@ -194,8 +207,11 @@ def _aromatic_hetero_hs(z: int, charge: int, h_fixed: int, n_arom: int, other: i
 @jit(inline="always")
 def _aromatic_atom_hs(z: int, charge: int, bracket: bool, hs: int, in_ring: bool, degree: int, n_arom: int,
                       other: int, n_multiple: int) -> tuple[int, bool, int]:
-    """An atom written aromatic: in a ring, with at most one multiple bond (a carbon's exocyclic one,
-    and then no other unsaturation). Returns (status, takes a Kekule double bond, total H count)."""
+    """Count the Hs of an atom written aromatic.
+
+    It must be in a ring, with at most one multiple bond (a carbon's exocyclic one, and then no other
+    unsaturation). Returns (status, takes a Kekule double bond, total H count).
+    """
     if not in_ring:
         return _AROMATIC_ERR, False, 0
     if n_multiple > 1 or (n_multiple == 1 and (z != 6 or other - degree + n_arom > 1)):
@@ -208,9 +224,12 @@ def _aromatic_atom_hs(z: int, charge: int, bracket: bool, hs: int, in_ring: bool
 
 @jit(inline="always")
 def _plain_atom_hs(z: int, charge: int, bracket: bool, hs: int, valence: int) -> tuple[int, int]:
-    """An atom not written aromatic: a bracket atom keeps its written H count if its total valence is
-    in the table (:func:`_bracket_valence_ok`); an organic-subset atom gets implicit Hs up to its
-    default valence (:func:`_implicit_hs`). Returns (status, total H count)."""
+    """Count the Hs of an atom not written aromatic.
+
+    A bracket atom keeps its written H count if its total valence is in the table
+    (:func:`_bracket_valence_ok`); an organic-subset atom gets implicit Hs up to its default valence
+    (:func:`_implicit_hs`). Returns (status, total H count).
+    """
     if bracket:
         if not _bracket_valence_ok(z, charge, valence + hs):
             return _VALENCE_ERR, 0
@@ -224,8 +243,10 @@ def _plain_atom_hs(z: int, charge: int, bracket: bool, hs: int, valence: int) ->
 @jit
 def _hydrogens(n_atoms, z, charge, hs, aromatic, bracket, in_ring, degree, n_arom, other, n_multiple, need,
                total_h) -> int:
-    """Total H count of every atom to ``total_h``, and which atoms written aromatic take a double bond
-    in the Kekule structure to ``need`` (RDKit's ``calcImplicitValence`` and ``markDbondCands``).
+    """Write the total H count of every atom to ``total_h``, and the Kekule double-bond takers to ``need``.
+
+    ``need`` marks which atoms written aromatic take a double bond in the Kekule structure (RDKit's
+    ``calcImplicitValence`` and ``markDbondCands``).
 
     Returns 0, or the refusal code of the first atom refused.
     """

@@ -64,13 +64,13 @@ def _open_text(path: str | Path) -> io.TextIOBase:
 
 
 def _looks_like_smiles(text: str) -> bool:
-    from rdkit import Chem, RDLogger
+    from rdkit import Chem, rdBase
 
-    RDLogger.DisableLog("rdApp.*")
+    rdBase.DisableLog("rdApp.*")
     try:
         return bool(text) and Chem.MolFromSmiles(text, sanitize=False) is not None
     finally:
-        RDLogger.EnableLog("rdApp.*")
+        rdBase.EnableLog("rdApp.*")
 
 
 def _resolve_column(columns: list[str], wanted: str | None, candidates: tuple[str, ...], what: str,
@@ -90,8 +90,9 @@ def _resolve_column(columns: list[str], wanted: str | None, candidates: tuple[st
 def iter_csv(path: str | Path, smiles_column: str | None = None, id_column: str | None = None,
              chunk_size: int = DEFAULT_CHUNK_SIZE, keep_columns: bool | Sequence[str] = False
              ) -> Iterator[pd.DataFrame]:
-    """Yield chunks of a CSV file as ``row``, ``smiles`` [, ``id``] (and the other columns: all if
-    ``keep_columns`` is ``True``, those named if it is a list of names).
+    """Yield chunks of a CSV file as ``row``, ``smiles`` [, ``id``] and the other columns asked for.
+
+    The other columns: all if ``keep_columns`` is ``True``, those named if it is a list of names.
 
     A file without a header whose first field parses as SMILES (for example the MOSES
     ``test.csv``) is read as one SMILES per line.
@@ -114,6 +115,8 @@ def iter_csv(path: str | Path, smiles_column: str | None = None, id_column: str 
         and bool(columns)
         and _looks_like_smiles(str(columns[0]))
     )
+    smiles_col: int | str | None  # a position without a header, else a column name
+    id_col: int | str | None
     if headerless:
         reader = pd.read_csv(path, header=None, dtype=str, chunksize=chunk_size,  # blank lines are rows
                              keep_default_na=False, skip_blank_lines=False)
@@ -195,15 +198,15 @@ def iter_sdf(path: str | Path, id_column: str | None = None,
     with an empty SMILES and a ``read_error`` saying so (``""`` for readable records). The
     id is the record's ``id_column`` property if given, else its title line (``_Name``).
     """
-    from rdkit import Chem, RDLogger
+    from rdkit import Chem, rdBase
 
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file")
     opener = gzip.open if path.name.lower().endswith(".gz") else open
-    rows: list[tuple[str, str]] = []
+    rows: list[tuple[str, str, str]] = []  # (SMILES, id, read error)
     start = 0
-    RDLogger.DisableLog("rdApp.*")
+    rdBase.DisableLog("rdApp.*")
     try:
         with opener(path, "rb") as handle:
             for mol in Chem.ForwardSDMolSupplier(handle):
@@ -218,7 +221,7 @@ def iter_sdf(path: str | Path, id_column: str | None = None,
                     start += len(rows)
                     rows = []
     finally:
-        RDLogger.EnableLog("rdApp.*")
+        rdBase.EnableLog("rdApp.*")
     if rows or start == 0:
         yield _sdf_frame(rows, start)
 
@@ -285,8 +288,10 @@ def iter_molecules(path: str | Path, smiles_column: str | None = None, id_column
 
 
 def row_errors(chunk: pd.DataFrame, parse_errors: list[str]) -> list[str]:
-    """Per-row reasons for rejection of a reader chunk: the reader's own (``read_error``, e.g. an
-    unreadable SDF record) before the parser's; ``""`` for a valid row."""
+    """Return the per-row reasons for rejection of a reader chunk; ``""`` for a valid row.
+
+    The reader's own (``read_error``, e.g. an unreadable SDF record) come before the parser's.
+    """
     if "read_error" not in chunk.columns:
         return parse_errors
     return [read or parsed for read, parsed in zip(chunk["read_error"], parse_errors, strict=True)]

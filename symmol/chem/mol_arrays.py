@@ -124,8 +124,8 @@ def _extract(mols: Sequence[Chem.Mol]) -> tuple[MolGraphBatch, np.ndarray]:
 
     # invariants RDKit must compute: isotopes/masses, no ring info, or an unreadable pickle
     get_invariants = rdMolDescriptors.GetConnectivityInvariants
-    for i in np.flatnonzero(status):
-        atom_invariants[atom_offsets[i]:atom_offsets[i + 1]] = get_invariants(mols[i], includeRingMembership=True)
+    for row in np.flatnonzero(status):
+        atom_invariants[atom_offsets[row]:atom_offsets[row + 1]] = get_invariants(mols[row], includeRingMembership=True)
     status[status == INVARIANTS_FROM_RDKIT] = 0
     failed = np.flatnonzero(status)
     if failed.size:

@@ -1,5 +1,7 @@
-"""SMILES → Morgan graph arrays without RDKit, for the molecules the Numba reader proves it reads
-exactly like ``Chem.MolFromSmiles`` (:mod:`symmol.kernels.smiles`).
+"""SMILES → Morgan graph arrays without RDKit, where the Numba reader can prove it reads like RDKit.
+
+The molecules the reader (:mod:`symmol.kernels.smiles`) proves it reads exactly like
+``Chem.MolFromSmiles``.
 
 :func:`native_graphs` runs the reader over a list of SMILES and returns, for every row, either the
 graph arrays (accepted) or nothing (refused: the caller parses that row with RDKit, which also

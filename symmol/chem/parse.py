@@ -54,8 +54,9 @@ FAST_SANITIZE_FLAGS = (_SF.SANITIZE_ALL ^ _SF.SANITIZE_SETCONJUGATION ^ _SF.SANI
 FAST_PARSE_KINDS = frozenset({"morgan", "ecfp", "graph"})
 
 _RAW_PARAMS = Chem.SmilesParserParams()
-_RAW_PARAMS.sanitize = False
-_RAW_PARAMS.removeHs = False
+# rdkit-stubs type the setters of SmilesParserParams' boolean properties as taking the params object.
+_RAW_PARAMS.sanitize = False  # type: ignore[assignment]
+_RAW_PARAMS.removeHs = False  # type: ignore[assignment]
 # A bracket atom that may be hydrogen ([H], [2H], [H+], ...; also [Hg], [He]: harmless false alarms).
 _EXPLICIT_H = re.compile(r"\[\d*H")
 
@@ -113,8 +114,9 @@ def _parse_fast(text: str) -> tuple[Chem.Mol | None, str]:
 
 
 def parse_smiles(smiles: object, mode: ParseMode = "full") -> tuple[Chem.Mol | None, str]:
-    """Parse and sanitize one SMILES like ``Chem.MolFromSmiles`` (sanitized, explicit
-    hydrogens removed), so fingerprints equal RDKit's on the same input.
+    """Parse and sanitize one SMILES like ``Chem.MolFromSmiles`` (sanitized, explicit hydrogens removed).
+
+    So fingerprints equal RDKit's on the same input.
 
     Parameters
     ----------

@@ -14,7 +14,7 @@ __all__ = ["add_arguments", "bench_dir", "run"]
 
 
 def bench_dir() -> Path:
-    """The ``bench/`` folder beside the installed package (present in a source or editable install)."""
+    """Return the ``bench/`` folder beside the installed package (present in a source or editable install)."""
     return Path(symmol.__file__).resolve().parents[1] / "bench"
 
 

@@ -51,7 +51,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _npy_header(dtype: type, shape: tuple[int, int]) -> bytes:
-    """A version 1.0 ``.npy`` header of exactly :data:`_HEADER_BYTES` bytes."""
+    """Build a version 1.0 ``.npy`` header of exactly :data:`_HEADER_BYTES` bytes."""
     text = repr({"descr": np.lib.format.dtype_to_descr(np.dtype(dtype)), "fortran_order": False,
                  "shape": tuple(int(s) for s in shape)}).encode("latin1")
     body = _HEADER_BYTES - 10

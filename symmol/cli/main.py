@@ -34,7 +34,7 @@ COMMANDS = {
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
-    """The parser; only ``command``'s own arguments are declared (its module imported)."""
+    """Build the parser; only ``command``'s own arguments are declared (its module imported)."""
     parser = argparse.ArgumentParser(
         prog="symmol",
         description="Symbolic, compiled machine learning for drug discovery: fingerprints, "

@@ -44,7 +44,7 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
 
 
 def chosen_options(args: argparse.Namespace) -> dict[str, Any]:
-    """The architecture options given on the command line, for ``args.architecture``.
+    """Return the architecture options given on the command line, for ``args.architecture``.
 
     Raises
     ------

@@ -36,7 +36,7 @@ def _value(text: str) -> Any:
 
 
 def featurizer_params(args: argparse.Namespace, kind: str) -> dict[str, Any]:
-    """The featurizer parameters given on the command line for ``kind``.
+    """Return the featurizer parameters given on the command line for ``kind``.
 
     Raises
     ------

@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pandas as pd
 
 from symmol.chem.io import iter_molecules, row_errors
+from symmol.data.fingerprints import FingerprintBatch
 from symmol.similarity.index import FingerprintIndex
 
 __all__ = ["add_arguments", "run"]
@@ -55,7 +57,8 @@ def run(args: argparse.Namespace) -> int:
         n_queries += len(chunk)
         if not valid.any():
             continue
-        hits = index.search(featurized.batch.to_packed()[valid], k=args.k, threshold=args.threshold,
+        packed = cast(FingerprintBatch, featurized.batch).to_packed()  # an index's featurizer gives fingerprints
+        hits = index.search(packed[valid], k=args.k, threshold=args.threshold,
                             metric=args.metric, alpha=args.alpha, beta=args.beta)
         hits["query"] = rows[valid][hits["query"].to_numpy()]
         hits[columns].to_csv(out, mode="a", header=False, index=False)

@@ -1,5 +1,8 @@
-"""Compile symbolic networks on a backend (:mod:`~symmol.compile.backends`): predict functions and training
-steps (:mod:`~symmol.compile.functions`), with stable shapes on accelerators (:mod:`~symmol.compile.padding`)."""
+"""Compile symbolic networks on a backend (:mod:`~symmol.compile.backends`).
+
+Predict functions and training steps (:mod:`~symmol.compile.functions`), with stable shapes on
+accelerators (:mod:`~symmol.compile.padding`).
+"""
 
 from symmol.compile.backends import BACKENDS, DEVICES, configure_blas, cuda_available, get_backend_mode
 from symmol.compile.functions import (

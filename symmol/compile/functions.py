@@ -9,7 +9,7 @@ layer), then the targets (and, for a weighted step, the row weights).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pytensor
@@ -39,7 +39,7 @@ def _members(networks: Layer | Sequence[Layer]) -> list[Layer]:
 
 
 def input_layers_of(networks: Layer | Sequence[Layer]) -> list[Layer]:
-    """The input layers (layers without inputs) of ``networks``, in order of first appearance.
+    """Return the input layers (layers without inputs) of ``networks``, in order of first appearance.
 
     Raises
     ------
@@ -54,7 +54,7 @@ def input_layers_of(networks: Layer | Sequence[Layer]) -> list[Layer]:
 
 
 def input_variables(input_layers: Sequence[Layer]) -> list:
-    """The symbolic variables of ``input_layers``, flattened in call order."""
+    """Return the symbolic variables of ``input_layers``, flattened in call order."""
     variables: list = []
     for layer in input_layers:
         var = getattr(layer, "input_var", None)
@@ -183,7 +183,7 @@ def compile_train_step(networks: Layer | Sequence[Layer], loss_fn: Callable, opt
         objective = objective + np.float32(weight_decay / 2) * l2_penalty(decayed)
     elif optimizer in DECOUPLED_WEIGHT_DECAY:
         optimizer_kwargs = {"weight_decay": 0.0, **optimizer_kwargs}
-    gradients = pytensor.gradient.grad(objective, params)
+    gradients = cast(list, pytensor.gradient.grad(objective, params))  # one per parameter
     if max_grad_norm is not None:
         gradients = total_norm_constraint(gradients, max_grad_norm)
     updates = optimizer(gradients, params, learning_rate, **optimizer_kwargs)

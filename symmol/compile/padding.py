@@ -72,6 +72,10 @@ class DeviceFunction:
         self.groups = list(groups)
 
     def __call__(self, *args: Any) -> Any:
+        """Pad each input layer's arguments with its padder, then call the function on the device.
+
+        Returns what the compiled function returns for the padded arguments.
+        """
         padded: list[Any] = []
         position = 0
         for n_args, padder in self.groups:

@@ -49,7 +49,7 @@ class DenseBatch:
         return DenseBatch(self.values[start:stop])
 
     def arrays(self) -> tuple[np.ndarray]:
-        """The input of a dense ``InputLayer``: ``(values,)`` with NaN rows zeroed (they are invalid rows)."""
+        """Return the input of a dense ``InputLayer``: ``(values,)`` with NaN rows zeroed (they are invalid rows)."""
         return (np.nan_to_num(self.values, nan=0.0, posinf=0.0, neginf=0.0),)
 
     @classmethod

@@ -95,7 +95,7 @@ class FingerprintBatch:
         return FingerprintBatch(indptr, indices, values, self.fp_size)
 
     def replace_rows(self, rows: np.ndarray, filling: FingerprintBatch) -> FingerprintBatch:
-        """This batch with its empty rows ``rows`` (increasing) replaced by the rows of ``filling``, in order.
+        """Return this batch with its empty rows ``rows`` (increasing) replaced by the rows of ``filling``, in order.
 
         Raises
         ------
@@ -117,7 +117,7 @@ class FingerprintBatch:
 
     def to_dense(self, dtype: type = np.float32) -> np.ndarray:
         """Dense ``(n_rows, fp_size)`` array of the values."""
-        out = np.zeros((len(self), self.fp_size), dtype=dtype)
+        out: np.ndarray = np.zeros((len(self), self.fp_size), dtype=dtype)
         rows = np.repeat(np.arange(len(self)), np.diff(self.indptr))
         out[rows, self.indices] = self.values
         return out
@@ -128,7 +128,7 @@ class FingerprintBatch:
         return csr_to_dense_uint8(self.indptr, self.indices, counts, self.fp_size, use_counts=True)
 
     def packed(self) -> PackedFingerprints:
-        """The batch as :class:`PackedFingerprints` (values ignored: a set bit per stored feature)."""
+        """Return the batch as :class:`PackedFingerprints` (values ignored: a set bit per stored feature)."""
         return PackedFingerprints(self.to_packed(), self.fp_size)
 
     def to_packed(self) -> np.ndarray:
@@ -139,11 +139,11 @@ class FingerprintBatch:
         return pack_csr(self.indptr, self.indices, self.fp_size)
 
     def to_scipy(self) -> sparse.csr_matrix:
-        """The batch as a ``scipy.sparse.csr_matrix`` sharing this batch's arrays."""
+        """Return the batch as a ``scipy.sparse.csr_matrix`` sharing this batch's arrays."""
         return sparse.csr_matrix((self.values, self.indices, self.indptr), shape=(len(self), self.fp_size))
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The inputs of a :class:`~symmol.nn.layers.FingerprintInputLayer`: ``(indptr, indices, values)``."""
+        """Return the inputs of a :class:`~symmol.nn.layers.FingerprintInputLayer`: ``(indptr, indices, values)``."""
         return self.indptr, self.indices, self.values
 
     @classmethod

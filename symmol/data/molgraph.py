@@ -95,7 +95,7 @@ class MolGraphBatch:
         return cls(np.zeros(0, np.uint32), zeros, np.zeros((0, 2), np.int32), np.zeros(0, np.uint32), zeros.copy())
 
     def take(self, rows: np.ndarray) -> MolGraphBatch:
-        """The molecules ``rows`` (any order, repeats allowed) as a new batch.
+        """Take the molecules ``rows`` (any order, repeats allowed) as a new batch.
 
         Raises
         ------
@@ -114,7 +114,7 @@ class MolGraphBatch:
 
     @classmethod
     def concatenate(cls, batches: Sequence[MolGraphBatch]) -> MolGraphBatch:
-        """The molecules of ``batches``, one after the other.
+        """Stack the molecules of ``batches``, one after the other.
 
         Raises
         ------

@@ -163,8 +163,11 @@ def bedroc(y_true, y_score, alpha: float = 20.0) -> float:
 
 def virtual_screening_metrics(y_true, y_score, fractions: Sequence[float] = (0.01, 0.05),
                               alpha: float = 20.0) -> dict:
-    """ROC-AUC, PR-AUC, EF at each of ``fractions`` (keys ``"ef1%"``, ``"ef5%"``...) and BEDROC
-    (key ``"bedroc20"`` for ``alpha=20``) of one ranked screen; see :func:`enrichment_factor`."""
+    """Compute ROC-AUC, PR-AUC, EF and BEDROC of one ranked screen; see :func:`enrichment_factor`.
+
+    EF at each of ``fractions`` (keys ``"ef1%"``, ``"ef5%"``...) and BEDROC (key ``"bedroc20"`` for
+    ``alpha=20``).
+    """
     y_true = np.asarray(y_true)
     both = 0 < int(np.sum(y_true)) < y_true.size
     out = {

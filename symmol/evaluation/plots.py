@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib.util
 from collections.abc import Sequence
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 from sklearn.metrics import mean_squared_error, roc_auc_score, roc_curve
@@ -36,8 +37,9 @@ def _distinct_colors(ax, n: int) -> None:
     """One colour per series: matplotlib's default cycle repeats after ten (Tox21 has twelve tasks)."""
     if n > 10:
         from matplotlib import colormaps
+        from matplotlib.colors import ListedColormap
 
-        ax.set_prop_cycle(color=colormaps["tab20"].colors)
+        ax.set_prop_cycle(color=cast(ListedColormap, colormaps["tab20"]).colors)
 
 
 def plot_history(history: dict, ax=None):
@@ -162,9 +164,10 @@ def plot_parity(y_true: np.ndarray, y_pred: np.ndarray, task_names: Sequence[str
 
 def save_training_figures(directory: str | Path, history: dict, task: str, y_true: np.ndarray,
                           y_score: np.ndarray, task_names: Sequence[str], split: str = "test") -> list[Path]:
-    """Write ``training.png`` (:func:`plot_history`) and ``<split>_roc.png`` (classification,
-    :func:`plot_roc`) or ``<split>_parity.png`` (regression, :func:`plot_parity`) into
-    ``directory``; return their paths.
+    """Write the training figures into ``directory``; return their paths.
+
+    ``training.png`` (:func:`plot_history`) and ``<split>_roc.png`` (classification,
+    :func:`plot_roc`) or ``<split>_parity.png`` (regression, :func:`plot_parity`).
 
     Raises
     ------

@@ -25,6 +25,7 @@ class Split:
     test: np.ndarray
 
     def to_dict(self) -> dict[str, list[int]]:
+        """Return ``{"train": [...], "val": [...], "test": [...]}`` with the row numbers as Python ints."""
         return {k: [int(i) for i in getattr(self, k)] for k in ("train", "val", "test")}
 
 
@@ -78,7 +79,7 @@ def scaffold_split(smiles: Sequence[str], fractions: Sequence[float] = (0.8, 0.1
 
 
 def _parse_rows(value, path, index: int, key: str) -> np.ndarray:
-    """A set of a splits file: a list of ints, or Chemprop's string form ``"0-2, 4"`` (inclusive ranges)."""
+    """Parse a set of a splits file: a list of ints, or Chemprop's string form ``"0-2, 4"`` (inclusive ranges)."""
     where = f"{path}: split {index} {key!r}"
     if isinstance(value, str):
         rows: list[int] = []

@@ -9,7 +9,7 @@ import pandas as pd
 
 
 def target_matrix(table: pd.DataFrame, columns: Sequence[str], task: str, source: str = "data") -> np.ndarray:
-    """The ``(n_rows, n_targets)`` float64 target matrix of ``table``'s ``columns`` (NaN = missing).
+    """Build the ``(n_rows, n_targets)`` float64 target matrix of ``table``'s ``columns`` (NaN = missing).
 
     Row numbers in errors come from ``table["row"]`` (the input position kept by
     :mod:`symmol.chem.io`) when present, else from the position in ``table``.
@@ -38,10 +38,11 @@ def target_matrix(table: pd.DataFrame, columns: Sequence[str], task: str, source
     return y
 
 
-def check_targets(y: np.ndarray, names: Sequence[str], task: str, rows: Sequence[int] | None = None,
+def check_targets(y: np.ndarray, names: Sequence[str], task: str, rows: Sequence[int] | np.ndarray | None = None,
                   source: str = "data") -> None:
-    """Check a ``(n_rows, n_targets)`` float target matrix: finite or NaN (missing); 0/1 labels
-    for ``task="classification"``.
+    """Check a ``(n_rows, n_targets)`` float target matrix.
+
+    Entries must be finite or NaN (missing); 0/1 labels for ``task="classification"``.
 
     Raises
     ------

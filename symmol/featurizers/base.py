@@ -46,6 +46,7 @@ class Integer:
     high: int | None = None
 
     def __call__(self, name: str, value: object) -> int:
+        """Return ``value`` as an ``int``; ``ValueError`` (naming ``name``) if it is no integer or out of range."""
         if isinstance(value, bool) or not isinstance(value, int | np.integer):
             raise ValueError(f"{name} must be an integer, got {value!r}")
         if (self.low is not None and value < self.low) or (self.high is not None and value > self.high):
@@ -61,6 +62,7 @@ class Real:
     high: float = math.inf
 
     def __call__(self, name: str, value: object) -> float:
+        """Return ``value`` as a ``float``; ``ValueError`` (naming ``name``) if it is no finite number in range."""
         if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
             raise ValueError(f"{name} must be a number, got {value!r}")
         if not (math.isfinite(value) and self.low <= value <= self.high):
@@ -73,6 +75,7 @@ class Boolean:
     """``True`` or ``False`` (numpy booleans accepted)."""
 
     def __call__(self, name: str, value: object) -> bool:
+        """Return ``value`` as a ``bool``; ``ValueError`` (naming ``name``) if it is no (numpy) boolean."""
         if not isinstance(value, bool | np.bool_):
             raise ValueError(f"{name} must be True or False, got {value!r}")
         return bool(value)
@@ -85,6 +88,7 @@ class Choice:
     options: tuple[Any, ...]
 
     def __call__(self, name: str, value: object) -> Any:
+        """Return ``value`` unchanged; ``ValueError`` (naming ``name``) if it is not one of the options."""
         if value not in self.options:
             raise ValueError(f"{name} must be one of {list(self.options)}, got {value!r}")
         return value
@@ -98,6 +102,14 @@ class Strings:
     unique: bool = True
 
     def __call__(self, name: str, value: object) -> tuple[str, ...]:
+        """Return ``value`` as a tuple of strings.
+
+        Raises
+        ------
+        ValueError
+            Naming ``name``, if ``value`` is a string or no sequence, holds a non-string, has fewer
+            than ``min_length`` entries, or repeats one while ``unique``.
+        """
         if isinstance(value, str) or not isinstance(value, Sequence | np.ndarray):
             raise ValueError(f"{name} must be a sequence of strings, got {value!r}")
         items = tuple(value)
@@ -114,7 +126,7 @@ class Strings:
 # the base class
 # --------------------------------------------------------------------------
 def upgrade_featurizer_spec(spec: dict[str, Any]) -> dict[str, Any]:
-    """A featurizer spec of an earlier symmol in today's vocabulary (other specs unchanged).
+    """Translate a featurizer spec of an earlier symmol into today's vocabulary (other specs unchanged).
 
     ``{"kind": "morgan", "features": f, ...}`` (``model.json`` before the registry) becomes
     ``{"kind": "fcfp" if f else "ecfp", ...}``; ``{"kind": "graph"}`` becomes ``{"kind": "molgraph"}``;
@@ -154,7 +166,11 @@ class Featurizer(ABC):
         self.check()
 
     def check(self) -> None:
-        """Checks across parameters (after each parameter's own); raise ``ValueError``."""
+        """Check constraints across parameters, after each parameter's own; raise ``ValueError``.
+
+        The base class has none; subclasses with such constraints override this hook.
+        """
+        return None
 
     # -- identity ---------------------------------------------------------------------------
     @property
@@ -171,7 +187,7 @@ class Featurizer(ABC):
         return self.kind
 
     def params(self) -> dict[str, Any]:
-        """The parameters, without those the kind fixes."""
+        """Return the parameters, without those the kind fixes."""
         fixed = self.KINDS.get(self.kind, {})
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in fixed}  # type: ignore[arg-type]
 
@@ -187,7 +203,7 @@ class Featurizer(ABC):
 
     @classmethod
     def from_params(cls, kind: str, params: dict[str, Any]) -> Featurizer:
-        """The featurizer of ``kind`` with ``params`` (the kind's fixed parameters added).
+        """Build the featurizer of ``kind`` with ``params`` (the kind's fixed parameters added).
 
         Raises
         ------
@@ -223,11 +239,11 @@ class Featurizer(ABC):
 
     # -- what a featurizer reads and returns ---------------------------------------------------
     def reads(self, column: str) -> list[str]:
-        """The table columns this featurizer reads when bound to input column ``column``."""
+        """Return the table columns this featurizer reads when bound to input column ``column``."""
         return [column]
 
     def select(self, table: pd.DataFrame, column: str) -> Any:
-        """What :meth:`featurize` takes from ``table`` for input column ``column`` (its values as a list)."""
+        """Return what :meth:`featurize` takes from ``table`` for input column ``column`` (its values as a list)."""
         return table[column].tolist()
 
     def featurize_table(self, table: pd.DataFrame, column: str) -> Featurized:

@@ -23,7 +23,7 @@ MIN_SIMULATED_SIZE = len(COUNT_BOUNDS) + 1
 
 def csr_batch(indptr: np.ndarray, indices: np.ndarray, counts: np.ndarray | None, use_counts: bool, fp_size: int,
               present: Sequence[int], n_rows: int) -> FingerprintBatch:
-    """A :class:`FingerprintBatch` of ``n_rows`` rows from a kernel's CSR output for the ``present`` rows.
+    """Build a :class:`FingerprintBatch` of ``n_rows`` rows from a kernel's CSR output for the ``present`` rows.
 
     Values are the counts (``use_counts``) or ones; rows not in ``present`` are empty.
     """
@@ -49,8 +49,9 @@ def fold_environments(env_ids: np.ndarray, env_offsets: np.ndarray, fp_size: int
 
 
 class HashedFingerprint(FingerprintFeaturizer):
-    """A fingerprint of hashed 32-bit environment ids folded with RDKit's count simulation for bits
-    (atom pairs, topological torsions): subclasses give :meth:`environments`.
+    """A fingerprint of hashed 32-bit environment ids folded with RDKit's count simulation for bits.
+
+    Atom pairs, topological torsions: subclasses give :meth:`environments`.
 
     Subclasses are frozen dataclasses with ``fp_size`` and ``counts`` fields.
     """

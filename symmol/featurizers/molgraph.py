@@ -70,7 +70,7 @@ class MolGraphFeaturizer(MoleculeFeaturizer):
         present = [i for i, mol in enumerate(mols) if mol is not None]
         if not present:
             return MolGraphBatch.empty(len(mols))
-        batch = canonical_bond_order(mol_graph_batch([mols[i] for i in present]))
+        batch = canonical_bond_order(mol_graph_batch([mol for mol in mols if mol is not None]))
         if len(present) == len(mols):
             return batch
         # the present graphs, then one empty graph that every missing row points at

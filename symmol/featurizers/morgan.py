@@ -111,8 +111,10 @@ class MorganFingerprint(FingerprintFeaturizer):
         return csr_batch(indptr, indices, counts, self.counts, self.fp_size, present, len(mols))
 
     def from_graphs(self, graphs: MolGraphBatch) -> FingerprintBatch:
-        """Fingerprints of molecular graphs (:class:`~symmol.featurizers.molgraph.MolGraphFeaturizer`'s
-        batches hold the Morgan connectivity invariants and bond types), without parsing again.
+        """Fingerprint molecular graphs without parsing again.
+
+        :class:`~symmol.featurizers.molgraph.MolGraphFeaturizer`'s batches hold the Morgan connectivity
+        invariants and bond types.
 
         Raises
         ------

@@ -96,8 +96,10 @@ def _rows(values: Any, lo: int, hi: int) -> Any:
 
 
 def _work(spec: dict, values: Any, output: Output) -> tuple[Batch, list[str]]:
-    """Featurize one chunk, :data:`_SUB_BATCH` rows at a time (so a worker never holds more RDKit
-    molecules than that, whatever the chunk size)."""
+    """Featurize one chunk, :data:`_SUB_BATCH` rows at a time.
+
+    So a worker never holds more RDKit molecules than that, whatever the chunk size.
+    """
     featurizer = _featurizer(spec)
     if output == "packed" and featurizer.BATCH_TYPE is not FingerprintBatch:
         raise ValueError(f"featurizer {featurizer.kind!r} gives {featurizer.BATCH_TYPE.__name__}, not fingerprints: "
@@ -113,8 +115,10 @@ def _work(spec: dict, values: Any, output: Output) -> tuple[Batch, list[str]]:
 # pools
 # --------------------------------------------------------------------------
 def init_worker() -> None:
-    """Process-pool initializer: one Numba and one BLAS thread per worker, as the processes are
-    the parallelism (featurization and screening pools)."""
+    """Initialize a pool process: one Numba and one BLAS thread per worker.
+
+    The processes are the parallelism (featurization and screening pools).
+    """
     numba.set_num_threads(1)
     threadpool_limits(1)
 
@@ -123,7 +127,7 @@ _POOLS: dict[tuple[str, int], Executor] = {}
 
 
 def _pool(backend: Backend, n_jobs: int) -> Executor:
-    """A pool kept for the life of the process (workers stay warm between calls)."""
+    """Return a pool kept for the life of the process (workers stay warm between calls)."""
     key = (backend, n_jobs)
     pool = _POOLS.get(key)
     if pool is None:

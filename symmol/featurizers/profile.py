@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -16,7 +16,7 @@ from symmol.featurizers.registry import register_featurizer
 __all__ = ["NumericProfile"]
 
 
-def _reason(column: str, value: object) -> str:
+def _reason(column: str, value: Any) -> str:
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return f"profile column {column!r} has no value"
     shown = repr(value) if isinstance(value, str) else str(value)
@@ -49,11 +49,11 @@ class NumericProfile(Featurizer):
         return list(self.columns)
 
     def reads(self, column: str) -> list[str]:
-        """The profile columns (``column`` is not used)."""
+        """Return the profile columns (``column`` is not used)."""
         return list(self.columns)
 
     def select(self, table: pd.DataFrame, column: str) -> pd.DataFrame:
-        """The profile columns of ``table`` (``column`` is not used).
+        """Return the profile columns of ``table`` (``column`` is not used).
 
         Raises
         ------

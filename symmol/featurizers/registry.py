@@ -68,14 +68,17 @@ def _load_plugins() -> None:
 
 
 def featurizer_kinds(batch_type: type | None = None, base: type | None = None) -> list[str]:
-    """Registered kind names, sorted; optionally only those producing ``batch_type`` or subclassing ``base``."""
+    """Return the registered kind names, sorted.
+
+    Optionally only those producing ``batch_type`` or subclassing ``base``.
+    """
     _load_plugins()
     return sorted(kind for kind, cls in _KINDS.items()
                   if (batch_type is None or cls.BATCH_TYPE is batch_type) and (base is None or issubclass(cls, base)))
 
 
 def featurizer_class(kind: str) -> type[Featurizer]:
-    """The class registered under ``kind``.
+    """Return the class registered under ``kind``.
 
     Raises
     ------
@@ -104,7 +107,9 @@ def make_featurizer(kind: str, **params: Any) -> Featurizer:
 
 
 def featurizer_from_dict(spec: dict[str, Any]) -> Featurizer:
-    """Rebuild any featurizer from its ``to_dict()`` (or an earlier version's spec, see :func:`upgrade_featurizer_spec`).
+    """Rebuild any featurizer from its ``to_dict()`` (or an earlier version's spec).
+
+    Earlier specs are translated by :func:`upgrade_featurizer_spec`.
 
     Raises
     ------

@@ -35,7 +35,7 @@ FIRST_TOKEN_ID = 2
 
 
 def tokenize_smiles(smiles: str) -> list[str]:
-    """The tokens of ``smiles``.
+    """Split ``smiles`` into its tokens.
 
     Raises
     ------
@@ -86,7 +86,7 @@ class SmilesTokens(Featurizer):
 
     @staticmethod
     def build_vocabulary(smiles: Iterable[str], min_count: int = 1) -> tuple[str, ...]:
-        """The tokens occurring at least ``min_count`` times in ``smiles``, most frequent first (ties by token).
+        """Collect the tokens occurring at least ``min_count`` times in ``smiles``, most frequent first (ties by token).
 
         Texts that do not tokenize are skipped.
         """

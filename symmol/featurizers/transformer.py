@@ -37,7 +37,7 @@ _FEATURIZER_PARAMS = ("radius", "fp_size", "counts", "chirality")
 
 
 def transformer_kinds() -> list[str]:
-    """Registered molecule featurizer kinds giving fingerprints or dense rows (what ``kind`` accepts)."""
+    """Return the registered molecule featurizer kinds giving fingerprints or dense rows (what ``kind`` accepts)."""
     return [k for k in featurizer_kinds(base=MoleculeFeaturizer)
             if featurizer_class(k).BATCH_TYPE in (FingerprintBatch, DenseBatch)]
 
@@ -211,8 +211,10 @@ def _is_missing(x) -> bool:
 
 
 def _spread(features, errors: list[str], present: np.ndarray, missing: np.ndarray, texts: list[str]):
-    """Features and errors of the ``present`` rows spread over all rows; missing rows are empty
-    (fingerprints) or NaN (descriptors) and flagged ``missing molecule``."""
+    """Spread the features and errors of the ``present`` rows over all rows.
+
+    Missing rows are empty (fingerprints) or NaN (descriptors) and flagged ``missing molecule``.
+    """
     n = missing.size
     all_errors = [f"missing molecule ({texts[i]})" for i in range(n)]
     for row, error in zip(present.tolist(), errors, strict=True):

@@ -57,12 +57,12 @@ class ModelInput:
 
 
 def inputs_to_dict(inputs: Sequence[ModelInput]) -> dict[str, dict[str, Any]]:
-    """A spec's ``inputs`` entry: input name → ``{"column", "featurizer"}``, in input order."""
+    """Return a spec's ``inputs`` entry: input name → ``{"column", "featurizer"}``, in input order."""
     return {model_input.name: model_input.to_dict() for model_input in inputs}
 
 
 def molecule_input(featurizer: Featurizer) -> dict[str, dict[str, Any]]:
-    """The ``inputs`` entry of a one-input molecule model: ``featurizer`` on the ``smiles`` column."""
+    """Return the ``inputs`` entry of a one-input molecule model: ``featurizer`` on the ``smiles`` column."""
     return inputs_to_dict([ModelInput("smiles", "smiles", featurizer)])
 
 
@@ -119,12 +119,12 @@ class ModelSpec:
             raise ValueError("target_std must have one value per target_mean value")
 
     def model_inputs(self) -> list[ModelInput]:
-        """The inputs with their featurizers built (from the registry, plug-in kinds included)."""
+        """Return the inputs with their featurizers built (from the registry, plug-in kinds included)."""
         return [ModelInput(name, entry["column"], featurizer_from_dict(entry["featurizer"]))
                 for name, entry in self.inputs.items()]
 
     def to_dict(self) -> dict[str, Any]:
-        """The spec as a JSON-ready dict (inverse of :meth:`from_dict`)."""
+        """Return the spec as a JSON-ready dict (inverse of :meth:`from_dict`)."""
         return asdict(self)  # type: ignore[call-overload]
 
     @classmethod
@@ -144,8 +144,10 @@ class ModelSpec:
 
 
 class CompiledModel(ABC):
-    """Base class of every model kind (:class:`~symmol.models.mlp.FingerprintMLP`,
-    :class:`~symmol.models.graph_network.GraphModel`, plug-ins).
+    """Base class of every model kind.
+
+    The kinds are :class:`~symmol.models.mlp.FingerprintMLP`,
+    :class:`~symmol.models.graph_network.GraphModel` and plug-ins.
 
     Subclasses set :data:`KIND` (the ``"model"`` entry of ``model.json``) and ``SPEC`` (their spec
     class), build ``input_layers`` (in call order) and ``members`` in ``__init__`` after calling
@@ -178,13 +180,17 @@ class CompiledModel(ABC):
         self._member_fns: list | None = None
         #: ``(n_train, n_words) uint64`` packed training fingerprints (applicability domain), if kept.
         self.train_fingerprints: np.ndarray | None = None
-        #: Training settings (:meth:`symmol.training.config.TrainConfig.to_dict`) once trained; stored in ``model.json``.
+        #: Training settings (:meth:`symmol.training.config.TrainConfig.to_dict`) once trained; stored in
+        #: ``model.json``.
         self.train_config: dict | None = None
 
     # -- what subclasses define -------------------------------------------------------------
     @abstractmethod
     def batch_arrays(self, batch: Batch) -> tuple[np.ndarray, ...]:
-        """The arrays a compiled function takes for ``batch``: each input layer's, in :attr:`input_layers` order."""
+        """Return the arrays a compiled function takes for ``batch``.
+
+        Each input layer's arrays, in :attr:`input_layers` order.
+        """
 
     # -- inputs ------------------------------------------------------------------------------
     @property
@@ -233,7 +239,7 @@ class CompiledModel(ABC):
                 raise ValueError(f"fingerprints have {part.fp_size} bits but the model expects {size}")
 
     def part(self, batch: Batch, name: str) -> Batch:
-        """The part of ``batch`` for input ``name`` (the batch itself for a one-input model)."""
+        """Return the part of ``batch`` for input ``name`` (the batch itself for a one-input model)."""
         return batch[name] if isinstance(batch, MultiInputBatch) else batch
 
     # -- applicability domain ---------------------------------------------------------------
@@ -251,7 +257,7 @@ class CompiledModel(ABC):
 
     # -- parameters and prediction ----------------------------------------------------------
     def get_param_values(self) -> dict[str, np.ndarray]:
-        """Copies of every member's parameters, keyed by unique parameter name."""
+        """Return copies of every member's parameters, keyed by unique parameter name."""
         return {k: v for member in self.members for k, v in get_all_param_values(member).items()}
 
     def set_param_values(self, values: dict[str, np.ndarray]) -> None:
@@ -274,8 +280,9 @@ class CompiledModel(ABC):
         return compile_predict(networks, self.backend, transform, input_layers=self.input_layers)
 
     def predict_members(self, batch: Batch, batch_size: int | None = None) -> np.ndarray:
-        """Each ensemble member's scores, ``batch_size`` rows per compiled call (default
-        :attr:`predict_batch_size`).
+        """Score a batch with each ensemble member.
+
+        ``batch_size`` rows per compiled call (default :attr:`predict_batch_size`).
 
         Returns
         -------
@@ -294,8 +301,9 @@ class CompiledModel(ABC):
         return self._unscale(out)
 
     def predict_batch(self, batch: Batch, batch_size: int | None = None) -> np.ndarray:
-        """Scores for a batch, ``batch_size`` rows per compiled call (default :attr:`predict_batch_size`);
-        rows of invalid inputs get scores too: mask them.
+        """Score a batch; rows of invalid inputs get scores too: mask them.
+
+        ``batch_size`` rows per compiled call (default :attr:`predict_batch_size`).
 
         Returns
         -------

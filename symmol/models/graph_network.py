@@ -52,7 +52,7 @@ class GraphNetwork(NamedTuple):
 
 
 def graph_input_layers() -> tuple[InputLayer, ...]:
-    """The six input layers of a graph network, in the order of :class:`~symmol.data.molgraph.GraphInputs`."""
+    """Build the six input layers of a graph network, in the order of :class:`~symmol.data.molgraph.GraphInputs`."""
     return (InputLayer((None,), dtype="int64", name="atom_types"), InputLayer((None,), dtype="int64", name="src"),
             InputLayer((None,), dtype="int64", name="dst"), InputLayer((None,), dtype="int64", name="bond_types"),
             InputLayer((None,), dtype="int64", name="atom_molecule"), InputLayer((), dtype="int64", name="n_molecules"))
@@ -90,7 +90,7 @@ def build_graph_network(n_outputs: int, rng: np.random.Generator, units: int = 1
         raise ValueError(f"dropout must be in [0, 1), got {dropout}")
     inputs = graph_input_layers() if inputs is None else tuple(inputs)
     atom_types, src, dst, bond_types, atom_molecule, n_molecules = inputs
-    h = EmbeddingLayer(atom_types, n_atom_types, units, rng, name=f"{prefix}atom_embedding")
+    h: Layer = EmbeddingLayer(atom_types, n_atom_types, units, rng, name=f"{prefix}atom_embedding")
     if message_passing == "dmpnn":
         h = DirectedMessagePassingLayer(h, src, dst, bond_types, rng, depth=depth, n_bond_types=n_bond_types,
                                         name=f"{prefix}dmpnn")
@@ -198,6 +198,7 @@ class GraphModel(CompiledModel):
 
     KIND: ClassVar[str] = "graph_network"
     SPEC: ClassVar[type[ModelSpec]] = GraphSpec
+    spec: GraphSpec
     BACKENDS: ClassVar[tuple[str, ...]] = ("numba", "c")
     #: Molecules per predict call (a D-MPNN keeps ``units`` floats per directed bond and step).
     predict_batch_size: ClassVar[int] = 1024
@@ -206,7 +207,8 @@ class GraphModel(CompiledModel):
         super().__init__(spec, backend)
         if not isinstance(self.featurizer, MolGraphFeaturizer):
             raise ValueError(f"a graph network reads molecular graphs, not {self.featurizer.kind!r}")
-        self.input_layers = list(graph_input_layers())
+        inputs = graph_input_layers()
+        self.input_layers = list(inputs)
         self.members = []
         for member in range(spec.ensemble_size):
             seed = spec.seed + 1000 * member
@@ -214,10 +216,16 @@ class GraphModel(CompiledModel):
                 len(spec.targets), np.random.default_rng(seed), units=spec.units, depth=spec.depth,
                 n_atom_types=spec.n_atom_types, readout=spec.readout, hidden=spec.hidden,
                 message_passing=spec.message_passing, dropout=spec.dropout, activation=spec.activation,
-                inputs=self.input_layers, prefix=f"m{member}." if spec.ensemble_size > 1 else "", seed=seed)
+                inputs=inputs, prefix=f"m{member}." if spec.ensemble_size > 1 else "", seed=seed)
             self.members.append(network.output)
 
     def batch_arrays(self, batch: Batch) -> tuple[np.ndarray, ...]:
+        """Return the six graph arrays of ``batch`` (:meth:`~symmol.data.molgraph.MolGraphBatch.graph_inputs`).
+
+        ``atom_types`` (folded into the spec's ``n_atom_types``), ``src``, ``dst``, ``bond_types``,
+        ``atom_molecule`` (int64) and ``n_molecules`` (0-d int64), in the order of the input layers.
+        ``batch`` must be a :class:`~symmol.data.molgraph.MolGraphBatch`.
+        """
         assert isinstance(batch, MolGraphBatch)
         return tuple(batch.graph_inputs(n_atom_types=self.spec.n_atom_types, n_bond_types=N_BOND_TYPES))
 

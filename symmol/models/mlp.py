@@ -78,7 +78,7 @@ def build_mlp(spec: MLPSpec) -> tuple[FingerprintInputLayer, list[Layer]]:
     """
     (featurizer,) = (i.featurizer for i in spec.model_inputs())
     input_layer = FingerprintInputLayer(featurizer.fp_size, name="input")  # type: ignore[attr-defined]
-    outputs = []
+    outputs: list[Layer] = []
     for member in range(spec.ensemble_size):
         seed = spec.seed + 1000 * member
         prefix = f"m{member}." if spec.ensemble_size > 1 else ""
@@ -119,6 +119,7 @@ class FingerprintMLP(CompiledModel):
         self.input_layers = [self.input_layer]
 
     def batch_arrays(self, batch: Batch) -> tuple[np.ndarray, ...]:
+        """Return the CSR arrays ``(indptr, indices, values)`` of the fingerprint batch ``batch``."""
         assert isinstance(batch, FingerprintBatch)
         return batch.arrays()
 

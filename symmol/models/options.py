@@ -29,7 +29,7 @@ def as_bool(value: Any) -> bool:
 
 
 def positive_int(value: Any) -> int:
-    """An integer >= 1; ``ValueError`` otherwise."""
+    """Parse an integer >= 1; ``ValueError`` otherwise."""
     if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
         raise ValueError(f"expected a positive integer, got {value!r}")
     number = int(value)
@@ -39,7 +39,7 @@ def positive_int(value: Any) -> int:
 
 
 def probability(value: Any) -> float:
-    """A float in [0, 1); ``ValueError`` otherwise."""
+    """Parse a float in [0, 1); ``ValueError`` otherwise."""
     p = float(value)
     if not 0.0 <= p < 1.0:
         raise ValueError(f"expected a probability in [0, 1), got {value!r}")

@@ -1,5 +1,7 @@
-"""The registry of model kinds: what ``symmol train --architecture``, :class:`~symmol.QSARModel`,
-the model store and the screen iterate, never naming a kind themselves.
+"""The registry of model kinds.
+
+What ``symmol train --architecture``, :class:`~symmol.QSARModel`, the model store and the screen
+iterate, never naming a kind themselves.
 
 A :class:`ModelKind` names an architecture (``"mlp"``, ``"dmpnn"``...), the model class that
 implements it, and its :class:`Option` s (settings with defaults, help and a CLI parser), and turns
@@ -123,7 +125,7 @@ class Problem:
     ensemble_size: int = 1
 
     def spec_fields(self) -> dict[str, Any]:
-        """The fields every :class:`~symmol.models.base.ModelSpec` has, as keyword arguments."""
+        """Return the fields every :class:`~symmol.models.base.ModelSpec` has, as keyword arguments."""
         return {"targets": self.targets, "task": self.task, "target_mean": self.target_mean,
                 "target_std": self.target_std, "seed": self.seed, "ensemble_size": self.ensemble_size}
 
@@ -184,16 +186,16 @@ class ModelKind:
         return resolved
 
     def inputs(self, given: dict[str, Any]) -> list[ModelInput]:
-        """The model inputs for option values ``given`` (resolved over the defaults)."""
+        """Return the model inputs for option values ``given`` (resolved over the defaults)."""
         return self.build_inputs(self.resolve(given))
 
     def make_spec(self, problem: Problem, given: dict[str, Any]) -> ModelSpec:
-        """The spec of this architecture for ``problem`` and option values ``given``."""
+        """Return the spec of this architecture for ``problem`` and option values ``given``."""
         options = self.resolve(given)
         return self.build_spec(problem, self.build_inputs(options), options)
 
     def make_model(self, problem: Problem, given: dict[str, Any], backend: str = "numba") -> CompiledModel:
-        """A freshly initialised model (:meth:`make_spec`, then the model class)."""
+        """Build a freshly initialised model (:meth:`make_spec`, then the model class)."""
         return self.model_class(self.make_spec(problem, given), backend=backend)
 
 
@@ -249,7 +251,7 @@ def model_kinds() -> list[ModelKind]:
 
 
 def model_kind(name: str) -> ModelKind:
-    """The kind registered as ``name``.
+    """Return the kind registered as ``name``.
 
     Raises
     ------
@@ -266,7 +268,7 @@ def model_kind(name: str) -> ModelKind:
 
 
 def model_class(stored_kind: str) -> type[CompiledModel]:
-    """The model class whose ``KIND`` is ``stored_kind`` (the ``"model"`` entry of ``model.json``).
+    """Return the model class whose ``KIND`` is ``stored_kind`` (the ``"model"`` entry of ``model.json``).
 
     Raises
     ------
@@ -281,8 +283,10 @@ def model_class(stored_kind: str) -> type[CompiledModel]:
 
 
 def architecture_of(model: CompiledModel) -> ModelKind:
-    """The registered kind that made ``model``: the only kind of its class, or the one named by the
-    spec's ``architecture`` when several kinds share a class (``dmpnn`` and ``gin``).
+    """Return the registered kind that made ``model``.
+
+    The only kind of its class, or the one named by the spec's ``architecture`` when several kinds
+    share a class (``dmpnn`` and ``gin``).
 
     Raises
     ------

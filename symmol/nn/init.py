@@ -30,6 +30,7 @@ class GlorotUniform:
     gain: float = 1.0
 
     def __call__(self, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
+        """Draw an array of ``shape`` from ``U(-a, a)``, ``a = gain * sqrt(6 / (fan_in + fan_out))`` (float64)."""
         fan_in, fan_out = fans(shape)
         bound = self.gain * np.sqrt(6.0 / (fan_in + fan_out))
         return rng.uniform(-bound, bound, size=shape)
@@ -45,6 +46,7 @@ class HeUniform:
     gain: float = float(np.sqrt(2.0))
 
     def __call__(self, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
+        """Draw an array of ``shape`` from ``U(-a, a)``, ``a = gain * sqrt(3 / fan_in)`` (float64)."""
         bound = self.gain * np.sqrt(3.0 / fans(shape)[0])
         return rng.uniform(-bound, bound, size=shape)
 
@@ -56,4 +58,5 @@ class Constant:
     value: float = 0.0
 
     def __call__(self, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
+        """Return an array of ``shape`` filled with ``value`` (``rng`` is not used)."""
         return np.full(shape, self.value)

@@ -10,29 +10,29 @@ from pytensor.tensor.variable import TensorVariable
 
 
 def identity(x: TensorVariable) -> TensorVariable:
-    """x."""
+    """Return ``x`` unchanged."""
     return x
 
 
 def relu(x: TensorVariable) -> TensorVariable:
-    """max(x, 0)."""
+    """Return ``max(x, 0)``, elementwise."""
     return pt.maximum(x, 0)
 
 
 def gelu(x: TensorVariable) -> TensorVariable:
-    """x * Φ(x), the exact (erf) form; Hendrycks & Gimpel 2016, arXiv:1606.08415."""
+    """Return ``x * Φ(x)``, the exact (erf) form of GELU; Hendrycks & Gimpel 2016, arXiv:1606.08415."""
     half = np.asarray(0.5, dtype=x.dtype)
     inv_sqrt2 = np.asarray(1.0 / np.sqrt(2.0), dtype=x.dtype)
     return half * x * (1 + pt.erf(x * inv_sqrt2))
 
 
 def sigmoid(x: TensorVariable) -> TensorVariable:
-    """1 / (1 + exp(-x))."""
+    """Return ``1 / (1 + exp(-x))``, elementwise."""
     return pt.sigmoid(x)
 
 
 def tanh(x: TensorVariable) -> TensorVariable:
-    """tanh(x)."""
+    """Return ``tanh(x)``, elementwise."""
     return pt.tanh(x)
 
 

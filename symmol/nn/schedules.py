@@ -82,6 +82,7 @@ class Constant(Schedule):
     """``lr(t) = lr₀``: a shared rate changed by hand with ``learning_rate.set_value``."""
 
     def value(self, t: int) -> float:
+        """Return ``base_lr`` whatever ``t``."""
         return self.base_lr
 
 
@@ -95,6 +96,7 @@ class StepDecay(Schedule):
         super().__init__(base_lr, dtype)
 
     def value(self, t: int) -> float:
+        """Return ``base_lr * gamma ** (t // step_size)``."""
         return self.base_lr * self.gamma ** (t // self.step_size)
 
 
@@ -108,6 +110,7 @@ class ExponentialDecay(Schedule):
         super().__init__(base_lr, dtype)
 
     def value(self, t: int) -> float:
+        """Return ``base_lr * gamma ** t``."""
         return self.base_lr * self.gamma ** t
 
 
@@ -128,6 +131,7 @@ class CosineDecay(Schedule):
         super().__init__(base_lr, dtype)
 
     def value(self, t: int) -> float:
+        """Return the cosine-annealed rate at step ``t``; ``min_lr`` from ``total_steps`` on."""
         progress = min(t, self.total_steps) / self.total_steps
         return self.min_lr + (self.base_lr - self.min_lr) * (1 + math.cos(math.pi * progress)) / 2
 
@@ -150,6 +154,10 @@ class LinearWarmup(Schedule):
         super().__init__(base_lr, dtype)
 
     def value(self, t: int) -> float:
+        """Return the warm-up rate at step ``t``, or ``after``'s rate at ``t - warmup_steps`` once warmed up.
+
+        Without ``after`` the rate stays at ``base_lr`` after the warm-up.
+        """
         if t >= self.warmup_steps and self.after is not None:
             return self.after.value(t - self.warmup_steps)
         fraction = min(t, self.warmup_steps) / self.warmup_steps

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Collection, Sequence
+from typing import cast
 
 import numpy as np
 import pytensor
@@ -56,14 +57,14 @@ def _zeros_like(param: TensorSharedVariable, name: str, fill: float = 0.0) -> Te
 
 
 def _cast(value, like: TensorSharedVariable):
-    """A hyperparameter in the parameter's dtype (keeps float32 graphs float32)."""
+    """Cast a hyperparameter to the parameter's dtype (keeps float32 graphs float32)."""
     if isinstance(value, int | float | np.number):
         return np.asarray(value, dtype=like.dtype)
     return pt.cast(value, like.dtype)
 
 
 def _step_counter(params: Sequence[TensorSharedVariable], name: str) -> TensorSharedVariable:
-    """A shared float step counter ``t`` (0 before the first step) in the parameters' dtype."""
+    """Create a shared float step counter ``t`` (0 before the first step) in the parameters' dtype."""
     return pytensor.shared(np.asarray(0.0, dtype=params[0].dtype), name=name)
 
 
@@ -75,15 +76,18 @@ def _coupled_decay(g, param: TensorSharedVariable, weight_decay, decayed: Collec
 
 
 def _gradients(loss_or_grads, params: Sequence) -> list:
-    """Lasagne's ``loss_or_grads``: a scalar loss (differentiated here with
-    ``pytensor.gradient.grad``) or one gradient expression per parameter."""
+    """Return one gradient expression per parameter from Lasagne's ``loss_or_grads``.
+
+    ``loss_or_grads`` is a scalar loss (differentiated here with ``pytensor.gradient.grad``) or one
+    gradient expression per parameter.
+    """
     if not params:
         raise ValueError("no parameters to update")
     if isinstance(loss_or_grads, Variable):
         if loss_or_grads.type.ndim != 0:
             raise ValueError(f"the loss must be a scalar, got ndim {loss_or_grads.type.ndim}; "
                              "pass a scalar loss or a list of gradients")
-        return pytensor.gradient.grad(loss_or_grads, list(params))
+        return cast(list, pytensor.gradient.grad(loss_or_grads, list(params)))  # one per parameter
     gradients = list(loss_or_grads)
     if len(gradients) != len(params):
         raise ValueError(f"{len(gradients)} gradients for {len(params)} parameters")

@@ -53,8 +53,10 @@ def check_csr(op_name: str, indptr: np.ndarray, indices: np.ndarray, n_values: i
 
 
 def scipy_csr(indptr: np.ndarray, indices: np.ndarray, values: np.ndarray, n_cols: int) -> scipy.sparse.csr_matrix:
-    """The ``scipy.sparse.csr_matrix`` of shape ``(len(indptr) - 1, n_cols)`` of a CSR batch checked by
-    :func:`check_csr`."""
+    """Return the ``scipy.sparse.csr_matrix`` of shape ``(len(indptr) - 1, n_cols)`` of a CSR batch.
+
+    The batch must have been checked by :func:`check_csr`.
+    """
     n_rows = indptr.shape[0] - 1
     return scipy.sparse.csr_matrix((values, indices, indptr), shape=(n_rows, n_cols))
 

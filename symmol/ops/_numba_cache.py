@@ -68,7 +68,7 @@ _GRAPH_KERNELS: dict[Dispatcher, Dispatcher] = {}
 
 
 def graph_kernel(kernel: Dispatcher, _memo: dict | None = None) -> Dispatcher:
-    """A fresh, uncached, serial Numba copy of ``kernel`` and of every jitted function it calls.
+    """Return a fresh, uncached, serial Numba copy of ``kernel`` and of every jitted function it calls.
 
     Used by every Op's Numba dispatch. PyTensor caches each compiled graph function on
     disk (``numba__cache``). Measured with PyTensor 3.0.7 / Numba 0.65, each case run three
@@ -125,8 +125,10 @@ def graph_kernel(kernel: Dispatcher, _memo: dict | None = None) -> Dispatcher:
 
 
 def _kernel_call(kernel: Dispatcher, n_inputs: int, size_last: bool) -> Callable:
-    """Jitted graph function ``(*inputs) -> kernel(*inputs)``; with ``size_last`` the last input, a 0-d
-    size array, is passed as a Python scalar (``n.item()``)."""
+    """Build the jitted graph function ``(*inputs) -> kernel(*inputs)``.
+
+    With ``size_last`` the last input, a 0-d size array, is passed as a Python scalar (``n.item()``).
+    """
     if size_last:
         if n_inputs == 2:
             @numba_basic.numba_njit

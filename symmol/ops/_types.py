@@ -182,7 +182,7 @@ def as_count(n: TensorLike, op_name: str, arg: str) -> tuple[TensorVariable, int
 
 
 def static_n_rows(indptr: TensorVariable) -> int | None:
-    """Static number of CSR rows (``len(indptr) - 1``) if known, else None."""
+    """Return the static number of CSR rows (``len(indptr) - 1``) if known, else None."""
     n = indptr.type.shape[0]
     return None if n is None else max(n - 1, 0)
 
@@ -194,7 +194,7 @@ def n_bits_of(W: TensorVariable) -> Variable | int:
 
 
 def static_size(node: Apply, position: int) -> int | None:
-    """The value of the scalar size input ``node.inputs[position]`` when it is a graph constant, else None."""
+    """Return the value of the scalar size input ``node.inputs[position]`` when it is a graph constant, else None."""
     var = node.inputs[position]
     return int(var.data) if isinstance(var, Constant) else None
 

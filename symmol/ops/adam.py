@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from typing import cast
 
 import numpy as np
 import pytensor
@@ -55,6 +56,7 @@ from pytensor.link.numba.dispatch import basic as numba_basic
 from pytensor.link.numba.dispatch.basic import register_funcify_default_op_cache_key
 from pytensor.tensor import TensorLike
 from pytensor.tensor.type import TensorType
+from pytensor.tensor.variable import TensorVariable
 
 from symmol.kernels import sparse as _sparse_kernels
 from symmol.kernels.sparse import csr_t_adam_update
@@ -138,7 +140,7 @@ def adam_step(p, g, m, v, step_size, bias_correction2_sqrt, beta1, beta2, epsilo
     return _adam_step_op(dtype, p.type.ndim)(p, *tensors, *scalars, return_list=True)
 
 
-def _as_scalars(op_name: str, scalars: Sequence, dtype: str) -> list[Variable]:
+def _as_scalars(op_name: str, scalars: Sequence, dtype: str) -> list[TensorVariable]:
     """Adam's five scalars (:data:`_SCALARS`) as 0-d tensors of ``dtype``; ``TypeError`` naming a non-scalar."""
     out = []
     for s, arg in zip(scalars, _SCALARS, strict=True):
@@ -151,7 +153,7 @@ def _as_scalars(op_name: str, scalars: Sequence, dtype: str) -> list[Variable]:
 
 def _store_outputs(output_storage: list[list], new: Sequence[np.ndarray], old: Sequence[np.ndarray],
                    inplace: bool) -> None:
-    """``perform``'s outputs of an Adam step: written into ``old`` (in place) or fresh arrays of its dtype."""
+    """Store ``perform``'s outputs of an Adam step: written into ``old`` (in place) or fresh arrays of its dtype."""
     for storage, value, previous in zip(output_storage, new, old, strict=True):
         if inplace:
             previous[...] = value
@@ -195,10 +197,24 @@ class FingerprintAdam(Op):
         if self.inplace:
             self.destroy_map = {0: [4], 1: [5], 2: [6]}
 
-    def make_node(self, indptr: TensorLike, indices: TensorLike, values: TensorLike, G: TensorLike,
-                  W: TensorLike, m: TensorLike, v: TensorLike, step_size: TensorLike,
-                  bias_correction2_sqrt: TensorLike, beta1: TensorLike, beta2: TensorLike,
-                  epsilon: TensorLike) -> Apply:
+    def make_node(  # type: ignore[override]
+        self, indptr: TensorLike, indices: TensorLike, values: TensorLike, G: TensorLike, W: TensorLike,
+        m: TensorLike, v: TensorLike, step_size: TensorLike, bias_correction2_sqrt: TensorLike, beta1: TensorLike,
+        beta2: TensorLike, epsilon: TensorLike,
+    ) -> Apply:
+        """Build the ``Apply`` node of the fused step.
+
+        Returns
+        -------
+        Apply
+            The twelve inputs in the order of the class docstring (``values``, ``G``, ``m``, ``v`` and
+            the scalars cast to ``W``'s dtype); three outputs of ``W``'s type.
+
+        Raises
+        ------
+        TypeError
+            If an input has the wrong rank or dtype, or a scalar is not 0-d.
+        """
         name = type(self).__name__
         indptr = as_int_vector(indptr, name, "indptr")
         indices = as_int_vector(indices, name, "indices")
@@ -213,7 +229,18 @@ class FingerprintAdam(Op):
         outputs = [TensorType(dtype, shape=W.type.shape)() for _ in range(3)]
         return Apply(self, [indptr, indices, values, tensors[0], W, tensors[1], tensors[2], *scalars], outputs)
 
-    def perform(self, node: Apply, inputs: list[np.ndarray], output_storage: list[list]) -> None:
+    def perform(self, node: Apply, inputs: Sequence[np.ndarray], output_storage: list[list]) -> None:
+        """Compute ``g = X.T @ G`` with ``scipy.sparse`` and apply :func:`adam_step_formulas` in NumPy.
+
+        With ``inplace`` the results are written into ``W``, ``m`` and ``v``; else into fresh arrays of
+        their dtype.
+
+        Raises
+        ------
+        ValueError
+            If the CSR structure is invalid, ``G`` does not have ``len(indptr) - 1`` rows and ``W``'s
+            columns, or ``m``/``v`` do not have ``W``'s shape.
+        """
         indptr, indices, values, G, W, m, v, *scalars = inputs
         name = type(self).__name__
         check_csr(name, indptr, indices, values.shape[0], W.shape[0])
@@ -226,23 +253,33 @@ class FingerprintAdam(Op):
         _store_outputs(output_storage, new, (W, m, v), self.inplace)
 
     def infer_shape(self, fgraph, node: Apply, input_shapes: list[tuple]) -> list[tuple]:
+        """Return ``W``'s shape for each of the three outputs."""
         return [input_shapes[4]] * 3
 
     def connection_pattern(self, node: Apply) -> list[list[bool]]:
+        """Connect every output to every input but ``indptr`` and ``indices`` (integer structure)."""
         return [[False] * 3] * 2 + [[True] * 3] * 10
 
     def pullback(self, inputs: Sequence[Variable], outputs: Sequence[Variable],
                  cotangents: Sequence[Variable]) -> list[Variable]:
-        indptr, indices, values, G, W, m, v, *scalars = inputs
+        """Differentiate the unfused step (``X.T @ G`` then :func:`adam_step_formulas`).
+
+        Returns
+        -------
+        list of Variable
+            Disconnected gradients for ``indptr`` and ``indices``, then the gradients wrt ``values``,
+            ``G``, ``W``, ``m``, ``v`` and the five scalars (zeros where disconnected).
+        """
+        indptr, indices, values, G, W, m, v, *scalars = cast(Sequence[TensorVariable], inputs)
         g = fingerprint_dot_grad_w(indptr, indices, values, G, W.shape[0])
         # copies: m_new and v_new are also intermediates of W_new, and a known gradient of an
         # intermediate would replace (not add to) what flows into it from W_new
-        unfused = [pt.tensor_copy(x) for x in adam_step_formulas(W, g, m, v, *scalars)]
-        known = {out: cot for out, cot in zip(unfused, cotangents, strict=True)
+        unfused = [cast(TensorVariable, pt.tensor_copy(x)) for x in adam_step_formulas(W, g, m, v, *scalars)]
+        known: dict[Variable, Variable] = {out: cot for out, cot in zip(unfused, cotangents, strict=True)
                  if not isinstance(cot.type, pytensor.gradient.DisconnectedType)}
         wrt = [values, G, W, m, v, *scalars]
-        grads = pytensor.gradient.grad(None, wrt, known_grads=known, disconnected_inputs="ignore",
-                                       return_disconnected="zero")
+        grads = cast(list[Variable], pytensor.gradient.grad(None, wrt, known_grads=known, disconnected_inputs="ignore",
+                                                            return_disconnected="zero"))
         return [pytensor.gradient.disconnected_type(), pytensor.gradient.disconnected_type(), *grads]
 
 
@@ -258,8 +295,9 @@ def fingerprint_adam(indptr, indices, values, G, W, m, v, step_size, bias_correc
     list of TensorVariable
         ``[W_new, m_new, v_new]``, each of shape (n_bits, n_hidden) and ``W``'s dtype.
     """
-    return _fingerprint_adam(indptr, indices, values, G, W, m, v, step_size, bias_correction2_sqrt, beta1,
-                             beta2, epsilon, return_list=True)
+    outputs = _fingerprint_adam(indptr, indices, values, G, W, m, v, step_size, bias_correction2_sqrt, beta1,
+                                beta2, epsilon, return_list=True)
+    return cast(list[Variable], outputs)
 
 
 class DenseAdam(Op):
@@ -290,9 +328,24 @@ class DenseAdam(Op):
         if self.inplace:
             self.destroy_map = {0: [0], 1: [2], 2: [3]}
 
-    def make_node(self, p: TensorLike, g: TensorLike, m: TensorLike, v: TensorLike, step_size: TensorLike,
-                  bias_correction2_sqrt: TensorLike, beta1: TensorLike, beta2: TensorLike,
-                  epsilon: TensorLike) -> Apply:
+    def make_node(  # type: ignore[override]
+        self, p: TensorLike, g: TensorLike, m: TensorLike, v: TensorLike, step_size: TensorLike,
+        bias_correction2_sqrt: TensorLike, beta1: TensorLike, beta2: TensorLike, epsilon: TensorLike,
+    ) -> Apply:
+        """Build the ``Apply`` node of the step.
+
+        Returns
+        -------
+        Apply
+            Inputs ``p``, then ``g``, ``m``, ``v`` and the five scalars cast to ``p``'s dtype; three
+            outputs of ``p``'s type.
+
+        Raises
+        ------
+        TypeError
+            If ``p`` is not a float32/float64 vector or matrix, ``g``, ``m`` or ``v`` does not have its
+            rank or a float dtype, or a scalar is not 0-d.
+        """
         name = type(self).__name__
         p = pt.as_tensor_variable(p)
         if p.type.ndim not in (1, 2):
@@ -307,7 +360,17 @@ class DenseAdam(Op):
         outputs = [TensorType(dtype, shape=p.type.shape)() for _ in range(3)]
         return Apply(self, [p, *tensors, *scalars], outputs)
 
-    def perform(self, node: Apply, inputs: list[np.ndarray], output_storage: list[list]) -> None:
+    def perform(self, node: Apply, inputs: Sequence[np.ndarray], output_storage: list[list]) -> None:
+        """Apply :func:`adam_step_formulas` in NumPy.
+
+        With ``inplace`` the results are written into ``p``, ``m`` and ``v``; else into fresh arrays of
+        their dtype.
+
+        Raises
+        ------
+        ValueError
+            If ``p``, ``g``, ``m`` and ``v`` do not have one shape.
+        """
         p, g, m, v, *scalars = inputs
         if not (g.shape == m.shape == v.shape == p.shape):
             raise ValueError(f"{type(self).__name__}: p, g, m, v must have one shape, got "
@@ -316,17 +379,26 @@ class DenseAdam(Op):
         _store_outputs(output_storage, new, (p, m, v), self.inplace)
 
     def infer_shape(self, fgraph, node: Apply, input_shapes: list[tuple]) -> list[tuple]:
+        """Return ``p``'s shape for each of the three outputs."""
         return [input_shapes[0]] * 3
 
     def pullback(self, inputs: Sequence[Variable], outputs: Sequence[Variable],
                  cotangents: Sequence[Variable]) -> list[Variable]:
+        """Differentiate :func:`adam_step_formulas`.
+
+        Returns
+        -------
+        list of Variable
+            The gradients wrt the nine inputs (zeros where disconnected).
+        """
         p, g, m, v, *scalars = inputs
         # copies, for the reason given in FingerprintAdam.pullback
-        unfused = [pt.tensor_copy(x) for x in adam_step_formulas(p, g, m, v, *scalars)]
-        known = {out: cot for out, cot in zip(unfused, cotangents, strict=True)
+        unfused = [cast(TensorVariable, pt.tensor_copy(x)) for x in adam_step_formulas(p, g, m, v, *scalars)]
+        known: dict[Variable, Variable] = {out: cot for out, cot in zip(unfused, cotangents, strict=True)
                  if not isinstance(cot.type, pytensor.gradient.DisconnectedType)}
-        return pytensor.gradient.grad(None, list(inputs), known_grads=known, disconnected_inputs="ignore",
-                                      return_disconnected="zero")
+        grads = pytensor.gradient.grad(None, list(inputs), known_grads=known, disconnected_inputs="ignore",
+                                       return_disconnected="zero")
+        return cast(list[Variable], grads)
 
 
 _dense_adam = DenseAdam()
@@ -340,7 +412,8 @@ def dense_adam(p, g, m, v, step_size, bias_correction2_sqrt, beta1, beta2, epsil
     list of TensorVariable
         ``[p_new, m_new, v_new]``, each of ``p``'s shape and dtype.
     """
-    return _dense_adam(p, g, m, v, step_size, bias_correction2_sqrt, beta1, beta2, epsilon, return_list=True)
+    outputs = _dense_adam(p, g, m, v, step_size, bias_correction2_sqrt, beta1, beta2, epsilon, return_list=True)
+    return cast(list[Variable], outputs)
 
 
 # --------------------------------------------------------------------------- #
@@ -379,8 +452,10 @@ def _numba_funcify_fingerprint_adam(op, node=None, **kwargs):
 
 
 def _fingerprint_adam_entry(inplace: bool, dtype: str):
-    """Graph function of :class:`FingerprintAdam` calling the parallel kernel through its entry point
-    (:mod:`symmol.ops.entry_points`): validation here, serially; the step there, on both cores."""
+    """Build the graph function of :class:`FingerprintAdam` calling the parallel kernel through its entry point.
+
+    See :mod:`symmol.ops.entry_points`: validation here, serially; the step there, on both cores.
+    """
     entry = entry_points.entry_point("fingerprint_adam", dtype)
     pointer = entry_points.data_pointer
     check = graph_kernel(_sparse_kernels.check_csr)

@@ -64,6 +64,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from typing import cast
 
 import numpy as np
 import pytensor.tensor as pt
@@ -289,9 +290,23 @@ class FingerprintDot(_FingerprintCOp):
 
     __props__ = ()
 
-    def make_node(
+    def make_node(  # type: ignore[override]
         self, indptr: TensorLike, indices: TensorLike, values: TensorLike, W: TensorLike
     ) -> Apply:
+        """Build the ``Apply`` node of ``X @ W``.
+
+        Returns
+        -------
+        Apply
+            Inputs ``indptr``, ``indices``, ``values`` (cast to ``W``'s dtype) and ``W``; one output of
+            ``W``'s dtype, static shape ``(n_rows, n_hidden)`` where known.
+
+        Raises
+        ------
+        TypeError
+            If ``indptr``/``indices`` are not integer vectors, ``W`` is not a float32/float64 matrix,
+            or ``values`` is not a real vector or would be downcast.
+        """
         name = type(self).__name__
         indptr = as_int_vector(indptr, name, "indptr")
         indices = as_int_vector(indices, name, "indices")
@@ -300,19 +315,31 @@ class FingerprintDot(_FingerprintCOp):
         out = TensorType(W.type.dtype, shape=(static_n_rows(indptr), W.type.shape[1]))()
         return Apply(self, [indptr, indices, values, W], [out])
 
-    def perform(self, node: Apply, inputs: list[np.ndarray], output_storage: list[list]) -> None:
+    def perform(self, node: Apply, inputs: Sequence[np.ndarray], output_storage: list[list]) -> None:
+        """Compute ``X @ W`` with ``scipy.sparse`` into ``output_storage[0][0]``.
+
+        Raises
+        ------
+        ValueError
+            If the CSR structure is invalid (see :func:`symmol.ops._csr.check_csr`).
+        """
         indptr, indices, values, W = inputs
         check_csr(type(self).__name__, indptr, indices, values.shape[0], W.shape[0])
         X = scipy_csr(indptr, indices, values, W.shape[0])
         output_storage[0][0] = np.asarray(X @ W, dtype=node.outputs[0].type.dtype)
 
     def infer_shape(self, fgraph, node: Apply, input_shapes: list[tuple]) -> list[tuple]:
+        """Return the output shape ``(len(indptr) - 1, n_hidden)``."""
         indptr_shape, _, _, W_shape = input_shapes
         return [(indptr_shape[0] - 1, W_shape[1])]
 
     def c_code(
         self, node: Apply, name: str, inputs: list[str], outputs: list[str], sub: dict
     ) -> str:
+        """Return the C code of the node: contiguous inputs, CSR check, then the serial sparse product.
+
+        Fails with ``ValueError`` for an invalid CSR structure.
+        """
         indptr, indices, values, W = inputs
         (z,) = outputs
         take, all_ok, release = self._c_contiguous_inputs(inputs)
@@ -346,6 +373,7 @@ class FingerprintDot(_FingerprintCOp):
         """
 
     def connection_pattern(self, node: Apply) -> list[list[bool]]:
+        """Connect the output to ``values`` and ``W``; ``indptr`` and ``indices`` are integer structure."""
         return [[False], [False], [True], [True]]
 
     def pullback(
@@ -354,7 +382,12 @@ class FingerprintDot(_FingerprintCOp):
         outputs: Sequence[Variable],
         cotangents: Sequence[Variable],
     ) -> list[Variable]:
-        indptr, indices, values, W = inputs
+        """Return ``[disconnected, disconnected, dvalues, dW]``.
+
+        ``dvalues`` is :func:`fingerprint_row_dot` of the cotangent, ``dW`` is
+        :func:`fingerprint_dot_grad_w` (``X.T @ g``), both in ``W``'s dtype.
+        """
+        indptr, indices, values, W = cast(Sequence[TensorVariable], inputs)
         (g_out,) = cotangents
         g_out = pt.cast(g_out, W.type.dtype)
         g_values = fingerprint_row_dot(indptr, indices, g_out, W)
@@ -391,7 +424,7 @@ class FingerprintDotGradW(_FingerprintCOp):
 
     __props__ = ()
 
-    def make_node(
+    def make_node(  # type: ignore[override]
         self,
         indptr: TensorLike,
         indices: TensorLike,
@@ -399,6 +432,21 @@ class FingerprintDotGradW(_FingerprintCOp):
         G: TensorLike,
         n_bits: TensorLike,
     ) -> Apply:
+        """Build the ``Apply`` node of ``X.T @ G``.
+
+        Returns
+        -------
+        Apply
+            Inputs ``indptr``, ``indices``, ``values`` (cast to ``G``'s dtype), ``G`` and ``n_bits``;
+            one output of ``G``'s dtype, static shape ``(n_bits, n_hidden)`` where known.
+
+        Raises
+        ------
+        TypeError
+            If an input has the wrong rank or dtype (see the class docstring).
+        ValueError
+            If ``n_bits`` is a negative constant.
+        """
         name = type(self).__name__
         indptr = as_int_vector(indptr, name, "indptr")
         indices = as_int_vector(indices, name, "indices")
@@ -411,10 +459,18 @@ class FingerprintDotGradW(_FingerprintCOp):
         out = TensorType(G.type.dtype, shape=(static_bits, G.type.shape[1]))()
         return Apply(self, [indptr, indices, values, G, n_bits], [out])
 
-    def perform(self, node: Apply, inputs: list[np.ndarray], output_storage: list[list]) -> None:
-        indptr, indices, values, G, n_bits = inputs
+    def perform(self, node: Apply, inputs: Sequence[np.ndarray], output_storage: list[list]) -> None:
+        """Compute ``X.T @ G`` with ``scipy.sparse`` into ``output_storage[0][0]``.
+
+        Raises
+        ------
+        ValueError
+            If ``n_bits`` is negative, the CSR structure is invalid or ``G`` does not have
+            ``len(indptr) - 1`` rows.
+        """
+        indptr, indices, values, G, n = inputs
         name = type(self).__name__
-        n_bits = int(n_bits)
+        n_bits = int(n)
         if n_bits < 0:
             raise ValueError(f"{name}: n_bits must be non-negative, got {n_bits}")
         check_csr(name, indptr, indices, values.shape[0], n_bits)
@@ -424,12 +480,18 @@ class FingerprintDotGradW(_FingerprintCOp):
         output_storage[0][0] = np.asarray(X.T @ G, dtype=node.outputs[0].type.dtype)
 
     def infer_shape(self, fgraph, node: Apply, input_shapes: list[tuple]) -> list[tuple]:
+        """Return the output shape ``(n_bits, n_hidden)``."""
         G_shape = input_shapes[3]
         return [(pt.cast(node.inputs[4], "int64"), G_shape[1])]
 
     def c_code(
         self, node: Apply, name: str, inputs: list[str], outputs: list[str], sub: dict
     ) -> str:
+        """Return the C code of the node: contiguous inputs, checks, then the serial transposed product.
+
+        Fails with ``ValueError`` for a negative ``n_bits``, a ``G`` without ``len(indptr) - 1`` rows or
+        an invalid CSR structure.
+        """
         indptr, indices, values, G, n_bits = inputs
         (z,) = outputs
         take, all_ok, release = self._c_contiguous_inputs(inputs[:4])
@@ -470,6 +532,7 @@ class FingerprintDotGradW(_FingerprintCOp):
         """
 
     def connection_pattern(self, node: Apply) -> list[list[bool]]:
+        """Connect the output to ``values`` and ``G``; ``indptr``, ``indices`` and ``n_bits`` are integer."""
         return [[False], [False], [True], [True], [False]]
 
     def pullback(
@@ -478,6 +541,11 @@ class FingerprintDotGradW(_FingerprintCOp):
         outputs: Sequence[Variable],
         cotangents: Sequence[Variable],
     ) -> list[Variable]:
+        """Return ``[disconnected, disconnected, dvalues, dG, disconnected]``.
+
+        ``dvalues`` is :func:`fingerprint_row_dot` and ``dG`` is :func:`fingerprint_dot` of the
+        cotangent, both in ``G``'s dtype.
+        """
         indptr, indices, values, G, _n_bits = inputs
         (g_out,) = cotangents
         g_out = pt.cast(g_out, G.type.dtype)
@@ -512,9 +580,23 @@ class FingerprintRowDot(_FingerprintCOp):
 
     __props__ = ()
 
-    def make_node(
+    def make_node(  # type: ignore[override]
         self, indptr: TensorLike, indices: TensorLike, G: TensorLike, W: TensorLike
     ) -> Apply:
+        """Build the ``Apply`` node of the row-wise dots.
+
+        Returns
+        -------
+        Apply
+            Inputs ``indptr``, ``indices``, and ``G`` and ``W`` cast to their common dtype; one
+            output vector of that dtype and the static length of ``indices``.
+
+        Raises
+        ------
+        TypeError
+            If ``indptr``/``indices`` are not integer vectors or ``G``/``W`` not float32/float64
+            matrices.
+        """
         name = type(self).__name__
         indptr = as_int_vector(indptr, name, "indptr")
         indices = as_int_vector(indices, name, "indices")
@@ -526,7 +608,15 @@ class FingerprintRowDot(_FingerprintCOp):
         out = TensorType(dtype, shape=(indices.type.shape[0],))()
         return Apply(self, [indptr, indices, G, W], [out])
 
-    def perform(self, node: Apply, inputs: list[np.ndarray], output_storage: list[list]) -> None:
+    def perform(self, node: Apply, inputs: Sequence[np.ndarray], output_storage: list[list]) -> None:
+        """Compute ``out[k] = G[row(k)] . W[indices[k]]`` with NumPy (one gemv per row).
+
+        Raises
+        ------
+        ValueError
+            If the CSR structure is invalid, ``G`` does not have ``len(indptr) - 1`` rows, or ``G``
+            and ``W`` differ in their number of columns.
+        """
         indptr, indices, G, W = inputs
         name = type(self).__name__
         check_csr(name, indptr, indices, indices.shape[0], W.shape[0])
@@ -546,11 +636,17 @@ class FingerprintRowDot(_FingerprintCOp):
         output_storage[0][0] = out
 
     def infer_shape(self, fgraph, node: Apply, input_shapes: list[tuple]) -> list[tuple]:
+        """Return the output shape ``(nnz,)``, the length of ``indices``."""
         return [(input_shapes[1][0],)]
 
     def c_code(
         self, node: Apply, name: str, inputs: list[str], outputs: list[str], sub: dict
     ) -> str:
+        """Return the C code of the node: contiguous inputs, checks, then the serial row-wise dots.
+
+        Fails with ``ValueError`` for a ``G`` without ``len(indptr) - 1`` rows, ``G`` and ``W`` of
+        different widths or an invalid CSR structure.
+        """
         indptr, indices, G, W = inputs
         (z,) = outputs
         take, all_ok, release = self._c_contiguous_inputs(inputs)
@@ -588,6 +684,7 @@ class FingerprintRowDot(_FingerprintCOp):
         """
 
     def connection_pattern(self, node: Apply) -> list[list[bool]]:
+        """Connect the output to ``G`` and ``W``; ``indptr`` and ``indices`` are integer structure."""
         return [[False], [False], [True], [True]]
 
     def pullback(
@@ -596,7 +693,12 @@ class FingerprintRowDot(_FingerprintCOp):
         outputs: Sequence[Variable],
         cotangents: Sequence[Variable],
     ) -> list[Variable]:
-        indptr, indices, G, W = inputs
+        """Return ``[disconnected, disconnected, dG, dW]``.
+
+        ``dG`` is :func:`fingerprint_dot` and ``dW`` is :func:`fingerprint_dot_grad_w` of the
+        cotangent, both in ``G``'s dtype.
+        """
+        indptr, indices, G, W = cast(Sequence[TensorVariable], inputs)
         (g_out,) = cotangents
         g_out = pt.cast(g_out, G.type.dtype)
         g_G = fingerprint_dot(indptr, indices, g_out, W)
@@ -635,21 +737,21 @@ def fingerprint_dot(
     TypeError
         If an input has the wrong rank or dtype.
     """
-    return _fingerprint_dot(indptr, indices, values, W)
+    return cast(TensorVariable, _fingerprint_dot(indptr, indices, values, W))
 
 
 def fingerprint_dot_grad_w(
     indptr: TensorLike, indices: TensorLike, values: TensorLike, G: TensorLike, n_bits: TensorLike
 ) -> TensorVariable:
     """Symbolic ``X.T @ G`` of shape (n_bits, n_hidden); see :class:`FingerprintDotGradW`."""
-    return _fingerprint_dot_grad_w(indptr, indices, values, G, n_bits)
+    return cast(TensorVariable, _fingerprint_dot_grad_w(indptr, indices, values, G, n_bits))
 
 
 def fingerprint_row_dot(
     indptr: TensorLike, indices: TensorLike, G: TensorLike, W: TensorLike
 ) -> TensorVariable:
     """Symbolic ``out[k] = G[row(k)] . W[indices[k]]``; see :class:`FingerprintRowDot`."""
-    return _fingerprint_row_dot(indptr, indices, G, W)
+    return cast(TensorVariable, _fingerprint_row_dot(indptr, indices, G, W))
 
 
 def fingerprint_dot_grad_w_rows(
@@ -704,19 +806,22 @@ _NUMBA_DISPATCH_VERSION = 4
 _NUMBA_CACHE_VERSION = cache_version(_NUMBA_DISPATCH_VERSION, _sparse_kernels)
 
 
-@register_funcify_default_op_cache_key(FingerprintDot)
-def _numba_funcify_fingerprint_dot(op, node=None, **kwargs):
-    dtype = node.inputs[3].type.dtype
-    if not entry_points.has_entry_point(node.inputs[0].type.dtype, node.inputs[1].type.dtype, dtype):
-        kernel = graph_kernel(csr_dense_matmul)
+def _fingerprint_dot_serial():
+    """Build the graph function of :class:`FingerprintDot` calling a serial, uncached copy of the kernel."""
+    kernel = graph_kernel(csr_dense_matmul)
 
-        @numba_basic.numba_njit
-        def fingerprint_dot_numba(indptr, indices, values, W):
-            return kernel(indptr, indices, values, W)
+    @numba_basic.numba_njit
+    def fingerprint_dot_numba(indptr, indices, values, W):
+        return kernel(indptr, indices, values, W)
 
-        return fingerprint_dot_numba, _NUMBA_CACHE_VERSION
+    return fingerprint_dot_numba
 
-    # the parallel kernel, through its entry point (see symmol.ops.entry_points)
+
+def _fingerprint_dot_entry(dtype: str):
+    """Build the graph function of :class:`FingerprintDot` calling the parallel kernel through its entry point.
+
+    See :mod:`symmol.ops.entry_points`: the CSR check runs here, serially; the product there.
+    """
     entry = entry_points.entry_point("fingerprint_dot", dtype)
     pointer = entry_points.data_pointer
     check = graph_kernel(_sparse_kernels.check_csr)
@@ -733,7 +838,16 @@ def _numba_funcify_fingerprint_dot(op, node=None, **kwargs):
               n_bits, n_hidden, pointer(out))
         return out
 
-    return fingerprint_dot_numba, _NUMBA_CACHE_VERSION + entry_points.cache_salt()
+    return fingerprint_dot_numba
+
+
+@register_funcify_default_op_cache_key(FingerprintDot)
+def _numba_funcify_fingerprint_dot(op, node=None, **kwargs):
+    dtype = node.inputs[3].type.dtype
+    if not entry_points.has_entry_point(node.inputs[0].type.dtype, node.inputs[1].type.dtype, dtype):
+        return _fingerprint_dot_serial(), _NUMBA_CACHE_VERSION
+    # the parallel kernel, through its entry point (see symmol.ops.entry_points)
+    return _fingerprint_dot_entry(dtype), _NUMBA_CACHE_VERSION + entry_points.cache_salt()
 
 
 register_graph_kernel(FingerprintDotGradW, csr_t_dense_matmul, _NUMBA_CACHE_VERSION, size_last=True)

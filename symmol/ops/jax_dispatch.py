@@ -47,6 +47,13 @@ def register() -> None:
     ImportError
         ``jax`` is not installed (``pip install symmol[jax]``).
     """
+    _register_fingerprint_ops()
+    _register_segment_reductions()
+    _register_max_grad_and_gather()
+
+
+def _register_fingerprint_ops() -> None:
+    """Register ``FingerprintDot``, ``FingerprintDotGradW`` and ``FingerprintRowDot``."""
     import jax
     import jax.numpy as jnp
     from pytensor.link.jax.dispatch import jax_funcify
@@ -88,6 +95,13 @@ def register() -> None:
 
         return fingerprint_row_dot
 
+
+def _register_segment_reductions() -> None:
+    """Register ``SegmentSum``, ``SegmentMean`` and ``SegmentMax``."""
+    import jax
+    import jax.numpy as jnp
+    from pytensor.link.jax.dispatch import jax_funcify
+
     def segment_count(ids, n, dtype):
         return jax.ops.segment_sum(jnp.ones(ids.shape[0], dtype=dtype), ids, num_segments=n)
 
@@ -127,6 +141,12 @@ def register() -> None:
             return jnp.where(empty, 0, top).astype(x.dtype), jnp.where(empty, -1, first).astype(np.int64)
 
         return segment_max
+
+
+def _register_max_grad_and_gather() -> None:
+    """Register ``SegmentMaxGrad`` and ``GatherRows``."""
+    import jax.numpy as jnp
+    from pytensor.link.jax.dispatch import jax_funcify
 
     @jax_funcify.register(SegmentMaxGrad)
     def _segment_max_grad(op, node, **kwargs):

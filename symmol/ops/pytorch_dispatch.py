@@ -52,15 +52,16 @@ def register() -> None:
     ImportError
         ``torch`` is not installed (``pip install symmol[pytorch]``).
     """
+    _register_scalar_fixes()
+    _register_fingerprint_ops()
+    _register_segment_reductions()
+    _register_max_grad_and_gather()
+
+
+def _register_scalar_fixes() -> None:
+    """Map PyTensor's ``Pow`` and ``EQ`` scalar Ops to ``torch.pow`` and ``torch.eq``."""
     import torch
     from pytensor.link.pytorch.dispatch import pytorch_funcify
-
-    def torch_dtype(dtype: str):
-        return getattr(torch, dtype)
-
-    def row_ids(indptr, nnz):
-        positions = torch.arange(nnz, dtype=indptr.dtype, device=indptr.device)
-        return torch.searchsorted(indptr[1:].contiguous(), positions, right=True)
 
     @pytorch_funcify.register(Pow)
     def _pow(op, node, **kwargs):  # PyTensor names it after NumPy's ``power``; torch's is ``pow``
@@ -72,6 +73,19 @@ def register() -> None:
         # whole tensors and returns one Python bool: the ReLU gradient ``eq(relu(x), x)`` then
         # broke every training graph on this backend. ``torch.eq`` is the elementwise one.
         return torch.eq
+
+
+def _register_fingerprint_ops() -> None:
+    """Register ``FingerprintDot``, ``FingerprintDotGradW`` and ``FingerprintRowDot``."""
+    import torch
+    from pytensor.link.pytorch.dispatch import pytorch_funcify
+
+    def torch_dtype(dtype: str):
+        return getattr(torch, dtype)
+
+    def row_ids(indptr, nnz):
+        positions = torch.arange(nnz, dtype=indptr.dtype, device=indptr.device)
+        return torch.searchsorted(indptr[1:].contiguous(), positions, right=True)
 
     @pytorch_funcify.register(FingerprintDot)
     def _fingerprint_dot(op, node, **kwargs):
@@ -107,6 +121,12 @@ def register() -> None:
             return (G.to(dtype)[rows] * W.to(dtype)[indices.long()]).sum(dim=1)
 
         return fingerprint_row_dot
+
+
+def _register_segment_reductions() -> None:
+    """Register ``SegmentSum``, ``SegmentMean`` and ``SegmentMax``."""
+    import torch
+    from pytensor.link.pytorch.dispatch import pytorch_funcify
 
     def segment_sum_(x, ids, n):
         out = torch.zeros((n, x.shape[1]), dtype=x.dtype, device=x.device)
@@ -151,6 +171,12 @@ def register() -> None:
             return torch.where(empty, 0, top).to(x.dtype), torch.where(empty, -1, first)
 
         return segment_max
+
+
+def _register_max_grad_and_gather() -> None:
+    """Register ``SegmentMaxGrad`` and ``GatherRows``."""
+    import torch
+    from pytensor.link.pytorch.dispatch import pytorch_funcify
 
     @pytorch_funcify.register(SegmentMaxGrad)
     def _segment_max_grad(op, node, **kwargs):

@@ -61,21 +61,37 @@ class MatrixSum(Op):
             raise ValueError(f"MatrixSum: axis must be None, 0 or 1, got {axis!r}")
         self.axis = axis
 
-    def make_node(self, x: TensorLike) -> Apply:
+    def make_node(self, x: TensorLike) -> Apply:  # type: ignore[override]
+        """Build the ``Apply`` node of the sum.
+
+        Returns
+        -------
+        Apply
+            Input ``x``; one output of ``x``'s dtype: a scalar for ``axis=None``, else a vector of
+            the static length of the kept axis.
+
+        Raises
+        ------
+        TypeError
+            If ``x`` is not a float32/float64 matrix.
+        """
         x = as_float_tensor(x, 2, type(self).__name__, "x")
         shape = () if self.axis is None else (x.type.shape[1 - self.axis],)
         return Apply(self, [x], [TensorType(x.type.dtype, shape=shape)()])
 
-    def perform(self, node: Apply, inputs: list[np.ndarray], output_storage: list[list]) -> None:
+    def perform(self, node: Apply, inputs: Sequence[np.ndarray], output_storage: list[list]) -> None:
+        """Sum ``x`` with NumPy in float64 and store the result in ``x``'s dtype."""
         (x,) = inputs
         output_storage[0][0] = np.asarray(np.sum(x, axis=self.axis, dtype=np.float64), dtype=x.dtype)
 
     def infer_shape(self, fgraph, node: Apply, input_shapes: list[tuple]) -> list[tuple]:
+        """Return ``()`` for ``axis=None``, else the length of the kept axis of ``x``."""
         (shape,) = input_shapes
         return [() if self.axis is None else (shape[1 - self.axis],)]
 
     def pullback(self, inputs: Sequence[Variable], outputs: Sequence[Variable],
                  cotangents: Sequence[Variable]) -> list[Variable]:
+        """Return ``[zeros_like(x) + g]``: the cotangent broadcast back to the shape of ``x``."""
         (x,), (g,) = inputs, cotangents
         g = pt.cast(g, x.type.dtype)
         if self.axis == 0:
@@ -93,26 +109,28 @@ class MatrixSum(Op):
 _NUMBA_CACHE_VERSION = 2
 
 
-@register_funcify_default_op_cache_key(MatrixSum)
-def _numba_funcify_matrix_sum(op, node=None, **kwargs):
-    out_dtype = np.dtype(node.outputs[0].type.dtype)
+def _matrix_sum_all(out_dtype: np.dtype):
+    """Build the graph function of ``MatrixSum(axis=None)``: all entries, in the memory order of ``x``."""
 
-    if op.axis is None:
-        @numba_basic.numba_njit
-        def matrix_sum_all(x):
-            n, d = x.shape
-            acc = 0.0
-            if x.strides[0] >= x.strides[1]:
-                for i in range(n):
-                    for j in range(d):
-                        acc += x[i, j]
-            else:
+    @numba_basic.numba_njit
+    def matrix_sum_all(x):
+        n, d = x.shape
+        acc = 0.0
+        if x.strides[0] >= x.strides[1]:
+            for i in range(n):
                 for j in range(d):
-                    for i in range(n):
-                        acc += x[i, j]
-            return np.array(acc, dtype=out_dtype)
+                    acc += x[i, j]
+        else:
+            for j in range(d):
+                for i in range(n):
+                    acc += x[i, j]
+        return np.array(acc, dtype=out_dtype)
 
-        return matrix_sum_all, _NUMBA_CACHE_VERSION
+    return matrix_sum_all
+
+
+def _matrix_sum_rows(out_dtype: np.dtype):
+    """Build the graph function of ``MatrixSum(axis=0)``."""
 
     @numba_basic.numba_njit
     def matrix_sum_rows(x):
@@ -132,11 +150,25 @@ def _numba_funcify_matrix_sum(op, node=None, **kwargs):
             out[j] = total
         return out
 
-    if op.axis == 0:
-        return matrix_sum_rows, _NUMBA_CACHE_VERSION
+    return matrix_sum_rows
+
+
+def _matrix_sum_columns(out_dtype: np.dtype):
+    """Build the graph function of ``MatrixSum(axis=1)``: the row sum of the transposed view."""
+    matrix_sum_rows = _matrix_sum_rows(out_dtype)
 
     @numba_basic.numba_njit
     def matrix_sum_columns(x):
         return matrix_sum_rows(x.T)  # a view with swapped strides: the same loops, same order
 
-    return matrix_sum_columns, _NUMBA_CACHE_VERSION
+    return matrix_sum_columns
+
+
+@register_funcify_default_op_cache_key(MatrixSum)
+def _numba_funcify_matrix_sum(op, node=None, **kwargs):
+    out_dtype = np.dtype(node.outputs[0].type.dtype)
+    if op.axis is None:
+        return _matrix_sum_all(out_dtype), _NUMBA_CACHE_VERSION
+    if op.axis == 0:
+        return _matrix_sum_rows(out_dtype), _NUMBA_CACHE_VERSION
+    return _matrix_sum_columns(out_dtype), _NUMBA_CACHE_VERSION

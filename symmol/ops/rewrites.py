@@ -54,6 +54,8 @@ equals the parameter's rows) with an ``Assert``.
 
 from __future__ import annotations
 
+from typing import cast
+
 import pytensor.tensor as pt
 from pytensor import sparse
 from pytensor.compile import optdb
@@ -73,10 +75,12 @@ from pytensor.sparse.math import StructuredDot
 from pytensor.tensor.basic import Alloc
 from pytensor.tensor.blockwise import Blockwise
 from pytensor.tensor.elemwise import CAReduce, DimShuffle
+from pytensor.tensor.exceptions import NotScalarConstantError
 from pytensor.tensor.math import Dot
 from pytensor.tensor.rewriting.basic import register_canonicalize, register_specialize
 from pytensor.tensor.subtensor import AdvancedIncSubtensor1
 from pytensor.tensor.type import TensorType
+from pytensor.tensor.variable import TensorVariable
 
 from symmol.ops._types import FLOAT_DTYPES
 from symmol.ops.adam import AdamStep, DenseAdam, FingerprintAdam, dense_adam, fingerprint_adam
@@ -114,7 +118,7 @@ def _csr_parts(X: Variable):
     if X.owner is not None and isinstance(X.owner.op, CSM) and X.owner.op.format == "csr":
         values, indices, indptr, shape = X.owner.inputs
     else:
-        values, indices, indptr, shape = sparse.csm_properties(X)
+        values, indices, indptr, shape = cast(list[TensorVariable], sparse.csm_properties(X))
     return values, indices, indptr, shape[1]
 
 
@@ -136,7 +140,7 @@ def _transposed_fingerprint_operand(x: Variable):
 
 
 def _matrix_product_inputs(node):
-    """``(a, b)`` if ``node`` is a 2-D matrix product (dense, sparse or batched-matmul form)."""
+    """Return ``(a, b)`` if ``node`` is a 2-D matrix product (dense, sparse or batched-matmul form), else None."""
     op = node.op
     if isinstance(op, StructuredDot | SparseDot | Dot) or (
         isinstance(op, Blockwise) and isinstance(op.core_op, Dot)
@@ -205,7 +209,7 @@ def local_inc_subtensor_zeros_to_segment_sum(fgraph, node):
     try:
         if float(pt.get_underlying_scalar_constant_value(fill)) != 0.0:
             return None
-    except pt.NotScalarConstantError:
+    except NotScalarConstantError:
         return None
     n, d = shape
     x = _assert_shapes(x, pt.eq(x.shape[1], d), pt.eq(x.shape[0], ids.shape[0]))
@@ -220,9 +224,11 @@ def local_inc_subtensor_zeros_to_segment_sum(fgraph, node):
 
 @node_rewriter([AdamStep])
 def local_fuse_fingerprint_adam(fgraph, node):
-    """``AdamStep(p, FingerprintDotGradW(indptr, indices, values, G, n), m, v, ...)`` → :class:`FingerprintAdam`;
-    also when the gradient is the generic ``X.T @ G`` of a fingerprint matrix that
-    :func:`local_sparse_t_dot_to_fingerprint_grad` would turn into one."""
+    """Fuse ``AdamStep(p, FingerprintDotGradW(indptr, indices, values, G, n), m, v, ...)`` → :class:`FingerprintAdam`.
+
+    Also when the gradient is the generic ``X.T @ G`` of a fingerprint matrix that
+    :func:`local_sparse_t_dot_to_fingerprint_grad` would turn into one.
+    """
     p, g, m, v, *scalars = node.inputs
     if g.owner is None or p.type.ndim != 2:
         return False
@@ -252,8 +258,10 @@ def local_fuse_dense_adam(fgraph, node):
 
 @node_rewriter([FingerprintAdam, DenseAdam])
 def local_adam_inplace(fgraph, node):
-    """Switch :class:`FingerprintAdam` / :class:`DenseAdam` to the in-place form (reverted by the destroy
-    handler if unsafe)."""
+    """Switch :class:`FingerprintAdam` / :class:`DenseAdam` to the in-place form.
+
+    The destroy handler reverts it if unsafe.
+    """
     if node.op.inplace:
         return False
     return type(node.op)(inplace=True)(*node.inputs, return_list=True)
@@ -266,8 +274,11 @@ def local_adam_inplace(fgraph, node):
 
 @node_rewriter([CAReduce])
 def local_matrix_sum(fgraph, node):
-    """``Sum`` of a float matrix with a float64 accumulator (PyTensor's default, and what
-    :class:`MatrixSum` uses) and the input's dtype as output dtype → :class:`MatrixSum`."""
+    """Turn a ``Sum`` of a float matrix into :class:`MatrixSum`.
+
+    Only a sum with a float64 accumulator (PyTensor's default, and what :class:`MatrixSum` uses)
+    and the input's dtype as output dtype.
+    """
     op = node.op
     (x,) = node.inputs
     (out,) = node.outputs
@@ -282,7 +293,7 @@ def local_matrix_sum(fgraph, node):
         new_axis = int(axis[0])
     else:
         return False
-    new = MatrixSum(new_axis)(x)
+    new = cast(TensorVariable, MatrixSum(new_axis)(x))
     return [pt.specify_shape(new, out.type.shape) if new.type.shape != out.type.shape else new]
 
 

@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from typing import cast
 
 import numpy as np
 import pytensor.tensor as pt
@@ -107,28 +108,51 @@ class GatherRows(Op):
 
     __props__ = ()
 
-    def make_node(self, W: TensorLike, idx: TensorLike) -> Apply:
+    def make_node(self, W: TensorLike, idx: TensorLike) -> Apply:  # type: ignore[override]
+        """Build the ``Apply`` node of ``W[idx]``.
+
+        Returns
+        -------
+        Apply
+            Inputs ``W`` and ``idx``; one output of ``W``'s dtype, static shape
+            ``(len(idx), n_features)`` where known.
+
+        Raises
+        ------
+        TypeError
+            If ``W`` is not a float32/float64 matrix or ``idx`` not an integer vector.
+        """
         name = type(self).__name__
         W = as_float_tensor(W, 2, name, "W")
         idx = as_int_vector(idx, name, "idx")
         out = TensorType(W.type.dtype, shape=(idx.type.shape[0], W.type.shape[1]))()
         return Apply(self, [W, idx], [out])
 
-    def perform(self, node: Apply, inputs: list[np.ndarray], output_storage: list[list]) -> None:
+    def perform(self, node: Apply, inputs: Sequence[np.ndarray], output_storage: list[list]) -> None:
+        """Compute ``W[idx]`` with NumPy into ``output_storage[0][0]``.
+
+        Raises
+        ------
+        ValueError
+            If an index is outside ``[0, n_rows)`` (negative indices are not wrapped).
+        """
         W, idx = inputs
         check_index_range(type(self).__name__, idx, W.shape[0], "idx")
         output_storage[0][0] = W[idx]
 
     def infer_shape(self, fgraph, node: Apply, input_shapes: list[tuple]) -> list[tuple]:
+        """Return the output shape ``(n_out, n_features)``: the length of ``idx``, the width of ``W``."""
         W_shape, idx_shape = input_shapes
         return [(idx_shape[0], W_shape[1])]
 
     def connection_pattern(self, node: Apply) -> list[list[bool]]:
+        """Connect the output to ``W`` only; the integer ``idx`` is disconnected."""
         return [[True], [False]]
 
     def pullback(self, inputs: Sequence[Variable], outputs: Sequence[Variable],
                  cotangents: Sequence[Variable]) -> list[Variable]:
-        W, idx = inputs
+        """Return ``[segment_sum(g, idx, n_rows), disconnected]``: the scatter-add gradient wrt ``W``."""
+        W, idx = cast(Sequence[TensorVariable], inputs)
         (g,) = cotangents
         return [segment_sum(pt.cast(g, W.type.dtype), idx, W.shape[0]), disconnected_type()]
 
@@ -154,7 +178,7 @@ def gather_rows(W: TensorLike, idx: TensorLike) -> TensorVariable:
     TypeError
         If ``W`` is not a float matrix or ``idx`` not an integer vector.
     """
-    return _gather_rows(W, idx)
+    return cast(TensorVariable, _gather_rows(W, idx))
 
 
 class UsedRows(Op):
@@ -180,14 +204,34 @@ class UsedRows(Op):
 
     __props__ = ()
 
-    def make_node(self, idx: TensorLike, n_rows: TensorLike) -> Apply:
+    def make_node(self, idx: TensorLike, n_rows: TensorLike) -> Apply:  # type: ignore[override]
+        """Build the ``Apply`` node of ``(rows, inverse)``.
+
+        Returns
+        -------
+        Apply
+            Inputs ``idx`` and ``n_rows``; outputs ``rows`` (int64 vector of unknown length) and
+            ``inverse`` (int64 vector, the static shape of ``idx``).
+
+        Raises
+        ------
+        TypeError
+            If ``idx`` is not an integer vector or ``n_rows`` not an integer scalar.
+        """
         idx = as_int_vector(idx, type(self).__name__, "idx")
         n_rows = pt.as_tensor_variable(n_rows)
         if n_rows.type.ndim != 0 or n_rows.type.dtype not in integer_dtypes:
             raise TypeError(f"UsedRows: n_rows must be an integer scalar, got {n_rows.type}")
         return Apply(self, [idx, n_rows], [pt.lvector(), TensorType("int64", shape=idx.type.shape)()])
 
-    def perform(self, node: Apply, inputs: list[np.ndarray], output_storage: list[list]) -> None:
+    def perform(self, node: Apply, inputs: Sequence[np.ndarray], output_storage: list[list]) -> None:
+        """Compute ``np.unique(idx, return_inverse=True)`` as int64 arrays into the output storage.
+
+        Raises
+        ------
+        ValueError
+            If an entry of ``idx`` is outside ``[0, n_rows)``.
+        """
         idx, n_rows = inputs
         check_index_range(type(self).__name__, idx, int(n_rows), "idx")
         rows, inverse = np.unique(idx, return_inverse=True)
@@ -195,6 +239,7 @@ class UsedRows(Op):
         output_storage[1][0] = inverse.astype(np.int64).reshape(idx.shape)
 
     def connection_pattern(self, node: Apply) -> list[list[bool]]:
+        """Disconnect both (integer) outputs from both inputs."""
         return [[False, False], [False, False]]
 
 
@@ -203,7 +248,7 @@ _used_rows = UsedRows()
 
 def used_rows(idx: TensorLike, n_rows: TensorLike) -> tuple[TensorVariable, TensorVariable]:
     """Symbolic ``(rows, inverse)`` of :class:`UsedRows` (like ``np.unique(idx, return_inverse=True)``)."""
-    rows, inverse = _used_rows(idx, n_rows)
+    rows, inverse = cast(list[TensorVariable], _used_rows(idx, n_rows))
     return rows, inverse
 
 
@@ -419,7 +464,7 @@ class _SegmentReduce(_SegmentCOp):
     #: extra int64 ``argmax`` output (SegmentMax)
     with_argmax = False
 
-    def make_node(self, x: TensorLike, segment_ids: TensorLike, n_segments: TensorLike) -> Apply:
+    def make_node(self, x: TensorLike, segment_ids: TensorLike, n_segments: TensorLike) -> Apply:  # type: ignore[override]
         name = type(self).__name__
         x = as_float_tensor(x, 2, name, "x")
         segment_ids = as_int_vector(segment_ids, name, "segment_ids")
@@ -445,9 +490,19 @@ class _SegmentReduce(_SegmentCOp):
 class SegmentSum(_SegmentReduce):
     """Per-segment sum ``out[s] = sum_{i: ids[i] = s} x[i]``; see the module docstring for shapes."""
 
-    def perform(self, node: Apply, inputs: list[np.ndarray], output_storage: list[list]) -> None:
-        x, ids, n_segments = inputs
-        n_segments = int(n_segments)
+    def perform(self, node: Apply, inputs: Sequence[np.ndarray], output_storage: list[list]) -> None:
+        """Sum the rows of ``x`` per segment with ``np.add.at`` into ``output_storage[0][0]``.
+
+        The output has shape ``(n_segments, n_features)`` and the dtype of ``x``.
+
+        Raises
+        ------
+        ValueError
+            If ``n_segments`` is negative, ``segment_ids`` and ``x`` differ in length, or an id is
+            out of range.
+        """
+        x, ids, n = inputs
+        n_segments = int(n)
         _check_segments(type(self).__name__, x, ids, n_segments)
         out = np.zeros((n_segments, x.shape[1]), dtype=x.dtype)
         np.add.at(out, ids, x)
@@ -455,6 +510,7 @@ class SegmentSum(_SegmentReduce):
 
     def pullback(self, inputs: Sequence[Variable], outputs: Sequence[Variable],
                  cotangents: Sequence[Variable]) -> list[Variable]:
+        """Return ``[gather_rows(g, ids), disconnected, disconnected]``: ``dx = g[ids]``."""
         x, ids, _ = inputs
         (g,) = cotangents
         return [gather_rows(pt.cast(g, x.type.dtype), ids), disconnected_type(), disconnected_type()]
@@ -463,9 +519,19 @@ class SegmentSum(_SegmentReduce):
 class SegmentMean(_SegmentReduce):
     """Per-segment mean (0 for empty segments); see the module docstring for shapes."""
 
-    def perform(self, node: Apply, inputs: list[np.ndarray], output_storage: list[list]) -> None:
-        x, ids, n_segments = inputs
-        n_segments = int(n_segments)
+    def perform(self, node: Apply, inputs: Sequence[np.ndarray], output_storage: list[list]) -> None:
+        """Average the rows of ``x`` per segment (0 for empty segments) into ``output_storage[0][0]``.
+
+        The output has shape ``(n_segments, n_features)`` and the dtype of ``x``.
+
+        Raises
+        ------
+        ValueError
+            If ``n_segments`` is negative, ``segment_ids`` and ``x`` differ in length, or an id is
+            out of range.
+        """
+        x, ids, n = inputs
+        n_segments = int(n)
         _check_segments(type(self).__name__, x, ids, n_segments)
         out = np.zeros((n_segments, x.shape[1]), dtype=x.dtype)
         np.add.at(out, ids, x)
@@ -475,7 +541,8 @@ class SegmentMean(_SegmentReduce):
 
     def pullback(self, inputs: Sequence[Variable], outputs: Sequence[Variable],
                  cotangents: Sequence[Variable]) -> list[Variable]:
-        x, ids, n_segments = inputs
+        """Return ``[dx, disconnected, disconnected]`` with ``dx[i] = g[ids[i]] / count[ids[i]]``."""
+        x, ids, n_segments = cast(Sequence[TensorVariable], inputs)
         (g,) = cotangents
         counts = segment_sum(pt.ones((x.shape[0], 1), dtype=x.type.dtype), ids, n_segments)
         scaled = pt.cast(g, x.type.dtype) / pt.maximum(counts, np.asarray(1, dtype=x.type.dtype))
@@ -487,9 +554,20 @@ class SegmentMax(_SegmentReduce):
 
     with_argmax = True
 
-    def perform(self, node: Apply, inputs: list[np.ndarray], output_storage: list[list]) -> None:
-        x, ids, n_segments = inputs
-        n_segments = int(n_segments)
+    def perform(self, node: Apply, inputs: Sequence[np.ndarray], output_storage: list[list]) -> None:
+        """Compute the per-segment column maxima and their lowest maximising rows into the output storage.
+
+        Outputs ``out`` (dtype of ``x``; 0 for empty segments) and ``argmax`` (int64; -1 for empty
+        segments), both of shape ``(n_segments, n_features)``.
+
+        Raises
+        ------
+        ValueError
+            If ``n_segments`` is negative, ``segment_ids`` and ``x`` differ in length, or an id is
+            out of range.
+        """
+        x, ids, n = inputs
+        n_segments = int(n)
         _check_segments(type(self).__name__, x, ids, n_segments)
         d = x.shape[1]
         out = np.full((n_segments, d), -np.inf, dtype=x.dtype)
@@ -506,7 +584,11 @@ class SegmentMax(_SegmentReduce):
 
     def pullback(self, inputs: Sequence[Variable], outputs: Sequence[Variable],
                  cotangents: Sequence[Variable]) -> list[Variable]:
-        x, _, _ = inputs
+        """Return ``[dx, disconnected, disconnected]`` with ``dx`` from :func:`segment_max_grad`.
+
+        ``dx`` is zero when the cotangent of the maxima is disconnected (only ``argmax`` is used).
+        """
+        x, _, _ = cast(Sequence[TensorVariable], inputs)
         g = cotangents[0]
         if isinstance(g.type, DisconnectedType):
             g_x = pt.zeros_like(x)
@@ -534,7 +616,23 @@ class SegmentMaxGrad(_SegmentCOp):
 
     __props__ = ()
 
-    def make_node(self, g: TensorLike, argmax: TensorLike, n_rows: TensorLike) -> Apply:
+    def make_node(self, g: TensorLike, argmax: TensorLike, n_rows: TensorLike) -> Apply:  # type: ignore[override]
+        """Build the ``Apply`` node of ``dx``.
+
+        Returns
+        -------
+        Apply
+            Inputs ``g``, ``argmax`` and ``n_rows``; one output of ``g``'s dtype and static shape
+            ``(n_rows, n_features)`` where known.
+
+        Raises
+        ------
+        TypeError
+            If ``g`` is not a float32/float64 matrix, ``argmax`` not an integer matrix or ``n_rows``
+            not an integer scalar.
+        ValueError
+            If ``n_rows`` is a negative constant.
+        """
         name = type(self).__name__
         g = as_float_tensor(g, 2, name, "g")
         argmax = pt.as_tensor_variable(argmax)
@@ -544,10 +642,17 @@ class SegmentMaxGrad(_SegmentCOp):
         out = TensorType(g.type.dtype, shape=(static, g.type.shape[1]))()
         return Apply(self, [g, argmax, n_rows], [out])
 
-    def perform(self, node: Apply, inputs: list[np.ndarray], output_storage: list[list]) -> None:
-        g, argmax, n_rows = inputs
+    def perform(self, node: Apply, inputs: Sequence[np.ndarray], output_storage: list[list]) -> None:
+        """Scatter ``g`` to the rows ``argmax`` with ``np.add.at`` into ``output_storage[0][0]``.
+
+        Raises
+        ------
+        ValueError
+            If ``g`` and ``argmax`` differ in shape or an ``argmax`` entry is outside ``[-1, n_rows)``.
+        """
+        g, argmax, n = inputs
         name = type(self).__name__
-        n_rows = int(n_rows)
+        n_rows = int(n)
         if g.shape != argmax.shape:
             raise ValueError(f"{name}: g {g.shape} and argmax {argmax.shape} must have the same shape")
         if argmax.size and (argmax.min() < -1 or argmax.max() >= n_rows):
@@ -558,9 +663,15 @@ class SegmentMaxGrad(_SegmentCOp):
         output_storage[0][0] = dx
 
     def infer_shape(self, fgraph, node: Apply, input_shapes: list[tuple]) -> list[tuple]:
+        """Return the output shape ``(n_rows, n_features)``."""
         return [(pt.cast(node.inputs[2], "int64"), input_shapes[0][1])]
 
     def c_code(self, node: Apply, name: str, inputs: list[str], outputs: list[str], sub: dict) -> str:
+        """Return the C code of the node: contiguous inputs, checks, then ``symmol_seg_max_grad``.
+
+        Sets ``ValueError`` and fails for a negative ``n_rows``, mismatched shapes or an ``argmax``
+        entry outside ``[-1, n_rows)``.
+        """
         g, arg, n = inputs
         (z,) = outputs
         typenum = node.outputs[0].type.dtype_specs()[2]
@@ -592,11 +703,16 @@ class SegmentMaxGrad(_SegmentCOp):
         """
 
     def connection_pattern(self, node: Apply) -> list[list[bool]]:
+        """Connect the output to ``g`` only; ``argmax`` and ``n_rows`` are integer."""
         return [[True], [False], [False]]
 
     def pullback(self, inputs: Sequence[Variable], outputs: Sequence[Variable],
                  cotangents: Sequence[Variable]) -> list[Variable]:
-        g, argmax, _ = inputs
+        """Return ``[dg, disconnected, disconnected]`` with ``dg[s, j] = h[argmax[s, j], j]``.
+
+        ``dg`` is 0 where ``argmax`` is -1 (a generic ``take_along_axis``).
+        """
+        g, argmax, _ = cast(Sequence[TensorVariable], inputs)
         (h,) = cotangents
         taken = pt.take_along_axis(pt.cast(h, g.type.dtype), pt.maximum(argmax, 0), axis=0)
         return [pt.switch(argmax >= 0, taken, pt.zeros_like(taken)), disconnected_type(), disconnected_type()]
@@ -607,7 +723,11 @@ _segment_mean = SegmentMean()
 _segment_max = SegmentMax()
 _segment_max_grad = SegmentMaxGrad()
 
-_DOC_PARAMS = """
+
+
+def segment_sum(x: TensorLike, segment_ids: TensorLike, n_segments: TensorLike) -> TensorVariable:
+    """Sum the rows of ``x`` per segment: ``out[s] = sum_{i: ids[i] = s} x[i]`` (0 if empty).
+
     Parameters
     ----------
     x : float32/float64 matrix, shape (n_rows, n_features)
@@ -626,31 +746,65 @@ _DOC_PARAMS = """
         At graph construction, for wrong ranks or dtypes.
     ValueError
         At run time, if an id is out of range or lengths differ.
-"""
-
-
-def segment_sum(x: TensorLike, segment_ids: TensorLike, n_segments: TensorLike) -> TensorVariable:
-    return _segment_sum(x, segment_ids, n_segments)
+    """
+    return cast(TensorVariable, _segment_sum(x, segment_ids, n_segments))
 
 
 def segment_mean(x: TensorLike, segment_ids: TensorLike, n_segments: TensorLike) -> TensorVariable:
-    return _segment_mean(x, segment_ids, n_segments)
+    """Average the rows of ``x`` per segment (0 if empty).
+
+    Parameters
+    ----------
+    x : float32/float64 matrix, shape (n_rows, n_features)
+    segment_ids : int vector, shape (n_rows,)
+        Segment of each row, in ``[0, n_segments)``; any order (sorted is faster).
+    n_segments : int scalar (Python int or symbolic)
+
+    Returns
+    -------
+    TensorVariable
+        Matrix of shape (n_segments, n_features), dtype of ``x``.
+
+    Raises
+    ------
+    TypeError
+        At graph construction, for wrong ranks or dtypes.
+    ValueError
+        At run time, if an id is out of range or lengths differ.
+    """
+    return cast(TensorVariable, _segment_mean(x, segment_ids, n_segments))
 
 
 def segment_max(x: TensorLike, segment_ids: TensorLike, n_segments: TensorLike) -> TensorVariable:
-    return _segment_max(x, segment_ids, n_segments)[0]
+    """Take the column maximum of ``x`` per segment (0 if empty); the gradient goes to the lowest maximising row.
+
+    Parameters
+    ----------
+    x : float32/float64 matrix, shape (n_rows, n_features)
+    segment_ids : int vector, shape (n_rows,)
+        Segment of each row, in ``[0, n_segments)``; any order (sorted is faster).
+    n_segments : int scalar (Python int or symbolic)
+
+    Returns
+    -------
+    TensorVariable
+        Matrix of shape (n_segments, n_features), dtype of ``x``.
+
+    Raises
+    ------
+    TypeError
+        At graph construction, for wrong ranks or dtypes.
+    ValueError
+        At run time, if an id is out of range or lengths differ.
+    """
+    return cast(list[TensorVariable], _segment_max(x, segment_ids, n_segments))[0]
 
 
-segment_sum.__doc__ = "Per-segment sum ``out[s] = sum_{i: ids[i] = s} x[i]`` (0 if empty).\n" + _DOC_PARAMS
-segment_mean.__doc__ = "Per-segment mean of the rows of ``x`` (0 if empty).\n" + _DOC_PARAMS
-segment_max.__doc__ = (
-    "Per-segment column maximum (0 if empty); the gradient goes to the lowest maximising row.\n" + _DOC_PARAMS
-)
 
 
 def segment_max_grad(g: TensorLike, argmax: TensorLike, n_rows: TensorLike) -> TensorVariable:
     """Symbolic pullback of :func:`segment_max`; see :class:`SegmentMaxGrad`."""
-    return _segment_max_grad(g, argmax, n_rows)
+    return cast(TensorVariable, _segment_max_grad(g, argmax, n_rows))
 
 
 # --------------------------------------------------------------------------- #

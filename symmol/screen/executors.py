@@ -42,7 +42,7 @@ class SerialExecutor:
         return future
 
     def wait_first(self, pending: set) -> tuple[set, set]:
-        """The finished futures among ``pending`` (at least one) and the others."""
+        """Return the finished futures among ``pending`` (at least one) and the others."""
         return set(pending), set()
 
     def close(self) -> None:
@@ -50,8 +50,9 @@ class SerialExecutor:
 
 
 class PoolExecutor(SerialExecutor):
-    """A ``concurrent.futures`` pool on this machine: worker processes (each loading and compiling the
-    models once) or threads of this process.
+    """A ``concurrent.futures`` pool on this machine: worker processes or threads of this process.
+
+    Worker processes each load and compile the models once.
 
     With threads, one chunk is scored at a time (its Numba kernels use every core, under the
     scorer's lock) while the previous chunk's ranking, CSV/Parquet encoding and compression (which
@@ -127,7 +128,7 @@ def check_scheduler(scheduler: str) -> None:
 
 
 def make_executor(bundle: ModelBundle, n_jobs: int, scheduler: str) -> SerialExecutor:
-    """The executor for ``scheduler`` (``local``: processes, ``threads``, or a Dask address) and ``n_jobs``."""
+    """Return the executor for ``scheduler`` (``local``: processes, ``threads``, or a Dask address) and ``n_jobs``."""
     check_scheduler(scheduler)
     if scheduler not in ("local", "threads"):
         return DaskExecutor(bundle, scheduler)

@@ -103,9 +103,11 @@ class RunState:
             pool = pd.concat(parts, ignore_index=True) if parts else result.top
             self.top = pool.sort_values([rank_column, "row"], ascending=[False, True], kind="stable") \
                 .head(self.top_k).reset_index(drop=True)
-            tmp = self.directory / (self._top_name() + ".tmp")
+            top_name = self._top_name()
+            assert top_name is not None  # self.top was just set
+            tmp = self.directory / (top_name + ".tmp")
             self.top.to_parquet(tmp, index=False)
-            os.replace(tmp, self.directory / self._top_name())
+            os.replace(tmp, self.directory / top_name)
         self.chunks[result.index] = [result.rows, result.valid, result.filtered]
         manifest = {"format": MANIFEST_FORMAT, "version": MANIFEST_VERSION, "key": self.key,
                     "generation": self.generation, "top": self._top_name(),
@@ -121,11 +123,12 @@ class RunState:
             raise RuntimeError(f"chunks {absent[:5]} were not scored; the output was not written")
         tmp = output.with_name(output.name + ".tmp")
         if fmt == "parquet":
-            writer = None
+            writer: pq.ParquetWriter | None = None
             for i in range(n_chunks):
                 table = pq.read_table(self._part(i))
                 writer = writer or pq.ParquetWriter(tmp, table.schema)
                 writer.write_table(table)
+            assert writer is not None  # a library gives at least one (possibly empty) chunk
             writer.close()
         else:
             with open(tmp, "wb") as out:

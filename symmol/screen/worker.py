@@ -1,6 +1,7 @@
-"""What runs where the chunks are scored: in this process, in local worker processes or on
-Dask workers. Everything a worker needs travels as one :class:`ModelBundle` (model files as
-bytes, so workers need no shared file system) and is loaded and compiled once per worker.
+"""What runs where the chunks are scored: in this process, in local worker processes or on Dask workers.
+
+Everything a worker needs travels as one :class:`ModelBundle` (model files as bytes, so workers
+need no shared file system) and is loaded and compiled once per worker.
 """
 
 from __future__ import annotations
@@ -52,6 +53,13 @@ class ModelBundle:
     @classmethod
     def from_directories(cls, directories: list[tuple[str, Path]], filters: tuple[str, ...] = (),
                          applicability_domain: bool = False, backend: str = "numba") -> ModelBundle:
+        """Bundle the model files (``.json``, ``.npz``, ``.npy``) of each ``(name, directory)``.
+
+        Raises
+        ------
+        FileNotFoundError
+            If a directory does not exist.
+        """
         models = []
         for name, directory in directories:
             directory = Path(directory)
@@ -107,14 +115,14 @@ class ChunkResult:
     top: pd.DataFrame
 
 
-_SCORERS: dict[str, ScreenScorer] = {}
+_SCORERS: dict[tuple[str, str], ScreenScorer] = {}  # (bundle digest, backend) -> scorer
 # Compiled PyTensor functions are not re-entrant: a Dask worker with several threads scores
 # one chunk at a time per process (scale with processes, not threads).
 _LOCK = threading.Lock()
 
 
 def scorer_for(bundle: ModelBundle) -> ScreenScorer:
-    """The scorer of ``bundle``, loaded once per process and cached by the bundle's digest and backend."""
+    """Return the scorer of ``bundle``, loaded once per process and cached by the bundle's digest and backend."""
     key = (bundle.digest, bundle.backend)
     with _LOCK:
         if key not in _SCORERS:
@@ -141,7 +149,7 @@ def encode(table: pd.DataFrame, fmt: str, header: bool) -> bytes:
 
 
 def arrow_schema(table: pd.DataFrame) -> pa.Schema:
-    """Fixed Arrow types per column, so every chunk's Parquet part has the same schema."""
+    """Return fixed Arrow types per column, so every chunk's Parquet part has the same schema."""
     fields = []
     for name in table.columns:
         if name == "row":
@@ -154,8 +162,10 @@ def arrow_schema(table: pd.DataFrame) -> pa.Schema:
 
 
 def rank_candidates(table: pd.DataFrame, column: str, k: int) -> pd.DataFrame:
-    """The best ``k`` rankable rows (``ok`` and passing every filter): score descending, then
-    row ascending, so merging chunk winners in any order gives the same top K."""
+    """Select the best ``k`` rankable rows (``ok`` and passing every filter).
+
+    Score descending, then row ascending, so merging chunk winners in any order gives the same top K.
+    """
     keep = table["status"].to_numpy() == "ok"
     if "filters" in table.columns:
         keep &= table["filters"].to_numpy() == ""

@@ -1,6 +1,8 @@
-"""Fingerprint similarity search: on-disk index, Tanimoto/Dice/Tversky/cosine k-NN and threshold
-search with popcount bounds, similarity matrices, Butina clustering, MaxMin picking and
-nearest-neighbour similarity (applicability domain).
+"""Fingerprint similarity search, similarity matrices, clustering and diverse picking.
+
+An on-disk index, Tanimoto/Dice/Tversky/cosine k-NN and threshold search with popcount bounds,
+similarity matrices, Butina clustering, MaxMin picking and nearest-neighbour similarity
+(applicability domain).
 
 Modules: :mod:`~symmol.similarity.search` (metrics and searches on packed arrays),
 :mod:`~symmol.similarity.index` (the on-disk index), :mod:`~symmol.similarity.matrix`,

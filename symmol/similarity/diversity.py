@@ -15,8 +15,9 @@ __all__ = ["maxmin_pick"]
 
 def maxmin_pick(fingerprints: np.ndarray, n_picks: int, first_picks: Sequence[int] = (0,),
                 metric: str | Metric = "tanimoto", alpha: float = 0.5, beta: float = 0.5) -> np.ndarray:
-    """Pick a diverse subset: each pick maximises its distance ``1 - similarity`` to the
-    nearest earlier pick (ties: lowest index).
+    """Pick a diverse subset: each pick maximises its distance ``1 - similarity`` to the nearest earlier pick.
+
+    Ties go to the lowest index.
 
     Parameters
     ----------

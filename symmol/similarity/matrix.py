@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+from typing import overload
+
 import numpy as np
 import scipy.sparse
 
 from symmol.similarity.search import Metric, SortedFingerprints, as_packed, bulk_similarity, threshold_search
 
 __all__ = ["similarity_matrix"]
+
+
+@overload
+def similarity_matrix(fingerprints: np.ndarray, threshold: None = None, metric: str | Metric = "tanimoto",
+                      alpha: float = 0.5, beta: float = 0.5) -> np.ndarray: ...
+
+
+@overload
+def similarity_matrix(fingerprints: np.ndarray, threshold: float, metric: str | Metric = "tanimoto",
+                      alpha: float = 0.5, beta: float = 0.5) -> scipy.sparse.csr_matrix: ...
 
 
 def similarity_matrix(fingerprints: np.ndarray, threshold: float | None = None, metric: str | Metric = "tanimoto",

@@ -74,7 +74,7 @@ class Hits:
         return int(self.query.shape[0])
 
     def to_frame(self) -> pd.DataFrame:
-        """The hits as a DataFrame with columns ``query``, ``target``, ``similarity``."""
+        """Return the hits as a DataFrame with columns ``query``, ``target``, ``similarity``."""
         return pd.DataFrame({"query": self.query, "target": self.target, "similarity": self.similarity})
 
     def equals(self, other: Hits) -> bool:
@@ -127,8 +127,10 @@ def as_metric(metric: str | Metric, alpha: float, beta: float) -> Metric:
 
 
 def as_packed(name: str, x: np.ndarray, n_words: int | None = None) -> np.ndarray:
-    """``x`` as C-contiguous ``(n, n_words) uint64`` rows (a 1-D row becomes one row); ``ValueError``
-    naming ``name`` on another dtype, shape or width."""
+    """Return ``x`` as C-contiguous ``(n, n_words) uint64`` rows (a 1-D row becomes one row).
+
+    ``ValueError`` naming ``name`` on another dtype, shape or width.
+    """
     arr = np.asarray(x)
     if arr.ndim == 1:
         arr = arr[None, :]
@@ -218,8 +220,10 @@ def bin_offsets_from_counts(counts: np.ndarray, n_bits: int) -> np.ndarray:
 
 
 def _split(n_queries: int, tile: int = TILE_QUERIES) -> int:
-    """Splits per query tile (``tile`` queries: 1 for the column kernels) so that a few queries still use
-    every thread."""
+    """Return the splits per query tile (``tile`` queries: 1 for the column kernels).
+
+    So that a few queries still use every thread.
+    """
     n_tiles = max(1, -(-n_queries // tile))
     return max(1, numba.get_num_threads() // n_tiles)
 
@@ -301,9 +305,11 @@ def _row_ranks(targets: SortedFingerprints) -> np.ndarray:
 
 def _query_bits(queries: np.ndarray, targets: SortedFingerprints) -> tuple[np.ndarray, np.ndarray]:
     """Set bits of packed queries as CSR: ``q_bits`` (nnz,) int64, ``q_ptr`` (n_queries + 1,) int64."""
+    columns = targets.columns
+    assert columns is not None, "the column kernels need the targets' bit columns"
     q_bits, q_ptr = query_bits(queries)
-    if q_bits.size and q_bits.max() >= targets.columns.shape[0]:
-        raise ValueError(f"queries have bits set beyond the targets' {targets.columns.shape[0]} bits")
+    if q_bits.size and q_bits.max() >= columns.shape[0]:
+        raise ValueError(f"queries have bits set beyond the targets' {columns.shape[0]} bits")
     return q_bits, q_ptr
 
 
@@ -313,8 +319,9 @@ def _check_targets(queries: np.ndarray, targets: SortedFingerprints) -> np.ndarr
 
 def threshold_search(queries: np.ndarray, targets: SortedFingerprints, threshold: float,
                      metric: str | Metric = "tanimoto", alpha: float = 0.5, beta: float = 0.5) -> Hits:
-    """All targets with similarity ``>= threshold`` to each query, skipping popcount bins whose
-    Swamidass–Baldi bound is below the threshold.
+    """Find all targets with similarity ``>= threshold`` to each query.
+
+    Popcount bins whose Swamidass–Baldi bound is below the threshold are skipped.
 
     Parameters
     ----------
@@ -346,8 +353,10 @@ def threshold_search(queries: np.ndarray, targets: SortedFingerprints, threshold
 
 
 def _by_popcount(queries: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Queries sorted by popcount (so that a kernel tile needs the same bins), their popcounts
-    and the permutation (sorted position -> input position)."""
+    """Sort the queries by popcount (so that a kernel tile needs the same bins).
+
+    Returns them, their popcounts and the permutation (sorted position -> input position).
+    """
     counts = popcount_rows(queries)
     perm = np.argsort(counts, kind="stable")
     return np.ascontiguousarray(queries[perm]), counts[perm], perm
@@ -399,7 +408,7 @@ def _ranked(query: np.ndarray, target: np.ndarray, similarity: np.ndarray) -> Hi
 
 def topk_search(queries: np.ndarray, targets: SortedFingerprints, k: int, metric: str | Metric = "tanimoto",
                 alpha: float = 0.5, beta: float = 0.5) -> Hits:
-    """The ``k`` most similar targets of each query (ties: smaller target row first).
+    """Find the ``k`` most similar targets of each query (ties: smaller target row first).
 
     Popcount bins with the highest Swamidass–Baldi bounds are searched first, and bins whose
     bound falls below the current k-th best similarity are skipped. A few queries are split

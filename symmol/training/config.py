@@ -112,11 +112,11 @@ class TrainConfig:
             raise ValueError(f"swa_start must be in [0, 1), got {self.swa_start}")
 
     def to_dict(self) -> dict[str, Any]:
-        """The settings as a JSON-ready dict (stored in ``model.json`` under ``"training"``)."""
+        """Return the settings as a JSON-ready dict (stored in ``model.json`` under ``"training"``)."""
         return dict(self.__dict__)
 
     @classmethod
     def from_dict(cls, settings: dict[str, Any], **overrides: Any) -> TrainConfig:
-        """Settings from :meth:`to_dict` (keys this version does not know are ignored), then ``overrides``."""
+        """Build settings from :meth:`to_dict` (keys this version does not know are ignored), then ``overrides``."""
         known = {k: v for k, v in settings.items() if k in cls.__dataclass_fields__}
         return cls(**{**known, **overrides})

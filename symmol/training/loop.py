@@ -31,7 +31,7 @@ class TrainHistory:
 
 
 def validation_score(task: str, metrics: dict) -> tuple[str, float]:
-    """The early-stopping score: mean ROC-AUC (classification) or −RMSE (regression)."""
+    """Return the early-stopping score: mean ROC-AUC (classification) or −RMSE (regression)."""
     if task == "classification":
         return "roc_auc", metrics["roc_auc"]
     return "-rmse", -metrics["rmse"]
@@ -72,7 +72,9 @@ class _Loop:
                         else np.ones((len(train), n_members), dtype=np.float32))
         self.rng = np.random.default_rng(config.seed)
         self.global_step = self.n_averaged = 0
-        self.best_score, self.best_values, self.waited = -math.inf, None, 0
+        self.best_score, self.waited = -math.inf, 0
+        #: Parameter values of the best validation epoch so far (None before the first improvement).
+        self.best_values: dict[str, np.ndarray] | None = None
 
     def epoch(self, epoch: int) -> float:
         """One pass over the shuffled training set; the mean loss."""

@@ -74,6 +74,12 @@ class TrainStep:
             self.averages[p] = average
 
     def __call__(self, arrays: tuple, targets: np.ndarray, row_weights: np.ndarray) -> float:
+        """Step every member once on a minibatch; return the members' mean training loss.
+
+        ``arrays`` are the model's input arrays (:meth:`~symmol.models.base.CompiledModel.batch_arrays`),
+        ``targets`` the ``(n_rows, n_targets)`` float32 labels; ``row_weights`` (bootstrap counts,
+        :func:`bootstrap_weights`) are passed only with bagging.
+        """
         if self.weighted:
             return float(self.function(*arrays, targets, row_weights))
         return float(self.function(*arrays, targets))
@@ -96,7 +102,7 @@ class TrainStep:
 
 
 def average_rate(config: TrainConfig, epoch: int, step: int, n_averaged: int) -> float:
-    """The averaging rate ``α`` of global step ``step`` (0-based) in epoch ``epoch``.
+    """Return the averaging rate ``α`` of global step ``step`` (0-based) in epoch ``epoch``.
 
     ``n_averaged`` is the number of steps already in the SWA average.
     """
@@ -113,8 +119,10 @@ def swa_first_epoch(config: TrainConfig) -> int:
 
 
 def bootstrap_weights(n_rows: int, n_members: int, seed: int) -> np.ndarray:
-    """``(n_rows, n_members)`` float32 bootstrap counts: member ``m`` draws ``n_rows`` rows
-    with replacement using ``numpy.random.default_rng(seed + m)``."""
+    """Draw ``(n_rows, n_members)`` float32 bootstrap counts.
+
+    Member ``m`` draws ``n_rows`` rows with replacement using ``numpy.random.default_rng(seed + m)``.
+    """
     weights = np.empty((n_rows, n_members), dtype=np.float32)
     for m in range(n_members):
         draws = np.random.default_rng(seed + m).integers(0, n_rows, n_rows)

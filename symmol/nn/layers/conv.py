@@ -8,9 +8,12 @@ different lengths).
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 import pytensor.tensor as pt
 from pytensor.raise_op import Assert
+from pytensor.tensor.variable import TensorVariable
 
 from symmol.nn.init import Constant, GlorotUniform
 from symmol.nn.layers.base import Layer, MergeLayer
@@ -72,12 +75,17 @@ class Conv1DLayer(Layer):
         self.b = self.add_param(b, (self.units,), "b", rng)
 
     def get_output_for(self, incoming, deterministic: bool = False):
+        """Return ``f(conv(x, W) + b)``, ``(n, units, width_out)``, for ``x`` of ``(n, in_channels, width)``.
+
+        ``x`` is zero-padded by ``pad`` on both sides of the width axis first; the graph raises at run
+        time (an ``Assert``) if the padded input is narrower than the kernel.
+        """
         x = incoming
         if self.pad:
             zeros = pt.zeros((x.shape[0], x.shape[1], self.pad), dtype=x.dtype)
             x = pt.concatenate([zeros, x, zeros], axis=2)
         width_out = x.shape[2] - (self.filter_size - 1)
-        x = _input_too_narrow(x, pt.gt(width_out, 0))
+        x = cast(TensorVariable, _input_too_narrow(x, pt.gt(width_out, 0)))
         nwc = x.dimshuffle(0, 2, 1)  # (n, width, channels)
         out = None
         for t in range(self.filter_size):
@@ -116,6 +124,11 @@ class GlobalPoolLayer(MergeLayer):
         self.units = output_units(incoming)
 
     def get_output_for(self, incoming: list, deterministic: bool = False):
+        """Return the max or mean over the width axis, ``(n, C)`` for ``incoming[0]`` of shape ``(n, C, W)``.
+
+        With a mask (``incoming[1]``, ``(n, W)``) only real positions count; a sequence without any
+        real position pools to 0.
+        """
         x = incoming[0]
         if len(incoming) == 1:
             return x.max(axis=2) if self.mode == "max" else x.mean(axis=2)

@@ -47,6 +47,7 @@ class DenseLayer(Layer):
         self.b = self.add_param(b, (self.units,), "b", rng)
 
     def get_output_for(self, incoming: TensorVariable, deterministic: bool = False):
+        """Return ``f(x @ W + b)`` of shape ``(n_rows, units)`` for ``x`` of shape ``(n_rows, n_in)``."""
         return self.nonlinearity(pt.dot(incoming, self.W) + self.b)
 
 
@@ -69,4 +70,5 @@ class NonlinearityLayer(Layer):
         self.nonlinearity = get_nonlinearity(nonlinearity)
 
     def get_output_for(self, incoming, deterministic: bool = False):
+        """Return ``f(x)``, elementwise: the shape and dtype of ``x``."""
         return self.nonlinearity(incoming)

@@ -47,6 +47,11 @@ class EmbeddingLayer(Layer):
         self.W = self.add_param(W, (self.vocab_size, self.units), "W", rng, regularizable=True)
 
     def get_output_for(self, incoming, deterministic: bool = False):
+        """Return the rows ``W[ids]`` for the integer ids ``incoming``.
+
+        ``(n, units)`` for ids of shape ``(n,)``; ``(n, L, units)`` for ids of shape ``(n, L)``, or
+        ``(n, units, L)`` with ``channels_first``.
+        """
         if incoming.ndim == 1:
             return gather_rows(self.W, incoming)
         rows = gather_rows(self.W, incoming.flatten())

@@ -99,5 +99,9 @@ class FingerprintDenseLayer(Layer):
     def get_output_for(self, incoming: SymbolicFingerprints, deterministic: bool = False):
         #: ``X @ W`` of the last graph built: take ``pytensor.grad(cost, layer.pre_activation)``
         #: for the row-sparse update of ``W`` (:func:`symmol.ops.fingerprint.fingerprint_dot_grad_w_rows`).
+        """Return ``f(x @ W + b)`` of shape ``(n_rows, units)`` for the symbolic CSR batch ``incoming``.
+
+        Also keeps ``x @ W`` as :attr:`pre_activation` (see the comment below).
+        """
         self.pre_activation = fingerprint_dot(*incoming, self.W)
         return self.nonlinearity(self.pre_activation + self.b)

@@ -29,7 +29,9 @@ __all__ = ["N_BOND_TYPES", "DirectedMessagePassingLayer", "GraphReadoutLayer", "
 
 
 class MessagePassingLayer(MergeLayer):
-    """One round of message passing over directed edges::
+    """One round of message passing over directed edges.
+
+    The update::
 
         m_e  = relu(h[src_e] + B[bond_type_e])                  (n_edges, units)
         a_v  = sum_{e: dst_e = v} m_e                           (segment_sum)
@@ -72,6 +74,10 @@ class MessagePassingLayer(MergeLayer):
         self.b = self.add_param(Constant(0.0), (self.units,), "b", rng)
 
     def get_output_for(self, incoming: list, deterministic: bool = False):
+        """Return the updated atom rows ``h'`` of shape ``(n_atoms, units)``.
+
+        ``incoming`` is ``[h, src, dst, bond_types]``, the outputs of the four input layers.
+        """
         h, src, dst, bond_types = incoming
         messages = pt.maximum(gather_rows(h, src) + gather_rows(self.B, bond_types), np.float32(0.0))
         aggregated = segment_sum(messages, dst, h.shape[0])
@@ -79,15 +85,18 @@ class MessagePassingLayer(MergeLayer):
 
 
 class DirectedMessagePassingLayer(MergeLayer):
-    """Chemprop's directed message passing (D-MPNN) over the bonds, then back onto the atoms::
+    """Chemprop's directed message passing (D-MPNN) over the bonds, then back onto the atoms.
+
+    The update::
 
         h0_e = relu(x[src_e] W_i + B[bond_type_e])                     (n_edges, units), e = a → b
         m_e  = sum_{k: dst_k = src_e} h_k  −  h_rev(e)                  messages into a, except from b
         h_e  = relu(h0_e + m_e W_h)                                     ``depth − 1`` times
         h'_v = relu(x_v W_o + (sum_{e: dst_e = v} h_e) W_m + b)         (n_atoms, units)
 
-    ``rev(e)`` is the opposite direction of the same bond: :meth:`symmol.data.molgraph.MolGraphBatch.graph_inputs` lists the bonds
-    ``a → b`` first and ``b → a`` second, so ``rev(e) = e ± n_edges / 2``. Bond features are a
+    ``rev(e)`` is the opposite direction of the same bond:
+    :meth:`symmol.data.molgraph.MolGraphBatch.graph_inputs` lists the bonds ``a → b`` first and
+    ``b → a`` second, so ``rev(e) = e ± n_edges / 2``. Bond features are a
     learned embedding of the bond type (one-hot bond types times a matrix, as in ``W_i [x; b]``).
     Yang et al., J. Chem. Inf. Model. 2019, 59, 3370, doi:10.1021/acs.jcim.9b00237 (Chemprop).
 
@@ -131,6 +140,10 @@ class DirectedMessagePassingLayer(MergeLayer):
         self.b = self.add_param(Constant(0.0), (self.units,), "b", rng)
 
     def get_output_for(self, incoming: list, deterministic: bool = False):
+        """Return the atom rows ``h'`` of shape ``(n_atoms, units)`` after ``depth`` steps over the bonds.
+
+        ``incoming`` is ``[x, src, dst, bond_types]``, the outputs of the four input layers.
+        """
         x, src, dst, bond_types = incoming
         zero = np.float32(0.0)
         half = src.shape[0] // 2
@@ -181,5 +194,9 @@ class GraphReadoutLayer(MergeLayer):
         self.units = output_units(atoms)
 
     def get_output_for(self, incoming: list, deterministic: bool = False):
+        """Return the molecule rows ``(n_molecules, units)``: the atom rows pooled by :attr:`mode`.
+
+        ``incoming`` is ``[h, atom_molecule, n_molecules]``; molecules without atoms give zero rows.
+        """
         h, atom_molecule, n_molecules = incoming
         return self._POOLS[self.mode](h, atom_molecule, n_molecules)

@@ -6,6 +6,8 @@ Mirrors ``lasagne.layers.helper``. Nothing here compiles: the expressions go to
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 from pytensor.tensor.random.variable import RandomGeneratorSharedVariable
 from pytensor.tensor.sharedvar import TensorSharedVariable
@@ -179,7 +181,9 @@ def get_output(layer: Layer, inputs=None, deterministic: bool = False):
             values[current] = current.get_output_for([values[p] for p in current.input_layers],
                                                      deterministic=deterministic)
         else:
-            values[current] = current.get_output_for(values[current.input_layer], deterministic=deterministic)
+            incoming = current.input_layer
+            assert incoming is not None  # a layer with inputs that is no MergeLayer has exactly one
+            values[current] = current.get_output_for(values[incoming], deterministic=deterministic)
     return values[layer]
 
 
@@ -206,16 +210,16 @@ def get_all_params(layer: Layer, **tags: bool) -> list[TensorSharedVariable]:
 
 def _params_by_name(layer: Layer) -> dict[str, TensorSharedVariable]:
     params = get_all_params(layer)
-    by_name = {p.name: p for p in params}
+    names = [cast(str, p.name) for p in params]  # Layer.add_param names every parameter
+    by_name = dict(zip(names, params, strict=True))
     if len(by_name) != len(params):
-        names = [p.name for p in params]
         repeated = sorted({n for n in names if names.count(n) > 1})
         raise ValueError(f"parameter names {repeated} repeat: give the layers distinct names (name=...)")
     return by_name
 
 
 def get_all_param_values(layer: Layer) -> dict[str, np.ndarray]:
-    """Copies of all parameter values keyed by parameter name.
+    """Return copies of all parameter values keyed by parameter name.
 
     Like ``lasagne.layers.get_all_param_values``, but keyed by name (a list in Lasagne), so
     that a saved model loads into a network built again.

@@ -61,6 +61,7 @@ class ConcatLayer(MergeLayer):
             self.units = output_units(self.input_layers[0])
 
     def get_output_for(self, incoming: list, deterministic: bool = False):
+        """Return the inputs' outputs concatenated along :attr:`axis`."""
         return pt.concatenate(incoming, axis=self.axis)
 
 
@@ -94,6 +95,7 @@ class ElemwiseSumLayer(MergeLayer):
         self.units = output_units(incomings[0])
 
     def get_output_for(self, incoming: list, deterministic: bool = False):
+        """Return ``sum_i coeffs[i] * x_i`` (a coefficient of 1 is not multiplied in)."""
         terms = [x if c == 1.0 else np.float32(c) * x for c, x in zip(self.coeffs, incoming, strict=True)]
         return pt.add(*terms) if len(terms) > 1 else terms[0]
 

@@ -47,6 +47,11 @@ class DropoutLayer(Layer):
         self.rng = shared_rng(seed=seed, name=f"{self.name}.rng")
 
     def get_output_for(self, incoming: TensorVariable, deterministic: bool = False):
+        """Return ``incoming`` with each unit zeroed with probability ``p`` and the rest scaled by ``1/(1-p)``.
+
+        ``incoming`` itself when ``deterministic`` or ``p == 0``. Otherwise the layer's random state
+        advances through :attr:`state_updates`.
+        """
         if deterministic or self.p == 0.0:
             return incoming
         keep = np.float32(1.0 - self.p)

@@ -58,6 +58,12 @@ class BatchNormLayer(Layer):
         self.running_var = self.add_param(Constant(1.0), (self.units,), "running_var", rng, trainable=False)
 
     def get_output_for(self, incoming, deterministic: bool = False):
+        """Return ``gamma * (x - mean) / sqrt(var + eps) + beta``, the shape of ``x``.
+
+        With ``deterministic`` the running statistics are used; otherwise the batch statistics, and the
+        running-statistic updates are recorded in :attr:`state_updates`. The graph raises at run time
+        (an ``Assert``) in training on a batch with one value per feature.
+        """
         axes = (0,) if incoming.ndim == 2 else (0, 2)
         pattern = ("x", 0) if incoming.ndim == 2 else ("x", 0, "x")
         eps = np.float32(self.eps)
@@ -107,6 +113,7 @@ class LayerNormLayer(Layer):
         self.beta = self.add_param(Constant(0.0), (self.units,), "beta", rng)
 
     def get_output_for(self, incoming, deterministic: bool = False):
+        """Return ``gamma * (x - mean) / sqrt(var + eps) + beta`` over the last axis, the shape of ``x``."""
         mean = incoming.mean(axis=-1, keepdims=True)
         var = pt.sqr(incoming - mean).mean(axis=-1, keepdims=True)
         return (incoming - mean) / pt.sqrt(var + np.float32(self.eps)) * self.gamma + self.beta

@@ -66,6 +66,12 @@ class GRULayer(MergeLayer):
         self.b_h = self.add_param(b, (3 * self.units,), "b_h", rng)
 
     def get_output_for(self, incoming: list, deterministic: bool = False):
+        """Run the GRU over the sequence ``incoming[0]`` of shape ``(n, L, features)``.
+
+        Returns the states ``(n, L, units)``, or the final state ``(n, units)`` with
+        ``only_return_final``. With a mask (``incoming[1]``, ``(n, L)``) padded steps keep the previous
+        state; the graph raises at run time (an ``Assert``) if the mask is not ``(n, L)``.
+        """
         x = incoming[0]
         u = self.units
         projected = (pt.dot(x, self.W_x) + self.b_x).dimshuffle(1, 0, 2)  # (L, n, 3u)

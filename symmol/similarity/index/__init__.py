@@ -1,5 +1,8 @@
-"""The on-disk fingerprint index: layout and metadata (:mod:`~symmol.similarity.index.format`), building
-(:mod:`~symmol.similarity.index.build`), opening and searching (:mod:`~symmol.similarity.index.read`)."""
+"""The on-disk fingerprint index.
+
+Layout and metadata (:mod:`~symmol.similarity.index.format`), building
+(:mod:`~symmol.similarity.index.build`), opening and searching (:mod:`~symmol.similarity.index.read`).
+"""
 
 from symmol.similarity.index.build import build_index
 from symmol.similarity.index.format import FORMAT, FORMAT_VERSION, IndexFileError, index_featurizer, index_kinds

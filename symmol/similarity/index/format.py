@@ -63,12 +63,12 @@ class IndexFileError(ValueError):
 
 
 def index_kinds() -> list[str]:
-    """Registered featurizer kinds an index can hold: the bit-fingerprint kinds (plug-ins included)."""
+    """Return the registered featurizer kinds an index can hold: the bit-fingerprint kinds (plug-ins included)."""
     return featurizer_kinds(base=FingerprintFeaturizer)
 
 
 def index_featurizer(spec: dict[str, Any]) -> FingerprintFeaturizer:
-    """The featurizer an index's ``fingerprint`` metadata describes (or a user's kind and parameters).
+    """Build the featurizer an index's ``fingerprint`` metadata describes (or a user's kind and parameters).
 
     Parameters
     ----------
@@ -93,13 +93,15 @@ def index_featurizer(spec: dict[str, Any]) -> FingerprintFeaturizer:
 
 
 def index_parameters(kind: str) -> tuple[str, ...]:
-    """The parameters ``kind`` takes (e.g. ``("radius", "fp_size", "counts", "chirality")`` for ``ecfp``)."""
+    """Return the parameters ``kind`` takes (e.g. ``("radius", "fp_size", "counts", "chirality")`` for ``ecfp``)."""
     return featurizer_class(kind).parameter_names()
 
 
 def column_chunks(fingerprints: np.ndarray, n_bits: int, chunk_rows: int) -> Iterator[tuple[int, int, np.ndarray]]:
-    """Yield ``(w0, w1, columns[:, w0:w1])`` of the bit columns of sorted fingerprints, ``chunk_rows`` rows
-    (rounded up to whole column blocks) at a time."""
+    """Yield ``(w0, w1, columns[:, w0:w1])`` of the bit columns of sorted fingerprints.
+
+    ``chunk_rows`` rows (rounded up to whole column blocks) at a time.
+    """
     n = fingerprints.shape[0]
     step = max(1, -(-int(chunk_rows) // (64 * BLOCK_WORDS))) * 64 * BLOCK_WORDS
     for start in range(0, n, step):

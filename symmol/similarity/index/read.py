@@ -180,11 +180,12 @@ class FingerprintIndex:
         _check_files(path, meta, verify)
         arrays = _open_arrays(path, meta)
         _check_consistency(path, meta, arrays)
-        targets = SortedFingerprints(arrays["fingerprints"], np.asarray(arrays["bin_offsets"]), arrays["rows"],
-                                     arrays["prefix_counts"], arrays["bit_columns"])
+        required = {name: arr for name, arr in arrays.items() if arr is not None}  # all but bit_columns
+        targets = SortedFingerprints(required["fingerprints"], np.asarray(required["bin_offsets"]), required["rows"],
+                                     required["prefix_counts"], arrays["bit_columns"])
         if verify:
             _verify_contents(path, targets, meta["n_rows"], meta["n_bits"])
-        return cls(path, meta, targets, arrays["id_offsets"], arrays["smiles_offsets"])  # type: ignore[arg-type]
+        return cls(path, meta, targets, required["id_offsets"], required["smiles_offsets"])
 
     def __len__(self) -> int:
         return len(self.targets)
@@ -195,7 +196,7 @@ class FingerprintIndex:
         return dict(self.meta["fingerprint"])
 
     def featurizer(self) -> FingerprintFeaturizer:
-        """The featurizer that computes query fingerprints comparable with this index."""
+        """Return the featurizer that computes query fingerprints comparable with this index."""
         return index_featurizer(self.meta["fingerprint"])
 
     def _text(self, blob: str, offsets: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -219,7 +220,7 @@ class FingerprintIndex:
         """Input rows that were not indexed: ``row``, ``smiles``, ``error``."""
         return pd.read_csv(self.path / "invalid.csv", dtype={"smiles": str, "error": str}, keep_default_na=False)
 
-    def fingerprints_of(self, smiles: Sequence[str]) -> np.ndarray:
+    def fingerprints_of(self, smiles: Sequence[str] | np.ndarray) -> np.ndarray:
         """Packed query fingerprints ``(n, n_words) uint64``, computed as the index's.
 
         Raises
