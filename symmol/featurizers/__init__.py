@@ -19,7 +19,13 @@ kind                what                                                batch
 
 :mod:`~symmol.featurizers.pipeline` featurizes files and long lists in parallel worker processes;
 :mod:`~symmol.featurizers.transformer` is the scikit-learn transformer.
+
+Every module of this package is imported with it (but those two, which define no kind), so a
+built-in kind is one module with a ``@register_featurizer`` class: nothing else names it.
 """
+
+import importlib
+import pkgutil
 
 from symmol.featurizers.atompair import AtomPairFingerprint
 from symmol.featurizers.base import Featurizer, FingerprintFeaturizer, MoleculeFeaturizer
@@ -43,3 +49,9 @@ __all__ = ["AtomPairFingerprint", "Featurizer", "FingerprintFeaturizer", "MACCSK
            "MoleculeFeaturizer", "MorganFingerprint", "NumericProfile", "ProteinSequence", "RDKit2DDescriptors",
            "SmilesTokens", "TorsionFingerprint", "featurizer_class", "featurizer_from_dict", "featurizer_kinds",
            "make_featurizer", "register_featurizer"]
+
+#: Modules that define no featurizer kind (imported when used: they bring scikit-learn and process pools).
+_NOT_KINDS = frozenset({"pipeline", "transformer"})
+for _module in pkgutil.iter_modules(__path__):
+    if _module.name not in _NOT_KINDS:
+        importlib.import_module(f"{__name__}.{_module.name}")
