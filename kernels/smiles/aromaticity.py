@@ -269,7 +269,8 @@ def _candidate_rings(ring_atoms, ring_len, n_rings, electrons, z, candidate) -> 
     A candidate is an atom with a donor type; the ring ids go to ``candidate``. Returns (status,
     number of candidates); ``_RINGS`` for a candidate ring of more than 6 atoms holding O, S or Se
     (RDKit declines O and S lone pairs in larger rings, ``C1=CC=CC=CSC=C1`` stays Kekule, but not
-    Se's, by a rule not reproduced here).
+    Se's, by a rule not reproduced here), and for an O, S or Se atom of a candidate ring that also
+    lies on a ring of more than 8 atoms (:func:`_chalcogen_on_large_ring`).
     """
     n_cand = 0
     for r in range(n_rings):
@@ -280,13 +281,45 @@ def _candidate_rings(ring_atoms, ring_len, n_rings, electrons, z, candidate) -> 
             if electrons[a] == _NO_DONOR:
                 ok = False
                 break
-            chalcogen = chalcogen or z[a] == 8 or z[a] == 16 or z[a] == 34
+            chalcogen = chalcogen or _is_chalcogen(z[a])
         if ok:
             if chalcogen and ring_len[r] > 6:
                 return _RINGS, n_cand
             candidate[n_cand] = r
             n_cand += 1
+    if _chalcogen_on_large_ring(ring_atoms, ring_len, n_rings, z, candidate, n_cand):
+        return _RINGS, n_cand
     return 0, n_cand
+
+
+@jit(inline="always")
+def _is_chalcogen(atomic_number) -> bool:
+    """O, S or Se: the ring atoms whose lone pair RDKit's rules treat by ring size."""
+    return atomic_number == 8 or atomic_number == 16 or atomic_number == 34
+
+
+@jit
+def _chalcogen_on_large_ring(ring_atoms, ring_len, n_rings, z, candidate, n_cand) -> bool:
+    """Whether an O, S or Se atom of a candidate ring also lies on a ring of more than 8 atoms.
+
+    RDKit's versions disagree there: 2026.03 declines the lone pair of a chalcogen that lies on any
+    ring of 9 atoms or more, so a 2,5-bridged furan or thiophene in a macrocycle (a furanophane,
+    ``C1CCCCCc2oc(cc2)C1``) is Kekule, while 2026.09 keeps it aromatic. Such molecules are refused,
+    so RDKit itself decides under either version (``tests/test_smiles_kernel.py``).
+    """
+    for r in range(n_rings):
+        if ring_len[r] <= 8:
+            continue
+        for i in range(ring_len[r]):
+            a = ring_atoms[r, i]
+            if not _is_chalcogen(z[a]):
+                continue
+            for j in range(n_cand):
+                c = candidate[j]
+                for k in range(ring_len[c]):
+                    if ring_atoms[c, k] == a:
+                        return True
+    return False
 
 
 @jit
