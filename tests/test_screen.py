@@ -145,9 +145,13 @@ def test_resume_refuses_a_different_run(models, library, tmp_path):
     state = work_dir(out)
     state.mkdir()
     (state / "manifest.json").write_text(json.dumps({
-        "format": "symmol-screen-manifest", "version": 1, "key": {"chunk_size": 7}, "generation": 0,
+        "format": "symmol-screen-manifest", "version": 2, "key": {"chunk_size": 7}, "generation": 0,
         "top": None, "chunks": {}}))
     with pytest.raises(ValueError, match="cannot resume: .*chunk_size"):
+        _run(models["a"], library, out, resume=True)
+    (state / "manifest.json").write_text(json.dumps({
+        "format": "symmol-screen-manifest", "version": 1, "key": {}, "generation": 0, "top": None, "chunks": {}}))
+    with pytest.raises(ValueError, match="not a symmol screen manifest of version 2 .an earlier symmol's run"):
         _run(models["a"], library, out, resume=True)
 
 

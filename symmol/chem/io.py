@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import zlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -265,20 +266,30 @@ def iter_molecules(path: str | Path, smiles_column: str | None = None, id_column
         The file does not exist.
     InputFormatError
         Unknown suffix, no SMILES column, a missing ``columns`` entry (or any for ``.smi``/``.sdf``),
-        text that is not UTF-8, or malformed CSV (the message names the file and, from pandas, the line).
+        text that is not UTF-8, malformed CSV (the message names the file and, from pandas, the line),
+        or a truncated or corrupt ``.gz`` file (raised after every complete chunk before the damage was
+        yielded; the message says how many rows were read).
     """
     fmt = input_format(path)
     wanted = [c for c in columns if c not in ("row", "id", "smiles")]
     if wanted and fmt != "csv":
         raise InputFormatError(f"{path}: a .{fmt} file holds SMILES and names only, but column(s) {wanted} are "
                                "needed; give a CSV file with them")
+    if fmt == "csv":
+        chunks = iter_csv(path, smiles_column, id_column, chunk_size, True if keep_columns else wanted)
+    elif fmt == "smi":
+        chunks = iter_smi(path, chunk_size)
+    else:
+        chunks = iter_sdf(path, id_column, chunk_size)
+    rows = 0
     try:
-        if fmt == "csv":
-            yield from iter_csv(path, smiles_column, id_column, chunk_size, True if keep_columns else wanted)
-        elif fmt == "smi":
-            yield from iter_smi(path, chunk_size)
-        else:
-            yield from iter_sdf(path, id_column, chunk_size)
+        for chunk in chunks:
+            yield chunk
+            rows += len(chunk)
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        read = f"the first {rows} rows were read" if rows else "no row could be read"
+        raise InputFormatError(f"{path}: truncated or corrupt gzip stream ({exc}); {read}. Replace it with a "
+                               "complete copy (a screen then continues with --resume)") from None
     except UnicodeDecodeError as exc:
         raise InputFormatError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}); "
                                "re-save the file as UTF-8") from None

@@ -1,14 +1,16 @@
 """``symmol`` command line: one module per subcommand, each with ``add_arguments`` and ``run``.
 
 Only the module of the command being run is imported (``symmol --help`` imports none), so the
-help and the start of every command stay fast. Expected failures (bad input files, bad options,
-corrupt model or index files) end with one line on stderr and exit status 2; ``--debug`` shows the
-traceback instead.
+help and the start of every command stay fast. Expected failures (bad or damaged input files, bad
+options, corrupt model or index files, a full disk, a permission denied) end with one line on stderr and
+exit status 2, an interruption (Ctrl-C) with one line and status 130; ``--debug`` shows the traceback
+instead.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import sys
 from collections.abc import Sequence
@@ -59,11 +61,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser(command if command in COMMANDS else None).parse_args(argv)
     try:
         return int(args.handler(args) or 0)
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        print(f"symmol {args.command}: interrupted; every finished chunk is kept (`symmol screen ... --resume` "
+              "continues a screen)", file=sys.stderr)
+        return 130
     except (ValueError, OSError, RuntimeError) as exc:
         if args.debug:
             raise
-        print(f"symmol {args.command}: error: {exc}", file=sys.stderr)
+        print(f"symmol {args.command}: error: {_describe(exc)}", file=sys.stderr)
         return 2
+
+
+#: What to do about the operating system's errors that users meet.
+_OS_HINTS = {errno.ENOSPC: "the disk is full: free space, then rerun (a screen continues with --resume)",
+             errno.EDQUOT: "the disk quota is used up: free space, then rerun (a screen continues with --resume)",
+             errno.EACCES: "permission denied: choose a location you may write to, or fix its permissions",
+             errno.EROFS: "the file system is read-only: choose another output location"}
+
+
+def _describe(exc: BaseException) -> str:
+    """One line for an expected error: its message, and for an OS error the file and what to do."""
+    if isinstance(exc, OSError) and exc.errno in _OS_HINTS:
+        where = f"{exc.filename}: " if exc.filename else ""
+        return f"{where}{_OS_HINTS[exc.errno]} ({exc.strerror})"
+    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 if __name__ == "__main__":

@@ -22,6 +22,8 @@ from __future__ import annotations
 import atexit
 import multiprocessing
 import os
+import threading
+import time
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
@@ -114,13 +116,25 @@ def _work(spec: dict, values: Any, output: Output) -> tuple[Batch, list[str]]:
 # --------------------------------------------------------------------------
 # pools
 # --------------------------------------------------------------------------
-def init_worker() -> None:
-    """Initialize a pool process: one Numba and one BLAS thread per worker.
+def _exit_with_parent(parent: int) -> None:
+    """Poll every second; end this process as soon as its parent is gone (it was re-parented)."""
+    while True:
+        time.sleep(1.0)
+        if os.getppid() != parent:
+            os._exit(1)
 
-    The processes are the parallelism (featurization and screening pools).
+
+def init_worker() -> None:
+    """Initialize a pool process (featurization and screening pools).
+
+    One Numba and one BLAS thread per worker, as the processes are the parallelism; and a watcher
+    thread that ends the worker within a second of its parent's death, so that a coordinator killed
+    without warning (``kill -9``, the OOM killer, a batch scheduler) leaves no worker running
+    (``tests/test_screen_signals.py``).
     """
     numba.set_num_threads(1)
     threadpool_limits(1)
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), name="symmol-parent-watch", daemon=True).start()
 
 
 _POOLS: dict[tuple[str, int], Executor] = {}

@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 from symmol.chem.io import DEFAULT_CHUNK_SIZE, iter_molecules
 from symmol.provenance import atomic_write_bytes
 from symmol.screen.executors import check_scheduler, make_executor
-from symmol.screen.state import RunState, work_dir
+from symmol.screen.state import RunState, chunk_digest, work_dir
 from symmol.screen.worker import ModelBundle, encode, scorer_for
 
 __all__ = ["ScreenSummary", "count_records", "output_format", "screen_library", "top_path"]
@@ -96,9 +96,6 @@ def count_records(path: str | Path) -> int | None:
     return max(count, 0)
 
 
-def _library_key(library: Path) -> dict:
-    stat = library.stat()
-    return {"library": str(library.resolve()), "library_bytes": stat.st_size, "library_mtime_ns": stat.st_mtime_ns}
 
 
 def screen_library(models: Any, library: str | Path, output: str | Path, top_k: int = 0,
@@ -161,7 +158,7 @@ def screen_library(models: Any, library: str | Path, output: str | Path, top_k: 
     check_scheduler(scheduler)
     bundle = ModelBundle.from_directories(_named(models), tuple(filters), applicability_domain, backend)
     scorer = scorer_for(bundle)  # loads and validates every model before any work starts
-    key = {**_library_key(library), "models": bundle.digest, "chunk_size": chunk_size, "format": fmt,
+    key = {"library": str(library.resolve()), "models": bundle.digest, "chunk_size": chunk_size, "format": fmt,
            "smiles_column": smiles_column, "id_column": id_column, "top_k": top_k, "backend": backend}
     output.parent.mkdir(parents=True, exist_ok=True)
     state = RunState(work_dir(output), key, top_k, resume)
@@ -182,33 +179,59 @@ def screen_library(models: Any, library: str | Path, output: str | Path, top_k: 
 
 def _run(chunks: Iterable[pd.DataFrame], executor: Any, state: RunState, rank_column: str, fmt: str, top_k: int,
          total: int | None, progress: bool) -> int:
-    """Score every chunk not in ``state`` with ``executor``; returns the number of chunks."""
+    """Score every chunk not in ``state`` with ``executor``; returns the number of chunks.
+
+    Whatever ends the run early (a failing chunk, the reader's error on a damaged library, Ctrl-C), the
+    chunks already submitted are waited for and the finished ones committed before it is raised.
+    """
     n_chunks = 0
+    digests: dict[int, str] = {}
+    pending: set = set()
     bar = tqdm(desc="screen", unit="mol", total=total, disable=not progress, smoothing=0.1)
     try:
-        pending: set = set()
         for index, chunk in enumerate(chunks):
             n_chunks = index + 1
+            digests[index] = chunk_digest(chunk)
             if index in state.chunks:
+                state.check_input(index, digests[index])
                 bar.update(state.chunks[index][0])
                 continue
             pending.add(executor.submit(index, chunk, fmt, top_k))
             while len(pending) >= 2 * executor.workers:
-                pending = _commit_finished(executor, pending, state, rank_column, bar)
+                pending = _commit_finished(executor, pending, state, rank_column, bar, digests)
         while pending:
-            pending = _commit_finished(executor, pending, state, rank_column, bar)
+            pending = _commit_finished(executor, pending, state, rank_column, bar, digests)
+    except BaseException:
+        _drain(executor, pending, state, rank_column, digests)
+        raise
     finally:
         executor.close()
         bar.close()
     return n_chunks
 
 
-def _commit_finished(executor: Any, pending: set, state: RunState, rank_column: str, bar: Any) -> set:
+def _drain(executor: Any, pending: set, state: RunState, rank_column: str, digests: dict[int, str]) -> None:
+    """Wait for the chunks in flight and commit the ones that finish (their failures are not raised again)."""
+    try:
+        while pending:
+            done, pending = executor.wait_first(pending)
+            for future in done:
+                if future.cancelled() or future.exception() is not None:
+                    continue
+                result = future.result()
+                if result.index not in state.chunks:
+                    state.commit(result, rank_column, digests[result.index])
+    except (Exception, KeyboardInterrupt):  # a second interruption or a broken pool: keep what is committed
+        return
+
+
+def _commit_finished(executor: Any, pending: set, state: RunState, rank_column: str, bar: Any,
+                     digests: dict[int, str]) -> set:
     done, rest = executor.wait_first(pending)
     failed = [future for future in done if future.cancelled() or future.exception() is not None]
     for future in sorted(set(done) - set(failed), key=lambda f: f.result().index):
         result = future.result()  # finished chunks are made durable before any failure is raised
-        state.commit(result, rank_column)
+        state.commit(result, rank_column, digests[result.index])
         bar.update(result.rows)
     if failed:
         if failed[0].cancelled():

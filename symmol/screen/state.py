@@ -1,7 +1,10 @@
 """The resumable state of a screen: finished chunks' parts, the running top K and the manifest.
 
 All state lives in ``<OUT>.work/``: one file per finished chunk under ``parts/`` and
-``manifest.json`` listing the finished chunks, their counts and the running top-K file. A chunk is
+``manifest.json`` listing the finished chunks, their counts, a digest of each chunk's input rows and the
+running top-K file. On resume every finished chunk's input is read again and must have the same digest,
+so a library replaced by its complete copy (after a truncated download, say) continues where the
+screened prefix ends, and any other change is refused. A chunk is
 committed by (1) writing its part file atomically, (2) writing the new top-K file, (3) atomically
 replacing the manifest; a run killed at any instant (even ``kill -9``) therefore leaves a manifest
 that names only complete parts and the top-K they produced. The output is assembled from the
@@ -11,6 +14,7 @@ run write the same bytes as a plain serial run.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -22,11 +26,17 @@ import pyarrow.parquet as pq
 from symmol.provenance import atomic_write_bytes
 from symmol.screen.worker import ChunkResult
 
-__all__ = ["MANIFEST", "RunState", "work_dir"]
+__all__ = ["MANIFEST", "RunState", "chunk_digest", "work_dir"]
 
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = "symmol-screen-manifest"
-MANIFEST_VERSION = 1
+#: Version 2 holds a digest of each chunk's input rows (version 1 identified the library by its size and time).
+MANIFEST_VERSION = 2
+
+
+def chunk_digest(chunk: pd.DataFrame) -> str:
+    """Return the sha256 of a chunk's input rows (every column, in order; the same in every process)."""
+    return hashlib.sha256(pd.util.hash_pandas_object(chunk, index=False).to_numpy().tobytes()).hexdigest()
 
 
 def work_dir(output: str | Path) -> Path:
@@ -43,7 +53,8 @@ class RunState:
         self.parts = directory / "parts"
         self.key = key
         self.top_k = top_k
-        self.chunks: dict[int, list[int]] = {}
+        #: Finished chunk → ``[rows, valid, filtered, input digest]``.
+        self.chunks: dict[int, list] = {}
         self.top: pd.DataFrame | None = None
         self.generation = 0
         if directory.exists() and not resume:
@@ -60,7 +71,8 @@ class RunState:
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise ValueError(f"{path}: corrupt manifest ({exc}); delete {self.directory} to start over") from None
         if manifest.get("format") != MANIFEST_FORMAT or manifest.get("version") != MANIFEST_VERSION:
-            raise ValueError(f"{path}: not a symmol screen manifest of version {MANIFEST_VERSION}")
+            raise ValueError(f"{path}: not a symmol screen manifest of version {MANIFEST_VERSION} (an earlier "
+                             "symmol's run?); run without --resume to start over")
         if manifest["key"] != self.key:
             changed = sorted(k for k in set(manifest["key"]) | set(self.key)
                              if manifest["key"].get(k) != self.key.get(k))
@@ -93,8 +105,20 @@ class RunState:
     def _top_name(self) -> str | None:
         return f"top-{self.generation:09d}.parquet" if self.top is not None else None
 
-    def commit(self, result: ChunkResult, rank_column: str) -> None:
-        """Make one finished chunk durable (see the module docstring for the order)."""
+    def check_input(self, index: int, digest: str) -> None:
+        """Refuse to resume when the input rows of finished chunk ``index`` changed since they were screened.
+
+        Raises
+        ------
+        ValueError
+            Naming the chunk, if ``digest`` differs from the one recorded.
+        """
+        if self.chunks[index][3] != digest:
+            raise ValueError(f"cannot resume: the library's rows of chunk {index} differ from the ones screened "
+                             f"before (in {self.directory}); run without --resume to start over")
+
+    def commit(self, result: ChunkResult, rank_column: str, digest: str) -> None:
+        """Make one finished chunk durable (see the module docstring for the order); ``digest`` of its input."""
         atomic_write_bytes(self._part(result.index), result.payload)
         old_top = self._top_name()
         self.generation += 1
@@ -108,7 +132,7 @@ class RunState:
             tmp = self.directory / (top_name + ".tmp")
             self.top.to_parquet(tmp, index=False)
             os.replace(tmp, self.directory / top_name)
-        self.chunks[result.index] = [result.rows, result.valid, result.filtered]
+        self.chunks[result.index] = [result.rows, result.valid, result.filtered, digest]
         manifest = {"format": MANIFEST_FORMAT, "version": MANIFEST_VERSION, "key": self.key,
                     "generation": self.generation, "top": self._top_name(),
                     "chunks": {str(i): v for i, v in sorted(self.chunks.items())}}
