@@ -172,175 +172,15 @@ def _sort_candidates(cand: np.ndarray, n_cand: int, tmp: np.ndarray, nbhd: np.nd
 
 
 @jit
-def _adjacency(bond_atoms: np.ndarray, deg: np.ndarray, adj_bond: np.ndarray, adj_nbr: np.ndarray,
-               fill: np.ndarray) -> int:
-    """Fill the CSR adjacency of a molecule; return its largest atom degree.
-
-    ``deg`` (n + 1,) is zero on entry and becomes the row pointers: atom ``a``'s bonds are
-    ``adj_bond[deg[a]:deg[a + 1]]`` and its neighbours ``adj_nbr[...]`` (both (2 m,)), in bond
-    order. ``fill`` (n,) is scratch.
-    """
-    n = fill.shape[0]
-    m = bond_atoms.shape[0]
-    for b in range(m):
-        deg[bond_atoms[b, 0] + 1] += 1
-        deg[bond_atoms[b, 1] + 1] += 1
-    for a in range(n):
-        deg[a + 1] += deg[a]
-    for a in range(n):
-        fill[a] = deg[a]
-    for b in range(m):
-        u = bond_atoms[b, 0]
-        v = bond_atoms[b, 1]
-        adj_bond[fill[u]] = b
-        adj_nbr[fill[u]] = v
-        fill[u] += 1
-        adj_bond[fill[v]] = b
-        adj_nbr[fill[v]] = u
-        fill[v] += 1
-    max_deg = 0
-    for a in range(n):
-        max_deg = max(max_deg, deg[a + 1] - deg[a])
-    return max_deg
-
-
-@jit
-def _layer_candidates(layer: int, atom_chir: np.ndarray, bond_types: np.ndarray, deg: np.ndarray,
-                      adj_bond: np.ndarray, adj_nbr: np.ndarray, prev_nbhd: np.ndarray, nbhd: np.ndarray,
-                      cur_inv: np.ndarray, new_inv: np.ndarray, dead: np.ndarray, chiral_done: np.ndarray,
-                      pair_keys: np.ndarray, cand: np.ndarray) -> int:
-    """Grow the bond sets and compute the new invariants of layer ``layer``; return the candidate count.
-
-    Every live atom with bonds adds its bonds and its neighbours' previous bond sets to
-    ``nbhd[a]``, gets ``new_inv[a]`` (the layer, its invariant, then its sorted ``(bond
-    invariant, neighbour invariant)`` pairs, then its chirality code once it is chiral) and goes
-    to ``cand``; an atom without bonds dies. ``pair_keys`` is scratch of the largest degree.
-    """
-    n_words = nbhd.shape[1]
-    n_cand = 0
-    for a in range(cur_inv.shape[0]):
-        if dead[a]:
-            continue
-        d0 = deg[a]
-        d1 = deg[a + 1]
-        if d1 == d0:
-            dead[a] = True
-            continue
-        k = 0
-        for p in range(d0, d1):
-            b = adj_bond[p]
-            o = adj_nbr[p]
-            nbhd[a, b >> 6] |= np.uint64(1) << np.uint64(b & 63)
-            for w in range(n_words):
-                nbhd[a, w] |= prev_nbhd[o, w]
-            # sort key: (int32 bond invariant, uint32 neighbour invariant)
-            bt = np.uint64(bond_types[b]) ^ _SIGN32
-            pair_keys[k] = (bt << _SHIFT32) | cur_inv[o]
-            k += 1
-        _insertion_sort(pair_keys, k)
-        invar = _hash_combine(np.uint64(layer), cur_inv[a])
-        looks_chiral = atom_chir[a] != 0
-        check_chiral = looks_chiral and not chiral_done[a]
-        for p in range(k):
-            bt = (pair_keys[p] >> _SHIFT32) ^ _SIGN32
-            nb_inv = pair_keys[p] & _MASK32
-            pair_hash = _hash_combine(_hash_combine(_ZERO64, bt), nb_inv)
-            invar = _hash_combine(invar, pair_hash)
-            if check_chiral and looks_chiral:
-                if bt != _ONE64:  # a non-single bond invariant
-                    looks_chiral = False
-                elif p > 0 and nb_inv == (pair_keys[p - 1] & _MASK32):
-                    looks_chiral = False
-        if looks_chiral:
-            chiral_done[a] = True
-            invar = _hash_combine(invar, np.uint64(atom_chir[a]))
-        new_inv[a] = invar
-        cand[n_cand] = a
-        n_cand += 1
-    return n_cand
-
-
-@jit
-def _find_bond_set(nbhd: np.ndarray, a: int, h: np.uint64, stored: np.ndarray, stored_hash: np.ndarray,
-                   table: np.ndarray, table_mask: np.uint64) -> tuple[bool, np.uint64]:
-    """Look bond set ``nbhd[a]`` (hash ``h``) up in the open-addressing index of emitted sets.
-
-    Returns (whether it was emitted before, its slot or the free slot where it goes).
-    """
-    n_words = nbhd.shape[1]
-    slot = h & table_mask
-    while True:
-        s = table[slot]
-        if s < 0:
-            return False, slot
-        if stored_hash[s] == h:
-            same = True
-            for w in range(n_words):
-                if stored[s, w] != nbhd[a, w]:
-                    same = False
-                    break
-            if same:
-                return True, slot
-        slot = (slot + np.uint64(1)) & table_mask
-
-
-@jit
-def _emit_layer(layer: int, cand: np.ndarray, n_cand: int, nbhd: np.ndarray, new_inv: np.ndarray,
-                dead: np.ndarray, stored: np.ndarray, stored_hash: np.ndarray, n_stored: int, table: np.ndarray,
-                table_mask: np.uint64, out_ids: np.ndarray, out_atoms: np.ndarray, out_radius: np.ndarray,
-                count: int) -> tuple[int, int]:
-    """Emit the sorted candidates of layer ``layer`` whose bond set is new; the others die.
-
-    A new bond set is stored and indexed; its environment goes to ``out_*[count]``. Returns the
-    new ``(n_stored, count)``.
-    """
-    n_words = nbhd.shape[1]
-    for c in range(n_cand):
-        a = cand[c]
-        h = _bitset_hash(nbhd, a)
-        seen, slot = _find_bond_set(nbhd, a, h, stored, stored_hash, table, table_mask)
-        if seen:
-            dead[a] = True
-            continue
-        for w in range(n_words):
-            stored[n_stored, w] = nbhd[a, w]
-        stored_hash[n_stored] = h
-        table[slot] = n_stored
-        n_stored += 1
-        out_ids[count] = np.uint32(new_inv[a])
-        out_atoms[count] = a
-        out_radius[count] = layer + 1
-        count += 1
-    return n_stored, count
-
-
-@jit
-def _next_layer(cur_inv: np.ndarray, new_inv: np.ndarray, prev_nbhd: np.ndarray, nbhd: np.ndarray) -> None:
-    """Move the layer's invariants and bond sets to ``cur_inv``/``prev_nbhd``; zero ``new_inv``.
-
-    The invariants of atoms skipped this layer are then 0.
-    """
-    n_words = nbhd.shape[1]
-    for a in range(cur_inv.shape[0]):
-        cur_inv[a] = new_inv[a]
-        new_inv[a] = 0
-    for a in range(cur_inv.shape[0]):
-        for w in range(n_words):
-            prev_nbhd[a, w] = nbhd[a, w]
-
-
-@jit
-def _molecule_environments(atom_inv: np.ndarray, atom_chir: np.ndarray, bond_atoms: np.ndarray,
+def _molecule_environments(atom_inv: np.ndarray, atom_chir: np.ndarray, bond_atoms: np.ndarray,  # noqa: C901, PLR0912, PLR0915 - one hot loop nest; split helpers ran slower
                            bond_types: np.ndarray, radius: int, out_ids: np.ndarray,
                            out_atoms: np.ndarray, out_radius: np.ndarray) -> int:
-    """Write all Morgan environments of one molecule to ``out_*[:count]``; return ``count``.
+    """All Morgan environments of one molecule, written to ``out_*[:count]``.
 
     ``atom_inv`` (n,) uint32, ``atom_chir`` (n,) uint8 chirality codes (0 = no
     chiral tag, see :func:`morgan_environments`), ``bond_atoms`` (m, 2) int32
     local indices, ``bond_types`` (m,) uint32; the outputs need room for
     ``(radius + 1) * n`` entries. Returns the number of environments written.
-
-    The helpers allocate nothing: every array is allocated here, once per molecule.
     """
     n = atom_inv.shape[0]
     m = bond_atoms.shape[0]
@@ -356,9 +196,26 @@ def _molecule_environments(atom_inv: np.ndarray, atom_chir: np.ndarray, bond_ato
 
     # adjacency in CSR form: for atom a, its bonds and neighbours
     deg = np.zeros(n + 1, dtype=np.int64)
+    for b in range(m):
+        deg[bond_atoms[b, 0] + 1] += 1
+        deg[bond_atoms[b, 1] + 1] += 1
+    for a in range(n):
+        deg[a + 1] += deg[a]
     adj_bond = np.empty(2 * m, dtype=np.int64)
     adj_nbr = np.empty(2 * m, dtype=np.int64)
-    max_deg = _adjacency(bond_atoms, deg, adj_bond, adj_nbr, np.empty(n, dtype=np.int64))
+    fill = deg[:n].copy()
+    max_deg = 0
+    for b in range(m):
+        u = bond_atoms[b, 0]
+        v = bond_atoms[b, 1]
+        adj_bond[fill[u]] = b
+        adj_nbr[fill[u]] = v
+        fill[u] += 1
+        adj_bond[fill[v]] = b
+        adj_nbr[fill[v]] = u
+        fill[v] += 1
+    for a in range(n):
+        max_deg = max(max_deg, deg[a + 1] - deg[a])
 
     n_words = max((m + 63) // 64, 1)
     prev_nbhd = np.zeros((n, n_words), dtype=np.uint64)  # bond sets after last layer
@@ -385,12 +242,87 @@ def _molecule_environments(atom_inv: np.ndarray, atom_chir: np.ndarray, bond_ato
     table_mask = np.uint64(table_size - 1)
 
     for layer in range(radius):
-        n_cand = _layer_candidates(layer, atom_chir, bond_types, deg, adj_bond, adj_nbr, prev_nbhd, nbhd, cur_inv,
-                                   new_inv, dead, chiral_done, pair_keys, cand)
+        n_cand = 0
+        for a in range(n):
+            if dead[a]:
+                continue
+            d0 = deg[a]
+            d1 = deg[a + 1]
+            if d1 == d0:
+                dead[a] = True
+                continue
+            k = 0
+            for p in range(d0, d1):
+                b = adj_bond[p]
+                o = adj_nbr[p]
+                nbhd[a, b >> 6] |= np.uint64(1) << np.uint64(b & 63)
+                for w in range(n_words):
+                    nbhd[a, w] |= prev_nbhd[o, w]
+                # sort key: (int32 bond invariant, uint32 neighbour invariant)
+                bt = np.uint64(bond_types[b]) ^ _SIGN32
+                pair_keys[k] = (bt << _SHIFT32) | cur_inv[o]
+                k += 1
+            _insertion_sort(pair_keys, k)
+            invar = _hash_combine(np.uint64(layer), cur_inv[a])
+            looks_chiral = atom_chir[a] != 0
+            check_chiral = looks_chiral and not chiral_done[a]
+            for p in range(k):
+                bt = (pair_keys[p] >> _SHIFT32) ^ _SIGN32
+                nb_inv = pair_keys[p] & _MASK32
+                pair_hash = _hash_combine(_hash_combine(_ZERO64, bt), nb_inv)
+                invar = _hash_combine(invar, pair_hash)
+                if check_chiral and looks_chiral:
+                    if bt != _ONE64:  # a non-single bond invariant
+                        looks_chiral = False
+                    elif p > 0 and nb_inv == (pair_keys[p - 1] & _MASK32):
+                        looks_chiral = False
+            if looks_chiral:
+                chiral_done[a] = True
+                invar = _hash_combine(invar, np.uint64(atom_chir[a]))
+            new_inv[a] = invar
+            cand[n_cand] = a
+            n_cand += 1
+
         _sort_candidates(cand, n_cand, cand_tmp, nbhd, new_inv)
-        n_stored, count = _emit_layer(layer, cand, n_cand, nbhd, new_inv, dead, stored, stored_hash, n_stored,
-                                      table, table_mask, out_ids, out_atoms, out_radius, count)
-        _next_layer(cur_inv, new_inv, prev_nbhd, nbhd)
+        for c in range(n_cand):
+            a = cand[c]
+            h = _bitset_hash(nbhd, a)
+            slot = h & table_mask
+            seen = False
+            while True:
+                s = table[slot]
+                if s < 0:
+                    break
+                if stored_hash[s] == h:
+                    same = True
+                    for w in range(n_words):
+                        if stored[s, w] != nbhd[a, w]:
+                            same = False
+                            break
+                    if same:
+                        seen = True
+                        break
+                slot = (slot + np.uint64(1)) & table_mask
+            if seen:
+                dead[a] = True
+                continue
+            for w in range(n_words):
+                stored[n_stored, w] = nbhd[a, w]
+            stored_hash[n_stored] = h
+            table[slot] = n_stored
+            n_stored += 1
+            out_ids[count] = np.uint32(new_inv[a])
+            out_atoms[count] = a
+            out_radius[count] = layer + 1
+            count += 1
+
+        # next layer: invariants of atoms skipped this layer are 0
+        for a in range(n):
+            cur_inv[a] = new_inv[a]
+            new_inv[a] = 0
+        for a in range(n):
+            for w in range(n_words):
+                prev_nbhd[a, w] = nbhd[a, w]
         if n_cand == 0:
             break
     return count

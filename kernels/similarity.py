@@ -166,61 +166,8 @@ def _keep_hit(c, j, a, fb, threshold, metric, alpha, beta, positions, sims, item
     return n + 1
 
 
-@jit(inline="always")
-def _bin_c_min(c_min, q_counts, q0, q1, b, target, metric, alpha, beta):
-    """Set ``c_min[i - q0]`` for the tile's queries in bin ``b``; whether any can reach ``target``."""
-    active = False
-    for i in range(q0, q1):
-        c_min[i - q0] = min_common(0, q_counts[i], b, target, metric, alpha, beta)
-        active |= c_min[i - q0] <= min(q_counts[i], b)
-    return active
-
-
-@jit(inline="always")
-def _threshold_rows_prefix(queries, i, targets, blk, blk_stop, t_prefix, a_rest, b, cm, a, fb, threshold, metric,
-                           alpha, beta, positions, sims, r, n):
-    """Keep the hits of query ``i`` in rows ``blk:blk_stop``, first rejecting rows on their prefix.
-
-    ``a_rest`` is the query's popcount outside its prefix; returns the new hit count ``n``.
-    """
-    n_words = queries.shape[1]
-    for j in range(blk, blk_stop):
-        c_head = np.uint64(0)
-        for w in range(PREFIX_WORDS):
-            c_head += popcount64(queries[i, w] & targets[j, w])
-        c = np.int64(c_head)
-        if c + min(a_rest, b - np.int64(t_prefix[j])) < cm:
-            continue
-        c_tail = np.uint64(0)
-        for w in range(PREFIX_WORDS, n_words):
-            c_tail += popcount64(queries[i, w] & targets[j, w])
-        c += np.int64(c_tail)
-        if c >= cm:
-            n = _keep_hit(c, j, a, fb, threshold, metric, alpha, beta, positions, sims, r, n)
-    return n
-
-
-@jit(inline="always")
-def _threshold_rows(queries, i, targets, blk, blk_stop, cm, a, fb, threshold, metric, alpha, beta, positions, sims,
-                    r, n):
-    """Keep the hits of query ``i`` in rows ``blk:blk_stop``, two rows at a time; the new hit count."""
-    j = blk
-    while j + 1 < blk_stop:
-        c0, c1 = common_bits2(queries, i, targets, j)
-        if c0 >= cm:
-            n = _keep_hit(c0, j, a, fb, threshold, metric, alpha, beta, positions, sims, r, n)
-        if c1 >= cm:
-            n = _keep_hit(c1, j + 1, a, fb, threshold, metric, alpha, beta, positions, sims, r, n)
-        j += 2
-    if j < blk_stop:
-        c0 = common_bits(queries, i, targets, j)
-        if c0 >= cm:
-            n = _keep_hit(c0, j, a, fb, threshold, metric, alpha, beta, positions, sims, r, n)
-    return n
-
-
 @parallel_jit
-def threshold_kernel(queries, q_counts, q_prefix, targets, bin_offsets, t_prefix, threshold, metric, alpha, beta,
+def threshold_kernel(queries, q_counts, q_prefix, targets, bin_offsets, t_prefix, threshold, metric, alpha, beta,  # noqa: C901, PLR0912, PLR0915 - one hot loop nest; split helpers ran slower
                      n_split, capacity):
     """Targets with similarity ``>= threshold`` for each (query, split) work item.
 
@@ -263,7 +210,11 @@ def threshold_kernel(queries, q_counts, q_prefix, targets, bin_offsets, t_prefix
             stop = bin_offsets[b + 1]
             if start == stop:
                 continue
-            if not _bin_c_min(c_min, q_counts, q0, q1, b, threshold, metric, alpha, beta):
+            active = False
+            for i in range(q0, q1):
+                c_min[i - q0] = min_common(0, q_counts[i], b, threshold, metric, alpha, beta)
+                active |= c_min[i - q0] <= min(q_counts[i], b)
+            if not active:
                 continue
             fb = float(b)
             for blk in range(start + s * SPLIT_ROWS, stop, n_split * SPLIT_ROWS):
@@ -274,14 +225,37 @@ def threshold_kernel(queries, q_counts, q_prefix, targets, bin_offsets, t_prefix
                         continue
                     a = float(q_counts[i])
                     r = i * n_split + s
+                    n = counts[r]
                     if prefix:
                         a_rest = np.int64(q_counts[i]) - np.int64(q_prefix[i])
-                        counts[r] = _threshold_rows_prefix(queries, i, targets, blk, blk_stop, t_prefix, a_rest, b, cm,
-                                                           a, fb, threshold, metric, alpha, beta, positions, sims, r,
-                                                           counts[r])
-                    else:
-                        counts[r] = _threshold_rows(queries, i, targets, blk, blk_stop, cm, a, fb, threshold, metric,
-                                                    alpha, beta, positions, sims, r, counts[r])
+                        for j in range(blk, blk_stop):
+                            c_head = np.uint64(0)
+                            for w in range(PREFIX_WORDS):
+                                c_head += popcount64(queries[i, w] & targets[j, w])
+                            c = np.int64(c_head)
+                            if c + min(a_rest, b - np.int64(t_prefix[j])) < cm:
+                                continue
+                            c_tail = np.uint64(0)
+                            for w in range(PREFIX_WORDS, n_words):
+                                c_tail += popcount64(queries[i, w] & targets[j, w])
+                            c += np.int64(c_tail)
+                            if c >= cm:
+                                n = _keep_hit(c, j, a, fb, threshold, metric, alpha, beta, positions, sims, r, n)
+                        counts[r] = n
+                        continue
+                    j = blk
+                    while j + 1 < blk_stop:
+                        c0, c1 = common_bits2(queries, i, targets, j)
+                        if c0 >= cm:
+                            n = _keep_hit(c0, j, a, fb, threshold, metric, alpha, beta, positions, sims, r, n)
+                        if c1 >= cm:
+                            n = _keep_hit(c1, j + 1, a, fb, threshold, metric, alpha, beta, positions, sims, r, n)
+                        j += 2
+                    if j < blk_stop:
+                        c0 = common_bits(queries, i, targets, j)
+                        if c0 >= cm:
+                            n = _keep_hit(c0, j, a, fb, threshold, metric, alpha, beta, positions, sims, r, n)
+                    counts[r] = n
     return counts, positions, sims
 
 
@@ -323,44 +297,8 @@ def _offer(c, row, c_min, qa, b, metric, alpha, beta, hs, hr, k):
     return min_common(c_min, qa, b, hs[0], metric, alpha, beta)
 
 
-@jit(inline="always")
-def _unfilled_to_minus_one(sims, hit_rows, r, k):
-    """Give the empty heap slots (``-inf``) of work item ``r`` the row ``-1``."""
-    for slot in range(k):
-        if sims[r, slot] == -np.inf:
-            hit_rows[r, slot] = -1
-
-
-@jit(inline="always")
-def _topk_rows(queries, i, targets, blk, blk_stop, rows, cm, qa, b, metric, alpha, beta, hs, hr, k):
-    """Offer the rows ``blk:blk_stop`` with at least ``cm`` common bits to query ``i``'s heap; the new ``cm``."""
-    j = blk
-    while j + 1 < blk_stop:
-        c0, c1 = common_bits2(queries, i, targets, j)
-        if c0 >= cm:
-            cm = _offer(c0, rows[j], cm, qa, b, metric, alpha, beta, hs, hr, k)
-        if c1 >= cm:
-            cm = _offer(c1, rows[j + 1], cm, qa, b, metric, alpha, beta, hs, hr, k)
-        j += 2
-    if j < blk_stop:
-        c0 = common_bits(queries, i, targets, j)
-        if c0 >= cm:
-            cm = _offer(c0, rows[j], cm, qa, b, metric, alpha, beta, hs, hr, k)
-    return cm
-
-
-@jit(inline="always")
-def _topk_c_min(c_min, q_counts, q0, q1, b, sims, n_split, s, metric, alpha, beta):
-    """Set ``c_min[i - q0]`` (to beat each query's k-th best) in bin ``b``; whether any query can."""
-    active = False
-    for i in range(q0, q1):
-        c_min[i - q0] = min_common(0, q_counts[i], b, sims[i * n_split + s, 0], metric, alpha, beta)
-        active |= c_min[i - q0] <= min(q_counts[i], b)
-    return active
-
-
 @parallel_jit
-def topk_kernel(queries, q_counts, targets, bin_offsets, rows, k, metric, alpha, beta, n_split):
+def topk_kernel(queries, q_counts, targets, bin_offsets, rows, k, metric, alpha, beta, n_split):  # noqa: C901, PLR0912, PLR0915 - one hot loop nest; split helpers ran slower
     """Find the ``k`` most similar targets of each (query, split) work item, as unsorted heaps.
 
     Queries are taken in tiles as in :func:`threshold_kernel`. Bins are visited by
@@ -394,7 +332,11 @@ def topk_kernel(queries, q_counts, targets, bin_offsets, rows, k, metric, alpha,
             b = order[oi]
             if bounds[b] < 0.0:
                 break
-            if not _topk_c_min(c_min, q_counts, q0, q1, b, sims, n_split, s, metric, alpha, beta):
+            active = False
+            for i in range(q0, q1):
+                c_min[i - q0] = min_common(0, q_counts[i], b, sims[i * n_split + s, 0], metric, alpha, beta)
+                active |= c_min[i - q0] <= min(q_counts[i], b)
+            if not active:
                 continue
             start = bin_offsets[b]
             stop = bin_offsets[b + 1]
@@ -407,8 +349,21 @@ def topk_kernel(queries, q_counts, targets, bin_offsets, rows, k, metric, alpha,
                         continue
                     hs = sims[i * n_split + s]
                     hr = hit_rows[i * n_split + s]
-                    c_min[i - q0] = _topk_rows(queries, i, targets, blk, blk_stop, rows, cm, qa, b, metric, alpha,
-                                               beta, hs, hr, k)
+                    j = blk
+                    while j + 1 < blk_stop:
+                        c0, c1 = common_bits2(queries, i, targets, j)
+                        if c0 >= cm:
+                            cm = _offer(c0, rows[j], cm, qa, b, metric, alpha, beta, hs, hr, k)
+                        if c1 >= cm:
+                            cm = _offer(c1, rows[j + 1], cm, qa, b, metric, alpha, beta, hs, hr, k)
+                        j += 2
+                    if j < blk_stop:
+                        c0 = common_bits(queries, i, targets, j)
+                        if c0 >= cm:
+                            cm = _offer(c0, rows[j], cm, qa, b, metric, alpha, beta, hs, hr, k)
+                    c_min[i - q0] = cm
     for r in numba.prange(nq * n_split):
-        _unfilled_to_minus_one(sims, hit_rows, r, k)
+        for slot in range(k):
+            if sims[r, slot] == -np.inf:
+                hit_rows[r, slot] = -1
     return sims, hit_rows

@@ -278,41 +278,8 @@ def _range_mask(w, start, stop):
     return m & ~((_ONE << np.uint64(lo)) - _ONE)
 
 
-@jit(inline="always")
-def _bulk_word(planes, t, n_planes, cvec, table, j0, j1, a, b, tb, bin_offsets, rows, by_row, out, i, metric, alpha,
-               beta):
-    """Write the similarities of targets ``j0:j1`` (word ``t`` of the counted block) to ``out[i]``.
-
-    ``table[c]`` holds the similarity of ``c`` common bits in bin ``tb``, refilled when the bin
-    changes; returns the new ``(b, tb)``.
-    """
-    for u in range(64):
-        cvec[u] = 0
-    for k in range(n_planes):
-        p = planes[k, t]
-        for u in range(64):
-            cvec[u] |= np.int64((p >> np.uint64(u)) & _ONE) << k
-    j = j0
-    while j < j1:
-        while bin_offsets[b + 1] <= j:
-            b += 1
-        if b != tb:
-            tb = b
-            for c in range(min(a, b) + 1):
-                table[c] = score(float(c), float(a), float(b), metric, alpha, beta)
-        seg = min(j1, bin_offsets[b + 1])
-        if by_row:
-            for jj in range(j, seg):
-                out[i, rows[jj]] = table[cvec[jj - j0]]
-        else:
-            for jj in range(j, seg):
-                out[i, jj] = table[cvec[jj - j0]]
-        j = seg
-    return b, tb
-
-
 @parallel_jit
-def column_bulk_kernel(q_bits, q_ptr, columns, bin_offsets, rows, metric, alpha, beta, n_split, n_threads):
+def column_bulk_kernel(q_bits, q_ptr, columns, bin_offsets, rows, metric, alpha, beta, n_split, n_threads):  # noqa: C901, PLR0912, PLR0915 - one hot loop nest; split helpers ran slower
     """Every similarity ``(n_queries, n_targets) float64`` from bit columns.
 
     Parameters
@@ -370,74 +337,34 @@ def column_bulk_kernel(q_bits, q_ptr, columns, bin_offsets, rows, metric, alpha,
                     j0 = (blk * BLOCK_WORDS + t) * 64
                     if j0 >= n:
                         break
-                    b, tb = _bulk_word(planes, t, n_planes, cvec, table, j0, min(j0 + 64, n), a, b, tb, bin_offsets,
-                                       rows, by_row, out, i, metric, alpha, beta)
+                    for u in range(64):
+                        cvec[u] = 0
+                    for k in range(n_planes):
+                        p = planes[k, t]
+                        for u in range(64):
+                            cvec[u] |= np.int64((p >> np.uint64(u)) & _ONE) << k
+                    j1 = min(j0 + 64, n)
+                    j = j0
+                    while j < j1:
+                        while bin_offsets[b + 1] <= j:
+                            b += 1
+                        if b != tb:
+                            tb = b
+                            for c in range(min(a, b) + 1):
+                                table[c] = score(float(c), float(a), float(b), metric, alpha, beta)
+                        seg = min(j1, bin_offsets[b + 1])
+                        if by_row:
+                            for jj in range(j, seg):
+                                out[i, rows[jj]] = table[cvec[jj - j0]]
+                        else:
+                            for jj in range(j, seg):
+                                out[i, jj] = table[cvec[jj - j0]]
+                        j = seg
     return out
 
 
-@jit(inline="always")
-def _threshold_bins(c_min, a, bin_offsets, threshold, metric, alpha, beta):
-    """Set each bin's ``c_min`` for a query of ``a`` bits; the ``(lo, hi)`` bins that can reach the threshold.
-
-    ``hi`` is -1 when no bin can.
-    """
-    n_bins = bin_offsets.shape[0] - 1
-    lo = n_bins
-    hi = -1
-    for b in range(n_bins):
-        c_min[b] = min(a, b) + 1
-        if bin_offsets[b] < bin_offsets[b + 1]:
-            c_min[b] = min_common_bisect(a, b, threshold, metric, alpha, beta)
-            if c_min[b] <= min(a, b):
-                lo = min(lo, b)
-                hi = b
-    return lo, hi
-
-
-@jit(inline="always")
-def _block_floor(bin_offsets, blk, first, last, hi, c_min, a):
-    """Smallest ``c_min`` of the bins of block ``blk`` (inside ``[first, last)``): no target below it can be a hit."""
-    jb0 = max(blk * 64 * BLOCK_WORDS, first)
-    jb1 = min(blk * 64 * BLOCK_WORDS + 64 * BLOCK_WORDS, last)
-    c_floor = a + 1
-    bb = np.searchsorted(bin_offsets, jb0, side="right") - 1
-    while bb <= hi and bin_offsets[bb] < jb1:
-        if bin_offsets[bb] < bin_offsets[bb + 1]:
-            c_floor = min(c_floor, c_min[bb])
-        bb += 1
-    return c_floor
-
-
-@jit(inline="always")
-def _threshold_word(planes, t, n_planes, w, j0, j1, a, fa, b, bin_offsets, c_min, threshold, metric, alpha, beta,
-                    positions, sims, item, n_hits):
-    """Keep the hits among targets ``j0:j1`` of word ``w`` (word ``t`` of the counted block).
-
-    ``b`` is a bin at or before ``j0``; returns the new ``(b, n_hits)``.
-    """
-    while bin_offsets[b + 1] <= j0:
-        b += 1
-    j = j0
-    while j < j1:
-        while bin_offsets[b + 1] <= j:
-            b += 1
-        seg = min(j1, bin_offsets[b + 1])
-        cm = c_min[b]
-        if cm <= min(a, b):
-            mask = _at_least(planes, t, n_planes, cm) & _range_mask(w, j, seg)
-            fb = float(b)
-            while mask != 0:
-                u = np.int64(cttz64(mask))
-                mask &= mask - _ONE
-                c = _count_of(planes, t, u, n_planes)
-                n_hits = _keep_hit(c, w * 64 + u, fa, fb, threshold, metric, alpha, beta, positions, sims, item,
-                                   n_hits)
-        j = seg
-    return b, n_hits
-
-
 @parallel_jit
-def column_threshold_kernel(q_bits, q_ptr, columns, bin_offsets, threshold, metric, alpha, beta, n_split,
+def column_threshold_kernel(q_bits, q_ptr, columns, bin_offsets, threshold, metric, alpha, beta, n_split,  # noqa: C901, PLR0912, PLR0915 - one hot loop nest; split helpers ran slower
                             capacity, n_threads):
     """Targets with similarity ``>= threshold`` for each (query, split) work item, from bit columns.
 
@@ -490,7 +417,15 @@ def column_threshold_kernel(q_bits, q_ptr, columns, bin_offsets, threshold, metr
             q1 = q_ptr[i + 1]
             a = q1 - q0
             fa = float(a)
-            lo, hi = _threshold_bins(c_min, a, bin_offsets, threshold, metric, alpha, beta)
+            lo = n_bins
+            hi = -1
+            for b in range(n_bins):
+                c_min[b] = min(a, b) + 1
+                if bin_offsets[b] < bin_offsets[b + 1]:
+                    c_min[b] = min_common_bisect(a, b, threshold, metric, alpha, beta)
+                    if c_min[b] <= min(a, b):
+                        lo = min(lo, b)
+                        hi = b
             if hi < 0:
                 continue
             n_planes = _n_planes(a)
@@ -501,7 +436,15 @@ def column_threshold_kernel(q_bits, q_ptr, columns, bin_offsets, threshold, metr
             n_hits = 0
             b = lo
             for blk in range(blk0 + s, blk1, n_split):
-                c_floor = _block_floor(bin_offsets, blk, first, last, hi, c_min, a)
+                # smallest c_min of the block's bins: no target below it can be a hit
+                jb0 = max(blk * 64 * BLOCK_WORDS, first)
+                jb1 = min(blk * 64 * BLOCK_WORDS + 64 * BLOCK_WORDS, last)
+                c_floor = a + 1
+                bb = np.searchsorted(bin_offsets, jb0, side="right") - 1
+                while bb <= hi and bin_offsets[bb] < jb1:
+                    if bin_offsets[bb] < bin_offsets[bb + 1]:
+                        c_floor = min(c_floor, c_min[bb])
+                    bb += 1
                 if not _count_block(columns, q_bits, q0, q1, blk, planes, n_planes, c_floor):
                     continue
                 for t in range(BLOCK_WORDS):
@@ -512,8 +455,24 @@ def column_threshold_kernel(q_bits, q_ptr, columns, bin_offsets, threshold, metr
                         continue
                     if bin_offsets[b] > j0:
                         b = lo
-                    b, n_hits = _threshold_word(planes, t, n_planes, w, j0, j1, a, fa, b, bin_offsets, c_min,
-                                                threshold, metric, alpha, beta, positions, sims, item, n_hits)
+                    while bin_offsets[b + 1] <= j0:
+                        b += 1
+                    j = j0
+                    while j < j1:
+                        while bin_offsets[b + 1] <= j:
+                            b += 1
+                        seg = min(j1, bin_offsets[b + 1])
+                        cm = c_min[b]
+                        if cm <= min(a, b):
+                            mask = _at_least(planes, t, n_planes, cm) & _range_mask(w, j, seg)
+                            fb = float(b)
+                            while mask != 0:
+                                u = np.int64(cttz64(mask))
+                                mask &= mask - _ONE
+                                c = _count_of(planes, t, u, n_planes)
+                                n_hits = _keep_hit(c, w * 64 + u, fa, fb, threshold, metric, alpha, beta,
+                                                   positions, sims, item, n_hits)
+                        j = seg
             counts[item] = n_hits
     return counts, positions, sims
 
@@ -563,78 +522,8 @@ def _sort_heap(hs, hr, k):
         _sift_down(hs, hr, end)
 
 
-@jit(inline="always")
-def _topk_bins(bounds, used, c_min, a, bin_offsets, metric, alpha, beta):
-    """Bound every bin for a query of ``a`` bits (-1 for empty bins) and list the non-empty ones in ``used``.
-
-    ``c_min`` is reset to 0; returns the number of non-empty bins.
-    """
-    n_used = 0
-    for b in range(bin_offsets.shape[0] - 1):
-        bounds[b] = -1.0
-        c_min[b] = 0
-        if bin_offsets[b] < bin_offsets[b + 1]:
-            bounds[b] = score(float(min(a, b)), float(a), float(b), metric, alpha, beta)
-            used[n_used] = b
-            n_used += 1
-    return n_used
-
-
-@jit(inline="always")
-def _topk_fill(order, n_used, s, n_split, done, columns, q_bits, q0, q1, a, planes, n_planes, bin_offsets, bounds,
-               c_min, rows, k, metric, alpha, beta, hs, hr):
-    """Phase 1 of :func:`column_topk_kernel`: count split ``s``'s blocks of the best bins until the heap is full."""
-    for oi in range(n_used):
-        if hs[0] != -np.inf:
-            break
-        b0 = order[oi]
-        blk_first = bin_offsets[b0] // (64 * BLOCK_WORDS)
-        blk_last = (bin_offsets[b0 + 1] - 1) // (64 * BLOCK_WORDS)
-        blk = blk_first + (s - blk_first % n_split) % n_split  # blocks s, s + n_split, ... are split s's
-        while blk <= blk_last:
-            if not done[blk]:
-                done[blk] = True
-                _topk_block(columns, q_bits, q0, q1, a, blk, planes, n_planes, bin_offsets, bounds, c_min,
-                            rows, k, metric, alpha, beta, hs, hr)
-            blk += n_split
-
-
-@jit(inline="always")
-def _first_open_bin(used, n_used, c_min, a, hs, metric, alpha, beta):
-    """First non-empty bin (library order) that can still beat the k-th best ``hs[0]``; -1 if none."""
-    for oi in range(n_used):
-        b = used[oi]
-        c_min[b] = min_common(c_min[b], a, b, hs[0], metric, alpha, beta)
-        if c_min[b] <= min(a, b):
-            return b
-    return -1
-
-
-@jit(inline="always")
-def _topk_sweep(lo, s, n_split, n_blocks, done, columns, q_bits, q0, q1, a, planes, n_planes, bin_offsets, bounds,
-                c_min, rows, k, metric, alpha, beta, hs, hr):
-    """Phase 2 of :func:`column_topk_kernel`: split ``s``'s blocks not yet counted, in library order from bin ``lo``.
-
-    Stops at the first block starting in a bin above the query's popcount that cannot beat the
-    k-th best any more.
-    """
-    blk_first = bin_offsets[lo] // (64 * BLOCK_WORDS)
-    blk = blk_first + (s - blk_first % n_split) % n_split
-    while blk < n_blocks:
-        if not done[blk]:
-            done[blk] = True
-            b = np.searchsorted(bin_offsets, blk * 64 * BLOCK_WORDS, side="right") - 1
-            if b > a:
-                c_min[b] = min_common(c_min[b], a, b, hs[0], metric, alpha, beta)
-                if c_min[b] > min(a, b):
-                    break
-            _topk_block(columns, q_bits, q0, q1, a, blk, planes, n_planes, bin_offsets, bounds, c_min, rows,
-                        k, metric, alpha, beta, hs, hr)
-        blk += n_split
-
-
 @parallel_jit
-def column_topk_kernel(q_bits, q_ptr, columns, bin_offsets, rows, k, metric, alpha, beta, n_split, n_threads):
+def column_topk_kernel(q_bits, q_ptr, columns, bin_offsets, rows, k, metric, alpha, beta, n_split, n_threads):  # noqa: C901, PLR0912, PLR0915 - one hot loop nest; split helpers ran slower
     """Find the ``k`` most similar targets of each (query, split) work item, best first, from bit columns.
 
     Two phases, each block counted at most once and each of its bins filtered with its own
@@ -697,19 +586,54 @@ def column_topk_kernel(q_bits, q_ptr, columns, bin_offsets, rows, k, metric, alp
             a = q1 - q0
             hs = sims[item]
             hr = hit_rows[item]
-            n_used = _topk_bins(bounds, used, c_min, a, bin_offsets, metric, alpha, beta)
+            n_used = 0
+            for b in range(n_bins):
+                bounds[b] = -1.0
+                c_min[b] = 0
+                if bin_offsets[b] < bin_offsets[b + 1]:
+                    bounds[b] = score(float(min(a, b)), float(a), float(b), metric, alpha, beta)
+                    used[n_used] = b
+                    n_used += 1
             order = used[:n_used][np.argsort(-bounds[used[:n_used]], kind="mergesort")]
             done[:] = False
             n_planes = _n_planes(a)
             # phase 1: best bins first, until the heap is full
-            _topk_fill(order, n_used, s, n_split, done, columns, q_bits, q0, q1, a, planes, n_planes, bin_offsets,
-                       bounds, c_min, rows, k, metric, alpha, beta, hs, hr)
+            for oi in range(n_used):
+                if hs[0] != -np.inf:
+                    break
+                b0 = order[oi]
+                blk_first = bin_offsets[b0] // (64 * BLOCK_WORDS)
+                blk_last = (bin_offsets[b0 + 1] - 1) // (64 * BLOCK_WORDS)
+                blk = blk_first + (s - blk_first % n_split) % n_split  # blocks s, s + n_split, ... are split s's
+                while blk <= blk_last:
+                    if not done[blk]:
+                        done[blk] = True
+                        _topk_block(columns, q_bits, q0, q1, a, blk, planes, n_planes, bin_offsets, bounds, c_min,
+                                    rows, k, metric, alpha, beta, hs, hr)
+                    blk += n_split
             # phase 2: one sweep in library order over the bins that can still beat the k-th best
-            lo = _first_open_bin(used, n_used, c_min, a, hs, metric, alpha, beta)
+            lo = -1
+            for oi in range(n_used):
+                b = used[oi]
+                c_min[b] = min_common(c_min[b], a, b, hs[0], metric, alpha, beta)
+                if c_min[b] <= min(a, b):
+                    lo = b
+                    break
             if lo < 0:
                 continue
-            _topk_sweep(lo, s, n_split, n_blocks, done, columns, q_bits, q0, q1, a, planes, n_planes, bin_offsets,
-                        bounds, c_min, rows, k, metric, alpha, beta, hs, hr)
+            blk_first = bin_offsets[lo] // (64 * BLOCK_WORDS)
+            blk = blk_first + (s - blk_first % n_split) % n_split
+            while blk < n_blocks:
+                if not done[blk]:
+                    done[blk] = True
+                    b = np.searchsorted(bin_offsets, blk * 64 * BLOCK_WORDS, side="right") - 1
+                    if b > a:
+                        c_min[b] = min_common(c_min[b], a, b, hs[0], metric, alpha, beta)
+                        if c_min[b] > min(a, b):
+                            break
+                    _topk_block(columns, q_bits, q0, q1, a, blk, planes, n_planes, bin_offsets, bounds, c_min, rows,
+                                k, metric, alpha, beta, hs, hr)
+                blk += n_split
     for r in numba.prange(n_items):
         _sort_heap(sims[r], hit_rows[r], k)
         for slot in range(k):
