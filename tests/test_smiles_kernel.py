@@ -178,3 +178,23 @@ def test_argument_checks():
         smiles_graph_batch(np.zeros(3, dtype=np.int64), np.array([0, 3]))
     with pytest.raises(ValueError, match="end at len"):
         smiles_graph_batch(np.zeros(3, dtype=np.uint8), np.array([0, 2], dtype=np.int64))
+
+
+def test_the_reader_is_used_only_under_verified_rdkit_releases(monkeypatch):
+    import rdkit
+
+    import symmol.chem.native as native
+
+    assert native.native_reader_enabled(rdkit.__version__)  # what the tests run under is verified
+    assert native.native_reader_enabled("2026.03.6") and native.native_reader_enabled("2026.09.3")
+    with pytest.warns(RuntimeWarning, match="verified under RDKit 2026.03, 2026.09, not 2025.09.1: RDKit parses"):
+        assert not native.native_reader_enabled("2025.09.1")
+    smiles = _sample()[:200] + REFUSED
+    fast = MorganFingerprint(2, 2048, counts=True).from_smiles(smiles, parse_mode="fast")
+    monkeypatch.setattr(native, "native_reader_enabled", lambda: False)
+    off = native.native_graphs(smiles)
+    assert (off.status == 8).all() and off.graph.n_molecules == len(smiles)
+    assert native.REFUSAL_REASONS[8].startswith("the installed RDKit release")
+    fallback = MorganFingerprint(2, 2048, counts=True).from_smiles(smiles, parse_mode="fast")
+    assert fallback.errors == fast.errors
+    np.testing.assert_array_equal(fallback.batch.to_dense(), fast.batch.to_dense())

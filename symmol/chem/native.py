@@ -8,19 +8,52 @@ graph arrays (accepted) or nothing (refused: the caller parses that row with RDK
 decides whether it is valid and why not). On the shared ZINC250k, MOSES and ChEMBL files more than
 99 % of the rows are accepted, at ~15 us per molecule instead of ~150 us for RDKit's parse and
 sanitization (``bench/results/fastparse_identity.md``).
+
+The proof holds for the RDKit releases in :data:`VERIFIED_RDKIT_RELEASES` only (RDKit's aromaticity
+rules change between releases; the families they disagree on are refused). Under any other release
+the reader is not used: every row goes to RDKit, with one warning saying so.
 """
 
 from __future__ import annotations
 
+import functools
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import rdkit
 
 from symmol.data.molgraph import MolGraphBatch
-from symmol.kernels.smiles import REFUSAL_REASONS, smiles_graph_batch
+from symmol.kernels.smiles import REFUSAL_REASONS as KERNEL_REFUSAL_REASONS
+from symmol.kernels.smiles import smiles_graph_batch
 
-__all__ = ["REFUSAL_REASONS", "NativeGraphs", "encode_smiles", "native_graphs"]
+__all__ = ["REFUSAL_REASONS", "VERIFIED_RDKIT_RELEASES", "NativeGraphs", "encode_smiles", "native_graphs",
+           "native_reader_enabled"]
+
+#: RDKit releases (``YYYY.MM``) under which the reader's output was checked to equal ``MolFromSmiles``'s
+#: on ZINC250k, MOSES test, ChEMBL 50k and fuzzed molecules (``bench/results/fastparse_identity*.md``,
+#: ``bench/results/fuzz_native_reader.md``). A release is added only after those checks pass under it.
+VERIFIED_RDKIT_RELEASES = ("2026.03", "2026.09")
+#: Status of every row when the reader is off (a refusal: RDKit parses the row).
+_OFF = 8
+#: Why the reader refused a row, by status code (the kernel's codes, and the reader being off).
+REFUSAL_REASONS = {**KERNEL_REFUSAL_REASONS, _OFF: "the installed RDKit release is not one the reader is verified for"}
+
+
+@functools.cache
+def native_reader_enabled(version: str = rdkit.__version__) -> bool:
+    """Whether the reader's proof holds for RDKit ``version`` (its release in :data:`VERIFIED_RDKIT_RELEASES`).
+
+    The first time it is not, a warning says that RDKit parses every molecule instead (slower, identical).
+    """
+    release = ".".join(version.split(".")[:2])
+    if release in VERIFIED_RDKIT_RELEASES:
+        return True
+    warnings.warn(f"symmol's native SMILES reader is verified under RDKit {', '.join(VERIFIED_RDKIT_RELEASES)}, "
+                  f"not {version}: RDKit parses every molecule instead (same results, about 7x slower)",
+                  RuntimeWarning, stacklevel=2)
+    return False
 
 
 @dataclass(frozen=True)
@@ -68,8 +101,11 @@ def native_graphs(smiles: Sequence[object]) -> NativeGraphs:
     NativeGraphs
         Per-row status and the Morgan graph arrays (connectivity invariants with ring membership,
         bonds with RDKit bond types) of the accepted rows, equal to what
-        :func:`symmol.chem.mol_arrays.mol_graph_batch` extracts from ``Chem.MolFromSmiles``.
+        :func:`symmol.chem.mol_arrays.mol_graph_batch` extracts from ``Chem.MolFromSmiles``; every row
+        refused under an RDKit release the proof does not cover (:func:`native_reader_enabled`).
     """
+    if not native_reader_enabled():
+        return NativeGraphs(np.full(len(smiles), _OFF, dtype=np.int8), MolGraphBatch.empty(len(smiles)))
     data, offsets = encode_smiles(smiles)
     status, atom_offsets, atom_inv, _atomic_num, bond_offsets, bond_atoms, bond_types = smiles_graph_batch(
         data, offsets)
