@@ -9,6 +9,7 @@ PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e '.[plot]'
+.venv/bin/symmol warm-cache  # compile the standard models and kernels once, before the first answer
 OUT=${OUT:-runs/quickstart}
 mkdir -p "$OUT"
 TARGETS=(NR-AR NR-AR-LBD NR-AhR NR-Aromatase NR-ER NR-ER-LBD NR-PPAR-gamma SR-ARE SR-ATAD5 SR-HSE SR-MMP SR-p53)

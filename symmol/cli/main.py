@@ -30,6 +30,8 @@ COMMANDS = {
                                           "descriptors into a .npy array"),
     "index": ("symmol.cli.index", "build a memory-mapped fingerprint index of a molecule library for `symmol search`"),
     "search": ("symmol.cli.search", "similarity search of a fingerprint index: the K nearest or all above a threshold"),
+    "warm-cache": ("symmol.cli.warm_cache", "compile the standard models and kernels ahead of time into the on-disk "
+                                            "caches (after installing, in a container image)"),
     "bench": ("symmol.cli.bench", "list or run the benchmarks in bench/ (symmol vs RDKit, FPSim2, scikit-learn, "
                                   "PyTorch...)"),
 }

@@ -10,8 +10,9 @@ caches every node's function separately, so after :func:`warm_cache`
 * other architectures recompile only their top-level graph function (a few seconds).
 
 Featurizing the warm-up molecules compiles the SMILES reader and fingerprint kernels into Numba's
-on-disk cache as well. The caches live in PyTensor's ``base_compiledir`` (``~/.pytensor`` by default)
-and Numba's ``NUMBA_CACHE_DIR`` (``__pycache__`` beside the sources by default).
+on-disk cache as well, and so does one applicability-domain search (``symmol screen --ad``). The
+caches live in PyTensor's ``base_compiledir`` (``~/.pytensor`` by default) and Numba's
+``NUMBA_CACHE_DIR`` (``__pycache__`` beside the sources by default).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from symmol.models.registry import Problem, model_kind
+from symmol.similarity.search import SortedFingerprints, max_similarity
 from symmol.training.config import TrainConfig
 from symmol.training.step import TrainStep
 
@@ -68,5 +70,9 @@ def warm_cache(architectures: Sequence[str] = ("mlp",), backends: Sequence[str] 
                 step = TrainStep(model, TrainConfig(epochs=1, progress=False))
                 step(model.batch_arrays(batch), targets, np.ones((len(table), len(model.members)), np.float32))
                 model.predict_batch(batch)
+                fingerprints = model.ad_fingerprints(batch)
+                if fingerprints is not None:  # the applicability domain of `symmol screen --ad`
+                    packed = fingerprints.to_packed()
+                    max_similarity(packed, SortedFingerprints.from_packed(packed))
             seconds[f"{name}/{backend}"] = time.perf_counter() - start
     return seconds
