@@ -1,0 +1,120 @@
+"""Cold start: the first answer of a fresh install (empty Numba and PyTensor caches), and the same warm.
+
+"Cold" means an empty ``NUMBA_CACHE_DIR`` and PyTensor ``base_compiledir`` (fresh temporary directories,
+so no cache file under the package is used either); "warm" a second process with the same directories.
+Each figure is the median wall time of ``--repeats`` fresh processes (each cold run with its own new
+directories). Measured: the import of the CLI command's modules, the first ``symmol screen`` of the
+bundled 20,000 ZINC molecules (``--scheduler threads --ad``, the model of a one-epoch Tox21 training
+made beforehand), the first ``symmol train --architecture mlp`` on Tox21 with one epoch, and the first
+``symmol predict`` of 10 molecules; then ``symmol warm-cache`` and the same commands after it.
+
+    python bench/cold_start.py --repeats 3 --out bench/results/cold_start.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO / "examples" / "data"
+TOX21 = ["NR-AR", "NR-AR-LBD", "NR-AhR", "NR-Aromatase", "NR-ER", "NR-ER-LBD", "NR-PPAR-gamma", "SR-ARE",
+         "SR-ATAD5", "SR-HSE", "SR-MMP", "SR-p53"]
+
+
+def _env(cache: Path) -> dict[str, str]:
+    return {**os.environ, "NUMBA_CACHE_DIR": str(cache / "numba"),
+            "PYTENSOR_FLAGS": f"base_compiledir={cache / 'pytensor'}"}
+
+
+def _symmol(args: list[str], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "symmol", *args], env=env, check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def _commands(work: Path) -> dict[str, list[str]]:
+    queries = work / "queries.smi"
+    queries.write_text("".join(line for line in (DATA / "esol.csv").read_text().splitlines(True)[1:11]
+                               for line in [line.rsplit(",", 1)[-1].strip() + "\n"]))
+    train = ["train", str(DATA / "tox21.csv"), "--task", "classification", "--split", "scaffold", "--epochs", "1",
+             "--patience", "0", "--no-progress", *[f"--target={t}" for t in TOX21], "--out", str(work / "model")]
+    return {
+        "train": train,
+        "screen": ["screen", str(work / "model"), str(DATA / "zinc20k.smi.gz"), "--out", str(work / "s.csv.gz"),
+                   "--n-jobs", "2", "--scheduler", "threads", "--ad", "--no-progress"],
+        "predict": ["predict", str(work / "model"), str(queries), "--out", str(work / "p.csv"), "--no-progress"],
+    }
+
+
+def _import_seconds(env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import symmol.cli.train, symmol.cli.screen"], env=env, check=True)
+    return time.perf_counter() - start
+
+
+def measure(repeats: int) -> dict[str, dict[str, list[float]]]:
+    """Wall seconds per command: ``cold``, ``warm`` (second process), and after ``warm-cache``."""
+    times: dict[str, dict[str, list[float]]] = {}
+    for _ in range(repeats):
+        with tempfile.TemporaryDirectory(prefix="symmol-cold-") as tmp:
+            work = Path(tmp)
+            commands = _commands(work)
+            env = _env(work / "cache")
+            times.setdefault("import", {}).setdefault("cold", []).append(_import_seconds(env))
+            for name in ("train", "screen", "predict"):  # train first: screen and predict use its model
+                times.setdefault(name, {}).setdefault("cold", []).append(_symmol(commands[name], env))
+            for name in ("train", "screen", "predict"):
+                times[name].setdefault("warm", []).append(_symmol(commands[name], env))
+        with tempfile.TemporaryDirectory(prefix="symmol-cold-") as tmp:
+            work = Path(tmp)
+            commands = _commands(work)
+            env = _env(work / "cache")
+            times.setdefault("warm-cache", {}).setdefault("cold", []).append(_symmol(["warm-cache"], env))
+            for name in ("train", "screen", "predict"):
+                times[name].setdefault("after warm-cache", []).append(_symmol(commands[name], env))
+    return times
+
+
+def report(times: dict[str, dict[str, list[float]]], repeats: int) -> str:
+    load = os.getloadavg()[0]
+    lines = ["# Cold start: a fresh install's first answer", "",
+             f"Command: `python bench/cold_start.py --repeats {repeats}`; median wall seconds of {repeats} fresh "
+             f"processes (min–max); 2-core machine, load average {load:.1f} at the end. Cold: empty Numba and "
+             "PyTensor cache directories; warm: the second process with the same directories; after warm-cache: "
+             "a first run after `symmol warm-cache` in new directories.", "",
+             "| step | cold | warm | after warm-cache |", "|---|---:|---:|---:|"]
+    names = {"import": "import of the CLI's train and screen modules",
+             "train": "`symmol train` Tox21, `--architecture mlp`, 1 epoch (reading, featurizing, compiling, "
+                      "evaluating)",
+             "screen": "`symmol screen` 20,000 ZINC molecules (`--scheduler threads --ad`)",
+             "predict": "`symmol predict` 10 molecules", "warm-cache": "`symmol warm-cache`"}
+    for key, label in names.items():
+        cells = []
+        for column in ("cold", "warm", "after warm-cache"):
+            values = times.get(key, {}).get(column)
+            cells.append(f"{statistics.median(values):.1f} ({min(values):.1f}–{max(values):.1f})" if values else "")
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args()
+    text = report(measure(args.repeats), args.repeats)
+    print(text)
+    if args.out:
+        args.out.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
