@@ -2,7 +2,7 @@
 
 Contenders, each timed end to end from SMILES strings held in memory to a bit matrix:
 
-* ``symmol, 1 process``: :func:`symmol.pipeline.featurize_smiles` with ``n_jobs=1`` and Numba
+* ``symmol, 1 process``: :func:`symmol.featurizers.pipeline.featurize_values` with ``n_jobs=1`` and Numba
   limited to one thread (the Numba SMILES reader of :mod:`symmol.kernels.smiles` for the rows it
   accepts, RDKit's reduced-sanitization parse and the pickle reader for the rest, Numba Morgan kernel);
 * ``symmol, 1 process, Numba 2 threads``: the same with the kernels' ``prange`` loops on 2 threads;
@@ -57,7 +57,7 @@ from rdkit.Chem import rdFingerprintGenerator
 
 from symmol.chem.io import iter_molecules
 from symmol.featurizers import make_featurizer
-from symmol.featurizers.pipeline import featurize_smiles
+from symmol.featurizers.pipeline import featurize_values
 
 REPO = Path(__file__).resolve().parents[1]
 ZINC = "screening_libraries/zinc250k_rndm_zinc_drugs_clean.smi.gz"
@@ -115,7 +115,7 @@ def rdkit_threads(smiles: list[str]) -> float:
 def symmol_run(smiles: list[str], n_jobs: int, backend: str = "processes") -> tuple[float, np.ndarray]:
     featurizer = make_featurizer("ecfp", radius=RADIUS, fp_size=FP_SIZE)
     t0 = time.perf_counter()
-    packed, _ = featurize_smiles(smiles, featurizer, n_jobs=n_jobs, output="packed", backend=backend)
+    packed = featurize_values(smiles, featurizer, n_jobs=n_jobs, output="packed", backend=backend).batch.words
     return time.perf_counter() - t0, packed
 
 

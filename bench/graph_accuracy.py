@@ -3,7 +3,7 @@
 Both sides train the model users get by default, on the data sets and splits of
 ``bench/accuracy.py`` (RDKit-valid rows; ESOL random 80/10/10 with seed 0, BBBP and Tox21
 Bemis–Murcko scaffold splits, DeepChem's order), and are scored on the same test rows with
-``symmol.metrics.task_metrics`` (ROC-AUC: mean over tasks; RMSE in log10 mol/L).
+``symmol.evaluation.metrics.task_metrics`` (ROC-AUC: mean over tasks; RMSE in log10 mol/L).
 
 * **symmol**: ``QSARModel(task, architecture="dmpnn", epochs=50)``, i.e. ``symmol train
   --architecture dmpnn --epochs 50`` with every other option at its default: directed bond messages

@@ -4,7 +4,7 @@ The protocol of Riniker & Landrum's benchmarking platform (J. Cheminform. 2013, 
 doi:10.1186/1758-2946-5-26): for each target and repetition ``r`` (``numpy`` seed ``r``), 5
 actives are drawn as queries; the other actives and all decoys are ranked by their maximum
 Tanimoto similarity to the queries (MAX fusion); ROC-AUC, EF1% and BEDROC(α = 20) of that
-ranking (:func:`symmol.metrics.virtual_screening_metrics`) are averaged over the repetitions.
+ranking (:func:`symmol.evaluation.metrics.virtual_screening_metrics`) are averaged over the repetitions.
 Fingerprints: ECFP4 and FCFP4 (2048 bits), atom pairs and topological torsions (2048 bits,
 RDKit's count simulation) and MACCS keys.
 
@@ -45,7 +45,7 @@ from rdkit.Chem import rdFingerprintGenerator, rdMolDescriptors
 from symmol.chem.io import read_molecules
 from symmol.evaluation.metrics import virtual_screening_metrics
 from symmol.featurizers import make_featurizer
-from symmol.featurizers.pipeline import featurize_smiles
+from symmol.featurizers.pipeline import featurize_values
 from symmol.similarity import bulk_similarity
 
 REPO = Path(__file__).resolve().parents[1]
@@ -99,7 +99,8 @@ def symmol_scores(smiles: list[str], valid: np.ndarray, kind: tuple, draws: list
     """Packed fingerprints through symmol's pipeline (the Numba SMILES reader where it is proven
     identical to RDKit), then each draw's fused scores."""
     name, params = kind
-    packed, errors = featurize_smiles(smiles, make_featurizer(name, **params), output="packed")
+    featurized = featurize_values(smiles, make_featurizer(name, **params), output="packed")
+    packed, errors = featurized.batch.words, featurized.errors
     if not np.array_equal(np.array([not e for e in errors]), valid):
         raise RuntimeError("symmol and RDKit disagree on which SMILES parse")
     return [bulk_similarity(packed[queries], packed).max(axis=0) for queries in draws]

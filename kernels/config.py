@@ -8,9 +8,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-# Numba's OpenMP threading layer spin-waits between parallel regions by default; on a
-# shared 2-core machine that stalled early parallel calls for seconds (measured 8-40 s vs
-# 0.07 s with a passive policy). Set before Numba starts its thread pool; users may override.
+# Numba's OpenMP threading layer spin-waits between parallel regions by default, which on a
+# shared machine stalls early parallel calls for seconds (bench/results/design_measurements.md).
+# Set before Numba starts its thread pool; users may override.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import numba  # noqa: E402

@@ -113,8 +113,7 @@ def add_scaled_rows(
 
     Four source rows per sweep over ``acc`` (the element-wise sums keep their order, so the
     result is bitwise that of one row at a time); ``acc`` is loaded and stored a quarter as
-    often, which makes the forward product ~10-15 % faster (measured at batch 256, 45 bits
-    on, 1024 hidden units, float32).
+    often, which makes the forward product faster (``bench/results/design_measurements.md``).
 
     Parameters
     ----------

@@ -16,15 +16,13 @@ of molecules, exactly the inputs RDKit's default Morgan generator
 
 Both are read from each molecule's binary pickle (``Mol.ToBinary``) by
 :func:`symmol.kernels.molpickle.read_pickles`, a small Numba reader of RDKit's
-``MolPickler`` format (no RDKit inside; it recomputes each connectivity invariant
-from the pickled atom, bond and ring records), because that is several times
-faster than calling RDKit's per-atom/per-bond API from Python (measured on ZINC
-molecules, CPU time on a shared machine, ``bench/results/featurize_steps.md``: ~24
-us/mol for ``ToBinary`` and ~2 us/mol for the rest of the extraction, against ~14
-us/mol for ``GetConnectivityInvariants`` alone and ~120-165 us/mol for a Python bond
-loop). ``Chem.GetAdjacencyMatrix(mol, useBO=True)`` is cheaper than the pickle but lossy
-(dative bonds read as 1.0 like single bonds, zero-order bonds vanish, bond indices
-are lost), so it is not used.
+``MolPickler`` format (no RDKit inside; it recomputes each connectivity invariant from
+the pickled atom, bond and ring records), because that is several times faster than
+calling RDKit's per-atom/per-bond API from Python
+(``bench/results/design_measurements.md``, ``bench/results/featurize_steps.md``).
+``Chem.GetAdjacencyMatrix(mol, useBO=True)`` is cheaper than the pickle but lossy
+(dative bonds read as 1.0 like single bonds, zero-order bonds vanish, bond indices are
+lost), so it is not used.
 
 The reader is strict and gives up on any molecule whose pickle it does not fully
 understand (query atoms or bonds, monomer info, stereo or substance groups, another

@@ -85,10 +85,8 @@ def graph_kernel(kernel: Dispatcher, _memo: dict | None = None) -> Dispatcher:
     So the kernel's Python function is re-jitted with its flags but ``cache=False`` and
     ``parallel=False``, and the jitted functions it calls are rebound (recursively) to such
     copies: the graph's cache entry is then the only one and loads correctly. The kernels
-    stay parallel when called directly. Cost measured at batch 128, 46 bits on, 2048 bits,
-    512 hidden, float32, on the shared 2-core machine: forward 0.36 ms serial vs 0.35 ms
-    parallel, ``X.T @ G`` 0.29 ms vs 0.31 ms (best of 200; the lead should re-measure on a
-    quiet machine, where two threads may still pay).
+    stay parallel when called directly. At a training step's sizes the serial copies cost about
+    nothing (``bench/results/design_measurements.md``).
 
     The forward ``X @ W`` and the fused Adam step keep both cores anyway: with the dtypes of
     symmol's training graphs they call the parallel kernels through native entry points

@@ -5,8 +5,8 @@ PyTensor caches each compiled Numba graph on disk, and a graph that links a Numb
 :func:`symmol.ops._numba_cache.graph_kernel`), so the Ops compile serial copies of the kernels
 into the graph. That costs the two hottest loops of a training step their second core: the
 forward ``X @ W`` and the fused Adam step on ``W`` (:func:`symmol.kernels.sparse.
-csr_t_adam_step`), both limited by memory bandwidth (ZINC250k model, batch 256, 45 bits on,
-2048 x 1024 float32: 1.51 → 0.83 ms and 2.29 → 1.41 ms per call, serial → 2 threads).
+csr_t_adam_step`), both limited by memory bandwidth, which a second thread nearly halves
+(``bench/results/design_measurements.md``).
 
 Here those kernels run where they are compiled and cached normally, by Numba, with
 ``parallel=True``: each is wrapped in a C-callable ``numba.cfunc`` (raw pointers and

@@ -134,7 +134,7 @@ def scorer_for(bundle: ModelBundle) -> ScreenScorer:
 def encode(table: pd.DataFrame, fmt: str, header: bool) -> bytes:
     """One chunk's results as bytes of the output file: CSV text, one gzip member, or a Parquet file.
 
-    Arrow writes both (its CSV writer is ~15× faster than pandas'): strings are quoted, scores
+    Arrow writes both (its CSV writer is much faster than pandas'): strings are quoted, scores
     are written exactly (shortest round-trip form of the float32), missing scores are empty.
     gzip uses level 1: at level 6 compression would cost more than scoring the molecules.
     """
