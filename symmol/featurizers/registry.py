@@ -15,6 +15,7 @@ Files written by earlier versions name kinds of an older vocabulary (``"morgan"`
 
 from __future__ import annotations
 
+import sys
 import warnings
 from importlib import metadata
 from typing import Any, TypeVar
@@ -30,6 +31,7 @@ ENTRY_POINT_GROUP = "symmol.featurizers"
 _KINDS: dict[str, type[Featurizer]] = {}
 #: Entry points already loaded (or that failed to load), by ``(name, value)``.
 _SEEN: set[tuple[str, str]] = set()
+_SCANNED_PATH: tuple[str, ...] | None = None
 
 F = TypeVar("F", bound=type[Featurizer])
 
@@ -55,8 +57,17 @@ def register_featurizer(cls: F) -> F:
     return cls
 
 
-def _load_plugins() -> None:
-    """Register the plug-ins installed since the last call (a plug-in installed while Python runs is found too)."""
+def _load_plugins(rescan: bool = False) -> None:
+    """Register the plug-ins installed since the last scan.
+
+    The entry points are scanned again when ``sys.path`` changed since the last scan, or with
+    ``rescan`` (a lookup of an unknown name), so a plug-in installed while Python runs is found too.
+    """
+    global _SCANNED_PATH
+    path = tuple(sys.path)
+    if path == _SCANNED_PATH and not rescan:
+        return
+    _SCANNED_PATH = path
     for entry in metadata.entry_points(group=ENTRY_POINT_GROUP):
         if (entry.name, entry.value) in _SEEN:
             continue
@@ -87,7 +98,7 @@ def featurizer_class(kind: str) -> type[Featurizer]:
     """
     cls = _KINDS.get(kind) if isinstance(kind, str) else None
     if cls is None:
-        _load_plugins()
+        _load_plugins(rescan=True)
         cls = _KINDS.get(kind) if isinstance(kind, str) else None
     if cls is None:
         raise ValueError(f"unknown featurizer kind {kind!r}; choose one of {featurizer_kinds()}")

@@ -16,6 +16,7 @@ them), loaded on first use in every process, so spawned and Dask workers find th
 
 from __future__ import annotations
 
+import sys
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -202,6 +203,7 @@ class ModelKind:
 _KINDS: dict[str, ModelKind] = {}
 #: Entry points already loaded (or that failed to load), by ``(name, value)``.
 _SEEN: set[tuple[str, str]] = set()
+_SCANNED_PATH: tuple[str, ...] | None = None
 
 
 def register_model_kind(kind: ModelKind) -> ModelKind:
@@ -230,8 +232,17 @@ def register_model_kind(kind: ModelKind) -> ModelKind:
     return kind
 
 
-def _load_plugins() -> None:
-    """Register the plug-ins installed since the last call (a plug-in installed while Python runs is found too)."""
+def _load_plugins(rescan: bool = False) -> None:
+    """Register the plug-ins installed since the last scan.
+
+    The entry points are scanned again when ``sys.path`` changed since the last scan, or with
+    ``rescan`` (a lookup of an unknown name), so a plug-in installed while Python runs is found too.
+    """
+    global _SCANNED_PATH
+    path = tuple(sys.path)
+    if path == _SCANNED_PATH and not rescan:
+        return
+    _SCANNED_PATH = path
     for entry in metadata.entry_points(group=ENTRY_POINT_GROUP):
         if (entry.name, entry.value) in _SEEN:
             continue
@@ -260,7 +271,7 @@ def model_kind(name: str) -> ModelKind:
     """
     kind = _KINDS.get(name) if isinstance(name, str) else None
     if kind is None:
-        _load_plugins()
+        _load_plugins(rescan=True)
         kind = _KINDS.get(name) if isinstance(name, str) else None
     if kind is None:
         raise ValueError(f"unknown architecture {name!r}; choose one of {[k.name for k in _KINDS.values()]}")
