@@ -522,6 +522,89 @@ def _sort_heap(hs, hr, k):
         _sift_down(hs, hr, end)
 
 
+@jit
+def _topk_worker(q_bits, q_ptr, columns, bin_offsets, rows, k, metric, alpha, beta, n_split, sims, hit_rows,  # noqa: C901, PLR0912, PLR0915 - one hot loop nest; split helpers ran slower
+                 claimed, a_max):
+    """One worker of :func:`column_topk_kernel`: claim work items until none is left.
+
+    A serial function called from the kernel's ``prange``: Numba's parallel compiler then sees a
+    one-call loop body, which compiles in a fraction of the time of the inlined loop nest.
+    """
+    nq = q_ptr.shape[0] - 1
+    n_bins = bin_offsets.shape[0] - 1
+    n = bin_offsets[-1]
+    n_blocks = (n + 64 * BLOCK_WORDS - 1) // (64 * BLOCK_WORDS)
+    n_items = nq * n_split
+    bounds = np.empty(n_bins)
+    used = np.empty(n_bins, dtype=np.int64)
+    c_min = np.empty(n_bins, dtype=np.int64)
+    done = np.empty(n_blocks, dtype=np.bool_)
+    planes = np.empty((_n_planes(a_max), BLOCK_WORDS), dtype=np.uint64)
+    while True:
+        item = n_items - 1 - _claim(claimed)  # last first: the queries of most bits (sorted by popcount)
+        if item < 0:
+            break
+        i = item // n_split
+        s = item % n_split
+        q0 = q_ptr[i]
+        q1 = q_ptr[i + 1]
+        a = q1 - q0
+        hs = sims[item]
+        hr = hit_rows[item]
+        n_used = 0
+        for b in range(n_bins):
+            bounds[b] = -1.0
+            c_min[b] = 0
+            if bin_offsets[b] < bin_offsets[b + 1]:
+                bounds[b] = score(float(min(a, b)), float(a), float(b), metric, alpha, beta)
+                used[n_used] = b
+                n_used += 1
+        order = used[:n_used][np.argsort(-bounds[used[:n_used]], kind="mergesort")]
+        done[:] = False
+        n_planes = _n_planes(a)
+        # phase 1: best bins first, until the heap is full
+        for oi in range(n_used):
+            if hs[0] != -np.inf:
+                break
+            b0 = order[oi]
+            blk_first = bin_offsets[b0] // (64 * BLOCK_WORDS)
+            blk_last = (bin_offsets[b0 + 1] - 1) // (64 * BLOCK_WORDS)
+            blk = blk_first + (s - blk_first % n_split) % n_split  # blocks s, s + n_split, ... are split s's
+            while blk <= blk_last:
+                if not done[blk]:
+                    done[blk] = True
+                    _topk_block(columns, q_bits, q0, q1, a, blk, planes, n_planes, bin_offsets, bounds, c_min,
+                                rows, k, metric, alpha, beta, hs, hr)
+                blk += n_split
+        # phase 2: one sweep in library order over the bins that can still beat the k-th best
+        lo = -1
+        for oi in range(n_used):
+            b = used[oi]
+            c_min[b] = min_common(c_min[b], a, b, hs[0], metric, alpha, beta)
+            if c_min[b] <= min(a, b):
+                lo = b
+                break
+        blk = n_blocks  # lo < 0: no bin can beat the k-th best, no sweep
+        if lo >= 0:
+            blk_first = bin_offsets[lo] // (64 * BLOCK_WORDS)
+            blk = blk_first + (s - blk_first % n_split) % n_split
+        while blk < n_blocks:
+            if not done[blk]:
+                done[blk] = True
+                b = np.searchsorted(bin_offsets, blk * 64 * BLOCK_WORDS, side="right") - 1
+                if b > a:
+                    c_min[b] = min_common(c_min[b], a, b, hs[0], metric, alpha, beta)
+                    if c_min[b] > min(a, b):
+                        break
+                _topk_block(columns, q_bits, q0, q1, a, blk, planes, n_planes, bin_offsets, bounds, c_min, rows,
+                            k, metric, alpha, beta, hs, hr)
+            blk += n_split
+        _sort_heap(hs, hr, k)
+        for slot in range(k):
+            if hs[slot] == -np.inf:
+                hr[slot] = -1
+
+
 @parallel_jit
 def column_topk_kernel(q_bits, q_ptr, columns, bin_offsets, rows, k, metric, alpha, beta, n_split, n_threads):  # noqa: C901, PLR0912, PLR0915 - one hot loop nest; split helpers ran slower
     """Find the ``k`` most similar targets of each (query, split) work item, best first, from bit columns.
@@ -559,84 +642,13 @@ def column_topk_kernel(q_bits, q_ptr, columns, bin_offsets, rows, k, metric, alp
     hit_rows : (n_queries * n_split, k) int64
         Original rows of the hits; ``-1`` in empty slots.
     """
-    nq = q_ptr.shape[0] - 1
-    n_bins = bin_offsets.shape[0] - 1
-    n = bin_offsets[-1]
-    n_blocks = (n + 64 * BLOCK_WORDS - 1) // (64 * BLOCK_WORDS)
-    n_items = nq * n_split
+    n_items = (q_ptr.shape[0] - 1) * n_split
     sims = np.full((n_items, k), -np.inf, dtype=np.float64)
     hit_rows = np.full((n_items, k), np.iinfo(np.int64).max, dtype=np.int64)
     n_workers = max(1, min(n_threads, n_items))
     claimed = np.zeros(1, dtype=np.int64)
     a_max = _max_query_bits(q_ptr)
     for _ in numba.prange(n_workers):
-        bounds = np.empty(n_bins)
-        used = np.empty(n_bins, dtype=np.int64)
-        c_min = np.empty(n_bins, dtype=np.int64)
-        done = np.empty(n_blocks, dtype=np.bool_)
-        planes = np.empty((_n_planes(a_max), BLOCK_WORDS), dtype=np.uint64)
-        while True:
-            item = n_items - 1 - _claim(claimed)  # last first: the queries of most bits (sorted by popcount)
-            if item < 0:
-                break
-            i = item // n_split
-            s = item % n_split
-            q0 = q_ptr[i]
-            q1 = q_ptr[i + 1]
-            a = q1 - q0
-            hs = sims[item]
-            hr = hit_rows[item]
-            n_used = 0
-            for b in range(n_bins):
-                bounds[b] = -1.0
-                c_min[b] = 0
-                if bin_offsets[b] < bin_offsets[b + 1]:
-                    bounds[b] = score(float(min(a, b)), float(a), float(b), metric, alpha, beta)
-                    used[n_used] = b
-                    n_used += 1
-            order = used[:n_used][np.argsort(-bounds[used[:n_used]], kind="mergesort")]
-            done[:] = False
-            n_planes = _n_planes(a)
-            # phase 1: best bins first, until the heap is full
-            for oi in range(n_used):
-                if hs[0] != -np.inf:
-                    break
-                b0 = order[oi]
-                blk_first = bin_offsets[b0] // (64 * BLOCK_WORDS)
-                blk_last = (bin_offsets[b0 + 1] - 1) // (64 * BLOCK_WORDS)
-                blk = blk_first + (s - blk_first % n_split) % n_split  # blocks s, s + n_split, ... are split s's
-                while blk <= blk_last:
-                    if not done[blk]:
-                        done[blk] = True
-                        _topk_block(columns, q_bits, q0, q1, a, blk, planes, n_planes, bin_offsets, bounds, c_min,
-                                    rows, k, metric, alpha, beta, hs, hr)
-                    blk += n_split
-            # phase 2: one sweep in library order over the bins that can still beat the k-th best
-            lo = -1
-            for oi in range(n_used):
-                b = used[oi]
-                c_min[b] = min_common(c_min[b], a, b, hs[0], metric, alpha, beta)
-                if c_min[b] <= min(a, b):
-                    lo = b
-                    break
-            if lo < 0:
-                continue
-            blk_first = bin_offsets[lo] // (64 * BLOCK_WORDS)
-            blk = blk_first + (s - blk_first % n_split) % n_split
-            while blk < n_blocks:
-                if not done[blk]:
-                    done[blk] = True
-                    b = np.searchsorted(bin_offsets, blk * 64 * BLOCK_WORDS, side="right") - 1
-                    if b > a:
-                        c_min[b] = min_common(c_min[b], a, b, hs[0], metric, alpha, beta)
-                        if c_min[b] > min(a, b):
-                            break
-                    _topk_block(columns, q_bits, q0, q1, a, blk, planes, n_planes, bin_offsets, bounds, c_min, rows,
-                                k, metric, alpha, beta, hs, hr)
-                blk += n_split
-    for r in numba.prange(n_items):
-        _sort_heap(sims[r], hit_rows[r], k)
-        for slot in range(k):
-            if sims[r, slot] == -np.inf:
-                hit_rows[r, slot] = -1
+        _topk_worker(q_bits, q_ptr, columns, bin_offsets, rows, k, metric, alpha, beta, n_split, sims, hit_rows,
+                     claimed, a_max)
     return sims, hit_rows

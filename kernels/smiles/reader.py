@@ -171,9 +171,11 @@ def _batch(data, offsets):
     """
     n_mols = offsets.shape[0] - 1
     total = offsets[-1]
-    status = np.zeros(n_mols, dtype=np.int8)
-    n_atoms = np.zeros(n_mols, dtype=np.int64)
-    n_bonds = np.zeros(n_mols, dtype=np.int64)
+    # np.empty, not np.zeros, in parallel functions: each array expression becomes a parallel loop of its
+    # own that compiles separately (about a second each); these arrays are written in full below.
+    status = np.empty(n_mols, dtype=np.int8)
+    n_atoms = np.empty(n_mols, dtype=np.int64)
+    n_bonds = np.empty(n_mols, dtype=np.int64)
     z = np.empty(total, dtype=np.uint8)
     inv = np.empty(total, dtype=np.uint32)
     bu = np.empty(total + n_mols, dtype=np.int32)
@@ -187,8 +189,9 @@ def _batch(data, offsets):
         status[i] = st
         n_atoms[i] = na
         n_bonds[i] = nb
-    atom_offsets = np.zeros(n_mols + 1, dtype=np.int64)
-    bond_offsets = np.zeros(n_mols + 1, dtype=np.int64)
+    atom_offsets = np.empty(n_mols + 1, dtype=np.int64)
+    bond_offsets = np.empty(n_mols + 1, dtype=np.int64)
+    atom_offsets[0] = bond_offsets[0] = 0
     for i in range(n_mols):
         atom_offsets[i + 1] = atom_offsets[i] + n_atoms[i]
         bond_offsets[i + 1] = bond_offsets[i] + n_bonds[i]
