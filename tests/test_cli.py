@@ -44,6 +44,7 @@ def test_patience_zero_runs_exact_epochs(trained):
     _, model_dir = trained
     history = json.loads((model_dir / "history.json").read_text())
     assert len(history["train_loss"]) == 2
+    assert len(history["epoch_seconds"]) == 2 and all(s > 0 for s in history["epoch_seconds"])
 
 
 def test_screen_keeps_every_row_and_reports_invalid(trained, example_data):

@@ -144,7 +144,8 @@ def run(args: argparse.Namespace) -> int:
     (out / "metrics.json").write_text(json.dumps(_clean_json(metrics), indent=2) + "\n")
     history = estimator.history_
     record = _clean_json({"train_loss": history.train_loss, "val_score": history.val_score,
-                          "monitor": history.monitor, "best_epoch": history.best_epoch})
+                          "monitor": history.monitor, "best_epoch": history.best_epoch,
+                          "epoch_seconds": history.epoch_seconds})
     (out / "history.json").write_text(json.dumps(record))
     _print_metrics(args.task, metrics, history.best_epoch)
     print(f"model written to {out}")

@@ -6,6 +6,7 @@ The compiled step (weight averaging, bagging) is :class:`symmol.training.step.Tr
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -22,10 +23,15 @@ __all__ = ["TrainHistory", "standardise_targets", "train_model", "validation_sco
 
 @dataclass
 class TrainHistory:
-    """Per-epoch record: mean training loss and validation score (higher is better)."""
+    """Per-epoch record: mean training loss, validation score (higher is better) and wall seconds.
+
+    ``epoch_seconds[0]`` counts from the start of :func:`train_model`, so it includes compiling the
+    training step (and, with validation data, the prediction function): the wait for a first epoch.
+    """
 
     train_loss: list[float] = field(default_factory=list)
     val_score: list[float] = field(default_factory=list)
+    epoch_seconds: list[float] = field(default_factory=list)
     best_epoch: int = -1
     monitor: str = ""
 
@@ -139,6 +145,7 @@ def train_model(model: CompiledModel, train: Batch, train_y: np.ndarray, val: Ba
     RuntimeError
         If the loss diverges.
     """
+    started = time.perf_counter()
     if val is not None and len(val) == 0:
         val = None
     _check_data(model, train, train_y, val, val_y)
@@ -152,6 +159,9 @@ def train_model(model: CompiledModel, train: Batch, train_y: np.ndarray, val: Ba
         if val is not None:
             score = loop.validate(epoch, val, val_y, history)  # type: ignore[arg-type]
             postfix[f"val_{history.monitor}"] = f"{score:.4f}"
+        now = time.perf_counter()
+        history.epoch_seconds.append(now - started)
+        started = now
         bar.set_postfix(postfix)
         if early_stopping and loop.waited >= config.patience:
             break
