@@ -89,7 +89,7 @@ def fit_chemprop(ds: Dataset, data: LoadedDataset, seed: int) -> tuple[float, fl
     pl.seed_everything(seed, verbose=False)
     split = data.split
     t0 = time.perf_counter()
-    featurizer = featurizers.SimpleMoleculeMolMolGraphFeaturizer()
+    featurizer = featurizers.SimpleMoleculeMolGraphFeaturizer()
 
     def dataset(rows: np.ndarray):
         points = [cdata.MoleculeDatapoint.from_smi(s, y) for s, y in zip(data.smiles[rows], data.y[rows],

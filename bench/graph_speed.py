@@ -178,7 +178,7 @@ def bench_chemprop(smiles: list[str], y: np.ndarray) -> dict:
 
     torch.set_num_threads(ARGS.threads)
     points = [data.MoleculeDatapoint.from_smi(s, row) for s, row in zip(smiles, y.astype(float), strict=True)]
-    dataset = data.MoleculeDataset(points, featurizers.SimpleMoleculeMolMolGraphFeaturizer())
+    dataset = data.MoleculeDataset(points, featurizers.SimpleMoleculeMolGraphFeaturizer())
     dataset.cache = True  # featurize once, as symmol's minibatches are
     loader = data.build_dataloader(dataset, batch_size=ARGS.batch_size, num_workers=0, seed=0)
     model = models.MPNN(nn.BondMessagePassing(d_h=ARGS.units, depth=ARGS.depth), nn.SumAggregation(),
