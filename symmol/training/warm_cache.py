@@ -30,9 +30,10 @@ from symmol.training.step import TrainStep
 
 __all__ = ["WARM_UP_SMILES", "warm_cache"]
 
-#: Small real molecules (aspirin, caffeine, ibuprofen, paracetamol, nicotine, benzene, ethanol, a salt).
+#: Small real molecules (aspirin, caffeine, ibuprofen, paracetamol, nicotine, benzene, ethanol, a salt) and
+#: methanol-13C, an isotope the native SMILES reader leaves to RDKit, so that RDKit's path compiles too.
 WARM_UP_SMILES = ("CC(=O)Oc1ccccc1C(=O)O", "Cn1cnc2c1c(=O)n(C)c(=O)n2C", "CC(C)Cc1ccc(cc1)C(C)C(=O)O",
-                  "CC(=O)Nc1ccc(O)cc1", "CN1CCCC1c1cccnc1", "c1ccccc1", "CCO", "[Na+].[Cl-]")
+                  "CC(=O)Nc1ccc(O)cc1", "CN1CCCC1c1cccnc1", "c1ccccc1", "CCO", "[Na+].[Cl-]", "[13CH3]O")
 
 
 def warm_cache(architectures: Sequence[str] = ("mlp",), backends: Sequence[str] = ("numba",),
@@ -66,7 +67,8 @@ def warm_cache(architectures: Sequence[str] = ("mlp",), backends: Sequence[str] 
             for task in tasks:
                 model = kind.make_model(Problem(("a", "b"), task, *(((0.0, 0.0), (1.0, 1.0))
                                                                    if task == "regression" else ())), {}, backend)
-                batch = model.featurize(table).batch
+                shuffled = np.random.default_rng(0).permutation(len(table))  # C-contiguous, as in an epoch
+                batch = model.featurize(table).batch.take(shuffled)
                 step = TrainStep(model, TrainConfig(epochs=1, progress=False))
                 step(model.batch_arrays(batch), targets, np.ones((len(table), len(model.members)), np.float32))
                 model.predict_batch(batch)
