@@ -45,6 +45,8 @@ _EDGE_CASES = [
     "[13CH3]C(=O)O", "[18F]c1ccccc1", "C[C@H](N)C(=O)O", "F/C=C/F", "C/C=C\\1/CCCCC1",
     "c1ccc2[nH]ccc2c1", "O=c1cccc[nH]1", "C1=CC=CC=CC=C1", "[Na+].[Cl-]", "C[Se]C", "[Cu+2].[O-]C=O",
     "C1CC", "c1cccc1", "CN(C)(C)(C)C", "C(C)(C)(C)(C)C", "", "   ", "[Hg]", "*c1ccccc1",
+    # stereo perception drops the H of a chiral atom on a non-ring aromatic bond (found by fuzzing)
+    "[C@H]:C(=O)O.Clc1c(Cl)c(Cl)c(c(Cl)c1Cl)c2c(Cl)c(Cl)c(Cl)c(Cl)c2Cl", "[C@H]:CC", "[C@@H]:C",
 ]
 
 

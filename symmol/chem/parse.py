@@ -109,8 +109,24 @@ def _parse_fast(text: str) -> tuple[Chem.Mol | None, str]:
             except Exception:  # rejected: the full path below gives RDKit's reason
                 pass
             else:
-                return mol, ""
+                if "@" not in text or not _stereo_perception_may_change_hs(mol):
+                    return mol, ""
     return _parse_full(text)
+
+
+def _stereo_perception_may_change_hs(mol: Chem.Mol) -> bool:
+    """Whether ``MolFromSmiles``'s stereo perception, which the fast path skips, may change H counts.
+
+    It removes the hydrogen of a chiral-tagged atom bonded by an aromatic bond outside a ring
+    (``[C@H]:CC`` reads with no H on the first carbon), so such molecules take the full path
+    (found by ``bench/fuzz_native_reader.py``; ``tests/test_parse.py``).
+    """
+    for atom in mol.GetAtoms():
+        if atom.GetChiralTag() != Chem.ChiralType.CHI_UNSPECIFIED and any(
+                bond.GetIsAromatic() or bond.GetBondType() == Chem.BondType.AROMATIC
+                for bond in atom.GetBonds() if not bond.IsInRing()):
+            return True
+    return False
 
 
 def parse_smiles(smiles: object, mode: ParseMode = "full") -> tuple[Chem.Mol | None, str]:
