@@ -15,12 +15,11 @@ Files written by earlier versions name kinds of an older vocabulary (``"morgan"`
 
 from __future__ import annotations
 
-import sys
 import warnings
-from importlib import metadata
 from typing import Any, TypeVar
 
 from symmol.featurizers.base import Featurizer, upgrade_featurizer_spec
+from symmol.plugins import EntryPointScanner
 
 __all__ = ["ENTRY_POINT_GROUP", "featurizer_class", "featurizer_from_dict", "featurizer_kinds", "make_featurizer",
            "register_featurizer", "upgrade_featurizer_spec"]
@@ -29,9 +28,7 @@ __all__ = ["ENTRY_POINT_GROUP", "featurizer_class", "featurizer_from_dict", "fea
 ENTRY_POINT_GROUP = "symmol.featurizers"
 
 _KINDS: dict[str, type[Featurizer]] = {}
-#: Entry points already loaded (or that failed to load), by ``(name, value)``.
-_SEEN: set[tuple[str, str]] = set()
-_SCANNED_PATH: tuple[str, ...] | None = None
+_PLUGINS = EntryPointScanner(ENTRY_POINT_GROUP)
 
 F = TypeVar("F", bound=type[Featurizer])
 
@@ -58,20 +55,8 @@ def register_featurizer(cls: F) -> F:
 
 
 def _load_plugins(rescan: bool = False) -> None:
-    """Register the plug-ins installed since the last scan.
-
-    The entry points are scanned again when ``sys.path`` changed since the last scan, or with
-    ``rescan`` (a lookup of an unknown name), so a plug-in installed while Python runs is found too.
-    """
-    global _SCANNED_PATH
-    path = tuple(sys.path)
-    if path == _SCANNED_PATH and not rescan:
-        return
-    _SCANNED_PATH = path
-    for entry in metadata.entry_points(group=ENTRY_POINT_GROUP):
-        if (entry.name, entry.value) in _SEEN:
-            continue
-        _SEEN.add((entry.name, entry.value))
+    """Register the plug-ins installed since the last scan (:class:`~symmol.plugins.EntryPointScanner`)."""
+    for entry in _PLUGINS.new_entry_points(rescan):
         try:
             register_featurizer(entry.load())
         except Exception as exc:  # a broken plug-in must not break the built-in kinds

@@ -16,14 +16,13 @@ them), loaded on first use in every process, so spawned and Dask workers find th
 
 from __future__ import annotations
 
-import sys
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from importlib import metadata
 from typing import Any
 
 from symmol.models.base import CompiledModel, ModelInput, ModelSpec
+from symmol.plugins import EntryPointScanner
 
 __all__ = ["ENTRY_POINT_GROUP", "ModelKind", "Option", "Problem", "architecture_of", "model_class", "model_kind",
            "model_kinds", "register_model_kind", "widths"]
@@ -201,9 +200,7 @@ class ModelKind:
 
 
 _KINDS: dict[str, ModelKind] = {}
-#: Entry points already loaded (or that failed to load), by ``(name, value)``.
-_SEEN: set[tuple[str, str]] = set()
-_SCANNED_PATH: tuple[str, ...] | None = None
+_PLUGINS = EntryPointScanner(ENTRY_POINT_GROUP)
 
 
 def register_model_kind(kind: ModelKind) -> ModelKind:
@@ -233,20 +230,8 @@ def register_model_kind(kind: ModelKind) -> ModelKind:
 
 
 def _load_plugins(rescan: bool = False) -> None:
-    """Register the plug-ins installed since the last scan.
-
-    The entry points are scanned again when ``sys.path`` changed since the last scan, or with
-    ``rescan`` (a lookup of an unknown name), so a plug-in installed while Python runs is found too.
-    """
-    global _SCANNED_PATH
-    path = tuple(sys.path)
-    if path == _SCANNED_PATH and not rescan:
-        return
-    _SCANNED_PATH = path
-    for entry in metadata.entry_points(group=ENTRY_POINT_GROUP):
-        if (entry.name, entry.value) in _SEEN:
-            continue
-        _SEEN.add((entry.name, entry.value))
+    """Register the plug-ins installed since the last scan (:class:`~symmol.plugins.EntryPointScanner`)."""
+    for entry in _PLUGINS.new_entry_points(rescan):
         try:
             loaded = entry.load()
             for kind in loaded if isinstance(loaded, list | tuple) else [loaded]:
