@@ -56,19 +56,26 @@ def test_truncated_gzip_keeps_the_screened_prefix_and_resumes_from_the_complete_
     assert out.read_bytes() == (tmp_path / "plain.csv").read_bytes()
 
 
-def test_a_changed_prefix_is_not_resumed(model_dir, smiles, tmp_path, capsys, monkeypatch):
-    library, out = tmp_path / "library.smi", tmp_path / "scores.csv"
-    library.write_text("\n".join(smiles) + "\n")
+def _fail_screen_writes(monkeypatch, after: int, code: int, message: str):
+    """Make every screen-state write after the first ``after`` raise ``OSError(code)``; return the real writer."""
     original = state_module.atomic_write_bytes
     calls = {"n": 0}
 
     def failing(path, data, durable=True):
         calls["n"] += 1
-        if calls["n"] == 4:  # chunk 0 is committed, chunk 1's manifest fails
-            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        if calls["n"] > after:
+            raise OSError(code, message, str(path))
         return original(path, data, durable)
 
     monkeypatch.setattr(state_module, "atomic_write_bytes", failing)
+    return original
+
+
+def test_a_changed_prefix_is_not_resumed(model_dir, smiles, tmp_path, capsys, monkeypatch):
+    library, out = tmp_path / "library.smi", tmp_path / "scores.csv"
+    library.write_text("\n".join(smiles) + "\n")
+    # chunk 0 is committed, chunk 1's manifest fails
+    original = _fail_screen_writes(monkeypatch, 3, errno.ENOSPC, "No space left on device")
     assert _screen(model_dir, library, out) == 2
     assert "the disk is full" in _one_line_error(capsys, "screen")
     monkeypatch.setattr(state_module, "atomic_write_bytes", original)
@@ -83,16 +90,7 @@ def test_disk_full_and_permission_denied_keep_finished_chunks(model_dir, smiles,
                                                               code, phrase):
     library, out = tmp_path / "library.smi", tmp_path / "scores.csv"
     library.write_text("\n".join(smiles) + "\n")
-    original = state_module.atomic_write_bytes
-    calls = {"n": 0}
-
-    def failing(path, data, durable=True):
-        calls["n"] += 1
-        if calls["n"] > 4:  # parts 0 and 1 and their manifests are written
-            raise OSError(code, "injected", str(path))
-        return original(path, data, durable)
-
-    monkeypatch.setattr(state_module, "atomic_write_bytes", failing)
+    original = _fail_screen_writes(monkeypatch, 4, code, "injected")  # parts 0 and 1 and their manifests written
     assert _screen(model_dir, library, out) == 2
     err = _one_line_error(capsys, "screen")
     assert phrase in err and "scores.csv.work" in err
