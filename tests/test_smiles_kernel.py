@@ -200,10 +200,16 @@ def test_the_reader_is_used_only_under_verified_rdkit_releases(monkeypatch):
     np.testing.assert_array_equal(fallback.batch.to_dense(), fast.batch.to_dense())
 
 
-@pytest.mark.xfail(strict=True, reason="found by fuzzing (issue 19, bench/results/fuzz_native_reader.md): RDKit's "
-                   "clean-up rewrites this P(=O)= ring to [O-][P+]1=C=C...; the reader accepts it unchanged")
-def test_fuzz_found_phosphorus_ring_clean_up():
-    smiles = "O=P=1C=CC(O)C=C1"
+# found by fuzzing (issue 19, bench/results/fuzz_native_reader.md): RDKit's clean-up rewrites a
+# neutral P(=O)=C/N of degree 3 to the zwitterion, so the reader refuses that family
+PHOSPHORUS_CLEAN_UP = ["O=P=1C=CC(O)C=C1", "O=P1=CCCC1", "O=P(C)=CC", "[P](=O)(=CC)C", "CP(=O)=C"]
+
+
+def test_phosphorus_clean_up_family_is_refused_and_matches_rdkit():
+    status = native_graphs(PHOSPHORUS_CLEAN_UP + ["CCP(=O)(CC)CC", "CC=P(C)(C)C"]).status
+    assert status.tolist() == [3, 3, 3, 3, 3, 0, 0]
+    assert Chem.MolToSmiles(Chem.MolFromSmiles("O=P=1C=CC(O)C=C1")) == "[O-][P+]1=C=CC(O)C=C1"
     featurizer = MorganFingerprint(2, 2048, counts=True)
-    fast, full = featurizer.from_smiles([smiles], parse_mode="fast"), featurizer.from_smiles([smiles])
+    fast = featurizer.from_smiles(PHOSPHORUS_CLEAN_UP, parse_mode="fast")
+    full = featurizer.from_smiles(PHOSPHORUS_CLEAN_UP)
     np.testing.assert_array_equal(fast.batch.to_dense(), full.batch.to_dense())

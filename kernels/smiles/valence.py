@@ -223,13 +223,28 @@ def _aromatic_atom_hs(z: int, charge: int, bracket: bool, hs: int, in_ring: bool
 
 
 @jit(inline="always")
-def _plain_atom_hs(z: int, charge: int, bracket: bool, hs: int, valence: int) -> tuple[int, int]:
+def _phosphorus_clean_up(z: int, charge: int, degree: int, n_multiple: int, valence: int) -> bool:
+    """Tell whether RDKit's ``cleanUp`` may rewrite this atom, a superset of its ``phosphorusCleanup``.
+
+    RDKit turns a neutral 5-valent P of degree 3 with a double bond to O and one to a C or N of
+    degree >= 2 into the zwitterion (``C=P(=O)X`` -> ``C=[P+]([O-])X``); any neutral 5-valent P of
+    degree 3 with two multiple bonds is refused here.
+    """
+    return z == 15 and charge == 0 and degree == 3 and n_multiple >= 2 and valence == 5
+
+
+@jit(inline="always")
+def _plain_atom_hs(z: int, charge: int, bracket: bool, hs: int, degree: int, n_multiple: int, valence: int
+                   ) -> tuple[int, int]:
     """Count the Hs of an atom not written aromatic.
 
     A bracket atom keeps its written H count if its total valence is in the table
     (:func:`_bracket_valence_ok`); an organic-subset atom gets implicit Hs up to its default valence
-    (:func:`_implicit_hs`). Returns (status, total H count).
+    (:func:`_implicit_hs`). A phosphorus RDKit's clean-up could rewrite is refused
+    (:func:`_phosphorus_clean_up`). Returns (status, total H count).
     """
+    if _phosphorus_clean_up(z, charge, degree, n_multiple, valence + (hs if bracket else 0)):
+        return _VALENCE_ERR, 0
     if bracket:
         if not _bracket_valence_ok(z, charge, valence + hs):
             return _VALENCE_ERR, 0
@@ -256,7 +271,7 @@ def _hydrogens(n_atoms, z, charge, hs, aromatic, bracket, in_ring, degree, n_aro
                                                         n_arom[a], other[a], n_multiple[a])
             need[a] = takes_double
         else:
-            status, h = _plain_atom_hs(z[a], charge[a], bracket[a], hs[a], other[a])
+            status, h = _plain_atom_hs(z[a], charge[a], bracket[a], hs[a], degree[a], n_multiple[a], other[a])
         if status != 0:
             return status
         total_h[a] = h
