@@ -35,7 +35,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from .bits import popcount64
+from .bits import _popcount_kernel, popcount64
 from .config import jit, parallel_jit
 
 __all__ = [
@@ -45,6 +45,7 @@ __all__ = [
     "bulk_kernel",
     "common_bits",
     "score",
+    "tanimoto_matrix",
     "threshold_kernel",
     "topk_kernel",
 ]
@@ -133,6 +134,15 @@ def bulk_kernel(queries, q_counts, targets, t_counts, metric, alpha, beta):
                 out[i, j] = score(float(common_bits(queries, i, targets, j)), a, float(t_counts[j]),
                                   metric, alpha, beta)
     return out
+
+
+@jit
+def tanimoto_matrix(queries, targets):
+    """All Tanimoto similarities ``(n_queries, n_targets) float64`` of packed rows (popcounts computed here).
+
+    Serial itself; it calls the parallel :func:`bulk_kernel` (Numba compiles a callee with its own flags).
+    """
+    return bulk_kernel(queries, _popcount_kernel(queries), targets, _popcount_kernel(targets), 0, 0.0, 0.0)
 
 
 @jit
