@@ -36,7 +36,7 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
         where = ", ".join(f"{kind}: {_default_text(default)}" for kind, default in defaults)
         help_text = f"{option.help} [default {where}]"
         if option.switch:
-            group.add_argument(option.cli_flag, dest=name, action="store_const", const=True, default=None,
+            group.add_argument(option.cli_flag, dest=name, action=argparse.BooleanOptionalAction, default=None,
                                help=help_text)
         else:
             group.add_argument(option.cli_flag, dest=name, default=None, choices=option.choices,

@@ -145,9 +145,12 @@ def run(args: argparse.Namespace) -> int:
     history = estimator.history_
     record = _clean_json({"train_loss": history.train_loss, "val_score": history.val_score,
                           "monitor": history.monitor, "best_epoch": history.best_epoch,
-                          "epoch_seconds": history.epoch_seconds})
+                          "epoch_seconds": history.epoch_seconds, **({"fit": history.fit_summary}
+                                                                         if history.fit_summary else {})})
     (out / "history.json").write_text(json.dumps(record))
     _print_metrics(args.task, metrics, history.best_epoch)
+    for note in history.fit_summary.get("notes", []):
+        print(note)
     print(f"model written to {out}")
     if args.plots:
         shown = "test" if "test" in scores else "val"

@@ -162,6 +162,9 @@ class CompiledModel(ABC):
     BACKENDS: ClassVar[tuple[str, ...]] = ("numba", "c", "jax", "pytorch")
     #: Rows per call of the compiled predict function.
     predict_batch_size: ClassVar[int] = 4096
+    #: ``True`` for a kind fitted by its own procedure (:meth:`fit_directly`, e.g. a Gaussian process's
+    #: marginal likelihood) instead of :func:`symmol.training.train_model`'s minibatch epochs.
+    FITS_DIRECTLY: ClassVar[bool] = False
 
     #: The input layers of the members, in the order of :meth:`batch_arrays`.
     input_layers: list[Layer]
@@ -191,6 +194,18 @@ class CompiledModel(ABC):
 
         Each input layer's arrays, in :attr:`input_layers` order.
         """
+
+    def fit_directly(self, train: Batch, targets: np.ndarray) -> dict[str, Any]:
+        """Fit a :attr:`FITS_DIRECTLY` kind on ``train`` (targets standardised for regression, NaN = missing).
+
+        Returns a JSON-ready summary of the fit. Kinds trained by minibatch epochs do not have one.
+
+        Raises
+        ------
+        NotImplementedError
+            For a kind trained by minibatch epochs.
+        """
+        raise NotImplementedError(f"{type(self).__name__} is trained by minibatch epochs (train_model)")
 
     # -- inputs ------------------------------------------------------------------------------
     @property
@@ -246,13 +261,13 @@ class CompiledModel(ABC):
     def ad_fingerprints(self, batch: Batch) -> FingerprintBatch | None:
         """Bit fingerprints of ``batch``'s molecules for the applicability domain (``symmol screen --ad``).
 
-        The default is the first input whose featurizer gives bit fingerprints; ``None`` when the
-        model has none (kinds without one override this).
+        The default is the first input whose featurizer gives bit fingerprints, else the first
+        count fingerprint's on-features (packing keeps a bit per stored feature); ``None`` when the
+        model reads no fingerprint (kinds without one override this).
         """
-        for model_input in self.inputs:
-            featurizer = model_input.featurizer
-            if isinstance(featurizer, FingerprintFeaturizer) and not featurizer.counts:
-                return self.part(batch, model_input.name)  # type: ignore[return-value]
+        fingerprints = [i for i in self.inputs if isinstance(i.featurizer, FingerprintFeaturizer)]
+        for model_input in sorted(fingerprints, key=lambda i: bool(i.featurizer.counts)):  # type: ignore[attr-defined]
+            return self.part(batch, model_input.name)  # type: ignore[return-value]
         return None
 
     # -- parameters and prediction ----------------------------------------------------------
@@ -299,6 +314,26 @@ class CompiledModel(ABC):
             for m, fn in enumerate(self._member_fns):
                 out[m, start:start + len(part)] = fn(*arrays)
         return self._unscale(out)
+
+    @property
+    def reports_spread(self) -> bool:
+        """Whether :meth:`predict_with_spread` gives a standard deviation (an ensemble's over its members)."""
+        return self.spec.ensemble_size > 1
+
+    def predict_with_spread(self, batch: Batch) -> tuple[np.ndarray, np.ndarray | None]:
+        """Scores and their standard deviation, when the model has one (:attr:`reports_spread`).
+
+        Returns
+        -------
+        scores : (n_rows, n_targets) float32
+            As :meth:`predict_batch` (an ensemble's member mean).
+        std : (n_rows, n_targets) float32 or None
+            The members' standard deviation, in the units of ``scores``; ``None`` for one member.
+        """
+        if not self.reports_spread:
+            return self.predict_batch(batch), None
+        members = self.predict_members(batch)
+        return members.mean(axis=0), members.std(axis=0)
 
     def predict_batch(self, batch: Batch, batch_size: int | None = None) -> np.ndarray:
         """Score a batch; rows of invalid inputs get scores too: mask them.

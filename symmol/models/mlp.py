@@ -11,10 +11,16 @@ from symmol.data.batch import Batch
 from symmol.data.fingerprints import FingerprintBatch
 from symmol.featurizers.base import FingerprintFeaturizer
 from symmol.featurizers.morgan import MorganFingerprint
-from symmol.featurizers.registry import featurizer_kinds, make_featurizer
 from symmol.models.base import CompiledModel, ModelInput, ModelSpec, inputs_to_dict, molecule_input
-from symmol.models.options import activation_option, as_bool, dropout_option, hidden_option
-from symmol.models.registry import ModelKind, Option, Problem, register_model_kind
+from symmol.models.options import (
+    FINGERPRINT_OPTIONS,
+    activation_option,
+    dropout_option,
+    fingerprint_inputs,
+    fingerprint_options,
+    hidden_option,
+)
+from symmol.models.registry import ModelKind, Problem, register_model_kind
 from symmol.nn.layers import DenseLayer, DropoutLayer, FingerprintDenseLayer, FingerprintInputLayer, Layer
 
 __all__ = ["MLP", "FingerprintMLP", "MLPSpec", "build_mlp"]
@@ -127,18 +133,6 @@ class FingerprintMLP(CompiledModel):
 # --------------------------------------------------------------------------
 # registry entry
 # --------------------------------------------------------------------------
-_FEATURIZER_OPTIONS = ("radius", "fp_size", "counts", "chirality")
-
-
-def _inputs(options: dict[str, Any]) -> list[ModelInput]:
-    params = {name: options[name] for name in _FEATURIZER_OPTIONS if options[name] is not None}
-    featurizer = make_featurizer(options["fingerprint"], **params)
-    if not isinstance(featurizer, FingerprintFeaturizer):
-        raise ValueError(f"fingerprint must be a fingerprint kind ({', '.join(featurizer_kinds(FingerprintBatch))}), "
-                         f"got {options['fingerprint']!r}")
-    return [ModelInput("smiles", "smiles", featurizer)]
-
-
 def _spec(problem: Problem, inputs: list[ModelInput], options: dict[str, Any]) -> MLPSpec:
     return MLPSpec(**problem.spec_fields(), inputs=inputs_to_dict(inputs), hidden=options["hidden"],
                    dropout=options["dropout"], activation=options["activation"])
@@ -146,10 +140,8 @@ def _spec(problem: Problem, inputs: list[ModelInput], options: dict[str, Any]) -
 
 def _options(spec: ModelSpec) -> dict[str, Any]:
     assert isinstance(spec, MLPSpec)
-    featurizer = spec.model_inputs()[0].featurizer
-    params = featurizer.params()
-    return {"fingerprint": featurizer.kind, **{k: params[k] for k in _FEATURIZER_OPTIONS if k in params},
-            "hidden": spec.hidden, "dropout": spec.dropout, "activation": spec.activation}
+    return {**fingerprint_options(spec), "hidden": spec.hidden, "dropout": spec.dropout,
+            "activation": spec.activation}
 
 
 #: ``--architecture mlp``.
@@ -158,16 +150,12 @@ MLP = register_model_kind(ModelKind(
     model_class=FingerprintMLP,
     description="a fingerprint (ECFP4 by default) -> MLP",
     options=(
-        Option("fingerprint", "ecfp", "fingerprint kind of the input (ecfp, fcfp, atompair, torsion, maccs, ...)"),
-        Option("radius", None, "Morgan radius of ecfp/fcfp (default 2: ECFP4)", parse=int),
-        Option("fp_size", None, "fingerprint bits (default 2048)", parse=int),
-        Option("counts", None, "count fingerprint instead of bits", parse=as_bool, switch=True),
-        Option("chirality", None, "chirality in the ecfp/fcfp invariants", parse=as_bool, switch=True),
+        *FINGERPRINT_OPTIONS,
         hidden_option((512,), "the hidden layers"),
         dropout_option(0.3, "after each hidden layer"),
         activation_option(),
     ),
-    build_inputs=_inputs,
+    build_inputs=fingerprint_inputs,
     build_spec=_spec,
     spec_options=_options,
 ))

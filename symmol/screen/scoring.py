@@ -48,7 +48,8 @@ class ScreenScorer:
         ``(name, model)`` pairs. With one model the score columns are its target names; with
         several they are ``<name>:<target>``, followed by ``mean:<target>`` and
         ``std:<target>`` over the models for every target they share. An ensemble model
-        (``ensemble_size > 1``) adds ``<target>_std``, the standard deviation over members.
+        (``ensemble_size > 1``) adds ``<target>_std``, the standard deviation over members; so does
+        any model that reports a predictive spread (:attr:`CompiledModel.reports_spread`: a GP).
     filters
         Medicinal-chemistry filters on the ``smiles`` column (column ``filters``; failing rows
         are kept but not ranked).
@@ -89,7 +90,7 @@ class ScreenScorer:
             prefix = f"{name}:" if len(self.models) > 1 else ""
             for target in model.targets:
                 names.append(prefix + target)
-                if model.spec.ensemble_size > 1:
+                if model.reports_spread:
                     names.append(f"{prefix}{target}_std")
         for target in self._shared_targets():
             names += [f"mean:{target}", f"std:{target}"]
@@ -129,11 +130,7 @@ class ScreenScorer:
         for name, model in self.models:
             batch = featurized[_inputs_key(model)].batch
             prefix = f"{name}:" if len(self.models) > 1 else ""
-            if model.spec.ensemble_size > 1:
-                members = model.predict_members(batch)
-                scores, spread = members.mean(axis=0), members.std(axis=0)
-            else:
-                scores, spread = model.predict_batch(batch), None
+            scores, spread = model.predict_with_spread(batch)
             per_model[name] = scores
             for j, target in enumerate(model.targets):
                 out[prefix + target] = np.where(valid, scores[:, j], np.nan)

@@ -34,6 +34,8 @@ class TrainHistory:
     epoch_seconds: list[float] = field(default_factory=list)
     best_epoch: int = -1
     monitor: str = ""
+    #: What a directly fitted kind reports about its fit (:meth:`CompiledModel.fit_directly`); empty otherwise.
+    fit_summary: dict = field(default_factory=dict)
 
 
 def validation_score(task: str, metrics: dict) -> tuple[str, float]:
@@ -119,9 +121,30 @@ class _Loop:
         return score
 
 
+def _fit_directly(model: CompiledModel, train: Batch, train_y: np.ndarray, val: Batch | None,
+                  val_y: np.ndarray | None, config: TrainConfig, started: float) -> TrainHistory:
+    """Fit a kind with its own procedure (:attr:`CompiledModel.FITS_DIRECTLY`): one "epoch", no loss curve.
+
+    The history's ``train_loss`` is NaN (there is no minibatch loss); the validation score is recorded.
+    """
+    history = TrainHistory(train_loss=[math.nan], best_epoch=0)
+    history.fit_summary = model.fit_directly(train, standardise_targets(model, train_y))
+    if val is not None and val_y is not None:
+        metrics = task_metrics(model.task, val_y, model.predict_batch(val), model.targets)
+        history.monitor, score = validation_score(model.task, metrics)
+        history.val_score.append(score)
+    history.epoch_seconds.append(time.perf_counter() - started)
+    model.train_config = config.to_dict()
+    return history
+
+
 def train_model(model: CompiledModel, train: Batch, train_y: np.ndarray, val: Batch | None = None,
                 val_y: np.ndarray | None = None, config: TrainConfig = TrainConfig()) -> TrainHistory:
-    """Train ``model`` in place with one compiled step function.
+    """Train ``model`` in place with one compiled step function (or its own fit, see below).
+
+    A kind with :attr:`~symmol.models.base.CompiledModel.FITS_DIRECTLY` (a Gaussian process) is
+    fitted by :meth:`~symmol.models.base.CompiledModel.fit_directly` instead; ``config``'s
+    optimisation settings do not apply to it.
 
     Parameters
     ----------
@@ -149,6 +172,8 @@ def train_model(model: CompiledModel, train: Batch, train_y: np.ndarray, val: Ba
     if val is not None and len(val) == 0:
         val = None
     _check_data(model, train, train_y, val, val_y)
+    if model.FITS_DIRECTLY:
+        return _fit_directly(model, train, train_y, val, val_y, config, started)
     loop = _Loop(model, train, train_y, config)
     history = TrainHistory()
     early_stopping = config.patience > 0 and val is not None
