@@ -12,7 +12,7 @@ regressor otherwise.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -260,8 +260,13 @@ averaging, ema_decay, swa_start, bagging, seed, progress
         return self.fit_featurized(train.batch, y, None if val is None else val.batch, y_val, target_names)
 
     def fit_featurized(self, batch: Batch, y: Any, val_batch: Batch | None = None, val_y: Any = None,
-                       target_names: Sequence[str] | None = None) -> QSARModel:
-        """Train on batches from :meth:`featurize` (every row valid); see :meth:`fit`."""
+                       target_names: Sequence[str] | None = None,
+                       on_validation: Callable[[int, float], None] | None = None) -> QSARModel:
+        """Train on batches from :meth:`featurize` (every row valid); see :meth:`fit`.
+
+        ``on_validation(epoch, score)`` is called after each validation (see
+        :func:`symmol.training.loop.train_model`).
+        """
         config = self.train_config()
         y_train = _as_target_matrix(y, len(batch))
         names = tuple(target_names) if target_names is not None else tuple(f"task{i}" for i in range(y_train.shape[1]))
@@ -284,7 +289,7 @@ averaging, ema_decay, swa_start, bagging, seed, progress
             std = tuple(float(v) if v > 0 else 1.0 for v in np.nanstd(y_train, axis=0))
         problem = Problem(names, self.task, mean, std, config.seed, int(self.ensemble_size))
         model = self._kind().make_model(problem, self._options, backend=self.backend)
-        self.history_: TrainHistory = train_model(model, batch, y_train, val_batch, y_val, config)
+        self.history_: TrainHistory = train_model(model, batch, y_train, val_batch, y_val, config, on_validation)
         fingerprints = model.ad_fingerprints(batch)
         if fingerprints is not None:
             model.train_fingerprints = fingerprints.to_packed()

@@ -22,3 +22,13 @@ def test_dmpnn_solubility_example_runs():
     val, test = (float(v) for v in re.search(r"best val RMSE (\d+\.\d+); test RMSE (\d+\.\d+)",
                                              result.stdout).groups())
     assert 0.3 < val < 2.1 and 0.3 < test < 2.1  # the standard deviation of logS here is 2.1
+
+
+def test_tune_example_runs(tmp_path):
+    result = subprocess.run([sys.executable, str(REPO / "examples" / "tune.py"), "--n-trials", "2", "--epochs", "3",
+                             "--architectures", "gp,mlp", "--out", str(tmp_path / "study")],
+                            capture_output=True, text=True, timeout=600, check=True)
+    assert "1128 molecules; train/val/test 902/113/113" in result.stdout
+    tuned = float(re.search(r"tuned: val RMSE (\d+\.\d+); test RMSE (\d+\.\d+)", result.stdout).group(2))
+    baseline = float(re.search(r"GP defaults: test RMSE (\d+\.\d+)", result.stdout).group(1))
+    assert 0.3 < tuned < 2.1 and 0.3 < baseline < 1.2

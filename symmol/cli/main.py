@@ -26,6 +26,8 @@ COMMANDS = {
     "predict": ("symmol.cli.predict", "predict target values for molecules (.csv/.smi/.sdf[.gz]) with trained models"),
     "screen": ("symmol.cli.screen", "score every molecule of a library (.csv/.smi/.sdf[.gz]) with trained models, "
                                     "keeping the top K"),
+    "tune": ("symmol.cli.tune", "search architectures and hyperparameters with Optuna (resumable, parallel) and keep "
+                                "the best model"),
     "featurize": ("symmol.cli.featurize", "compute fingerprints (ECFP/FCFP/atom pairs/torsions/MACCS) or RDKit 2D "
                                           "descriptors into a .npy array"),
     "index": ("symmol.cli.index", "build a memory-mapped fingerprint index of a molecule library for `symmol search`"),

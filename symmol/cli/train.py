@@ -27,23 +27,14 @@ from symmol.evaluation.targets import target_matrix
 from symmol.nn.updates import OPTIMIZERS
 from symmol.training.config import AVERAGING, LR_SCHEDULES, TrainConfig
 
-__all__ = ["add_arguments", "run"]
+__all__ = ["add_arguments", "add_data_arguments", "report_invalid", "run", "split_rows"]
 
 _TRAIN = TrainConfig()
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare ``symmol train``'s arguments (architecture options from the model registry)."""
-    parser.add_argument("data", help="labelled rows: .csv or .csv.gz")
-    parser.add_argument("--smiles-column", default=None, help="column with SMILES (default: auto-detect)")
-    parser.add_argument("--target", action="append", required=True, dest="targets", metavar="COL",
-                        help="target column; repeat for multitask models")
-    parser.add_argument("--task", choices=("classification", "regression"), required=True)
-    parser.add_argument("--split", choices=("random", "scaffold"), default="random")
-    parser.add_argument("--splits-file", default=None,
-                        help='Chemprop splits.json: [{"train": [...], "val": [...], "test": [...]}]')
-    parser.add_argument("--split-sizes", default="0.8,0.1,0.1", help="train,val,test fractions")
-    parser.add_argument("--seed", type=int, default=_TRAIN.seed)
+    add_data_arguments(parser)
     parser.add_argument("--epochs", type=int, default=_TRAIN.epochs)
     parser.add_argument("--patience", type=int, default=_TRAIN.patience, help="0 turns early stopping off")
     parser.add_argument("--batch-size", type=int, default=_TRAIN.batch_size)
@@ -73,6 +64,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_model_options(parser)
 
 
+def add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare the labelled data, its targets and its split (``train``'s and ``tune``'s)."""
+    parser.add_argument("data", help="labelled rows: .csv or .csv.gz")
+    parser.add_argument("--smiles-column", default=None, help="column with SMILES (default: auto-detect)")
+    parser.add_argument("--target", action="append", required=True, dest="targets", metavar="COL",
+                        help="target column; repeat for multitask models")
+    parser.add_argument("--task", choices=("classification", "regression"), required=True)
+    parser.add_argument("--split", choices=("random", "scaffold"), default="random")
+    parser.add_argument("--splits-file", default=None,
+                        help='Chemprop splits.json: [{"train": [...], "val": [...], "test": [...]}] (its first entry)')
+    parser.add_argument("--split-sizes", default="0.8,0.1,0.1", help="train,val,test fractions")
+    parser.add_argument("--seed", type=int, default=_TRAIN.seed)
+
+
 def _clean_json(value: Any) -> Any:
     """NaN/inf → null, recursively, so the files are strict JSON."""
     if isinstance(value, dict):
@@ -93,7 +98,7 @@ def _estimator(args: argparse.Namespace) -> QSARModel:
                      progress=not args.no_progress, **chosen_options(args))
 
 
-def _split(args: argparse.Namespace, table: pd.DataFrame, valid_rows: np.ndarray) -> dict[str, np.ndarray]:
+def split_rows(args: argparse.Namespace, table: pd.DataFrame, valid_rows: np.ndarray) -> dict[str, np.ndarray]:
     """Row numbers (into ``table``) of the train, val and test sets, among ``valid_rows``."""
     if args.splits_file:
         split = read_splits_file(args.splits_file, len(table))
@@ -108,7 +113,7 @@ def _split(args: argparse.Namespace, table: pd.DataFrame, valid_rows: np.ndarray
     return {k: valid_rows[getattr(local, k)] for k in ("train", "val", "test")}
 
 
-def _report_invalid(table: pd.DataFrame, featurized: Featurized) -> np.ndarray:
+def report_invalid(table: pd.DataFrame, featurized: Featurized) -> np.ndarray:
     """Print how many rows the featurizers reject (and the first); return the valid row numbers."""
     valid = featurized.valid
     n_invalid = int((~valid).sum())
@@ -129,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
     table = read_molecules(args.data, smiles_column=args.smiles_column)
     y = target_matrix(table, args.targets, args.task, source=str(args.data))
     featurized = estimator.featurize(table)
-    sets = _split(args, table, _report_invalid(table, featurized))
+    sets = split_rows(args, table, report_invalid(table, featurized))
     how = "splits file" if args.splits_file else args.split
     print(f"{args.data}: {len(table)} rows, split train/val/test = "
           f"{'/'.join(str(sets[k].size) for k in ('train', 'val', 'test'))} ({how})")

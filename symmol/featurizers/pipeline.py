@@ -116,7 +116,7 @@ def _work(spec: dict, values: Any, output: Output) -> tuple[Batch, list[str]]:
 # --------------------------------------------------------------------------
 # pools
 # --------------------------------------------------------------------------
-def _exit_with_parent(parent: int) -> None:
+def exit_with_parent(parent: int) -> None:
     """Poll every second; end this process as soon as its parent is gone (it was re-parented)."""
     while True:
         time.sleep(1.0)
@@ -134,7 +134,7 @@ def init_worker() -> None:
     """
     numba.set_num_threads(1)
     threadpool_limits(1)
-    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), name="symmol-parent-watch", daemon=True).start()
+    threading.Thread(target=exit_with_parent, args=(os.getppid(),), name="symmol-parent-watch", daemon=True).start()
 
 
 _POOLS: dict[tuple[str, int], Executor] = {}

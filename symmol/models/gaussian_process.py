@@ -445,6 +445,16 @@ def _options(spec: ModelSpec) -> dict[str, Any]:
     return {**fingerprint_options(spec), "kernel": spec.kernel, "max_exact": spec.max_exact}
 
 
+def _search_space(trial: Any) -> dict[str, Any]:
+    """``symmol tune``'s GP settings: the representation and the kernel."""
+    fingerprint = trial.suggest_categorical("gp.fingerprint", ["ecfp", "fragprints"])
+    options = {"fingerprint": fingerprint, "radius": trial.suggest_int("gp.radius", 1, 3),
+               "kernel": trial.suggest_categorical("gp.kernel", list(COUNT_METRICS))}
+    if fingerprint == "ecfp":
+        options["counts"] = trial.suggest_categorical("gp.counts", [True, False])
+    return options
+
+
 #: ``--architecture gp``.
 GP = register_model_kind(ModelKind(
     name="gp",
@@ -460,4 +470,5 @@ GP = register_model_kind(ModelKind(
     build_inputs=_inputs,
     build_spec=_spec,
     spec_options=_options,
+    search_space=_search_space,
 ))

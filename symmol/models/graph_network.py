@@ -265,12 +265,23 @@ _GRAPH_OPTIONS = (
     Option("n_atom_types", 1024, "buckets of the atom-invariant embedding", parse=positive_int),
 )
 
+def _search_space(trial: Any) -> dict[str, Any]:
+    """``symmol tune``'s graph settings: message width and depth, readout, head, dropout."""
+    return {"units": trial.suggest_categorical("graph.units", [150, 300, 600]),
+            "depth": trial.suggest_int("graph.depth", 2, 6),
+            "readout": trial.suggest_categorical("graph.readout", list(READOUTS)),
+            "hidden": (trial.suggest_categorical("graph.hidden", [150, 300, 600]),),
+            "dropout": trial.suggest_float("graph.dropout", 0.0, 0.4)}
+
+
 #: ``--architecture dmpnn``: Chemprop's directed message passing.
 DMPNN = register_model_kind(ModelKind(
     name="dmpnn", model_class=GraphModel,
     description="Chemprop's directed message passing (D-MPNN) on the molecular graph",
-    options=_GRAPH_OPTIONS, build_inputs=_inputs, build_spec=_spec_builder("dmpnn"), spec_options=_options))
+    options=_GRAPH_OPTIONS, build_inputs=_inputs, build_spec=_spec_builder("dmpnn"), spec_options=_options,
+    search_space=_search_space))
 #: ``--architecture gin``: GIN-style atom messages.
 GIN = register_model_kind(ModelKind(
     name="gin", model_class=GraphModel, description="atom message passing (GIN) on the molecular graph",
-    options=_GRAPH_OPTIONS, build_inputs=_inputs, build_spec=_spec_builder("gin"), spec_options=_options))
+    options=_GRAPH_OPTIONS, build_inputs=_inputs, build_spec=_spec_builder("gin"), spec_options=_options,
+    search_space=_search_space))

@@ -144,6 +144,16 @@ def _options(spec: ModelSpec) -> dict[str, Any]:
             "activation": spec.activation}
 
 
+def _search_space(trial: Any) -> dict[str, Any]:
+    """``symmol tune``'s MLP settings: the fingerprint and the layer sizes."""
+    n_layers = trial.suggest_int("mlp.n_layers", 1, 2)
+    width = trial.suggest_categorical("mlp.width", [256, 512, 1024, 2048])
+    return {"radius": trial.suggest_int("mlp.radius", 1, 3),
+            "counts": trial.suggest_categorical("mlp.counts", [False, True]),
+            "hidden": (width,) + (width // 2,) * (n_layers - 1),
+            "dropout": trial.suggest_float("mlp.dropout", 0.0, 0.5)}
+
+
 #: ``--architecture mlp``.
 MLP = register_model_kind(ModelKind(
     name="mlp",
@@ -158,4 +168,5 @@ MLP = register_model_kind(ModelKind(
     build_inputs=fingerprint_inputs,
     build_spec=_spec,
     spec_options=_options,
+    search_space=_search_space,
 ))

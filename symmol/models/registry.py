@@ -150,6 +150,9 @@ class ModelKind:
         ``(problem, inputs, options) → spec``.
     spec_options
         ``spec → options``: the settings a saved spec was made with (the inverse of ``build_spec``).
+    search_space
+        ``trial → options``: the settings ``symmol tune`` samples, drawn with an Optuna trial's
+        ``suggest_*`` methods (``None``: the kind is tuned with its defaults only).
     """
 
     name: str
@@ -159,6 +162,7 @@ class ModelKind:
     build_inputs: Callable[[dict[str, Any]], list[ModelInput]]
     build_spec: Callable[[Problem, list[ModelInput], dict[str, Any]], ModelSpec]
     spec_options: Callable[[ModelSpec], dict[str, Any]]
+    search_space: Callable[[Any], dict[str, Any]] | None = None
     _by_name: dict[str, Option] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -139,7 +140,8 @@ def _fit_directly(model: CompiledModel, train: Batch, train_y: np.ndarray, val: 
 
 
 def train_model(model: CompiledModel, train: Batch, train_y: np.ndarray, val: Batch | None = None,
-                val_y: np.ndarray | None = None, config: TrainConfig = TrainConfig()) -> TrainHistory:
+                val_y: np.ndarray | None = None, config: TrainConfig = TrainConfig(),
+                on_validation: Callable[[int, float], None] | None = None) -> TrainHistory:
     """Train ``model`` in place with one compiled step function (or its own fit, see below).
 
     A kind with :attr:`~symmol.models.base.CompiledModel.FITS_DIRECTLY` (a Gaussian process) is
@@ -156,6 +158,10 @@ def train_model(model: CompiledModel, train: Batch, train_y: np.ndarray, val: Ba
         ``(n_rows, n_targets)`` float targets in original units; NaN = missing label.
     config
         Optimisation settings. Without validation data, early stopping is off.
+    on_validation
+        Called with ``(epoch, score)`` after each validation (0-based epoch; the score of
+        :func:`validation_score`, higher is better); it may raise to stop training, e.g. a
+        hyperparameter search pruning the trial.
 
     Returns
     -------
@@ -173,7 +179,10 @@ def train_model(model: CompiledModel, train: Batch, train_y: np.ndarray, val: Ba
         val = None
     _check_data(model, train, train_y, val, val_y)
     if model.FITS_DIRECTLY:
-        return _fit_directly(model, train, train_y, val, val_y, config, started)
+        history = _fit_directly(model, train, train_y, val, val_y, config, started)
+        if on_validation is not None and history.val_score:
+            on_validation(0, history.val_score[0])
+        return history
     loop = _Loop(model, train, train_y, config)
     history = TrainHistory()
     early_stopping = config.patience > 0 and val is not None
@@ -184,6 +193,8 @@ def train_model(model: CompiledModel, train: Batch, train_y: np.ndarray, val: Ba
         if val is not None:
             score = loop.validate(epoch, val, val_y, history)  # type: ignore[arg-type]
             postfix[f"val_{history.monitor}"] = f"{score:.4f}"
+            if on_validation is not None:
+                on_validation(epoch, score)
         now = time.perf_counter()
         history.epoch_seconds.append(now - started)
         started = now

@@ -1,0 +1,146 @@
+"""``symmol tune``: the given split, the best model's directory, resuming after ``kill -9``, no orphan worker.
+
+The searches run as real processes (``python -m symmol tune``) on the bundled ESOL set; the study is read
+back through Optuna.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+optuna = pytest.importorskip("optuna")
+
+from symmol.models.store import load_model  # noqa: E402
+from symmol.tuning import STUDY_NAME  # noqa: E402
+
+pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from /proc (Linux)")
+TARGET = "measured log solubility in mols per litre"
+
+
+def _command(data: Path, out: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "symmol", "tune", str(data), "--smiles-column", "smiles", "--target", TARGET,
+            "--task", "regression", "--out", str(out), *extra]
+
+
+def _study(out: Path):
+    storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(out / "study.journal")))
+    return optuna.load_study(study_name=STUDY_NAME, storage=storage)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(stat.parent.name))
+        except OSError:
+            continue
+    return found
+
+
+@pytest.fixture(scope="module")
+def esol(tmp_path_factory, example_data):
+    """The first 300 ESOL rows and a splits file (Chemprop's format) with two entries."""
+    work = tmp_path_factory.mktemp("tune")
+    table = pd.read_csv(example_data / "esol.csv").iloc[:300]
+    table.to_csv(work / "esol.csv", index=False)
+    order = np.random.default_rng(7).permutation(300)
+    splits = [{"train": sorted(order[:200].tolist()), "val": sorted(order[200:250].tolist()),
+               "test": sorted(order[250:].tolist())},
+              {"train": list(range(100)), "val": list(range(100, 200)), "test": list(range(200, 300))}]
+    (work / "splits.json").write_text(json.dumps(splits))
+    return work, splits[0]
+
+
+def test_tune_honours_the_split_and_writes_the_best_model(esol, tmp_path):
+    work, split = esol
+    out = tmp_path / "study"
+    done = subprocess.run(_command(work / "esol.csv", out, "--splits-file", str(work / "splits.json"), "--timeout",
+                                   "600", "--n-trials", "3", "--architectures", "gp,mlp", "--epochs", "5",
+                                   "--seed", "1"), capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "split train/val/test = 200/50/50 (splits file)" in done.stdout
+    metrics = json.loads((out / "best" / "metrics.json").read_text())
+    assert set(metrics) == {"train", "val", "test"} and set(metrics["test"]) >= {"rmse", "mae", "r2"}
+    study = _study(out)
+    best = study.best_trial
+    assert metrics["val"]["rmse"] == pytest.approx(-best.value, rel=1e-5)  # the objective is the validation RMSE
+    # the chosen model scores the test rows of the file's first entry
+    table = pd.read_csv(work / "esol.csv")
+    model = load_model(out / "best")
+    test = table.iloc[split["test"]]
+    scores = model.predict_batch(model.featurize(test).batch)[:, 0]
+    assert metrics["test"]["rmse"] == pytest.approx(float(np.sqrt(np.mean((scores - test[TARGET]) ** 2))), rel=1e-5)
+    trials = pd.read_csv(out / "trials.csv")
+    assert len(trials) == 3 and set(trials["params_architecture"]) <= {"gp", "mlp"}
+
+
+def test_kill_9_then_rerun_continues_the_same_study(esol, tmp_path):
+    work, _ = esol
+    out = tmp_path / "study"
+    command = _command(work / "esol.csv", out, "--n-trials", "4", "--architectures", "mlp", "--epochs", "60",
+                       "--patience", "0", "--seed", "3")
+    with open(tmp_path / "first.log", "w") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 300
+    while True:  # kill while the second trial runs
+        assert process.poll() is None, (tmp_path / "first.log").read_text()
+        assert time.monotonic() < deadline, "no second trial started in time"
+        if (out / "study.journal").exists():
+            trials = _study(out).get_trials(deepcopy=False)
+            if len(trials) >= 2 and trials[-1].state == optuna.trial.TrialState.RUNNING \
+                    and "worker" in trials[-1].user_attrs:
+                break
+        time.sleep(0.5)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    killed = _study(out).get_trials(deepcopy=False)[-1].number
+    done = subprocess.run(command, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert f"marked failed: trial(s) [{killed}]" in done.stdout
+    trials = _study(out).get_trials(deepcopy=False)
+    numbers = [t.number for t in trials]
+    assert numbers == list(range(len(trials)))  # no duplicate or reused number
+    assert trials[killed].state == optuna.trial.TrialState.FAIL
+    finished = [t for t in trials if t.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)]
+    assert len(finished) == 4 and not [t for t in trials if t.state == optuna.trial.TrialState.RUNNING]
+    # rerunning a finished study adds nothing
+    again = subprocess.run(command, capture_output=True, text=True)
+    assert again.returncode == 0 and len(_study(out).get_trials(deepcopy=False)) == len(trials)
+
+
+def test_kill_9_of_the_coordinator_leaves_no_worker(esol, tmp_path):
+    work, _ = esol
+    out = tmp_path / "study"
+    with open(tmp_path / "log", "w") as log:
+        process = subprocess.Popen(_command(work / "esol.csv", out, "--n-trials", "50", "--n-jobs", "2",
+                                            "--architectures", "mlp", "--epochs", "200", "--patience", "0"),
+                                   stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 300
+    while len(_children(process.pid)) < 2 or not (out / "trials").exists():
+        assert process.poll() is None, (tmp_path / "log").read_text()
+        assert time.monotonic() < deadline, "the workers did not start a trial in time"
+        time.sleep(0.5)
+    workers = _children(process.pid)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    deadline = time.monotonic() + 10.0
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not [pid for pid in workers if _alive(pid)]
