@@ -160,3 +160,23 @@ def test_bench_lists_the_benchmarks(capsys):
     for name in ("accuracy", "screen", "similarity", "train_speed"):
         assert name in listed
     assert main(["bench", "no_such_benchmark"]) == 2
+
+
+def test_train_one_replicate_per_splits_file_entry(tmp_path, example_data):
+    table = pd.read_csv(example_data / "esol.csv").iloc[:200]
+    table.to_csv(tmp_path / "esol.csv", index=False)
+    entries = [{"train": list(range(k, 200, 3)), "val": list(range((k + 1) % 3, 200, 6)),
+                "test": list(range((k + 1) % 3 + 3, 200, 6))} for k in range(3)]
+    (tmp_path / "splits.json").write_text(json.dumps(entries))
+    out = tmp_path / "model"
+    assert main(["train", str(tmp_path / "esol.csv"), "--smiles-column", "smiles", "--target",
+                 "measured log solubility in mols per litre", "--task", "regression", "--architecture", "gp",
+                 "--splits-file", str(tmp_path / "splits.json"), "--out", str(out)]) == 0
+    summary = json.loads((out / "metrics.json").read_text())
+    replicates = [json.loads((out / f"replicate_{k}" / "metrics.json").read_text()) for k in range(3)]
+    assert summary["replicates"] == replicates
+    test_rmse = [r["test"]["rmse"] for r in replicates]
+    assert len(set(test_rmse)) == 3  # three different test sets
+    assert summary["test"]["rmse"] == pytest.approx(np.mean(test_rmse))
+    assert summary["sd"]["test"]["rmse"] == pytest.approx(np.std(test_rmse))
+    assert (out / "replicate_2" / "model.json").exists()

@@ -22,7 +22,7 @@ from symmol.data.batch import Featurized
 from symmol.estimator import QSARModel
 from symmol.evaluation import plots
 from symmol.evaluation.metrics import task_metrics
-from symmol.evaluation.splits import Split, random_split, read_splits_file, scaffold_split
+from symmol.evaluation.splits import Split, count_splits, random_split, read_splits_file, scaffold_split
 from symmol.evaluation.targets import target_matrix
 from symmol.nn.updates import OPTIMIZERS
 from symmol.training.config import AVERAGING, LR_SCHEDULES, TrainConfig
@@ -98,10 +98,14 @@ def _estimator(args: argparse.Namespace) -> QSARModel:
                      progress=not args.no_progress, **chosen_options(args))
 
 
-def split_rows(args: argparse.Namespace, table: pd.DataFrame, valid_rows: np.ndarray) -> dict[str, np.ndarray]:
-    """Row numbers (into ``table``) of the train, val and test sets, among ``valid_rows``."""
+def split_rows(args: argparse.Namespace, table: pd.DataFrame, valid_rows: np.ndarray, index: int = 0
+               ) -> dict[str, np.ndarray]:
+    """Row numbers (into ``table``) of the train, val and test sets, among ``valid_rows``.
+
+    ``index`` picks the entry of ``--splits-file``.
+    """
     if args.splits_file:
-        split = read_splits_file(args.splits_file, len(table))
+        split = read_splits_file(args.splits_file, len(table), index)
         return {k: np.intersect1d(getattr(split, k), valid_rows) for k in ("train", "val", "test")}
     fractions = tuple(float(f) for f in args.split_sizes.split(","))
     if args.split == "scaffold":
@@ -126,15 +130,60 @@ def report_invalid(table: pd.DataFrame, featurized: Featurized) -> np.ndarray:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Train, evaluate on every split, write the model directory, metrics, history (and plots)."""
+    """Train, evaluate on every split, write the model directory, metrics, history (and plots).
+
+    A ``--splits-file`` with several entries trains one replicate per entry into
+    ``OUT/replicate_<i>/`` (each an ordinary model directory) and writes ``OUT/metrics.json``: the
+    mean over the replicates under ``train``/``val``/``test``, their standard deviation under
+    ``sd`` and each replicate's metrics under ``replicates`` (Chemprop's behaviour).
+    """
     if args.plots and not plots.available():
         raise RuntimeError("--plots needs matplotlib: pip install 'symmol[plot]'")
-    estimator = _estimator(args)
-    estimator.train_config()  # bad training settings fail before the data is read
+    _estimator(args).train_config()  # bad training settings fail before the data is read
     table = read_molecules(args.data, smiles_column=args.smiles_column)
     y = target_matrix(table, args.targets, args.task, source=str(args.data))
-    featurized = estimator.featurize(table)
-    sets = split_rows(args, table, report_invalid(table, featurized))
+    featurized = _estimator(args).featurize(table)
+    valid_rows = report_invalid(table, featurized)
+    n_replicates = count_splits(args.splits_file) if args.splits_file else 1
+    out = Path(args.out)
+    if n_replicates == 1:
+        _train_one(args, table, y, featurized, split_rows(args, table, valid_rows), out)
+        return 0
+    replicates = []
+    for index in range(n_replicates):
+        print(f"replicate {index} (splits file entry {index}):")
+        sets = split_rows(args, table, valid_rows, index)
+        replicates.append(_train_one(args, table, y, featurized, sets, out / f"replicate_{index}"))
+    summary = _replicate_summary(replicates)
+    (out / "metrics.json").write_text(json.dumps(_clean_json(summary), indent=2) + "\n")
+    print(f"mean ± sd over {n_replicates} replicates:")
+    for name in ("train", "val", "test"):
+        if name in summary:
+            shown = ", ".join(f"{k} {summary[name][k]:.4f} ± {summary['sd'][name][k]:.4f}"
+                              for k in summary[name] if k != "per_task")
+            print(f"  {name}: {shown}")
+    print(f"summary written to {out / 'metrics.json'}")
+    return 0
+
+
+def _replicate_summary(replicates: list[dict[str, Any]]) -> dict[str, Any]:
+    """Mean and sd (population, ddof 0) over replicates of every top-level metric, per set."""
+    summary: dict[str, Any] = {"sd": {}, "replicates": replicates}
+    for name in ("train", "val", "test"):
+        present = [r[name] for r in replicates if name in r]
+        if not present:
+            continue
+        keys = [k for k, v in present[0].items() if isinstance(v, float | int)]
+        values = {k: np.array([m[k] for m in present], dtype=float) for k in keys}
+        summary[name] = {k: float(np.mean(v)) for k, v in values.items()}
+        summary["sd"][name] = {k: float(np.std(v)) for k, v in values.items()}
+    return {k: summary[k] for k in ("train", "val", "test", "sd", "replicates") if k in summary}
+
+
+def _train_one(args: argparse.Namespace, table: pd.DataFrame, y: np.ndarray, featurized: Featurized,
+               sets: dict[str, np.ndarray], out: Path) -> dict[str, Any]:
+    """Train one model on ``sets``, write its directory (metrics, history, plots); return its metrics."""
+    estimator = _estimator(args)
     how = "splits file" if args.splits_file else args.split
     print(f"{args.data}: {len(table)} rows, split train/val/test = "
           f"{'/'.join(str(sets[k].size) for k in ('train', 'val', 'test'))} ({how})")
@@ -144,7 +193,6 @@ def run(args: argparse.Namespace) -> int:
     model = estimator.model_
     scores = {name: model.predict_batch(batch.take(rows)) for name, rows in sets.items() if rows.size}
     metrics = {name: task_metrics(args.task, y[sets[name]], s, args.targets) for name, s in scores.items()}
-    out = Path(args.out)
     estimator.save(out)
     (out / "metrics.json").write_text(json.dumps(_clean_json(metrics), indent=2) + "\n")
     history = estimator.history_
@@ -162,7 +210,7 @@ def run(args: argparse.Namespace) -> int:
         paths = plots.save_training_figures(out, record, args.task, y[sets[shown]],
                                       scores.get(shown, np.empty((0, len(args.targets)))), args.targets, shown)
         print("figures: " + ", ".join(str(p) for p in paths))
-    return 0
+    return metrics
 
 
 def _print_metrics(task: str, metrics: dict, best_epoch: int) -> None:

@@ -115,12 +115,7 @@ def read_splits_file(path: str | Path, n_rows: int, index: int = 0) -> Split:
         If the file is not that shape, ``index`` is not one of its splits, a set is missing or
         holds a non-integer, a row is outside ``[0, n_rows)`` or repeated, or the sets overlap.
     """
-    try:
-        entries = json.loads(Path(path).read_text())
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}: not valid JSON ({exc})") from None
-    if not isinstance(entries, list) or not entries or not all(isinstance(e, dict) for e in entries):
-        raise ValueError(f'{path}: expected a list of {{"train": [...], "val": [...], "test": [...]}}')
+    entries = _entries(path)
     if not 0 <= index < len(entries):
         raise ValueError(f"{path}: no split {index}; the file has {len(entries)} (0..{len(entries) - 1})")
     entry = entries[index]
@@ -142,6 +137,27 @@ def read_splits_file(path: str | Path, n_rows: int, index: int = 0) -> Split:
         if common.size:
             raise ValueError(f"{path}: row {int(common[0])} is in both {a} and {b}")
     return Split(sets["train"], sets["val"], sets["test"])
+
+
+def _entries(path: str | Path) -> list[dict]:
+    try:
+        entries = json.loads(Path(path).read_text())
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(entries, list) or not entries or not all(isinstance(e, dict) for e in entries):
+        raise ValueError(f'{path}: expected a list of {{"train": [...], "val": [...], "test": [...]}}')
+    return entries
+
+
+def count_splits(path: str | Path) -> int:
+    """Return the number of splits (entries) of a Chemprop ``splits.json``.
+
+    Raises
+    ------
+    ValueError
+        If the file is not a non-empty JSON list of objects.
+    """
+    return len(_entries(path))
 
 
 def write_splits_file(path: str | Path, splits: Sequence[Split]) -> None:
