@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -59,6 +58,7 @@ import pandas as pd  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from accuracy import DATASETS, Dataset, LoadedDataset, load_dataset  # noqa: E402
+from peers import chemprop_fit  # noqa: E402
 
 from symmol.estimator import QSARModel  # noqa: E402
 from symmol.evaluation.metrics import task_metrics  # noqa: E402
@@ -79,46 +79,8 @@ def fit_symmol(ds: Dataset, data: LoadedDataset, seed: int) -> tuple[float, floa
 
 def fit_chemprop(ds: Dataset, data: LoadedDataset, seed: int) -> tuple[float, float, int]:
     """Test metric, wall seconds and epochs run of one Chemprop 2 fit with ``chemprop train``'s defaults."""
-    import lightning.pytorch as pl
-    import torch
-    from chemprop import data as cdata
-    from chemprop import featurizers, models, nn
-    from lightning.pytorch.callbacks import ModelCheckpoint
-
-    torch.set_num_threads(ARGS.threads)
-    pl.seed_everything(seed, verbose=False)
-    split = data.split
-    t0 = time.perf_counter()
-    featurizer = featurizers.SimpleMoleculeMolGraphFeaturizer()
-
-    def dataset(rows: np.ndarray):
-        points = [cdata.MoleculeDatapoint.from_smi(s, y) for s, y in zip(data.smiles[rows], data.y[rows],
-                                                                           strict=True)]
-        result = cdata.MoleculeDataset(points, featurizer)
-        result.cache = True
-        return result
-
-    train, val, test = dataset(split.train), dataset(split.val), dataset(split.test)
-    if ds.task == "regression":
-        scaler = train.normalize_targets()
-        val.normalize_targets(scaler)
-        unscale = nn.UnscaleTransform.from_standard_scaler(scaler)
-        ffn = nn.RegressionFFN(n_tasks=len(ds.targets), output_transform=unscale)
-    else:
-        ffn = nn.BinaryClassificationFFN(n_tasks=len(ds.targets))
-    model = models.MPNN(nn.BondMessagePassing(), nn.NormAggregation(), ffn)
-    loaders = [cdata.build_dataloader(d, batch_size=64, num_workers=0, seed=seed, shuffle=shuffle)
-               for d, shuffle in ((train, True), (val, False), (test, False))]
-    with tempfile.TemporaryDirectory() as checkpoints:
-        best = ModelCheckpoint(checkpoints, monitor="val_loss", mode="min", save_top_k=1)
-        trainer = pl.Trainer(logger=False, enable_progress_bar=False, enable_model_summary=False,
-                             accelerator="cpu", devices=1, max_epochs=ARGS.epochs, callbacks=[best])
-        trainer.fit(model, loaders[0], loaders[1])
-        epochs = trainer.current_epoch
-        model = models.MPNN.load_from_checkpoint(best.best_model_path)
-    scores = torch.cat(trainer.predict(model, loaders[2])).numpy().reshape(len(split.test), -1)
-    seconds = time.perf_counter() - t0
-    return task_metrics(ds.task, data.y[split.test], scores, ds.targets)[data.metric], seconds, epochs
+    return chemprop_fit(ds.task, data.smiles, data.y, data.split, ds.targets, data.metric, seed, ARGS.epochs,
+                        ARGS.threads)
 
 
 def main() -> None:

@@ -21,8 +21,8 @@ __all__ = ["COMMANDS", "build_parser", "main"]
 
 #: Command → (module, one-line help).
 COMMANDS = {
-    "train": ("symmol.cli.train", "train a model (fingerprint MLP, D-MPNN, GIN or a plug-in kind) on labelled data "
-                                  "and report train/val/test metrics"),
+    "train": ("symmol.cli.train", "train a model (fingerprint MLP, D-MPNN, GIN, Gaussian process or a plug-in kind) "
+                                  "on labelled data and report train/val/test metrics"),
     "predict": ("symmol.cli.predict", "predict target values for molecules (.csv/.smi/.sdf[.gz]) with trained models"),
     "screen": ("symmol.cli.screen", "score every molecule of a library (.csv/.smi/.sdf[.gz]) with trained models, "
                                     "keeping the top K"),
