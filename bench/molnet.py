@@ -1,0 +1,182 @@
+"""MoleculeNet accuracy: symmol's defaults, GP and ``symmol tune`` against Chemprop 2 and RF-500, same splits.
+
+Data sets from ``--data-dir`` (``../shared/data/moleculenet``): ESOL and FreeSolv (random 80/10/10,
+seeds 0, 1, 2: a new split per seed), BBBP, HIV and Tox21 (Bemis–Murcko scaffold split, 80/10/10,
+DeepChem's order; one split, the seeds vary the models; Tox21's scaffold split is stricter than
+MoleculeNet's random one). Rows RDKit rejects are dropped first; one ``splits.json`` per data set
+and seed is written to ``--work`` and handed to every method:
+
+* **symmol MLP** and **symmol D-MPNN**: ``symmol train`` defaults (``--architecture mlp|dmpnn``).
+* **symmol GP**: ``--architecture gp`` defaults (MinMax kernel on ECFP4 counts; exact up to 10,000
+  training molecules per target, a seeded subsample beyond).
+* **symmol tune**: ``symmol tune`` over ``mlp,dmpnn,gp`` for ``--tune-budget`` seconds per fit,
+  choosing by validation score only; its ``best/metrics.json`` test metric.
+* **Chemprop 2**: ``chemprop train`` defaults (``bench/peers.py``), 50 epochs.
+* **RF-500**: scikit-learn's RandomForest (500 trees) on ECFP4 bits.
+
+Test metric (ROC-AUC: mean over tasks; RMSE in the target's units) mean ± sd over the seeds, wall
+seconds per fit (featurization and compilation included).
+
+Reproduce (hours on 2 cores for all five sets; ``--datasets`` picks some)::
+
+    python bench/molnet.py --data-dir ../shared/data --out bench/results/molnet.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from accuracy import TOX21_TASKS, random_forest_scores  # noqa: E402
+from peers import chemprop_fit  # noqa: E402
+
+from symmol.estimator import QSARModel  # noqa: E402
+from symmol.evaluation.metrics import task_metrics  # noqa: E402
+from symmol.evaluation.splits import Split, random_split, scaffold_split, write_splits_file  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+METHODS = ("symmol MLP", "symmol D-MPNN", "symmol GP", "symmol tune", "Chemprop 2", "RF-500")
+
+
+@dataclass(frozen=True)
+class MolNetSet:
+    name: str
+    file: str
+    smiles_column: str
+    targets: tuple[str, ...]
+    task: str
+    split: str
+
+
+SETS = {s.name: s for s in (
+    MolNetSet("ESOL", "delaney-processed.csv", "smiles", ("measured log solubility in mols per litre",),
+              "regression", "random"),
+    MolNetSet("FreeSolv", "SAMPL.csv", "smiles", ("expt",), "regression", "random"),
+    MolNetSet("BBBP", "BBBP.csv", "smiles", ("p_np",), "classification", "scaffold"),
+    MolNetSet("HIV", "HIV.csv", "smiles", ("HIV_active",), "classification", "scaffold"),
+    MolNetSet("Tox21", "tox21.csv", "smiles", tuple(TOX21_TASKS), "classification", "scaffold"),
+)}
+
+
+def load(ds: MolNetSet, data_dir: Path, work: Path) -> tuple[Path, np.ndarray, np.ndarray]:
+    """Write the RDKit-valid rows to ``work`` (the file every method reads); return it, SMILES and targets."""
+    table = pd.read_csv(data_dir / "moleculenet" / ds.file)
+    featurized = QSARModel(ds.task, progress=False).featurize(table[ds.smiles_column].tolist())
+    table = table[np.asarray(featurized.valid)].reset_index(drop=True)
+    table = table.rename(columns={ds.smiles_column: "smiles"})[["smiles", *ds.targets]]
+    path = work / f"{ds.name}.csv"
+    table.to_csv(path, index=False)
+    return path, table["smiles"].to_numpy(dtype=object), table[list(ds.targets)].astype(float).to_numpy()
+
+
+def split_for(ds: MolNetSet, smiles: np.ndarray, seed: int) -> Split:
+    return scaffold_split(smiles) if ds.split == "scaffold" else random_split(len(smiles), seed=seed)
+
+
+def metric_of(ds: MolNetSet) -> str:
+    return "roc_auc" if ds.task == "classification" else "rmse"
+
+
+def fit_symmol(ds: MolNetSet, smiles: np.ndarray, y: np.ndarray, split: Split, seed: int, **options
+               ) -> tuple[float, float]:
+    start = time.perf_counter()
+    model = QSARModel(ds.task, seed=seed, progress=False, **options)
+    model.fit(smiles[split.train], y[split.train], smiles[split.val], y[split.val], target_names=ds.targets)
+    scores = model.predict_scores(smiles[split.test])
+    return task_metrics(ds.task, y[split.test], scores, list(ds.targets))[metric_of(ds)], time.perf_counter() - start
+
+
+def fit_tune(ds: MolNetSet, path: Path, splits: Path, seed: int, budget: float, work: Path) -> tuple[float, float]:
+    out = work / f"tune-{ds.name}-{seed}"
+    command = [sys.executable, "-m", "symmol", "tune", str(path), "--smiles-column", "smiles", "--task", ds.task,
+               "--splits-file", str(splits), "--timeout", str(budget), "--seed", str(seed), "--out", str(out)]
+    for target in ds.targets:
+        command += ["--target", target]
+    start = time.perf_counter()
+    subprocess.run(command, check=True, capture_output=True, text=True)
+    metrics = json.loads((out / "best" / "metrics.json").read_text())
+    return metrics["test"][metric_of(ds)], time.perf_counter() - start
+
+
+def fit_rf(ds: MolNetSet, smiles: np.ndarray, y: np.ndarray, split: Split, seed: int) -> tuple[float, float]:
+    start = time.perf_counter()
+    dense = QSARModel(ds.task, progress=False).featurize(list(smiles)).batch.to_dense()
+    scores = random_forest_scores(ds.task, dense[split.train], y[split.train], dense[split.test], seed=seed, n_jobs=2)
+    return task_metrics(ds.task, y[split.test], scores, list(ds.targets))[metric_of(ds)], time.perf_counter() - start
+
+
+def run_method(method: str, ds: MolNetSet, path: Path, smiles: np.ndarray, y: np.ndarray, split: Split,
+               splits: Path, seed: int, args: argparse.Namespace) -> tuple[float, float]:
+    """Test metric and wall seconds of one fit of ``method``."""
+    if method == "symmol MLP":
+        return fit_symmol(ds, smiles, y, split, seed)
+    if method == "symmol D-MPNN":
+        return fit_symmol(ds, smiles, y, split, seed, architecture="dmpnn", epochs=50)
+    if method == "symmol GP":
+        return fit_symmol(ds, smiles, y, split, seed, architecture="gp")
+    if method == "symmol tune":
+        return fit_tune(ds, path, splits, seed, args.tune_budget, args.work)
+    if method == "Chemprop 2":
+        value, seconds, _ = chemprop_fit(ds.task, smiles, y, split, ds.targets, metric_of(ds), seed)
+        return value, seconds
+    return fit_rf(ds, smiles, y, split, seed)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data-dir", type=Path, default=REPO.parent / "shared" / "data")
+    parser.add_argument("--datasets", nargs="+", default=list(SETS), choices=list(SETS))
+    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--tune-budget", type=float, default=600.0, help="seconds of `symmol tune` per fit")
+    parser.add_argument("--work", type=Path, default=REPO / "bench" / ".cache" / "molnet")
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args()
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "2")
+    args.work.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for name in args.datasets:
+        ds = SETS[name]
+        path, smiles, y = load(ds, args.data_dir, args.work)
+        results: dict[str, list[tuple[float, float]]] = {m: [] for m in args.methods}
+        for seed in args.seeds:
+            split = split_for(ds, smiles, seed)
+            splits = args.work / f"{ds.name}-{seed}.splits.json"
+            write_splits_file(splits, [split])
+            for method in args.methods:
+                results[method].append(run_method(method, ds, path, smiles, y, split, splits, seed, args))
+                value, seconds = results[method][-1]
+                print(f"{ds.name} seed {seed} {method}: test {metric_of(ds)} {value:.4f} ({seconds:.0f} s)", flush=True)
+        row = {"data set": ds.name, "split": ds.split, "metric": metric_of(ds).upper().replace("_", "-"),
+               "molecules": len(smiles)}
+        for method, values in results.items():
+            scores = [v for v, _ in values]
+            row[method] = f"{np.mean(scores):.3f} ± {np.std(scores):.3f}"
+            row[f"{method} s/fit"] = f"{np.mean([s for _, s in values]):.0f}"
+        rows.append(row)
+    text = pd.DataFrame(rows).to_markdown(index=False)
+    print(text)
+    if args.out:
+        command = (f"python bench/molnet.py --datasets {' '.join(args.datasets)} --seeds "
+                   f"{' '.join(map(str, args.seeds))} --tune-budget {args.tune_budget:.0f}")
+        args.out.write_text(
+            "# MoleculeNet: symmol (defaults, GP, tune) vs Chemprop 2 and RF-500 on the same splits\n\n"
+            f"Command: `{command}`; {time.strftime('%Y-%m-%d')}, 2-core machine. Test metric mean ± sd over "
+            "the seeds (random splits: one split per seed; scaffold splits: one split, the seeds vary the "
+            "models); `s/fit`: wall seconds per fit. `symmol tune` chose by validation score within its budget "
+            "per fit.\n\n" + text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
