@@ -48,13 +48,14 @@ def dmpnn_atoms(params: dict, x, depth: int, prefix: str = "") -> np.ndarray:
 
 def readout_and_head(params: dict, h_atoms: np.ndarray, x, readout: str = "sum", n_hidden: int = 1,
                      prefix: str = "") -> np.ndarray:
-    """Pool atoms per molecule (sum, mean or max; molecules without atoms give zeros), then the dense head."""
+    """Pool atoms per molecule (sum, mean, max or sum / 100; molecules without atoms give zeros), then the head."""
     n_mols = int(x.n_molecules)
     pooled = np.zeros((n_mols, h_atoms.shape[1]))
     for m in range(n_mols):
         rows = h_atoms[np.asarray(x.atom_molecule) == m]
         if len(rows):
-            pooled[m] = {"sum": rows.sum(axis=0), "mean": rows.mean(axis=0), "max": rows.max(axis=0)}[readout]
+            pooled[m] = {"sum": rows.sum(axis=0), "mean": rows.mean(axis=0), "max": rows.max(axis=0),
+                         "norm": rows.sum(axis=0) / 100.0}[readout]
     out = pooled
     for i in range(n_hidden):
         name = f"{prefix}readout_dense{i or ''}"

@@ -168,3 +168,40 @@ def test_bad_arguments():
     w = pytensor.shared(np.zeros(2), name="w")
     with pytest.raises(ValueError, match="1 gradients for 2 parameters"):
         adam([pt.ones(2)], [w, w])
+
+
+def test_noam_schedule_matches_chemprop_formula():
+    """Chemprop 2's ``build_NoamLike_LRSched`` (init 1e-4, max 1e-3, final 1e-4, 2 warm-up epochs), per step."""
+    from symmol.training.config import noam_schedule
+
+    epochs, steps_per_epoch = 5, 7
+    warmup, total = 2 * steps_per_epoch, epochs * steps_per_epoch
+    init, peak, final = 1e-4, 1e-3, 1e-4
+
+    def chemprop(step: int) -> float:
+        if step < warmup:
+            return init + step * (peak - init) / warmup
+        if step < total:
+            return peak * (final / peak) ** ((step - warmup) / (total - warmup))
+        return final
+
+    schedule = noam_schedule(peak, epochs, steps_per_epoch)
+    rates = [schedule.value(t) for t in range(total + 1)]
+    np.testing.assert_allclose(rates, [chemprop(t) for t in range(total + 1)], rtol=1e-9)
+    assert rates[warmup] == pytest.approx(peak) and rates[total] == pytest.approx(final)
+
+
+def test_noam_schedule_is_stepped_per_minibatch():
+    from symmol.estimator import QSARModel
+    from symmol.training.config import TrainConfig
+    from symmol.training.loop import _Loop
+
+    smiles = ["CCO", "CCN", "CCC", "c1ccccc1", "CC(=O)O"] * 4
+    y = np.arange(20, dtype=np.float64)
+    estimator = QSARModel("regression", hidden=(8,), fp_size=64, epochs=1, progress=False).fit(smiles, y)
+    batch = estimator.featurize(smiles).batch
+    config = TrainConfig(lr_schedule="noam", batch_size=4, epochs=3, learning_rate=1e-3)
+    loop = _Loop(estimator.model_, batch, y[:, None], config)
+    loop.epoch(0)
+    assert loop.step.schedule.t == 5  # 20 rows in minibatches of 4
+    assert float(loop.step.schedule.learning_rate.get_value()) == pytest.approx(1e-4 + 5 * 9e-4 / 10, rel=1e-5)

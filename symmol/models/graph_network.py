@@ -38,7 +38,7 @@ __all__ = ["AD_FEATURIZER", "DMPNN", "GIN", "GraphModel", "GraphNetwork", "Graph
            "graph_input_layers"]
 
 MESSAGE_PASSING = ("dmpnn", "gin")
-READOUTS = ("mean", "sum", "max")
+READOUTS = ("mean", "sum", "max", "norm")
 #: Fingerprints of a graph network's applicability domain (``symmol screen --ad``): ECFP4, 2048 bits,
 #: computed from the graphs themselves (:meth:`MorganFingerprint.from_graphs`).
 AD_FEATURIZER = MorganFingerprint(radius=2, fp_size=2048)

@@ -10,13 +10,32 @@ import numpy as np
 from symmol.nn import schedules
 from symmol.nn.updates import get_optimizer
 
-__all__ = ["AVERAGING", "LR_SCHEDULES", "TrainConfig"]
+__all__ = ["AVERAGING", "LR_SCHEDULES", "PER_STEP_SCHEDULES", "TrainConfig", "noam_schedule"]
 
+
+def noam_schedule(max_lr: float, epochs: int, steps_per_epoch: int, warmup_epochs: int = 2,
+                  factor: float = 10.0) -> schedules.Schedule:
+    """Chemprop's Noam-like schedule, stepped per minibatch.
+
+    Linear from ``max_lr / factor`` to ``max_lr`` over ``warmup_epochs`` epochs, then exponential
+    decay reaching ``max_lr / factor`` at the last step of ``epochs`` (Chemprop 2's
+    ``build_NoamLike_LRSched`` with its defaults init 1e-4, max 1e-3, final 1e-4: ``--lr 1e-3``).
+    """
+    warmup = max(1, warmup_epochs * steps_per_epoch)
+    decay_steps = max(1, epochs * steps_per_epoch - warmup)
+    decay = schedules.ExponentialDecay(max_lr, (1.0 / factor) ** (1.0 / decay_steps))
+    return schedules.LinearWarmup(max_lr, warmup, start_factor=1.0 / factor, after=decay)
+
+
+#: ``--lr-schedule`` name → ``(learning_rate, epochs, steps_per_epoch) → Schedule``.
 LR_SCHEDULES = {
-    "constant": lambda lr, epochs: schedules.Constant(lr),
-    "cosine": lambda lr, epochs: schedules.CosineDecay(lr, epochs),
-    "exponential": lambda lr, epochs: schedules.ExponentialDecay(lr, 0.95),
+    "constant": lambda lr, epochs, steps: schedules.Constant(lr),
+    "cosine": lambda lr, epochs, steps: schedules.CosineDecay(lr, epochs),
+    "exponential": lambda lr, epochs, steps: schedules.ExponentialDecay(lr, 0.95),
+    "noam": noam_schedule,
 }
+#: Schedules stepped after every minibatch (the others after every epoch).
+PER_STEP_SCHEDULES = frozenset({"noam"})
 #: Weight-averaging modes (:mod:`symmol.training.step`).
 AVERAGING = ("none", "ema", "swa")
 
@@ -41,8 +60,10 @@ class TrainConfig:
     learning_rate
         Initial step size.
     lr_schedule
-        ``"constant"``, ``"cosine"`` (to 0 over ``epochs``) or ``"exponential"`` (×0.95 per
-        epoch); the rate lives in a shared variable, so changing it never recompiles.
+        ``"constant"``, ``"cosine"`` (to 0 over ``epochs``), ``"exponential"`` (×0.95 per
+        epoch) or ``"noam"`` (Chemprop's per-minibatch warm-up then decay, :func:`noam_schedule`,
+        with ``learning_rate`` as its peak); the rate lives in a shared variable, so changing it
+        never recompiles.
     max_grad_norm
         Clip the global gradient norm to this value (``torch.nn.utils.clip_grad_norm_``);
         ``None``: no clipping.

@@ -74,7 +74,7 @@ class _Loop:
 
     def __init__(self, model: CompiledModel, train: Batch, train_y: np.ndarray, config: TrainConfig):
         self.model, self.train, self.config = model, train, config
-        self.step = TrainStep(model, config)
+        self.step = TrainStep(model, config, steps_per_epoch=math.ceil(len(train) / config.batch_size))
         self.y = standardise_targets(model, train_y)
         n_members = len(model.members)
         self.weights = (bootstrap_weights(len(train), n_members, config.seed) if config.bagging
@@ -100,7 +100,10 @@ class _Loop:
             losses.append(step(self.model.batch_arrays(rows.slice(start, stop)), y[start:stop], w[start:stop]))
             sizes.append(stop - start)
             self.global_step += 1
-        step.schedule.step()
+            if step.schedule_per_step:
+                step.schedule.step()
+        if not step.schedule_per_step:
+            step.schedule.step()
         loss = float(np.average(losses, weights=sizes))
         if not math.isfinite(loss):
             raise RuntimeError(f"training diverged at epoch {epoch + 1} (loss {loss}); lower the learning rate")

@@ -31,7 +31,7 @@ from symmol.compile import compile_train_step
 from symmol.models.base import CompiledModel
 from symmol.nn.objectives import masked_binary_crossentropy_from_logits, masked_squared_error
 from symmol.nn.updates import get_optimizer
-from symmol.training.config import LR_SCHEDULES, TrainConfig
+from symmol.training.config import LR_SCHEDULES, PER_STEP_SCHEDULES, TrainConfig
 
 __all__ = ["TrainStep", "average_rate", "bootstrap_weights", "swa_first_epoch"]
 
@@ -51,10 +51,14 @@ class TrainStep:
         The network; its members are stepped together (objective = sum of member losses).
     config
         Optimizer, learning-rate schedule, weight decay, clipping, averaging and bagging settings.
+    steps_per_epoch
+        Minibatches per epoch (schedules stepped per minibatch need it).
     """
 
-    def __init__(self, model: CompiledModel, config: TrainConfig):
-        self.schedule = LR_SCHEDULES[config.lr_schedule](config.learning_rate, config.epochs)
+    def __init__(self, model: CompiledModel, config: TrainConfig, steps_per_epoch: int = 1):
+        self.schedule = LR_SCHEDULES[config.lr_schedule](config.learning_rate, config.epochs, steps_per_epoch)
+        #: Whether the schedule advances per minibatch (else per epoch).
+        self.schedule_per_step = config.lr_schedule in PER_STEP_SCHEDULES
         #: Shared averaged copy of each trainable parameter (empty without averaging).
         self.averages: dict = {}
         self.average_rate = pytensor.shared(np.float32(1.0), name="average_rate")

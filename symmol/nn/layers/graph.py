@@ -159,7 +159,7 @@ class DirectedMessagePassingLayer(MergeLayer):
 
 
 class GraphReadoutLayer(MergeLayer):
-    """Pool atom rows into molecule rows: ``segment_{sum,mean,max}(h, atom_molecule, n_molecules)``.
+    """Pool atom rows into molecule rows: ``segment_{sum,mean,max}(h, atom_molecule, n_molecules)``, or ``norm``.
 
     The readout of a graph network (Chemprop's aggregation step), on
     :func:`symmol.ops.segment.segment_sum` / ``segment_mean`` / ``segment_max``.
@@ -172,7 +172,9 @@ class GraphReadoutLayer(MergeLayer):
         int64 (n_atoms,): molecule of each atom.
     n_molecules : Layer
         int64 scalar: number of molecules (rows of the output).
-    mode : {"sum", "mean", "max"}
+    mode : {"sum", "mean", "max", "norm"}
+        ``"norm"``: the sum divided by :attr:`NORM` (100), Chemprop 2's default aggregation
+        (``NormAggregation``; Heid et al., J. Chem. Inf. Model. 2024, 64, 9, doi:10.1021/acs.jcim.3c01250).
     name : str, optional
 
     Output ``(n_molecules, units)``, float32; molecules without atoms give zero rows.
@@ -183,7 +185,10 @@ class GraphReadoutLayer(MergeLayer):
         For an unknown ``mode``.
     """
 
-    _POOLS = {"sum": segment_sum, "mean": segment_mean, "max": segment_max}
+    #: Divisor of the ``"norm"`` readout: Chemprop's ``NormAggregation`` default.
+    NORM = 100.0
+    _POOLS = {"sum": segment_sum, "mean": segment_mean, "max": segment_max,
+              "norm": lambda h, m, n: segment_sum(h, m, n) / np.float32(GraphReadoutLayer.NORM)}
 
     def __init__(self, atoms: Layer, atom_molecule: Layer, n_molecules: Layer, mode: str = "sum",
                  name: str | None = None):
