@@ -32,3 +32,12 @@ def test_tune_example_runs(tmp_path):
     tuned = float(re.search(r"tuned: val RMSE (\d+\.\d+); test RMSE (\d+\.\d+)", result.stdout).group(2))
     baseline = float(re.search(r"GP defaults: test RMSE (\d+\.\d+)", result.stdout).group(1))
     assert 0.3 < tuned < 2.1 and 0.3 < baseline < 1.2
+
+
+def test_gaussian_process_example_runs():
+    result = subprocess.run([sys.executable, str(REPO / "examples" / "gaussian_process.py")],
+                            capture_output=True, text=True, timeout=600, check=True)
+    rmse = float(re.search(r"test RMSE (\d+\.\d+) on 113 molecules", result.stdout).group(1))
+    within = [int(v) for v in re.search(r"within 1 sd: (\d+)%; within 2 sd: (\d+)%", result.stdout).groups()]
+    sure, unsure = (float(v) for v in re.findall(r"third: mean sd [\d.]+, RMSE (\d+\.\d+)", result.stdout))
+    assert rmse < 0.9 and 55 <= within[0] <= 90 and within[1] >= 85 and sure < unsure
