@@ -167,8 +167,11 @@ def main() -> int:
     text = pd.DataFrame(rows).to_markdown(index=False)
     print(text)
     if args.out:
+        methods = ("" if list(args.methods) == list(METHODS)
+                   else " --methods " + " ".join(f'"{m}"' for m in args.methods))
         command = (f"python bench/molnet.py --datasets {' '.join(args.datasets)} --seeds "
-                   f"{' '.join(map(str, args.seeds))} --tune-budget {args.tune_budget:.0f}")
+                   f"{' '.join(map(str, args.seeds))}{methods}"
+                   + (f" --tune-budget {args.tune_budget:.0f}" if "symmol tune" in args.methods else ""))
         args.out.write_text(
             "# MoleculeNet: symmol (defaults, GP, tune) vs Chemprop 2 and RF-500 on the same splits\n\n"
             f"Command: `{command}`; {time.strftime('%Y-%m-%d')}, 2-core machine. Test metric mean ± sd over "

@@ -144,3 +144,30 @@ def test_kill_9_of_the_coordinator_leaves_no_worker(esol, tmp_path):
     while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not [pid for pid in workers if _alive(pid)]
+
+
+def test_a_trial_waits_while_the_memory_budget_is_taken(monkeypatch, tmp_path):
+    from symmol import tuning
+
+    readings = iter([3.5, 3.5, 2.0])  # GB used by the workers, read every two seconds
+    monkeypatch.setattr(tuning, "_workers_rss_gb", lambda: next(readings))
+    slept: list[float] = []
+    monkeypatch.setattr(tuning.time, "sleep", slept.append)
+    objective = tuning._Objective(None, tuning.TuneSettings(("gp",), tmp_path, max_memory_gb=4.0))
+    objective._wait_for_memory(1.0)  # 3.5 + 1 > 4 twice, then 2 + 1 fits
+    assert slept == [2.0, 2.0]
+
+
+def test_database_storage_with_heartbeat(esol, tmp_path):
+    from symmol.tuning import TuneData, TuneSettings, tune
+
+    work, split = esol
+    table = pd.read_csv(work / "esol.csv")
+    data = TuneData(table, table[[TARGET]].to_numpy(float), np.array(split["train"]), np.array(split["val"]),
+                    np.array(split["test"]), "regression", (TARGET,))
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    result = tune(data, TuneSettings(("gp",), tmp_path / "out", n_trials=2, storage=url, seed=2))
+    assert result["n_finished"] == 2 and (tmp_path / "out" / "best" / "model.json").exists()
+    storage = optuna.storages.RDBStorage(url, heartbeat_interval=10)
+    study = optuna.load_study(study_name=STUDY_NAME, storage=storage)
+    assert [t.state for t in study.trials] == [optuna.trial.TrialState.COMPLETE] * 2

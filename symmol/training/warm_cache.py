@@ -38,7 +38,7 @@ WARM_UP_SMILES = ("CC(=O)Oc1ccccc1C(=O)O", "Cn1cnc2c1c(=O)n(C)c(=O)n2C", "CC(C)C
 
 def warm_cache(architectures: Sequence[str] = ("mlp",), backends: Sequence[str] = ("numba",),
                tasks: Sequence[str] = ("classification", "regression")) -> dict[str, float]:
-    """Compile and run a training step and a predict function of each architecture, backend and task.
+    """Compile and run a training step (or direct fit) and a predict function of each architecture, backend and task.
 
     Parameters
     ----------
@@ -69,8 +69,11 @@ def warm_cache(architectures: Sequence[str] = ("mlp",), backends: Sequence[str] 
                                                                    if task == "regression" else ())), {}, backend)
                 shuffled = np.random.default_rng(0).permutation(len(table))  # C-contiguous, as in an epoch
                 batch = model.featurize(table).batch.take(shuffled)
-                step = TrainStep(model, TrainConfig(epochs=1, progress=False))
-                step(model.batch_arrays(batch), targets, np.ones((len(table), len(model.members)), np.float32))
+                if model.FITS_DIRECTLY:  # e.g. a Gaussian process: its likelihood and kernels
+                    model.fit_directly(batch, targets.astype(np.float64))
+                else:
+                    step = TrainStep(model, TrainConfig(epochs=1, progress=False))
+                    step(model.batch_arrays(batch), targets, np.ones((len(table), len(model.members)), np.float32))
                 model.predict_batch(batch)
                 fingerprints = model.ad_fingerprints(batch)
                 if fingerprints is not None:  # the applicability domain of `symmol screen --ad`
