@@ -286,10 +286,14 @@ class GaussianProcess(CompiledModel):
         del basis
         fn = _compiled_nlml(self.backend)
         best = None
+        def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
+            value, gradient = fn(theta, eigenvalues, projected_y, projected_ones)
+            return float(value), np.asarray(gradient)
+
+        bounds: list[tuple[float | None, float | None]] = [*_LOG_BOUNDS, (None, None)]
         for log_noise in (math.log(0.1), math.log(0.5)):
             start = np.array([0.0, log_noise, float(y.mean())])
-            result = scipy.optimize.minimize(lambda t: fn(t, eigenvalues, projected_y, projected_ones), start,
-                                             jac=True, method="L-BFGS-B", bounds=[*_LOG_BOUNDS, (None, None)])
+            result = scipy.optimize.minimize(objective, start, jac=True, method="L-BFGS-B", bounds=bounds)
             if best is None or result.fun < best.fun:
                 best = result
         assert best is not None
@@ -315,7 +319,7 @@ class GaussianProcess(CompiledModel):
             b = root_w**2 * f + (y - pi)
             a = b - root_w * scipy.linalg.cho_solve((chol, True), root_w * (covariance @ b))
             f = covariance @ a
-            new = -0.5 * a @ f + float(np.sum(y * f - np.logaddexp(0.0, f)))
+            new = -0.5 * float(a @ f) + float(np.sum(y * f - np.logaddexp(0.0, f)))
             if abs(new - objective) < _NEWTON_TOL * max(1.0, abs(new)):
                 objective = new
                 break
