@@ -49,6 +49,7 @@ from symmol.estimator import QSARModel
 from symmol.evaluation.metrics import task_metrics
 from symmol.featurizers.pipeline import exit_with_parent
 from symmol.models.registry import model_kind
+from symmol.models.store import load_model
 
 __all__ = ["STUDY_NAME", "TuneData", "TuneSettings", "tune"]
 
@@ -299,8 +300,6 @@ def _run_workers(data: TuneData, settings: TuneSettings) -> None:
 
 
 def _best_metrics(data: TuneData, best_dir: Path) -> dict[str, Any]:
-    from symmol.models.store import load_model
-
     model = load_model(best_dir)
     featurized = model.featurize(data.table)
     valid = np.asarray(featurized.valid)
