@@ -261,3 +261,15 @@ def test_cli_train_and_predict_report_the_standard_deviation(tmp_path, capsys):
     predictions = pd.read_csv(tmp_path / "p.csv")
     std = predictions[f"{ESOL_TARGET}_std"]
     assert (std > 0).all() and std.max() < 3 and predictions["ad"].between(0, 1).all()
+
+
+def test_numba_and_c_backends_agree():
+    x_train, y_train, x_test, _ = esol_split()
+    models = [QSARModel(task="regression", architecture="gp", backend=backend, progress=False)
+              .fit(x_train[:150], y_train[:150]) for backend in ("numba", "c")]
+    batch = models[0].featurize(x_test[:40]).batch
+    (mean_numba, std_numba), (mean_c, std_c) = (m.model_.predict_with_spread(batch) for m in models)
+    np.testing.assert_allclose(mean_c, mean_numba, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(std_c, std_numba, rtol=1e-5, atol=1e-6)
+    assert models[1].model_.backend == "c" and models[1].model_._fits[0].hyper.tolist() == pytest.approx(
+        models[0].model_._fits[0].hyper.tolist(), rel=1e-5)
