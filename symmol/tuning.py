@@ -12,10 +12,10 @@ Reliability on one machine:
 * The study lives in ``DIR/study.journal`` (Optuna's journal file storage, safe for several
   processes) unless ``storage`` names a database (``sqlite:///...``, ``postgresql://...``: Optuna's
   RDB storage with a 10 s heartbeat, so that machines can share one study).
-* Every trial records its worker (host, pid, start time). A restarted search first marks as failed
-  the running trials of this host whose worker is gone (killed, crashed), so a ``kill -9`` loses
-  only the trial in flight; trial numbers are never reused, and the completed and pruned trials
-  count towards ``n_trials``.
+* Every trial records its worker (host, pid, start time). A restarted search on the journal file
+  first marks as failed the running trials of this host whose worker is gone (killed, crashed), so a
+  ``kill -9`` loses only the trial in flight (a database study relies on its heartbeat instead);
+  trial numbers are never reused, and the completed and pruned trials count towards ``n_trials``.
 * ``n_jobs`` worker processes (spawned) each run trials; each watches its parent and exits within a
   second of the coordinator's death. Before a trial a worker waits (up to 10 minutes) while the
   workers' resident memory plus the largest seen for that architecture would exceed ``max_memory_gb``.
@@ -362,7 +362,8 @@ def tune(data: TuneData, settings: TuneSettings) -> dict[str, Any]:
     (settings.out / "settings.json").write_text(json.dumps({**asdict(settings), "out": str(settings.out)},
                                                            indent=2) + "\n")
     study = _study(settings)
-    orphans = fail_orphaned_trials(study)
+    # a database study's heartbeat fails its stale trials itself, whichever machine ran them
+    orphans = fail_orphaned_trials(study) if settings.storage is None else []
     if settings.n_jobs == 1:
         _optimize(data, settings, 0)
     else:
