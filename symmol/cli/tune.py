@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -26,8 +27,6 @@ __all__ = ["add_arguments", "run"]
 
 def _memory_default_gb() -> float:
     """75 % of the machine's memory."""
-    import os
-
     return 0.75 * os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
 
 
