@@ -24,23 +24,29 @@ def gin_atoms(params: dict, x, depth: int, prefix: str = "") -> np.ndarray:
     return h
 
 
-def dmpnn_atoms(params: dict, x, depth: int, prefix: str = "") -> np.ndarray:
-    """Chemprop's D-MPNN (Yang et al. 2019): bond messages, reverse edges found by search."""
+def dmpnn_atoms(params: dict, x, depth: int, prefix: str = "", initial: str = "pre-activation") -> np.ndarray:
+    """Chemprop's D-MPNN (Yang et al. 2019): bond messages, reverse edges found by search.
+
+    ``x.atom_types``/``x.bond_types`` are ids (embedded) or float feature rows (Chemprop's ``V``, ``E``);
+    each step adds its messages to the initial pre-activation (Chemprop) or to its relu (``"activated"``).
+    """
     p = {k[len(prefix):]: v for k, v in params.items() if k.startswith(prefix)}
-    atoms = p["atom_embedding.W"][x.atom_types]
+    dense = np.asarray(x.atom_types).ndim == 2
+    atoms = np.asarray(x.atom_types, dtype=np.float64) if dense else p["atom_embedding.W"][x.atom_types]
     n_edges = len(x.src)
     reverse = [next(k for k in range(n_edges) if x.src[k] == x.dst[e] and x.dst[k] == x.src[e])
                for e in range(n_edges)]
-    h0 = np.array([relu(atoms[x.src[e]] @ p["dmpnn.W_i"] + p["dmpnn.B"][x.bond_types[e]])
-                   for e in range(n_edges)]).reshape(n_edges, -1)
-    h = h0
+    bond_term = [x.bond_types[e] @ p["dmpnn.B"] if dense else p["dmpnn.B"][x.bond_types[e]] for e in range(n_edges)]
+    z = np.array([atoms[x.src[e]] @ p["dmpnn.W_i"] + bond_term[e] for e in range(n_edges)]).reshape(n_edges, -1)
+    h = relu(z)
+    base = z if initial == "pre-activation" else h
     for _ in range(depth - 1):
         messages = np.zeros_like(h)
         for e in range(n_edges):
             into_source = [k for k in range(n_edges) if x.dst[k] == x.src[e] and k != reverse[e]]
             messages[e] = h[into_source].sum(axis=0)
-        h = relu(h0 + messages @ p["dmpnn.W_h"])
-    atom_messages = np.zeros_like(atoms)
+        h = relu(base + messages @ p["dmpnn.W_h"])
+    atom_messages = np.zeros((atoms.shape[0], h.shape[1]))
     for e in range(n_edges):
         atom_messages[x.dst[e]] += h[e]
     return relu(atoms @ p["dmpnn.W_o"] + atom_messages @ p["dmpnn.W_m"] + p["dmpnn.b"])

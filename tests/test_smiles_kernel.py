@@ -193,8 +193,8 @@ def test_the_reader_is_used_only_under_verified_rdkit_releases(monkeypatch):
     fast = MorganFingerprint(2, 2048, counts=True).from_smiles(smiles, parse_mode="fast")
     monkeypatch.setattr(native, "native_reader_enabled", lambda: False)
     off = native.native_graphs(smiles)
-    assert (off.status == 8).all() and off.graph.n_molecules == len(smiles)
-    assert native.REFUSAL_REASONS[8].startswith("the installed RDKit release")
+    assert (off.status == 9).all() and off.graph.n_molecules == len(smiles)
+    assert native.REFUSAL_REASONS[9].startswith("the installed RDKit release")
     fallback = MorganFingerprint(2, 2048, counts=True).from_smiles(smiles, parse_mode="fast")
     assert fallback.errors == fast.errors
     np.testing.assert_array_equal(fallback.batch.to_dense(), fast.batch.to_dense())

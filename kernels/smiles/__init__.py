@@ -42,8 +42,10 @@ bundled sample by ``tests/test_smiles_kernel.py``.
 The modules follow RDKit's own split: :mod:`.codes` (bond codes, refusal codes, limits),
 :mod:`.lexer` (SMILES grammar), :mod:`.valence` (valences, H counts, periodic table),
 :mod:`.rings` (ring bonds, smallest rings), :mod:`.kekulize` (written bond orders, Kekule
-structure), :mod:`.aromaticity` (donor types, Huckel's rule on fused systems) and :mod:`.reader`
-(one molecule, the parallel batch, :func:`smiles_graph_batch`).
+structure), :mod:`.aromaticity` (donor types, Huckel's rule on fused systems),
+:mod:`.hybridization` (conjugation and hybridization, for Chemprop's atom and bond features) and
+:mod:`.reader` (one molecule, the parallel batch, :func:`smiles_graph_batch` and
+:func:`smiles_feature_graph_batch`).
 
 Two facts about Numba shape the split (measured on the bundled ZINC sample): it compiles every
 ``@jit`` function separately and keeps most calls between them, and it increfs and decrefs, atomically, each array
@@ -57,6 +59,6 @@ see edits in another file: after changing one of these modules, clear ``kernels/
 from __future__ import annotations
 
 from .codes import REFUSAL_REASONS
-from .reader import smiles_graph_batch
+from .reader import ATOM_PROPERTIES, BOND_PROPERTIES, smiles_feature_graph_batch, smiles_graph_batch
 
-__all__ = ["REFUSAL_REASONS", "smiles_graph_batch"]
+__all__ = ["ATOM_PROPERTIES", "BOND_PROPERTIES", "REFUSAL_REASONS", "smiles_feature_graph_batch", "smiles_graph_batch"]

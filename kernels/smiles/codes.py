@@ -24,6 +24,7 @@ REFUSAL_REASONS = {
     5: "no Kekule structure for the atoms written aromatic",
     6: "ring system whose aromaticity is not certain (fused, uncommon size or electron count)",
     7: "too many rings or branches",
+    8: "stereo markup (@, /, \\): RDKit reads Chemprop's chirality and bond-stereo features",
 }
 _SYNTAX = 1
 _ELEMENT = 2
@@ -32,6 +33,7 @@ _AROMATIC_ERR = 4
 _KEKULE = 5
 _RINGS = 6
 _LIMIT = 7
+_STEREO = 8
 
 _MAX_RING_NUMBER = 100
 _MAX_CYCLES = 64

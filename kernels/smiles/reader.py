@@ -1,7 +1,8 @@
 """One SMILES → RDKit's Morgan atom invariants and bond types, one molecule and the parallel batch.
 
 :func:`_process` reads one molecule; the parallel batch driver is behind :func:`smiles_graph_batch`
-(RDKit's ``SmilesToMol`` followed by sanitization).
+(RDKit's ``SmilesToMol`` followed by sanitization) and :func:`smiles_feature_graph_batch` (the same,
+with the atom and bond properties of Chemprop's featurizer).
 """
 
 from __future__ import annotations
@@ -22,12 +23,21 @@ from .codes import (
     _RD_DOUBLE,
     _RD_SINGLE,
     _RD_TRIPLE,
+    _STEREO,
     _SYNTAX,
 )
+from .hybridization import _conjugation, _hybridization
 from .kekulize import _kekulize, _written_bond_orders
 from .lexer import _parse
 from .rings import _ring_atoms, _ring_bonds
 from .valence import _bond_tallies, _hydrogens
+
+#: Columns of :func:`smiles_feature_graph_batch`'s ``atom_properties``, named for RDKit's ``Atom`` getters.
+ATOM_PROPERTIES = ("total_degree", "formal_charge", "total_hs", "hybridization", "aromatic")
+N_ATOM_PROPERTIES = len(ATOM_PROPERTIES)
+#: Columns of :func:`smiles_feature_graph_batch`'s ``bond_properties``, named for RDKit's ``Bond`` getters.
+BOND_PROPERTIES = ("conjugated", "in_ring")
+N_BOND_PROPERTIES = len(BOND_PROPERTIES)
 
 
 @jit
@@ -98,12 +108,49 @@ def _write_bonds(n_bonds, bu, bv, bo, aromatic_bond, bu_out, bv_out, bt_out) -> 
 
 
 @jit
-def _process(s, z_out, inv_out, bu_out, bv_out, bt_out) -> tuple[int, int, int]:
+def _write_properties(n_atoms, n_bonds, z, charge, degree, total_h, kekule_valence, aromatic_atom, ring_bond,
+                      adj_start, adj_atom, adj_bond, bt, atom_out, bond_out) -> None:
+    """Write the atom and bond properties Chemprop's featurizer reads (``ATOM_PROPERTIES``, ``BOND_PROPERTIES``).
+
+    Conjugation and hybridization as RDKit's sanitization sets them (:mod:`.hybridization`);
+    ``bt`` holds the bonds' RDKit types.
+    """
+    conjugated = np.empty(n_bonds, dtype=np.bool_)
+    _conjugation(n_atoms, z, charge, degree, total_h, kekule_valence, adj_start, adj_atom, adj_bond, bt, conjugated)
+    hybridization = np.empty(n_atoms, dtype=np.int64)
+    _hybridization(n_atoms, z, charge, degree, total_h, kekule_valence, adj_start, adj_bond, conjugated,
+                   hybridization)
+    for a in range(n_atoms):
+        atom_out[a, 0] = degree[a] + total_h[a]
+        atom_out[a, 1] = charge[a]
+        atom_out[a, 2] = total_h[a]
+        atom_out[a, 3] = hybridization[a]
+        atom_out[a, 4] = aromatic_atom[a]
+    for b in range(n_bonds):
+        bond_out[b, 0] = conjugated[b]
+        bond_out[b, 1] = ring_bond[b]
+
+
+@jit
+def _has_stereo(s) -> bool:
+    r"""Tell whether a SMILES text has stereo markup (``@``, ``/`` or ``\``)."""
+    for c in s:
+        if c == 64 or c == 47 or c == 92:
+            return True
+    return False
+
+
+@jit
+def _process(s, z_out, inv_out, bu_out, bv_out, bt_out, properties, atom_out, bond_out) -> tuple[int, int, int]:
     """Parse one SMILES and, if accepted, write atom invariants and bonds. (status, atoms, bonds).
 
     The steps of RDKit's ``MolFromSmiles`` (parse, ring perception, valences, Kekulize, aromaticity)
-    as kernels that fill arrays allocated here (see the package docstring on why).
+    as kernels that fill arrays allocated here (see the package docstring on why). With
+    ``properties``, stereo markup is refused and the atom and bond properties of Chemprop's
+    featurizer are written to ``atom_out`` and ``bond_out`` too (:func:`_write_properties`).
     """
+    if properties and _has_stereo(s):
+        return _STEREO, 0, 0
     n = s.shape[0]
     z = np.empty(n, dtype=np.int64)
     charge = np.empty(n, dtype=np.int64)
@@ -160,14 +207,20 @@ def _process(s, z_out, inv_out, bu_out, bv_out, bt_out) -> tuple[int, int, int]:
         return _AROMATIC_ERR, 0, 0
     _write_atoms(n_atoms, z, charge, degree, total_h, in_ring, z_out, inv_out)
     _write_bonds(n_bonds, bu, bv, bo, aromatic_bond, bu_out, bv_out, bt_out)
+    if properties:
+        for a in range(n_atoms):
+            other[a] += n_arom[a] + (1 if need[a] else 0)  # the Kekule valence
+        _write_properties(n_atoms, n_bonds, z, charge, degree, total_h, other, aromatic_atom, ring_bond, adj_start,
+                          adj_atom, adj_bond, bt_out, atom_out, bond_out)
     return 0, n_atoms, n_bonds
 
 
 @parallel_jit
-def _batch(data, offsets):
-    """Run :func:`smiles_graph_batch` without the checks.
+def _batch(data, offsets, properties):
+    """Run :func:`smiles_graph_batch` (or, with ``properties``, :func:`smiles_feature_graph_batch`) without the checks.
 
     Every molecule in parallel into slices of per-character scratch, then the accepted ones packed.
+    Without ``properties`` the property arrays have no rows.
     """
     n_mols = offsets.shape[0] - 1
     total = offsets[-1]
@@ -181,11 +234,15 @@ def _batch(data, offsets):
     bu = np.empty(total + n_mols, dtype=np.int32)
     bv = np.empty(total + n_mols, dtype=np.int32)
     bt = np.empty(total + n_mols, dtype=np.uint32)
+    n_scratch = total if properties else 0
+    atom_scratch = np.empty((n_scratch, N_ATOM_PROPERTIES), dtype=np.int8)
+    bond_scratch = np.empty((n_scratch + n_mols if properties else 0, N_BOND_PROPERTIES), dtype=np.int8)
     for i in numba.prange(n_mols):
         lo = offsets[i]
         hi = offsets[i + 1]
         st, na, nb = _process(data[lo:hi], z[lo:hi], inv[lo:hi], bu[lo + i:hi + i + 1], bv[lo + i:hi + i + 1],
-                              bt[lo + i:hi + i + 1])
+                              bt[lo + i:hi + i + 1], properties, atom_scratch[lo:hi],
+                              bond_scratch[lo + i:hi + i + 1])
         status[i] = st
         n_atoms[i] = na
         n_bonds[i] = nb
@@ -199,6 +256,8 @@ def _batch(data, offsets):
     atomic_num = np.empty(atom_offsets[-1], dtype=np.uint8)
     bond_atoms = np.empty((bond_offsets[-1], 2), dtype=np.int32)
     bond_types = np.empty(bond_offsets[-1], dtype=np.uint32)
+    atom_properties = np.empty((atom_offsets[-1] if properties else 0, N_ATOM_PROPERTIES), dtype=np.int8)
+    bond_properties = np.empty((bond_offsets[-1] if properties else 0, N_BOND_PROPERTIES), dtype=np.int8)
     for i in numba.prange(n_mols):
         lo = offsets[i]
         a0 = atom_offsets[i]
@@ -210,7 +269,28 @@ def _batch(data, offsets):
             bond_atoms[b0 + k, 0] = bu[lo + i + k]
             bond_atoms[b0 + k, 1] = bv[lo + i + k]
             bond_types[b0 + k] = bt[lo + i + k]
-    return status, atom_offsets, atom_inv, atomic_num, bond_offsets, bond_atoms, bond_types
+        if properties:
+            for k in range(n_atoms[i]):
+                for c in range(N_ATOM_PROPERTIES):
+                    atom_properties[a0 + k, c] = atom_scratch[lo + k, c]
+            for k in range(n_bonds[i]):
+                for c in range(N_BOND_PROPERTIES):
+                    bond_properties[b0 + k, c] = bond_scratch[lo + i + k, c]
+    return (status, atom_offsets, atom_inv, atomic_num, bond_offsets, bond_atoms, bond_types, atom_properties,
+            bond_properties)
+
+
+def _checked(data: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``data`` and ``offsets`` contiguous; raise ValueError naming what is wrong with them."""
+    data = np.ascontiguousarray(data)
+    offsets = np.ascontiguousarray(offsets)
+    if data.dtype != np.uint8 or data.ndim != 1:
+        raise ValueError(f"data must be a 1-d uint8 array, got {data.dtype} with shape {data.shape}")
+    if offsets.dtype != np.int64 or offsets.ndim != 1 or offsets.shape[0] < 1:
+        raise ValueError(f"offsets must be a non-empty 1-d int64 array, got {offsets.dtype} {offsets.shape}")
+    if offsets[0] != 0 or offsets[-1] != data.shape[0] or np.any(offsets[1:] < offsets[:-1]):
+        raise ValueError("offsets must start at 0, be non-decreasing and end at len(data)")
+    return data, offsets
 
 
 def smiles_graph_batch(data: np.ndarray, offsets: np.ndarray):
@@ -244,12 +324,33 @@ def smiles_graph_batch(data: np.ndarray, offsets: np.ndarray):
     ValueError
         If the arrays have the wrong dtype, shape or inconsistent offsets.
     """
-    data = np.ascontiguousarray(data)
-    offsets = np.ascontiguousarray(offsets)
-    if data.dtype != np.uint8 or data.ndim != 1:
-        raise ValueError(f"data must be a 1-d uint8 array, got {data.dtype} with shape {data.shape}")
-    if offsets.dtype != np.int64 or offsets.ndim != 1 or offsets.shape[0] < 1:
-        raise ValueError(f"offsets must be a non-empty 1-d int64 array, got {offsets.dtype} {offsets.shape}")
-    if offsets[0] != 0 or offsets[-1] != data.shape[0] or np.any(offsets[1:] < offsets[:-1]):
-        raise ValueError("offsets must start at 0, be non-decreasing and end at len(data)")
-    return _batch(data, offsets)
+    return _batch(*_checked(data, offsets), False)[:7]
+
+
+def smiles_feature_graph_batch(data: np.ndarray, offsets: np.ndarray):
+    r""":func:`smiles_graph_batch`'s arrays with the atom and bond properties of Chemprop's featurizer.
+
+    Molecules with stereo markup (``@``, ``/``, ``\``) are refused too (status 8): their chiral
+    tags and bond stereo are RDKit's to decide.
+
+    Parameters
+    ----------
+    data, offsets
+        As in :func:`smiles_graph_batch`.
+
+    Returns
+    -------
+    status, atom_offsets, atom_invariants, atomic_numbers, bond_offsets, bond_atoms, bond_types
+        As in :func:`smiles_graph_batch`.
+    atom_properties : (n_atoms_total, 5) int8
+        Per atom, RDKit's ``GetTotalDegree()``, ``GetFormalCharge()``, ``GetTotalNumHs()``,
+        ``int(GetHybridization())`` and ``GetIsAromatic()`` (:data:`ATOM_PROPERTIES`).
+    bond_properties : (n_bonds_total, 2) int8
+        Per bond, ``GetIsConjugated()`` and ``IsInRing()`` (:data:`BOND_PROPERTIES`).
+
+    Raises
+    ------
+    ValueError
+        If the arrays have the wrong dtype, shape or inconsistent offsets.
+    """
+    return _batch(*_checked(data, offsets), True)

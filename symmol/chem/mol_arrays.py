@@ -40,10 +40,10 @@ import numpy as np
 from rdkit import Chem
 from rdkit.Chem import rdMolDescriptors
 
-from symmol.data.molgraph import MolGraphBatch
+from symmol.data.molgraph import ATOM_PROPERTIES, BOND_PROPERTIES, MolGraphBatch
 from symmol.kernels.molpickle import INVARIANTS_FROM_RDKIT, read_pickles
 
-__all__ = ["mol_graph_batch"]
+__all__ = ["mol_graph_batch", "mol_properties"]
 
 # Pickle without properties or conformers: only atoms, bonds and ring info.
 _PICKLE_FLAGS = int(Chem.PropertyPickleOptions.NoConformers)
@@ -64,7 +64,7 @@ def _bonds_python(mol: Chem.Mol) -> tuple[np.ndarray, np.ndarray]:
     return atoms, types
 
 
-def mol_graph_batch(mols: Sequence[Chem.Mol]) -> MolGraphBatch:
+def mol_graph_batch(mols: Sequence[Chem.Mol], properties: bool = False) -> MolGraphBatch:
     """Extract the Morgan-relevant graph of every molecule into flat arrays.
 
     Parameters
@@ -72,6 +72,8 @@ def mol_graph_batch(mols: Sequence[Chem.Mol]) -> MolGraphBatch:
     mols : sequence of rdkit.Chem.Mol
         Sanitised molecules (as returned by ``Chem.MolFromSmiles``); explicit
         hydrogens, if present, are kept as atoms.
+    properties : bool
+        Also read the atom and bond properties of Chemprop's featurizer (:func:`mol_properties`).
 
     Returns
     -------
@@ -96,7 +98,46 @@ def mol_graph_batch(mols: Sequence[Chem.Mol]) -> MolGraphBatch:
     (``useBondTypes=True``, no chirality). RDKit errors for molecules it cannot
     fingerprint (e.g. unsanitised ones) propagate unchanged.
     """
-    return _extract(mols)[0]
+    batch = _extract(mols)[0]
+    if not properties:
+        return batch
+    return MolGraphBatch(batch.atom_invariants, batch.atom_offsets, batch.bond_atoms, batch.bond_types,
+                         batch.bond_offsets, *mol_properties(mols))
+
+
+def mol_properties(mols: Sequence[Chem.Mol]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Read the atom and bond properties Chemprop's featurizer uses, atoms and bonds in RDKit's order.
+
+    Parameters
+    ----------
+    mols : sequence of rdkit.Chem.Mol
+        Sanitised molecules.
+
+    Returns
+    -------
+    atom_properties : (n_atoms_total, 7) int16
+        :data:`~symmol.data.molgraph.ATOM_PROPERTIES` of every atom, from RDKit's getters.
+    atom_masses : (n_atoms_total,) float64
+        ``Atom.GetMass()`` (daltons).
+    bond_properties : (n_bonds_total, 3) int8
+        :data:`~symmol.data.molgraph.BOND_PROPERTIES` of every bond.
+
+    Notes
+    -----
+    The getters Chemprop's ``MultiHotAtomFeaturizer`` and ``MultiHotBondFeaturizer`` call (Heid et
+    al., J. Chem. Inf. Model. 2024, doi:10.1021/acs.jcim.3c01250), one molecule at a time in Python:
+    the path of the molecules the Numba reader refuses.
+    """
+    atoms = [atom for mol in mols for atom in mol.GetAtoms()]
+    bonds = [bond for mol in mols for bond in mol.GetBonds()]
+    atom_properties = np.array(
+        [(a.GetAtomicNum(), a.GetTotalDegree(), a.GetFormalCharge(), int(a.GetChiralTag()), a.GetTotalNumHs(),
+          int(a.GetHybridization()), a.GetIsAromatic()) for a in atoms],
+        dtype=np.int16).reshape(-1, len(ATOM_PROPERTIES))
+    masses = np.fromiter((a.GetMass() for a in atoms), dtype=np.float64, count=len(atoms))
+    bond_properties = np.array([(b.GetIsConjugated(), b.IsInRing(), int(b.GetStereo())) for b in bonds],
+                               dtype=np.int8).reshape(-1, len(BOND_PROPERTIES))
+    return atom_properties, masses, bond_properties
 
 
 def _extract(mols: Sequence[Chem.Mol]) -> tuple[MolGraphBatch, np.ndarray]:

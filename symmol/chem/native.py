@@ -23,10 +23,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import rdkit
+from rdkit import Chem
 
-from symmol.data.molgraph import MolGraphBatch
+from symmol.data.molgraph import ATOM_PROPERTIES, BOND_PROPERTIES, MolGraphBatch
+from symmol.kernels.smiles import ATOM_PROPERTIES as KERNEL_ATOM_PROPERTIES
+from symmol.kernels.smiles import BOND_PROPERTIES as KERNEL_BOND_PROPERTIES
 from symmol.kernels.smiles import REFUSAL_REASONS as KERNEL_REFUSAL_REASONS
-from symmol.kernels.smiles import smiles_graph_batch
+from symmol.kernels.smiles import smiles_feature_graph_batch, smiles_graph_batch
 
 __all__ = ["REFUSAL_REASONS", "VERIFIED_RDKIT_RELEASES", "NativeGraphs", "encode_smiles", "native_graphs",
            "native_reader_enabled"]
@@ -36,7 +39,7 @@ __all__ = ["REFUSAL_REASONS", "VERIFIED_RDKIT_RELEASES", "NativeGraphs", "encode
 #: ``bench/results/fuzz_native_reader.md``). A release is added only after those checks pass under it.
 VERIFIED_RDKIT_RELEASES = ("2026.03", "2026.09")
 #: Status of every row when the reader is off (a refusal: RDKit parses the row).
-_OFF = 8
+_OFF = 9
 #: Why the reader refused a row, by status code (the kernel's codes, and the reader being off).
 REFUSAL_REASONS = {**KERNEL_REFUSAL_REASONS, _OFF: "the installed RDKit release is not one the reader is verified for"}
 
@@ -88,13 +91,17 @@ def encode_smiles(smiles: Sequence[object]) -> tuple[np.ndarray, np.ndarray]:
     return np.frombuffer(b"".join(encoded), dtype=np.uint8), offsets
 
 
-def native_graphs(smiles: Sequence[object]) -> NativeGraphs:
+def native_graphs(smiles: Sequence[object], properties: bool = False) -> NativeGraphs:
     """Run the Numba SMILES reader over ``smiles``.
 
     Parameters
     ----------
     smiles
         SMILES texts (one per row).
+    properties
+        Also compute the atom and bond properties of Chemprop's featurizer
+        (:data:`~symmol.data.molgraph.ATOM_PROPERTIES`, :data:`~symmol.data.molgraph.BOND_PROPERTIES`);
+        molecules with stereo markup are then refused (RDKit decides their chiral tags and bond stereo).
 
     Returns
     -------
@@ -105,8 +112,28 @@ def native_graphs(smiles: Sequence[object]) -> NativeGraphs:
         refused under an RDKit release the proof does not cover (:func:`native_reader_enabled`).
     """
     if not native_reader_enabled():
-        return NativeGraphs(np.full(len(smiles), _OFF, dtype=np.int8), MolGraphBatch.empty(len(smiles)))
+        return NativeGraphs(np.full(len(smiles), _OFF, dtype=np.int8), MolGraphBatch.empty(len(smiles), properties))
     data, offsets = encode_smiles(smiles)
-    status, atom_offsets, atom_inv, _atomic_num, bond_offsets, bond_atoms, bond_types = smiles_graph_batch(
-        data, offsets)
-    return NativeGraphs(status, MolGraphBatch(atom_inv, atom_offsets, bond_atoms, bond_types, bond_offsets))
+    if not properties:
+        status, atom_offsets, atom_inv, _atomic_num, bond_offsets, bond_atoms, bond_types = smiles_graph_batch(
+            data, offsets)
+        return NativeGraphs(status, MolGraphBatch(atom_inv, atom_offsets, bond_atoms, bond_types, bond_offsets))
+    (status, atom_offsets, atom_inv, atomic_num, bond_offsets, bond_atoms, bond_types, kernel_atoms,
+     kernel_bonds) = smiles_feature_graph_batch(data, offsets)
+    atom_properties = np.zeros((atomic_num.shape[0], len(ATOM_PROPERTIES)), dtype=np.int16)
+    atom_properties[:, 0] = atomic_num
+    for k, name in enumerate(KERNEL_ATOM_PROPERTIES):  # the chiral tag stays 0: stereo markup was refused
+        atom_properties[:, ATOM_PROPERTIES.index(name)] = kernel_atoms[:, k]
+    bond_properties = np.zeros((bond_types.shape[0], len(BOND_PROPERTIES)), dtype=np.int8)
+    for k, name in enumerate(KERNEL_BOND_PROPERTIES):  # the stereo stays 0 (STEREONONE)
+        bond_properties[:, BOND_PROPERTIES.index(name)] = kernel_bonds[:, k]
+    graph = MolGraphBatch(atom_inv, atom_offsets, bond_atoms, bond_types, bond_offsets, atom_properties,
+                          _atomic_weights()[atomic_num], bond_properties)
+    return NativeGraphs(status, graph)
+
+
+@functools.cache
+def _atomic_weights() -> np.ndarray:
+    """(119,) float64: RDKit's standard atomic weight of each element, ``Atom.GetMass()`` without an isotope."""
+    table = Chem.GetPeriodicTable()
+    return np.array([table.GetAtomicWeight(z) for z in range(119)], dtype=np.float64)

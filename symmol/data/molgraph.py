@@ -10,7 +10,15 @@ import numpy as np
 
 from symmol.data.batch import check_rows
 
-__all__ = ["N_BOND_TYPES", "GraphInputs", "MolGraphBatch"]
+__all__ = ["ATOM_PROPERTIES", "BOND_PROPERTIES", "N_BOND_TYPES", "GraphInputs", "MolGraphBatch"]
+
+#: Columns of :attr:`MolGraphBatch.atom_properties`, RDKit's ``Atom`` getters of the sanitized molecule:
+#: ``GetAtomicNum``, ``GetTotalDegree``, ``GetFormalCharge``, ``int(GetChiralTag())``, ``GetTotalNumHs``,
+#: ``int(GetHybridization())``, ``GetIsAromatic`` (Chemprop's atom features, ``GetMass`` aside).
+ATOM_PROPERTIES = ("atomic_number", "total_degree", "formal_charge", "chiral_tag", "total_hs", "hybridization",
+                   "aromatic")
+#: Columns of :attr:`MolGraphBatch.bond_properties`: ``GetIsConjugated``, ``IsInRing``, ``int(GetStereo())``.
+BOND_PROPERTIES = ("conjugated", "in_ring", "stereo")
 
 #: Bond-type ids of a graph network: RDKit's ``BondType`` values 0–12 (up to ``AROMATIC``) and one
 #: id shared by every later type (ionic, dative, zero-order, ...).
@@ -72,6 +80,14 @@ class MolGraphBatch:
         ``int(Bond.GetBondType())``, RDKit's bond invariant with ``useBondTypes=True``.
     bond_offsets : (n_mols + 1,) int64
         Bonds of molecule ``i`` are ``bond_offsets[i]:bond_offsets[i + 1]``.
+    atom_properties : (n_atoms_total, 7) int16 or None
+        The atom properties of Chemprop's featurizer (:data:`ATOM_PROPERTIES`), when featurized with them.
+    atom_masses : (n_atoms_total,) float64 or None
+        ``Atom.GetMass()`` in daltons (the element's standard atomic weight, or the isotope's mass).
+    bond_properties : (n_bonds_total, 3) int8 or None
+        The bond properties of Chemprop's featurizer (:data:`BOND_PROPERTIES`).
+
+    The three property arrays are all present or all ``None``.
     """
 
     atom_invariants: np.ndarray
@@ -79,6 +95,19 @@ class MolGraphBatch:
     bond_atoms: np.ndarray
     bond_types: np.ndarray
     bond_offsets: np.ndarray
+    atom_properties: np.ndarray | None = None
+    atom_masses: np.ndarray | None = None
+    bond_properties: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        present = [a is not None for a in (self.atom_properties, self.atom_masses, self.bond_properties)]
+        if any(present) and not all(present):
+            raise ValueError("atom_properties, atom_masses and bond_properties must all be given, or none")
+
+    @property
+    def has_properties(self) -> bool:
+        """Whether the batch carries the atom and bond properties of Chemprop's featurizer."""
+        return self.atom_properties is not None
 
     @property
     def n_molecules(self) -> int:
@@ -89,10 +118,13 @@ class MolGraphBatch:
         return self.n_molecules
 
     @classmethod
-    def empty(cls, n_rows: int) -> MolGraphBatch:
-        """``n_rows`` molecules without atoms (the rows of molecules that could not be read)."""
+    def empty(cls, n_rows: int, properties: bool = False) -> MolGraphBatch:
+        """``n_rows`` molecules without atoms (rows that could not be read), with empty property arrays if asked."""
         zeros = np.zeros(n_rows + 1, dtype=np.int64)
-        return cls(np.zeros(0, np.uint32), zeros, np.zeros((0, 2), np.int32), np.zeros(0, np.uint32), zeros.copy())
+        extra = ((np.zeros((0, len(ATOM_PROPERTIES)), np.int16), np.zeros(0, np.float64),
+                  np.zeros((0, len(BOND_PROPERTIES)), np.int8)) if properties else (None, None, None))
+        return cls(np.zeros(0, np.uint32), zeros, np.zeros((0, 2), np.int32), np.zeros(0, np.uint32), zeros.copy(),
+                   *extra)
 
     def take(self, rows: np.ndarray) -> MolGraphBatch:
         """Take the molecules ``rows`` (any order, repeats allowed) as a new batch.
@@ -105,8 +137,11 @@ class MolGraphBatch:
         rows = check_rows(np.asarray(rows, dtype=np.int64).reshape(-1), self.n_molecules)
         atoms, atom_offsets = _gather_ranges(self.atom_offsets, rows)
         bonds, bond_offsets = _gather_ranges(self.bond_offsets, rows)
+        extra = ((self.atom_properties[atoms], self.atom_masses[atoms], self.bond_properties[bonds])
+                 if self.atom_properties is not None and self.atom_masses is not None
+                 and self.bond_properties is not None else (None, None, None))
         return MolGraphBatch(self.atom_invariants[atoms], atom_offsets, self.bond_atoms[bonds],
-                             self.bond_types[bonds], bond_offsets)
+                             self.bond_types[bonds], bond_offsets, *extra)
 
     def slice(self, start: int, stop: int) -> MolGraphBatch:
         """Molecules ``start:stop`` (a copy)."""
@@ -119,19 +154,25 @@ class MolGraphBatch:
         Raises
         ------
         ValueError
-            If ``batches`` is empty.
+            If ``batches`` is empty, or some carry properties and others not.
         """
         if not batches:
             raise ValueError("nothing to concatenate")
+        with_properties = {b.has_properties for b in batches}
+        if len(with_properties) > 1:
+            raise ValueError("cannot concatenate graphs with Chemprop's atom and bond properties and graphs without")
 
         def offsets(name: str) -> np.ndarray:
             parts = [getattr(b, name) for b in batches]
             shifts = np.cumsum([0] + [int(p[-1]) for p in parts[:-1]])
             return np.concatenate([parts[0][:1]] + [p[1:] + s for p, s in zip(parts, shifts, strict=True)])
 
+        extra = (tuple(np.concatenate([getattr(b, name) for b in batches])
+                       for name in ("atom_properties", "atom_masses", "bond_properties"))
+                 if with_properties == {True} else (None, None, None))
         return cls(np.concatenate([b.atom_invariants for b in batches]), offsets("atom_offsets"),
                    np.concatenate([b.bond_atoms for b in batches]),
-                   np.concatenate([b.bond_types for b in batches]), offsets("bond_offsets"))
+                   np.concatenate([b.bond_types for b in batches]), offsets("bond_offsets"), *extra)
 
     def graph_inputs(self, n_atom_types: int = 1024, n_bond_types: int = N_BOND_TYPES) -> GraphInputs:
         """Collate the batch into the flat integer arrays of a graph network (:class:`GraphInputs`).

@@ -18,6 +18,7 @@ import numpy as np
 from symmol.data.batch import Batch
 from symmol.data.fingerprints import FingerprintBatch
 from symmol.data.molgraph import N_BOND_TYPES, MolGraphBatch
+from symmol.featurizers.chemprop_features import ATOM_FDIM, BOND_FDIM, atom_feature_matrix, bond_feature_matrix
 from symmol.featurizers.molgraph import MolGraphFeaturizer
 from symmol.featurizers.morgan import MorganFingerprint
 from symmol.models.base import CompiledModel, ModelInput, ModelSpec, inputs_to_dict, molecule_input
@@ -39,6 +40,10 @@ __all__ = ["AD_FEATURIZER", "DMPNN", "GIN", "GraphModel", "GraphNetwork", "Graph
 
 MESSAGE_PASSING = ("dmpnn", "gin")
 READOUTS = ("mean", "sum", "max", "norm")
+#: What a graph network reads per atom: ``embedding`` (a learned embedding of the Morgan invariant,
+#: bond types as ids) or ``chemprop`` (Chemprop v2's 72 atom and 14 bond features,
+#: :mod:`symmol.featurizers.chemprop_features`).
+ATOM_FEATURES = ("embedding", "chemprop")
 #: Fingerprints of a graph network's applicability domain (``symmol screen --ad``): ECFP4, 2048 bits,
 #: computed from the graphs themselves (:meth:`MorganFingerprint.from_graphs`).
 AD_FEATURIZER = MorganFingerprint(radius=2, fp_size=2048)
@@ -51,19 +56,35 @@ class GraphNetwork(NamedTuple):
     output: Layer
 
 
-def graph_input_layers() -> tuple[InputLayer, ...]:
-    """Build the six input layers of a graph network, in the order of :class:`~symmol.data.molgraph.GraphInputs`."""
-    return (InputLayer((None,), dtype="int64", name="atom_types"), InputLayer((None,), dtype="int64", name="src"),
-            InputLayer((None,), dtype="int64", name="dst"), InputLayer((None,), dtype="int64", name="bond_types"),
-            InputLayer((None,), dtype="int64", name="atom_molecule"), InputLayer((), dtype="int64", name="n_molecules"))
+def graph_input_layers(atom_features: str = "embedding") -> tuple[InputLayer, ...]:
+    """Build the six input layers of a graph network, in the order of :class:`~symmol.data.molgraph.GraphInputs`.
+
+    With ``atom_features="chemprop"`` the atom and bond inputs are Chemprop's float32 feature rows,
+    ``(n_atoms, 72)`` and ``(n_edges, 14)``, instead of int64 atom-type and bond-type ids.
+    """
+    if atom_features == "chemprop":
+        atoms = InputLayer((None, ATOM_FDIM), dtype="float32", name="atom_features")
+        bonds = InputLayer((None, BOND_FDIM), dtype="float32", name="bond_features")
+    else:
+        atoms = InputLayer((None,), dtype="int64", name="atom_types")
+        bonds = InputLayer((None,), dtype="int64", name="bond_types")
+    return (atoms, InputLayer((None,), dtype="int64", name="src"), InputLayer((None,), dtype="int64", name="dst"),
+            bonds, InputLayer((None,), dtype="int64", name="atom_molecule"),
+            InputLayer((), dtype="int64", name="n_molecules"))
 
 
 def build_graph_network(n_outputs: int, rng: np.random.Generator, units: int = 128, depth: int = 3,
                         n_atom_types: int = 1024, n_bond_types: int = N_BOND_TYPES, readout: str = "sum",
                         hidden: int | Sequence[int] = 256, message_passing: str = "gin", dropout: float = 0.0,
                         activation: str = "relu", inputs: tuple[InputLayer, ...] | None = None,
-                        prefix: str = "", seed: int = 0) -> GraphNetwork:
+                        prefix: str = "", seed: int = 0, atom_features: str = "embedding",
+                        initial_message: str = "pre-activation") -> GraphNetwork:
     """Embedding → message passing → readout → [Dropout → Dense]* → Dropout → Dense(identity).
+
+    ``atom_features="chemprop"`` reads Chemprop's atom and bond feature rows instead of embedding
+    the atom invariants: the D-MPNN takes them as they are (Chemprop's ``W_i [x; b]``), GIN projects
+    the atoms to ``units`` first. ``initial_message`` is the D-MPNN's
+    (:class:`~symmol.nn.layers.DirectedMessagePassingLayer`'s ``initial``).
 
     ``message_passing="gin"``: ``depth`` × :class:`~symmol.nn.layers.MessagePassingLayer` (atom
     messages); ``"dmpnn"``: one :class:`~symmol.nn.layers.DirectedMessagePassingLayer` of ``depth``
@@ -88,14 +109,22 @@ def build_graph_network(n_outputs: int, rng: np.random.Generator, units: int = 1
         raise ValueError(f"hidden widths must be >= 1, got {widths}")
     if not 0.0 <= dropout < 1.0:
         raise ValueError(f"dropout must be in [0, 1), got {dropout}")
-    inputs = graph_input_layers() if inputs is None else tuple(inputs)
-    atom_types, src, dst, bond_types, atom_molecule, n_molecules = inputs
-    h: Layer = EmbeddingLayer(atom_types, n_atom_types, units, rng, name=f"{prefix}atom_embedding")
+    if atom_features not in ATOM_FEATURES:
+        raise ValueError(f"atom_features must be one of {ATOM_FEATURES}, got {atom_features!r}")
+    inputs = graph_input_layers(atom_features) if inputs is None else tuple(inputs)
+    atoms, src, dst, bonds, atom_molecule, n_molecules = inputs
+    h: Layer
+    if atom_features == "embedding":
+        h = EmbeddingLayer(atoms, n_atom_types, units, rng, name=f"{prefix}atom_embedding")
+    elif message_passing == "gin":
+        h = DenseLayer(atoms, units, rng, "identity", name=f"{prefix}atom_projection")
+    else:
+        h = atoms
     if message_passing == "dmpnn":
-        h = DirectedMessagePassingLayer(h, src, dst, bond_types, rng, depth=depth, n_bond_types=n_bond_types,
-                                        name=f"{prefix}dmpnn")
+        h = DirectedMessagePassingLayer(h, src, dst, bonds, rng, depth=depth, n_bond_types=n_bond_types,
+                                        units=units, initial=initial_message, name=f"{prefix}dmpnn")
     for i in range(depth if message_passing == "gin" else 0):
-        h = MessagePassingLayer(h, src, dst, bond_types, rng, n_bond_types=n_bond_types, name=f"{prefix}mp{i}")
+        h = MessagePassingLayer(h, src, dst, bonds, rng, n_bond_types=n_bond_types, name=f"{prefix}mp{i}")
     out: Layer = GraphReadoutLayer(h, atom_molecule, n_molecules, mode=readout, name=f"{prefix}readout")
     for i, width in enumerate(widths):
         if dropout:
@@ -135,6 +164,13 @@ class GraphSpec(ModelSpec):
         Nonlinearity of the head's hidden layers.
     n_atom_types
         Buckets of the atom-invariant embedding (``invariant % n_atom_types``).
+    atom_features
+        ``"embedding"`` or ``"chemprop"`` (:data:`ATOM_FEATURES`); ``"chemprop"`` needs the
+        ``chemprop_molgraph`` featurizer.
+    initial_message
+        What each D-MPNN step adds its messages to: ``"pre-activation"`` (Chemprop's) or
+        ``"activated"``, the form of graph networks saved before this field existed (a spec
+        without it reads as ``"activated"``).
     """
 
     targets: tuple[str, ...]
@@ -148,6 +184,8 @@ class GraphSpec(ModelSpec):
     dropout: float = 0.0
     activation: str = "relu"
     n_atom_types: int = 1024
+    atom_features: str = "embedding"
+    initial_message: str = "pre-activation"
     target_mean: tuple[float, ...] = ()
     target_std: tuple[float, ...] = ()
     seed: int = 0
@@ -159,6 +197,11 @@ class GraphSpec(ModelSpec):
             raise ValueError(f"message_passing must be one of {MESSAGE_PASSING}, got {self.message_passing!r}")
         if self.readout not in READOUTS:
             raise ValueError(f"readout must be one of {READOUTS}, got {self.readout!r}")
+        if self.atom_features not in ATOM_FEATURES:
+            raise ValueError(f"atom_features must be one of {ATOM_FEATURES}, got {self.atom_features!r}")
+        if self.initial_message not in DirectedMessagePassingLayer.INITIAL:
+            raise ValueError(f"initial_message must be one of {DirectedMessagePassingLayer.INITIAL}, "
+                             f"got {self.initial_message!r}")
         for name in ("units", "depth", "n_atom_types"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
@@ -171,6 +214,11 @@ class GraphSpec(ModelSpec):
     def architecture(self) -> str:
         """The registered architecture name (``dmpnn`` or ``gin``)."""
         return self.message_passing
+
+    @classmethod
+    def from_dict(cls, spec: dict[str, Any]) -> ModelSpec:
+        """Rebuild from :meth:`to_dict`; a spec written before ``initial_message`` existed reads as ``"activated"``."""
+        return super().from_dict({"initial_message": "activated", **spec})
 
 
 class GraphModel(CompiledModel):
@@ -207,7 +255,9 @@ class GraphModel(CompiledModel):
         super().__init__(spec, backend)
         if not isinstance(self.featurizer, MolGraphFeaturizer):
             raise ValueError(f"a graph network reads molecular graphs, not {self.featurizer.kind!r}")
-        inputs = graph_input_layers()
+        if self.featurizer.chemprop_features != (spec.atom_features == "chemprop"):
+            raise ValueError(f"atom_features={spec.atom_features!r} does not fit featurizer {self.featurizer.kind!r}")
+        inputs = graph_input_layers(spec.atom_features)
         self.input_layers = list(inputs)
         self.members = []
         for member in range(spec.ensemble_size):
@@ -216,7 +266,8 @@ class GraphModel(CompiledModel):
                 len(spec.targets), np.random.default_rng(seed), units=spec.units, depth=spec.depth,
                 n_atom_types=spec.n_atom_types, readout=spec.readout, hidden=spec.hidden,
                 message_passing=spec.message_passing, dropout=spec.dropout, activation=spec.activation,
-                inputs=inputs, prefix=f"m{member}." if spec.ensemble_size > 1 else "", seed=seed)
+                inputs=inputs, prefix=f"m{member}." if spec.ensemble_size > 1 else "", seed=seed,
+                atom_features=spec.atom_features, initial_message=spec.initial_message)
             self.members.append(network.output)
 
     def batch_arrays(self, batch: Batch) -> tuple[np.ndarray, ...]:
@@ -224,10 +275,17 @@ class GraphModel(CompiledModel):
 
         ``atom_types`` (folded into the spec's ``n_atom_types``), ``src``, ``dst``, ``bond_types``,
         ``atom_molecule`` (int64) and ``n_molecules`` (0-d int64), in the order of the input layers.
+        With Chemprop's atom features, the atom and bond entries are the float32 feature rows
+        (n_atoms, 72) and (n_edges, 14) instead (each bond's row for both of its edges).
         ``batch`` must be a :class:`~symmol.data.molgraph.MolGraphBatch`.
         """
         assert isinstance(batch, MolGraphBatch)
-        return tuple(batch.graph_inputs(n_atom_types=self.spec.n_atom_types, n_bond_types=N_BOND_TYPES))
+        arrays = batch.graph_inputs(n_atom_types=self.spec.n_atom_types, n_bond_types=N_BOND_TYPES)
+        if self.spec.atom_features != "chemprop":
+            return tuple(arrays)
+        bond_features = bond_feature_matrix(batch)
+        return (atom_feature_matrix(batch), arrays.src, arrays.dst, np.concatenate([bond_features, bond_features]),
+                arrays.atom_molecule, arrays.n_molecules)
 
     def ad_fingerprints(self, batch: Batch) -> FingerprintBatch:
         """ECFP4 (2048 bits) of the graphs (:data:`AD_FEATURIZER`); graphs without atoms give empty rows."""
@@ -239,7 +297,8 @@ class GraphModel(CompiledModel):
 # registry entries
 # --------------------------------------------------------------------------
 def _inputs(options: dict[str, Any]) -> list[ModelInput]:
-    return [ModelInput("smiles", "smiles", MolGraphFeaturizer())]
+    chemprop_features = options["atom_features"] == "chemprop"
+    return [ModelInput("smiles", "smiles", MolGraphFeaturizer(chemprop_features=chemprop_features))]
 
 
 def _spec_builder(message_passing: str):
@@ -253,7 +312,7 @@ def _options(spec: ModelSpec) -> dict[str, Any]:
     return {name: getattr(spec, name) for name in _GRAPH_FIELDS}
 
 
-_GRAPH_FIELDS = ("units", "depth", "readout", "hidden", "dropout", "activation", "n_atom_types")
+_GRAPH_FIELDS = ("units", "depth", "readout", "hidden", "dropout", "activation", "n_atom_types", "atom_features")
 _GRAPH_OPTIONS = (
     Option("units", 300, "width of atom embeddings and messages (Chemprop's d_h)", parse=positive_int,
            flag="--message-units"),
@@ -263,6 +322,8 @@ _GRAPH_OPTIONS = (
     dropout_option(0.0, "before each dense layer of the head"),
     activation_option(),
     Option("n_atom_types", 1024, "buckets of the atom-invariant embedding", parse=positive_int),
+    Option("atom_features", "embedding", "atom and bond inputs: an embedding of the Morgan invariant, or "
+           "Chemprop's 72 atom and 14 bond features", choices=ATOM_FEATURES),
 )
 
 def _search_space(trial: Any) -> dict[str, Any]:
@@ -271,7 +332,8 @@ def _search_space(trial: Any) -> dict[str, Any]:
             "depth": trial.suggest_int("graph.depth", 2, 6),
             "readout": trial.suggest_categorical("graph.readout", list(READOUTS)),
             "hidden": (trial.suggest_categorical("graph.hidden", [150, 300, 600]),),
-            "dropout": trial.suggest_float("graph.dropout", 0.0, 0.4)}
+            "dropout": trial.suggest_float("graph.dropout", 0.0, 0.4),
+            "atom_features": trial.suggest_categorical("graph.atom_features", list(ATOM_FEATURES))}
 
 
 #: ``--architecture dmpnn``: Chemprop's directed message passing.

@@ -21,11 +21,30 @@ from symmol.data.molgraph import N_BOND_TYPES
 from symmol.nn.init import Constant, GlorotUniform
 from symmol.nn.layers.base import Layer, MergeLayer
 from symmol.nn.layers.helper import output_units
+from symmol.nn.layers.input import InputLayer
 from symmol.nn.nonlinearities import get_nonlinearity
 from symmol.ops.segment import gather_rows, segment_max, segment_mean, segment_sum
 
 __all__ = ["N_BOND_TYPES", "DirectedMessagePassingLayer", "GraphReadoutLayer", "MessagePassingLayer"]
 
+
+
+def _bond_rows(bonds: Layer, n_bond_types: int) -> int:
+    """Rows of a bond matrix ``B``: the width of dense bond features, else the bond-type vocabulary.
+
+    Bond-type ids come from an int input layer of shape ``(n_edges,)``; anything else holds features.
+    """
+    if isinstance(bonds, InputLayer) and len(bonds.shape) == 1:
+        return int(n_bond_types)
+    return output_units(bonds)
+
+
+def _bond_term(B, bonds):
+    """Each edge's bond contribution ``B[type]`` for bond-type ids, or ``features @ B`` for dense bond features.
+
+    A one-hot bond type times ``B`` is the row lookup, so both are Chemprop's ``W [x; b]`` split in two.
+    """
+    return pt.dot(bonds, B) if bonds.ndim == 2 else gather_rows(B, bonds)
 
 
 class MessagePassingLayer(MergeLayer):
@@ -69,7 +88,7 @@ class MessagePassingLayer(MergeLayer):
         self.units = output_units(atoms)
         self.eps = float(eps)
         self.nonlinearity = get_nonlinearity(nonlinearity)
-        self.B = self.add_param(W, (int(n_bond_types), self.units), "B", rng, regularizable=True)
+        self.B = self.add_param(W, (_bond_rows(bond_types, n_bond_types), self.units), "B", rng, regularizable=True)
         self.W = self.add_param(W, (self.units, self.units), "W", rng, regularizable=True)
         self.b = self.add_param(Constant(0.0), (self.units,), "b", rng)
 
@@ -79,7 +98,7 @@ class MessagePassingLayer(MergeLayer):
         ``incoming`` is ``[h, src, dst, bond_types]``, the outputs of the four input layers.
         """
         h, src, dst, bond_types = incoming
-        messages = pt.maximum(gather_rows(h, src) + gather_rows(self.B, bond_types), np.float32(0.0))
+        messages = pt.maximum(gather_rows(h, src) + _bond_term(self.B, bond_types), np.float32(0.0))
         aggregated = segment_sum(messages, dst, h.shape[0])
         return self.nonlinearity(pt.dot(np.float32(1.0 + self.eps) * h + aggregated, self.W) + self.b)
 
@@ -89,31 +108,43 @@ class DirectedMessagePassingLayer(MergeLayer):
 
     The update::
 
-        h0_e = relu(x[src_e] W_i + B[bond_type_e])                     (n_edges, units), e = a → b
+        z_e  = x[src_e] W_i + b_e B                                      (n_edges, units), e = a → b
+        h_e  = relu(z_e)
         m_e  = sum_{k: dst_k = src_e} h_k  −  h_rev(e)                  messages into a, except from b
-        h_e  = relu(h0_e + m_e W_h)                                     ``depth − 1`` times
+        h_e  = relu(z_e + m_e W_h)                                      ``depth − 1`` times
         h'_v = relu(x_v W_o + (sum_{e: dst_e = v} h_e) W_m + b)         (n_atoms, units)
 
     ``rev(e)`` is the opposite direction of the same bond:
     :meth:`symmol.data.molgraph.MolGraphBatch.graph_inputs` lists the bonds ``a → b`` first and
-    ``b → a`` second, so ``rev(e) = e ± n_edges / 2``. Bond features are a
-    learned embedding of the bond type (one-hot bond types times a matrix, as in ``W_i [x; b]``).
+    ``b → a`` second, so ``rev(e) = e ± n_edges / 2``. The bond term ``b_e B`` is a row of ``B``
+    for bond-type ids (a one-hot bond type times ``B``) or dense bond features times ``B``; with
+    ``W_i`` it is Chemprop's ``W_i [x; b]``, and ``W_o``, ``W_m`` are its ``W_o [x; m]``. Each step
+    adds the messages to the initial pre-activation ``z_e``, as Chemprop does
+    (``initial="pre-activation"``); ``initial="activated"`` adds ``relu(z_e)`` instead, the form
+    symmol's models saved before model format 3 were trained with.
     Yang et al., J. Chem. Inf. Model. 2019, 59, 3370, doi:10.1021/acs.jcim.9b00237 (Chemprop).
 
     Parameters
     ----------
     atoms : Layer
-        Atom rows ``x``, float32 (n_atoms, units).
-    src, dst, bond_types : Layer
+        Atom rows ``x``, float32 (n_atoms, atom_width): embeddings or Chemprop's atom features.
+    src, dst : Layer
         The int64 edge arrays (n_edges,) of :meth:`symmol.data.molgraph.MolGraphBatch.graph_inputs`.
+    bonds : Layer
+        int64 bond-type ids (n_edges,), or float32 bond features (n_edges, bond_width).
     rng : numpy.random.Generator
         For the initialisers.
     depth : int
         Message-passing steps, ``>= 1`` (Chemprop's default is 3).
     n_bond_types : int
-        Rows of the bond-type embedding ``B`` (n_bond_types, units).
+        Rows of ``B`` for bond-type ids (ignored for dense bond features).
+    units : int, optional
+        Width of the messages and of the output (Chemprop's ``d_h``); the atom width by default.
+    initial : {"pre-activation", "activated"}
+        What each step adds the messages to (see above).
     W : callable
-        Initialiser of ``W_i``, ``B``, ``W_h``, ``W_o``, ``W_m``; ``b`` starts at 0.
+        Initialiser of ``W_i`` (atom_width, units), ``B``, ``W_h``, ``W_o`` (atom_width, units),
+        ``W_m``; ``b`` starts at 0.
     name : str, optional
 
     Output ``(n_atoms, units)``, float32.
@@ -121,39 +152,49 @@ class DirectedMessagePassingLayer(MergeLayer):
     Raises
     ------
     ValueError
-        If ``depth < 1``.
+        If ``depth < 1``, ``units < 1`` or ``initial`` is unknown.
     """
 
-    def __init__(self, atoms: Layer, src: Layer, dst: Layer, bond_types: Layer, rng: np.random.Generator,
-                 depth: int = 3, n_bond_types: int = N_BOND_TYPES, W=GlorotUniform(), name: str | None = None):
-        super().__init__([atoms, src, dst, bond_types], name)
+    INITIAL = ("pre-activation", "activated")
+
+    def __init__(self, atoms: Layer, src: Layer, dst: Layer, bonds: Layer, rng: np.random.Generator,
+                 depth: int = 3, n_bond_types: int = N_BOND_TYPES, units: int | None = None,
+                 initial: str = "pre-activation", W=GlorotUniform(), name: str | None = None):
+        super().__init__([atoms, src, dst, bonds], name)
         if int(depth) < 1:
             raise ValueError(f"depth must be >= 1, got {depth}")
+        if initial not in self.INITIAL:
+            raise ValueError(f"initial must be one of {self.INITIAL}, got {initial!r}")
         self.depth = int(depth)
-        self.units = output_units(atoms)
-        shape = (self.units, self.units)
-        self.W_i = self.add_param(W, shape, "W_i", rng, regularizable=True)
-        self.B = self.add_param(W, (int(n_bond_types), self.units), "B", rng, regularizable=True)
-        self.W_h = self.add_param(W, shape, "W_h", rng, regularizable=True)
-        self.W_o = self.add_param(W, shape, "W_o", rng, regularizable=True)
-        self.W_m = self.add_param(W, shape, "W_m", rng, regularizable=True)
+        self.initial = initial
+        atom_width = output_units(atoms)
+        self.units = atom_width if units is None else int(units)
+        if self.units < 1:
+            raise ValueError(f"units must be >= 1, got {units}")
+        square = (self.units, self.units)
+        self.W_i = self.add_param(W, (atom_width, self.units), "W_i", rng, regularizable=True)
+        self.B = self.add_param(W, (_bond_rows(bonds, n_bond_types), self.units), "B", rng, regularizable=True)
+        self.W_h = self.add_param(W, square, "W_h", rng, regularizable=True)
+        self.W_o = self.add_param(W, (atom_width, self.units), "W_o", rng, regularizable=True)
+        self.W_m = self.add_param(W, square, "W_m", rng, regularizable=True)
         self.b = self.add_param(Constant(0.0), (self.units,), "b", rng)
 
     def get_output_for(self, incoming: list, deterministic: bool = False):
         """Return the atom rows ``h'`` of shape ``(n_atoms, units)`` after ``depth`` steps over the bonds.
 
-        ``incoming`` is ``[x, src, dst, bond_types]``, the outputs of the four input layers.
+        ``incoming`` is ``[x, src, dst, bonds]``, the outputs of the four input layers.
         """
-        x, src, dst, bond_types = incoming
+        x, src, dst, bonds = incoming
         zero = np.float32(0.0)
         half = src.shape[0] // 2
         reverse = pt.concatenate([pt.arange(half, 2 * half), pt.arange(0, half)])
-        h0 = pt.maximum(pt.dot(gather_rows(x, src), self.W_i) + gather_rows(self.B, bond_types), zero)
-        h = h0
+        z = pt.dot(gather_rows(x, src), self.W_i) + _bond_term(self.B, bonds)
+        h = pt.maximum(z, zero)
+        base = z if self.initial == "pre-activation" else h
         for _ in range(self.depth - 1):
             into_atoms = segment_sum(h, dst, x.shape[0])
             messages = gather_rows(into_atoms, src) - gather_rows(h, reverse)
-            h = pt.maximum(h0 + pt.dot(messages, self.W_h), zero)
+            h = pt.maximum(base + pt.dot(messages, self.W_h), zero)
         atom_messages = segment_sum(h, dst, x.shape[0])
         return pt.maximum(pt.dot(x, self.W_o) + pt.dot(atom_messages, self.W_m) + self.b, zero)
 
