@@ -7,6 +7,9 @@ MoleculeNet's random one). Rows RDKit rejects are dropped first; one ``splits.js
 and seed is written to ``--work`` and handed to every method:
 
 * **symmol MLP** and **symmol D-MPNN**: ``symmol train`` defaults (``--architecture mlp|dmpnn``).
+* **symmol D-MPNN (Chemprop features)**: Chemprop 2's recipe in symmol (:data:`CHEMPROP_RECIPE`):
+  ``--atom-features chemprop --readout norm --lr-schedule noam``, batch 64, 50 epochs, best
+  validation epoch kept.
 * **symmol GP**: ``--architecture gp`` defaults (MinMax kernel on ECFP4 counts; exact up to 10,000
   training molecules per target, a seeded subsample beyond).
 * **symmol tune**: ``symmol tune`` over ``mlp,dmpnn,gp`` for ``--tune-budget`` seconds per fit,
@@ -45,7 +48,12 @@ from symmol.evaluation.metrics import task_metrics  # noqa: E402
 from symmol.evaluation.splits import Split, random_split, scaffold_split, write_splits_file  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
-METHODS = ("symmol MLP", "symmol D-MPNN", "symmol GP", "symmol tune", "Chemprop 2", "RF-500")
+METHODS = ("symmol MLP", "symmol D-MPNN", "symmol D-MPNN (Chemprop features)", "symmol GP", "symmol tune",
+           "Chemprop 2", "RF-500")
+#: Chemprop 2's recipe in symmol: its 72 atom and 14 bond features, norm readout, Noam schedule, batch 64,
+#: 50 epochs and the best validation epoch kept (``patience`` >= ``epochs`` never stops early).
+CHEMPROP_RECIPE = {"architecture": "dmpnn", "atom_features": "chemprop", "readout": "norm", "lr_schedule": "noam",
+                   "epochs": 50, "patience": 50, "batch_size": 64}
 
 
 @dataclass(frozen=True)
@@ -122,6 +130,8 @@ def run_method(method: str, ds: MolNetSet, path: Path, smiles: np.ndarray, y: np
         return fit_symmol(ds, smiles, y, split, seed)
     if method == "symmol D-MPNN":
         return fit_symmol(ds, smiles, y, split, seed, architecture="dmpnn", epochs=50)
+    if method == "symmol D-MPNN (Chemprop features)":
+        return fit_symmol(ds, smiles, y, split, seed, **CHEMPROP_RECIPE)
     if method == "symmol GP":
         return fit_symmol(ds, smiles, y, split, seed, architecture="gp")
     if method == "symmol tune":
