@@ -31,6 +31,7 @@ from symmol.models.registry import ModelKind, Problem, architecture_of, model_ki
 from symmol.models.store import load_model, save_model
 from symmol.screen.scoring import score_chunk
 from symmol.training import TrainConfig, TrainHistory, train_model
+from symmol.training.transfer import freeze, initialize_from, parse_freeze
 
 __all__ = ["InvalidMoleculeError", "QSARModel"]
 
@@ -65,9 +66,16 @@ class QSARModel(BaseEstimator):
     backend
         ``"numba"``, ``"c"`` (and ``"jax"``/``"pytorch"`` for models that allow them).
     epochs, patience, batch_size, optimizer, learning_rate, lr_schedule, max_grad_norm, weight_decay, \
-averaging, ema_decay, swa_start, bagging, seed, progress
+averaging, ema_decay, swa_start, bagging, seed, progress, encoder_lr
         Training settings (:class:`~symmol.training.config.TrainConfig`); saved in ``model.json``
         (``"training"``) and restored by :meth:`load`.
+    init_from
+        A model directory to fine-tune (``symmol pretrain``'s, or any model of this
+        architecture): its options become this estimator's defaults and every parameter but the
+        output layer's starts from it (:func:`symmol.training.transfer.initialize_from`).
+    freeze
+        With ``init_from``: ``"none"``, ``"encoder"`` or ``"ffn:N"`` (the encoder and the first N
+        head layers stay fixed, :func:`symmol.training.transfer.freeze`).
     **options
         The architecture's own options (``symmol train --help`` lists them), e.g. ``hidden=(512,)``,
         ``dropout=0.3``, ``fingerprint="ecfp"``, ``radius=2``, ``fp_size=2048``, ``counts=True`` for
@@ -84,6 +92,8 @@ averaging, ema_decay, swa_start, bagging, seed, progress
         Target names, one output each.
     classes_ : ndarray
         ``[0, 1]`` (classification).
+    initialized_ : list of str
+        With ``init_from``: the parameters copied from the pretrained model.
 
     Examples
     --------
@@ -98,7 +108,8 @@ averaging, ema_decay, swa_start, bagging, seed, progress
                  max_grad_norm: float | None = _TRAIN.max_grad_norm, weight_decay: float = _TRAIN.weight_decay,
                  averaging: str = _TRAIN.averaging, ema_decay: float = _TRAIN.ema_decay,
                  swa_start: float = _TRAIN.swa_start, bagging: bool = _TRAIN.bagging, seed: int = _TRAIN.seed,
-                 progress: bool = _TRAIN.progress, **options: Any):
+                 progress: bool = _TRAIN.progress, encoder_lr: float | None = _TRAIN.encoder_lr,
+                 init_from: str | Path | None = None, freeze: str = "none", **options: Any):
         self.task = task
         self.architecture = architecture
         self.ensemble_size = ensemble_size
@@ -117,6 +128,9 @@ averaging, ema_decay, swa_start, bagging, seed, progress
         self.bagging = bagging
         self.seed = seed
         self.progress = progress
+        self.encoder_lr = encoder_lr
+        self.init_from = init_from
+        self.freeze = freeze
         self._options = dict(options)
 
     # -- scikit-learn parameters ----------------------------------------------------------------
@@ -189,9 +203,31 @@ averaging, ema_decay, swa_start, bagging, seed, progress
         return TrainConfig(**{name: getattr(self, name) for name in TrainConfig.__dataclass_fields__})
 
     # -- inputs -------------------------------------------------------------------------------
+    def _pretrained(self) -> CompiledModel | None:
+        """Return the model of ``init_from`` (loaded once per path), or None."""
+        if self.init_from is None:
+            return None
+        cached = self.__dict__.get("_pretrained_cache")
+        if cached is None or cached[0] != str(self.init_from):
+            cached = (str(self.init_from), load_model(self.init_from))
+            self.__dict__["_pretrained_cache"] = cached
+        pretrained = cached[1]
+        kind = architecture_of(pretrained).name
+        if kind != self.architecture:
+            raise ValueError(f"{self.init_from} holds a {kind} model; fine-tune it with architecture={kind!r}, "
+                             f"not {self.architecture!r}")
+        return pretrained
+
+    def resolved_options(self) -> dict[str, Any]:
+        """Return the architecture options a fit uses: those given, over the pretrained model's when fine-tuning."""
+        pretrained = self._pretrained()
+        if pretrained is None:
+            return dict(self._options)
+        return {**self._kind().spec_options(pretrained.spec), **self._options}
+
     def model_inputs(self) -> list[ModelInput]:
         """Return the inputs (columns and featurizers) this estimator's architecture and options give."""
-        return self._kind().inputs(self._options)
+        return self._kind().inputs(self.resolved_options())
 
     def _table(self, X: Any, inputs: list[ModelInput]) -> pd.DataFrame:
         """``X`` as a table with the input columns (a 1-D sequence fills the one column the inputs read)."""
@@ -288,7 +324,14 @@ averaging, ema_decay, swa_start, bagging, seed, progress
             mean = tuple(float(v) for v in np.nanmean(y_train, axis=0))
             std = tuple(float(v) if v > 0 else 1.0 for v in np.nanstd(y_train, axis=0))
         problem = Problem(names, self.task, mean, std, config.seed, int(self.ensemble_size))
-        model = self._kind().make_model(problem, self._options, backend=self.backend)
+        parse_freeze(self.freeze)
+        model = self._kind().make_model(problem, self.resolved_options(), backend=self.backend)
+        pretrained = self._pretrained()
+        if pretrained is not None:
+            self.initialized_ = initialize_from(model, pretrained)
+            freeze(model, self.freeze)
+        elif self.freeze != "none":
+            raise ValueError(f"freeze={self.freeze!r} needs a pretrained model (init_from)")
         self.history_: TrainHistory = train_model(model, batch, y_train, val_batch, y_val, config, on_validation)
         fingerprints = model.ad_fingerprints(batch)
         if fingerprints is not None:

@@ -28,6 +28,8 @@ COMMANDS = {
                                     "keeping the top K"),
     "tune": ("symmol.cli.tune", "search architectures and hyperparameters with Optuna (resumable, parallel) and keep "
                                 "the best model"),
+    "pretrain": ("symmol.cli.pretrain", "pretrain a model on an unlabelled library to predict RDKit's 2D descriptors "
+                                        "(resumable), for `symmol train --init-from`"),
     "featurize": ("symmol.cli.featurize", "compute fingerprints (ECFP/FCFP/atom pairs/torsions/MACCS) or RDKit 2D "
                                           "descriptors into a .npy array"),
     "index": ("symmol.cli.index", "build a memory-mapped fingerprint index of a molecule library for `symmol search`"),

@@ -26,10 +26,13 @@ def _default_text(value: Any) -> str:
     return "its own" if value is None else str(value)
 
 
-def add_model_options(parser: argparse.ArgumentParser) -> None:
-    """``--architecture`` and one flag per option name of every registered architecture (default: unset)."""
+def add_model_options(parser: argparse.ArgumentParser, default_architecture: str | None = "mlp") -> None:
+    """``--architecture`` and one flag per option name of every registered architecture (default: unset).
+
+    ``default_architecture=None`` leaves ``args.architecture`` None when not given (the command resolves it).
+    """
     kinds = model_kinds()
-    parser.add_argument("--architecture", choices=[k.name for k in kinds], default="mlp",
+    parser.add_argument("--architecture", choices=[k.name for k in kinds], default=default_architecture,
                         help="; ".join(f"{k.name}: {k.description}" for k in kinds))
     group = parser.add_argument_group("architecture options (each applies to the architectures named)")
     for name, (option, defaults) in _merged(kinds).items():

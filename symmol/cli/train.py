@@ -24,6 +24,8 @@ from symmol.evaluation import plots
 from symmol.evaluation.metrics import task_metrics
 from symmol.evaluation.splits import Split, count_splits, random_split, read_splits_file, scaffold_split
 from symmol.evaluation.targets import target_matrix
+from symmol.models.registry import architecture_of
+from symmol.models.store import load_model
 from symmol.nn.updates import OPTIMIZERS
 from symmol.training.config import AVERAGING, LR_SCHEDULES, TrainConfig
 
@@ -61,7 +63,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="also write training.png (learning curves) and test_roc.png / test_parity.png "
                              "into the model directory (needs matplotlib: pip install 'symmol[plot]')")
     parser.add_argument("--out", required=True, help="model directory to write")
-    add_model_options(parser)
+    fine_tuning = parser.add_argument_group("fine-tuning a pretrained model (symmol pretrain's, or any model)")
+    fine_tuning.add_argument("--init-from", default=None, metavar="DIR",
+                             help="start from this model: its architecture and options are the defaults, every "
+                                  "parameter but the output layer's is copied")
+    fine_tuning.add_argument("--freeze", default="none", metavar="{none,encoder,ffn:N}",
+                             help="keep the encoder (and the first N head layers) fixed [default none]")
+    fine_tuning.add_argument("--lr-encoder", type=float, default=None, dest="encoder_lr", metavar="LR",
+                             help="step size of the encoder's parameters (default: --lr)")
+    add_model_options(parser, default_architecture=None)
 
 
 def add_data_arguments(parser: argparse.ArgumentParser) -> None:
@@ -89,13 +99,21 @@ def _clean_json(value: Any) -> Any:
     return value
 
 
+def resolve_architecture(args: argparse.Namespace) -> None:
+    """Set ``args.architecture`` when not given: the ``--init-from`` model's, else ``mlp``."""
+    if args.architecture is None:
+        args.architecture = architecture_of(load_model(args.init_from)).name if args.init_from else "mlp"
+
+
 def _estimator(args: argparse.Namespace) -> QSARModel:
+    resolve_architecture(args)
     return QSARModel(args.task, args.architecture, ensemble_size=args.ensemble_size, backend=args.backend,
                      epochs=args.epochs, patience=args.patience, batch_size=args.batch_size,
                      optimizer=args.optimizer, learning_rate=args.lr, lr_schedule=args.lr_schedule,
                      max_grad_norm=args.max_grad_norm, weight_decay=args.weight_decay, averaging=args.averaging,
                      ema_decay=args.ema_decay, swa_start=args.swa_start, bagging=args.bagging, seed=args.seed,
-                     progress=not args.no_progress, **chosen_options(args))
+                     progress=not args.no_progress, encoder_lr=args.encoder_lr, init_from=args.init_from,
+                     freeze=args.freeze, **chosen_options(args))
 
 
 def split_rows(args: argparse.Namespace, table: pd.DataFrame, valid_rows: np.ndarray, index: int = 0
@@ -201,6 +219,9 @@ def _train_one(args: argparse.Namespace, table: pd.DataFrame, y: np.ndarray, fea
                           "epoch_seconds": history.epoch_seconds, **({"fit": history.fit_summary}
                                                                          if history.fit_summary else {})})
     (out / "history.json").write_text(json.dumps(record))
+    if getattr(estimator, "initialized_", None):
+        print(f"fine-tuned from {args.init_from}: {len(estimator.initialized_)} parameters copied, "
+              f"freeze {args.freeze}")
     _print_metrics(args.task, metrics, history.best_epoch)
     for note in history.fit_summary.get("notes", []):
         print(note)

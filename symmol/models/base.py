@@ -275,6 +275,13 @@ class CompiledModel(ABC):
         """Return copies of every member's parameters, keyed by unique parameter name."""
         return {k: v for member in self.members for k, v in get_all_param_values(member).items()}
 
+    def head_layer_names(self) -> list[str]:
+        """Names of the dense head's layers, the output layer last (member prefixes left out).
+
+        Everything else is the encoder (:mod:`symmol.training.transfer`). Default: the output layer alone.
+        """
+        return ["output"]
+
     def set_param_values(self, values: dict[str, np.ndarray]) -> None:
         """Set all parameters; ``ValueError`` if names or shapes differ from the spec's."""
         expected = set(self.get_param_values())

@@ -287,6 +287,10 @@ class GraphModel(CompiledModel):
         return (atom_feature_matrix(batch), arrays.src, arrays.dst, np.concatenate([bond_features, bond_features]),
                 arrays.atom_molecule, arrays.n_molecules)
 
+    def head_layer_names(self) -> list[str]:
+        """Return the dense layers after the readout (``readout_dense``, ``readout_dense1``, ...) and ``output``."""
+        return [f"readout_dense{i or ''}" for i in range(len(self.spec.hidden))] + ["output"]
+
     def ad_fingerprints(self, batch: Batch) -> FingerprintBatch:
         """ECFP4 (2048 bits) of the graphs (:data:`AD_FEATURIZER`); graphs without atoms give empty rows."""
         assert isinstance(batch, MolGraphBatch)

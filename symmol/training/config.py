@@ -85,6 +85,10 @@ class TrainConfig:
         Seed of the minibatch order (and of the bootstrap resamples).
     progress
         Show a progress bar.
+    encoder_lr
+        Step size of the encoder's parameters when fine-tuning (:mod:`symmol.training.transfer`):
+        their updates are scaled by ``encoder_lr / learning_rate``, under any schedule; ``None``
+        (default) trains them like the rest.
     """
 
     epochs: int = 40
@@ -101,6 +105,7 @@ class TrainConfig:
     bagging: bool = False
     seed: int = 0
     progress: bool = True
+    encoder_lr: float | None = None
 
     def __post_init__(self) -> None:
         # plain Python values (numpy scalars from a parameter grid would break model.json)
@@ -115,6 +120,10 @@ class TrainConfig:
             object.__setattr__(self, name, float(getattr(self, name)))
         if self.max_grad_norm is not None:
             object.__setattr__(self, "max_grad_norm", float(self.max_grad_norm))
+        if self.encoder_lr is not None:
+            object.__setattr__(self, "encoder_lr", float(self.encoder_lr))
+            if not self.encoder_lr > 0:
+                raise ValueError(f"encoder_lr must be > 0, got {self.encoder_lr}")
         object.__setattr__(self, "bagging", bool(self.bagging))
         if not self.learning_rate > 0:
             raise ValueError(f"learning rate must be > 0, got {self.learning_rate}")

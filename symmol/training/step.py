@@ -32,6 +32,7 @@ from symmol.models.base import CompiledModel
 from symmol.nn.objectives import masked_binary_crossentropy_from_logits, masked_squared_error
 from symmol.nn.updates import get_optimizer
 from symmol.training.config import LR_SCHEDULES, PER_STEP_SCHEDULES, TrainConfig
+from symmol.training.transfer import encoder_parameter_names
 
 __all__ = ["TrainStep", "average_rate", "bootstrap_weights", "swa_first_epoch"]
 
@@ -63,12 +64,27 @@ class TrainStep:
         self.averages: dict = {}
         self.average_rate = pytensor.shared(np.float32(1.0), name="average_rate")
         self.weighted = config.bagging
+        #: Update scale of each encoder parameter (``encoder_lr / learning_rate``), by name; empty without.
+        self.encoder_scale: dict[str, float] = {}
+        if config.encoder_lr is not None:
+            scale = config.encoder_lr / config.learning_rate
+            self.encoder_scale = {name: scale for name in encoder_parameter_names(model)}
+        self.averaging = config.averaging != "none"
         loss_fn = masked_binary_crossentropy_from_logits if model.task == "classification" else masked_squared_error
         self.function = compile_train_step(
             model.members, loss_fn, get_optimizer(config.optimizer), self.schedule.learning_rate,
             backend=model.backend, weight_decay=config.weight_decay, max_grad_norm=config.max_grad_norm,
             input_layers=model.input_layers, row_weights=self.weighted,
-            update_hook=self._average if config.averaging != "none" else None)
+            update_hook=self._hook if (self.averaging or self.encoder_scale) else None)
+
+    def _hook(self, updates: dict, params: list) -> None:
+        """Scale the encoder's steps (``encoder_lr``), then update the weight averages."""
+        for p in params:
+            scale = self.encoder_scale.get(str(p.name))
+            if scale is not None:
+                updates[p] = p + pt.cast(scale, p.dtype) * (updates[p] - p)
+        if self.averaging:
+            self._average(updates, params)
 
     def _average(self, updates: dict, params: list) -> None:
         """Add ``p̄ ← p̄ + α (p_new − p̄)`` for every trainable parameter to the step's updates."""
