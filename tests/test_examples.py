@@ -41,3 +41,14 @@ def test_gaussian_process_example_runs():
     within = [int(v) for v in re.search(r"within 1 sd: (\d+)%; within 2 sd: (\d+)%", result.stdout).groups()]
     sure, unsure = (float(v) for v in re.findall(r"third: mean sd [\d.]+, RMSE (\d+\.\d+)", result.stdout))
     assert rmse < 0.9 and 55 <= within[0] <= 90 and within[1] >= 85 and sure < unsure
+
+
+def test_transfer_learning_example_runs():
+    result = subprocess.run([sys.executable, str(REPO / "examples" / "transfer_learning.py"), "--limit", "300",
+                             "--pretrain-epochs", "1", "--epochs", "2", "--seeds", "1"],
+                            capture_output=True, text=True, timeout=600, check=True)
+    assert "pretrained on 300 molecules x 217 descriptors" in result.stdout
+    assert "ESOL with 100 training molecules, test on 928, 1 seeds:" in result.stdout
+    for name in ("scratch", "fine-tuned"):
+        rmse = float(re.search(rf"{name}: test RMSE (\d+\.\d+)", result.stdout).group(1))
+        assert 0.3 < rmse < 5.0
