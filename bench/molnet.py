@@ -10,6 +10,8 @@ and seed is written to ``--work`` and handed to every method:
 * **symmol D-MPNN (Chemprop features)**: Chemprop 2's recipe in symmol (:data:`CHEMPROP_RECIPE`):
   ``--atom-features chemprop --readout norm --lr-schedule noam``, batch 64, 50 epochs, best
   validation epoch kept.
+* **symmol D-MPNN fine-tuned**: the same recipe started from ``--pretrained`` (``symmol pretrain
+  ZINC250k --atom-features chemprop --readout norm``: RDKit's 2D descriptors), every layer trained.
 * **symmol GP**: ``--architecture gp`` defaults (MinMax kernel on ECFP4 counts; exact up to 10,000
   training molecules per target, a seeded subsample beyond).
 * **symmol tune**: ``symmol tune`` over ``mlp,dmpnn,gp`` for ``--tune-budget`` seconds per fit,
@@ -48,8 +50,8 @@ from symmol.evaluation.metrics import task_metrics  # noqa: E402
 from symmol.evaluation.splits import Split, random_split, scaffold_split, write_splits_file  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
-METHODS = ("symmol MLP", "symmol D-MPNN", "symmol D-MPNN (Chemprop features)", "symmol GP", "symmol tune",
-           "Chemprop 2", "RF-500")
+METHODS = ("symmol MLP", "symmol D-MPNN", "symmol D-MPNN (Chemprop features)", "symmol D-MPNN fine-tuned",
+           "symmol GP", "symmol tune", "Chemprop 2", "RF-500")
 #: Chemprop 2's recipe in symmol: its 72 atom and 14 bond features, norm readout, Noam schedule, batch 64,
 #: 50 epochs and the best validation epoch kept (``patience`` >= ``epochs`` never stops early).
 CHEMPROP_RECIPE = {"architecture": "dmpnn", "atom_features": "chemprop", "readout": "norm", "lr_schedule": "noam",
@@ -132,6 +134,12 @@ def run_method(method: str, ds: MolNetSet, path: Path, smiles: np.ndarray, y: np
         return fit_symmol(ds, smiles, y, split, seed, architecture="dmpnn", epochs=50)
     if method == "symmol D-MPNN (Chemprop features)":
         return fit_symmol(ds, smiles, y, split, seed, **CHEMPROP_RECIPE)
+    if method == "symmol D-MPNN fine-tuned":
+        if args.pretrained is None:
+            raise SystemExit("'symmol D-MPNN fine-tuned' needs --pretrained DIR (symmol pretrain's model)")
+        training = {k: v for k, v in CHEMPROP_RECIPE.items() if k in ("lr_schedule", "epochs", "patience",
+                                                                      "batch_size")}
+        return fit_symmol(ds, smiles, y, split, seed, architecture="dmpnn", init_from=args.pretrained, **training)
     if method == "symmol GP":
         return fit_symmol(ds, smiles, y, split, seed, architecture="gp")
     if method == "symmol tune":
@@ -149,6 +157,8 @@ def main() -> int:
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--tune-budget", type=float, default=600.0, help="seconds of `symmol tune` per fit")
+    parser.add_argument("--pretrained", type=Path, default=None,
+                        help="`symmol pretrain` model directory for 'symmol D-MPNN fine-tuned' (all layers trained)")
     parser.add_argument("--work", type=Path, default=REPO / "bench" / ".cache" / "molnet")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
@@ -181,7 +191,8 @@ def main() -> int:
                    else " --methods " + " ".join(f'"{m}"' for m in args.methods))
         command = (f"python bench/molnet.py --datasets {' '.join(args.datasets)} --seeds "
                    f"{' '.join(map(str, args.seeds))}{methods}"
-                   + (f" --tune-budget {args.tune_budget:.0f}" if "symmol tune" in args.methods else ""))
+                   + (f" --tune-budget {args.tune_budget:.0f}" if "symmol tune" in args.methods else "")
+                   + (f" --pretrained {args.pretrained}" if "symmol D-MPNN fine-tuned" in args.methods else ""))
         args.out.write_text(
             "# MoleculeNet: symmol (defaults, GP, tune) vs Chemprop 2 and RF-500 on the same splits\n\n"
             f"Command: `{command}`; {time.strftime('%Y-%m-%d')}, 2-core machine. Test metric mean ± sd over "
