@@ -23,10 +23,16 @@ with Chemprop's own 72 atom and 14 bond features (featurized once: ``dataset.cac
 its Noam learning-rate schedule. Its parameters and minibatch order are its own, so its loss
 is shown but not compared.
 
+``--atom-features chemprop`` gives symmol's network (and the PyTorch one) Chemprop's 72 atom and 14
+bond features instead of the embedding, as ``symmol train --atom-features chemprop`` does: the
+inputs are then the same as Chemprop's, and ``--units 300 --batch-size 64`` is Chemprop's width.
+
 Reproduce::
 
     python bench/graph_speed.py --out bench/results/graph_speed.md
     python bench/graph_speed.py --message-passing dmpnn --chemprop --out bench/results/graph_speed_dmpnn.md
+    python bench/graph_speed.py --message-passing dmpnn --chemprop --atom-features chemprop --units 300 \
+        --batch-size 64 --out bench/results/graph_speed_dmpnn_chemprop_features.md
 """
 
 from __future__ import annotations
@@ -51,6 +57,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--backends", nargs="+", default=["numba"])
     parser.add_argument("--message-passing", choices=("gin", "dmpnn"), default="gin")
     parser.add_argument("--chemprop", action="store_true", help="add Chemprop (v2) as a peer")
+    parser.add_argument("--atom-features", choices=("embedding", "chemprop"), default="embedding")
     parser.add_argument("--out", type=Path, default=None, help="write the Markdown table here")
     return parser.parse_args()
 
@@ -71,6 +78,8 @@ from symmol.chem.io import read_molecules  # noqa: E402
 from symmol.chem.mol_arrays import mol_graph_batch  # noqa: E402
 from symmol.compile import get_backend_mode  # noqa: E402
 from symmol.data.molgraph import GraphInputs  # noqa: E402
+from symmol.featurizers.chemprop_features import atom_feature_matrix, bond_feature_matrix  # noqa: E402
+from symmol.featurizers.molgraph import MolGraphFeaturizer  # noqa: E402
 from symmol.models.graph_network import build_graph_network  # noqa: E402
 from symmol.nn.layers import get_all_param_values, get_all_params, get_output  # noqa: E402
 from symmol.nn.objectives import masked_squared_error  # noqa: E402
@@ -89,7 +98,14 @@ def load_data() -> tuple[list[str], np.ndarray, list[tuple[GraphInputs, np.ndarr
     batches = []
     for start in range(0, len(order), ARGS.batch_size):
         rows = order[start:start + ARGS.batch_size]
-        batches.append((mol_graph_batch([mols[i] for i in rows]).graph_inputs(), y[rows]))
+        if ARGS.atom_features == "chemprop":
+            graph = MolGraphFeaturizer(chemprop_features=True).from_mols([mols[i] for i in rows])
+            bonds = bond_feature_matrix(graph)
+            inputs = graph.graph_inputs()._replace(atom_types=atom_feature_matrix(graph),
+                                                   bond_types=np.concatenate([bonds, bonds]))
+        else:
+            inputs = mol_graph_batch([mols[i] for i in rows]).graph_inputs()
+        batches.append((inputs, y[rows]))
     return [Chem.MolToSmiles(m) for m in mols], y, batches
 
 
@@ -106,7 +122,7 @@ def run_epochs(train_batch, batches) -> dict:
 
 def build():
     return build_graph_network(2, np.random.default_rng(0), units=ARGS.units, depth=ARGS.depth,
-                               message_passing=ARGS.message_passing)
+                               message_passing=ARGS.message_passing, atom_features=ARGS.atom_features)
 
 
 def bench_symmol(batches, backend: str) -> dict:
@@ -134,9 +150,14 @@ def bench_torch(batches) -> dict:
     params = {name: torch.nn.Parameter(value) for name, value in init.items()}
     optimizer = torch.optim.Adam(list(params.values()), lr=1e-3)
 
+    def bond_term(B: torch.Tensor, bonds: torch.Tensor) -> torch.Tensor:
+        return bonds @ B if bonds.ndim == 2 else B[bonds]
+
     def gin(h: torch.Tensor, src, dst, bonds) -> torch.Tensor:
+        if "atom_projection.W" in params:
+            h = h @ params["atom_projection.W"] + params["atom_projection.b"]
         for i in range(ARGS.depth):
-            messages = torch.relu(h[src] + params[f"mp{i}.B"][bonds])
+            messages = torch.relu(h[src] + bond_term(params[f"mp{i}.B"], bonds))
             aggregated = torch.zeros_like(h).index_add_(0, dst, messages)
             h = torch.relu((h + aggregated) @ params[f"mp{i}.W"] + params[f"mp{i}.b"])
         return h
@@ -144,17 +165,18 @@ def bench_torch(batches) -> dict:
     def dmpnn(x: torch.Tensor, src, dst, bonds) -> torch.Tensor:
         half = src.shape[0] // 2
         reverse = torch.cat([torch.arange(half, 2 * half), torch.arange(0, half)])
-        h0 = torch.relu(x[src] @ params["dmpnn.W_i"] + params["dmpnn.B"][bonds])
-        h = h0
+        z = x[src] @ params["dmpnn.W_i"] + bond_term(params["dmpnn.B"], bonds)  # Chemprop: steps add to z
+        h = torch.relu(z)
         for _ in range(ARGS.depth - 1):
-            into_atoms = torch.zeros_like(x).index_add_(0, dst, h)
-            h = torch.relu(h0 + (into_atoms[src] - h[reverse]) @ params["dmpnn.W_h"])
-        atom_messages = torch.zeros_like(x).index_add_(0, dst, h)
+            into_atoms = torch.zeros(x.shape[0], h.shape[1]).index_add_(0, dst, h)
+            h = torch.relu(z + (into_atoms[src] - h[reverse]) @ params["dmpnn.W_h"])
+        atom_messages = torch.zeros(x.shape[0], h.shape[1]).index_add_(0, dst, h)
         return torch.relu(x @ params["dmpnn.W_o"] + atom_messages @ params["dmpnn.W_m"] + params["dmpnn.b"])
 
     def forward(x: GraphInputs) -> torch.Tensor:
         src, dst, bonds = (torch.from_numpy(a) for a in (x.src, x.dst, x.bond_types))
-        h = params["atom_embedding.W"][torch.from_numpy(x.atom_types)]
+        atoms = torch.from_numpy(x.atom_types)
+        h = atoms if atoms.ndim == 2 else params["atom_embedding.W"][atoms]
         h = (dmpnn if ARGS.message_passing == "dmpnn" else gin)(h, src, dst, bonds)
         pooled = torch.zeros(int(x.n_molecules), h.shape[1]).index_add_(0, torch.from_numpy(x.atom_molecule), h)
         hidden = torch.relu(pooled @ params["readout_dense.W"] + params["readout_dense.b"])
@@ -234,7 +256,8 @@ def main() -> None:
 
         command = (f"python bench/graph_speed.py --epochs {ARGS.epochs} --threads {ARGS.threads} "
                    f"--backends {' '.join(ARGS.backends)} --message-passing {ARGS.message_passing}"
-                   + (" --chemprop" if ARGS.chemprop else "") + (f" --limit {ARGS.limit}" if ARGS.limit else ""))
+                   + (" --chemprop" if ARGS.chemprop else "") + (f" --limit {ARGS.limit}" if ARGS.limit else "")
+                   + f" --atom-features {ARGS.atom_features} --units {ARGS.units} --batch-size {ARGS.batch_size}")
         ARGS.out.parent.mkdir(parents=True, exist_ok=True)
         kind = "D-MPNN (directed bond messages)" if ARGS.message_passing == "dmpnn" else "GIN-style"
         ARGS.out.write_text(
