@@ -234,3 +234,67 @@ def test_cli_trains_on_a_splits_file_and_old_specs_keep_their_update(tmp_path, e
     assert load_model(tmp_path / "legacy").spec.initial_message == "activated"
     featurized = model.featurizer.featurize(pd.read_csv(data)["smiles"].tolist()[:5])
     assert np.isfinite(model.predict_batch(featurized.batch)).all()
+
+
+def test_extra_rdkit_descriptors_are_standardised_stored_and_checked_on_load(tmp_path, example_data):
+    """``--extra-features rdkit2d``: the training set's statistics in the model, the head reads them, RDKit checked."""
+    from rdkit.Chem import Descriptors
+
+    from symmol.models.store import ModelFileError
+
+    data = example_data / "esol.csv"
+    out = tmp_path / "model"
+    assert main(["train", str(data), "--smiles-column", "smiles", "--target", ESOL_TARGET, "--task", "regression",
+                 "--architecture", "dmpnn", "--atom-features", "chemprop", "--extra-features", "rdkit2d",
+                 "--message-units", "16", "--hidden", "8", "--epochs", "1", "--no-progress", "--split-sizes",
+                 "0.2,0.1,0.7", "--out", str(out)]) == 0
+    model = load_model(out)
+    names = [name for name, _ in Descriptors._descList]
+    assert list(model.spec.extra_feature_names) == names and [i.name for i in model.inputs] == ["smiles", "extra"]
+    params = model.get_param_values()
+    smiles = pd.read_csv(data)["smiles"].tolist()
+    featurized = model.featurize(pd.DataFrame({"smiles": smiles[:6]}))
+    descriptors = featurized.batch["extra"].values.astype(np.float64)
+    scaled = np.where(np.isfinite(descriptors), (descriptors - params["extra_scaler.mean"]) / params["extra_scaler.std"],
+                      0.0)
+    assert params["readout_dense.W"].shape == (16 + len(names), 8)
+    assert np.all(params["extra_scaler.std"] > 0) and np.isfinite(params["extra_scaler.mean"]).all()
+    graph = featurized.batch["smiles"]
+    x = graph.graph_inputs()
+    bonds = bond_feature_matrix(graph).astype(np.float64)
+    dense = x._replace(atom_types=atom_feature_matrix(graph).astype(np.float64),
+                       bond_types=np.concatenate([bonds, bonds]))
+    p = {k: v.astype(np.float64) for k, v in params.items()}
+    atoms = dmpnn_atoms(p, dense, model.spec.depth)
+    pooled = np.stack([atoms[x.atom_molecule == m].mean(axis=0) for m in range(len(smiles[:6]))])
+    hidden = np.maximum(np.concatenate([pooled, scaled], axis=1) @ p["readout_dense.W"] + p["readout_dense.b"], 0)
+    expected = (hidden @ p["output.W"] + p["output.b"]) * model.spec.target_std[0] + model.spec.target_mean[0]
+    np.testing.assert_allclose(model.predict_batch(featurized.batch), expected, rtol=1e-4, atol=1e-4)
+    # the statistics are the training rows' (train's seeded random split, 20 % of ESOL)
+    from symmol.evaluation.splits import random_split
+    from symmol.featurizers.descriptors import RDKit2DDescriptors
+
+    train_rows = random_split(len(smiles), (0.2, 0.1, 0.7), seed=0).train
+    train_values = RDKit2DDescriptors().from_smiles([smiles[i] for i in train_rows]).batch.values.astype(np.float64)
+    train_values[~np.isfinite(train_values)] = np.nan
+    np.testing.assert_allclose(params["extra_scaler.mean"], np.nan_to_num(np.nanmean(train_values, axis=0)),
+                               rtol=1e-5, atol=1e-6)
+    spec_path = out / "model.json"
+    stored = json.loads(spec_path.read_text())
+    stored["spec"]["extra_feature_names"] = names[:-1] + ["NotADescriptor"]
+    spec_path.write_text(json.dumps(stored))
+    with pytest.raises(ModelFileError, match=rf"missing here \['NotADescriptor'\], new here \['{names[-1]}'\]"):
+        load_model(out)
+
+
+def test_standardize_layer_statistics_ignore_non_finite_values():
+    from symmol.nn.layers import InputLayer, StandardizeLayer, get_output
+
+    values = np.array([[1.0, np.nan, 5.0], [3.0, np.inf, 5.0], [5.0, np.nan, 5.0]], dtype=np.float32)
+    layer = StandardizeLayer(InputLayer((None, 3), name="x"), np.random.default_rng(0))
+    layer.set_statistics(values)
+    np.testing.assert_allclose(layer.mean.get_value(), [3.0, 0.0, 5.0])
+    np.testing.assert_allclose(layer.std.get_value(), [np.sqrt(8 / 3), 1.0, 1.0], rtol=1e-6)
+    out = get_output(layer, inputs={layer.input_layers[0]: values}).eval()
+    np.testing.assert_allclose(out, [[-np.sqrt(1.5), 0, 0], [0, 0, 0], [np.sqrt(1.5), 0, 0]], rtol=1e-5, atol=1e-6)
+    assert not any("trainable" in tags for tags in layer.params.values())

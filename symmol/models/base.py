@@ -275,6 +275,14 @@ class CompiledModel(ABC):
         """Return copies of every member's parameters, keyed by unique parameter name."""
         return {k: v for member in self.members for k, v in get_all_param_values(member).items()}
 
+    def fit_preprocessing(self, train: Batch) -> None:
+        """Fit data-dependent input transforms on the training rows before training (default: none).
+
+        Called by :func:`symmol.training.train_model`; e.g. a graph network's standardisation of its
+        extra molecule features. Their statistics are non-trainable parameters, saved with the rest.
+        """
+        return None
+
     def head_layer_names(self) -> list[str]:
         """Names of the dense head's layers, the output layer last (member prefixes left out).
 

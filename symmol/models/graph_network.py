@@ -14,17 +14,21 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
+import rdkit
 
 from symmol.data.batch import Batch
+from symmol.data.dense import DenseBatch
 from symmol.data.fingerprints import FingerprintBatch
 from symmol.data.molgraph import N_BOND_TYPES, MolGraphBatch
 from symmol.featurizers.chemprop_features import ATOM_FDIM, BOND_FDIM, atom_feature_matrix, bond_feature_matrix
+from symmol.featurizers.descriptors import RDKit2DDescriptors
 from symmol.featurizers.molgraph import MolGraphFeaturizer
 from symmol.featurizers.morgan import MorganFingerprint
 from symmol.models.base import CompiledModel, ModelInput, ModelSpec, inputs_to_dict, molecule_input
 from symmol.models.options import activation_option, dropout_option, hidden_option, positive_int
 from symmol.models.registry import ModelKind, Option, Problem, register_model_kind
 from symmol.nn.layers import (
+    ConcatLayer,
     DenseLayer,
     DirectedMessagePassingLayer,
     DropoutLayer,
@@ -33,6 +37,7 @@ from symmol.nn.layers import (
     InputLayer,
     Layer,
     MessagePassingLayer,
+    StandardizeLayer,
 )
 
 __all__ = ["AD_FEATURIZER", "DMPNN", "GIN", "GraphModel", "GraphNetwork", "GraphSpec", "build_graph_network",
@@ -44,6 +49,9 @@ READOUTS = ("mean", "sum", "max", "norm")
 #: bond types as ids) or ``chemprop`` (Chemprop v2's 72 atom and 14 bond features,
 #: :mod:`symmol.featurizers.chemprop_features`).
 ATOM_FEATURES = ("embedding", "chemprop")
+#: Molecule-level features concatenated to the readout before the head: none, or RDKit's 2D descriptors
+#: (standardised with the training set's statistics, :class:`~symmol.nn.layers.StandardizeLayer`).
+EXTRA_FEATURES = ("none", "rdkit2d")
 #: Fingerprints of a graph network's applicability domain (``symmol screen --ad``): ECFP4, 2048 bits,
 #: computed from the graphs themselves (:meth:`MorganFingerprint.from_graphs`).
 AD_FEATURIZER = MorganFingerprint(radius=2, fp_size=2048)
@@ -78,13 +86,14 @@ def build_graph_network(n_outputs: int, rng: np.random.Generator, units: int = 1
                         hidden: int | Sequence[int] = 256, message_passing: str = "gin", dropout: float = 0.0,
                         activation: str = "relu", inputs: tuple[InputLayer, ...] | None = None,
                         prefix: str = "", seed: int = 0, atom_features: str = "embedding",
-                        initial_message: str = "pre-activation") -> GraphNetwork:
+                        initial_message: str = "pre-activation", extra: Layer | None = None) -> GraphNetwork:
     """Embedding → message passing → readout → [Dropout → Dense]* → Dropout → Dense(identity).
 
     ``atom_features="chemprop"`` reads Chemprop's atom and bond feature rows instead of embedding
     the atom invariants: the D-MPNN takes them as they are (Chemprop's ``W_i [x; b]``), GIN projects
     the atoms to ``units`` first. ``initial_message`` is the D-MPNN's
-    (:class:`~symmol.nn.layers.DirectedMessagePassingLayer`'s ``initial``).
+    (:class:`~symmol.nn.layers.DirectedMessagePassingLayer`'s ``initial``). ``extra``: a layer of
+    molecule-level features ``(n_molecules, d)`` concatenated to the readout before the head.
 
     ``message_passing="gin"``: ``depth`` × :class:`~symmol.nn.layers.MessagePassingLayer` (atom
     messages); ``"dmpnn"``: one :class:`~symmol.nn.layers.DirectedMessagePassingLayer` of ``depth``
@@ -126,6 +135,8 @@ def build_graph_network(n_outputs: int, rng: np.random.Generator, units: int = 1
     for i in range(depth if message_passing == "gin" else 0):
         h = MessagePassingLayer(h, src, dst, bonds, rng, n_bond_types=n_bond_types, name=f"{prefix}mp{i}")
     out: Layer = GraphReadoutLayer(h, atom_molecule, n_molecules, mode=readout, name=f"{prefix}readout")
+    if extra is not None:
+        out = ConcatLayer([out, extra], name=f"{prefix}readout_and_extra")
     for i, width in enumerate(widths):
         if dropout:
             out = DropoutLayer(out, dropout, seed=seed * 1000 + i, name=f"{prefix}dropout{i}")
@@ -167,6 +178,12 @@ class GraphSpec(ModelSpec):
     atom_features
         ``"embedding"`` or ``"chemprop"`` (:data:`ATOM_FEATURES`); ``"chemprop"`` needs the
         ``chemprop_molgraph`` featurizer.
+    extra_features
+        ``"none"`` or ``"rdkit2d"`` (:data:`EXTRA_FEATURES`): RDKit's 2D descriptors, a second input
+        ``extra`` read from the SMILES, standardised and concatenated to the readout.
+    extra_feature_names
+        The descriptor names the model was trained with (RDKit's list when it was built); a model
+        refuses to load under an RDKit whose list differs.
     initial_message
         What each D-MPNN step adds its messages to: ``"pre-activation"`` (Chemprop's) or
         ``"activated"``, the form of graph networks saved before this field existed (a spec
@@ -185,6 +202,8 @@ class GraphSpec(ModelSpec):
     activation: str = "relu"
     n_atom_types: int = 1024
     atom_features: str = "embedding"
+    extra_features: str = "none"
+    extra_feature_names: tuple[str, ...] = ()
     initial_message: str = "pre-activation"
     target_mean: tuple[float, ...] = ()
     target_std: tuple[float, ...] = ()
@@ -199,6 +218,8 @@ class GraphSpec(ModelSpec):
             raise ValueError(f"readout must be one of {READOUTS}, got {self.readout!r}")
         if self.atom_features not in ATOM_FEATURES:
             raise ValueError(f"atom_features must be one of {ATOM_FEATURES}, got {self.atom_features!r}")
+        if self.extra_features not in EXTRA_FEATURES:
+            raise ValueError(f"extra_features must be one of {EXTRA_FEATURES}, got {self.extra_features!r}")
         if self.initial_message not in DirectedMessagePassingLayer.INITIAL:
             raise ValueError(f"initial_message must be one of {DirectedMessagePassingLayer.INITIAL}, "
                              f"got {self.initial_message!r}")
@@ -209,6 +230,8 @@ class GraphSpec(ModelSpec):
             raise ValueError(f"hidden layer widths must be positive integers, got {self.hidden}")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+
+    TUPLE_FIELDS: ClassVar[tuple[str, ...]] = (*ModelSpec.TUPLE_FIELDS, "extra_feature_names")
 
     @property
     def architecture(self) -> str:
@@ -253,12 +276,20 @@ class GraphModel(CompiledModel):
 
     def __init__(self, spec: GraphSpec, backend: str = "numba"):
         super().__init__(spec, backend)
-        if not isinstance(self.featurizer, MolGraphFeaturizer):
-            raise ValueError(f"a graph network reads molecular graphs, not {self.featurizer.kind!r}")
-        if self.featurizer.chemprop_features != (spec.atom_features == "chemprop"):
-            raise ValueError(f"atom_features={spec.atom_features!r} does not fit featurizer {self.featurizer.kind!r}")
+        graph_featurizer = self.inputs[0].featurizer
+        if not isinstance(graph_featurizer, MolGraphFeaturizer):
+            raise ValueError(f"a graph network reads molecular graphs, not {graph_featurizer.kind!r}")
+        if graph_featurizer.chemprop_features != (spec.atom_features == "chemprop"):
+            raise ValueError(f"atom_features={spec.atom_features!r} does not fit featurizer {graph_featurizer.kind!r}")
         inputs = graph_input_layers(spec.atom_features)
         self.input_layers = list(inputs)
+        #: The standardisation of the extra molecule features, shared by the members (None without them).
+        self.extra_scaler: StandardizeLayer | None = None
+        if spec.extra_features == "rdkit2d":
+            _check_descriptor_names(spec.extra_feature_names)
+            extra_input = InputLayer((None, len(spec.extra_feature_names)), dtype="float32", name="extra_features")
+            self.input_layers.append(extra_input)
+            self.extra_scaler = StandardizeLayer(extra_input, np.random.default_rng(0), name="extra_scaler")
         self.members = []
         for member in range(spec.ensemble_size):
             seed = spec.seed + 1000 * member
@@ -267,7 +298,7 @@ class GraphModel(CompiledModel):
                 n_atom_types=spec.n_atom_types, readout=spec.readout, hidden=spec.hidden,
                 message_passing=spec.message_passing, dropout=spec.dropout, activation=spec.activation,
                 inputs=inputs, prefix=f"m{member}." if spec.ensemble_size > 1 else "", seed=seed,
-                atom_features=spec.atom_features, initial_message=spec.initial_message)
+                atom_features=spec.atom_features, initial_message=spec.initial_message, extra=self.extra_scaler)
             self.members.append(network.output)
 
     def batch_arrays(self, batch: Batch) -> tuple[np.ndarray, ...]:
@@ -279,13 +310,25 @@ class GraphModel(CompiledModel):
         (n_atoms, 72) and (n_edges, 14) instead (each bond's row for both of its edges).
         ``batch`` must be a :class:`~symmol.data.molgraph.MolGraphBatch`.
         """
-        assert isinstance(batch, MolGraphBatch)
-        arrays = batch.graph_inputs(n_atom_types=self.spec.n_atom_types, n_bond_types=N_BOND_TYPES)
-        if self.spec.atom_features != "chemprop":
+        graph = self.part(batch, "smiles")
+        assert isinstance(graph, MolGraphBatch)
+        arrays = graph.graph_inputs(n_atom_types=self.spec.n_atom_types, n_bond_types=N_BOND_TYPES)
+        if self.spec.atom_features == "chemprop":
+            bond_features = bond_feature_matrix(graph)
+            arrays = arrays._replace(atom_types=atom_feature_matrix(graph),
+                                     bond_types=np.concatenate([bond_features, bond_features]))
+        if self.extra_scaler is None:
             return tuple(arrays)
-        bond_features = bond_feature_matrix(batch)
-        return (atom_feature_matrix(batch), arrays.src, arrays.dst, np.concatenate([bond_features, bond_features]),
-                arrays.atom_molecule, arrays.n_molecules)
+        extra = self.part(batch, "extra")
+        assert isinstance(extra, DenseBatch)
+        return (*arrays, np.ascontiguousarray(extra.values, dtype=np.float32))
+
+    def fit_preprocessing(self, train: Batch) -> None:
+        """Set the extra features' standardisation from the training rows (nothing to do without them)."""
+        if self.extra_scaler is not None:
+            extra = self.part(train, "extra")
+            assert isinstance(extra, DenseBatch)
+            self.extra_scaler.set_statistics(extra.values)
 
     def head_layer_names(self) -> list[str]:
         """Return the dense layers after the readout (``readout_dense``, ``readout_dense1``, ...) and ``output``."""
@@ -293,22 +336,38 @@ class GraphModel(CompiledModel):
 
     def ad_fingerprints(self, batch: Batch) -> FingerprintBatch:
         """ECFP4 (2048 bits) of the graphs (:data:`AD_FEATURIZER`); graphs without atoms give empty rows."""
-        assert isinstance(batch, MolGraphBatch)
-        return AD_FEATURIZER.from_graphs(batch)
+        graph = self.part(batch, "smiles")
+        assert isinstance(graph, MolGraphBatch)
+        return AD_FEATURIZER.from_graphs(graph)
 
 
 # --------------------------------------------------------------------------
 # registry entries
 # --------------------------------------------------------------------------
+def _check_descriptor_names(names: Sequence[str]) -> None:
+    """Raise ValueError naming the difference if this RDKit's 2D descriptor list is not ``names``."""
+    current = RDKit2DDescriptors().feature_names
+    if list(names) != current:
+        missing = [n for n in names if n not in current]
+        new = [n for n in current if n not in names]
+        order = "" if missing or new else "; the same names in another order"
+        raise ValueError(f"the model was trained on {len(names)} RDKit 2D descriptors, RDKit {rdkit.__version__} "
+                         f"computes {len(current)}: missing here {missing}, new here {new}{order}")
+
+
 def _inputs(options: dict[str, Any]) -> list[ModelInput]:
     chemprop_features = options["atom_features"] == "chemprop"
-    return [ModelInput("smiles", "smiles", MolGraphFeaturizer(chemprop_features=chemprop_features))]
+    inputs = [ModelInput("smiles", "smiles", MolGraphFeaturizer(chemprop_features=chemprop_features))]
+    if options["extra_features"] == "rdkit2d":
+        inputs.append(ModelInput("extra", "smiles", RDKit2DDescriptors()))
+    return inputs
 
 
 def _spec_builder(message_passing: str):
     def build(problem: Problem, inputs: list[ModelInput], options: dict[str, Any]) -> GraphSpec:
+        names = tuple(RDKit2DDescriptors().feature_names) if options["extra_features"] == "rdkit2d" else ()
         return GraphSpec(**problem.spec_fields(), inputs=inputs_to_dict(inputs), message_passing=message_passing,
-                         **{name: options[name] for name in _GRAPH_FIELDS})
+                         extra_feature_names=names, **{name: options[name] for name in _GRAPH_FIELDS})
     return build
 
 
@@ -316,7 +375,8 @@ def _options(spec: ModelSpec) -> dict[str, Any]:
     return {name: getattr(spec, name) for name in _GRAPH_FIELDS}
 
 
-_GRAPH_FIELDS = ("units", "depth", "readout", "hidden", "dropout", "activation", "n_atom_types", "atom_features")
+_GRAPH_FIELDS = ("units", "depth", "readout", "hidden", "dropout", "activation", "n_atom_types", "atom_features",
+                 "extra_features")
 _GRAPH_OPTIONS = (
     Option("units", 300, "width of atom embeddings and messages (Chemprop's d_h)", parse=positive_int,
            flag="--message-units"),
@@ -328,6 +388,8 @@ _GRAPH_OPTIONS = (
     Option("n_atom_types", 1024, "buckets of the atom-invariant embedding", parse=positive_int),
     Option("atom_features", "embedding", "atom and bond inputs: an embedding of the Morgan invariant, or "
            "Chemprop's 72 atom and 14 bond features", choices=ATOM_FEATURES),
+    Option("extra_features", "none", "molecule features concatenated before the head: RDKit's 2D descriptors, "
+           "standardised on the training set", choices=EXTRA_FEATURES),
 )
 
 def _search_space(trial: Any) -> dict[str, Any]:

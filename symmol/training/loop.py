@@ -186,6 +186,7 @@ def train_model(model: CompiledModel, train: Batch, train_y: np.ndarray, val: Ba
         if on_validation is not None and history.val_score:
             on_validation(0, history.val_score[0])
         return history
+    model.fit_preprocessing(train)
     loop = _Loop(model, train, train_y, config)
     history = TrainHistory()
     early_stopping = config.patience > 0 and val is not None

@@ -16,7 +16,7 @@ As in ``lasagne.layers``, the layers are grouped in submodules and all re-export
                             :class:`FingerprintDenseLayer`
 :mod:`~.conv`               :class:`Conv1DLayer`, :class:`GlobalPoolLayer`
 :mod:`~.embedding`          :class:`EmbeddingLayer`
-:mod:`~.norm`               :class:`BatchNormLayer`, :class:`LayerNormLayer`
+:mod:`~.norm`               :class:`BatchNormLayer`, :class:`LayerNormLayer`, :class:`StandardizeLayer`
 :mod:`~.recurrent`          :class:`GRULayer`
 :mod:`~.graph`              :class:`MessagePassingLayer`, :class:`DirectedMessagePassingLayer`,
                             :class:`GraphReadoutLayer`, :data:`N_BOND_TYPES`
@@ -55,7 +55,7 @@ from symmol.nn.layers.helper import (
 from symmol.nn.layers.input import InputLayer
 from symmol.nn.layers.merge import ConcatLayer, ElemwiseSumLayer, residual_block
 from symmol.nn.layers.noise import DropoutLayer
-from symmol.nn.layers.norm import BatchNormLayer, LayerNormLayer
+from symmol.nn.layers.norm import BatchNormLayer, LayerNormLayer, StandardizeLayer
 from symmol.nn.layers.recurrent import GRULayer
 
 __all__ = [
@@ -77,6 +77,7 @@ __all__ = [
     "InputLayer",
     "Layer",
     "LayerNormLayer",
+    "StandardizeLayer",
     "MergeLayer",
     "MessagePassingLayer",
     "NonlinearityLayer",

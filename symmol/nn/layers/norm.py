@@ -1,6 +1,6 @@
-"""Normalisation layers: batch normalisation (running statistics as state updates) and layer normalisation.
+"""Normalisation layers: batch normalisation, layer normalisation, fixed standardisation of input features.
 
-Mirrors ``lasagne.layers.normalization``.
+Batch normalisation keeps running statistics as state updates. Mirrors ``lasagne.layers.normalization``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from symmol.nn.init import Constant
 from symmol.nn.layers.base import FLOATX, Layer
 from symmol.nn.layers.helper import output_units
 
-__all__ = ["BatchNormLayer", "LayerNormLayer"]
+__all__ = ["BatchNormLayer", "LayerNormLayer", "StandardizeLayer"]
 
 
 class BatchNormLayer(Layer):
@@ -117,3 +117,56 @@ class LayerNormLayer(Layer):
         mean = incoming.mean(axis=-1, keepdims=True)
         var = pt.sqr(incoming - mean).mean(axis=-1, keepdims=True)
         return (incoming - mean) / pt.sqrt(var + np.float32(self.eps)) * self.gamma + self.beta
+
+
+class StandardizeLayer(Layer):
+    """Fixed standardisation of input features: ``(x - mean) / std``, non-finite inputs mapped to 0.
+
+    The statistics are state, not weights (``trainable=False``): set them from the training data
+    with :meth:`set_statistics` before training, as scikit-learn's ``StandardScaler.fit`` would; they
+    are saved with the other parameters. Chemprop scales its extra molecule features the same way
+    (``X_d_transform``). A missing or non-finite feature becomes 0, the training mean.
+
+    Parameters
+    ----------
+    incoming : Layer
+        ``(n, units)`` float32 features (NaN where missing).
+    rng : numpy.random.Generator
+        Passed to the initialisers (mean 0, std 1).
+    name : str, optional
+
+    Output: ``(n, units)`` float32, every entry finite.
+    """
+
+    def __init__(self, incoming: Layer, rng: np.random.Generator, name: str | None = None):
+        super().__init__(incoming, name)
+        self.units = output_units(incoming)
+        self.mean = self.add_param(Constant(0.0), (self.units,), "mean", rng, trainable=False)
+        self.std = self.add_param(Constant(1.0), (self.units,), "std", rng, trainable=False)
+
+    def set_statistics(self, features: np.ndarray) -> None:
+        """Set ``mean`` and ``std`` from ``(n, units)`` training features, over each column's finite values.
+
+        A column without finite values gets mean 0; a constant one std 1 (both then map to 0).
+
+        Raises
+        ------
+        ValueError
+            If ``features`` is not ``(n, units)``.
+        """
+        values = np.asarray(features, dtype=np.float64)
+        if values.ndim != 2 or values.shape[1] != self.units:
+            raise ValueError(f"features must be (n, {self.units}), got {values.shape}")
+        finite = np.isfinite(values)
+        counts = finite.sum(axis=0)
+        filled = np.where(finite, values, 0.0)
+        mean = np.divide(filled.sum(axis=0), counts, out=np.zeros(self.units), where=counts > 0)
+        spread = np.where(finite, values - mean, 0.0)
+        std = np.sqrt(np.divide((spread ** 2).sum(axis=0), counts, out=np.zeros(self.units), where=counts > 0))
+        self.mean.set_value(mean.astype(FLOATX))
+        self.std.set_value(np.where(std > 0, std, 1.0).astype(FLOATX))
+
+    def get_output_for(self, incoming, deterministic: bool = False):
+        """Return ``(x - mean) / std`` where ``x`` is finite, else 0, of ``x``'s shape."""
+        scaled = (incoming - self.mean) / self.std
+        return pt.switch(pt.isfinite(scaled), scaled, np.float32(0.0))
