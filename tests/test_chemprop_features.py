@@ -255,8 +255,8 @@ def test_extra_rdkit_descriptors_are_standardised_stored_and_checked_on_load(tmp
     smiles = pd.read_csv(data)["smiles"].tolist()
     featurized = model.featurize(pd.DataFrame({"smiles": smiles[:6]}))
     descriptors = featurized.batch["extra"].values.astype(np.float64)
-    scaled = np.where(np.isfinite(descriptors), (descriptors - params["extra_scaler.mean"]) / params["extra_scaler.std"],
-                      0.0)
+    scaled = (descriptors - params["extra_scaler.mean"]) / params["extra_scaler.std"]
+    scaled = np.where(np.isfinite(scaled), scaled, 0.0)
     assert params["readout_dense.W"].shape == (16 + len(names), 8)
     assert np.all(params["extra_scaler.std"] > 0) and np.isfinite(params["extra_scaler.mean"]).all()
     graph = featurized.batch["smiles"]
