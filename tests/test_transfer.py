@@ -82,6 +82,18 @@ def test_fine_tuning_copies_all_but_the_output_and_freezes_the_encoder(example_d
     assert values["output.W"].shape == (8, 1)
 
 
+def test_an_ensemble_fine_tunes_every_member_from_the_pretrained_encoder(example_data, pretrained):
+    out, _ = pretrained
+    source = load_model(out).get_param_values()
+    smiles, y = _esol(example_data, 80)
+    estimator = QSARModel("regression", "dmpnn", ensemble_size=2, epochs=1, patience=0, progress=False,
+                          init_from=out, freeze="encoder").fit(smiles, y)
+    values = estimator.model_.get_param_values()
+    for member in ("m0.", "m1."):
+        np.testing.assert_array_equal(values[f"{member}dmpnn.W_h"], source["dmpnn.W_h"])
+    assert not np.array_equal(values["m0.output.W"], values["m1.output.W"])  # own output layers
+
+
 def test_freeze_forms_and_errors(example_data, pretrained):
     out, _ = pretrained
     model = load_model(out)
