@@ -70,7 +70,7 @@ def test_reader_properties_equal_rdkit_getters(bundled_smiles):
     status, atom_offsets, _, _, bond_offsets, bond_atoms, _, atoms, bonds = smiles_feature_graph_batch(
         *encode_smiles(bundled_smiles))
     accepted = np.flatnonzero(status == 0)
-    assert accepted.size > 8000  # of 10,257 rows; stereo markup is refused (status 8)
+    assert accepted.size > 8000  # of 11,009 rows; stereo markup is refused (status 8)
     assert (status == 8).sum() > 1000
     atom_columns = [ATOM_PROPERTIES.index(name) for name in ATOM_PROPERTIES]
     hybridizations_seen = set()
