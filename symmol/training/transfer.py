@@ -130,13 +130,11 @@ def freeze(model: CompiledModel, how: str) -> list[str]:
         for layer in get_all_layers(member):
             for param, tags in layer.params.items():
                 name = str(param.name)
-                if "trainable" in tags and (name in encoder or _layer_of(name) in frozen_layers):
-                    tags.discard("trainable")
-                    tags.add("frozen")
-                    frozen.append(name)
-                elif "frozen" in tags and name not in encoder and _layer_of(name) not in frozen_layers:
-                    tags.discard("frozen")
-                    tags.add("trainable")
-                elif "frozen" in tags:
+                wanted = name in encoder or _layer_of(name) in frozen_layers
+                if wanted and "trainable" in tags:
+                    tags.symmetric_difference_update({"trainable", "frozen"})
+                elif not wanted and "frozen" in tags:
+                    tags.symmetric_difference_update({"trainable", "frozen"})
+                if "frozen" in tags:
                     frozen.append(name)
     return sorted(set(frozen))
