@@ -12,6 +12,7 @@ regressor otherwise.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -333,6 +334,11 @@ averaging, ema_decay, swa_start, bagging, seed, progress, encoder_lr
         elif self.freeze != "none":
             raise ValueError(f"freeze={self.freeze!r} needs a pretrained model (init_from)")
         self.history_: TrainHistory = train_model(model, batch, y_train, val_batch, y_val, config, on_validation)
+        if val_batch is not None and y_val is not None:
+            try:  # calibrators for predict --calibration, on the rows that chose the epoch (Chemprop's practice)
+                model.calibrate(val_batch, y_val)
+            except ValueError as exc:
+                warnings.warn(f"no calibration stored: {exc}", stacklevel=2)
         fingerprints = model.ad_fingerprints(batch)
         if fingerprints is not None:
             model.train_fingerprints = fingerprints.to_packed()

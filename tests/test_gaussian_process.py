@@ -177,7 +177,9 @@ def test_regression_matches_numpy_and_reaches_esol_target():
     variance = s - np.einsum("ij,ji->i", cross, np.linalg.solve(covariance, cross.T))
     scores, std = model.predict_with_spread(test_fp)
     np.testing.assert_allclose(scores[:, 0], mean * y_train.std() + y_train.mean(), rtol=1e-4, atol=1e-4)
-    np.testing.assert_allclose(std[:, 0], np.sqrt(np.maximum(variance, 0)) * y_train.std(), rtol=1e-3, atol=1e-4)
+    # the spread of a new measurement: latent variance plus the noise (R&W eq. 2.24 with the noise term)
+    np.testing.assert_allclose(std[:, 0], np.sqrt(np.maximum(variance, 0) + noise) * y_train.std(), rtol=1e-3,
+                               atol=1e-4)
     # the optimum: a stationary point of the likelihood
     _, gradient = nlml_in_eigenbasis(count_kernel(train_fp.arrays(), train_fp.arrays()), z)(
         np.array([math.log(s), math.log(noise), mu]))

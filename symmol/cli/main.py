@@ -26,6 +26,8 @@ COMMANDS = {
     "predict": ("symmol.cli.predict", "predict target values for molecules (.csv/.smi/.sdf[.gz]) with trained models"),
     "screen": ("symmol.cli.screen", "score every molecule of a library (.csv/.smi/.sdf[.gz]) with trained models, "
                                     "keeping the top K"),
+    "calibrate": ("symmol.cli.calibrate", "fit a trained model's uncertainty and probability calibrators on labelled "
+                                          "rows (z-scaling, conformal, Platt, isotonic) and store them with it"),
     "tune": ("symmol.cli.tune", "search architectures and hyperparameters with Optuna (resumable, parallel) and keep "
                                 "the best model"),
     "pretrain": ("symmol.cli.pretrain", "pretrain a model on an unlabelled library to predict RDKit's 2D descriptors "

@@ -6,6 +6,7 @@ import argparse
 import os
 
 from symmol.screen import screen_library
+from symmol.screen.scoring import ALL_CALIBRATION_METHODS, UncertaintyRequest
 
 __all__ = ["add_arguments", "run"]
 
@@ -42,6 +43,17 @@ def add_arguments(parser: argparse.ArgumentParser, with_top: bool = True, defaul
                              "kept and named in the 'filters' column but not ranked")
     parser.add_argument("--ad", action="store_true",
                         help="add 'ad': max Tanimoto similarity to the (first) model's training set")
+    uncertainty = parser.add_argument_group("uncertainty")
+    uncertainty.add_argument("--uncertainty", default=None, metavar="ESTIMATOR",
+                             help="spread estimator of <target>_std: ensemble (a model trained with "
+                                  "--ensemble-size > 1) or gp [default: the model's own, if it has one]")
+    uncertainty.add_argument("--calibration", choices=ALL_CALIBRATION_METHODS, default=None,
+                             help="apply the model's stored calibration (fitted on the validation set by `symmol "
+                                  "train`, or by `symmol calibrate`): zscaling or conformal adds <target>_lower/"
+                                  "_upper (regression); conformal adds the label set <target>_set, platt or "
+                                  "isotonic calibrate the probabilities (classification)")
+    uncertainty.add_argument("--coverage", type=float, default=0.9,
+                             help="nominal coverage of the intervals and label sets [default 0.9]")
     parser.add_argument("--backend", choices=("numba", "c"), default="numba")
     parser.add_argument("--no-progress", action="store_true")
 
@@ -53,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
         id_column=args.id_column, chunk_size=args.chunk_size, n_jobs=args.n_jobs, scheduler=args.scheduler,
         resume=args.resume, filters=args.filter, applicability_domain=args.ad, backend=args.backend,
         progress=not args.no_progress,
+        uncertainty=UncertaintyRequest(args.uncertainty, args.calibration, args.coverage),
     )
     resumed = f", {summary.resumed_chunks} chunks resumed" if summary.resumed_chunks else ""
     filtered = f", {summary.filtered} filtered" if args.filter else ""

@@ -18,12 +18,14 @@ import pandas as pd
 
 from symmol.chem.io import read_molecules
 from symmol.cli.options import add_model_options, chosen_options
-from symmol.data.batch import Featurized
+from symmol.data.batch import Batch, Featurized
 from symmol.estimator import QSARModel
 from symmol.evaluation import plots
+from symmol.evaluation.calibration import calibration_report
 from symmol.evaluation.metrics import task_metrics
 from symmol.evaluation.splits import Split, count_splits, random_split, read_splits_file, scaffold_split
 from symmol.evaluation.targets import target_matrix
+from symmol.models.base import CompiledModel
 from symmol.models.registry import architecture_of
 from symmol.models.store import load_model
 from symmol.nn.updates import OPTIMIZERS
@@ -211,6 +213,9 @@ def _train_one(args: argparse.Namespace, table: pd.DataFrame, y: np.ndarray, fea
     model = estimator.model_
     scores = {name: model.predict_batch(batch.take(rows)) for name, rows in sets.items() if rows.size}
     metrics = {name: task_metrics(args.task, y[sets[name]], s, args.targets) for name, s in scores.items()}
+    if model.calibration is not None and "test" in scores:
+        metrics["test"]["uncertainty"] = _uncertainty_report(model, batch.take(sets["test"]), y[sets["test"]],
+                                                             scores["test"])
     estimator.save(out)
     (out / "metrics.json").write_text(json.dumps(_clean_json(metrics), indent=2) + "\n")
     history = estimator.history_
@@ -234,12 +239,43 @@ def _train_one(args: argparse.Namespace, table: pd.DataFrame, y: np.ndarray, fea
     return metrics
 
 
+def _uncertainty_report(model: CompiledModel, test: Batch, y: np.ndarray, scores: np.ndarray) -> dict[str, Any]:
+    """Test-set uncertainty metrics of the model's stored calibration (fitted on the validation set)."""
+    calibration = model.calibration
+    assert calibration is not None
+    std = None if calibration.uncertainty is None else model.predict_with_spread(test, calibration.uncertainty)[1]
+    return calibration_report(calibration, y, scores, std)
+
+
+def _print_uncertainty(report: dict[str, Any]) -> None:
+    shown = []
+    if "conformal" in report and "coverage" in report["conformal"]:
+        found = report["conformal"]
+        shown.append(f"conformal {report['coverage']:.0%} intervals cover {found['coverage']:.3f} "
+                     f"(mean width {found['width']:.3g})")
+    elif "conformal" in report and "set_coverage" in report["conformal"]:
+        found = report["conformal"]
+        shown.append(f"conformal {report['coverage']:.0%} label sets cover {found['set_coverage']:.3f} "
+                     f"(mean size {found['set_size']:.2f})")
+    for method in ("uncalibrated", "zscaling", "platt", "isotonic"):
+        found = report.get(method, {})
+        for key in ("miscalibration_area", "ece"):
+            if key in found:
+                shown.append(f"{key.replace('_', ' ')} {found[key]:.3f} ({method})")
+    if "uncalibrated" in report and "spearman" in report["uncalibrated"]:
+        shown.append(f"Spearman(|error|, σ) {report['uncalibrated']['spearman']:.3f}")
+    if shown:
+        print("test uncertainty: " + "; ".join(shown))
+
+
 def _print_metrics(task: str, metrics: dict, best_epoch: int) -> None:
     keys = ("roc_auc", "pr_auc") if task == "classification" else ("rmse", "mae", "r2")
     print(f"best epoch: {best_epoch + 1}")
     print(f"{'set':<6}" + "".join(f"{k:>10}" for k in keys))
     for name, m in metrics.items():
         print(f"{name:<6}" + "".join(f"{m[k]:>10.4f}" for k in keys))
+    if "test" in metrics and "uncertainty" in metrics["test"]:
+        _print_uncertainty(metrics["test"]["uncertainty"])
     if "test" in metrics and len(metrics["test"]["per_task"]) > 1:
         print("test per task:")
         for task_name, m in metrics["test"]["per_task"].items():

@@ -23,6 +23,7 @@ import pytensor.tensor as pt
 from symmol.compile import compile_predict
 from symmol.data.batch import Batch, Featurized, MultiInputBatch
 from symmol.data.fingerprints import FingerprintBatch
+from symmol.evaluation.calibration import Calibration
 from symmol.featurizers.base import Featurizer, FingerprintFeaturizer
 from symmol.featurizers.registry import featurizer_from_dict
 from symmol.nn.layers import Layer, get_all_param_values, set_all_param_values
@@ -186,6 +187,8 @@ class CompiledModel(ABC):
         #: Training settings (:meth:`symmol.training.config.TrainConfig.to_dict`) once trained; stored in
         #: ``model.json``.
         self.train_config: dict | None = None
+        #: Calibrators fitted on held-out rows (:meth:`calibrate`); stored in ``calibration.json``.
+        self.calibration: Calibration | None = None
 
     # -- what subclasses define -------------------------------------------------------------
     @abstractmethod
@@ -331,24 +334,70 @@ class CompiledModel(ABC):
         return self._unscale(out)
 
     @property
-    def reports_spread(self) -> bool:
-        """Whether :meth:`predict_with_spread` gives a standard deviation (an ensemble's over its members)."""
-        return self.spec.ensemble_size > 1
+    def uncertainty_methods(self) -> tuple[str, ...]:
+        """The predictive-spread estimators this model offers, the default first.
 
-    def predict_with_spread(self, batch: Batch) -> tuple[np.ndarray, np.ndarray | None]:
-        """Scores and their standard deviation, when the model has one (:attr:`reports_spread`).
+        ``"ensemble"``: the standard deviation over an ensemble's members (Lakshminarayanan et al.,
+        NeurIPS 2017, arXiv:1612.01474). Kinds with their own spread (a GP's variance) override this.
+        """
+        return ("ensemble",) if self.spec.ensemble_size > 1 else ()
+
+    @property
+    def reports_spread(self) -> bool:
+        """Whether :meth:`predict_with_spread` gives a standard deviation (any :attr:`uncertainty_methods`)."""
+        return bool(self.uncertainty_methods)
+
+    def predict_with_spread(self, batch: Batch, method: str | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+        """Scores and their standard deviation by ``method`` (default: the first of :attr:`uncertainty_methods`).
 
         Returns
         -------
         scores : (n_rows, n_targets) float32
             As :meth:`predict_batch` (an ensemble's member mean).
         std : (n_rows, n_targets) float32 or None
-            The members' standard deviation, in the units of ``scores``; ``None`` for one member.
+            In the units of ``scores``; ``None`` for a model without an estimator when ``method`` is None.
+
+        Raises
+        ------
+        ValueError
+            For a ``method`` this model does not offer.
         """
-        if not self.reports_spread:
+        method = self.resolve_uncertainty(method)
+        if method is None:
             return self.predict_batch(batch), None
         members = self.predict_members(batch)
         return members.mean(axis=0), members.std(axis=0)
+
+    def resolve_uncertainty(self, method: str | None) -> str | None:
+        """Return the estimator ``method`` names: the first offered when ``None`` (``None`` if none is).
+
+        Raises
+        ------
+        ValueError
+            For a ``method`` this model does not offer, naming those it does.
+        """
+        if method is None:
+            return self.uncertainty_methods[0] if self.uncertainty_methods else None
+        if method not in self.uncertainty_methods:
+            offered = ", ".join(self.uncertainty_methods) or "none (train an ensemble: --ensemble-size 5)"
+            raise ValueError(f"this {type(self).__name__} has no {method!r} uncertainty; it offers: {offered}")
+        return method
+
+    def calibrate(self, batch: Batch, y: np.ndarray, uncertainty: str | None = None,
+                  source: str = "validation set") -> Calibration:
+        """Fit every calibrator that applies on labelled rows and keep it as :attr:`calibration`.
+
+        Regression calibrators use σ from ``uncertainty`` (default: the model's first estimator;
+        none: conformal intervals of one width per target). ``y``: ``(n_rows, n_targets)``, NaN = not
+        measured. Returns the :class:`~symmol.evaluation.calibration.Calibration`.
+        """
+        if self.task == "regression":
+            method = self.resolve_uncertainty(uncertainty)
+            scores, std = self.predict_with_spread(batch, method)
+        else:
+            method, scores, std = None, self.predict_batch(batch), None
+        self.calibration = Calibration.fit(self.task, self.targets, y, scores, std, method, source)
+        return self.calibration
 
     def predict_batch(self, batch: Batch, batch_size: int | None = None) -> np.ndarray:
         """Score a batch; rows of invalid inputs get scores too: mask them.

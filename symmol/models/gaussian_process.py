@@ -427,23 +427,28 @@ class GaussianProcess(CompiledModel):
         return self.predict_batch(batch)[None]
 
     @property
-    def reports_spread(self) -> bool:
-        """Regression GPs report their predictive standard deviation."""
-        return self.task == "regression"
+    def uncertainty_methods(self) -> tuple[str, ...]:
+        """``("gp",)`` for regression: the posterior predictive standard deviation."""
+        return ("gp",) if self.task == "regression" else ()
 
-    def predict_with_spread(self, batch: Batch) -> tuple[np.ndarray, np.ndarray | None]:
-        """Scores and, for regression, the latent standard deviation in target units.
+    def predict_with_spread(self, batch: Batch, method: str | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+        """Scores and, for regression, the predictive standard deviation of a measurement, in target units.
+
+        The variance is the latent posterior variance plus the fitted noise variance (R&W eq. 2.24
+        with the noise term: the spread of a new measured value, not only of the latent mean).
 
         Returns
         -------
         scores : (n_rows, n_targets) float32
         std : (n_rows, n_targets) float32 or None
         """
+        self.resolve_uncertainty(method)
         mean, variance = self._latent(batch)
         if self.task == "classification":
             probability = scipy.special.expit(mean / np.sqrt(1.0 + math.pi * variance / 8.0))
             return probability.astype(np.float32), None
-        std = np.sqrt(variance)
+        noise = np.array([fit.hyper[1] for fit in self._fits])
+        std = np.sqrt(variance + noise[None, :])
         if self.spec.target_std:
             std = std * np.asarray(self.spec.target_std)
         return self._unscale(mean.astype(np.float32)), std.astype(np.float32)

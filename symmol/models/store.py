@@ -1,4 +1,4 @@
-"""Model directories: ``model.json`` (spec and provenance) + ``params.npz`` (weights).
+"""Model directories: ``model.json`` (spec and provenance) + ``params.npz`` (weights) [+ ``calibration.json``].
 
 No pickle anywhere: the spec is JSON and the weights are loaded with
 ``numpy.load(..., allow_pickle=False)``. Loading rebuilds the symbolic graph from the spec through
@@ -19,11 +19,12 @@ from typing import Any
 
 import numpy as np
 
+from symmol.evaluation.calibration import Calibration
 from symmol.models.base import CompiledModel
 from symmol.models.registry import architecture_of, model_class
 from symmol.provenance import atomic_write_bytes, atomic_write_json, sha256_file, versions
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "ModelFileError", "load_model", "save_model"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "ModelFileError", "load_model", "save_calibration", "save_model"]
 
 FORMAT = "symmol-model"
 #: Version written by :func:`save_model`.
@@ -34,6 +35,8 @@ SPEC_FILE = "model.json"
 PARAMS_FILE = "params.npz"
 #: Optional: the training set's packed fingerprints, for applicability-domain scores.
 TRAIN_FINGERPRINTS_FILE = "train_fingerprints.npy"
+#: Optional: calibrators fitted on held-out rows (JSON; ``symmol calibrate`` rewrites it alone).
+CALIBRATION_FILE = "calibration.json"
 
 
 class ModelFileError(ValueError):
@@ -72,8 +75,33 @@ def save_model(model: CompiledModel, directory: str | Path) -> Path:
         document["train_fingerprints_sha256"] = sha256_file(train_path)
     elif train_path.exists():
         train_path.unlink()
+    save_calibration(model, directory)
     atomic_write_json(directory / SPEC_FILE, document)
     return directory
+
+
+def save_calibration(model: CompiledModel, directory: str | Path) -> Path | None:
+    """Write ``model.calibration`` to ``directory/calibration.json`` (removed when the model has none)."""
+    path = Path(directory) / CALIBRATION_FILE
+    if model.calibration is None:
+        path.unlink(missing_ok=True)
+        return None
+    atomic_write_json(path, model.calibration.to_dict())
+    return path
+
+
+def _load_calibration(directory: Path, model: CompiledModel) -> Calibration | None:
+    path = directory / CALIBRATION_FILE
+    if not path.is_file():
+        return None
+    try:
+        calibration = Calibration.from_dict(json.loads(path.read_text()))
+    except (json.JSONDecodeError, UnicodeDecodeError, ValueError, AttributeError) as exc:
+        raise ModelFileError(f"{path}: unreadable calibration ({exc})") from None
+    if calibration.task != model.task or calibration.targets != model.targets:
+        raise ModelFileError(f"{path}: calibrated for a {calibration.task} model of targets "
+                             f"{list(calibration.targets)}, not this {model.task} model of {list(model.targets)}")
+    return calibration
 
 
 def _read_document(directory: Path) -> dict[str, Any]:
@@ -143,6 +171,7 @@ def load_model(directory: str | Path, backend: str = "numba") -> CompiledModel:
     model.train_config = document.get("training")
     if "train_fingerprints_sha256" in document:
         model.train_fingerprints = _load_train_fingerprints(directory, document["train_fingerprints_sha256"])
+    model.calibration = _load_calibration(directory, model)
     return model
 
 

@@ -24,6 +24,7 @@ from tqdm.auto import tqdm
 from symmol.chem.io import DEFAULT_CHUNK_SIZE, iter_molecules
 from symmol.provenance import atomic_write_bytes
 from symmol.screen.executors import check_scheduler, make_executor
+from symmol.screen.scoring import UncertaintyRequest
 from symmol.screen.state import RunState, chunk_digest, work_dir
 from symmol.screen.worker import ModelBundle, encode, scorer_for
 
@@ -102,7 +103,8 @@ def screen_library(models: Any, library: str | Path, output: str | Path, top_k: 
                    smiles_column: str | None = None, id_column: str | None = None,
                    chunk_size: int = DEFAULT_CHUNK_SIZE, n_jobs: int = 1, scheduler: str = "local",
                    resume: bool = False, filters: Iterable[str] = (), applicability_domain: bool = False,
-                   backend: str = "numba", progress: bool = True) -> ScreenSummary:
+                   backend: str = "numba", progress: bool = True,
+                   uncertainty: UncertaintyRequest | None = None) -> ScreenSummary:
     """Score every row of ``library`` and write one output row per input row, in input order.
 
     Parameters
@@ -136,6 +138,9 @@ def screen_library(models: Any, library: str | Path, output: str | Path, top_k: 
         Filter rule names or SMARTS (:mod:`symmol.screen.filters`).
     applicability_domain
         Add ``ad``: max Tanimoto to the first model's training set.
+    uncertainty
+        The spread estimator, stored calibration and coverage of the uncertainty columns
+        (``<target>_std``, ``_lower``, ``_upper``, ``_set``); default: each model's own spread, uncalibrated.
 
     Returns
     -------
@@ -156,7 +161,7 @@ def screen_library(models: Any, library: str | Path, output: str | Path, top_k: 
     if not library.is_file():
         raise FileNotFoundError(f"{library}: no such file")
     check_scheduler(scheduler)
-    bundle = ModelBundle.from_directories(_named(models), tuple(filters), applicability_domain, backend)
+    bundle = ModelBundle.from_directories(_named(models), tuple(filters), applicability_domain, backend, uncertainty)
     scorer = scorer_for(bundle)  # loads and validates every model before any work starts
     key = {"library": str(library.resolve()), "models": bundle.digest, "chunk_size": chunk_size, "format": fmt,
            "smiles_column": smiles_column, "id_column": id_column, "top_k": top_k, "backend": backend}

@@ -18,11 +18,15 @@ import pandas as pd
 from symmol.chem.io import row_errors
 from symmol.chem.parse import parse_smiles_list
 from symmol.data.batch import Featurized
+from symmol.evaluation.calibration import CALIBRATION_METHODS
 from symmol.models.base import CompiledModel, featurize_inputs
 from symmol.screen.filters import MoleculeFilters
 from symmol.similarity.search import SortedFingerprints, max_similarity
 
-__all__ = ["ScreenScorer", "score_chunk"]
+__all__ = ["ScreenScorer", "UncertaintyRequest", "score_chunk"]
+
+#: Every calibration method, of either task.
+ALL_CALIBRATION_METHODS = tuple(dict.fromkeys(m for methods in CALIBRATION_METHODS.values() for m in methods))
 
 
 def _id_columns(chunk: pd.DataFrame) -> pd.DataFrame:
@@ -36,6 +40,36 @@ def _inputs_key(model: CompiledModel) -> str:
 def score_chunk(model: CompiledModel, chunk: pd.DataFrame) -> pd.DataFrame:
     """Featurize and score one chunk with one model; the ``symmol predict`` columns."""
     return ScreenScorer([("", model)]).score(chunk)
+
+
+@dataclass(frozen=True)
+class UncertaintyRequest:
+    """The uncertainty columns asked of every model.
+
+    Attributes
+    ----------
+    estimator
+        The spread estimator of ``<target>_std`` (:attr:`CompiledModel.uncertainty_methods`:
+        ``"ensemble"``, ``"gp"``); ``None``: each model's default, if it has one.
+    calibration
+        A method of the models' stored calibration (:data:`~symmol.evaluation.calibration.CALIBRATION_METHODS`):
+        ``zscaling`` scales ``<target>_std`` and adds Gaussian ``<target>_lower``/``<target>_upper``;
+        ``conformal`` adds conformal ``<target>_lower``/``<target>_upper`` (regression) or the label set
+        ``<target>_set`` (classification: ``0``, ``1``, ``0|1`` or empty); ``platt`` and ``isotonic``
+        replace the probabilities by calibrated ones. ``None``: uncalibrated.
+    coverage
+        Nominal coverage of the intervals and label sets, in (0, 1).
+    """
+
+    estimator: str | None = None
+    calibration: str | None = None
+    coverage: float = 0.9
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.coverage < 1.0:
+            raise ValueError(f"coverage must be in (0, 1), got {self.coverage}")
+        if self.calibration is not None and self.calibration not in ALL_CALIBRATION_METHODS:
+            raise ValueError(f"calibration must be one of {ALL_CALIBRATION_METHODS}, got {self.calibration!r}")
 
 
 @dataclass
@@ -57,11 +91,14 @@ class ScreenScorer:
         Add column ``ad``: the largest Tanimoto similarity of the molecule to the first model's
         training set (needs a model saved with its training fingerprints), on the model's
         applicability-domain fingerprints (:meth:`CompiledModel.ad_fingerprints`).
+    uncertainty
+        Which spread estimator, calibration and coverage the uncertainty columns use.
     """
 
     models: Sequence[tuple[str, CompiledModel]]
     filters: MoleculeFilters = field(default_factory=MoleculeFilters)
     applicability_domain: bool = False
+    uncertainty: UncertaintyRequest = field(default_factory=lambda: UncertaintyRequest())
     _train_sorted: Any = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -76,6 +113,25 @@ class ScreenScorer:
                 f"model {self.models[0][0] or 0!r} was saved without its training fingerprints; train it with "
                 "`symmol train` or QSARModel.fit to screen with an applicability-domain column"
             )
+        request = self.uncertainty
+        for name, model in self.models:
+            label = f"model {name!r}: " if name else ""
+            try:
+                method = model.resolve_uncertainty(request.estimator)
+            except ValueError as exc:
+                raise ValueError(f"{label}{exc}") from None
+            if request.calibration is None:
+                continue
+            stored = model.calibration
+            if stored is None:
+                raise ValueError(f"{label}no stored calibration: train with a validation set, or run `symmol "
+                                 "calibrate MODEL_DIR DATA`")
+            if request.calibration not in stored.methods:
+                raise ValueError(f"{label}calibration {request.calibration!r} is not fitted for this {model.task} "
+                                 f"model (fitted: {', '.join(stored.methods)})")
+            if model.task == "regression" and stored.uncertainty != method:
+                raise ValueError(f"{label}the calibration was fitted on σ from {stored.uncertainty!r}, not "
+                                 f"{method!r}; pass --uncertainty {stored.uncertainty} or recalibrate")
 
     @property
     def input_columns(self) -> list[str]:
@@ -89,9 +145,7 @@ class ScreenScorer:
         for name, model in self.models:
             prefix = f"{name}:" if len(self.models) > 1 else ""
             for target in model.targets:
-                names.append(prefix + target)
-                if model.reports_spread:
-                    names.append(f"{prefix}{target}_std")
+                names += [prefix + target, *(f"{prefix}{target}{suffix}" for suffix in self._suffixes(model))]
         for target in self._shared_targets():
             names += [f"mean:{target}", f"std:{target}"]
         return names
@@ -110,6 +164,16 @@ class ScreenScorer:
         """All output columns except the leading ``row``/``id``/``smiles``."""
         extra = (["ad"] if self.applicability_domain else []) + (["filters"] if self.filters else [])
         return [*self.score_columns, *extra, "status", "error"]
+
+    def _suffixes(self, model: CompiledModel) -> list[str]:
+        """Return the columns a model adds after each target's score: spread, interval, label set."""
+        calibration = self.uncertainty.calibration
+        suffixes = ["_std"] if model.reports_spread else []
+        if calibration in ("zscaling", "conformal") and model.task == "regression":
+            suffixes += ["_lower", "_upper"]
+        elif calibration == "conformal":
+            suffixes.append("_set")
+        return suffixes
 
     def _shared_targets(self) -> list[str]:
         if len(self.models) < 2:
@@ -130,12 +194,22 @@ class ScreenScorer:
         for name, model in self.models:
             batch = featurized[_inputs_key(model)].batch
             prefix = f"{name}:" if len(self.models) > 1 else ""
-            scores, spread = model.predict_with_spread(batch)
+            request = self.uncertainty
+            scores, spread = model.predict_with_spread(batch, request.estimator)
+            columns: dict[str, np.ndarray | None] = {"_std": spread}
+            if request.calibration is not None:
+                assert model.calibration is not None
+                calibrated = model.calibration.apply(request.calibration, scores, spread, request.coverage)
+                scores = calibrated.scores.astype(np.float32)
+                columns = {"_std": calibrated.std if spread is not None else None, "_lower": calibrated.lower,
+                           "_upper": calibrated.upper, "_set": calibrated.label_sets}
             per_model[name] = scores
             for j, target in enumerate(model.targets):
                 out[prefix + target] = np.where(valid, scores[:, j], np.nan)
-                if spread is not None:
-                    out[f"{prefix}{target}_std"] = np.where(valid, spread[:, j], np.nan)
+                for suffix, values in columns.items():
+                    if values is not None:
+                        out[f"{prefix}{target}{suffix}"] = np.where(valid, values[:, j], "" if suffix == "_set"
+                                                                    else np.nan)
         for target in self._shared_targets():
             stacked = np.stack([per_model[name][:, list(model.targets).index(target)]
                                 for name, model in self.models]).astype(np.float64)

@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 
 from symmol.models.store import ModelFileError, load_model
 from symmol.screen.filters import MoleculeFilters
-from symmol.screen.scoring import ScreenScorer
+from symmol.screen.scoring import ScreenScorer, UncertaintyRequest
 
 __all__ = ["ChunkResult", "ModelBundle", "arrow_schema", "encode", "rank_candidates", "run_chunk", "scorer_for"]
 
@@ -38,6 +38,8 @@ class ModelBundle:
         Filter names or SMARTS (see :mod:`symmol.screen.filters`).
     applicability_domain
         Whether to add the ``ad`` column.
+    uncertainty
+        The spread estimator, calibration and coverage of the uncertainty columns.
     backend
         PyTensor backend the workers compile the models with.
     sources
@@ -49,10 +51,12 @@ class ModelBundle:
     applicability_domain: bool = False
     backend: str = "numba"
     sources: tuple[str, ...] = ()
+    uncertainty: UncertaintyRequest = UncertaintyRequest()
 
     @classmethod
     def from_directories(cls, directories: list[tuple[str, Path]], filters: tuple[str, ...] = (),
-                         applicability_domain: bool = False, backend: str = "numba") -> ModelBundle:
+                         applicability_domain: bool = False, backend: str = "numba",
+                         uncertainty: UncertaintyRequest | None = None) -> ModelBundle:
         """Bundle the model files (``.json``, ``.npz``, ``.npy``) of each ``(name, directory)``.
 
         Raises
@@ -69,7 +73,8 @@ class ModelBundle:
                           if p.is_file() and p.suffix in (".json", ".npz", ".npy"))
             models.append((name, files))
         sources = tuple(str(directory) for _, directory in directories)
-        return cls(tuple(models), tuple(filters), bool(applicability_domain), backend, sources)
+        return cls(tuple(models), tuple(filters), bool(applicability_domain), backend, sources,
+                   uncertainty or UncertaintyRequest())
 
     @property
     def digest(self) -> str:
@@ -80,6 +85,8 @@ class ModelBundle:
             for file_name, data in files:
                 h.update(file_name.encode() + b"\0" + hashlib.sha256(data).digest())
         h.update(repr((self.filters, self.applicability_domain)).encode())
+        if self.uncertainty != UncertaintyRequest():  # runs without uncertainty options keep their digest
+            h.update(repr(self.uncertainty).encode())
         return h.hexdigest()
 
     def build_scorer(self) -> ScreenScorer:
@@ -100,7 +107,7 @@ class ModelBundle:
                 if model.train_fingerprints is not None:  # detach from the temporary file
                     model.train_fingerprints = model.train_fingerprints.copy()
                 loaded.append((name, model))
-        return ScreenScorer(loaded, MoleculeFilters(self.filters), self.applicability_domain)
+        return ScreenScorer(loaded, MoleculeFilters(self.filters), self.applicability_domain, self.uncertainty)
 
 
 @dataclass(frozen=True)
@@ -154,7 +161,7 @@ def arrow_schema(table: pd.DataFrame) -> pa.Schema:
     for name in table.columns:
         if name == "row":
             fields.append(pa.field(name, pa.int64()))
-        elif name in ("id", "smiles", "filters", "status", "error"):
+        elif name in ("id", "smiles", "filters", "status", "error") or name.endswith("_set"):
             fields.append(pa.field(name, pa.string()))
         else:
             fields.append(pa.field(name, pa.float32() if table[name].dtype == "float32" else pa.float64()))
