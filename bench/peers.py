@@ -14,7 +14,15 @@ from symmol.evaluation.splits import Split
 
 def chemprop_fit(task: str, smiles: np.ndarray, y: np.ndarray, split: Split, targets: Sequence[str], metric: str,
                  seed: int, epochs: int = 50, threads: int = 2) -> tuple[float, float, int]:
-    """Test metric, wall seconds and epochs run of one Chemprop 2 fit with ``chemprop train``'s defaults.
+    """Test metric, wall seconds and epochs run of one Chemprop 2 fit with ``chemprop train``'s defaults."""
+    (scores,), seconds, epochs_run = chemprop_predictions(task, smiles, y, split, targets, seed, epochs, threads)
+    return task_metrics(task, y[split.test], scores, list(targets))[metric], seconds, epochs_run
+
+
+def chemprop_predictions(task: str, smiles: np.ndarray, y: np.ndarray, split: Split, targets: Sequence[str],
+                         seed: int, epochs: int = 50, threads: int = 2, predict: Sequence[str] = ("test",)
+                         ) -> tuple[list[np.ndarray], float, int]:
+    """Predictions for the ``predict`` sets, wall seconds and epochs run of one Chemprop 2 fit (its defaults).
 
     ``BondMessagePassing`` (d_h 300, depth 3) on its 72 atom and 14 bond features, ``NormAggregation``,
     one FFN layer of 300, Noam schedule, batch 64, ``epochs`` epochs, the checkpoint with the best
@@ -37,7 +45,7 @@ def chemprop_fit(task: str, smiles: np.ndarray, y: np.ndarray, split: Split, tar
         result.cache = True
         return result
 
-    train, val, test = dataset(split.train), dataset(split.val), dataset(split.test)
+    train, val = dataset(split.train), dataset(split.val)
     if task == "regression":
         scaler = train.normalize_targets()
         val.normalize_targets(scaler)
@@ -47,7 +55,7 @@ def chemprop_fit(task: str, smiles: np.ndarray, y: np.ndarray, split: Split, tar
         ffn = nn.BinaryClassificationFFN(n_tasks=len(targets))
     model = models.MPNN(nn.BondMessagePassing(), nn.NormAggregation(), ffn)
     loaders = [cdata.build_dataloader(d, batch_size=64, num_workers=0, seed=seed, shuffle=shuffle)
-               for d, shuffle in ((train, True), (val, False), (test, False))]
+               for d, shuffle in ((train, True), (val, False))]
     with tempfile.TemporaryDirectory() as checkpoints:
         best = ModelCheckpoint(checkpoints, monitor="val_loss", mode="min", save_top_k=1)
         trainer = pl.Trainer(logger=False, enable_progress_bar=False, enable_model_summary=False,
@@ -55,6 +63,9 @@ def chemprop_fit(task: str, smiles: np.ndarray, y: np.ndarray, split: Split, tar
         trainer.fit(model, loaders[0], loaders[1])
         epochs_run = trainer.current_epoch
         model = models.MPNN.load_from_checkpoint(best.best_model_path)
-    scores = torch.cat(trainer.predict(model, loaders[2])).numpy().reshape(len(split.test), -1)
-    seconds = time.perf_counter() - t0
-    return task_metrics(task, y[split.test], scores, list(targets))[metric], seconds, epochs_run
+    outputs = []
+    for name in predict:
+        rows = getattr(split, name)
+        loader = cdata.build_dataloader(dataset(rows), batch_size=64, num_workers=0, shuffle=False)
+        outputs.append(torch.cat(trainer.predict(model, loader)).numpy().reshape(len(rows), -1))
+    return outputs, time.perf_counter() - t0, epochs_run

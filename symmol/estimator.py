@@ -30,7 +30,7 @@ from symmol.models import CompiledModel, ModelInput
 from symmol.models.base import featurize_inputs
 from symmol.models.registry import ModelKind, Problem, architecture_of, model_kind
 from symmol.models.store import load_model, save_model
-from symmol.screen.scoring import score_chunk
+from symmol.screen.scoring import UncertaintyRequest, score_chunk
 from symmol.training import TrainConfig, TrainHistory, train_model
 from symmol.training.transfer import freeze, initialize_from, parse_freeze
 
@@ -395,15 +395,21 @@ averaging, ema_decay, swa_start, bagging, seed, progress, encoder_lr
         scores = self.predict_scores(X)
         return np.column_stack([1.0 - scores[:, 0], scores[:, 0]]) if scores.shape[1] == 1 else scores
 
-    def predict_frame(self, X: Any) -> pd.DataFrame:
+    def predict_frame(self, X: Any, uncertainty: str | None = None, calibration: str | None = None,
+                      coverage: float = 0.9) -> pd.DataFrame:
         """Predict into a DataFrame with the screening columns.
 
-        The columns are ``row``, the input columns, one column per target, ``status``
-        (``ok``/``invalid``) and ``error``.
+        The columns are ``row``, the input columns, one column per target (followed by
+        ``<target>_std`` for a model with a spread estimator, and the calibrated ``<target>_lower``,
+        ``<target>_upper`` or ``<target>_set``), ``status`` (``ok``/``invalid``) and ``error``.
+        ``uncertainty``, ``calibration`` and ``coverage`` are ``symmol predict``'s options
+        (:class:`~symmol.screen.scoring.UncertaintyRequest`); the calibration is the one fitted on
+        the validation set given to :meth:`fit`.
         """
         model = self._fitted()
         table = self._table(X, model.inputs)
-        return score_chunk(model, table.assign(row=np.arange(len(table)))[["row", *table.columns]])
+        request = UncertaintyRequest(uncertainty, calibration, coverage)
+        return score_chunk(model, table.assign(row=np.arange(len(table)))[["row", *table.columns]], request)
 
     def metrics(self, X: Any, y: Any) -> dict[str, Any]:
         """Metrics on labelled data: ROC-AUC/PR-AUC (classification) or RMSE/MAE/R² (regression), per task and mean."""

@@ -52,3 +52,13 @@ def test_transfer_learning_example_runs():
     for name in ("scratch", "fine-tuned"):
         rmse = float(re.search(rf"{name}: test RMSE (\d+\.\d+)", result.stdout).group(1))
         assert 0.3 < rmse < 5.0
+
+
+def test_uncertainty_example_runs():
+    result = subprocess.run([sys.executable, str(REPO / "examples" / "uncertainty.py"), "--epochs", "2",
+                             "--ensemble-size", "2"], capture_output=True, text=True, timeout=600, check=True)
+    gp = re.search(r"GP: test RMSE (\d+\.\d+); Spearman\(\|error\|, sd\) (-?\d\.\d+); miscalibration area raw "
+                   r"(\d\.\d+), z-scaled (\d\.\d+); 90% conformal intervals hold (\d+)%", result.stdout)
+    rmse, spearman, raw, scaled, coverage = (float(v) for v in gp.groups())
+    assert rmse < 0.9 and spearman > 0.1 and scaled < raw and 80 <= coverage <= 97
+    assert re.search(r"D-MPNN ensemble of 2: test RMSE \d+\.\d+; .* intervals hold \d+%", result.stdout)

@@ -37,9 +37,10 @@ def _inputs_key(model: CompiledModel) -> str:
     return repr([(i.name, i.column, sorted(i.featurizer.to_dict().items())) for i in model.inputs])
 
 
-def score_chunk(model: CompiledModel, chunk: pd.DataFrame) -> pd.DataFrame:
+def score_chunk(model: CompiledModel, chunk: pd.DataFrame, uncertainty: UncertaintyRequest | None = None
+                ) -> pd.DataFrame:
     """Featurize and score one chunk with one model; the ``symmol predict`` columns."""
-    return ScreenScorer([("", model)]).score(chunk)
+    return ScreenScorer([("", model)], uncertainty=uncertainty or UncertaintyRequest()).score(chunk)
 
 
 @dataclass(frozen=True)
