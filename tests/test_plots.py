@@ -1,6 +1,7 @@
 """Figures of a trained model: the plotted data equal the history and scikit-learn's curves."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -10,7 +11,14 @@ from sklearn.metrics import roc_curve
 pytest.importorskip("matplotlib")
 
 from symmol.cli.main import main  # noqa: E402
-from symmol.evaluation.plots import plot_history, plot_parity, plot_roc  # noqa: E402
+from symmol.evaluation.plots import (  # noqa: E402
+    plot_calibration,
+    plot_error_vs_sigma,
+    plot_history,
+    plot_parity,
+    plot_roc,
+)
+from symmol.evaluation.uncertainty import binned_rmv_rmse, interval_calibration_curve  # noqa: E402
 
 
 def test_history_curves_and_kept_epoch():
@@ -60,6 +68,31 @@ def test_train_plots_flag_writes_pngs(tmp_path, tox21_path):
             "--epochs", "2", "--patience", "0", "--hidden", "16", "--fp-size", "256", "--no-progress",
             "--plots", "--out", str(out)]
     assert main(argv) == 0
-    for name in ("training.png", "test_roc.png"):
+    for name in ("training.png", "test_roc.png", "test_calibration.png"):
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert len(json.loads((out / "history.json").read_text())["train_loss"]) == 2
+
+
+def test_uncertainty_figures_plot_the_metric_curves():
+    rng = np.random.default_rng(0)
+    mu, sigma = rng.normal(size=(200, 1)), rng.uniform(0.2, 2, size=(200, 1))
+    y = mu + sigma * rng.normal(size=(200, 1))
+    line = plot_calibration(y, mu, ["logS"], std=sigma).get_lines()[0]
+    expected, observed = interval_calibration_curve(y[:, 0], mu[:, 0], sigma[:, 0])
+    np.testing.assert_array_equal(line.get_xdata(), expected)
+    np.testing.assert_array_equal(line.get_ydata(), observed)
+    assert "miscalibration area" in line.get_label()
+    points = plot_error_vs_sigma(y, mu, sigma, ["logS"]).get_lines()[0]
+    rmv, rmse = binned_rmv_rmse(y[:, 0], mu[:, 0], sigma[:, 0])
+    np.testing.assert_array_equal(points.get_xdata(), rmv)
+    np.testing.assert_array_equal(points.get_ydata(), rmse)
+
+
+def test_train_plots_of_a_gp_include_its_uncertainty(tmp_path):
+    out = tmp_path / "gp"
+    esol = Path(__file__).resolve().parent.parent / "examples" / "data" / "esol.csv"
+    assert main(["train", str(esol), "--smiles-column", "smiles", "--target",
+                 "measured log solubility in mols per litre", "--task", "regression", "--architecture", "gp",
+                 "--plots", "--out", str(out)]) == 0
+    for name in ("test_parity.png", "test_calibration.png", "test_error_vs_sigma.png"):
+        assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -233,8 +233,11 @@ def _train_one(args: argparse.Namespace, table: pd.DataFrame, y: np.ndarray, fea
     print(f"model written to {out}")
     if args.plots:
         shown = "test" if "test" in scores else "val"
+        spread = (model.predict_with_spread(batch.take(sets[shown]))[1]
+                  if model.task == "regression" and sets[shown].size else None)
         paths = plots.save_training_figures(out, record, args.task, y[sets[shown]],
-                                      scores.get(shown, np.empty((0, len(args.targets)))), args.targets, shown)
+                                            scores.get(shown, np.empty((0, len(args.targets)))), args.targets, shown,
+                                            spread)
         print("figures: " + ", ".join(str(p) for p in paths))
     return metrics
 

@@ -1,4 +1,4 @@
-"""Figures of a trained model: learning curves, ROC curves and parity plots (matplotlib).
+"""Figures of a trained model: learning curves, ROC curves, parity plots and uncertainty calibration (matplotlib).
 
 Each ``plot_*`` function draws on a :class:`matplotlib.axes.Axes` (a new figure when none is
 given) and returns it; :func:`save_training_figures` writes the set ``symmol train --plots``
@@ -15,9 +15,13 @@ from pathlib import Path
 from typing import cast
 
 import numpy as np
+from sklearn.calibration import calibration_curve
 from sklearn.metrics import mean_squared_error, roc_auc_score, roc_curve
 
-__all__ = ["available", "plot_history", "plot_parity", "plot_roc", "save_training_figures"]
+from symmol.evaluation.uncertainty import binned_rmv_rmse, interval_calibration_curve, miscalibration_area
+
+__all__ = ["available", "plot_calibration", "plot_error_vs_sigma", "plot_history", "plot_parity", "plot_roc",
+           "save_training_figures"]
 
 
 def available() -> bool:
@@ -162,12 +166,89 @@ def plot_parity(y_true: np.ndarray, y_pred: np.ndarray, task_names: Sequence[str
     return ax
 
 
+def plot_calibration(y_true: np.ndarray, y_score: np.ndarray, task_names: Sequence[str], std: np.ndarray | None = None,
+                     ax=None):
+    """Calibration curve of each task: observed against expected frequency, with the line y = x.
+
+    Regression (``std`` given): the fraction of measured values inside the Gaussian central
+    interval of each expected coverage (:func:`~symmol.evaluation.uncertainty.interval_calibration_curve`),
+    labelled with the miscalibration area. Classification (``std`` None): the reliability diagram,
+    the fraction of positives against the mean predicted probability in ten equal-width bins
+    (scikit-learn's ``calibration_curve``).
+
+    Parameters
+    ----------
+    y_true, y_score
+        ``(n_rows, n_tasks)``: labels or measured values (NaN = not measured), probabilities or values.
+    std
+        ``(n_rows, n_tasks)`` predicted standard deviations (regression).
+    ax
+        Axes to draw on; a new figure's when ``None``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    ax = _new_axes(ax, (5.0, 5.0))
+    _distinct_colors(ax, len(task_names))
+    y_true, y_score = np.asarray(y_true, dtype=np.float64), np.asarray(y_score, dtype=np.float64)
+    for j, name in enumerate(task_names):
+        measured = ~np.isnan(y_true[:, j])
+        if not measured.any():
+            continue
+        if std is None:
+            fraction, mean_p = calibration_curve(y_true[measured, j], y_score[measured, j], n_bins=10)
+            ax.plot(mean_p, fraction, marker="o", markersize=3, label=name)
+        else:
+            sigma = np.asarray(std, dtype=np.float64)[measured, j]
+            expected, observed = interval_calibration_curve(y_true[measured, j], y_score[measured, j], sigma)
+            area = miscalibration_area(y_true[measured, j], y_score[measured, j], sigma)
+            ax.plot(expected, observed, label=f"{name} (miscalibration area {area:.3f})")
+    ax.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1)
+    ax.set_xlabel("mean predicted probability" if std is None else "expected fraction in interval")
+    ax.set_ylabel("fraction positive" if std is None else "observed fraction in interval")
+    ax.legend(fontsize="small")
+    return ax
+
+
+def plot_error_vs_sigma(y_true: np.ndarray, y_pred: np.ndarray, std: np.ndarray, task_names: Sequence[str],
+                        bins: int = 10, ax=None):
+    """RMSE against root mean variance in σ-sorted bins of each task, with the line y = x.
+
+    Points on the line mean σ matches the error at every level of σ
+    (:func:`~symmol.evaluation.uncertainty.binned_rmv_rmse`; Levi et al. 2022).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    ax = _new_axes(ax, (5.0, 5.0))
+    _distinct_colors(ax, len(task_names))
+    y_true, y_pred = np.asarray(y_true, dtype=np.float64), np.asarray(y_pred, dtype=np.float64)
+    highs = []
+    for j, name in enumerate(task_names):
+        rmv, rmse = binned_rmv_rmse(y_true[:, j], y_pred[:, j], np.asarray(std, dtype=np.float64)[:, j], bins)
+        if rmv.size:
+            ax.plot(rmv, rmse, marker="o", markersize=3, label=name)
+            highs.append(max(rmv.max(), rmse.max()))
+    if highs:
+        ax.plot([0, max(highs)], [0, max(highs)], color="grey", linestyle=":", linewidth=1)
+    ax.set_xlabel("root mean predicted variance (σ bin)")
+    ax.set_ylabel("RMSE (σ bin)")
+    ax.legend(fontsize="small")
+    return ax
+
+
 def save_training_figures(directory: str | Path, history: dict, task: str, y_true: np.ndarray,
-                          y_score: np.ndarray, task_names: Sequence[str], split: str = "test") -> list[Path]:
+                          y_score: np.ndarray, task_names: Sequence[str], split: str = "test",
+                          std: np.ndarray | None = None) -> list[Path]:
     """Write the training figures into ``directory``; return their paths.
 
     ``training.png`` (:func:`plot_history`) and ``<split>_roc.png`` (classification,
-    :func:`plot_roc`) or ``<split>_parity.png`` (regression, :func:`plot_parity`).
+    :func:`plot_roc`) or ``<split>_parity.png`` (regression, :func:`plot_parity`); for
+    classification also ``<split>_calibration.png`` (:func:`plot_calibration`), and for regression
+    with ``std`` (the model's σ) ``<split>_calibration.png`` and ``<split>_error_vs_sigma.png``
+    (:func:`plot_error_vs_sigma`).
 
     Raises
     ------
@@ -183,6 +264,10 @@ def save_training_figures(directory: str | Path, history: dict, task: str, y_tru
         ax = plot(y_true, y_score, task_names)
         ax.set_title(f"{split} set")
         figures.append((f"{split}_{suffix}.png", ax))
+        if task == "classification" or std is not None:
+            figures.append((f"{split}_calibration.png", plot_calibration(y_true, y_score, task_names, std)))
+        if task == "regression" and std is not None:
+            figures.append((f"{split}_error_vs_sigma.png", plot_error_vs_sigma(y_true, y_score, std, task_names)))
     for name, ax in figures:
         path = directory / name
         ax.figure.savefig(path, dpi=120)

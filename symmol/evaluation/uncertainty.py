@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 import scipy.stats
 
-__all__ = ["SET_LABELS", "expected_calibration_error", "expected_normalized_calibration_error", "gaussian_nll",
-           "interval_metrics", "miscalibration_area", "set_metrics", "spearman_error_sigma",
-           "uncertainty_metrics"]
+__all__ = ["SET_LABELS", "binned_rmv_rmse", "expected_calibration_error", "expected_normalized_calibration_error",
+           "gaussian_nll", "interval_calibration_curve", "interval_metrics", "miscalibration_area", "set_metrics",
+           "spearman_error_sigma", "uncertainty_metrics"]
 
 #: How a binary label set is written in a table (``<target>_set`` columns): label 0, label 1, both, none.
 SET_LABELS = ("0", "1", "0|1", "")
@@ -47,44 +47,66 @@ def spearman_error_sigma(y: np.ndarray, mean: np.ndarray, std: np.ndarray) -> fl
     return float(scipy.stats.spearmanr(np.abs(y - mean), std).statistic)
 
 
-def expected_normalized_calibration_error(y: np.ndarray, mean: np.ndarray, std: np.ndarray, bins: int = 10
-                                          ) -> float:
-    """ENCE: mean over σ bins of ``|RMV − RMSE| / RMV``, ≥ 0, 0 when σ matches the error in every bin.
+def binned_rmv_rmse(y: np.ndarray, mean: np.ndarray, std: np.ndarray, bins: int = 10
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Root mean variance and RMSE of σ-sorted bins: ``(rmv, rmse)``, each ``(n_bins,)`` float64.
 
-    Rows are sorted by σ and cut into ``bins`` bins of (nearly) equal count; ``RMV`` is the root mean
-    variance ``sqrt(mean σ²)`` and ``RMSE`` the root mean squared error of a bin (Levi et al., Sensors
-    2022, 22, 5540, doi:10.3390/s22155540). Fewer bins are used when there are fewer rows; NaN without
-    rows.
+    Rows are sorted by σ and cut into ``bins`` bins of (nearly) equal count (fewer when there are
+    fewer rows). ``rmv = sqrt(mean σ²)`` and ``rmse = sqrt(mean (y − μ)²)`` per bin; a calibrated σ
+    gives ``rmv ≈ rmse`` in every bin (Levi et al., Sensors 2022, 22, 5540, doi:10.3390/s22155540).
     """
     y, mean, std = _observed(y, mean, std)
     if y.size == 0:
+        return np.empty(0), np.empty(0)
+    parts = np.array_split(np.argsort(std, kind="stable"), min(bins, y.size))
+    rmv = np.array([np.sqrt(np.mean(std[p] ** 2)) for p in parts])
+    rmse = np.array([np.sqrt(np.mean((y[p] - mean[p]) ** 2)) for p in parts])
+    return rmv, rmse
+
+
+def expected_normalized_calibration_error(y: np.ndarray, mean: np.ndarray, std: np.ndarray, bins: int = 10
+                                          ) -> float:
+    """ENCE: mean over σ bins of ``|RMV − RMSE| / RMV`` (:func:`binned_rmv_rmse`); ≥ 0, 0 when calibrated.
+
+    Levi et al., Sensors 2022, 22, 5540, doi:10.3390/s22155540. NaN without rows.
+    """
+    rmv, rmse = binned_rmv_rmse(y, mean, std, bins)
+    if rmv.size == 0:
         return float("nan")
-    order = np.argsort(std, kind="stable")
-    ratios = []
-    for part in np.array_split(order, min(bins, y.size)):
-        rmv = np.sqrt(np.mean(std[part] ** 2))
-        rmse = np.sqrt(np.mean((y[part] - mean[part]) ** 2))
-        ratios.append(abs(rmv - rmse) / rmv if rmv > 0 else np.inf)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratios = np.where(rmv > 0, np.abs(rmv - rmse) / rmv, np.inf)
     return float(np.mean(ratios))
 
 
-def miscalibration_area(y: np.ndarray, mean: np.ndarray, std: np.ndarray, points: int = 101) -> float:
-    """Area between the observed and the expected coverage of Gaussian central intervals, in [0, 0.5].
+def interval_calibration_curve(y: np.ndarray, mean: np.ndarray, std: np.ndarray, points: int = 101
+                               ) -> tuple[np.ndarray, np.ndarray]:
+    """Return the expected and observed coverage of Gaussian central intervals, each ``(points,)``.
 
-    For expected proportions ``p`` on ``points`` equally spaced values in [0, 1], the observed
-    proportion is the fraction of rows with ``|y − μ| ≤ z_{(1+p)/2} σ``; the area is the trapezoidal
-    integral of ``|observed − p|`` (uncertainty-toolbox's ``miscalibration_area``; Chemprop's
-    ``miscalibration_area`` evaluator). 0 is perfectly calibrated.
+    For each expected proportion ``p`` on ``points`` equally spaced values in [0, 1], the observed
+    proportion is the fraction of rows with ``|y − μ| ≤ z_{(1+p)/2} σ`` (uncertainty-toolbox's
+    ``get_proportion_lists``). Empty arrays without rows.
     """
     y, mean, std = _observed(y, mean, std)
     if y.size == 0:
-        return float("nan")
+        return np.empty(0), np.empty(0)
     expected = np.linspace(0.0, 1.0, points)
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.abs(y - mean) / std
     z = np.where(std > 0, z, np.where(y == mean, 0.0, np.inf))
     limits = scipy.stats.norm.ppf((1.0 + expected) / 2.0)
-    observed = (z[None, :] <= limits[:, None]).mean(axis=1)
+    return expected, (z[None, :] <= limits[:, None]).mean(axis=1)
+
+
+def miscalibration_area(y: np.ndarray, mean: np.ndarray, std: np.ndarray, points: int = 101) -> float:
+    """Area between the observed and the expected coverage of Gaussian central intervals, in [0, 0.5].
+
+    The trapezoidal integral of ``|observed − expected|`` over :func:`interval_calibration_curve`
+    (uncertainty-toolbox's ``miscalibration_area``; Chemprop's ``miscalibration_area`` evaluator).
+    0 is perfectly calibrated.
+    """
+    expected, observed = interval_calibration_curve(y, mean, std, points)
+    if expected.size == 0:
+        return float("nan")
     return float(np.trapezoid(np.abs(observed - expected), expected))
 
 
