@@ -28,6 +28,8 @@ COMMANDS = {
                                     "keeping the top K"),
     "calibrate": ("symmol.cli.calibrate", "fit a trained model's uncertainty and probability calibrators on labelled "
                                           "rows (z-scaling, conformal, Platt, isotonic) and store them with it"),
+    "active": ("symmol.cli.active", "active learning: simulate a campaign on a labelled pool (hit-recovery curve, "
+                                    "resumable) or propose the next batch from measured labels"),
     "tune": ("symmol.cli.tune", "search architectures and hyperparameters with Optuna (resumable, parallel) and keep "
                                 "the best model"),
     "pretrain": ("symmol.cli.pretrain", "pretrain a model on an unlabelled library to predict RDKit's 2D descriptors "
