@@ -62,3 +62,21 @@ def test_uncertainty_example_runs():
     rmse, spearman, raw, scaled, coverage = (float(v) for v in gp.groups())
     assert rmse < 0.9 and spearman > 0.1 and scaled < raw and 80 <= coverage <= 97
     assert re.search(r"D-MPNN ensemble of 2: test RMSE \d+\.\d+; .* intervals hold \d+%", result.stdout)
+
+
+def test_explain_example_runs(tmp_path):
+    result = subprocess.run([sys.executable, str(REPO / "examples" / "explain.py"), "--molecules", "2000",
+                             "--epochs", "8", "--out", str(tmp_path / "explained")],
+                            capture_output=True, text=True, timeout=600, check=True)
+    auc = float(re.search(r"mean per-molecule ROC-AUC (\d\.\d+)", result.stdout).group(1))
+    assert auc >= 0.9 and (tmp_path / "explained" / "atom_weights.csv").is_file()
+
+
+def test_active_learning_example_runs(tmp_path):
+    result = subprocess.run([sys.executable, str(REPO / "examples" / "active_learning.py"), "--rounds", "1",
+                             "--epochs", "8", "--out", str(tmp_path / "campaigns")],
+                            capture_output=True, text=True, timeout=600, check=True)
+    found = {name: int(value) for name, value in re.findall(r"(\w+): after docking 10% of the pool, (\d+)%",
+                                                             result.stdout)}
+    assert set(found) == {"random", "greedy", "ucb"} and found["greedy"] > found["random"]
+    assert (tmp_path / "campaigns" / "ucb" / "curve.csv").is_file()
