@@ -1,4 +1,6 @@
-"""Atom-level explanations of fingerprint models by masking, and the fragments that drive a set's predictions.
+"""Atom-level explanations: masking for fingerprint models, gradient × input for graph networks.
+
+**Masking** (fingerprint models)
 
 Riniker & Landrum's similarity maps (J. Cheminform. 2013, 5, 43, doi:10.1186/1758-2946-5-43),
 computed on the model's own featurizer: the weight of atom ``a`` is the model's score of the
@@ -14,7 +16,16 @@ over the molecules that have it, ranks the fragments (written as rooted SMILES) 
 predictions of the whole set up or down.
 
 Models: any one-input model whose featurizer gives Morgan environments (``ecfp``, ``fcfp``: the
-MLP, the GP). Graph networks are not covered yet.
+MLP, the GP).
+
+**Gradient × input** (graph networks, any kind with :meth:`CompiledModel.atom_state_layers`)
+
+The weight of atom ``a`` is ``Σ_k (∂s/∂h_ak) · h_ak``: the gradient of the score ``s`` (the
+probability, or the value in target units) with respect to the atom's state ``h_a`` entering
+message passing (its embedding, projection or Chemprop feature row), times the state, summed over
+features and averaged over ensemble members (Shrikumar et al. 2016, arXiv:1605.01713; Baehrens et
+al., JMLR 2010). One compiled call gives every atom of a batch of molecules its weight, since each
+molecule's score depends on its own atoms only. There is no fragment table for this method.
 """
 
 from __future__ import annotations
@@ -25,14 +36,21 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytensor
+import pytensor.tensor as pt
 from rdkit import Chem
 from rdkit.Chem.Draw import rdMolDraw2D
 
 from symmol.chem.parse import parse_smiles_list
+from symmol.compile import compile_function
 from symmol.featurizers.morgan import MorganFingerprint
 from symmol.models.base import CompiledModel
+from symmol.nn.layers import get_output
 
-__all__ = ["Explanation", "explain_molecules", "write_explanation"]
+__all__ = ["METHODS", "Explanation", "explain_molecules", "write_explanation"]
+
+#: Explanation methods; ``auto`` is ``masking`` for fingerprint models and ``gradient`` for graph networks.
+METHODS = ("auto", "masking", "gradient")
 
 #: Masked fingerprints scored per compiled call.
 CHUNK_ROWS = 8192
@@ -79,22 +97,37 @@ def _fragment_smiles(mol: Chem.Mol, centre: int, radius: int) -> str:
     return Chem.MolFragmentToSmiles(mol, atoms, bondsToUse=bonds, rootedAtAtom=centre)
 
 
-def explain_molecules(model: CompiledModel, smiles: list[str], target: str | None = None) -> Explanation:
+def explain_molecules(model: CompiledModel, smiles: list[str], target: str | None = None,
+                      method: str = "auto") -> Explanation:
     """Explain ``model``'s predictions of ``target`` (default: its first) for every SMILES.
+
+    Parameters
+    ----------
+    method
+        One of :data:`METHODS`.
 
     Raises
     ------
     ValueError
-        For a model with several inputs, a featurizer without Morgan environments, or an unknown target.
+        For an unknown target or method, or a model the method does not apply to (masking: a
+        one-input model on Morgan fingerprints; gradient: a kind with per-atom states).
     """
-    if len(model.inputs) != 1 or not isinstance(model.featurizer, MorganFingerprint):
-        raise ValueError(f"explanations by masking need a one-input model on Morgan fingerprints (ecfp, fcfp); "
-                         f"this {type(model).__name__} reads {[i.featurizer.kind for i in model.inputs]}")
     target = target or model.targets[0]
     if target not in model.targets:
         raise ValueError(f"unknown target {target!r}; the model predicts {list(model.targets)}")
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    maskable = len(model.inputs) == 1 and isinstance(model.inputs[0].featurizer, MorganFingerprint)
+    if method == "auto":
+        method = "masking" if maskable else "gradient"
+    if method == "gradient":
+        return _explain_by_gradient(model, smiles, target)
+    if not maskable:
+        raise ValueError(f"explanations by masking need a one-input model on Morgan fingerprints (ecfp, fcfp); "
+                         f"this {type(model).__name__} reads {[i.featurizer.kind for i in model.inputs]}")
     column = model.targets.index(target)
-    featurizer: MorganFingerprint = model.featurizer
+    featurizer = model.featurizer
+    assert isinstance(featurizer, MorganFingerprint)
     parsed = parse_smiles_list(smiles, "full")
     env_ids, env_offsets, env_centres, env_radii = featurizer.environments(parsed.mols)
     invalid = [(row, s, e) for row, (s, e) in enumerate(zip(smiles, parsed.errors, strict=True)) if e]
@@ -124,6 +157,56 @@ def explain_molecules(model: CompiledModel, smiles: list[str], target: str | Non
         batch = featurizer.fold(joined.astype(np.uint32), offsets)
         predicted[start:start + len(part)] = model.predict_batch(batch)[:, column]
     return _assemble(target, smiles, parsed.mols, plan, predicted, envs_of, invalid)
+
+
+def _gradient_function(model: CompiledModel, column: int):
+    """Compiled ``(*batch arrays) -> (scores (n_rows,), atom weights (n_atoms,))`` of one target."""
+    layers = model.atom_state_layers()
+    if not layers:
+        raise ValueError(f"gradient explanations need per-atom states; a {type(model).__name__} has none (use "
+                         "--method masking for fingerprint models)")
+    scale = np.float32(model.spec.target_std[column]) if model.task == "regression" and model.spec.target_std \
+        else np.float32(1.0)
+    scores, weights = [], []
+    for member, layer in zip(model.members, layers, strict=True):
+        states = get_output(layer, deterministic=True)
+        out = get_output(member, inputs={layer: states}, deterministic=True)[:, column]
+        score = pt.sigmoid(out) if model.task == "classification" else out * scale
+        gradient = pytensor.gradient.grad(score.sum(), states)
+        scores.append(score)
+        weights.append((gradient * states).sum(axis=1))
+    n = np.float32(len(scores))
+    return compile_function(model.input_layers, [pt.add(*scores) / n, pt.add(*weights) / n], model.backend,
+                            name="explain_gradient")
+
+
+def _explain_by_gradient(model: CompiledModel, smiles: list[str], target: str) -> Explanation:
+    column = model.targets.index(target)
+    function = _gradient_function(model, column)
+    featurized = model.featurize(pd.DataFrame({"smiles": smiles}))
+    valid = np.flatnonzero(featurized.valid)
+    batch = featurized.batch.take(valid)
+    scores = np.empty(valid.size)
+    atoms: list[pd.DataFrame] = []
+    step = model.predict_batch_size
+    for start in range(0, valid.size, step):
+        part = batch.slice(start, min(start + step, valid.size))
+        value, weights = function(*model.batch_arrays(part))
+        scores[start:start + len(part)] = value
+        offsets = model.atom_offsets(part)
+        counts = np.diff(offsets)
+        rows = np.repeat(valid[start:start + len(part)], counts)
+        atom_index = np.arange(offsets[-1]) - np.repeat(offsets[:-1], counts)
+        atoms.append(pd.DataFrame({"row": rows, "atom_index": atom_index, "weight": weights.astype(np.float64)}))
+    table = pd.concat(atoms, ignore_index=True) if atoms else pd.DataFrame(columns=["row", "atom_index", "weight"])
+    mols = {row: Chem.MolFromSmiles(smiles[row]) for row in valid}
+    table.insert(2, "element", [mols[r].GetAtomWithIdx(int(a)).GetSymbol() for r, a in
+                                zip(table["row"], table["atom_index"], strict=True)])
+    invalid = pd.DataFrame([(r, smiles[r], featurized.errors[r]) for r in np.flatnonzero(~featurized.valid)],
+                           columns=["row", "smiles", "reason"])
+    fragments = pd.DataFrame(columns=["smiles", "radius", "environment_id", "n_molecules", "mean_contribution"])
+    return Explanation(target, pd.DataFrame({"row": valid, "smiles": [smiles[r] for r in valid], "score": scores}),
+                       table, fragments, invalid)
 
 
 def _assemble(target: str, smiles: list[str], mols: list, plan: list[tuple[int, str, int]], predicted: np.ndarray,

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from symmol.chem.io import read_molecules
-from symmol.explain import explain_molecules, write_explanation
+from symmol.explain import METHODS, explain_molecules, write_explanation
 from symmol.models.store import load_model
 
 __all__ = ["add_arguments", "run"]
@@ -15,14 +15,14 @@ __all__ = ["add_arguments", "run"]
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare ``symmol explain``'s arguments."""
-    parser.add_argument("model", metavar="MODEL_DIR", help="model directory written by `symmol train` (ECFP/FCFP "
-                                                           "input: the MLP or the GP)")
+    parser.add_argument("model", metavar="MODEL_DIR", help="model directory written by `symmol train`")
     parser.add_argument("data", help="molecules: .csv, .smi or .sdf, optionally .gz")
     parser.add_argument("--out", required=True, help="output directory")
     parser.add_argument("--target", default=None, help="the target to explain [default: the model's first]")
-    parser.add_argument("--method", choices=("masking",), default="masking",
-                        help="masking: score minus the score without the atom's fingerprint environments "
-                             "(Riniker-Landrum similarity maps)")
+    parser.add_argument("--method", choices=METHODS, default="auto",
+                        help="masking (fingerprint models): score minus the score without the atom's fingerprint "
+                             "environments (Riniker-Landrum similarity maps); gradient (graph networks): gradient "
+                             "x input on the atom states; auto [default]: whichever the model takes")
     parser.add_argument("--top-fragments", type=int, default=20,
                         help="fragments with the largest and the smallest mean contribution to list [default 20]")
     parser.add_argument("--min-molecules", type=int, default=3,
@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     model = load_model(args.model)
     table = read_molecules(args.data, smiles_column=args.smiles_column)
-    explanation = explain_molecules(model, table["smiles"].tolist(), args.target)
+    explanation = explain_molecules(model, table["smiles"].tolist(), args.target, args.method)
     write_explanation(explanation, args.out, args.top_fragments, not args.no_images, args.min_molecules)
     invalid = explanation.invalid
     if len(invalid):

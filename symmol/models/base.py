@@ -260,6 +260,26 @@ class CompiledModel(ABC):
         """Return the part of ``batch`` for input ``name`` (the batch itself for a one-input model)."""
         return batch[name] if isinstance(batch, MultiInputBatch) else batch
 
+    # -- explanations ----------------------------------------------------------------------
+    def atom_state_layers(self) -> list[Layer] | None:
+        """Per member, a layer with one output row per atom of the batch's molecules, or ``None``.
+
+        Gradient explanations (:mod:`symmol.explain`) weigh each atom by the gradient of the score
+        with respect to this layer's output, times that output. Kinds without per-atom states (the
+        fingerprint MLP, the GP) return ``None``.
+        """
+        return None
+
+    def atom_offsets(self, batch: Batch) -> np.ndarray:
+        """``(n_rows + 1,) int64`` offsets of each molecule's rows in :meth:`atom_state_layers`' output.
+
+        Raises
+        ------
+        NotImplementedError
+            For a kind without atom states.
+        """
+        raise NotImplementedError(f"{type(self).__name__} has no per-atom states")
+
     # -- applicability domain ---------------------------------------------------------------
     def ad_fingerprints(self, batch: Batch) -> FingerprintBatch | None:
         """Bit fingerprints of ``batch``'s molecules for the applicability domain (``symmol screen --ad``).

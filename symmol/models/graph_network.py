@@ -58,10 +58,15 @@ AD_FEATURIZER = MorganFingerprint(radius=2, fp_size=2048)
 
 
 class GraphNetwork(NamedTuple):
-    """Input layers (in :class:`~symmol.data.molgraph.GraphInputs` order) and the output layer of a graph network."""
+    """Input layers (in :class:`~symmol.data.molgraph.GraphInputs` order) and the output layer of a graph network.
+
+    ``atom_states`` is the layer whose output has one row per atom, entering message passing (the
+    atom embedding, projection or feature rows): what gradient explanations differentiate.
+    """
 
     inputs: tuple[InputLayer, ...]
     output: Layer
+    atom_states: Layer
 
 
 def graph_input_layers(atom_features: str = "embedding") -> tuple[InputLayer, ...]:
@@ -129,6 +134,7 @@ def build_graph_network(n_outputs: int, rng: np.random.Generator, units: int = 1
         h = DenseLayer(atoms, units, rng, "identity", name=f"{prefix}atom_projection")
     else:
         h = atoms
+    atom_states = h
     if message_passing == "dmpnn":
         h = DirectedMessagePassingLayer(h, src, dst, bonds, rng, depth=depth, n_bond_types=n_bond_types,
                                         units=units, initial=initial_message, name=f"{prefix}dmpnn")
@@ -144,7 +150,7 @@ def build_graph_network(n_outputs: int, rng: np.random.Generator, units: int = 1
     if dropout:
         out = DropoutLayer(out, dropout, seed=seed * 1000 + len(widths), name=f"{prefix}dropout{len(widths)}")
     out = DenseLayer(out, n_outputs, rng, nonlinearity="identity", name=f"{prefix}output")
-    return GraphNetwork(inputs, out)
+    return GraphNetwork(inputs, out, atom_states)
 
 
 @dataclass(frozen=True)
@@ -291,6 +297,7 @@ class GraphModel(CompiledModel):
             self.input_layers.append(extra_input)
             self.extra_scaler = StandardizeLayer(extra_input, np.random.default_rng(0), name="extra_scaler")
         self.members = []
+        self._atom_states: list[Layer] = []
         for member in range(spec.ensemble_size):
             seed = spec.seed + 1000 * member
             network = build_graph_network(
@@ -300,6 +307,17 @@ class GraphModel(CompiledModel):
                 inputs=inputs, prefix=f"m{member}." if spec.ensemble_size > 1 else "", seed=seed,
                 atom_features=spec.atom_features, initial_message=spec.initial_message, extra=self.extra_scaler)
             self.members.append(network.output)
+            self._atom_states.append(network.atom_states)
+
+    def atom_state_layers(self) -> list[Layer]:
+        """Per member, the layer of per-atom rows entering message passing (atoms in RDKit's order per molecule)."""
+        return list(self._atom_states)
+
+    def atom_offsets(self, batch: Batch) -> np.ndarray:
+        """``(n_rows + 1,) int64``: the atom rows of molecule ``i`` are ``atom_offsets[i]:atom_offsets[i + 1]``."""
+        graph = self.part(batch, "smiles")
+        assert isinstance(graph, MolGraphBatch)
+        return graph.atom_offsets
 
     def batch_arrays(self, batch: Batch) -> tuple[np.ndarray, ...]:
         """Return the six graph arrays of ``batch`` (:meth:`~symmol.data.molgraph.MolGraphBatch.graph_inputs`).
