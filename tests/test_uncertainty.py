@@ -275,3 +275,46 @@ def test_classification_sets_and_calibrated_probabilities(tmp_path):
     logit = scipy.special.logit(np.clip(raw_p.to_numpy(), 1e-7, 1 - 1e-7))
     np.testing.assert_allclose(pd.read_csv(platt)["p_np"], scipy.special.expit(params["a"][0] * logit
                                                                                + params["b"][0]), atol=1e-6)
+
+
+# --------------------------------------------------------------------------- MC dropout
+def test_mc_dropout_std_matches_the_bernoulli_variance():
+    """One hidden layer: Var(z) = sum_j (h_j w_j)^2 p / (1 - p) over inverted-dropout masks, exactly."""
+    table = pd.read_csv(ESOL).iloc[:300]
+    estimator = QSARModel("regression", hidden=(64,), dropout=0.3, epochs=3, progress=False)
+    estimator.fit(table["smiles"], table[ESOL_TARGET])
+    model = estimator.model_
+    assert model.uncertainty_methods == ("dropout",) and not model.reports_spread  # on request only
+    batch = estimator.featurize(table["smiles"].iloc[:20]).batch
+    scores, std = model.predict_with_spread(batch, "dropout", mc_samples=3000)
+    np.testing.assert_array_equal(scores, model.predict_batch(batch))
+    params = model.get_param_values()
+    hidden = np.maximum(batch.to_dense() @ params["hidden0.W"] + params["hidden0.b"], 0)
+    exact = np.sqrt(((hidden * params["output.W"][:, 0]) ** 2).sum(axis=1) * 0.3 / 0.7) * model.spec.target_std[0]
+    np.testing.assert_allclose(std[:, 0], exact, rtol=0.08)
+    again = model.predict_with_spread(batch, "dropout", mc_samples=3000)[1]
+    np.testing.assert_array_equal(again, std)  # masks seeded by the rows: the same batch, the same σ
+
+
+def test_mc_dropout_needs_a_model_with_dropout(tmp_path, capsys):
+    out = tmp_path / "nodrop"
+    assert main(["train", str(ESOL), "--smiles-column", "smiles", "--target", ESOL_TARGET, "--task", "regression",
+                 "--dropout", "0", "--epochs", "2", "--no-progress", "--out", str(out)]) == 0
+    assert main(["predict", str(out), str(ESOL), "--out", str(tmp_path / "p.csv"), "--uncertainty", "dropout"]) == 2
+    assert "trained without dropout: train with --dropout > 0" in capsys.readouterr().err
+
+
+def test_dropout_uncertainty_calibrated_end_to_end(tmp_path, capsys):
+    out = tmp_path / "mlp"
+    assert main(["train", str(ESOL), "--smiles-column", "smiles", "--target", ESOL_TARGET, "--task", "regression",
+                 "--epochs", "3", "--no-progress", "--out", str(out)]) == 0
+    assert load_model(out).calibration.uncertainty is None  # a single MLP: conformal without σ at training
+    assert main(["calibrate", str(out), str(ESOL), "--smiles-column", "smiles", "--uncertainty", "dropout"]) == 0
+    assert "on σ from 'dropout'" in capsys.readouterr().out
+    predictions = tmp_path / "p.csv"
+    assert main(["predict", str(out), str(ESOL), "--out", str(predictions), "--uncertainty", "dropout",
+                 "--mc-samples", "10", "--calibration", "zscaling", "--no-progress"]) == 0
+    table = pd.read_csv(predictions)
+    assert (table[ESOL_TARGET + "_std"] > 0).all() and (table[ESOL_TARGET + "_lower"] < table[ESOL_TARGET]).all()
+    assert main(["predict", str(out), str(ESOL), "--out", str(predictions), "--calibration", "zscaling"]) == 2
+    assert "fitted on σ from 'dropout'" in capsys.readouterr().err

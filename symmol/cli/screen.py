@@ -46,7 +46,9 @@ def add_arguments(parser: argparse.ArgumentParser, with_top: bool = True, defaul
     uncertainty = parser.add_argument_group("uncertainty")
     uncertainty.add_argument("--uncertainty", default=None, metavar="ESTIMATOR",
                              help="spread estimator of <target>_std: ensemble (a model trained with "
-                                  "--ensemble-size > 1) or gp [default: the model's own, if it has one]")
+                                  "--ensemble-size > 1), gp, or dropout (MC dropout: a model trained with "
+                                  "--dropout > 0) [default: an ensemble's or a GP's own, if it has one]")
+    uncertainty.add_argument("--mc-samples", type=int, default=30, help="MC dropout samples [default 30]")
     uncertainty.add_argument("--calibration", choices=ALL_CALIBRATION_METHODS, default=None,
                              help="apply the model's stored calibration (fitted on the validation set by `symmol "
                                   "train`, or by `symmol calibrate`): zscaling or conformal adds <target>_lower/"
@@ -65,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
         id_column=args.id_column, chunk_size=args.chunk_size, n_jobs=args.n_jobs, scheduler=args.scheduler,
         resume=args.resume, filters=args.filter, applicability_domain=args.ad, backend=args.backend,
         progress=not args.no_progress,
-        uncertainty=UncertaintyRequest(args.uncertainty, args.calibration, args.coverage),
+        uncertainty=UncertaintyRequest(args.uncertainty, args.calibration, args.coverage, args.mc_samples),
     )
     resumed = f", {summary.resumed_chunks} chunks resumed" if summary.resumed_chunks else ""
     filtered = f", {summary.filtered} filtered" if args.filter else ""

@@ -23,6 +23,7 @@ from symmol.nn.layers import (
     get_all_layers,
     get_all_params,
     get_output,
+    get_rng_updates,
     get_state_updates,
 )
 from symmol.nn.objectives import l2_penalty
@@ -96,8 +97,8 @@ def _mean(outputs: list) -> Any:
 
 def compile_predict(networks: Layer | Sequence[Layer], backend: str = "numba",
                     output_transform: Callable | None = None, device: str = "cpu",
-                    input_layers: Sequence[Layer] | None = None) -> Callable[..., np.ndarray]:
-    """Compile ``(*input arrays) → outputs`` with dropout off.
+                    input_layers: Sequence[Layer] | None = None, mc_dropout: bool = False) -> Callable[..., np.ndarray]:
+    """Compile ``(*input arrays) → outputs`` with dropout off (or sampled, for MC dropout).
 
     Parameters
     ----------
@@ -112,6 +113,10 @@ def compile_predict(networks: Layer | Sequence[Layer], backend: str = "numba",
         ``"cpu"`` or ``"cuda"`` (``jax`` / ``pytorch`` backends).
     input_layers
         The input layers in call order; default the networks' only input layer.
+    mc_dropout
+        Keep dropout on (every call draws new masks from the layers' random streams) and everything
+        else in prediction mode (batch normalisation on its running statistics): one Monte Carlo
+        dropout sample per call (Gal & Ghahramani, ICML 2016, arXiv:1506.02142).
 
     Returns
     -------
@@ -119,11 +124,17 @@ def compile_predict(networks: Layer | Sequence[Layer], backend: str = "numba",
     (nnz,) int32, ``values`` (nnz,) float32) and returning an ``(n, n_outputs)`` float32 array.
     """
     members = _members(networks)
-    outputs = [get_output(member, deterministic=True) for member in members]
+    if mc_dropout:
+        outputs = [get_output(member, deterministic=False, batch_norm_use_averages=True) for member in members]
+        updates: dict = {}
+        for member in members:
+            updates.update(get_rng_updates(member))
+    else:
+        outputs, updates = [get_output(member, deterministic=True) for member in members], {}
     if output_transform is not None:
         outputs = [output_transform(output) for output in outputs]
     layers = list(input_layers) if input_layers is not None else input_layers_of(members)
-    return compile_function(layers, _mean(outputs), backend, device, "predict")
+    return compile_function(layers, _mean(outputs), backend, device, "predict", updates=updates or None)
 
 
 def compile_train_step(networks: Layer | Sequence[Layer], loss_fn: Callable, optimizer: Callable, learning_rate: Any,

@@ -11,6 +11,7 @@ interface, and a model kind joins them through :mod:`symmol.models.registry`.
 
 from __future__ import annotations
 
+import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -26,7 +27,7 @@ from symmol.data.fingerprints import FingerprintBatch
 from symmol.evaluation.calibration import Calibration
 from symmol.featurizers.base import Featurizer, FingerprintFeaturizer
 from symmol.featurizers.registry import featurizer_from_dict
-from symmol.nn.layers import Layer, get_all_param_values, set_all_param_values
+from symmol.nn.layers import DropoutLayer, Layer, get_all_layers, get_all_param_values, set_all_param_values
 
 __all__ = ["TASKS", "CompiledModel", "ModelInput", "ModelSpec", "featurize_inputs", "inputs_to_dict",
            "molecule_input"]
@@ -182,6 +183,7 @@ class CompiledModel(ABC):
         self.inputs: list[ModelInput] = spec.model_inputs()
         self._predict_fn: Any = None
         self._member_fns: list | None = None
+        self._mc_dropout_fn: Any = None
         #: ``(n_train, n_words) uint64`` packed training fingerprints (applicability domain), if kept.
         self.train_fingerprints: np.ndarray | None = None
         #: Training settings (:meth:`symmol.training.config.TrainConfig.to_dict`) once trained; stored in
@@ -358,17 +360,28 @@ class CompiledModel(ABC):
         """The predictive-spread estimators this model offers, the default first.
 
         ``"ensemble"``: the standard deviation over an ensemble's members (Lakshminarayanan et al.,
-        NeurIPS 2017, arXiv:1612.01474). Kinds with their own spread (a GP's variance) override this.
+        NeurIPS 2017, arXiv:1612.01474); ``"dropout"``: over Monte Carlo dropout samples, for a model
+        with dropout (Gal & Ghahramani, ICML 2016, arXiv:1506.02142). Kinds with their own spread (a
+        GP's variance) override this.
         """
-        return ("ensemble",) if self.spec.ensemble_size > 1 else ()
+        has_dropout = any(isinstance(layer, DropoutLayer) and layer.p > 0 for layer in get_all_layers(self.members))
+        return (("ensemble",) if self.spec.ensemble_size > 1 else ()) + (("dropout",) if has_dropout else ())
+
+    #: Estimators that cost a prediction many model calls; used only when asked for by name.
+    ON_REQUEST_UNCERTAINTY: ClassVar[tuple[str, ...]] = ("dropout",)
 
     @property
     def reports_spread(self) -> bool:
-        """Whether :meth:`predict_with_spread` gives a standard deviation (any :attr:`uncertainty_methods`)."""
-        return bool(self.uncertainty_methods)
+        """Whether :meth:`predict_with_spread` gives a standard deviation by default (an ensemble's, a GP's)."""
+        return self.resolve_uncertainty(None) is not None
 
-    def predict_with_spread(self, batch: Batch, method: str | None = None) -> tuple[np.ndarray, np.ndarray | None]:
-        """Scores and their standard deviation by ``method`` (default: the first of :attr:`uncertainty_methods`).
+    def predict_with_spread(self, batch: Batch, method: str | None = None, mc_samples: int = 30
+                            ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Scores and their standard deviation by ``method`` (default: :meth:`resolve_uncertainty`'s).
+
+        ``mc_samples``: Monte Carlo dropout samples for ``method="dropout"``; their masks are seeded
+        by the content of each compiled call's rows, so the same batch gets the same σ in any order or
+        process (a screen's chunks are fixed by its chunk size).
 
         Returns
         -------
@@ -385,11 +398,34 @@ class CompiledModel(ABC):
         method = self.resolve_uncertainty(method)
         if method is None:
             return self.predict_batch(batch), None
+        if method == "dropout":
+            return self.predict_batch(batch), self._mc_dropout_std(batch, mc_samples)
         members = self.predict_members(batch)
         return members.mean(axis=0), members.std(axis=0)
 
+    def _mc_dropout_std(self, batch: Batch, samples: int) -> np.ndarray:
+        if samples < 2:
+            raise ValueError(f"MC dropout needs at least 2 samples, got {samples}")
+        if self._mc_dropout_fn is None:
+            transform = pt.sigmoid if self.task == "classification" else None
+            self._mc_dropout_fn = compile_predict(self.members, self.backend, transform,
+                                                  input_layers=self.input_layers, mc_dropout=True)
+        draws = np.empty((samples, len(batch), len(self.targets)), dtype=np.float32)
+        for start in range(0, len(batch), self.predict_batch_size):
+            part = batch.slice(start, min(start + self.predict_batch_size, len(batch)))
+            arrays = self.batch_arrays(part)
+            digest = hashlib.sha256(b"".join(np.ascontiguousarray(a).tobytes() for a in arrays)).digest()
+            for i, generator in enumerate(self._dropout_generators()):
+                generator.set_value(np.random.default_rng([int.from_bytes(digest[:8], "little"), i]), borrow=True)
+            for s in range(samples):
+                draws[s, start:start + len(part)] = self._mc_dropout_fn(*arrays)
+        return self._unscale(draws).std(axis=0)
+
+    def _dropout_generators(self) -> list[Any]:
+        return [layer.rng for layer in get_all_layers(self.members) if isinstance(layer, DropoutLayer)]
+
     def resolve_uncertainty(self, method: str | None) -> str | None:
-        """Return the estimator ``method`` names: the first offered when ``None`` (``None`` if none is).
+        """Return the estimator ``method`` names; for ``None``, the first offered that is not on request only.
 
         Raises
         ------
@@ -397,10 +433,11 @@ class CompiledModel(ABC):
             For a ``method`` this model does not offer, naming those it does.
         """
         if method is None:
-            return self.uncertainty_methods[0] if self.uncertainty_methods else None
+            return next((m for m in self.uncertainty_methods if m not in self.ON_REQUEST_UNCERTAINTY), None)
         if method not in self.uncertainty_methods:
             offered = ", ".join(self.uncertainty_methods) or "none (train an ensemble: --ensemble-size 5)"
-            raise ValueError(f"this {type(self).__name__} has no {method!r} uncertainty; it offers: {offered}")
+            hint = " (it was trained without dropout: train with --dropout > 0)" if method == "dropout" else ""
+            raise ValueError(f"this {type(self).__name__} has no {method!r} uncertainty{hint}; it offers: {offered}")
         return method
 
     def calibrate(self, batch: Batch, y: np.ndarray, uncertainty: str | None = None,

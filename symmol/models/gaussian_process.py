@@ -431,7 +431,8 @@ class GaussianProcess(CompiledModel):
         """``("gp",)`` for regression: the posterior predictive standard deviation."""
         return ("gp",) if self.task == "regression" else ()
 
-    def predict_with_spread(self, batch: Batch, method: str | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    def predict_with_spread(self, batch: Batch, method: str | None = None, mc_samples: int = 30
+                            ) -> tuple[np.ndarray, np.ndarray | None]:
         """Scores and, for regression, the predictive standard deviation of a measurement, in target units.
 
         The variance is the latent posterior variance plus the fitted noise variance (R&W eq. 2.24

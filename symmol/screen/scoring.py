@@ -51,7 +51,8 @@ class UncertaintyRequest:
     ----------
     estimator
         The spread estimator of ``<target>_std`` (:attr:`CompiledModel.uncertainty_methods`:
-        ``"ensemble"``, ``"gp"``); ``None``: each model's default, if it has one.
+        ``"ensemble"``, ``"gp"``, ``"dropout"``); ``None``: each model's default (an ensemble's or a
+        GP's spread), if it has one.
     calibration
         A method of the models' stored calibration (:data:`~symmol.evaluation.calibration.CALIBRATION_METHODS`):
         ``zscaling`` scales ``<target>_std`` and adds Gaussian ``<target>_lower``/``<target>_upper``;
@@ -60,15 +61,20 @@ class UncertaintyRequest:
         replace the probabilities by calibrated ones. ``None``: uncalibrated.
     coverage
         Nominal coverage of the intervals and label sets, in (0, 1).
+    mc_samples
+        Monte Carlo samples of ``estimator="dropout"``.
     """
 
     estimator: str | None = None
     calibration: str | None = None
     coverage: float = 0.9
+    mc_samples: int = 30
 
     def __post_init__(self) -> None:
         if not 0.0 < self.coverage < 1.0:
             raise ValueError(f"coverage must be in (0, 1), got {self.coverage}")
+        if self.mc_samples < 2:
+            raise ValueError(f"mc_samples must be >= 2, got {self.mc_samples}")
         if self.calibration is not None and self.calibration not in ALL_CALIBRATION_METHODS:
             raise ValueError(f"calibration must be one of {ALL_CALIBRATION_METHODS}, got {self.calibration!r}")
 
@@ -169,7 +175,7 @@ class ScreenScorer:
     def _suffixes(self, model: CompiledModel) -> list[str]:
         """Return the columns a model adds after each target's score: spread, interval, label set."""
         calibration = self.uncertainty.calibration
-        suffixes = ["_std"] if model.reports_spread else []
+        suffixes = ["_std"] if model.resolve_uncertainty(self.uncertainty.estimator) is not None else []
         if calibration in ("zscaling", "conformal") and model.task == "regression":
             suffixes += ["_lower", "_upper"]
         elif calibration == "conformal":
@@ -196,7 +202,7 @@ class ScreenScorer:
             batch = featurized[_inputs_key(model)].batch
             prefix = f"{name}:" if len(self.models) > 1 else ""
             request = self.uncertainty
-            scores, spread = model.predict_with_spread(batch, request.estimator)
+            scores, spread = model.predict_with_spread(batch, request.estimator, request.mc_samples)
             columns: dict[str, np.ndarray | None] = {"_std": spread}
             if request.calibration is not None:
                 assert model.calibration is not None

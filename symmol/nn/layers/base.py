@@ -115,7 +115,7 @@ class Layer:
         unwanted = {t for t, on in tags.items() if not on}
         return [p for p, ts in self.params.items() if wanted <= ts and not (unwanted & ts)]
 
-    def get_output_for(self, incoming, deterministic: bool = False):
+    def get_output_for(self, incoming, deterministic: bool = False, **kwargs: bool):
         """Symbolic output of the layer for the symbolic output ``incoming`` of its input layer.
 
         Parameters
@@ -124,6 +124,9 @@ class Layer:
             Output of :attr:`input_layer` (a list of outputs for a :class:`MergeLayer`).
         deterministic : bool
             ``True`` for prediction (dropout off, running statistics, no state updates).
+        **kwargs
+            Switches for particular layers, as in Lasagne, passed to every layer: e.g.
+            ``batch_norm_use_averages`` (:class:`BatchNormLayer`). A layer ignores those it does not know.
 
         Returns
         -------

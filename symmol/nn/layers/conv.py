@@ -74,7 +74,7 @@ class Conv1DLayer(Layer):
         self.W = self.add_param(W, (self.filter_size, in_channels, self.units), "W", rng, regularizable=True)
         self.b = self.add_param(b, (self.units,), "b", rng)
 
-    def get_output_for(self, incoming, deterministic: bool = False):
+    def get_output_for(self, incoming, deterministic: bool = False, **kwargs: bool):
         """Return ``f(conv(x, W) + b)``, ``(n, units, width_out)``, for ``x`` of ``(n, in_channels, width)``.
 
         ``x`` is zero-padded by ``pad`` on both sides of the width axis first; the graph raises at run
@@ -123,7 +123,7 @@ class GlobalPoolLayer(MergeLayer):
         self.mode = mode
         self.units = output_units(incoming)
 
-    def get_output_for(self, incoming: list, deterministic: bool = False):
+    def get_output_for(self, incoming: list, deterministic: bool = False, **kwargs: bool):
         """Return the max or mean over the width axis, ``(n, C)`` for ``incoming[0]`` of shape ``(n, C, W)``.
 
         With a mask (``incoming[1]``, ``(n, W)``) only real positions count; a sequence without any

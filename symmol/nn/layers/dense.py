@@ -46,7 +46,7 @@ class DenseLayer(Layer):
         self.W = self.add_param(W, (n_in, self.units), "W", rng, regularizable=True)
         self.b = self.add_param(b, (self.units,), "b", rng)
 
-    def get_output_for(self, incoming: TensorVariable, deterministic: bool = False):
+    def get_output_for(self, incoming: TensorVariable, deterministic: bool = False, **kwargs: bool):
         """Return ``f(x @ W + b)`` of shape ``(n_rows, units)`` for ``x`` of shape ``(n_rows, n_in)``."""
         return self.nonlinearity(pt.dot(incoming, self.W) + self.b)
 
@@ -69,6 +69,6 @@ class NonlinearityLayer(Layer):
         super().__init__(incoming, name)
         self.nonlinearity = get_nonlinearity(nonlinearity)
 
-    def get_output_for(self, incoming, deterministic: bool = False):
+    def get_output_for(self, incoming, deterministic: bool = False, **kwargs: bool):
         """Return ``f(x)``, elementwise: the shape and dtype of ``x``."""
         return self.nonlinearity(incoming)

@@ -46,7 +46,7 @@ class EmbeddingLayer(Layer):
         self.channels_first = bool(channels_first)
         self.W = self.add_param(W, (self.vocab_size, self.units), "W", rng, regularizable=True)
 
-    def get_output_for(self, incoming, deterministic: bool = False):
+    def get_output_for(self, incoming, deterministic: bool = False, **kwargs: bool):
         """Return the rows ``W[ids]`` for the integer ids ``incoming``.
 
         ``(n, units)`` for ids of shape ``(n,)``; ``(n, L, units)`` for ids of shape ``(n, L)``, or

@@ -96,7 +96,7 @@ class FingerprintDenseLayer(Layer):
         self.W = self.add_param(W, (incoming.fp_size, self.units), "W", rng, regularizable=True)
         self.b = self.add_param(b, (self.units,), "b", rng)
 
-    def get_output_for(self, incoming: SymbolicFingerprints, deterministic: bool = False):
+    def get_output_for(self, incoming: SymbolicFingerprints, deterministic: bool = False, **kwargs: bool):
         #: ``X @ W`` of the last graph built: take ``pytensor.grad(cost, layer.pre_activation)``
         #: for the row-sparse update of ``W`` (:func:`symmol.ops.fingerprint.fingerprint_dot_grad_w_rows`).
         """Return ``f(x @ W + b)`` of shape ``(n_rows, units)`` for the symbolic CSR batch ``incoming``.

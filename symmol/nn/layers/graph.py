@@ -92,7 +92,7 @@ class MessagePassingLayer(MergeLayer):
         self.W = self.add_param(W, (self.units, self.units), "W", rng, regularizable=True)
         self.b = self.add_param(Constant(0.0), (self.units,), "b", rng)
 
-    def get_output_for(self, incoming: list, deterministic: bool = False):
+    def get_output_for(self, incoming: list, deterministic: bool = False, **kwargs: bool):
         """Return the updated atom rows ``h'`` of shape ``(n_atoms, units)``.
 
         ``incoming`` is ``[h, src, dst, bond_types]``, the outputs of the four input layers.
@@ -179,7 +179,7 @@ class DirectedMessagePassingLayer(MergeLayer):
         self.W_m = self.add_param(W, square, "W_m", rng, regularizable=True)
         self.b = self.add_param(Constant(0.0), (self.units,), "b", rng)
 
-    def get_output_for(self, incoming: list, deterministic: bool = False):
+    def get_output_for(self, incoming: list, deterministic: bool = False, **kwargs: bool):
         """Return the atom rows ``h'`` of shape ``(n_atoms, units)`` after ``depth`` steps over the bonds.
 
         ``incoming`` is ``[x, src, dst, bonds]``, the outputs of the four input layers.
@@ -239,7 +239,7 @@ class GraphReadoutLayer(MergeLayer):
         self.mode = mode
         self.units = output_units(atoms)
 
-    def get_output_for(self, incoming: list, deterministic: bool = False):
+    def get_output_for(self, incoming: list, deterministic: bool = False, **kwargs: bool):
         """Return the molecule rows ``(n_molecules, units)``: the atom rows pooled by :attr:`mode`.
 
         ``incoming`` is ``[h, atom_molecule, n_molecules]``; molecules without atoms give zero rows.

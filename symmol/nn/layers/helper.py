@@ -125,10 +125,10 @@ def get_all_layers(layer: Layer | list[Layer], treat_as_input=()) -> list[Layer]
     return order
 
 
-def get_output(layer: Layer, inputs=None, deterministic: bool = False):
+def get_output(layer: Layer, inputs=None, deterministic: bool = False, **kwargs: bool):
     """Symbolic output of ``layer``.
 
-    Mirrors ``lasagne.layers.get_output`` (one layer; ``deterministic`` instead of ``**kwargs``).
+    Mirrors ``lasagne.layers.get_output`` (one layer).
 
     Parameters
     ----------
@@ -142,6 +142,9 @@ def get_output(layer: Layer, inputs=None, deterministic: bool = False):
     deterministic : bool
         ``True`` for prediction: dropout off, batch normalisation uses its running
         statistics, and no state updates are recorded.
+    **kwargs
+        Passed to every layer's ``get_output_for`` (Lasagne's mechanism), e.g.
+        ``batch_norm_use_averages=True`` with ``deterministic=False`` for MC dropout.
 
     Returns
     -------
@@ -179,11 +182,11 @@ def get_output(layer: Layer, inputs=None, deterministic: bool = False):
                 raise ValueError(f"input layer {current.name} has no input variable")
         elif isinstance(current, MergeLayer):
             values[current] = current.get_output_for([values[p] for p in current.input_layers],
-                                                     deterministic=deterministic)
+                                                     deterministic=deterministic, **kwargs)
         else:
             incoming = current.input_layer
             assert incoming is not None  # a layer with inputs that is no MergeLayer has exactly one
-            values[current] = current.get_output_for(values[incoming], deterministic=deterministic)
+            values[current] = current.get_output_for(values[incoming], deterministic=deterministic, **kwargs)
     return values[layer]
 
 

@@ -60,7 +60,7 @@ class ConcatLayer(MergeLayer):
         else:
             self.units = output_units(self.input_layers[0])
 
-    def get_output_for(self, incoming: list, deterministic: bool = False):
+    def get_output_for(self, incoming: list, deterministic: bool = False, **kwargs: bool):
         """Return the inputs' outputs concatenated along :attr:`axis`."""
         return pt.concatenate(incoming, axis=self.axis)
 
@@ -94,7 +94,7 @@ class ElemwiseSumLayer(MergeLayer):
             raise ValueError(f"got {len(self.coeffs)} coefficients for {n} inputs")
         self.units = output_units(incomings[0])
 
-    def get_output_for(self, incoming: list, deterministic: bool = False):
+    def get_output_for(self, incoming: list, deterministic: bool = False, **kwargs: bool):
         """Return ``sum_i coeffs[i] * x_i`` (a coefficient of 1 is not multiplied in)."""
         terms = [x if c == 1.0 else np.float32(c) * x for c, x in zip(self.coeffs, incoming, strict=True)]
         return pt.add(*terms) if len(terms) > 1 else terms[0]

@@ -46,7 +46,7 @@ class DropoutLayer(Layer):
         self.p = float(p)
         self.rng = shared_rng(seed=seed, name=f"{self.name}.rng")
 
-    def get_output_for(self, incoming: TensorVariable, deterministic: bool = False):
+    def get_output_for(self, incoming: TensorVariable, deterministic: bool = False, **kwargs: bool):
         """Return ``incoming`` with each unit zeroed with probability ``p`` and the rest scaled by ``1/(1-p)``.
 
         ``incoming`` itself when ``deterministic`` or ``p == 0``. Otherwise the layer's random state

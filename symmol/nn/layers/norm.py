@@ -57,17 +57,19 @@ class BatchNormLayer(Layer):
         self.running_mean = self.add_param(Constant(0.0), (self.units,), "running_mean", rng, trainable=False)
         self.running_var = self.add_param(Constant(1.0), (self.units,), "running_var", rng, trainable=False)
 
-    def get_output_for(self, incoming, deterministic: bool = False):
+    def get_output_for(self, incoming, deterministic: bool = False, **kwargs: bool):
         """Return ``gamma * (x - mean) / sqrt(var + eps) + beta``, the shape of ``x``.
 
         With ``deterministic`` the running statistics are used; otherwise the batch statistics, and the
-        running-statistic updates are recorded in :attr:`state_updates`. The graph raises at run time
-        (an ``Assert``) in training on a batch with one value per feature.
+        running-statistic updates are recorded in :attr:`state_updates`. ``batch_norm_use_averages``
+        (Lasagne's switch) overrides ``deterministic`` for this layer: MC dropout samples with dropout on
+        and the running statistics. The graph raises at run time (an ``Assert``) in training on a batch
+        with one value per feature.
         """
         axes = (0,) if incoming.ndim == 2 else (0, 2)
         pattern = ("x", 0) if incoming.ndim == 2 else ("x", 0, "x")
         eps = np.float32(self.eps)
-        if deterministic:
+        if kwargs.get("batch_norm_use_averages", deterministic):
             mean, var = self.running_mean, self.running_var
         else:
             n_values = pt.prod([incoming.shape[a] for a in axes])
@@ -112,7 +114,7 @@ class LayerNormLayer(Layer):
         self.gamma = self.add_param(Constant(1.0), (self.units,), "gamma", rng)
         self.beta = self.add_param(Constant(0.0), (self.units,), "beta", rng)
 
-    def get_output_for(self, incoming, deterministic: bool = False):
+    def get_output_for(self, incoming, deterministic: bool = False, **kwargs: bool):
         """Return ``gamma * (x - mean) / sqrt(var + eps) + beta`` over the last axis, the shape of ``x``."""
         mean = incoming.mean(axis=-1, keepdims=True)
         var = pt.sqr(incoming - mean).mean(axis=-1, keepdims=True)
@@ -166,7 +168,7 @@ class StandardizeLayer(Layer):
         self.mean.set_value(mean.astype(FLOATX))
         self.std.set_value(np.where(std > 0, std, 1.0).astype(FLOATX))
 
-    def get_output_for(self, incoming, deterministic: bool = False):
+    def get_output_for(self, incoming, deterministic: bool = False, **kwargs: bool):
         """Return ``(x - mean) / std`` where ``x`` is finite, else 0, of ``x``'s shape."""
         scaled = (incoming - self.mean) / self.std
         return pt.switch(pt.isfinite(scaled), scaled, np.float32(0.0))

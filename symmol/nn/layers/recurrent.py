@@ -65,7 +65,7 @@ class GRULayer(MergeLayer):
         self.b_x = self.add_param(b, (3 * self.units,), "b_x", rng)
         self.b_h = self.add_param(b, (3 * self.units,), "b_h", rng)
 
-    def get_output_for(self, incoming: list, deterministic: bool = False):
+    def get_output_for(self, incoming: list, deterministic: bool = False, **kwargs: bool):
         """Run the GRU over the sequence ``incoming[0]`` of shape ``(n, L, features)``.
 
         Returns the states ``(n, L, units)``, or the final state ``(n, units)`` with
