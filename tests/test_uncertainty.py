@@ -318,3 +318,54 @@ def test_dropout_uncertainty_calibrated_end_to_end(tmp_path, capsys):
     assert (table[ESOL_TARGET + "_std"] > 0).all() and (table[ESOL_TARGET + "_lower"] < table[ESOL_TARGET]).all()
     assert main(["predict", str(out), str(ESOL), "--out", str(predictions), "--calibration", "zscaling"]) == 2
     assert "fitted on σ from 'dropout'" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- mean-variance estimation
+def test_gaussian_nll_objective_matches_numpy():
+    import pytensor
+    import pytensor.tensor as pt
+
+    from symmol.nn.objectives import masked_gaussian_nll
+
+    rng = np.random.default_rng(7)
+    outputs, targets = rng.normal(size=(6, 4)).astype(np.float32), rng.normal(size=(6, 2)).astype(np.float32)
+    targets[1, 0] = targets[4, 1] = np.nan
+    o, t = pt.matrix("o"), pt.matrix("t")
+    found = pytensor.function([o, t], masked_gaussian_nll(o, t))(outputs, targets)
+    variance = np.log1p(np.exp(outputs[:, 2:])) + 1e-6
+    per_label = 0.5 * (np.log(variance) + (outputs[:, :2] - targets) ** 2 / variance)
+    assert found == pytest.approx(np.nanmean(per_label), rel=1e-5)
+
+
+def test_mve_head_predicts_mean_and_std_like_numpy(tmp_path):
+    table = pd.read_csv(ESOL)
+    estimator = QSARModel("regression", hidden=(32,), loss="mve", epochs=15, progress=False)
+    estimator.fit(table["smiles"].iloc[:800], table[ESOL_TARGET].iloc[:800])
+    model = estimator.model_
+    assert model.uncertainty_methods == ("mve", "dropout") and model.reports_spread
+    batch = estimator.featurize(table["smiles"].iloc[800:850]).batch
+    mean, std = model.predict_with_spread(batch)
+    p = model.get_param_values()
+    out = np.maximum(batch.to_dense() @ p["hidden0.W"] + p["hidden0.b"], 0) @ p["output.W"] + p["output.b"]
+    scale, shift = model.spec.target_std[0], model.spec.target_mean[0]
+    np.testing.assert_allclose(mean[:, 0], out[:, 0] * scale + shift, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(std[:, 0], np.sqrt(np.log1p(np.exp(out[:, 1])) + 1e-6) * scale, rtol=1e-4)
+    errors = np.abs(mean[:, 0] - table[ESOL_TARGET].iloc[800:850].to_numpy())
+    assert scipy.stats.spearmanr(errors, std[:, 0])[0] > 0  # the head learned something about its errors
+    estimator.save(tmp_path / "mve")
+    np.testing.assert_array_equal(load_model(tmp_path / "mve").predict_with_spread(batch)[1], std)
+    with pytest.raises(ValueError, match="'mve' for regression only"):
+        QSARModel("classification", loss="mve", epochs=1, progress=False).fit(["CCO", "CCN"], [0, 1])
+
+
+def test_train_loss_mve_from_the_command_line(tmp_path):
+    out = tmp_path / "mve"
+    assert main(["train", str(ESOL), "--smiles-column", "smiles", "--target", ESOL_TARGET, "--task", "regression",
+                 "--architecture", "dmpnn", "--loss", "mve", "--epochs", "3", "--no-progress", "--out", str(out)]) == 0
+    report = json.loads((out / "metrics.json").read_text())["test"]["uncertainty"]
+    assert load_model(out).calibration.uncertainty == "mve" and "spearman" in report["uncalibrated"]
+    predictions = tmp_path / "p.csv"
+    assert main(["predict", str(out), str(ESOL), "--out", str(predictions), "--calibration", "conformal",
+                 "--no-progress"]) == 0
+    table = pd.read_csv(predictions)
+    assert (table[ESOL_TARGET + "_std"] > 0).all() and (table[ESOL_TARGET + "_upper"] > table[ESOL_TARGET]).all()

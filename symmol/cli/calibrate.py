@@ -33,8 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rows", choices=("train", "val", "test"), default="val",
                         help="which rows of --splits-file's first entry [default val]")
     parser.add_argument("--uncertainty", default=None, metavar="ESTIMATOR",
-                        help="the spread estimator to calibrate (regression): ensemble, gp or dropout [default: the "
-                             "model's own]; predictions must then use the same")
+                        help="the spread estimator to calibrate (regression): ensemble, gp, dropout or mve "
+                             "[default: the model's own]; predictions must then use the same")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -46,8 +46,9 @@ def add_arguments(parser: argparse.ArgumentParser, with_top: bool = True, defaul
     uncertainty = parser.add_argument_group("uncertainty")
     uncertainty.add_argument("--uncertainty", default=None, metavar="ESTIMATOR",
                              help="spread estimator of <target>_std: ensemble (a model trained with "
-                                  "--ensemble-size > 1), gp, or dropout (MC dropout: a model trained with "
-                                  "--dropout > 0) [default: an ensemble's or a GP's own, if it has one]")
+                                  "--ensemble-size > 1), gp, mve (a model trained with --loss mve) or dropout "
+                                  "(MC dropout: a model trained with --dropout > 0) [default: an ensemble's, a "
+                                  "GP's or an MVE head's own, if it has one]")
     uncertainty.add_argument("--mc-samples", type=int, default=30, help="MC dropout samples [default 30]")
     uncertainty.add_argument("--calibration", choices=ALL_CALIBRATION_METHODS, default=None,
                              help="apply the model's stored calibration (fitted on the validation set by `symmol "

@@ -28,11 +28,20 @@ from symmol.evaluation.calibration import Calibration
 from symmol.featurizers.base import Featurizer, FingerprintFeaturizer
 from symmol.featurizers.registry import featurizer_from_dict
 from symmol.nn.layers import DropoutLayer, Layer, get_all_layers, get_all_param_values, set_all_param_values
+from symmol.nn.objectives import (
+    masked_binary_crossentropy_from_logits,
+    masked_gaussian_nll,
+    masked_squared_error,
+    mve_variance,
+)
 
-__all__ = ["TASKS", "CompiledModel", "ModelInput", "ModelSpec", "featurize_inputs", "inputs_to_dict",
+__all__ = ["LOSSES", "TASKS", "CompiledModel", "ModelInput", "ModelSpec", "featurize_inputs", "inputs_to_dict",
            "molecule_input"]
 
 TASKS = ("classification", "regression")
+#: Regression losses of models with a dense head: squared error, or mean–variance estimation (a
+#: Gaussian NLL head that predicts each target's variance too).
+LOSSES = ("mse", "mve")
 
 
 @dataclass(frozen=True)
@@ -119,6 +128,15 @@ class ModelSpec:
             raise ValueError("target_mean must have one value per target")
         if len(self.target_std) != len(self.target_mean):
             raise ValueError("target_std must have one value per target_mean value")
+        loss = getattr(self, "loss", "mse")
+        if loss not in LOSSES or (loss == "mve" and self.task != "regression"):
+            raise ValueError(f"loss must be one of {LOSSES} ('mve' for regression only), got {loss!r} for a "
+                             f"{self.task} model")
+
+    @property
+    def n_outputs(self) -> int:
+        """Width of a member's output layer: one per target, two with the MVE loss (means, then variances)."""
+        return len(self.targets) * (2 if getattr(self, "loss", "mse") == "mve" else 1)
 
     def model_inputs(self) -> list[ModelInput]:
         """Return the inputs with their featurizers built (from the registry, plug-in kinds included)."""
@@ -184,6 +202,7 @@ class CompiledModel(ABC):
         self._predict_fn: Any = None
         self._member_fns: list | None = None
         self._mc_dropout_fn: Any = None
+        self._mve_fn: Any = None
         #: ``(n_train, n_words) uint64`` packed training fingerprints (applicability domain), if kept.
         self.train_fingerprints: np.ndarray | None = None
         #: Training settings (:meth:`symmol.training.config.TrainConfig.to_dict`) once trained; stored in
@@ -330,9 +349,25 @@ class CompiledModel(ABC):
             out = out * np.asarray(self.spec.target_std, np.float32) + np.asarray(self.spec.target_mean, np.float32)
         return out
 
+    @property
+    def loss(self) -> str:
+        """The training loss: ``"mse"`` or ``"mve"`` for regression (spec field ``loss``), else cross-entropy."""
+        return "crossentropy" if self.task == "classification" else getattr(self.spec, "loss", "mse")
+
+    def loss_function(self) -> Any:
+        """Return the symbolic loss of a member's output and the targets (:mod:`symmol.nn.objectives`)."""
+        if self.task == "classification":
+            return masked_binary_crossentropy_from_logits
+        return masked_gaussian_nll if self.loss == "mve" else masked_squared_error
+
+    def _prediction(self, out: Any) -> Any:
+        """Map a member's output to its prediction: the sigmoid of the logits, or an MVE head's means."""
+        if self.task == "classification":
+            return pt.sigmoid(out)
+        return out[:, :len(self.targets)] if self.loss == "mve" else out
+
     def _compile(self, networks: Layer | list[Layer]) -> Any:
-        transform = pt.sigmoid if self.task == "classification" else None
-        return compile_predict(networks, self.backend, transform, input_layers=self.input_layers)
+        return compile_predict(networks, self.backend, self._prediction, input_layers=self.input_layers)
 
     def predict_members(self, batch: Batch, batch_size: int | None = None) -> np.ndarray:
         """Score a batch with each ensemble member.
@@ -361,11 +396,13 @@ class CompiledModel(ABC):
 
         ``"ensemble"``: the standard deviation over an ensemble's members (Lakshminarayanan et al.,
         NeurIPS 2017, arXiv:1612.01474); ``"dropout"``: over Monte Carlo dropout samples, for a model
-        with dropout (Gal & Ghahramani, ICML 2016, arXiv:1506.02142). Kinds with their own spread (a
-        GP's variance) override this.
+        with dropout (Gal & Ghahramani, ICML 2016, arXiv:1506.02142); ``"mve"``: the predicted
+        standard deviation of a model trained with the mean–variance loss (the root of the members'
+        mean variance). Kinds with their own spread (a GP's variance) override this.
         """
         has_dropout = any(isinstance(layer, DropoutLayer) and layer.p > 0 for layer in get_all_layers(self.members))
-        return (("ensemble",) if self.spec.ensemble_size > 1 else ()) + (("dropout",) if has_dropout else ())
+        return ((("mve",) if self.loss == "mve" else ()) + (("ensemble",) if self.spec.ensemble_size > 1 else ())
+                + (("dropout",) if has_dropout else ()))
 
     #: Estimators that cost a prediction many model calls; used only when asked for by name.
     ON_REQUEST_UNCERTAINTY: ClassVar[tuple[str, ...]] = ("dropout",)
@@ -400,6 +437,8 @@ class CompiledModel(ABC):
             return self.predict_batch(batch), None
         if method == "dropout":
             return self.predict_batch(batch), self._mc_dropout_std(batch, mc_samples)
+        if method == "mve":
+            return self.predict_batch(batch), self._mve_std(batch)
         members = self.predict_members(batch)
         return members.mean(axis=0), members.std(axis=0)
 
@@ -420,6 +459,18 @@ class CompiledModel(ABC):
             for s in range(samples):
                 draws[s, start:start + len(part)] = self._mc_dropout_fn(*arrays)
         return self._unscale(draws).std(axis=0)
+
+    def _mve_std(self, batch: Batch) -> np.ndarray:
+        if self._mve_fn is None:
+            n = len(self.targets)
+            self._mve_fn = compile_predict(self.members, self.backend, lambda out: mve_variance(out, n),
+                                           input_layers=self.input_layers)
+        variance = np.empty((len(batch), len(self.targets)), dtype=np.float32)
+        for start in range(0, len(batch), self.predict_batch_size):
+            stop = min(start + self.predict_batch_size, len(batch))
+            variance[start:stop] = self._mve_fn(*self.batch_arrays(batch.slice(start, stop)))
+        scale = np.asarray(self.spec.target_std or (1.0,) * len(self.targets), np.float32)
+        return np.sqrt(variance) * scale
 
     def _dropout_generators(self) -> list[Any]:
         return [layer.rng for layer in get_all_layers(self.members) if isinstance(layer, DropoutLayer)]

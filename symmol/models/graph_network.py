@@ -25,7 +25,7 @@ from symmol.featurizers.descriptors import RDKit2DDescriptors
 from symmol.featurizers.molgraph import MolGraphFeaturizer
 from symmol.featurizers.morgan import MorganFingerprint
 from symmol.models.base import CompiledModel, ModelInput, ModelSpec, inputs_to_dict, molecule_input
-from symmol.models.options import activation_option, dropout_option, hidden_option, positive_int
+from symmol.models.options import activation_option, dropout_option, hidden_option, loss_option, positive_int
 from symmol.models.registry import ModelKind, Option, Problem, register_model_kind
 from symmol.nn.layers import (
     ConcatLayer,
@@ -194,6 +194,8 @@ class GraphSpec(ModelSpec):
         What each D-MPNN step adds its messages to: ``"pre-activation"`` (Chemprop's) or
         ``"activated"``, the form of graph networks saved before this field existed (a spec
         without it reads as ``"activated"``).
+    loss
+        ``"mse"``, or ``"mve"`` (regression: the output layer also predicts each target's variance).
     """
 
     targets: tuple[str, ...]
@@ -205,6 +207,7 @@ class GraphSpec(ModelSpec):
     readout: str = "mean"
     hidden: tuple[int, ...] = (300,)
     dropout: float = 0.0
+    loss: str = "mse"
     activation: str = "relu"
     n_atom_types: int = 1024
     atom_features: str = "embedding"
@@ -301,7 +304,7 @@ class GraphModel(CompiledModel):
         for member in range(spec.ensemble_size):
             seed = spec.seed + 1000 * member
             network = build_graph_network(
-                len(spec.targets), np.random.default_rng(seed), units=spec.units, depth=spec.depth,
+                spec.n_outputs, np.random.default_rng(seed), units=spec.units, depth=spec.depth,
                 n_atom_types=spec.n_atom_types, readout=spec.readout, hidden=spec.hidden,
                 message_passing=spec.message_passing, dropout=spec.dropout, activation=spec.activation,
                 inputs=inputs, prefix=f"m{member}." if spec.ensemble_size > 1 else "", seed=seed,
@@ -394,7 +397,7 @@ def _options(spec: ModelSpec) -> dict[str, Any]:
 
 
 _GRAPH_FIELDS = ("units", "depth", "readout", "hidden", "dropout", "activation", "n_atom_types", "atom_features",
-                 "extra_features")
+                 "extra_features", "loss")
 _GRAPH_OPTIONS = (
     Option("units", 300, "width of atom embeddings and messages (Chemprop's d_h)", parse=positive_int,
            flag="--message-units"),
@@ -408,6 +411,7 @@ _GRAPH_OPTIONS = (
            "Chemprop's 72 atom and 14 bond features", choices=ATOM_FEATURES),
     Option("extra_features", "none", "molecule features concatenated before the head: RDKit's 2D descriptors, "
            "standardised on the training set", choices=EXTRA_FEATURES),
+    loss_option(),
 )
 
 def _search_space(trial: Any) -> dict[str, Any]:

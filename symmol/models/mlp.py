@@ -19,6 +19,7 @@ from symmol.models.options import (
     fingerprint_inputs,
     fingerprint_options,
     hidden_option,
+    loss_option,
 )
 from symmol.models.registry import ModelKind, Problem, register_model_kind
 from symmol.nn.layers import DenseLayer, DropoutLayer, FingerprintDenseLayer, FingerprintInputLayer, Layer
@@ -53,6 +54,8 @@ class MLPSpec(ModelSpec):
     ensemble_size
         Number of independently initialised members trained together; predictions are the
         members' mean (Lakshminarayanan et al., NeurIPS 2017, arXiv:1612.01474).
+    loss
+        ``"mse"``, or ``"mve"`` (regression: the output layer also predicts each target's variance).
     """
 
     targets: tuple[str, ...]
@@ -65,6 +68,7 @@ class MLPSpec(ModelSpec):
     target_std: tuple[float, ...] = ()
     seed: int = 0
     ensemble_size: int = 1
+    loss: str = "mse"
 
     def __post_init__(self) -> None:
         self.check_problem()
@@ -98,7 +102,7 @@ def build_mlp(spec: MLPSpec) -> tuple[FingerprintInputLayer, list[Layer]]:
         if spec.dropout:
             last = len(spec.hidden)
             layer = DropoutLayer(layer, spec.dropout, seed=seed * 1000 + last, name=f"{prefix}dropout{last - 1}")
-        outputs.append(DenseLayer(layer, len(spec.targets), rng, "identity", name=f"{prefix}output"))
+        outputs.append(DenseLayer(layer, spec.n_outputs, rng, "identity", name=f"{prefix}output"))
     return input_layer, outputs
 
 
@@ -135,13 +139,13 @@ class FingerprintMLP(CompiledModel):
 # --------------------------------------------------------------------------
 def _spec(problem: Problem, inputs: list[ModelInput], options: dict[str, Any]) -> MLPSpec:
     return MLPSpec(**problem.spec_fields(), inputs=inputs_to_dict(inputs), hidden=options["hidden"],
-                   dropout=options["dropout"], activation=options["activation"])
+                   dropout=options["dropout"], activation=options["activation"], loss=options["loss"])
 
 
 def _options(spec: ModelSpec) -> dict[str, Any]:
     assert isinstance(spec, MLPSpec)
     return {**fingerprint_options(spec), "hidden": spec.hidden, "dropout": spec.dropout,
-            "activation": spec.activation}
+            "activation": spec.activation, "loss": spec.loss}
 
 
 def _search_space(trial: Any) -> dict[str, Any]:
@@ -164,6 +168,7 @@ MLP = register_model_kind(ModelKind(
         hidden_option((512,), "the hidden layers"),
         dropout_option(0.3, "after each hidden layer"),
         activation_option(),
+        loss_option(),
     ),
     build_inputs=fingerprint_inputs,
     build_spec=_spec,

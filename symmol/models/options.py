@@ -61,6 +61,12 @@ def dropout_option(default: float, where: str) -> Option:
     return Option("dropout", default, f"dropout probability {where} (training only)", parse=probability)
 
 
+def loss_option() -> Option:
+    """``loss``: the regression loss, squared error or mean–variance estimation (a predicted variance too)."""
+    return Option("loss", "mse", "regression loss: mse, or mve (mean-variance estimation: a Gaussian NLL head that "
+                  "also predicts each target's variance; predict's --uncertainty mve)", choices=("mse", "mve"))
+
+
 def activation_option() -> Option:
     """``activation``: the hidden layers' nonlinearity."""
     return Option("activation", "relu", "nonlinearity of the hidden layers",

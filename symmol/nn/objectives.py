@@ -6,7 +6,11 @@ import numpy as np
 import pytensor.tensor as pt
 from pytensor.tensor.variable import TensorVariable
 
-__all__ = ["l2_penalty", "masked_binary_crossentropy_from_logits", "masked_squared_error"]
+__all__ = ["MVE_VARIANCE_FLOOR", "l2_penalty", "masked_binary_crossentropy_from_logits", "masked_gaussian_nll",
+           "masked_squared_error", "mve_variance"]
+
+#: Added to the softplus of the variance output (standardised units) so the NLL stays finite.
+MVE_VARIANCE_FLOOR = np.float32(1e-6)
 
 
 def _observed(targets: TensorVariable) -> tuple[TensorVariable, TensorVariable]:
@@ -55,6 +59,28 @@ def masked_squared_error(predictions: TensorVariable, targets: TensorVariable,
     """
     mask, y = _observed(targets)
     return _masked_mean(pt.sqr(predictions - y), mask, weights, targets.dtype)
+
+
+def mve_variance(outputs: TensorVariable, n_targets: int) -> TensorVariable:
+    """Return the variance half of a mean–variance head: ``softplus(outputs[:, n_targets:]) + floor``."""
+    return pt.softplus(outputs[:, n_targets:]) + MVE_VARIANCE_FLOOR
+
+
+def masked_gaussian_nll(outputs: TensorVariable, targets: TensorVariable,
+                        weights: TensorVariable | None = None) -> TensorVariable:
+    """Mean Gaussian negative log-likelihood of a mean–variance head over observed targets.
+
+    Mean–variance estimation (Nix & Weigend, ICNN 1994, doi:10.1109/ICNN.1994.374138; Chemprop's
+    ``mve`` loss): ``outputs`` is ``(n_rows, 2 n_tasks)``, the means then the raw variances
+    (:func:`mve_variance`); ``targets`` ``(n_rows, n_tasks)`` with NaN masked out. Per label
+    ``½ log σ² + (y − μ)² / 2σ²`` (the constant ``½ log 2π`` left out); returns the (row-weighted)
+    mean over observed labels.
+    """
+    n = targets.shape[1]
+    mask, y = _observed(targets)
+    variance = pt.softplus(outputs[:, n:]) + MVE_VARIANCE_FLOOR
+    per_label = np.float32(0.5) * (pt.log(variance) + pt.sqr(outputs[:, :n] - y) / variance)
+    return _masked_mean(per_label, mask, weights, targets.dtype)
 
 
 def l2_penalty(params: list) -> TensorVariable:

@@ -29,7 +29,6 @@ import pytensor.tensor as pt
 
 from symmol.compile import compile_train_step
 from symmol.models.base import CompiledModel
-from symmol.nn.objectives import masked_binary_crossentropy_from_logits, masked_squared_error
 from symmol.nn.updates import get_optimizer
 from symmol.training.config import LR_SCHEDULES, PER_STEP_SCHEDULES, TrainConfig
 from symmol.training.transfer import encoder_parameter_names
@@ -70,9 +69,8 @@ class TrainStep:
             scale = config.encoder_lr / config.learning_rate
             self.encoder_scale = {name: scale for name in encoder_parameter_names(model)}
         self.averaging = config.averaging != "none"
-        loss_fn = masked_binary_crossentropy_from_logits if model.task == "classification" else masked_squared_error
         self.function = compile_train_step(
-            model.members, loss_fn, get_optimizer(config.optimizer), self.schedule.learning_rate,
+            model.members, model.loss_function(), get_optimizer(config.optimizer), self.schedule.learning_rate,
             backend=model.backend, weight_decay=config.weight_decay, max_grad_norm=config.max_grad_norm,
             input_layers=model.input_layers, row_weights=self.weighted,
             update_hook=self._hook if (self.averaging or self.encoder_scale) else None)
