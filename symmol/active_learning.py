@@ -47,6 +47,7 @@ import scipy.stats
 
 from symmol.chem.io import read_molecules
 from symmol.estimator import QSARModel
+from symmol.evaluation import plots
 from symmol.provenance import atomic_write_bytes, atomic_write_json
 
 __all__ = ["ACQUISITIONS", "CampaignResult", "CampaignSettings", "Pool", "acquisition_scores", "propose_batch",
@@ -370,23 +371,11 @@ def _resume(out: Path, document: dict[str, Any], pool: Pool) -> tuple[np.ndarray
 
 
 def _plot(out: Path, result: CampaignResult, settings: CampaignSettings) -> None:
-    from symmol.evaluation import plots
-
-    if not plots.available():
-        return
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(5, 4), layout="constrained")
-    ax = figure.add_subplot()
-    curve = result.curve
-    ax.plot(100 * curve["fraction_evaluated"], 100 * curve["fraction_top_found"], marker="o",
-            label=f"{settings.acquisition} ({settings.surrogate})")
-    ax.plot([0, 100 * curve["fraction_evaluated"].max()], [0, 100 * curve["fraction_evaluated"].max()],
-            color="grey", linestyle=":", label="random (expected)")
-    ax.set_xlabel("pool evaluated (%)")
-    ax.set_ylabel(f"top {settings.top_fraction:.0%} found (%)")
-    ax.legend(fontsize="small")
-    figure.savefig(out / "curve.png", dpi=120)
+    if plots.available():
+        curve = result.curve
+        ax = plots.plot_hit_recovery(curve["fraction_evaluated"].to_numpy(), curve["fraction_top_found"].to_numpy(),
+                                     f"{settings.acquisition} ({settings.surrogate})", settings.top_fraction)
+        ax.figure.savefig(out / "curve.png", dpi=120)
 
 
 def propose_batch(pool: str | Path | pd.DataFrame, labels: str | Path | pd.DataFrame, settings: CampaignSettings,

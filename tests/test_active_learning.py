@@ -72,6 +72,7 @@ def test_greedy_campaign_on_docking_scores_beats_random(greedy_campaign):
     assert curve["fraction_top_found"].iloc[-1] > 2 * curve["fraction_evaluated"].iloc[-1]
     acquired = pd.read_csv(out / "acquired.csv")
     assert acquired["row"].is_unique and len(acquired) == 300
+    assert (out / "curve.png").read_bytes()[:4] == b"\x89PNG"
     # the molecules acquired by the surrogate are better docked than the random initial batch
     by_round = acquired.groupby("round")["score"].mean()
     assert by_round[2] < by_round[0] - 0.3

@@ -20,8 +20,8 @@ from sklearn.metrics import mean_squared_error, roc_auc_score, roc_curve
 
 from symmol.evaluation.uncertainty import binned_rmv_rmse, interval_calibration_curve, miscalibration_area
 
-__all__ = ["available", "plot_calibration", "plot_error_vs_sigma", "plot_history", "plot_parity", "plot_roc",
-           "save_training_figures"]
+__all__ = ["available", "plot_calibration", "plot_error_vs_sigma", "plot_history", "plot_hit_recovery", "plot_parity",
+           "plot_roc", "save_training_figures"]
 
 
 def available() -> bool:
@@ -235,6 +235,26 @@ def plot_error_vs_sigma(y_true: np.ndarray, y_pred: np.ndarray, std: np.ndarray,
         ax.plot([0, max(highs)], [0, max(highs)], color="grey", linestyle=":", linewidth=1)
     ax.set_xlabel("root mean predicted variance (σ bin)")
     ax.set_ylabel("RMSE (σ bin)")
+    ax.legend(fontsize="small")
+    return ax
+
+
+def plot_hit_recovery(fraction_evaluated: np.ndarray, fraction_found: np.ndarray, label: str,
+                      top_fraction: float = 0.01, ax=None):
+    """Draw an active-learning campaign's hit-recovery curve: percent of the top found against percent evaluated.
+
+    The dotted line is random acquisition's expectation (the evaluated fraction of the top).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    ax = _new_axes(ax)
+    evaluated = 100 * np.asarray(fraction_evaluated, dtype=np.float64)
+    ax.plot(evaluated, 100 * np.asarray(fraction_found, dtype=np.float64), marker="o", label=label)
+    ax.plot([0, evaluated.max()], [0, evaluated.max()], color="grey", linestyle=":", label="random (expected)")
+    ax.set_xlabel("pool evaluated (%)")
+    ax.set_ylabel(f"top {top_fraction:.0%} found (%)")
     ax.legend(fontsize="small")
     return ax
 
