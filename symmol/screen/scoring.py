@@ -120,25 +120,28 @@ class ScreenScorer:
                 f"model {self.models[0][0] or 0!r} was saved without its training fingerprints; train it with "
                 "`symmol train` or QSARModel.fit to screen with an applicability-domain column"
             )
-        request = self.uncertainty
         for name, model in self.models:
-            label = f"model {name!r}: " if name else ""
-            try:
-                method = model.resolve_uncertainty(request.estimator)
-            except ValueError as exc:
-                raise ValueError(f"{label}{exc}") from None
-            if request.calibration is None:
-                continue
-            stored = model.calibration
-            if stored is None:
-                raise ValueError(f"{label}no stored calibration: train with a validation set, or run `symmol "
-                                 "calibrate MODEL_DIR DATA`")
-            if request.calibration not in stored.methods:
-                raise ValueError(f"{label}calibration {request.calibration!r} is not fitted for this {model.task} "
-                                 f"model (fitted: {', '.join(stored.methods)})")
-            if model.task == "regression" and stored.uncertainty != method:
-                raise ValueError(f"{label}the calibration was fitted on σ from {stored.uncertainty!r}, not "
-                                 f"{method!r}; pass --uncertainty {stored.uncertainty} or recalibrate")
+            self._check_uncertainty(name, model)
+
+    def _check_uncertainty(self, name: str, model: CompiledModel) -> None:
+        """``ValueError`` (naming the model) if it cannot give the requested spread or calibration."""
+        request, label = self.uncertainty, f"model {name!r}: " if name else ""
+        try:
+            method = model.resolve_uncertainty(request.estimator)
+        except ValueError as exc:
+            raise ValueError(f"{label}{exc}") from None
+        if request.calibration is None:
+            return
+        stored = model.calibration
+        if stored is None:
+            raise ValueError(f"{label}no stored calibration: train with a validation set, or run `symmol "
+                             "calibrate MODEL_DIR DATA`")
+        if request.calibration not in stored.methods:
+            raise ValueError(f"{label}calibration {request.calibration!r} is not fitted for this {model.task} "
+                             f"model (fitted: {', '.join(stored.methods)})")
+        if model.task == "regression" and stored.uncertainty != method:
+            raise ValueError(f"{label}the calibration was fitted on σ from {stored.uncertainty!r}, not "
+                             f"{method!r}; pass --uncertainty {stored.uncertainty} or recalibrate")
 
     @property
     def input_columns(self) -> list[str]:
