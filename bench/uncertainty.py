@@ -5,7 +5,8 @@ seed; BBBP: scaffold split, the seeds vary the models). Per data set, seed and e
 is trained on the training rows, calibrated on the validation rows (symmol's calibrators, the same
 for every estimator) and scored on the test rows:
 
-* **symmol MLP ensemble**: ``symmol train --ensemble-size 5`` defaults (ECFP4 MLP); σ over members.
+* **symmol MLP ensemble**: ``symmol train --ensemble-size 5`` defaults (ECFP4 MLP); σ over members;
+  **, bagging**: each member trained on its own bootstrap resample (``--bagging``).
 * **symmol D-MPNN ensemble**: Chemprop's recipe in symmol (``bench/molnet.py``'s ``CHEMPROP_RECIPE``),
   ``--ensemble-size 5``; σ over members.
 * **symmol GP**: ``--architecture gp``; σ the posterior predictive standard deviation.
@@ -73,6 +74,7 @@ def chemprop_ensemble(ds: MolNetSet, smiles: np.ndarray, y: np.ndarray, split: S
 
 ESTIMATORS: dict[str, Callable[..., Predictions]] = {
     "symmol MLP ensemble": symmol_predictions(ensemble_size=ENSEMBLE),
+    "symmol MLP ensemble, bagging": symmol_predictions(ensemble_size=ENSEMBLE, bagging=True),
     "symmol D-MPNN ensemble": symmol_predictions(ensemble_size=ENSEMBLE, **CHEMPROP_RECIPE),
     "symmol GP": symmol_predictions(architecture="gp"),
     "Chemprop 2 ensemble": chemprop_ensemble,
