@@ -90,7 +90,7 @@ class ScreenScorer:
         several they are ``<name>:<target>``, followed by ``mean:<target>`` and
         ``std:<target>`` over the models for every target they share. An ensemble model
         (``ensemble_size > 1``) adds ``<target>_std``, the standard deviation over members; so does
-        any model that reports a predictive spread (:attr:`CompiledModel.reports_spread`: a GP).
+        any model that reports a predictive spread by default (:attr:`CompiledModel.reports_spread`: a GP, an MVE head).
     filters
         Medicinal-chemistry filters on the ``smiles`` column (column ``filters``; failing rows
         are kept but not ranked).
