@@ -15,7 +15,9 @@ and seed is written to ``--work`` and handed to every method:
 * **symmol GP**: ``--architecture gp`` defaults (MinMax kernel on ECFP4 counts; exact up to 10,000
   training molecules per target, a seeded subsample beyond).
 * **symmol tune**: ``symmol tune`` over ``mlp,dmpnn,gp`` for ``--tune-budget`` seconds per fit,
-  choosing by validation score only; its ``best/metrics.json`` test metric.
+  choosing by validation score only; its ``best/metrics.json`` test metric. It starts from each
+  architecture's presets (``train``'s defaults, Chemprop's recipe) and, with ``--pretrained``, also
+  tries fine-tuning that model (``--init-from``).
 * **Chemprop 2**: ``chemprop train`` defaults (``bench/peers.py``), 50 epochs.
 * **RF-500**: scikit-learn's RandomForest (500 trees) on ECFP4 bits.
 
@@ -32,6 +34,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -106,10 +109,15 @@ def fit_symmol(ds: MolNetSet, smiles: np.ndarray, y: np.ndarray, split: Split, s
     return task_metrics(ds.task, y[split.test], scores, list(ds.targets))[metric_of(ds)], time.perf_counter() - start
 
 
-def fit_tune(ds: MolNetSet, path: Path, splits: Path, seed: int, budget: float, work: Path) -> tuple[float, float]:
+def fit_tune(ds: MolNetSet, path: Path, splits: Path, seed: int, budget: float, work: Path,
+             pretrained: Path | None) -> tuple[float, float]:
     out = work / f"tune-{ds.name}-{seed}"
+    if out.exists():  # a fresh study per run: the budget is this run's
+        shutil.rmtree(out)
     command = [sys.executable, "-m", "symmol", "tune", str(path), "--smiles-column", "smiles", "--task", ds.task,
                "--splits-file", str(splits), "--timeout", str(budget), "--seed", str(seed), "--out", str(out)]
+    if pretrained is not None:
+        command += ["--init-from", str(pretrained)]
     for target in ds.targets:
         command += ["--target", target]
     start = time.perf_counter()
@@ -143,7 +151,7 @@ def run_method(method: str, ds: MolNetSet, path: Path, smiles: np.ndarray, y: np
     if method == "symmol GP":
         return fit_symmol(ds, smiles, y, split, seed, architecture="gp")
     if method == "symmol tune":
-        return fit_tune(ds, path, splits, seed, args.tune_budget, args.work)
+        return fit_tune(ds, path, splits, seed, args.tune_budget, args.work, args.pretrained)
     if method == "Chemprop 2":
         value, seconds, _ = chemprop_fit(ds.task, smiles, y, split, ds.targets, metric_of(ds), seed)
         return value, seconds
@@ -158,7 +166,8 @@ def main() -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--tune-budget", type=float, default=600.0, help="seconds of `symmol tune` per fit")
     parser.add_argument("--pretrained", type=Path, default=None,
-                        help="`symmol pretrain` model directory for 'symmol D-MPNN fine-tuned' (all layers trained)")
+                        help="`symmol pretrain` model directory for 'symmol D-MPNN fine-tuned' (all layers trained) "
+                             "and for 'symmol tune' (--init-from)")
     parser.add_argument("--work", type=Path, default=REPO / "bench" / ".cache" / "molnet")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
@@ -192,7 +201,7 @@ def main() -> int:
         command = (f"python bench/molnet.py --datasets {' '.join(args.datasets)} --seeds "
                    f"{' '.join(map(str, args.seeds))}{methods}"
                    + (f" --tune-budget {args.tune_budget:.0f}" if "symmol tune" in args.methods else "")
-                   + (f" --pretrained {args.pretrained}" if "symmol D-MPNN fine-tuned" in args.methods else ""))
+                   + (f" --pretrained {args.pretrained}" if args.pretrained else ""))
         args.out.write_text(
             "# MoleculeNet: symmol (defaults, GP, tune) vs Chemprop 2 and RF-500 on the same splits\n\n"
             f"Command: `{command}`; {time.strftime('%Y-%m-%d')}, 2-core machine. Test metric mean ± sd over "

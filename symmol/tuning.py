@@ -3,9 +3,16 @@
 One Optuna study per output directory, maximising the validation score of
 :func:`symmol.training.loop.validation_score` (ROC-AUC, or −RMSE): the objective never sees the test
 rows. Each trial draws an architecture, that kind's settings (its registry entry's ``search_space``)
-and, for kinds trained by epochs, the learning rate and weight decay; TPE samples them (Bergstra et
-al., NeurIPS 2011; grouped for the conditional space, with the constant liar for parallel workers) and
-a median pruner stops trials whose validation curve falls behind (after 5 trials and 5 epochs).
+and, for kinds trained by epochs, the learning rate, weight decay and schedule (constant, or Noam's
+warm-up then decay); TPE samples them (Bergstra et al., NeurIPS 2011; grouped for the conditional
+space, with the constant liar for parallel workers) and a median pruner stops trials whose validation
+curve falls behind (after 5 trials and 5 epochs).
+
+A new study first tries each architecture's ``tune_presets`` (its ``train`` defaults and published
+recipes such as Chemprop 2's), so the search starts from the settings a user would try by hand. With
+``init_from`` (a ``symmol pretrain`` model) the trials of that model's architecture also choose
+between training from scratch and fine-tuning it (every layer, or the head over a frozen encoder),
+and fine-tuning it with Chemprop's schedule is tried first.
 
 Reliability on one machine:
 
@@ -48,15 +55,20 @@ from symmol.data.batch import Batch
 from symmol.estimator import QSARModel
 from symmol.evaluation.metrics import task_metrics
 from symmol.featurizers.pipeline import exit_with_parent
-from symmol.models.registry import model_kind
+from symmol.models.registry import ModelKind, architecture_of, model_kind
 from symmol.models.store import load_model
 
-__all__ = ["STUDY_NAME", "TuneData", "TuneSettings", "tune"]
+__all__ = ["STUDY_NAME", "TuneData", "TuneSettings", "preset_trials", "pretrained_architecture", "tune"]
 
 #: The study's name in its storage.
 STUDY_NAME = "symmol-tune"
 #: Longest wait of a worker for memory before it starts a trial anyway (seconds).
 MEMORY_WAIT = 600.0
+#: The training parameters tuned for kinds trained by epochs (presets may fix them).
+TRAINING_PARAMETERS = ("learning_rate", "weight_decay", "lr_schedule")
+#: The first trial of a study with ``init_from``: every layer fine-tuned with Chemprop's schedule.
+FINE_TUNE_PRESET = {"fine_tune": True, "fine_tune.freeze": "none", "learning_rate": 1e-3, "weight_decay": 3e-4,
+                    "lr_schedule": "noam"}
 
 
 @dataclass(frozen=True)
@@ -109,6 +121,8 @@ class TuneSettings:
         Seed of the samplers (worker ``k`` uses ``seed + k``) and of every trial's model.
     epochs, patience
         Epoch budget and early-stopping patience of the epoch-trained kinds.
+    init_from
+        A ``symmol pretrain`` model directory whose architecture's trials may fine-tune it.
     """
 
     architectures: tuple[str, ...]
@@ -121,6 +135,7 @@ class TuneSettings:
     seed: int = 0
     epochs: int = 40
     patience: int = 8
+    init_from: Path | None = None
 
 
 def _optuna() -> Any:
@@ -208,6 +223,7 @@ class _Objective:
     def __init__(self, data: TuneData, settings: TuneSettings):
         self.data, self.settings = data, settings
         self._features: dict[str, Any] = {}
+        self.fine_tunes = pretrained_architecture(settings)
 
     def _featurized(self, estimator: QSARModel) -> tuple[Batch, np.ndarray]:
         key = json.dumps([i.to_dict() for i in estimator.model_inputs()], sort_keys=True)
@@ -226,11 +242,16 @@ class _Objective:
         trial.set_user_attr("worker", _worker_identity())
         architecture = trial.suggest_categorical("architecture", list(self.settings.architectures))
         kind = model_kind(architecture)
-        options = kind.search_space(trial) if kind.search_space is not None else {}
+        if architecture == self.fine_tunes and trial.suggest_categorical("fine_tune", [True, False]):
+            options = {"init_from": str(self.settings.init_from),
+                       "freeze": trial.suggest_categorical("fine_tune.freeze", ["none", "encoder"])}
+        else:
+            options = kind.search_space(trial) if kind.search_space is not None else {}
         training: dict[str, Any] = {}
         if not kind.model_class.FITS_DIRECTLY:
             training = {"learning_rate": trial.suggest_float("learning_rate", 1e-4, 3e-3, log=True),
                         "weight_decay": trial.suggest_float("weight_decay", 1e-6, 1e-2, log=True),
+                        "lr_schedule": trial.suggest_categorical("lr_schedule", ["constant", "noam"]),
                         "epochs": self.settings.epochs, "patience": self.settings.patience}
         seen = [t.user_attrs.get("rss_gb", 0.0) for t in trial.study.get_trials(deepcopy=False)
                 if t.params.get("architecture") == architecture]
@@ -258,6 +279,43 @@ class _Objective:
         if not math.isfinite(score):
             raise ValueError(f"trial {trial.number}: the validation score is undefined ({history.monitor})")
         return float(score)
+
+
+def pretrained_architecture(settings: TuneSettings) -> str | None:
+    """Return the architecture of ``settings.init_from`` (None without one).
+
+    Raises
+    ------
+    ValueError
+        If that architecture is not among ``settings.architectures``.
+    """
+    if settings.init_from is None:
+        return None
+    name = architecture_of(load_model(settings.init_from)).name
+    if name not in settings.architectures:
+        raise ValueError(f"{settings.init_from} holds a {name} model: add {name} to the architectures to fine-tune it "
+                         f"(searching {', '.join(settings.architectures)})")
+    return name
+
+
+def preset_trials(settings: TuneSettings) -> list[dict[str, Any]]:
+    """Return the parameters of the trials a new study runs first, in order.
+
+    For each architecture: fine-tuning ``init_from`` (when it is that architecture's model), then the
+    kind's ``tune_presets``; kinds fitted directly drop the training parameters.
+    """
+    fine_tunes = pretrained_architecture(settings)
+    trials = []
+    for name in settings.architectures:
+        kind: ModelKind = model_kind(name)
+        presets = [dict(p) for p in kind.tune_presets]
+        if name == fine_tunes:
+            presets = [FINE_TUNE_PRESET, *({**p, "fine_tune": False} for p in presets)]
+        for preset in presets:
+            if kind.model_class.FITS_DIRECTLY:
+                preset = {k: v for k, v in preset.items() if k not in TRAINING_PARAMETERS}
+            trials.append({"architecture": name, **preset})
+    return trials
 
 
 def _optimize(data: TuneData, settings: TuneSettings, worker: int) -> None:
@@ -351,17 +409,23 @@ def tune(data: TuneData, settings: TuneSettings) -> dict[str, Any]:
     Raises
     ------
     ValueError
-        For an unknown architecture, or when no trial finished.
+        For an unknown architecture, an ``init_from`` model of an architecture not searched, or
+        when no trial finished.
     RuntimeError
         If Optuna is not installed.
     """
     for name in settings.architectures:
         model_kind(name)
+    pretrained_architecture(settings)
     optuna = _optuna()
     settings.out.mkdir(parents=True, exist_ok=True)
-    (settings.out / "settings.json").write_text(json.dumps({**asdict(settings), "out": str(settings.out)},
-                                                           indent=2) + "\n")
+    recorded = {**asdict(settings), "out": str(settings.out),
+                "init_from": None if settings.init_from is None else str(settings.init_from)}
+    (settings.out / "settings.json").write_text(json.dumps(recorded, indent=2) + "\n")
     study = _study(settings)
+    if not study.get_trials(deepcopy=False):
+        for params in preset_trials(settings):
+            study.enqueue_trial(params, skip_if_exists=True)
     # a database study's heartbeat fails its stale trials itself, whichever machine ran them
     orphans = fail_orphaned_trials(study) if settings.storage is None else []
     if settings.n_jobs == 1:

@@ -19,8 +19,11 @@ import pytest
 
 optuna = pytest.importorskip("optuna")
 
+from symmol.models.registry import Problem, model_kind  # noqa: E402
 from symmol.models.store import load_model  # noqa: E402
-from symmol.tuning import STUDY_NAME  # noqa: E402
+from symmol.pretraining import pretrain  # noqa: E402
+from symmol.training import TrainConfig  # noqa: E402
+from symmol.tuning import FINE_TUNE_PRESET, STUDY_NAME, TuneData, TuneSettings, preset_trials, tune  # noqa: E402
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from /proc (Linux)")
 TARGET = "measured log solubility in mols per litre"
@@ -89,6 +92,10 @@ def test_tune_honours_the_split_and_writes_the_best_model(esol, tmp_path):
     assert metrics["test"]["rmse"] == pytest.approx(float(np.sqrt(np.mean((scores - test[TARGET]) ** 2))), rel=1e-5)
     trials = pd.read_csv(out / "trials.csv")
     assert len(trials) == 3 and set(trials["params_architecture"]) <= {"gp", "mlp"}
+    # a new study starts from each architecture's defaults, in the order given
+    first = [t.params for t in study.trials[:2]]
+    assert first == [{"architecture": "gp", **model_kind("gp").tune_presets[0]},
+                     {"architecture": "mlp", **model_kind("mlp").tune_presets[0]}]
 
 
 def test_kill_9_then_rerun_continues_the_same_study(esol, tmp_path):
@@ -171,3 +178,49 @@ def test_database_storage_with_heartbeat(esol, tmp_path):
     storage = optuna.storages.RDBStorage(url, heartbeat_interval=10)
     study = optuna.load_study(study_name=STUDY_NAME, storage=storage)
     assert [t.state for t in study.trials] == [optuna.trial.TrialState.COMPLETE] * 2
+
+
+@pytest.mark.parametrize("name", ["mlp", "gp", "dmpnn", "gin"])
+def test_presets_replay_to_train_defaults_and_chemprops_recipe(name):
+    kind = model_kind(name)
+    problem = Problem(("y",), "regression", (0.0,), (1.0,))
+    defaults = TrainConfig()
+    recipes = {"dmpnn": [{"atom_features": "chemprop", "readout": "norm"}, {}]}.get(name, [{}])
+    assert len(kind.tune_presets) == len(recipes)
+    for preset, recipe in zip(kind.tune_presets, recipes, strict=True):
+        options = kind.search_space(optuna.trial.FixedTrial(dict(preset)))
+        assert kind.make_spec(problem, options) == kind.make_spec(problem, recipe)
+        if not kind.model_class.FITS_DIRECTLY:  # train's rate and decay; Chemprop's schedule with its features
+            assert (preset["learning_rate"], preset["weight_decay"]) == (defaults.learning_rate, defaults.weight_decay)
+            assert preset["lr_schedule"] == ("noam" if recipe else defaults.lr_schedule)
+
+
+@pytest.fixture(scope="module")
+def pretrained_dmpnn(tmp_path_factory, example_data):
+    import gzip
+
+    with gzip.open(example_data / "zinc20k.smi.gz", "rt") as handle:
+        library = [next(handle).split()[0] for _ in range(200)]
+    work = tmp_path_factory.mktemp("pretrained")
+    (work / "zinc.smi").write_text("\n".join(library) + "\n")
+    pretrain(work / "zinc.smi", work / "model", "dmpnn", options={"units": 24, "depth": 2, "hidden": (16,)},
+             config=TrainConfig(epochs=1, patience=0, progress=False))
+    return work / "model"
+
+
+def test_tune_tries_fine_tuning_the_pretrained_model_first(esol, tmp_path, pretrained_dmpnn):
+    work, split = esol
+    table = pd.read_csv(work / "esol.csv")
+    data = TuneData(table, table[[TARGET]].to_numpy(float), np.array(split["train"]), np.array(split["val"]),
+                    np.array(split["test"]), "regression", (TARGET,))
+    with pytest.raises(ValueError, match="holds a dmpnn model: add dmpnn to the architectures"):
+        tune(data, TuneSettings(("mlp",), tmp_path / "wrong", n_trials=1, init_from=pretrained_dmpnn))
+    settings = TuneSettings(("dmpnn",), tmp_path / "out", n_trials=2, epochs=2, patience=0, init_from=pretrained_dmpnn)
+    assert [t.get("fine_tune") for t in preset_trials(settings)] == [True, False, False]
+    tune(data, settings)
+    trials = _study(tmp_path / "out").trials
+    assert trials[0].params == {"architecture": "dmpnn", **FINE_TUNE_PRESET}
+    assert trials[1].params == {"architecture": "dmpnn", **model_kind("dmpnn").tune_presets[0], "fine_tune": False}
+    fine_tuned, scratch = (load_model(tmp_path / "out" / "trials" / str(k)).spec for k in (0, 1))
+    assert (fine_tuned.units, fine_tuned.depth) == (24, 2)  # the pretrained encoder's shape
+    assert (scratch.units, scratch.atom_features, scratch.readout) == (300, "chemprop", "norm")

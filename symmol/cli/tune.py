@@ -46,6 +46,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "default: the journal file DIR/study.journal")
     parser.add_argument("--epochs", type=int, default=40, help="epoch budget of epoch-trained architectures")
     parser.add_argument("--patience", type=int, default=8, help="early-stopping patience")
+    parser.add_argument("--init-from", default=None, metavar="DIR",
+                        help="a `symmol pretrain` model: its architecture's trials also try fine-tuning it")
     parser.add_argument("--out", required=True, help="study directory (created; an existing study continues)")
 
 
@@ -68,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     n_trials = args.n_trials if args.n_trials is not None else (None if args.timeout else 50)
     settings = TuneSettings(architectures, Path(args.out), n_trials, args.timeout, args.n_jobs,
                             args.max_memory or _memory_default_gb(), args.storage, args.seed, args.epochs,
-                            args.patience)
+                            args.patience, Path(args.init_from) if args.init_from else None)
     data = TuneData(table, y, np.asarray(sets["train"]), np.asarray(sets["val"]), np.asarray(sets["test"]),
                     args.task, tuple(args.targets))
     result = tune(data, settings)

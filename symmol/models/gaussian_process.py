@@ -500,4 +500,5 @@ GP = register_model_kind(ModelKind(
     build_spec=_spec,
     spec_options=_options,
     search_space=_search_space,
+    tune_presets=({"gp.fingerprint": "ecfp", "gp.radius": 2, "gp.kernel": "minmax", "gp.counts": True},),
 ))

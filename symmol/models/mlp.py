@@ -174,4 +174,6 @@ MLP = register_model_kind(ModelKind(
     build_spec=_spec,
     spec_options=_options,
     search_space=_search_space,
+    tune_presets=({"mlp.n_layers": 1, "mlp.width": 512, "mlp.radius": 2, "mlp.counts": False, "mlp.dropout": 0.3,
+                   "learning_rate": 1e-3, "weight_decay": 3e-4, "lr_schedule": "constant"},),
 ))

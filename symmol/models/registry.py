@@ -17,7 +17,7 @@ them), loaded on first use in every process, so spawned and Dask workers find th
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -153,6 +153,10 @@ class ModelKind:
     search_space
         ``trial → options``: the settings ``symmol tune`` samples, drawn with an Optuna trial's
         ``suggest_*`` methods (``None``: the kind is tuned with its defaults only).
+    tune_presets
+        Settings ``symmol tune`` tries first, before sampling: the kind's defaults or a published
+        recipe, as values of the search space's parameter names (and of the training parameters
+        ``learning_rate``, ``weight_decay``, ``lr_schedule`` for kinds trained by epochs).
     """
 
     name: str
@@ -163,6 +167,7 @@ class ModelKind:
     build_spec: Callable[[Problem, list[ModelInput], dict[str, Any]], ModelSpec]
     spec_options: Callable[[ModelSpec], dict[str, Any]]
     search_space: Callable[[Any], dict[str, Any]] | None = None
+    tune_presets: tuple[Mapping[str, Any], ...] = ()
     _by_name: dict[str, Option] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
