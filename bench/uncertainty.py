@@ -9,14 +9,22 @@ for every estimator) and scored on the test rows:
   **, bagging**: each member trained on its own bootstrap resample (``--bagging``).
 * **symmol D-MPNN ensemble**: Chemprop's recipe in symmol (``bench/molnet.py``'s ``CHEMPROP_RECIPE``),
   ``--ensemble-size 5``; σ over members.
+* **symmol D-MPNN MVE**: the same recipe, one model with a mean–variance head (``--loss mve``); σ its
+  predicted standard deviation.
+* **symmol MLP MC dropout**: ``symmol train`` defaults (dropout 0.3); σ over 30 dropout samples
+  (``--uncertainty dropout``).
 * **symmol GP**: ``--architecture gp``; σ the posterior predictive standard deviation.
 * **Chemprop 2 ensemble**: five ``chemprop train`` fits (seeds ``10·seed + k``), σ over them, which is
   Chemprop's ``ensemble`` uncertainty estimator.
 
-Regression columns: test RMSE; Spearman(|error|, σ); miscalibration area before and after z-scaling;
+Regression columns: test RMSE; Spearman(|error|, σ); miscalibration area of Gaussian intervals
+before and after z-scaling and of the conformal intervals at every level (the stored scores);
 ENCE after z-scaling; conformal 90 % interval coverage and mean width. Classification (BBBP): test
 ROC-AUC; ECE of the raw, Platt- and isotonic-calibrated probabilities; conformal 90 % label-set
 coverage and mean size. Means ± sd over the seeds.
+
+Each fit's validation and test predictions are kept in ``--work`` (``.npz``), so a rerun with more
+estimators or columns refits only what is missing (``--refit`` refits everything).
 
 Reproduce::
 
@@ -49,7 +57,8 @@ ENSEMBLE = 5
 Predictions = tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray | None]
 
 
-def symmol_predictions(**options: object) -> Callable[[MolNetSet, np.ndarray, np.ndarray, Split, int], Predictions]:
+def symmol_predictions(uncertainty: str | None = None, **options: object
+                       ) -> Callable[[MolNetSet, np.ndarray, np.ndarray, Split, int], Predictions]:
     def fit(ds: MolNetSet, smiles: np.ndarray, y: np.ndarray, split: Split, seed: int) -> Predictions:
         model = QSARModel(ds.task, seed=seed, progress=False, **options)  # type: ignore[arg-type]
         model.fit(smiles[split.train], y[split.train], smiles[split.val], y[split.val], target_names=ds.targets)
@@ -57,7 +66,7 @@ def symmol_predictions(**options: object) -> Callable[[MolNetSet, np.ndarray, np
         out = []
         for rows in (split.val, split.test):
             batch = model.featurize(smiles[rows]).batch
-            scores, std = compiled.predict_with_spread(batch)
+            scores, std = compiled.predict_with_spread(batch, uncertainty)
             out += [scores.astype(np.float64), None if ds.task == "classification" else std]
         return out[0], out[1], out[2], out[3]
     return fit
@@ -76,9 +85,23 @@ ESTIMATORS: dict[str, Callable[..., Predictions]] = {
     "symmol MLP ensemble": symmol_predictions(ensemble_size=ENSEMBLE),
     "symmol MLP ensemble, bagging": symmol_predictions(ensemble_size=ENSEMBLE, bagging=True),
     "symmol D-MPNN ensemble": symmol_predictions(ensemble_size=ENSEMBLE, **CHEMPROP_RECIPE),
+    "symmol D-MPNN MVE": symmol_predictions(loss="mve", **CHEMPROP_RECIPE),
+    "symmol MLP MC dropout": symmol_predictions("dropout"),
     "symmol GP": symmol_predictions(architecture="gp"),
     "Chemprop 2 ensemble": chemprop_ensemble,
 }
+
+
+def save_predictions(path: Path, found: Predictions) -> None:
+    arrays = dict(zip(("val_scores", "val_std", "test_scores", "test_std"), found, strict=True))
+    np.savez(path, **{k: v for k, v in arrays.items() if v is not None})
+
+
+def load_predictions(path: Path) -> Predictions:
+    with np.load(path) as stored:
+        get = {k: stored[k] if k in stored else None for k in ("val_scores", "val_std", "test_scores", "test_std")}
+    assert get["val_scores"] is not None and get["test_scores"] is not None
+    return get["val_scores"], get["val_std"], get["test_scores"], get["test_std"]
 
 
 def evaluate(ds: MolNetSet, y: np.ndarray, split: Split, found: Predictions) -> dict[str, float]:
@@ -95,7 +118,9 @@ def evaluate(ds: MolNetSet, y: np.ndarray, split: Split, found: Predictions) -> 
     else:
         row |= {"Spearman": report["uncalibrated"]["spearman"],
                 "miscal. area": report["uncalibrated"]["miscalibration_area"],
-                "miscal. area (z)": report["zscaling"]["miscalibration_area"], "ENCE (z)": report["zscaling"]["ence"],
+                "miscal. area (z)": report["zscaling"]["miscalibration_area"],
+                "miscal. area (conformal)": report["conformal"]["miscalibration_area"],
+                "ENCE (z)": report["zscaling"]["ence"],
                 "coverage 90%": report["conformal"]["coverage"], "width 90%": report["conformal"]["width"]}
     return row
 
@@ -108,6 +133,7 @@ def main() -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--work", type=Path, default=REPO / "bench" / ".cache" / "uncertainty")
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--refit", action="store_true", help="refit even where --work holds a fit's predictions")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     rows = []
@@ -119,7 +145,13 @@ def main() -> int:
             for seed in args.seeds:
                 split = split_for(ds, smiles, seed)
                 start = time.perf_counter()
-                runs.append(evaluate(ds, y, split, ESTIMATORS[estimator](ds, smiles, y, split, seed)))
+                cache = args.work / f"{ds.name}-{estimator}-{seed}.npz".replace(" ", "_").replace(",", "")
+                if cache.exists() and not args.refit:
+                    found = load_predictions(cache)
+                else:
+                    found = ESTIMATORS[estimator](ds, smiles, y, split, seed)
+                    save_predictions(cache, found)
+                runs.append(evaluate(ds, y, split, found))
                 shown = ", ".join(f"{k} {v:.3f}" for k, v in runs[-1].items())
                 print(f"{ds.name} seed {seed} {estimator} ({time.perf_counter() - start:.0f} s): {shown}", flush=True)
             row: dict[str, str] = {"data set": ds.name, "estimator": estimator}

@@ -16,7 +16,12 @@ from sklearn.isotonic import IsotonicRegression
 
 from symmol import QSARModel
 from symmol.cli.main import main
-from symmol.evaluation.calibration import Calibration, calibration_report, conformal_quantile
+from symmol.evaluation.calibration import (
+    Calibration,
+    calibration_report,
+    conformal_calibration_curve,
+    conformal_quantile,
+)
 from symmol.evaluation.uncertainty import (
     expected_calibration_error,
     expected_normalized_calibration_error,
@@ -118,6 +123,22 @@ def test_conformal_intervals_reach_their_coverage_on_exchangeable_rows():
         assert found.lower is not None and found.upper is not None
         covered.append(np.mean((found.lower[:, 0] <= y[100:]) & (y[100:] <= found.upper[:, 0])))
     assert 0.89 <= np.mean(covered) <= 0.93
+
+
+def test_conformal_calibration_curve_matches_a_restatement_and_fixes_a_wrong_scale():
+    y, mu, sigma = gaussian_rows(2000, 11, sigma_scale=0.3)  # σ too small by a factor 3.3 and not Gaussian-scaled
+    calibration = Calibration.fit("regression", ["t"], y[:1000, None], mu[:1000, None], sigma[:1000, None], "toy")
+    reference = calibration.parameters["conformal"]["scores"][0]
+    expected, observed = conformal_calibration_curve(y[1000:], mu[1000:], sigma[1000:], reference, points=11)
+    score = np.abs(y[1000:] - mu[1000:]) / sigma[1000:]
+    ordered = np.sort(reference)
+    for p, found in zip(expected[1:-1], observed[1:-1], strict=True):  # the ⌈(n+1)p⌉-th smallest reference score
+        assert found == np.mean(score <= ordered[math.ceil(1001 * p - 1e-9) - 1])
+    assert (observed[0], observed[-1]) == (0.0, 1.0)
+    report = calibration_report(calibration, y[1000:, None], mu[1000:, None], sigma[1000:, None])
+    assert report["uncalibrated"]["miscalibration_area"] > 0.3  # Gaussian intervals of the raw σ
+    assert report["conformal"]["miscalibration_area"] < 0.03  # conformal intervals at every level
+    assert report["conformal"]["per_task"]["t"]["miscalibration_area"] == report["conformal"]["miscalibration_area"]
 
 
 def test_z_scaling_minimises_the_gaussian_nll():

@@ -32,7 +32,8 @@ from sklearn.isotonic import IsotonicRegression
 
 from symmol.evaluation.uncertainty import SET_LABELS, uncertainty_metrics
 
-__all__ = ["CALIBRATION_METHODS", "Calibrated", "Calibration", "calibration_report", "conformal_quantile"]
+__all__ = ["CALIBRATION_METHODS", "Calibrated", "Calibration", "calibration_report", "conformal_calibration_curve",
+           "conformal_miscalibration_area", "conformal_quantile"]
 
 FORMAT = "symmol-calibration"
 FORMAT_VERSION = 1
@@ -56,6 +57,43 @@ def conformal_quantile(scores: np.ndarray, coverage: float) -> float:
     ordered = np.sort(np.asarray(scores, dtype=np.float64))
     rank = math.ceil((ordered.size + 1) * coverage - 1e-9)
     return float(ordered[rank - 1]) if rank <= ordered.size else math.inf
+
+
+def conformal_calibration_curve(y: np.ndarray, mean: np.ndarray, std: np.ndarray | None, reference: Sequence[float],
+                                points: int = 101) -> tuple[np.ndarray, np.ndarray]:
+    """Return the expected and observed coverage of split-conformal intervals, each ``(points,)``.
+
+    The conformal counterpart of
+    :func:`~symmol.evaluation.uncertainty.interval_calibration_curve`: for each expected proportion
+    ``p`` on ``points`` equally spaced values in [0, 1], the interval is ``μ ± q_p·σ`` (``μ ± q_p``
+    without σ) with ``q_p`` the :func:`conformal_quantile` of the calibration rows' nonconformity
+    scores ``reference`` at ``p``; the observed proportion is the fraction of rows inside it. Rows
+    with a NaN label, prediction or σ are skipped; empty arrays without rows.
+    """
+    y, mean = np.asarray(y, dtype=np.float64), np.asarray(mean, dtype=np.float64)
+    residual = np.abs(y - mean)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        score = residual if std is None else residual / np.asarray(std, dtype=np.float64)
+    score = score[np.isfinite(score) | (np.isfinite(residual) & (residual > 0))]  # σ = 0 with an error: inf
+    if score.size == 0:
+        return np.empty(0), np.empty(0)
+    expected = np.linspace(0.0, 1.0, points)
+    thresholds = np.array([0.0, *(conformal_quantile(reference, p) for p in expected[1:-1]), math.inf])
+    return expected, (score[None, :] <= thresholds[:, None]).mean(axis=1)
+
+
+def conformal_miscalibration_area(y: np.ndarray, mean: np.ndarray, std: np.ndarray | None,
+                                  reference: Sequence[float], points: int = 101) -> float:
+    """Area between the observed and expected coverage of conformal intervals at every level, in [0, 0.5].
+
+    :func:`~symmol.evaluation.uncertainty.miscalibration_area` with the intervals of
+    :func:`conformal_calibration_curve` in place of Gaussian ones: how well the stored scores
+    calibrate intervals of any coverage asked for at prediction time.
+    """
+    expected, observed = conformal_calibration_curve(y, mean, std, reference, points)
+    if expected.size == 0:
+        return float("nan")
+    return float(np.trapezoid(np.abs(observed - expected), expected))
 
 
 @dataclass
@@ -304,7 +342,8 @@ def calibration_report(calibration: Calibration, y: np.ndarray, scores: np.ndarr
     Returns
     -------
     ``{"coverage": coverage, "uncalibrated": {...}, <method>: {...}}``, each entry
-    :func:`~symmol.evaluation.uncertainty.uncertainty_metrics` of the (calibrated) predictions.
+    :func:`~symmol.evaluation.uncertainty.uncertainty_metrics` of the (calibrated) predictions;
+    regression's ``conformal`` entry also has the :func:`conformal_miscalibration_area`.
     """
     task, targets = calibration.task, calibration.targets
     report: dict[str, Any] = {"coverage": coverage, "calibrated_on": calibration.source}
@@ -315,4 +354,12 @@ def calibration_report(calibration: Calibration, y: np.ndarray, scores: np.ndarr
         spread = found.std if method == "zscaling" else None  # conformal leaves σ as it is: see "uncalibrated"
         report[method] = uncertainty_metrics(task, y, found.scores, targets, std=spread, lower=found.lower,
                                              upper=found.upper, label_sets=found.label_sets)
+        if method == "conformal" and task == "regression":  # the intervals of every coverage, from the scores
+            values = calibration.parameters[method]
+            areas = [conformal_miscalibration_area(y[:, j], scores[:, j],
+                                                   std[:, j] if values["normalized"] and std is not None else None,
+                                                   values["scores"][j]) for j in range(len(targets))]
+            for name, area in zip(targets, areas, strict=True):
+                report[method]["per_task"][name]["miscalibration_area"] = area
+            report[method]["miscalibration_area"] = float(np.nanmean(areas)) if np.isfinite(areas).any() else math.nan
     return report
