@@ -1,4 +1,4 @@
-"""Atom-level explanations: masking for fingerprint models, gradient × input for graph networks.
+"""Atom-level explanations: masking for fingerprint models, gradient × input for MLPs and graph networks.
 
 **Masking** (fingerprint models)
 
@@ -18,7 +18,15 @@ predictions of the whole set up or down.
 Models: any one-input model whose featurizer gives Morgan environments (``ecfp``, ``fcfp``: the
 MLP, the GP).
 
-**Gradient × input** (graph networks, any kind with :meth:`CompiledModel.atom_state_layers`)
+**Gradient × input on fingerprint bits** (fingerprint MLPs: a Morgan fingerprint as a sparse input)
+
+Each on-feature's contribution is ``(∂s/∂x_b) · x_b`` (the bit's or count's value times the gradient
+of the score with respect to it, one compiled forward and backward pass per batch). A bit's
+contribution is shared equally by the environments of the molecule that fold into it, and each
+environment's share equally by its atoms, so a molecule's atom weights sum to its bits' total. The
+fragment table ranks the environments by their share, averaged over the molecules that have them.
+
+**Gradient × input on atom states** (graph networks, any kind with :meth:`CompiledModel.atom_state_layers`)
 
 The weight of atom ``a`` is ``Σ_k (∂s/∂h_ak) · h_ak``: the gradient of the score ``s`` (the
 probability, or the value in target units) with respect to the atom's state ``h_a`` entering
@@ -46,10 +54,11 @@ from symmol.compile import compile_function
 from symmol.featurizers.morgan import MorganFingerprint
 from symmol.models.base import CompiledModel
 from symmol.nn.layers import get_output
+from symmol.nn.layers.fingerprint import FingerprintInputLayer
 
-__all__ = ["METHODS", "Explanation", "explain_molecules", "write_explanation"]
+__all__ = ["METHODS", "Explanation", "bit_gradient_function", "explain_molecules", "write_explanation"]
 
-#: Explanation methods; ``auto`` is ``masking`` for fingerprint models and ``gradient`` for graph networks.
+#: Explanation methods; ``auto`` is ``masking`` for Morgan fingerprint models and ``gradient`` for the others.
 METHODS = ("auto", "masking", "gradient")
 
 #: Masked fingerprints scored per compiled call.
@@ -121,6 +130,8 @@ def explain_molecules(model: CompiledModel, smiles: list[str], target: str | Non
     if method == "auto":
         method = "masking" if maskable else "gradient"
     if method == "gradient":
+        if maskable and model.input_layers and isinstance(model.input_layers[0], FingerprintInputLayer):
+            return _explain_bits_by_gradient(model, smiles, target)
         return _explain_by_gradient(model, smiles, target)
     if not maskable:
         raise ValueError(f"explanations by masking need a one-input model on Morgan fingerprints (ecfp, fcfp); "
@@ -128,19 +139,11 @@ def explain_molecules(model: CompiledModel, smiles: list[str], target: str | Non
     column = model.targets.index(target)
     featurizer = model.featurizer
     assert isinstance(featurizer, MorganFingerprint)
-    parsed = parse_smiles_list(smiles, "full")
-    env_ids, env_offsets, env_centres, env_radii = featurizer.environments(parsed.mols)
-    invalid = [(row, s, e) for row, (s, e) in enumerate(zip(smiles, parsed.errors, strict=True)) if e]
+    parsed, envs_of, invalid = _environments(featurizer, smiles)
     plan: list[tuple[int, str, int]] = []  # (row, "full" | "atom" | "env", atom index or environment id)
     rows_ids: list[np.ndarray] = []
-    envs_of: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
-    for row, mol in enumerate(parsed.mols):
-        if mol is None:
-            continue
-        lo, hi = env_offsets[row], env_offsets[row + 1]
-        ids, centres, radii = env_ids[lo:hi], env_centres[lo:hi], env_radii[lo:hi].astype(np.int64)
-        inside = _environment_atoms(mol, centres, radii)
-        envs_of[row] = (ids, centres, radii, inside)
+    for row, (ids, _, _, inside) in envs_of.items():
+        mol = parsed.mols[row]
         plan.append((row, "full", -1))
         rows_ids.append(ids)
         for atom in range(mol.GetNumAtoms()):
@@ -159,19 +162,120 @@ def explain_molecules(model: CompiledModel, smiles: list[str], target: str | Non
     return _assemble(target, smiles, parsed.mols, plan, predicted, envs_of, invalid)
 
 
+def _environments(featurizer: MorganFingerprint, smiles: list[str]):
+    """Parse ``smiles``; per valid row ``(ids, centres, radii, inside)`` of its environments; the invalid rows."""
+    parsed = parse_smiles_list(smiles, "full")
+    env_ids, env_offsets, env_centres, env_radii = featurizer.environments(parsed.mols)
+    invalid = [(row, s, e) for row, (s, e) in enumerate(zip(smiles, parsed.errors, strict=True)) if e]
+    envs_of: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
+    for row, mol in enumerate(parsed.mols):
+        if mol is None:
+            continue
+        lo, hi = env_offsets[row], env_offsets[row + 1]
+        ids, centres, radii = env_ids[lo:hi], env_centres[lo:hi], env_radii[lo:hi].astype(np.int64)
+        envs_of[row] = (ids, centres, radii, _environment_atoms(mol, centres, radii))
+    return parsed, envs_of, invalid
+
+
+def _score(model: CompiledModel, output, column: int):
+    """Return the explained score of a member's output: the probability, or the value in target units."""
+    if model.task == "classification":
+        return pt.sigmoid(output[:, column])
+    scale = np.float32(model.spec.target_std[column]) if model.spec.target_std else np.float32(1.0)
+    return output[:, column] * scale
+
+
+def bit_gradient_function(model: CompiledModel, column: int):
+    """Compiled ``(indptr, indices, values) -> (scores (n_rows,), (∂s/∂x)·x (nnz,))`` of a fingerprint MLP.
+
+    ``s`` is the member mean of :func:`_score`; the second output is aligned with the CSR ``values``.
+
+    Raises
+    ------
+    ValueError
+        If the model's first input is not a sparse fingerprint input or the score is not
+        differentiable with respect to it.
+    """
+    layer = model.input_layers[0]
+    if len(model.input_layers) != 1 or not isinstance(layer, FingerprintInputLayer):
+        raise ValueError(f"bit gradients need a model with one sparse fingerprint input; a {type(model).__name__} "
+                         "has other inputs")
+    score = pt.add(*(_score(model, get_output(member, deterministic=True), column) for member in model.members))
+    score = score / np.float32(len(model.members))
+    values = layer.input_var.values
+    try:
+        gradient = pytensor.gradient.grad(score.sum(), values)
+    except (pytensor.gradient.NullTypeGradError, pytensor.gradient.DisconnectedInputError,
+            NotImplementedError) as error:
+        raise ValueError(f"a {type(model).__name__}'s score has no gradient with respect to its fingerprint "
+                         f"({error}); use --method masking") from error
+    return compile_function(model.input_layers, [score, gradient * values], model.backend, name="explain_bits")
+
+
+def _explain_bits_by_gradient(model: CompiledModel, smiles: list[str], target: str) -> Explanation:
+    column = model.targets.index(target)
+    function = bit_gradient_function(model, column)
+    featurizer = model.featurizer
+    assert isinstance(featurizer, MorganFingerprint)
+    parsed, envs_of, invalid = _environments(featurizer, smiles)
+    rows = np.array(sorted(envs_of), dtype=np.int64)
+    scores = pd.DataFrame({"row": rows, "smiles": [smiles[r] for r in rows], "score": np.nan})
+    atoms: list[tuple[int, int, str, float]] = []
+    contributions: dict[int, list[float]] = defaultdict(list)
+    first_seen: dict[int, tuple[int, int, int]] = {}
+    step = model.predict_batch_size
+    for start in range(0, rows.size, step):
+        part = rows[start:start + step]
+        ids = [envs_of[r][0] for r in part]
+        offsets = np.concatenate([[0], np.cumsum([i.size for i in ids])]).astype(np.int64)
+        joined = np.concatenate(ids).astype(np.uint32) if ids else np.empty(0, np.uint32)
+        batch = featurizer.fold(joined, offsets)
+        value, attribution = function(*model.batch_arrays(batch))
+        scores.loc[start:start + part.size - 1, "score"] = value
+        bit_of_env = featurizer.fold(joined, np.arange(joined.size + 1, dtype=np.int64)).indices
+        for k, row in enumerate(part):
+            lo, hi = batch.indptr[k], batch.indptr[k + 1]
+            by_bit = dict(zip(batch.indices[lo:hi].tolist(), attribution[lo:hi].astype(np.float64), strict=True))
+            env_ids, centres, radii, inside = envs_of[row]
+            bits = bit_of_env[offsets[k]:offsets[k + 1]]
+            sharing = np.unique(bits, return_inverse=True, return_counts=True)
+            share = np.array([by_bit[b] for b in bits.tolist()]) / sharing[2][sharing[1]]
+            weights = (share / inside.sum(axis=1)) @ inside
+            mol = parsed.mols[row]
+            atoms += [(int(row), a, mol.GetAtomWithIdx(a).GetSymbol(), float(weights[a]))
+                      for a in range(mol.GetNumAtoms())]
+            per_env: dict[int, float] = defaultdict(float)
+            for env, (env_id, env_share) in enumerate(zip(env_ids.tolist(), share, strict=True)):
+                per_env[env_id] += env_share
+                first_seen.setdefault(env_id, (int(row), int(centres[env]), int(radii[env])))
+            for env_id, total in per_env.items():
+                contributions[env_id].append(total)
+    return Explanation(target, scores, pd.DataFrame(atoms, columns=["row", "atom_index", "element", "weight"]),
+                       _fragment_table(parsed.mols, contributions, first_seen),
+                       pd.DataFrame(invalid, columns=["row", "smiles", "reason"]))
+
+
+def _fragment_table(mols: list, contributions: dict[int, list[float]],
+                    first_seen: dict[int, tuple[int, int, int]]) -> pd.DataFrame:
+    """Return the environments' mean contributions, largest first (rooted SMILES of their first occurrence)."""
+    fragments = pd.DataFrame([
+        {"smiles": _fragment_smiles(mols[row], centre, radius), "radius": radius, "environment_id": env_id,
+         "n_molecules": len(values), "mean_contribution": float(np.mean(values))}
+        for env_id, values in contributions.items() for row, centre, radius in [first_seen[env_id]]],
+        columns=["smiles", "radius", "environment_id", "n_molecules", "mean_contribution"])
+    return fragments.sort_values(["mean_contribution", "environment_id"], ascending=[False, True], ignore_index=True)
+
+
 def _gradient_function(model: CompiledModel, column: int):
     """Compiled ``(*batch arrays) -> (scores (n_rows,), atom weights (n_atoms,))`` of one target."""
     layers = model.atom_state_layers()
     if not layers:
-        raise ValueError(f"gradient explanations need per-atom states; a {type(model).__name__} has none (use "
-                         "--method masking for fingerprint models)")
-    scale = np.float32(model.spec.target_std[column]) if model.task == "regression" and model.spec.target_std \
-        else np.float32(1.0)
+        raise ValueError(f"gradient explanations need per-atom states or a sparse fingerprint input; a "
+                         f"{type(model).__name__} has neither (use --method masking)")
     scores, weights = [], []
     for member, layer in zip(model.members, layers, strict=True):
         states = get_output(layer, deterministic=True)
-        out = get_output(member, inputs={layer: states}, deterministic=True)[:, column]
-        score = pt.sigmoid(out) if model.task == "classification" else out * scale
+        score = _score(model, get_output(member, inputs={layer: states}, deterministic=True), column)
         gradient = pytensor.gradient.grad(score.sum(), states)
         scores.append(score)
         weights.append((gradient * states).sum(axis=1))
@@ -226,13 +330,7 @@ def _assemble(target: str, smiles: list[str], mols: list, plan: list[tuple[int, 
                 ids, centres, radii, _ = envs_of[row]
                 where = int(np.flatnonzero(ids == key)[0])
                 first_seen[key] = (row, int(centres[where]), int(radii[where]))
-    fragments = pd.DataFrame([
-        {"smiles": _fragment_smiles(mols[row], centre, radius), "radius": radius, "environment_id": env_id,
-         "n_molecules": len(values), "mean_contribution": float(np.mean(values))}
-        for env_id, values in contributions.items() for row, centre, radius in [first_seen[env_id]]],
-        columns=["smiles", "radius", "environment_id", "n_molecules", "mean_contribution"])
-    fragments = fragments.sort_values(["mean_contribution", "environment_id"], ascending=[False, True],
-                                      ignore_index=True)
+    fragments = _fragment_table(mols, contributions, first_seen)
     scores = pd.DataFrame({"row": list(full), "smiles": [smiles[r] for r in full], "score": list(full.values())})
     return Explanation(target, scores,
                        pd.DataFrame(atoms, columns=["row", "atom_index", "element", "weight"]),

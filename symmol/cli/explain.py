@@ -21,8 +21,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--target", default=None, help="the target to explain [default: the model's first]")
     parser.add_argument("--method", choices=METHODS, default="auto",
                         help="masking (fingerprint models): score minus the score without the atom's fingerprint "
-                             "environments (Riniker-Landrum similarity maps); gradient (graph networks): gradient "
-                             "x input on the atom states; auto [default]: whichever the model takes")
+                             "environments (Riniker-Landrum similarity maps); gradient: gradient x input on the "
+                             "fingerprint bits, shared by their environments' atoms (MLPs), or on the atom states "
+                             "(graph networks); auto [default]: masking where it applies, else gradient")
     parser.add_argument("--top-fragments", type=int, default=20,
                         help="fragments with the largest and the smallest mean contribution to list [default 20]")
     parser.add_argument("--min-molecules", type=int, default=3,

@@ -28,9 +28,8 @@ COMMANDS = {
                                     "keeping the top K"),
     "calibrate": ("symmol.cli.calibrate", "fit a trained model's uncertainty and probability calibrators on labelled "
                                           "rows (z-scaling, conformal, Platt, isotonic) and store them with it"),
-    "explain": ("symmol.cli.explain", "explain a model's predictions: per-atom weights (masking for fingerprint "
-                                      "models, gradient x input for graph networks), drawings and the fragments that "
-                                      "push the scores up or down"),
+    "explain": ("symmol.cli.explain", "explain a model's predictions: per-atom weights (masking or gradient x "
+                                      "input), drawings and the fragments that push the scores up or down"),
     "active": ("symmol.cli.active", "active learning: simulate a campaign on a labelled pool (hit-recovery curve, "
                                     "resumable) or propose the next batch from measured labels"),
     "tune": ("symmol.cli.tune", "search architectures and hyperparameters with Optuna (resumable, parallel) and keep "
