@@ -78,7 +78,8 @@ def conformal_calibration_curve(y: np.ndarray, mean: np.ndarray, std: np.ndarray
     if score.size == 0:
         return np.empty(0), np.empty(0)
     expected = np.linspace(0.0, 1.0, points)
-    thresholds = np.array([0.0, *(conformal_quantile(reference, p) for p in expected[1:-1]), math.inf])
+    ordered = np.asarray(reference, dtype=np.float64)
+    thresholds = np.array([0.0, *(conformal_quantile(ordered, p) for p in expected[1:-1]), math.inf])
     return expected, (score[None, :] <= thresholds[:, None]).mean(axis=1)
 
 
