@@ -19,6 +19,9 @@ Reliability on one machine:
 * The study lives in ``DIR/study.journal`` (Optuna's journal file storage, safe for several
   processes) unless ``storage`` names a database (``sqlite:///...``, ``postgresql://...``: Optuna's
   RDB storage with a 10 s heartbeat, so that machines can share one study).
+* A trial that draws the settings of a completed one (TPE often does for the small spaces of
+  directly fitted kinds, such as the GP's) reuses its score and model (``duplicate_of``) instead of
+  training the same model again.
 * Every trial records its worker (host, pid, start time). A restarted search on the journal file
   first marks as failed the running trials of this host whose worker is gone (killed, crashed), so a
   ``kill -9`` loses only the trial in flight (a database study relies on its heartbeat instead);
@@ -253,8 +256,12 @@ class _Objective:
                         "weight_decay": trial.suggest_float("weight_decay", 1e-6, 1e-2, log=True),
                         "lr_schedule": trial.suggest_categorical("lr_schedule", ["constant", "noam"]),
                         "epochs": self.settings.epochs, "patience": self.settings.patience}
-        seen = [t.user_attrs.get("rss_gb", 0.0) for t in trial.study.get_trials(deepcopy=False)
-                if t.params.get("architecture") == architecture]
+        previous = trial.study.get_trials(deepcopy=False)
+        for done in previous:  # the same settings (and seed) train the same model: reuse its score
+            if done.state == optuna.trial.TrialState.COMPLETE and done.params == trial.params:
+                trial.set_user_attr("duplicate_of", done.user_attrs.get("duplicate_of", done.number))
+                return float(done.value)
+        seen = [t.user_attrs.get("rss_gb", 0.0) for t in previous if t.params.get("architecture") == architecture]
         self._wait_for_memory(max(seen, default=0.0))
         started = time.perf_counter()
         estimator = QSARModel(self.data.task, architecture, seed=self.settings.seed, progress=False, **options,
@@ -441,7 +448,7 @@ def tune(data: TuneData, settings: TuneSettings) -> dict[str, Any]:
     best_dir = settings.out / "best"
     if best_dir.exists():
         shutil.rmtree(best_dir)
-    shutil.copytree(settings.out / "trials" / str(best.number), best_dir)
+    shutil.copytree(settings.out / "trials" / str(best.user_attrs.get("duplicate_of", best.number)), best_dir)
     metrics = _best_metrics(data, best_dir)
     (best_dir / "metrics.json").write_text(json.dumps(_finite(metrics), indent=2) + "\n")
     n_finished = len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,

@@ -224,3 +224,24 @@ def test_tune_tries_fine_tuning_the_pretrained_model_first(esol, tmp_path, pretr
     fine_tuned, scratch = (load_model(tmp_path / "out" / "trials" / str(k)).spec for k in (0, 1))
     assert (fine_tuned.units, fine_tuned.depth) == (24, 2)  # the pretrained encoder's shape
     assert (scratch.units, scratch.atom_features, scratch.readout) == (300, "chemprop", "norm")
+
+
+def test_a_repeated_setting_reuses_the_completed_trial(esol, tmp_path):
+    from symmol import tuning
+
+    work, split = esol
+    table = pd.read_csv(work / "esol.csv")
+    data = TuneData(table, table[[TARGET]].to_numpy(float), np.array(split["train"]), np.array(split["val"]),
+                    np.array(split["test"]), "regression", (TARGET,))
+    settings = TuneSettings(("gp",), tmp_path / "out", n_trials=2, seed=4)
+    settings.out.mkdir()
+    study = tuning._study(settings)
+    preset = {"architecture": "gp", **model_kind("gp").tune_presets[0]}
+    for _ in range(2):
+        study.enqueue_trial(preset)
+    tune(data, settings)
+    first, second = _study(tmp_path / "out").trials
+    assert first.params == second.params == preset and second.value == first.value
+    assert second.user_attrs["duplicate_of"] == 0 and "seconds" not in second.user_attrs
+    assert sorted(p.name for p in (tmp_path / "out" / "trials").iterdir()) == ["0"]
+    assert (tmp_path / "out" / "best" / "metrics.json").exists()
