@@ -24,9 +24,15 @@ and seed is written to ``--work`` and handed to every method:
 Test metric (ROC-AUC: mean over tasks; RMSE in the target's units) mean ± sd over the seeds, wall
 seconds per fit (featurization and compilation included).
 
+Every fit is appended to ``bench/results/molnet_runs.csv`` (data set, method, seed, test metric,
+seconds, date, command). ``--summary`` composes the data set × method table from the latest fit of
+each (data set, method, seed) there, writes it to ``bench/results/molnet_summary.md`` and puts it in
+the README between its ``molnet-summary`` markers.
+
 Reproduce (hours on 2 cores for all five sets; ``--datasets`` picks some)::
 
     python bench/molnet.py --data-dir ../shared/data --out bench/results/molnet.md
+    python bench/molnet.py --summary
 """
 
 from __future__ import annotations
@@ -53,6 +59,9 @@ from symmol.evaluation.metrics import task_metrics  # noqa: E402
 from symmol.evaluation.splits import Split, random_split, scaffold_split, write_splits_file  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
+RUNS = REPO / "bench" / "results" / "molnet_runs.csv"
+SUMMARY = REPO / "bench" / "results" / "molnet_summary.md"
+README_MARKERS = ("<!-- molnet-summary:begin -->", "<!-- molnet-summary:end -->")
 METHODS = ("symmol MLP", "symmol D-MPNN", "symmol D-MPNN (Chemprop features)", "symmol D-MPNN fine-tuned",
            "symmol GP", "symmol tune", "Chemprop 2", "RF-500")
 #: Chemprop 2's recipe in symmol: its 72 atom and 14 bond features, norm readout, Noam schedule, batch 64,
@@ -158,6 +167,51 @@ def run_method(method: str, ds: MolNetSet, path: Path, smiles: np.ndarray, y: np
     return fit_rf(ds, smiles, y, split, seed)
 
 
+def record(ds: MolNetSet, method: str, seed: int, value: float, seconds: float, command: str) -> None:
+    """Append one fit to :data:`RUNS`."""
+    row = pd.DataFrame([{"data set": ds.name, "split": ds.split, "metric": metric_of(ds), "method": method,
+                         "seed": seed, "value": round(value, 6), "seconds": round(seconds, 1),
+                         "date": time.strftime("%Y-%m-%d"), "command": command}])
+    row.to_csv(RUNS, mode="a", header=not RUNS.exists(), index=False)
+
+
+def summary_table(runs: pd.DataFrame) -> str:
+    """Markdown: one row per data set, one column per method, test metric mean ± sd over seeds (latest fits)."""
+    latest = runs.drop_duplicates(["data set", "method", "seed"], keep="last")
+    order = [m for m in METHODS if m in set(latest["method"])]
+    rows = []
+    for name in [n for n in SETS if n in set(latest["data set"])]:
+        part = latest[latest["data set"] == name]
+        ds = SETS[name]
+        row = {"data set": name, "split": ds.split, "metric": metric_of(ds).upper().replace("_", "-")}
+        for method in order:
+            values = part.loc[part["method"] == method, "value"].to_numpy()
+            seeds = "" if values.size == 3 else f" ({values.size} seed{'s' * (values.size > 1)})"
+            row[method] = f"{values.mean():.3f} ± {values.std():.3f}{seeds}" if values.size else ""
+        rows.append(row)
+    return pd.DataFrame(rows).to_markdown(index=False)
+
+
+def write_summary() -> str:
+    """Write :data:`SUMMARY` and the README's table from :data:`RUNS`; return the table."""
+    runs = pd.read_csv(RUNS)
+    table = summary_table(runs)
+    SUMMARY.write_text(
+        "# MoleculeNet: every method on the same splits (latest fit of each data set, method and seed)\n\n"
+        "Composed by `python bench/molnet.py --summary` from `molnet_runs.csv`, where each fit of "
+        "`bench/molnet.py` is recorded with its date and command. Test metric mean ± sd over seeds 0, 1, 2 "
+        "(fewer where stated); ROC-AUC higher is better, RMSE lower. Wall times, environments and notes: "
+        "`molnet.md`, `molnet_chemprop_features.md`, `molnet_fine_tuned.md`, `molnet_tox21.md`, "
+        "`molnet_hiv.md`, `molnet_tune.md`.\n\n" + table + "\n")
+    readme = REPO / "README.md"
+    text = readme.read_text()
+    begin, end = README_MARKERS
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        readme.write_text(head + begin + "\n" + table + "\n" + end + rest.split(end, 1)[1])
+    return table
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir", type=Path, default=REPO.parent / "shared" / "data")
@@ -170,7 +224,18 @@ def main() -> int:
                              "and for 'symmol tune' (--init-from)")
     parser.add_argument("--work", type=Path, default=REPO / "bench" / ".cache" / "molnet")
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--summary", action="store_true",
+                        help=f"only compose {SUMMARY.name} and the README table from {RUNS.name}")
     args = parser.parse_args()
+    if args.summary:
+        print(write_summary())
+        return 0
+    methods = ("" if list(args.methods) == list(METHODS)
+               else " --methods " + " ".join(f'"{m}"' for m in args.methods))
+    command = (f"python bench/molnet.py --datasets {' '.join(args.datasets)} --seeds "
+               f"{' '.join(map(str, args.seeds))}{methods}"
+               + (f" --tune-budget {args.tune_budget:.0f}" if "symmol tune" in args.methods else "")
+               + (f" --pretrained {args.pretrained}" if args.pretrained else ""))
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "2")
     args.work.mkdir(parents=True, exist_ok=True)
     rows = []
@@ -185,6 +250,7 @@ def main() -> int:
             for method in args.methods:
                 results[method].append(run_method(method, ds, path, smiles, y, split, splits, seed, args))
                 value, seconds = results[method][-1]
+                record(ds, method, seed, value, seconds, command)
                 print(f"{ds.name} seed {seed} {method}: test {metric_of(ds)} {value:.4f} ({seconds:.0f} s)", flush=True)
         row = {"data set": ds.name, "split": ds.split, "metric": metric_of(ds).upper().replace("_", "-"),
                "molecules": len(smiles)}
@@ -196,12 +262,6 @@ def main() -> int:
     text = pd.DataFrame(rows).to_markdown(index=False)
     print(text)
     if args.out:
-        methods = ("" if list(args.methods) == list(METHODS)
-                   else " --methods " + " ".join(f'"{m}"' for m in args.methods))
-        command = (f"python bench/molnet.py --datasets {' '.join(args.datasets)} --seeds "
-                   f"{' '.join(map(str, args.seeds))}{methods}"
-                   + (f" --tune-budget {args.tune_budget:.0f}" if "symmol tune" in args.methods else "")
-                   + (f" --pretrained {args.pretrained}" if args.pretrained else ""))
         args.out.write_text(
             "# MoleculeNet: symmol (defaults, GP, tune) vs Chemprop 2 and RF-500 on the same splits\n\n"
             f"Command: `{command}`; {time.strftime('%Y-%m-%d')}, 2-core machine. Test metric mean ± sd over "
