@@ -6,11 +6,13 @@ DeepChem's order; one split, the seeds vary the models; Tox21's scaffold split i
 MoleculeNet's random one). Rows RDKit rejects are dropped first; one ``splits.json`` per data set
 and seed is written to ``--work`` and handed to every method:
 
-* **symmol MLP** and **symmol D-MPNN**: ``symmol train`` defaults (``--architecture mlp|dmpnn``).
-* **symmol D-MPNN (Chemprop features)**: Chemprop 2's recipe in symmol (:data:`CHEMPROP_RECIPE`):
-  ``--atom-features chemprop --readout norm --lr-schedule noam``, batch 64, 50 epochs, best
-  validation epoch kept.
-* **symmol D-MPNN fine-tuned**: the same recipe started from ``--pretrained`` (``symmol pretrain
+* **symmol MLP** and **symmol D-MPNN**: ``symmol train`` defaults (``--architecture mlp|dmpnn``);
+  ``dmpnn``'s defaults are Chemprop 2's recipe (:data:`CHEMPROP_RECIPE`: its atom and bond
+  features, ``--readout norm --lr-schedule noam``, batch 64, 50 epochs, best validation epoch kept).
+* **symmol D-MPNN (Morgan embedding)**: the D-MPNN's earlier defaults (:data:`MORGAN_EMBEDDING`): a
+  learned embedding of the Morgan atom invariants, mean readout, constant rate, 50 epochs with
+  early stopping after 8.
+* **symmol D-MPNN fine-tuned**: the D-MPNN defaults started from ``--pretrained`` (``symmol pretrain
   ZINC250k --atom-features chemprop --readout norm``: RDKit's 2D descriptors), every layer trained.
 * **symmol GP**: ``--architecture gp`` defaults (MinMax kernel on ECFP4 counts; exact up to 10,000
   training molecules per target, a seeded subsample beyond).
@@ -62,12 +64,15 @@ REPO = Path(__file__).resolve().parents[1]
 RUNS = REPO / "bench" / "results" / "molnet_runs.csv"
 SUMMARY = REPO / "bench" / "results" / "molnet_summary.md"
 README_MARKERS = ("<!-- molnet-summary:begin -->", "<!-- molnet-summary:end -->")
-METHODS = ("symmol MLP", "symmol D-MPNN", "symmol D-MPNN (Chemprop features)", "symmol D-MPNN fine-tuned",
+METHODS = ("symmol MLP", "symmol D-MPNN", "symmol D-MPNN (Morgan embedding)", "symmol D-MPNN fine-tuned",
            "symmol GP", "symmol tune", "Chemprop 2", "RF-500")
-#: Chemprop 2's recipe in symmol: its 72 atom and 14 bond features, norm readout, Noam schedule, batch 64,
-#: 50 epochs and the best validation epoch kept (``patience`` >= ``epochs`` never stops early).
+#: Chemprop 2's recipe in symmol (``dmpnn``'s defaults, spelled out): its 72 atom and 14 bond features, norm
+#: readout, Noam schedule, batch 64, 50 epochs and the best validation epoch kept (``patience`` >= ``epochs``).
 CHEMPROP_RECIPE = {"architecture": "dmpnn", "atom_features": "chemprop", "readout": "norm", "lr_schedule": "noam",
                    "epochs": 50, "patience": 50, "batch_size": 64}
+#: The D-MPNN's defaults before they became Chemprop's recipe.
+MORGAN_EMBEDDING = {"architecture": "dmpnn", "atom_features": "embedding", "readout": "mean",
+                    "lr_schedule": "constant", "epochs": 50, "patience": 8}
 
 
 @dataclass(frozen=True)
@@ -148,15 +153,13 @@ def run_method(method: str, ds: MolNetSet, path: Path, smiles: np.ndarray, y: np
     if method == "symmol MLP":
         return fit_symmol(ds, smiles, y, split, seed)
     if method == "symmol D-MPNN":
-        return fit_symmol(ds, smiles, y, split, seed, architecture="dmpnn", epochs=50)
-    if method == "symmol D-MPNN (Chemprop features)":
-        return fit_symmol(ds, smiles, y, split, seed, **CHEMPROP_RECIPE)
+        return fit_symmol(ds, smiles, y, split, seed, architecture="dmpnn")
+    if method == "symmol D-MPNN (Morgan embedding)":
+        return fit_symmol(ds, smiles, y, split, seed, **MORGAN_EMBEDDING)
     if method == "symmol D-MPNN fine-tuned":
         if args.pretrained is None:
             raise SystemExit("'symmol D-MPNN fine-tuned' needs --pretrained DIR (symmol pretrain's model)")
-        training = {k: v for k, v in CHEMPROP_RECIPE.items() if k in ("lr_schedule", "epochs", "patience",
-                                                                      "batch_size")}
-        return fit_symmol(ds, smiles, y, split, seed, architecture="dmpnn", init_from=args.pretrained, **training)
+        return fit_symmol(ds, smiles, y, split, seed, architecture="dmpnn", init_from=args.pretrained)
     if method == "symmol GP":
         return fit_symmol(ds, smiles, y, split, seed, architecture="gp")
     if method == "symmol tune":
@@ -202,7 +205,10 @@ def write_summary() -> str:
         "`bench/molnet.py` is recorded with its date and command. Test metric mean ± sd over seeds 0, 1, 2 "
         "(fewer where stated); ROC-AUC higher is better, RMSE lower. Wall times, environments and notes: "
         "`molnet.md`, `molnet_chemprop_features.md`, `molnet_fine_tuned.md`, `molnet_tox21.md`, "
-        "`molnet_hiv.md`, `molnet_tune.md`.\n\n" + table + "\n")
+        "`molnet_hiv.md`, `molnet_tune.md`. *symmol D-MPNN* is `--architecture dmpnn` at its defaults, "
+        "Chemprop 2's recipe (named *symmol D-MPNN (Chemprop features)* in the tables written before it "
+        "became the default); *symmol D-MPNN (Morgan embedding)* is the earlier default (*symmol D-MPNN* "
+        "there).\n\n" + table + "\n")
     readme = REPO / "README.md"
     text = readme.read_text()
     begin, end = README_MARKERS

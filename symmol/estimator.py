@@ -28,7 +28,7 @@ from symmol.evaluation.metrics import task_metrics
 from symmol.evaluation.targets import check_targets
 from symmol.models import CompiledModel, ModelInput
 from symmol.models.base import featurize_inputs
-from symmol.models.registry import ModelKind, Problem, architecture_of, model_kind
+from symmol.models.registry import KIND_TRAINING_SETTINGS, ModelKind, Problem, architecture_of, model_kind
 from symmol.models.store import load_model, save_model
 from symmol.screen.scoring import UncertaintyRequest, score_chunk
 from symmol.training import TrainConfig, TrainHistory, train_model
@@ -69,7 +69,10 @@ class QSARModel(BaseEstimator):
     epochs, patience, batch_size, optimizer, learning_rate, lr_schedule, max_grad_norm, weight_decay, \
 averaging, ema_decay, swa_start, bagging, seed, progress, encoder_lr
         Training settings (:class:`~symmol.training.config.TrainConfig`); saved in ``model.json``
-        (``"training"``) and restored by :meth:`load`.
+        (``"training"``) and restored by :meth:`load`. ``epochs``, ``patience`` and ``lr_schedule``
+        left ``None`` take the architecture's default (its ``training_defaults``, e.g. ``dmpnn``:
+        Chemprop's 50 epochs, the best validation epoch kept, Noam schedule), else ``TrainConfig``'s
+        (40, 8, constant).
     init_from
         A model directory to fine-tune (``symmol pretrain``'s, or any model of this
         architecture): its options become this estimator's defaults and every parameter but the
@@ -103,9 +106,9 @@ averaging, ema_decay, swa_start, bagging, seed, progress, encoder_lr
     """
 
     def __init__(self, task: str = "classification", architecture: str = "mlp", ensemble_size: int = 1,
-                 backend: str = "numba", epochs: int = _TRAIN.epochs, patience: int = _TRAIN.patience,
+                 backend: str = "numba", epochs: int | None = None, patience: int | None = None,
                  batch_size: int = _TRAIN.batch_size, optimizer: str = _TRAIN.optimizer,
-                 learning_rate: float = _TRAIN.learning_rate, lr_schedule: str = _TRAIN.lr_schedule,
+                 learning_rate: float = _TRAIN.learning_rate, lr_schedule: str | None = None,
                  max_grad_norm: float | None = _TRAIN.max_grad_norm, weight_decay: float = _TRAIN.weight_decay,
                  averaging: str = _TRAIN.averaging, ema_decay: float = _TRAIN.ema_decay,
                  swa_start: float = _TRAIN.swa_start, bagging: bool = _TRAIN.bagging, seed: int = _TRAIN.seed,
@@ -200,8 +203,17 @@ averaging, ema_decay, swa_start, bagging, seed, progress, encoder_lr
         return model_kind(self.architecture)
 
     def train_config(self) -> TrainConfig:
-        """Return the training settings as a :class:`~symmol.training.config.TrainConfig` (checked)."""
-        return TrainConfig(**{name: getattr(self, name) for name in TrainConfig.__dataclass_fields__})
+        """Return the training settings as a :class:`~symmol.training.config.TrainConfig` (checked).
+
+        Settings of :data:`~symmol.models.registry.KIND_TRAINING_SETTINGS` left ``None`` take the
+        architecture's ``training_defaults``, else ``TrainConfig``'s.
+        """
+        values = {name: getattr(self, name) for name in TrainConfig.__dataclass_fields__}
+        kind_defaults = self._kind().training_defaults
+        for name in KIND_TRAINING_SETTINGS:
+            if values[name] is None:
+                values[name] = kind_defaults.get(name, getattr(_TRAIN, name))
+        return TrainConfig(**values)
 
     # -- inputs -------------------------------------------------------------------------------
     def _pretrained(self) -> CompiledModel | None:

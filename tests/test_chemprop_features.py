@@ -245,7 +245,7 @@ def test_extra_rdkit_descriptors_are_standardised_stored_and_checked_on_load(tmp
     data = example_data / "esol.csv"
     out = tmp_path / "model"
     assert main(["train", str(data), "--smiles-column", "smiles", "--target", ESOL_TARGET, "--task", "regression",
-                 "--architecture", "dmpnn", "--atom-features", "chemprop", "--extra-features", "rdkit2d",
+                 "--architecture", "dmpnn", "--extra-features", "rdkit2d", "--readout", "mean",
                  "--message-units", "16", "--hidden", "8", "--epochs", "1", "--no-progress", "--split-sizes",
                  "0.2,0.1,0.7", "--out", str(out)]) == 0
     model = load_model(out)

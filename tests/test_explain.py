@@ -121,7 +121,7 @@ def test_dmpnn_gradient_explanations_find_the_planted_acid():
     smiles, labels = acid_data(2500)
     order = np.random.default_rng(0).permutation(len(smiles))
     train, test = order[:2000], order[2000:]
-    model = QSARModel("classification", "dmpnn", atom_features="chemprop", epochs=8, progress=False)
+    model = QSARModel("classification", "dmpnn", readout="mean", lr_schedule="constant", epochs=8, progress=False)
     model.fit(smiles[train], labels[train])
     assert roc_auc_score(labels[test], model.predict_proba(smiles[test])[:, 1]) > 0.95
     positives = [s for s, y in zip(smiles[test], labels[test], strict=True) if y == 1]

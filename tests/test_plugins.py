@@ -101,3 +101,22 @@ def test_cli_train_predict_and_screen_in_worker_processes(plugin, esol, tmp_path
     assert a.loc[5, "status"] == "invalid" and "smiles: SMILES syntax error" in a.loc[5, "error"]
     assert a.loc[17, "status"] == "invalid" and "Polar Surface Area" in a.loc[17, "error"]
     assert (a["status"] == "ok").sum() == 298 and a.loc[a["status"] == "ok", TARGET].notna().all()
+
+
+def test_a_kind_sets_its_own_training_defaults_and_explicit_settings_win(capsys):
+    from dataclasses import replace
+
+    from symmol.models.registry import model_kind
+
+    dmpnn = QSARModel("regression", "dmpnn")
+    assert (dmpnn.train_config().epochs, dmpnn.train_config().patience, dmpnn.train_config().lr_schedule) == \
+        (50, 50, "noam")
+    mlp = QSARModel("regression", "mlp")
+    assert (mlp.train_config().epochs, mlp.train_config().lr_schedule) == (40, "constant")
+    explicit = QSARModel("regression", "dmpnn", epochs=7, lr_schedule="cosine").train_config()
+    assert (explicit.epochs, explicit.patience, explicit.lr_schedule) == (7, 50, "cosine")
+    with pytest.raises(ValueError, match=r"training_defaults \['batch_size'\] are not among"):
+        replace(model_kind("mlp"), name="wide", training_defaults={"batch_size": 256})
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    assert "default 40 (dmpnn: 50)" in " ".join(capsys.readouterr().out.split())

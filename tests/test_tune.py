@@ -19,6 +19,7 @@ import pytest
 
 optuna = pytest.importorskip("optuna")
 
+from symmol.estimator import QSARModel  # noqa: E402
 from symmol.models.registry import Problem, model_kind  # noqa: E402
 from symmol.models.store import load_model  # noqa: E402
 from symmol.pretraining import pretrain  # noqa: E402
@@ -181,18 +182,23 @@ def test_database_storage_with_heartbeat(esol, tmp_path):
 
 
 @pytest.mark.parametrize("name", ["mlp", "gp", "dmpnn", "gin"])
-def test_presets_replay_to_train_defaults_and_chemprops_recipe(name):
+def test_presets_replay_to_train_defaults_and_the_embedding_variant(name):
+    """Each kind's first preset is ``train``'s defaults (options and training); dmpnn's second the embedding."""
     kind = model_kind(name)
     problem = Problem(("y",), "regression", (0.0,), (1.0,))
-    defaults = TrainConfig()
-    recipes = {"dmpnn": [{"atom_features": "chemprop", "readout": "norm"}, {}]}.get(name, [{}])
-    assert len(kind.tune_presets) == len(recipes)
-    for preset, recipe in zip(kind.tune_presets, recipes, strict=True):
-        options = kind.search_space(optuna.trial.FixedTrial(dict(preset)))
-        assert kind.make_spec(problem, options) == kind.make_spec(problem, recipe)
-        if not kind.model_class.FITS_DIRECTLY:  # train's rate and decay; Chemprop's schedule with its features
-            assert (preset["learning_rate"], preset["weight_decay"]) == (defaults.learning_rate, defaults.weight_decay)
-            assert preset["lr_schedule"] == ("noam" if recipe else defaults.lr_schedule)
+    trained = QSARModel("regression", name).train_config()
+    variants = {"dmpnn": [({}, trained.lr_schedule), ({"atom_features": "embedding", "readout": "mean"}, "constant")]}
+    expected = variants.get(name, [({}, trained.lr_schedule)])
+    assert len(kind.tune_presets) == len(expected)
+    for preset, (options, schedule) in zip(kind.tune_presets, expected, strict=True):
+        sampled = kind.search_space(optuna.trial.FixedTrial(dict(preset)))
+        assert kind.make_spec(problem, sampled) == kind.make_spec(problem, options)
+        if not kind.model_class.FITS_DIRECTLY:
+            assert (preset["learning_rate"], preset["weight_decay"], preset["lr_schedule"]) == \
+                (trained.learning_rate, trained.weight_decay, schedule)
+    if name == "dmpnn":  # Chemprop 2's recipe is dmpnn's default
+        assert (trained.lr_schedule, trained.epochs, kind.make_spec(problem, {}).atom_features) == \
+            ("noam", 50, "chemprop")
 
 
 @pytest.fixture(scope="module")

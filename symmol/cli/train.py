@@ -26,7 +26,7 @@ from symmol.evaluation.metrics import task_metrics
 from symmol.evaluation.splits import Split, count_splits, random_split, read_splits_file, scaffold_split
 from symmol.evaluation.targets import target_matrix
 from symmol.models.base import CompiledModel
-from symmol.models.registry import architecture_of
+from symmol.models.registry import architecture_of, model_kinds
 from symmol.models.store import load_model
 from symmol.nn.updates import OPTIMIZERS
 from symmol.training.config import AVERAGING, LR_SCHEDULES, TrainConfig
@@ -36,17 +36,25 @@ __all__ = ["add_arguments", "add_data_arguments", "report_invalid", "run", "spli
 _TRAIN = TrainConfig()
 
 
+def _kind_default(setting: str) -> str:
+    """Help text of a training setting whose default an architecture may set."""
+    own = [f"{kind.name}: {kind.training_defaults[setting]}" for kind in model_kinds()
+           if setting in kind.training_defaults]
+    return f"default {getattr(_TRAIN, setting)}" + (f" ({', '.join(own)})" if own else "")
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare ``symmol train``'s arguments (architecture options from the model registry)."""
     add_data_arguments(parser)
-    parser.add_argument("--epochs", type=int, default=_TRAIN.epochs)
-    parser.add_argument("--patience", type=int, default=_TRAIN.patience, help="0 turns early stopping off")
+    parser.add_argument("--epochs", type=int, default=None, help=_kind_default("epochs"))
+    parser.add_argument("--patience", type=int, default=None,
+                        help=f"0 turns early stopping off; {_kind_default('patience')}")
     parser.add_argument("--batch-size", type=int, default=_TRAIN.batch_size)
     parser.add_argument("--ensemble-size", type=int, default=1,
                         help="independently initialised members trained together; predictions are their mean")
     parser.add_argument("--optimizer", choices=tuple(OPTIMIZERS), default=_TRAIN.optimizer)
     parser.add_argument("--lr", type=float, default=_TRAIN.learning_rate)
-    parser.add_argument("--lr-schedule", choices=tuple(LR_SCHEDULES), default=_TRAIN.lr_schedule)
+    parser.add_argument("--lr-schedule", choices=tuple(LR_SCHEDULES), default=None, help=_kind_default("lr_schedule"))
     parser.add_argument("--max-grad-norm", type=float, default=_TRAIN.max_grad_norm,
                         help="clip the global gradient norm")
     parser.add_argument("--weight-decay", type=float, default=_TRAIN.weight_decay,

@@ -10,7 +10,7 @@ which the ``jax``/``pytorch`` backends would recompile for).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
@@ -424,21 +424,26 @@ def _search_space(trial: Any) -> dict[str, Any]:
             "atom_features": trial.suggest_categorical("graph.atom_features", list(ATOM_FEATURES))}
 
 
-#: ``symmol tune``'s first graph trial: ``train``'s defaults.
+#: ``symmol tune``'s first ``gin`` trial: its defaults (the Morgan-invariant embedding, mean readout).
 GRAPH_DEFAULTS_PRESET = {"graph.units": 300, "graph.depth": 3, "graph.readout": "mean", "graph.hidden": 300,
                          "graph.dropout": 0.0, "graph.atom_features": "embedding", "learning_rate": 1e-3,
                          "weight_decay": 3e-4, "lr_schedule": "constant"}
 #: Chemprop 2's defaults (Heid et al., JCIM 2024, doi:10.1021/acs.jcim.3c01250): its atom and bond
-#: features, norm aggregation, width 300, depth 3 and the Noam schedule peaking at 1e-3.
+#: features, norm aggregation, width 300, depth 3 and the Noam schedule peaking at 1e-3 (``dmpnn``'s defaults).
 CHEMPROP_PRESET = {**GRAPH_DEFAULTS_PRESET, "graph.readout": "norm", "graph.atom_features": "chemprop",
                    "lr_schedule": "noam"}
+#: Chemprop 2's training: 50 epochs, the best validation epoch kept (no early stop), the Noam schedule.
+CHEMPROP_TRAINING = {"epochs": 50, "patience": 50, "lr_schedule": "noam"}
+_CHEMPROP_OPTIONS = {"atom_features": "chemprop", "readout": "norm"}
 
-#: ``--architecture dmpnn``: Chemprop's directed message passing.
+#: ``--architecture dmpnn``: Chemprop's directed message passing, with Chemprop 2's features and recipe by default.
 DMPNN = register_model_kind(ModelKind(
     name="dmpnn", model_class=GraphModel,
-    description="Chemprop's directed message passing (D-MPNN) on the molecular graph",
-    options=_GRAPH_OPTIONS, build_inputs=_inputs, build_spec=_spec_builder("dmpnn"), spec_options=_options,
-    search_space=_search_space, tune_presets=(CHEMPROP_PRESET, GRAPH_DEFAULTS_PRESET)))
+    description="Chemprop's directed message passing (D-MPNN) on the molecular graph, Chemprop 2's defaults",
+    options=tuple(replace(o, default=_CHEMPROP_OPTIONS[o.name]) if o.name in _CHEMPROP_OPTIONS else o
+                  for o in _GRAPH_OPTIONS),
+    build_inputs=_inputs, build_spec=_spec_builder("dmpnn"), spec_options=_options, search_space=_search_space,
+    training_defaults=CHEMPROP_TRAINING, tune_presets=(CHEMPROP_PRESET, GRAPH_DEFAULTS_PRESET)))
 #: ``--architecture gin``: GIN-style atom messages.
 GIN = register_model_kind(ModelKind(
     name="gin", model_class=GraphModel, description="atom message passing (GIN) on the molecular graph",

@@ -24,8 +24,8 @@ from typing import Any
 from symmol.models.base import CompiledModel, ModelInput, ModelSpec
 from symmol.plugins import EntryPointScanner
 
-__all__ = ["ENTRY_POINT_GROUP", "ModelKind", "Option", "Problem", "architecture_of", "model_class", "model_kind",
-           "model_kinds", "register_model_kind", "widths"]
+__all__ = ["ENTRY_POINT_GROUP", "KIND_TRAINING_SETTINGS", "ModelKind", "Option", "Problem", "architecture_of",
+           "model_class", "model_kind", "model_kinds", "register_model_kind", "widths"]
 
 #: Entry-point group of model plug-ins.
 ENTRY_POINT_GROUP = "symmol.models"
@@ -130,6 +130,10 @@ class Problem:
                 "target_std": self.target_std, "seed": self.seed, "ensemble_size": self.ensemble_size}
 
 
+#: Training settings whose default an architecture may set (``ModelKind.training_defaults``).
+KIND_TRAINING_SETTINGS = ("epochs", "patience", "lr_schedule")
+
+
 @dataclass(frozen=True)
 class ModelKind:
     """One architecture: its model class, options and how options become a spec.
@@ -153,6 +157,10 @@ class ModelKind:
     search_space
         ``trial → options``: the settings ``symmol tune`` samples, drawn with an Optuna trial's
         ``suggest_*`` methods (``None``: the kind is tuned with its defaults only).
+    training_defaults
+        Training settings of this kind that differ from
+        :class:`~symmol.training.config.TrainConfig`'s defaults (among :data:`KIND_TRAINING_SETTINGS`),
+        used where a user gives none, e.g. Chemprop's schedule for ``dmpnn``.
     tune_presets
         Settings ``symmol tune`` tries first, before sampling: the kind's defaults or a published
         recipe, as values of the search space's parameter names (and of the training parameters
@@ -167,11 +175,16 @@ class ModelKind:
     build_spec: Callable[[Problem, list[ModelInput], dict[str, Any]], ModelSpec]
     spec_options: Callable[[ModelSpec], dict[str, Any]]
     search_space: Callable[[Any], dict[str, Any]] | None = None
+    training_defaults: Mapping[str, Any] = field(default_factory=dict)
     tune_presets: tuple[Mapping[str, Any], ...] = ()
     _by_name: dict[str, Option] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_name", {option.name: option for option in self.options})
+        unknown = sorted(set(self.training_defaults) - set(KIND_TRAINING_SETTINGS))
+        if unknown:
+            raise ValueError(f"architecture {self.name!r}: training_defaults {unknown} are not among the settings a "
+                             f"kind may set ({', '.join(KIND_TRAINING_SETTINGS)})")
 
     @property
     def option_names(self) -> list[str]:
