@@ -178,8 +178,11 @@ def record(ds: MolNetSet, method: str, seed: int, value: float, seconds: float, 
     row.to_csv(RUNS, mode="a", header=not RUNS.exists(), index=False)
 
 
-def summary_table(runs: pd.DataFrame) -> str:
-    """Markdown: one row per data set, one column per method, test metric mean ± sd over seeds (latest fits)."""
+def summary_table(runs: pd.DataFrame, column: str = "value") -> str:
+    """Markdown: one row per data set, one column per method, mean ± sd over seeds of the latest fits.
+
+    ``column``: ``"value"`` (the test metric) or ``"seconds"`` (wall seconds per fit).
+    """
     latest = runs.drop_duplicates(["data set", "method", "seed"], keep="last")
     order = [m for m in METHODS if m in set(latest["method"])]
     rows = []
@@ -188,9 +191,12 @@ def summary_table(runs: pd.DataFrame) -> str:
         ds = SETS[name]
         row = {"data set": name, "split": ds.split, "metric": metric_of(ds).upper().replace("_", "-")}
         for method in order:
-            values = part.loc[part["method"] == method, "value"].to_numpy()
-            seeds = "" if values.size == 3 else f" ({values.size} seed{'s' * (values.size > 1)})"
-            row[method] = f"{values.mean():.3f} ± {values.std():.3f}{seeds}" if values.size else ""
+            values = part.loc[part["method"] == method, column].to_numpy()
+            row[method] = ""
+            if values.size:
+                seeds = "" if values.size == 3 else f" ({values.size} seed{'s' * (values.size > 1)})"
+                shown = f"{values.mean():.3f} ± {values.std():.3f}" if column == "value" else f"{values.mean():.0f}"
+                row[method] = shown + seeds
         rows.append(row)
     return pd.DataFrame(rows).to_markdown(index=False)
 
@@ -208,7 +214,9 @@ def write_summary() -> str:
         "`molnet_hiv.md`, `molnet_tune.md`. *symmol D-MPNN* is `--architecture dmpnn` at its defaults, "
         "Chemprop 2's recipe (named *symmol D-MPNN (Chemprop features)* in the tables written before it "
         "became the default); *symmol D-MPNN (Morgan embedding)* is the earlier default (*symmol D-MPNN* "
-        "there).\n\n" + table + "\n")
+        "there).\n\n" + table + "\n\nWall seconds per fit (featurization and compilation included; several "
+        "runs shared the 2 cores, so these are not a speed comparison: the per-epoch claims are in "
+        "`graph_speed*.md`):\n\n" + summary_table(runs, "seconds") + "\n")
     readme = REPO / "README.md"
     text = readme.read_text()
     begin, end = README_MARKERS
