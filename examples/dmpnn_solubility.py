@@ -5,8 +5,10 @@ SMILES reader) → directed bond messages on the gather/segment-sum Ops → mean
 → compiled training step (Adam as an update dict) → test RMSE on a random 80/10/10 split, the
 epoch with the best validation RMSE kept.
 
-``symmol train esol.csv --architecture dmpnn ...`` and ``QSARModel(architecture="dmpnn")`` train
-the same network; this script shows what they compile.
+``symmol train esol.csv --architecture dmpnn --atom-features embedding --readout mean --lr-schedule
+constant`` and ``QSARModel(architecture="dmpnn", atom_features="embedding", readout="mean",
+lr_schedule="constant")`` train the same network (``dmpnn``'s defaults are Chemprop 2's features,
+norm readout and Noam schedule); this script shows what they compile.
 
 Run: ``python examples/dmpnn_solubility.py [--data examples/data/esol.csv] [--epochs 40]``
 """
