@@ -195,7 +195,8 @@ def summary_table(runs: pd.DataFrame, column: str = "value") -> str:
             row[method] = ""
             if values.size:
                 seeds = "" if values.size == 3 else f" ({values.size} seed{'s' * (values.size > 1)})"
-                shown = f"{values.mean():.3f} ± {values.std():.3f}" if column == "value" else f"{values.mean():.0f}"
+                shown = (f"{values.mean():.0f}" if column == "seconds" else f"{values[0]:.3f}" if values.size == 1
+                         else f"{values.mean():.3f} ± {values.std():.3f}")
                 row[method] = shown + seeds
         rows.append(row)
     return pd.DataFrame(rows).to_markdown(index=False)
