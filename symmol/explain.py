@@ -238,8 +238,8 @@ def _explain_bits_by_gradient(model: CompiledModel, smiles: list[str], target: s
             by_bit = dict(zip(batch.indices[lo:hi].tolist(), attribution[lo:hi].astype(np.float64), strict=True))
             env_ids, centres, radii, inside = envs_of[row]
             bits = bit_of_env[offsets[k]:offsets[k + 1]]
-            sharing = np.unique(bits, return_inverse=True, return_counts=True)
-            share = np.array([by_bit[b] for b in bits.tolist()]) / sharing[2][sharing[1]]
+            _, which, n_sharing = np.unique(bits, return_inverse=True, return_counts=True)
+            share = np.array([by_bit[b] for b in bits.tolist()]) / n_sharing[which]
             weights = (share / inside.sum(axis=1)) @ inside
             mol = parsed.mols[row]
             atoms += [(int(row), a, mol.GetAtomWithIdx(a).GetSymbol(), float(weights[a]))
