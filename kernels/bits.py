@@ -20,6 +20,7 @@ from .checks import as_array, check_int
 from .config import jit, parallel_jit
 
 __all__ = [
+    "PACK_KERNELS",
     "csr_to_dense_uint8",
     "cttz64",
     "pack_csr",
@@ -189,6 +190,11 @@ def pack_csr(indptr: np.ndarray, indices: np.ndarray, fp_size: int) -> np.ndarra
     fp_size = check_int("fp_size", fp_size, 1)
     _check_csr(indptr, indices, fp_size)
     return _pack_kernel(indptr, indices, _n_words(fp_size))
+
+
+#: The compiled functions :func:`pack_csr` and :func:`popcount_rows` call
+#: (for :class:`~symmol.kernels.tiering.CompileTier`).
+PACK_KERNELS = (_pack_kernel, _popcount_kernel)
 
 
 def unpack_bits(words: np.ndarray, fp_size: int) -> np.ndarray:

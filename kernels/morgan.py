@@ -52,7 +52,7 @@ import numpy as np
 from .checks import as_array, check_int
 from .config import jit, parallel_jit
 
-__all__ = ["fold_csr", "morgan_csr", "morgan_environments"]
+__all__ = ["MORGAN_CSR_KERNELS", "fold_csr", "morgan_csr", "morgan_environments"]
 
 _MASK32 = np.uint64(0xFFFFFFFF)
 _GOLDEN32 = np.uint64(0x9E3779B9)
@@ -550,6 +550,10 @@ def _validate_graph(atom_invariants, atom_offsets, bond_atoms, bond_types, bond_
             f"distinct local atoms of molecule {mol} (which has "
             f"{atom_offsets[mol + 1] - atom_offsets[mol]} atoms)")
     return atom_invariants, atom_offsets, bond_atoms, bond_types, bond_offsets
+
+
+#: The compiled functions :func:`morgan_csr` calls (for :class:`~symmol.kernels.tiering.CompileTier`).
+MORGAN_CSR_KERNELS = (_first_bad_bond, _morgan_csr_kernel)
 
 
 def morgan_environments(

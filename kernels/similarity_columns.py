@@ -41,6 +41,7 @@ from .similarity import _keep_hit, _offer, _sift_down, min_common, score
 
 __all__ = [
     "BLOCK_WORDS",
+    "TOPK_KERNELS",
     "column_bulk_kernel",
     "column_threshold_kernel",
     "column_topk_kernel",
@@ -652,3 +653,7 @@ def column_topk_kernel(q_bits, q_ptr, columns, bin_offsets, rows, k, metric, alp
         _topk_worker(q_bits, q_ptr, columns, bin_offsets, rows, k, metric, alpha, beta, n_split, sims, hit_rows,
                      claimed, a_max)
     return sims, hit_rows
+
+
+#: The compiled functions a top-k search on bit columns calls (for :class:`~symmol.kernels.tiering.CompileTier`).
+TOPK_KERNELS = (query_bits, transpose_rows, column_topk_kernel)

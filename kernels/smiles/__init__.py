@@ -59,6 +59,19 @@ see edits in another file: after changing one of these modules, clear ``kernels/
 from __future__ import annotations
 
 from .codes import REFUSAL_REASONS
-from .reader import ATOM_PROPERTIES, BOND_PROPERTIES, smiles_feature_graph_batch, smiles_graph_batch
+from .reader import (
+    ATOM_PROPERTIES,
+    BOND_PROPERTIES,
+    GRAPH_BATCH_KERNELS,
+    smiles_feature_graph_batch,
+    smiles_graph_batch,
+)
 
-__all__ = ["ATOM_PROPERTIES", "BOND_PROPERTIES", "REFUSAL_REASONS", "smiles_feature_graph_batch", "smiles_graph_batch"]
+__all__ = [
+    "ATOM_PROPERTIES",
+    "BOND_PROPERTIES",
+    "GRAPH_BATCH_KERNELS",
+    "REFUSAL_REASONS",
+    "smiles_feature_graph_batch",
+    "smiles_graph_batch",
+]

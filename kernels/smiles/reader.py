@@ -293,6 +293,10 @@ def _checked(data: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndar
     return data, offsets
 
 
+#: The compiled functions :func:`smiles_graph_batch` calls (for :class:`~symmol.kernels.tiering.CompileTier`).
+GRAPH_BATCH_KERNELS = (_batch,)
+
+
 def smiles_graph_batch(data: np.ndarray, offsets: np.ndarray):
     """Morgan graph arrays of many SMILES, for those the kernel can read exactly like RDKit.
 

@@ -25,10 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import scipy.optimize
 import scipy.special
-import scipy.stats
-from sklearn.isotonic import IsotonicRegression
 
 from symmol.evaluation.uncertainty import SET_LABELS, uncertainty_metrics
 
@@ -134,7 +131,9 @@ def _platt_fit(probability: np.ndarray, labels: np.ndarray) -> tuple[float, floa
         residual = p - target
         return float(value), np.array([np.sum(residual * logit), np.sum(residual)])
 
-    found = scipy.optimize.minimize(loss, np.array([1.0, 0.0]), jac=True, method="L-BFGS-B")
+    from scipy.optimize import minimize  # noqa: PLC0415 - imported when fitting (off every command's start)
+
+    found = minimize(loss, np.array([1.0, 0.0]), jac=True, method="L-BFGS-B")
     return float(found.x[0]), float(found.x[1])
 
 
@@ -235,6 +234,8 @@ class Calibration:
             parameters["platt"] = {"a": [a for a, _ in platt], "b": [b for _, b in platt]}
             xs, ys = [], []
             for j, m in enumerate(columns):
+                from sklearn.isotonic import IsotonicRegression  # noqa: PLC0415 - imported when fitting
+
                 iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(scores[m, j], y[m, j])
                 xs.append(iso.X_thresholds_.tolist())
                 ys.append(iso.y_thresholds_.tolist())
@@ -281,7 +282,9 @@ class Calibration:
         if method == "zscaling":
             assert std is not None
             scaled = std * np.asarray(values["scale"])[None, :]
-            half = scipy.stats.norm.ppf((1 + coverage) / 2) * scaled
+            from scipy.stats import norm  # noqa: PLC0415 - imported when used (off every command's start)
+
+            half = norm.ppf((1 + coverage) / 2) * scaled
             return Calibrated(scores, scaled, scores - half, scores + half)
         if method == "conformal" and self.task == "regression":
             q = np.array([conformal_quantile(s, coverage) for s in values["scores"]])[None, :]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 from rdkit import Chem
+from rdkit.Chem import rdFingerprintGenerator
 
 from symmol.chem.invariants import chirality_arrays, feature_invariants
 from symmol.chem.mol_arrays import mol_graph_batch
@@ -19,9 +21,17 @@ from symmol.data.molgraph import MolGraphBatch
 from symmol.featurizers.base import Boolean, FingerprintFeaturizer, Integer, present_molecules
 from symmol.featurizers.folding import MAX_FP_SIZE, csr_batch
 from symmol.featurizers.registry import register_featurizer
-from symmol.kernels.morgan import fold_csr, morgan_csr, morgan_environments
+from symmol.kernels.morgan import MORGAN_CSR_KERNELS, fold_csr, morgan_csr, morgan_environments
+from symmol.kernels.smiles import GRAPH_BATCH_KERNELS
+from symmol.kernels.tiering import CompileTier
 
-__all__ = ["MorganFingerprint"]
+__all__ = ["MORGAN_TIER", "MorganFingerprint"]
+
+#: Kernels or RDKit's generator for Morgan fingerprints of SMILES. On this 2-core machine a cold
+#: compile of the SMILES reader and the Morgan kernels takes ~35 s, in which RDKit parses and
+#: fingerprints ~200,000 molecules (~150 us each; the kernels take ~15 us).
+MORGAN_TIER = CompileTier("the SMILES reader and Morgan kernels", (*GRAPH_BATCH_KERNELS, *MORGAN_CSR_KERNELS),
+                          break_even=200_000)
 
 
 @register_featurizer
@@ -104,11 +114,37 @@ class MorganFingerprint(FingerprintFeaturizer):
         return csr_batch(indptr, indices, counts, self.counts, self.fp_size, rows, len(rows))
 
     def from_mols(self, mols: Sequence[Chem.Mol | None]) -> FingerprintBatch:
-        """Fingerprints of RDKit molecules; a ``None`` entry gives an empty row."""
+        """Fingerprints of RDKit molecules; a ``None`` entry gives an empty row.
+
+        By the kernels, or by RDKit's generator itself while compiling them would not yet have paid
+        (:data:`MORGAN_TIER`); the two are identical (``tests/test_tiering.py``).
+        """
+        if not MORGAN_TIER.use_kernels(len(mols)):
+            return self.from_mols_rdkit(mols)
         present, pm = present_molecules(mols)
         arrays, chir = self._graph_arrays(pm)
         indptr, indices, counts = morgan_csr(*arrays, self.radius, self.fp_size, chir)
         return csr_batch(indptr, indices, counts, self.counts, self.fp_size, present, len(mols))
+
+    def from_mols_rdkit(self, mols: Sequence[Chem.Mol | None]) -> FingerprintBatch:
+        """Fingerprints of RDKit molecules by RDKit's ``GetMorganGenerator`` (no compiled kernel).
+
+        What :meth:`from_mols` returns, computed by the function it mirrors; a ``None`` entry gives
+        an empty row.
+        """
+        generator = _morgan_generator(self.radius, self.fp_size, self.features, self.chirality)
+        indptr = np.zeros(len(mols) + 1, dtype=np.int64)
+        indices: list[int] = []
+        values: list[int] = []
+        for row, mol in enumerate(mols):
+            if mol is not None:
+                counts = generator.GetCountFingerprint(mol).GetNonzeroElements()
+                bits = sorted(counts)
+                indices.extend(bits)
+                values.extend([counts[bit] for bit in bits] if self.counts else [1] * len(bits))
+            indptr[row + 1] = len(indices)
+        return FingerprintBatch(indptr, np.array(indices, dtype=np.int32), np.array(values, dtype=np.float32),
+                                self.fp_size)
 
     def from_graphs(self, graphs: MolGraphBatch) -> FingerprintBatch:
         """Fingerprint molecular graphs without parsing again.
@@ -145,6 +181,9 @@ class MorganFingerprint(FingerprintFeaturizer):
         if parse_mode != "fast" or self.parse_mode != "fast":
             return super().from_smiles(smiles, "full")
         smiles = list(smiles)
+        if not MORGAN_TIER.use_kernels(len(smiles)):  # RDKit parses (full: faster than "fast" plus its checks)
+            parsed = parse_smiles_list(smiles, mode="full")
+            return Featurized(self.from_mols_rdkit(parsed.mols), parsed.errors)
         native = native_graphs(smiles)
         batch = self.from_graphs(native.graph)
         refused = native.refused
@@ -182,3 +221,11 @@ class MorganFingerprint(FingerprintFeaturizer):
         for bit, atom, rad in zip(bits, env_atoms.tolist(), env_radius.tolist(), strict=True):
             info.setdefault(bit, []).append((atom, rad))
         return info
+
+
+@functools.cache
+def _morgan_generator(radius: int, fp_size: int, features: bool, chirality: bool) -> Any:
+    """RDKit's Morgan generator with a featurizer's settings (one per setting and process)."""
+    invariants = rdFingerprintGenerator.GetMorganFeatureAtomInvGen() if features else None
+    return rdFingerprintGenerator.GetMorganGenerator(radius=radius, fpSize=fp_size, includeChirality=chirality,
+                                                     atomInvariantsGenerator=invariants)

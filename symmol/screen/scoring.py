@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -21,7 +20,7 @@ from symmol.data.batch import Featurized
 from symmol.evaluation.calibration import CALIBRATION_METHODS
 from symmol.models.base import CompiledModel, featurize_inputs
 from symmol.screen.filters import MoleculeFilters
-from symmol.similarity.search import SortedFingerprints, max_similarity
+from symmol.similarity.search import NearestSimilarity
 
 __all__ = ["ScreenScorer", "UncertaintyRequest", "score_chunk"]
 
@@ -106,7 +105,7 @@ class ScreenScorer:
     filters: MoleculeFilters = field(default_factory=MoleculeFilters)
     applicability_domain: bool = False
     uncertainty: UncertaintyRequest = field(default_factory=lambda: UncertaintyRequest())
-    _train_sorted: Any = field(default=None, init=False, repr=False)
+    _nearest: NearestSimilarity | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if not self.models:
@@ -238,7 +237,7 @@ class ScreenScorer:
         fingerprints = model.ad_fingerprints(featurized.batch)
         if fingerprints is None:
             raise ValueError(f"{type(model).__name__} has no fingerprints for an applicability domain")
-        if self._train_sorted is None:  # popcount-sorted once per scorer
-            self._train_sorted = SortedFingerprints.from_packed(np.asarray(model.train_fingerprints))
-        similarity = max_similarity(fingerprints.to_packed(), self._train_sorted)
+        if self._nearest is None:  # one per scorer: the kernels' path sorts the training set once
+            self._nearest = NearestSimilarity(np.asarray(model.train_fingerprints))
+        similarity = self._nearest(fingerprints)
         return np.where(valid, similarity, np.nan)

@@ -10,7 +10,9 @@ caches every node's function separately, so after :func:`warm_cache`
 * other architectures recompile only their top-level graph function (a few seconds).
 
 Featurizing the warm-up molecules compiles the SMILES reader and fingerprint kernels into Numba's
-on-disk cache as well, and so does one applicability-domain search (``symmol screen --ad``). The
+on-disk cache as well, and so does one applicability-domain search (``symmol screen --ad``): here the
+compile tiers (:mod:`symmol.kernels.tiering`) always compile, so that later runs find every kernel
+cached and never take the uncompiled paths. The
 caches live in PyTensor's ``base_compiledir`` (``~/.pytensor`` by default) and Numba's
 ``NUMBA_CACHE_DIR`` (``__pycache__`` beside the sources by default).
 """
@@ -23,6 +25,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from symmol.kernels.tiering import always_compile
 from symmol.models.registry import Problem, model_kind
 from symmol.similarity.search import SortedFingerprints, max_similarity
 from symmol.training.config import TrainConfig
@@ -55,6 +58,11 @@ def warm_cache(architectures: Sequence[str] = ("mlp",), backends: Sequence[str] 
     dict
         Wall seconds per ``"<architecture>/<backend>"``.
     """
+    with always_compile():
+        return _compile_all(architectures, backends, tasks)
+
+
+def _compile_all(architectures: Sequence[str], backends: Sequence[str], tasks: Sequence[str]) -> dict[str, float]:
     table = pd.DataFrame({"smiles": list(WARM_UP_SMILES)})
     targets = np.zeros((len(table), 2), np.float32)
     seconds = {}
