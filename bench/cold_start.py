@@ -1,13 +1,17 @@
-"""Cold start: the first answer of a fresh install (empty Numba and PyTensor caches), and the same warm.
+"""Cold start: the first answer of a fresh install (empty Numba and PyTensor caches), the next, and after warm-cache.
 
 "Cold" means an empty ``NUMBA_CACHE_DIR`` and PyTensor ``base_compiledir`` (fresh temporary directories,
-so no cache file under the package is used either); "warm" a second process with the same directories.
+so no cache file under the package is used either); "second run" a second process with the same
+directories (which holds compiled kernels only where the first run compiled them).
 Each figure is the median wall time of ``--repeats`` fresh processes (each command cold in its own new
 directories, so none profits from another's compilation). Measured: the import of the CLI command's
 modules, the first ``symmol train --architecture mlp`` on Tox21 with one epoch (and that epoch alone,
 compilation of the training step included, from ``history.json``), the first ``symmol screen`` of the
 bundled 20,000 ZINC molecules (``--scheduler threads --ad``, with the model just trained), and the first
-``symmol predict`` of 10 molecules; then ``symmol warm-cache`` and the same commands after it.
+``symmol predict`` of 10 molecules; then ``symmol warm-cache`` and the same commands after it. The
+compile tiers are at their default (``SYMMOL_COMPILE`` unset, :mod:`symmol.kernels.tiering`): a cold
+run fingerprints with RDKit and computes the applicability domain by a NumPy product until compiling
+the kernels would have paid.
 
     python bench/cold_start.py --repeats 3 --out bench/results/cold_start.md
 """
@@ -31,8 +35,9 @@ TOX21 = ["NR-AR", "NR-AR-LBD", "NR-AhR", "NR-Aromatase", "NR-ER", "NR-ER-LBD", "
 
 
 def _env(cache: Path) -> dict[str, str]:
-    return {**os.environ, "NUMBA_CACHE_DIR": str(cache / "numba"),
-            "PYTENSOR_FLAGS": f"base_compiledir={cache / 'pytensor'}"}
+    """A user's environment with its own cache directories (and the default compile tiers: no ``SYMMOL_COMPILE``)."""
+    env = {key: value for key, value in os.environ.items() if key != "SYMMOL_COMPILE"}
+    return {**env, "NUMBA_CACHE_DIR": str(cache / "numba"), "PYTENSOR_FLAGS": f"base_compiledir={cache / 'pytensor'}"}
 
 
 def _symmol(args: list[str], env: dict[str, str]) -> float:
@@ -87,9 +92,9 @@ def measure(repeats: int) -> dict[str, dict[str, list[float]]]:
                 record(name, "cold", _symmol(commands[name], env))
                 if name == "train":
                     record("first epoch", "cold", first_epoch(work))
-                record(name, "warm", _symmol(commands[name], env))
+                record(name, "second run", _symmol(commands[name], env))
                 if name == "train":
-                    record("first epoch", "warm", first_epoch(work))
+                    record("first epoch", "second run", first_epoch(work))
         with tempfile.TemporaryDirectory(prefix="symmol-cold-") as tmp:
             work = Path(tmp)
             commands = _commands(work)
@@ -107,10 +112,10 @@ def report(times: dict[str, dict[str, list[float]]], repeats: int) -> str:
     lines = ["# Cold start: a fresh install's first answer", "",
              f"Command: `python bench/cold_start.py --repeats {repeats}`; median wall seconds of {repeats} fresh "
              f"processes (min–max); 2-core machine, load average {load:.1f} at the end. Cold: empty Numba and "
-             "PyTensor cache directories, new for each command; warm: the second process with the same "
+             "PyTensor cache directories, new for each command; second run: the next process with the same "
              "directories; after warm-cache: a first run after `symmol warm-cache` in new directories (shared by "
              "the three commands).", "",
-             "| step | cold | warm | after warm-cache |", "|---|---:|---:|---:|"]
+             "| step | cold | second run | after warm-cache |", "|---|---:|---:|---:|"]
     names = {"import": "import of the CLI's train and screen modules",
              "train": "`symmol train` Tox21, `--architecture mlp`, 1 epoch (reading, featurizing, compiling, "
                       "evaluating)",
@@ -119,7 +124,7 @@ def report(times: dict[str, dict[str, list[float]]], repeats: int) -> str:
              "predict": "`symmol predict` 10 molecules", "warm-cache": "`symmol warm-cache`"}
     for key, label in names.items():
         cells = []
-        for column in ("cold", "warm", "after warm-cache"):
+        for column in ("cold", "second run", "after warm-cache"):
             values = times.get(key, {}).get(column)
             cells.append(f"{statistics.median(values):.1f} ({min(values):.1f}–{max(values):.1f})" if values else "")
         lines.append(f"| {label} | " + " | ".join(cells) + " |")

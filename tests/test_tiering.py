@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 import subprocess
 import sys
 import textwrap
@@ -15,7 +16,7 @@ import pytest
 from rdkit import Chem
 
 from symmol.featurizers import MorganFingerprint
-from symmol.kernels.tiering import CompileTier, always_compile, compile_mode, is_compiled
+from symmol.kernels.tiering import TALLY_FILE, CompileTier, always_compile, compile_mode, is_compiled
 from symmol.similarity.search import NearestSimilarity, SortedFingerprints, max_similarity
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "data"
@@ -47,19 +48,41 @@ def test_compile_mode_reads_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
         compile_mode()
 
 
-def test_ski_rental_uses_the_slow_path_until_it_would_have_paid(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ski_rental_uses_the_slow_path_until_it_would_have_paid(monkeypatch: pytest.MonkeyPatch,
+                                                                tmp_path: Path) -> None:
     monkeypatch.setenv("SYMMOL_COMPILE", "auto")
-    tier = CompileTier("test", (_never_called,), break_even=10)
+    tier = CompileTier("test", (_never_called,), break_even=10, tally_dir=tmp_path)
     assert [tier.use_kernels(3), tier.use_kernels(3)] == [False, False]
     assert tier.uncompiled_work == 6
     assert tier.use_kernels(4)  # 6 + 4 reaches the compile cost: compile now
     assert tier.use_kernels(1)  # and from then on
     assert tier.uncompiled_work == 6
-    assert CompileTier("test", (_never_called,), break_even=10).use_kernels(10)  # one big call compiles at once
+    big = CompileTier("big", (_never_called,), break_even=10, tally_dir=tmp_path / "other")
+    assert big.use_kernels(10)  # one big call compiles at once
 
 
-def test_modes_override_the_rule(monkeypatch: pytest.MonkeyPatch) -> None:
-    tier = CompileTier("test", (_never_called,), break_even=10)
+def test_the_tally_grows_over_processes(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Each new process (a new tier object) starts from the work earlier ones did uncompiled."""
+    monkeypatch.setenv("SYMMOL_COMPILE", "auto")
+
+    def run(work: float, name: str = "reader") -> bool:
+        return CompileTier(name, (_never_called,), break_even=10, tally_dir=tmp_path).use_kernels(work)
+
+    assert [run(4), run(4)] == [False, False]
+    assert run(1, name="another tier") is False  # tallies are per tier, in one file
+    assert json.loads((tmp_path / TALLY_FILE).read_text()) == {"reader": 8.0, "another tier": 1.0}
+    assert run(4)  # 8 + 4 >= 10: this run compiles
+    (tmp_path / TALLY_FILE).write_text("{not json")
+    assert run(4) is False  # an unreadable tally counts as no work, and is rewritten
+    assert json.loads((tmp_path / TALLY_FILE).read_text()) == {"reader": 4.0}
+    (tmp_path / "a file").write_text("")  # an unwritable tally directory (even for root): kept in memory
+    tier = CompileTier("reader", (_never_called,), break_even=10, tally_dir=tmp_path / "a file" / "cache")
+    assert [tier.use_kernels(4), tier.use_kernels(4), tier.use_kernels(4)] == [False, False, True]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a file", TALLY_FILE]  # no temporary file left
+
+
+def test_modes_override_the_rule(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    tier = CompileTier("test", (_never_called,), break_even=10, tally_dir=tmp_path)
     monkeypatch.setenv("SYMMOL_COMPILE", "never")
     assert not tier.use_kernels(1e9)
     monkeypatch.setenv("SYMMOL_COMPILE", "always")
