@@ -19,6 +19,7 @@ the tests (``tests/test_fuzz_native_reader.py``). Exit status 1 on any differenc
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections import Counter
@@ -231,4 +232,5 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    os.environ.setdefault("SYMMOL_COMPILE", "always")  # time and check the kernels (symmol.kernels.tiering)
     sys.exit(main())

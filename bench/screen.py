@@ -191,4 +191,5 @@ def main() -> None:
             f"load average {os.getloadavg()[0]:.1f} at the end.\n\n" + text + "\n")
 
 if __name__ == "__main__":
+    os.environ.setdefault("SYMMOL_COMPILE", "always")  # time and check the kernels (symmol.kernels.tiering)
     main()

@@ -34,6 +34,7 @@ Reproduce::
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -177,4 +178,5 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    os.environ.setdefault("SYMMOL_COMPILE", "always")  # time and check the kernels (symmol.kernels.tiering)
     sys.exit(main())
