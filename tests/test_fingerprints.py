@@ -1,6 +1,7 @@
 """FingerprintBatch: CSR slicing/gathering and its dense and packed forms, against RDKit."""
 
 import numpy as np
+import pytest
 from rdkit import Chem, DataStructs
 from rdkit.Chem import rdFingerprintGenerator
 
@@ -80,3 +81,13 @@ def test_decreasing_indptr_is_rejected_before_any_kernel_reads_it():
         csr_take_rows(indptr, indices, values, np.array([0, 1]))
     with pytest.raises(ValueError, match="differ in length"):
         csr_take_rows(np.array([0, 3]), indices, values[:2], np.array([0]))
+
+
+def test_replace_rows_fills_empty_rows_and_refuses_occupied_ones():
+    batch = FingerprintBatch(np.array([0, 2, 2, 3]), np.array([1, 5, 7], np.int32), np.ones(3, np.float32), 8)
+    filling = FingerprintBatch(np.array([0, 2]), np.array([0, 6], np.int32), np.full(2, 2.0, np.float32), 8)
+    filled = batch.replace_rows(np.array([1]), filling)
+    np.testing.assert_array_equal(filled.to_dense(), [[0, 1, 0, 0, 0, 1, 0, 0], [2, 0, 0, 0, 0, 0, 2, 0],
+                                                      [0, 0, 0, 0, 0, 0, 0, 1]])
+    with pytest.raises(ValueError, match="replace_rows: row 2 has 1 entries; only empty rows are replaced"):
+        batch.replace_rows(np.array([2]), filling)

@@ -100,13 +100,18 @@ class FingerprintBatch:
         Raises
         ------
         ValueError
-            If ``filling`` has another row count than ``rows`` or another ``fp_size``.
+            If ``filling`` has another row count than ``rows`` or another ``fp_size``, or a row in
+            ``rows`` is not empty.
         """
         rows = np.asarray(rows, dtype=np.int64)
         if len(filling) != rows.size or filling.fp_size != self.fp_size:
             raise ValueError(f"replace_rows: {rows.size} rows of {self.fp_size} bits, got {len(filling)} rows of "
                              f"{filling.fp_size} bits")
         lengths = np.diff(self.indptr)
+        occupied = rows[lengths[rows] > 0]
+        if occupied.size:
+            raise ValueError(f"replace_rows: row {int(occupied[0])} has {int(lengths[occupied[0]])} entries; only "
+                             "empty rows are replaced")
         fill_lengths = np.diff(filling.indptr)
         lengths[rows] = fill_lengths
         indptr = np.zeros(lengths.size + 1, dtype=np.int64)
