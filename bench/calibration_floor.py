@@ -12,7 +12,6 @@ reports. Any estimator's area on a split of that size carries at least this nois
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
 import numpy as np
@@ -65,5 +64,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("SYMMOL_COMPILE", "always")  # time and check the kernels (symmol.kernels.tiering)
     raise SystemExit(main())
