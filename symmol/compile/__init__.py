@@ -13,7 +13,8 @@ from symmol.compile.functions import (
     input_variables,
 )
 from symmol.compile.padding import DeviceFunction, csr_bucket_size, pad_csr
+from symmol.compile.tiered import TieredFunction
 
-__all__ = ["BACKENDS", "DEVICES", "DeviceFunction", "compile_function", "compile_predict", "compile_train_step",
-           "configure_blas", "csr_bucket_size", "cuda_available", "get_backend_mode", "input_layers_of",
-           "input_variables", "pad_csr"]
+__all__ = ["BACKENDS", "DEVICES", "DeviceFunction", "TieredFunction", "compile_function", "compile_predict",
+           "compile_train_step", "configure_blas", "csr_bucket_size", "cuda_available", "get_backend_mode",
+           "input_layers_of", "input_variables", "pad_csr"]

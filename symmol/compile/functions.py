@@ -17,6 +17,8 @@ import pytensor.tensor as pt
 
 from symmol.compile.backends import ACCELERATOR_BACKENDS, device_context, get_backend_mode
 from symmol.compile.padding import DeviceFunction, Padder, pad_csr
+from symmol.compile.tiered import TieredFunction
+from symmol.kernels.tiering import CompileTier
 from symmol.nn.layers import (
     FingerprintInputLayer,
     Layer,
@@ -75,15 +77,24 @@ def _padders(input_layers: Sequence[Layer]) -> list[tuple[int, Padder]]:
     return groups
 
 
+#: A compile tier for a predict graph, and the work (rows) of a call from its arguments.
+PredictTier = tuple[CompileTier, Callable[[Sequence[Any]], float]]
+
+
 def compile_function(input_layers: Sequence[Layer], outputs: Any, backend: str = "numba", device: str = "cpu",
-                     name: str | None = None, updates: dict | None = None, extra_inputs: Sequence = ()) -> Any:
+                     name: str | None = None, updates: dict | None = None, extra_inputs: Sequence = (),
+                     tier: PredictTier | None = None) -> Any:
     """``pytensor.function`` of the input layers' variables (then ``extra_inputs``) on ``backend``.
 
     On ``jax``/``pytorch`` the function is wrapped in a :class:`~symmol.compile.padding.DeviceFunction`
-    (CSR padding, device placement).
+    (CSR padding, device placement). With a ``tier`` (a function without ``updates``, ``numba``
+    backend) it is a :class:`~symmol.compile.tiered.TieredFunction`: interpreted until compiling pays.
     """
     mode = get_backend_mode(backend, device)
     inputs = [*input_variables(input_layers), *extra_inputs]
+    if tier is not None and backend == "numba" and not updates:
+        return TieredFunction(lambda tier_mode: pytensor.function(inputs, outputs, mode=tier_mode, name=name), mode,
+                              *tier)
     with device_context(backend, device):
         function = pytensor.function(inputs, outputs, updates=updates, mode=mode, name=name)
     if backend in ACCELERATOR_BACKENDS:
@@ -97,7 +108,8 @@ def _mean(outputs: list) -> Any:
 
 def compile_predict(networks: Layer | Sequence[Layer], backend: str = "numba",
                     output_transform: Callable | None = None, device: str = "cpu",
-                    input_layers: Sequence[Layer] | None = None, mc_dropout: bool = False) -> Callable[..., np.ndarray]:
+                    input_layers: Sequence[Layer] | None = None, mc_dropout: bool = False,
+                    tier: PredictTier | None = None) -> Callable[..., np.ndarray]:
     """Compile ``(*input arrays) → outputs`` with dropout off (or sampled, for MC dropout).
 
     Parameters
@@ -117,6 +129,10 @@ def compile_predict(networks: Layer | Sequence[Layer], backend: str = "numba",
         Keep dropout on (every call draws new masks from the layers' random streams) and everything
         else in prediction mode (batch normalisation on its running statistics): one Monte Carlo
         dropout sample per call (Gal & Ghahramani, ICML 2016, arXiv:1506.02142).
+    tier
+        For a graph whose nodes run fast in NumPy: its compile tier and the rows of a call; the
+        ``numba`` function then runs interpreted until compiling pays (:mod:`symmol.compile.tiered`).
+        Ignored with ``mc_dropout`` (its random streams differ between the two paths) and on other backends.
 
     Returns
     -------
@@ -134,7 +150,8 @@ def compile_predict(networks: Layer | Sequence[Layer], backend: str = "numba",
     if output_transform is not None:
         outputs = [output_transform(output) for output in outputs]
     layers = list(input_layers) if input_layers is not None else input_layers_of(members)
-    return compile_function(layers, _mean(outputs), backend, device, "predict", updates=updates or None)
+    return compile_function(layers, _mean(outputs), backend, device, "predict", updates=updates or None,
+                            tier=None if mc_dropout else tier)
 
 
 def compile_train_step(networks: Layer | Sequence[Layer], loss_fn: Callable, optimizer: Callable, learning_rate: Any,

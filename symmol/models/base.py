@@ -22,6 +22,7 @@ import pandas as pd
 import pytensor.tensor as pt
 
 from symmol.compile import compile_predict
+from symmol.compile.functions import PredictTier
 from symmol.data.batch import Batch, Featurized, MultiInputBatch
 from symmol.data.fingerprints import FingerprintBatch
 from symmol.evaluation.calibration import Calibration
@@ -366,8 +367,17 @@ class CompiledModel(ABC):
             return pt.sigmoid(out)
         return out[:, :len(self.targets)] if self.loss == "mve" else out
 
+    def predict_tier(self) -> PredictTier | None:
+        """Return the predict graph's compile tier and a call's rows, for a kind whose graph runs fast in NumPy.
+
+        Such a kind's predictions run uncompiled until compiling pays (:mod:`symmol.compile.tiered`);
+        ``None`` (the default): always compiled.
+        """
+        return None
+
     def _compile(self, networks: Layer | list[Layer]) -> Any:
-        return compile_predict(networks, self.backend, self._prediction, input_layers=self.input_layers)
+        return compile_predict(networks, self.backend, self._prediction, input_layers=self.input_layers,
+                               tier=self.predict_tier())
 
     def predict_members(self, batch: Batch, batch_size: int | None = None) -> np.ndarray:
         """Score a batch with each ensemble member.
@@ -464,7 +474,7 @@ class CompiledModel(ABC):
         if self._mve_fn is None:
             n = len(self.targets)
             self._mve_fn = compile_predict(self.members, self.backend, lambda out: mve_variance(out, n),
-                                           input_layers=self.input_layers)
+                                           input_layers=self.input_layers, tier=self.predict_tier())
         variance = np.empty((len(batch), len(self.targets)), dtype=np.float32)
         for start in range(0, len(batch), self.predict_batch_size):
             stop = min(start + self.predict_batch_size, len(batch))
