@@ -213,7 +213,8 @@ def test_gp_conformal_intervals_on_esol_cover_the_held_out_molecules():
 def esol_ensemble(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("unc") / "ens"
     assert main(["train", str(ESOL), "--smiles-column", "smiles", "--target", ESOL_TARGET, "--task", "regression",
-                 "--ensemble-size", "3", "--epochs", "4", "--no-progress", "--out", str(out)]) == 0
+                 "--architecture", "mlp", "--ensemble-size", "3", "--epochs", "4", "--no-progress", "--out",
+                 str(out)]) == 0
     return out
 
 
@@ -278,7 +279,8 @@ def test_calibrate_command_refits_on_chosen_rows(esol_ensemble, tmp_path, capsys
 def test_classification_sets_and_calibrated_probabilities(tmp_path):
     out = tmp_path / "bbbp"
     assert main(["train", str(BBBP), "--smiles-column", "smiles", "--target", "p_np", "--task", "classification",
-                 "--split", "scaffold", "--epochs", "3", "--no-progress", "--out", str(out)]) == 0
+                 "--architecture", "mlp", "--split", "scaffold", "--epochs", "3", "--no-progress", "--out",
+                 str(out)]) == 0
     report = json.loads((out / "metrics.json").read_text())["test"]["uncertainty"]
     assert {"uncalibrated", "platt", "isotonic", "conformal"} <= set(report)
     assert 0 <= report["platt"]["ece"] <= 1 and 0 <= report["conformal"]["set_coverage"] <= 1
@@ -320,7 +322,8 @@ def test_mc_dropout_std_matches_the_bernoulli_variance():
 def test_mc_dropout_needs_a_model_with_dropout(tmp_path, capsys):
     out = tmp_path / "nodrop"
     assert main(["train", str(ESOL), "--smiles-column", "smiles", "--target", ESOL_TARGET, "--task", "regression",
-                 "--dropout", "0", "--epochs", "2", "--no-progress", "--out", str(out)]) == 0
+                 "--architecture", "mlp", "--dropout", "0", "--epochs", "2", "--no-progress", "--out",
+                 str(out)]) == 0
     assert main(["predict", str(out), str(ESOL), "--out", str(tmp_path / "p.csv"), "--uncertainty", "dropout"]) == 2
     assert "trained without dropout: train with --dropout > 0" in capsys.readouterr().err
 
@@ -328,7 +331,7 @@ def test_mc_dropout_needs_a_model_with_dropout(tmp_path, capsys):
 def test_dropout_uncertainty_calibrated_end_to_end(tmp_path, capsys):
     out = tmp_path / "mlp"
     assert main(["train", str(ESOL), "--smiles-column", "smiles", "--target", ESOL_TARGET, "--task", "regression",
-                 "--epochs", "3", "--no-progress", "--out", str(out)]) == 0
+                 "--architecture", "mlp", "--epochs", "3", "--no-progress", "--out", str(out)]) == 0
     assert load_model(out).calibration.uncertainty is None  # a single MLP: conformal without σ at training
     assert main(["calibrate", str(out), str(ESOL), "--smiles-column", "smiles", "--uncertainty", "dropout"]) == 0
     assert "on σ from 'dropout'" in capsys.readouterr().out

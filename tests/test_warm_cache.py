@@ -30,8 +30,8 @@ class Listener(event.Listener):
         pass
 event.register("numba:compile", Listener())
 targets = ["--target=NR-AR", "--target=SR-p53"]
-main(["train", sys.argv[1], "--task", "classification", "--epochs", "1", "--patience", "0", "--no-progress",
-      *targets, "--out", sys.argv[2] + "/model"])
+main(["train", sys.argv[1], "--architecture", "mlp", "--task", "classification", "--epochs", "1", "--patience", "0",
+      "--no-progress", *targets, "--out", sys.argv[2] + "/model"])
 main(["screen", sys.argv[2] + "/model", sys.argv[3], "--out", sys.argv[2] + "/scores.csv", "--n-jobs", "2",
       "--scheduler", "threads", "--ad", "--no-progress"])
 print("COMPILED " + json.dumps(compiled))

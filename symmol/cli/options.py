@@ -46,8 +46,19 @@ def add_model_options(parser: argparse.ArgumentParser, default_architecture: str
                                metavar=None if option.choices else name.upper(), help=help_text)
 
 
-def chosen_options(args: argparse.Namespace) -> dict[str, Any]:
-    """Return the architecture options given on the command line, for ``args.architecture``.
+def given_option_names(args: argparse.Namespace) -> list[str]:
+    """Return the names of the architecture options set on the command line (of any architecture)."""
+    return [name for name in _merged(model_kinds()) if getattr(args, name, None) is not None]
+
+
+def option_flags(names: list[str]) -> str:
+    """Return the command-line flags of architecture options, comma-separated (``--fp-size, --depth``)."""
+    merged = _merged(model_kinds())
+    return ", ".join(merged[name][0].cli_flag for name in names)
+
+
+def chosen_options(args: argparse.Namespace, architecture: str | None = None) -> dict[str, Any]:
+    """Return the architecture options given on the command line, for ``architecture`` (default ``args.architecture``).
 
     Raises
     ------
@@ -55,12 +66,13 @@ def chosen_options(args: argparse.Namespace) -> dict[str, Any]:
         If an option of another architecture was given (it would be ignored silently otherwise).
     """
     kinds = model_kinds()
-    chosen = next(k for k in kinds if k.name == args.architecture)
+    architecture = architecture or args.architecture
+    chosen = next(k for k in kinds if k.name == architecture)
     given = {name: getattr(args, name) for name in _merged(kinds) if getattr(args, name, None) is not None}
     foreign = [name for name in given if name not in chosen.option_names]
     if foreign:
-        flags = ", ".join(next(o.cli_flag for k in kinds for o in k.options if o.name == name) for name in foreign)
+        flags = option_flags(foreign)
         owners = sorted({k.name for k in kinds for name in foreign if name in k.option_names})
         raise ValueError(f"{flags} applies to --architecture {'|'.join(owners)} only, not --architecture "
-                         f"{args.architecture}")
+                         f"{architecture}")
     return given

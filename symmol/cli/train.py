@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from symmol.chem.io import read_molecules
-from symmol.cli.options import add_model_options, chosen_options
+from symmol.cli.options import add_model_options, chosen_options, given_option_names, option_flags
 from symmol.data.batch import Batch, Featurized
 from symmol.estimator import QSARModel
 from symmol.evaluation import plots
@@ -26,6 +26,7 @@ from symmol.evaluation.metrics import task_metrics
 from symmol.evaluation.splits import Split, count_splits, random_split, read_splits_file, scaffold_split
 from symmol.evaluation.targets import target_matrix
 from symmol.models.base import CompiledModel
+from symmol.models.default import SMALL_DATA_ROWS, default_architecture
 from symmol.models.registry import architecture_of, model_kinds
 from symmol.models.store import load_model
 from symmol.nn.updates import OPTIMIZERS
@@ -109,21 +110,38 @@ def _clean_json(value: Any) -> Any:
     return value
 
 
-def resolve_architecture(args: argparse.Namespace) -> None:
-    """Set ``args.architecture`` when not given: the ``--init-from`` model's, else ``mlp``."""
-    if args.architecture is None:
-        args.architecture = architecture_of(load_model(args.init_from)).name if args.init_from else "mlp"
+def resolve_architecture(args: argparse.Namespace, n_rows: int | None) -> str:
+    """Return the architecture to fit: ``--architecture``, else the ``--init-from`` model's, else the default.
+
+    The default (:func:`~symmol.models.default.default_architecture`) depends on the data file's
+    ``n_rows`` (``None``: not read yet) and on the architecture options given.
+
+    Raises
+    ------
+    ValueError
+        When no architecture is named and the options given belong to different ones.
+    """
+    if args.architecture is not None:
+        return str(args.architecture)
+    if args.init_from:
+        return architecture_of(load_model(args.init_from)).name
+    given = given_option_names(args)
+    architecture = default_architecture(n_rows, given)
+    if architecture is None:
+        raise ValueError(f"{option_flags(given)}: no one architecture takes all of these; name one with "
+                         f"--architecture")
+    return architecture
 
 
 def _estimator(args: argparse.Namespace) -> QSARModel:
-    resolve_architecture(args)
-    return QSARModel(args.task, args.architecture, ensemble_size=args.ensemble_size, backend=args.backend,
+    architecture = resolve_architecture(args, None)
+    return QSARModel(args.task, architecture, ensemble_size=args.ensemble_size, backend=args.backend,
                      epochs=args.epochs, patience=args.patience, batch_size=args.batch_size,
                      optimizer=args.optimizer, learning_rate=args.lr, lr_schedule=args.lr_schedule,
                      max_grad_norm=args.max_grad_norm, weight_decay=args.weight_decay, averaging=args.averaging,
                      ema_decay=args.ema_decay, swa_start=args.swa_start, bagging=args.bagging, seed=args.seed,
                      progress=not args.no_progress, encoder_lr=args.encoder_lr, init_from=args.init_from,
-                     freeze=args.freeze, **chosen_options(args))
+                     freeze=args.freeze, **chosen_options(args, architecture))
 
 
 def split_rows(args: argparse.Namespace, table: pd.DataFrame, valid_rows: np.ndarray, index: int = 0
@@ -169,6 +187,11 @@ def run(args: argparse.Namespace) -> int:
         raise RuntimeError("--plots needs matplotlib: pip install 'symmol[plot]'")
     _estimator(args).train_config()  # bad training settings fail before the data is read
     table = read_molecules(args.data, smiles_column=args.smiles_column)
+    if args.architecture is None and not args.init_from:
+        args.architecture = resolve_architecture(args, len(table))
+        where = "under" if len(table) < SMALL_DATA_ROWS else "from"
+        print(f"architecture {args.architecture}: the default for {len(table)} rows ({where} {SMALL_DATA_ROWS}; "
+              f"--architecture names another)")
     y = target_matrix(table, args.targets, args.task, source=str(args.data))
     featurized = _estimator(args).featurize(table)
     valid_rows = report_invalid(table, featurized)
