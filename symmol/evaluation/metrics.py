@@ -14,6 +14,8 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
+from symmol.kernels.concordance import concordance_counts
+
 
 def _nanmean(values: list[float]) -> float:
     finite = [v for v in values if not math.isnan(v)]
@@ -178,3 +180,121 @@ def virtual_screening_metrics(y_true, y_score, fractions: Sequence[float] = (0.0
         out[f"ef{100 * fraction:g}%"] = enrichment_factor(y_true, y_score, fraction)
     out[f"bedroc{alpha:g}"] = bedroc(y_true, y_score, alpha)
     return out
+
+
+# --------------------------------------------------------------------------- #
+# binding affinity: ranking and agreement of continuous predictions
+# --------------------------------------------------------------------------- #
+
+def _paired(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
+    """``(n,)`` float64 copies of both, checked: one shape, no NaN (the first NaN row named)."""
+    t, p = np.asarray(y_true, dtype=np.float64), np.asarray(y_pred, dtype=np.float64)
+    if t.ndim != 1 or t.shape != p.shape:
+        raise ValueError(f"y_true and y_pred must have one shape (n,), got {t.shape} and {p.shape}")
+    for name, values in (("y_true", t), ("y_pred", p)):
+        if np.isnan(values).any():
+            raise ValueError(f"{name} has NaN at row {int(np.flatnonzero(np.isnan(values))[0])}")
+    return t, p
+
+
+def concordance_index(y_true, y_pred) -> float:
+    """Concordance index (Harrell's C without censoring) of predictions against measured values.
+
+    The share of pairs with different measured values that the predictions order the same way, a tie
+    in the predictions counting one half: DeepDTA's and GraphDTA's CI (Öztürk et al., Bioinformatics
+    2018, doi:10.1093/bioinformatics/bty593). 0.5 is random, 1 a perfect ranking. O(n log n)
+    (:func:`symmol.kernels.concordance.concordance_counts`).
+
+    Parameters
+    ----------
+    y_true, y_pred
+        ``(n,)`` numbers (e.g. pKd), without NaN.
+
+    Returns
+    -------
+    float
+        In [0, 1]; NaN when no two measured values differ.
+
+    Raises
+    ------
+    ValueError
+        On shapes that differ or are not 1-D, or a NaN (naming its row).
+    """
+    t, p = _paired(y_true, y_pred)
+    concordant, tied, comparable = concordance_counts(t, p)
+    return (concordant + 0.5 * tied) / comparable if comparable else float("nan")
+
+
+def rm2(y_true, y_pred, convention: str = "roy") -> float:
+    """Return the modified squared correlation r_m² of predictions against measured values.
+
+    ``r² · (1 − sqrt(|r² − r0²|))``, with ``r²`` the squared Pearson correlation and ``r0²`` the
+    coefficient of determination of the regression through the origin, ``y ≈ k·ŷ`` with
+    ``k = Σyŷ / Σŷ²`` (Roy et al., Molecules 2009, doi:10.3390/molecules14051660; the convention
+    ``"roy"``). DeepDTA's code, which GraphDTA and later papers reuse for their published r_m²,
+    takes ``sqrt(|(r²)² − (r0²)²|)`` instead; ``convention="deepdta"`` reproduces that, for tables
+    set beside theirs.
+
+    Parameters
+    ----------
+    y_true, y_pred
+        ``(n,)`` numbers, without NaN.
+    convention : {"roy", "deepdta"}
+
+    Returns
+    -------
+    float
+        At most 1; NaN when either input is constant.
+
+    Raises
+    ------
+    ValueError
+        On an unknown convention, shapes that differ, or a NaN (naming its row).
+    """
+    if convention not in ("roy", "deepdta"):
+        raise ValueError(f"convention must be 'roy' or 'deepdta', got {convention!r}")
+    t, p = _paired(y_true, y_pred)
+    dt, dp = t - t.mean(), p - p.mean()
+    spread = float(np.sum(dt * dt) * np.sum(dp * dp))
+    if spread == 0.0:
+        return float("nan")
+    r2 = float(np.sum(dt * dp)) ** 2 / spread
+    k = float(np.sum(t * p) / np.sum(p * p))
+    r02 = 1.0 - float(np.sum((t - k * p) ** 2) / np.sum(dt * dt))
+    gap = abs(r2 - r02) if convention == "roy" else abs(r2 * r2 - r02 * r02)
+    return r2 * (1.0 - math.sqrt(gap))
+
+
+def affinity_metrics(y_true, y_pred) -> dict[str, float]:
+    """Return every metric the binding-affinity literature reports, for one target column.
+
+    ``ci`` (:func:`concordance_index`), ``mse``, ``rm2`` (:func:`rm2`, Roy's formula) and
+    ``rm2_deepdta`` (DeepDTA's code), ``pearson``, ``spearman`` (SciPy), and train's ``rmse``,
+    ``mae``, ``r2``; ``n`` the rows. NaN measured values are left out.
+
+    Raises
+    ------
+    ValueError
+        On shapes that differ, or a NaN prediction for a measured row.
+    """
+    from scipy import stats
+
+    t, p = np.asarray(y_true, dtype=np.float64), np.asarray(y_pred, dtype=np.float64)
+    if t.shape != p.shape:
+        raise ValueError(f"y_true and y_pred must have one shape, got {t.shape} and {p.shape}")
+    measured = ~np.isnan(t)
+    t, p = _paired(t[measured], p[measured])
+    varied = t.size >= 2 and np.ptp(t) > 0 and np.ptp(p) > 0
+    mse = float(np.mean((t - p) ** 2)) if t.size else float("nan")
+    return {
+        "ci": concordance_index(t, p) if t.size >= 2 else float("nan"),
+        "mse": mse,
+        "rm2": rm2(t, p) if varied else float("nan"),
+        "rm2_deepdta": rm2(t, p, "deepdta") if varied else float("nan"),
+        "pearson": float(stats.pearsonr(t, p).statistic) if varied else float("nan"),
+        "spearman": float(stats.spearmanr(t, p).statistic) if varied else float("nan"),
+        "rmse": math.sqrt(mse),
+        "mae": float(np.mean(np.abs(t - p))) if t.size else float("nan"),
+        "r2": float(r2_score(t, p)) if t.size >= 2 and np.ptp(t) > 0 else float("nan"),
+        "n": int(t.size),
+    }
