@@ -14,6 +14,7 @@ kind                what                                                batch
 ``molgraph``        molecular graphs for graph networks                 MolGraphBatch
 ``smiles_tokens``   SMILES tokens over a stored vocabulary              TokenBatch
 ``protein_sequence``  amino-acid tokens (DeepDTA's alphabet)            TokenBatch
+``protein_composition``  amino-acid and dipeptide composition            DenseBatch
 ``profile``         numeric table columns (cell lines, patients)        DenseBatch
 ==================  ==================================================  ======================
 
@@ -34,7 +35,7 @@ from symmol.featurizers.maccs import MACCSKeys
 from symmol.featurizers.molgraph import MolGraphFeaturizer
 from symmol.featurizers.morgan import MorganFingerprint
 from symmol.featurizers.profile import NumericProfile
-from symmol.featurizers.protein import ProteinSequence
+from symmol.featurizers.protein import ProteinComposition, ProteinSequence
 from symmol.featurizers.registry import (
     featurizer_class,
     featurizer_from_dict,
@@ -46,7 +47,8 @@ from symmol.featurizers.tokens import SmilesTokens
 from symmol.featurizers.torsion import TorsionFingerprint
 
 __all__ = ["AtomPairFingerprint", "Featurizer", "FingerprintFeaturizer", "MACCSKeys", "MolGraphFeaturizer",
-           "MoleculeFeaturizer", "MorganFingerprint", "NumericProfile", "ProteinSequence", "RDKit2DDescriptors",
+           "MoleculeFeaturizer", "MorganFingerprint", "NumericProfile", "ProteinComposition", "ProteinSequence",
+           "RDKit2DDescriptors",
            "SmilesTokens", "TorsionFingerprint", "featurizer_class", "featurizer_from_dict", "featurizer_kinds",
            "make_featurizer", "register_featurizer"]
 

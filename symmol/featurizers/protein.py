@@ -1,4 +1,4 @@
-"""Protein sequences as amino-acid token ids (DeepDTA's alphabet)."""
+"""Protein sequences: amino-acid token ids (DeepDTA's alphabet) and amino-acid/dipeptide composition."""
 
 from __future__ import annotations
 
@@ -9,17 +9,36 @@ from typing import ClassVar
 import numpy as np
 
 from symmol.data.batch import Featurized
+from symmol.data.dense import DenseBatch
 from symmol.data.sequences import TokenBatch
-from symmol.featurizers.base import Featurizer, Integer
+from symmol.featurizers.base import Boolean, Featurizer, Integer
 from symmol.featurizers.registry import register_featurizer
 
-__all__ = ["PROTEIN_ALPHABET", "ProteinSequence"]
+__all__ = ["PROTEIN_ALPHABET", "STANDARD_AMINO_ACIDS", "ProteinComposition", "ProteinSequence"]
 
 #: One-letter amino-acid codes of DeepDTA's ``CHARPROTSET`` (the 20 standard letters, B/Z/X for
 #: ambiguous residues, O pyrrolysine, U selenocysteine): ids 1–25 in this order.
 PROTEIN_ALPHABET = "ABCDEFGHIKLMNOPQRSTUVWXYZ"
 _CODES = np.zeros(256, dtype=np.int32)
 _CODES[np.frombuffer(PROTEIN_ALPHABET.encode(), dtype=np.uint8)] = np.arange(1, len(PROTEIN_ALPHABET) + 1)
+#: The 20 standard amino acids, in the column order of :class:`ProteinComposition`.
+STANDARD_AMINO_ACIDS = "ACDEFGHIKLMNPQRSTVWY"
+#: Token id (``_CODES``) → column of :data:`STANDARD_AMINO_ACIDS`, or -1 for B, Z, X, O, U and padding.
+_STANDARD = np.full(len(PROTEIN_ALPHABET) + 1, -1, dtype=np.int64)
+_STANDARD[[PROTEIN_ALPHABET.index(a) + 1 for a in STANDARD_AMINO_ACIDS]] = np.arange(len(STANDARD_AMINO_ACIDS))
+
+
+def _residue_ids(text: object) -> tuple[np.ndarray, str]:
+    """Token ids of a sequence (whitespace dropped, case ignored) and ``""``, or empty ids and the reason."""
+    if not isinstance(text, str) or not text.strip():
+        return np.zeros(0, np.int32), "empty protein sequence"
+    raw = np.frombuffer("".join(text.split()).upper().encode("utf-8", "replace"), dtype=np.uint8)
+    codes = _CODES[raw]
+    bad = np.flatnonzero(codes == 0)
+    if bad.size:
+        where = int(bad[0])
+        return np.zeros(0, np.int32), f"not an amino-acid letter at position {where}: {chr(raw[where])!r}"
+    return codes, ""
 
 
 @register_featurizer
@@ -56,21 +75,68 @@ class ProteinSequence(Featurizer):
         """Residue ids of each sequence; invalid rows are empty sequences with the reason."""
         rows, errors = [], []
         for text in values:
-            if not isinstance(text, str) or not text.strip():
-                rows.append(np.zeros(0, np.int32))
-                errors.append("empty protein sequence")
-                continue
-            raw = np.frombuffer("".join(text.split()).upper().encode("utf-8", "replace"), dtype=np.uint8)
-            codes = _CODES[raw]
-            bad = np.flatnonzero(codes == 0)
-            if bad.size:
-                where = int(bad[0])
-                rows.append(np.zeros(0, np.int32))
-                errors.append(f"not an amino-acid letter at position {where}: {chr(raw[where])!r}")
-                continue
+            codes, error = _residue_ids(text)
             rows.append(codes[:self.max_length])
-            errors.append("")
+            errors.append(error)
         offsets = np.zeros(len(rows) + 1, dtype=np.int64)
         np.cumsum([row.size for row in rows], out=offsets[1:])
         tokens = np.concatenate(rows) if rows else np.zeros(0, np.int32)
         return Featurized(TokenBatch(tokens, offsets, self.vocabulary_size), errors)
+
+
+@register_featurizer
+@dataclass(frozen=True)
+class ProteinComposition(Featurizer):
+    """Amino-acid (and dipeptide) composition of protein sequences (kind ``protein_composition``).
+
+    Column ``a`` is the fraction of residues that are the standard amino acid ``a``
+    (:data:`STANDARD_AMINO_ACIDS`); with ``dipeptides``, column ``ab`` is the fraction of the
+    ``length - 1`` consecutive residue pairs that are ``a`` then ``b`` (400 columns). Ambiguous and
+    rare letters (B, Z, X, O, U) count in the denominators and in no column. The whole sequence is
+    used (no length cap). Invalid sequences (empty, or a letter outside DeepDTA's alphabet) are NaN
+    rows with the reason.
+
+    Parameters
+    ----------
+    dipeptides
+        Add the 400 dipeptide columns (default) to the 20 amino-acid ones.
+
+    References
+    ----------
+    Bhasin & Raghava, "Classification of nuclear receptors based on amino acid composition and
+    dipeptide composition", J. Biol. Chem. 2004, 279, 23262, doi:10.1074/jbc.M401932200; the
+    composition baseline of MGraphDTA (Yang et al., Chem. Sci. 2022, doi:10.1039/D1SC05180F).
+    """
+
+    KINDS: ClassVar = {"protein_composition": {}}
+    PARAMETERS: ClassVar = {"dipeptides": Boolean()}
+    BATCH_TYPE: ClassVar = DenseBatch
+
+    dipeptides: bool = True
+
+    @property
+    def feature_names(self) -> list[str]:
+        """``A`` … ``Y``, then ``AA`` … ``YY`` with ``dipeptides``."""
+        singles = list(STANDARD_AMINO_ACIDS)
+        return singles + ([a + b for a in singles for b in singles] if self.dipeptides else [])
+
+    def featurize(self, values: Sequence[object]) -> Featurized:
+        """``(n_rows, 20 or 420)`` float32 fractions; invalid rows are NaN, with the reason."""
+        n_standard = len(STANDARD_AMINO_ACIDS)
+        width = n_standard + (n_standard * n_standard if self.dipeptides else 0)
+        out = np.full((len(values), width), np.nan, dtype=np.float32)
+        errors = []
+        for i, text in enumerate(values):
+            codes, error = _residue_ids(text)
+            errors.append(error)
+            if error:
+                continue
+            columns = _STANDARD[codes]
+            known = columns[columns >= 0]
+            out[i, :n_standard] = np.bincount(known, minlength=n_standard) / codes.size
+            if self.dipeptides:
+                first, second = columns[:-1], columns[1:]
+                both = (first >= 0) & (second >= 0)
+                pairs = np.bincount(first[both] * n_standard + second[both], minlength=n_standard * n_standard)
+                out[i, n_standard:] = pairs / max(codes.size - 1, 1)
+        return Featurized(DenseBatch(out), errors)
