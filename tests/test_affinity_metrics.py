@@ -37,12 +37,12 @@ def esol() -> tuple[np.ndarray, np.ndarray]:
 def test_ci_equals_the_double_loop_and_somers_d_on_real_values(esol) -> None:
     y, f = esol
     assert len(np.unique(y)) < len(y) and len(np.unique(f)) < len(f)  # ties in both are exercised
-    y, f = y[:400], f[:400]
-    expected = naive_concordance(y, f)
-    assert concordance_index(y, f) == pytest.approx(expected, abs=1e-12)
-    # Harrell's C = (1 + Somers' D of the predictions given the measured values) / 2
-    assert concordance_index(y, f) == pytest.approx((1 + stats.somersd(y, f).statistic) / 2, abs=1e-12)
+    expected = naive_concordance(y[:400], f[:400])
+    assert concordance_index(y[:400], f[:400]) == pytest.approx(expected, abs=1e-12)
     assert 0.8 < expected < 0.95
+    # Harrell's C = (1 + Somers' D of the predictions given the measured values) / 2; SciPy's is slow past ~150 rows
+    y, f = y[:150], f[:150]
+    assert concordance_index(y, f) == pytest.approx((1 + stats.somersd(y, f).statistic) / 2, abs=1e-12)
 
 
 @pytest.mark.parametrize("seed", range(6))
