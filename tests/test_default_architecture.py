@@ -49,8 +49,8 @@ def test_train_on_a_small_file_fits_the_dmpnn_and_says_so(example_data, tmp_path
     assert main(["train", str(data), "--smiles-column", "smiles", "--target", ESOL_TARGET, "--task", "regression",
                  "--epochs", "1", "--message-units", "32", "--hidden", "16", "--no-progress", "--out",
                  str(tmp_path / "model")]) == 0
-    assert "architecture dmpnn: the default for 120 rows (under 5000; --architecture names another)" \
-        in capsys.readouterr().out
+    assert ("architecture dmpnn: the default for a file of 120 rows (fewer than 5000; --architecture names "
+            "another)") in capsys.readouterr().out
     assert json.loads((tmp_path / "model" / "model.json").read_text())["model"] == "graph_network"
 
 

@@ -189,9 +189,9 @@ def run(args: argparse.Namespace) -> int:
     table = read_molecules(args.data, smiles_column=args.smiles_column)
     if args.architecture is None and not args.init_from:
         args.architecture = resolve_architecture(args, len(table))
-        where = "under" if len(table) < SMALL_DATA_ROWS else "from"
-        print(f"architecture {args.architecture}: the default for {len(table)} rows ({where} {SMALL_DATA_ROWS}; "
-              f"--architecture names another)")
+        size = "fewer than" if len(table) < SMALL_DATA_ROWS else "at least"
+        print(f"architecture {args.architecture}: the default for a file of {len(table)} rows ({size} "
+              f"{SMALL_DATA_ROWS}; --architecture names another)")
     y = target_matrix(table, args.targets, args.task, source=str(args.data))
     featurized = _estimator(args).featurize(table)
     valid_rows = report_invalid(table, featurized)
