@@ -2,9 +2,9 @@
 
 Numba compiles a small predict graph (a fingerprint MLP's six nodes) in two to four seconds on a
 cold cache; PyTensor's ``py`` linker runs the same graph at once, each node's ``perform`` in NumPy,
-about four times slower per row (measured on a 2-core machine: 22 ms against 6 ms for 4,096 Tox21
-MLP rows). A first ``symmol predict`` of ten molecules should not wait for the compiler, and a
-screen of millions should not run interpreted. :class:`TieredFunction` applies the ski-rental rule
+about four times slower per row (measured on a 2-core machine: 22 ms against 6 ms for a Tox21
+MLP on 4,096 ZINC molecules). A first ``symmol predict`` of ten molecules should not wait for the
+compiler, and a screen of millions should not run interpreted. :class:`TieredFunction` applies the ski-rental rule
 of :class:`~symmol.kernels.tiering.CompileTier` to a whole graph: uncompiled calls add their rows
 to the tier's tally, and once the tally reaches the tier's break-even (or the tier's kernels are
 compiled already, e.g. by ``symmol warm-cache`` or an earlier training run on this machine) the
