@@ -82,3 +82,30 @@ def test_fingerprint_adam_in_place_through_the_entry_point(layout):
     for storage, out, w in zip(state, got, want, strict=True):
         np.testing.assert_allclose(out, w, rtol=1e-12, atol=1e-14)
         np.testing.assert_allclose(storage, w, rtol=1e-12, atol=1e-14)  # the storage itself moved
+
+
+def test_strided_inputs_are_copied_and_kept_until_the_kernel_has_read_them():
+    """A gradient arriving as a column slice (a concatenation's, as in a two-input model) is copied for
+    the entry point; the copy must outlive the call. Large enough for the allocator to hand it back to
+    the system when freed, so a copy freed early reads garbage (or faults) instead of passing by luck."""
+    rng = np.random.default_rng(2)
+    n_rows, n_bits, width = 4000, 512, 64
+    counts = rng.integers(0, 30, n_rows)
+    indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    indices = rng.integers(0, n_bits, int(indptr[-1])).astype(np.int32)
+    values = np.ones(indices.size)
+    G_wide = rng.standard_normal((n_rows, 2 * width))
+    W = rng.standard_normal((n_bits, width))
+    m, v = np.zeros_like(W), np.full_like(W, 1e-2)
+    scalars = [np.float64(x) for x in (1e-3, np.sqrt(1 - 0.999), 0.9, 0.999, 1e-8)]
+    X = dense(indptr, indices, values, n_bits)
+    want = adam_step_formulas(W, X.T @ G_wide[:, :width], m, v, *scalars)
+    ip, ix, vals, Gv, Wv, mv, vv = pt.lvector(), pt.ivector(), pt.dvector(), *(pt.dmatrix() for _ in range(4))
+    adam = pytensor.function([ip, ix, vals, Gv, Wv, mv, vv],
+                             fingerprint_adam(ip, ix, vals, Gv[:, :width], Wv, mv, vv, *scalars), mode=NUMBA)
+    dot = pytensor.function([ip, ix, vals, Wv], fingerprint_dot(ip, ix, vals, Wv[:, :width]), mode=NUMBA)
+    W_wide = rng.standard_normal((n_bits, 2 * width))
+    for _ in range(3):
+        for out, w in zip(adam(indptr, indices, values, G_wide, W, m, v), want, strict=True):
+            np.testing.assert_allclose(out, w, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(dot(indptr, indices, values, W_wide), X @ W_wide[:, :width], rtol=1e-10)

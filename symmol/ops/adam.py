@@ -421,7 +421,7 @@ def dense_adam(p, g, m, v, step_size, bias_correction2_sqrt, beta1, beta2, epsil
 # --------------------------------------------------------------------------- #
 
 #: Bump when the dispatch function below changes.
-_NUMBA_DISPATCH_VERSION = 1
+_NUMBA_DISPATCH_VERSION = 2
 _NUMBA_CACHE_VERSION = cache_version(_NUMBA_DISPATCH_VERSION, _sparse_kernels)
 
 
@@ -457,7 +457,7 @@ def _fingerprint_adam_entry(inplace: bool, dtype: str):
     See :mod:`symmol.ops.entry_points`: validation here, serially; the step there, on both cores.
     """
     entry = entry_points.entry_point("fingerprint_adam", dtype)
-    pointer = entry_points.data_pointer
+    pointer, alive = entry_points.data_pointer, entry_points.keep_alive
     check = graph_kernel(_sparse_kernels.check_csr)
 
     @numba_basic.numba_njit
@@ -484,6 +484,10 @@ def _fingerprint_adam_entry(inplace: bool, dtype: str):
         entry(pointer(indptr_c), n_rows, pointer(indices_c), pointer(values_c), indices.shape[0], pointer(G_c),
               pointer(W_out), pointer(m_out), pointer(v_out), n_bits, n_hidden, step_size.item(), bc2_sqrt.item(),
               beta1.item(), beta2.item(), epsilon.item())
+        alive(indptr_c)  # copies of strided inputs live until the kernel has read them
+        alive(indices_c)
+        alive(values_c)
+        alive(G_c)
         if inplace:  # non-contiguous storage was updated in a contiguous copy
             if not W.flags.c_contiguous:
                 copy_into(W, W_out)

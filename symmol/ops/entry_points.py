@@ -43,7 +43,8 @@ from numba.extending import intrinsic
 
 from symmol.kernels import sparse as _sparse
 
-__all__ = ["ENTRY_POINT_DTYPES", "cache_salt", "data_pointer", "entry_point", "has_entry_point", "symbol_name"]
+__all__ = ["ENTRY_POINT_DTYPES", "cache_salt", "data_pointer", "entry_point", "has_entry_point", "keep_alive",
+           "symbol_name"]
 
 #: (indptr, indices) dtypes with entry points; weights/values: float32 or float64.
 ENTRY_POINT_DTYPES = ("int64", "int32")
@@ -65,6 +66,24 @@ def data_pointer(typingctx, array):
         return context.make_array(array)(context, builder, args[0]).data
 
     return signature, codegen
+
+
+@intrinsic
+def keep_alive(typingctx, array):
+    """Use ``array`` here (no code): its reference lives until this point of a Numba function.
+
+    Numba frees an array after its last use, and taking its :func:`data_pointer` is a use: a
+    contiguous copy made for an entry point (``np.ascontiguousarray`` of a strided view, e.g. the
+    gradient slice of a concatenation) would be freed before the call that reads it. Call this
+    on every such copy after the entry point returns.
+    """
+    if not isinstance(array, types.Array):
+        return None
+
+    def codegen(context, builder, sig, args):
+        return context.get_dummy_value()
+
+    return types.none(array), codegen
 
 
 def _signature(kind: str, dtype: types.Float) -> types.Type:

@@ -802,7 +802,7 @@ def fingerprint_dot_grad_w_rows(
 
 
 #: Bump when the dispatch functions below change.
-_NUMBA_DISPATCH_VERSION = 4
+_NUMBA_DISPATCH_VERSION = 5
 _NUMBA_CACHE_VERSION = cache_version(_NUMBA_DISPATCH_VERSION, _sparse_kernels)
 
 
@@ -823,7 +823,7 @@ def _fingerprint_dot_entry(dtype: str):
     See :mod:`symmol.ops.entry_points`: the CSR check runs here, serially; the product there.
     """
     entry = entry_points.entry_point("fingerprint_dot", dtype)
-    pointer = entry_points.data_pointer
+    pointer, alive = entry_points.data_pointer, entry_points.keep_alive
     check = graph_kernel(_sparse_kernels.check_csr)
 
     @numba_basic.numba_njit
@@ -836,6 +836,10 @@ def _fingerprint_dot_entry(dtype: str):
         out = np.empty((n_rows, n_hidden), dtype=W.dtype)
         entry(pointer(indptr_c), n_rows, pointer(indices_c), pointer(values_c), indices.shape[0], pointer(W_c),
               n_bits, n_hidden, pointer(out))
+        alive(indptr_c)  # copies of strided inputs live until the kernel has read them
+        alive(indices_c)
+        alive(values_c)
+        alive(W_c)
         return out
 
     return fingerprint_dot_numba
