@@ -69,10 +69,11 @@ class QSARModel(BaseEstimator):
     epochs, patience, batch_size, optimizer, learning_rate, lr_schedule, max_grad_norm, weight_decay, \
 averaging, ema_decay, swa_start, bagging, seed, progress, encoder_lr
         Training settings (:class:`~symmol.training.config.TrainConfig`); saved in ``model.json``
-        (``"training"``) and restored by :meth:`load`. ``epochs``, ``patience`` and ``lr_schedule``
-        left ``None`` take the architecture's default (its ``training_defaults``, e.g. ``dmpnn``:
-        Chemprop's 50 epochs, the best validation epoch kept, Noam schedule), else ``TrainConfig``'s
-        (40, 8, constant).
+        (``"training"``) and restored by :meth:`load`. ``epochs``, ``patience``, ``batch_size``,
+        ``weight_decay`` and ``lr_schedule`` left ``None`` take the architecture's default (its
+        ``training_defaults``, e.g. ``dmpnn``: Chemprop's 50 epochs, the best validation epoch kept,
+        Noam schedule; ``deepdta``: batches of 256, no weight decay), else ``TrainConfig``'s (40, 8, 64,
+        3e-4, constant).
     init_from
         A model directory to fine-tune (``symmol pretrain``'s, or any model of this
         architecture): its options become this estimator's defaults and every parameter but the
@@ -107,9 +108,9 @@ averaging, ema_decay, swa_start, bagging, seed, progress, encoder_lr
 
     def __init__(self, task: str = "classification", architecture: str = "mlp", ensemble_size: int = 1,
                  backend: str = "numba", epochs: int | None = None, patience: int | None = None,
-                 batch_size: int = _TRAIN.batch_size, optimizer: str = _TRAIN.optimizer,
+                 batch_size: int | None = None, optimizer: str = _TRAIN.optimizer,
                  learning_rate: float = _TRAIN.learning_rate, lr_schedule: str | None = None,
-                 max_grad_norm: float | None = _TRAIN.max_grad_norm, weight_decay: float = _TRAIN.weight_decay,
+                 max_grad_norm: float | None = _TRAIN.max_grad_norm, weight_decay: float | None = None,
                  averaging: str = _TRAIN.averaging, ema_decay: float = _TRAIN.ema_decay,
                  swa_start: float = _TRAIN.swa_start, bagging: bool = _TRAIN.bagging, seed: int = _TRAIN.seed,
                  progress: bool = _TRAIN.progress, encoder_lr: float | None = _TRAIN.encoder_lr,

@@ -24,7 +24,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare ``symmol calibrate``'s arguments."""
     parser.add_argument("model", metavar="MODEL_DIR", help="model directory written by `symmol train`")
     parser.add_argument("data", help="labelled rows: .csv or .csv.gz")
-    parser.add_argument("--smiles-column", default=None, help="column with SMILES (default: auto-detect)")
+    parser.add_argument("--smiles-column", "--ligand-column", dest="smiles_column", default=None,
+                        help="column with SMILES (of the ligands, for pair models; default: auto-detect)")
     parser.add_argument("--target", action="append", default=None, dest="targets", metavar="COL",
                         help="label column of each of the model's targets, in the model's order "
                              "(default: columns named like the targets)")

@@ -25,7 +25,8 @@ def add_arguments(parser: argparse.ArgumentParser, with_top: bool = True, defaul
                             help="also write the K best valid rows (passing the filters), ranked by the first "
                                  "target (mean:<target> with several models), to <out without .csv/.csv.gz/"
                                  ".parquet>.top.csv")
-    parser.add_argument("--smiles-column", default=None)
+    parser.add_argument("--smiles-column", "--ligand-column", dest="smiles_column", default=None,
+                        help="column with SMILES (of the ligands, for pair models; default: auto-detect)")
     parser.add_argument("--id-column", default=None)
     parser.add_argument("--chunk-size", type=int, default=20_000, help="rows per chunk (memory per worker)")
     n_jobs = default_jobs or os.cpu_count() or 1

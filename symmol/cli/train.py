@@ -1,8 +1,9 @@
 """``symmol train``: fit any registered architecture on labelled data; write a model directory.
 
-The input columns come from the architecture (``smiles`` for molecule models: ``--smiles-column``
-names it in the file; ``--column INPUT=COLUMN`` maps any other). Rows a featurizer rejects are
-reported and skipped; the rest are split, trained on, and scored.
+The input columns come from the architecture: molecules are the reader's ``smiles`` column
+(``--smiles-column``, alias ``--ligand-column``, names it in the file); any other input's column is
+an option of its architecture (``--protein-column`` of the drug–target models). Rows a featurizer
+rejects are reported and skipped; the rest are split, trained on, and scored.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--epochs", type=int, default=None, help=_kind_default("epochs"))
     parser.add_argument("--patience", type=int, default=None,
                         help=f"0 turns early stopping off; {_kind_default('patience')}")
-    parser.add_argument("--batch-size", type=int, default=_TRAIN.batch_size)
+    parser.add_argument("--batch-size", type=int, default=None, help=_kind_default("batch_size"))
     parser.add_argument("--ensemble-size", type=int, default=1,
                         help="independently initialised members trained together; predictions are their mean")
     parser.add_argument("--optimizer", choices=tuple(OPTIMIZERS), default=_TRAIN.optimizer)
@@ -58,8 +59,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lr-schedule", choices=tuple(LR_SCHEDULES), default=None, help=_kind_default("lr_schedule"))
     parser.add_argument("--max-grad-norm", type=float, default=_TRAIN.max_grad_norm,
                         help="clip the global gradient norm")
-    parser.add_argument("--weight-decay", type=float, default=_TRAIN.weight_decay,
-                        help="L2 coefficient on weight matrices")
+    parser.add_argument("--weight-decay", type=float, default=None,
+                        help=f"L2 coefficient on weight matrices; {_kind_default('weight_decay')}")
     parser.add_argument("--averaging", choices=AVERAGING, default=_TRAIN.averaging,
                         help="average the weights over training steps: exponential moving average or "
                              "stochastic weight averaging; validation and the saved model use the average")
@@ -88,7 +89,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the labelled data, its targets and its split (``train``'s and ``tune``'s)."""
     parser.add_argument("data", help="labelled rows: .csv or .csv.gz")
-    parser.add_argument("--smiles-column", default=None, help="column with SMILES (default: auto-detect)")
+    parser.add_argument("--smiles-column", "--ligand-column", dest="smiles_column", default=None,
+                        help="column with SMILES (of the ligands, for pair models; default: auto-detect)")
     parser.add_argument("--target", action="append", required=True, dest="targets", metavar="COL",
                         help="target column; repeat for multitask models")
     parser.add_argument("--task", choices=("classification", "regression"), required=True)
@@ -243,7 +245,8 @@ def _train_one(args: argparse.Namespace, table: pd.DataFrame, y: np.ndarray, fea
                              target_names=args.targets)
     model = estimator.model_
     scores = {name: model.predict_batch(batch.take(rows)) for name, rows in sets.items() if rows.size}
-    metrics = {name: task_metrics(args.task, y[sets[name]], s, args.targets) for name, s in scores.items()}
+    metrics = {name: task_metrics(args.task, y[sets[name]], s, args.targets, ranking=True)
+               for name, s in scores.items()}
     if model.calibration is not None and "test" in scores:
         metrics["test"]["uncertainty"] = _uncertainty_report(model, batch.take(sets["test"]), y[sets["test"]],
                                                              scores["test"])

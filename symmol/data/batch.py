@@ -8,7 +8,7 @@ from typing import Protocol, Self, runtime_checkable
 
 import numpy as np
 
-__all__ = ["Batch", "Featurized", "MultiInputBatch", "check_rows"]
+__all__ = ["Batch", "Featurized", "MultiInputBatch", "check_rows", "distinct_rows"]
 
 
 @runtime_checkable
@@ -52,6 +52,36 @@ def check_rows(rows: np.ndarray, n_rows: int) -> np.ndarray:
     if bad.size:
         raise IndexError(f"take: rows[{bad[0]}] = {rows[bad[0]]} is out of range for {n_rows} rows")
     return rows
+
+
+def distinct_rows(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return the distinct rows of a 2-D array, and where each row's copy is.
+
+    What encoding each distinct entity once needs (a protein paired with many ligands in one batch):
+    encode ``matrix[first]`` and gather row ``inverse[i]`` for row ``i``.
+
+    Parameters
+    ----------
+    matrix : (n_rows, width) array of any fixed-size dtype
+
+    Returns
+    -------
+    first : (n_distinct,) int64
+        The first position of each distinct row, in order of first appearance.
+    inverse : (n_rows,) int64
+        ``matrix[first[inverse[i]]]`` equals ``matrix[i]`` (bytewise).
+    """
+    matrix = np.ascontiguousarray(matrix)
+    if matrix.ndim != 2:
+        raise ValueError(f"distinct_rows takes a 2-D array, got shape {matrix.shape}")
+    if matrix.shape[0] == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    keys = matrix.view(np.dtype((np.void, matrix.dtype.itemsize * matrix.shape[1]))).ravel()
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")  # number the distinct rows by first appearance
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.size)
+    return first[order].astype(np.int64), rank[inverse.ravel()].astype(np.int64)
 
 
 @dataclass(frozen=True)

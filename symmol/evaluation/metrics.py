@@ -56,11 +56,19 @@ def classification_metrics(y_true: np.ndarray, y_score: np.ndarray, task_names: 
     }
 
 
-def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray, task_names: Sequence[str]) -> dict:
+#: What ``ranking=True`` adds to :func:`regression_metrics` (from :func:`affinity_metrics`).
+RANKING_METRICS = ("ci", "mse", "rm2", "pearson", "spearman")
+
+
+def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray, task_names: Sequence[str],
+                       ranking: bool = False) -> dict:
     """RMSE, MAE and R² per task and their mean over tasks (NaN targets ignored).
 
     R² is NaN (and left out of the mean) for a task with fewer than two observed values or
     a constant observed target, where it is undefined (scikit-learn would report 0 or 1).
+    ``ranking=True`` adds :data:`RANKING_METRICS` (concordance index, MSE, r_m², Pearson,
+    Spearman; :func:`affinity_metrics`), which cost a sort per task: for final reports, not
+    every epoch's validation.
 
     Shapes ``(n_rows, n_tasks)``; units those of the targets.
     """
@@ -75,19 +83,19 @@ def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray, task_names: Seque
             "r2": float(r2_score(t, p)) if enough else float("nan"),
             "n": int(t.size),
         }
-    return {
-        "rmse": _nanmean([m["rmse"] for m in per_task.values()]),
-        "mae": _nanmean([m["mae"] for m in per_task.values()]),
-        "r2": _nanmean([m["r2"] for m in per_task.values()]),
-        "per_task": per_task,
-    }
+        if ranking:
+            found = affinity_metrics(t, p)
+            per_task[name].update({key: found[key] for key in RANKING_METRICS})
+    keys = ("rmse", "mae", "r2") + (RANKING_METRICS if ranking else ())
+    return {**{key: _nanmean([m[key] for m in per_task.values()]) for key in keys}, "per_task": per_task}
 
 
-def task_metrics(task: str, y_true: np.ndarray, y_pred: np.ndarray, task_names: Sequence[str]) -> dict:
-    """:func:`classification_metrics` or :func:`regression_metrics` by task type."""
+def task_metrics(task: str, y_true: np.ndarray, y_pred: np.ndarray, task_names: Sequence[str],
+                 ranking: bool = False) -> dict:
+    """:func:`classification_metrics` or :func:`regression_metrics` (``ranking`` passed on) by task type."""
     if task == "classification":
         return classification_metrics(y_true, y_pred, task_names)
-    return regression_metrics(y_true, y_pred, task_names)
+    return regression_metrics(y_true, y_pred, task_names, ranking)
 
 
 # --------------------------------------------------------------------------- #

@@ -1,9 +1,11 @@
-"""SMILES as token sequences (Schwaller et al.'s regular expression) over a stored vocabulary.
+"""SMILES as token sequences over a stored vocabulary: regex tokens or single characters.
 
 One featurizer kind (``smiles_tokens``) serves every sequence model of molecules (drug–target
 models, SMILES language models): its ``vocabulary`` parameter is stored in the model, so a saved
 model reads SMILES exactly as it was trained. Id 0 is padding, id 1 stands for a token outside the
-vocabulary, ids from 2 are the vocabulary's tokens in order.
+vocabulary, ids from 2 are the vocabulary's tokens in order. Tokens are Schwaller et al.'s regular
+expression (bracket atoms and two-letter elements are one token) or, as DeepDTA reads SMILES,
+single characters (:data:`DEEPDTA_SMILES_CHARACTERS`).
 """
 
 from __future__ import annotations
@@ -20,15 +22,20 @@ from symmol.chem.native import native_graphs
 from symmol.chem.parse import parse_smiles_list
 from symmol.data.batch import Featurized
 from symmol.data.sequences import TokenBatch
-from symmol.featurizers.base import Boolean, Featurizer, Integer, Strings
+from symmol.featurizers.base import Boolean, Choice, Featurizer, Integer, Strings
 from symmol.featurizers.registry import register_featurizer
 
-__all__ = ["SMILES_TOKEN_PATTERN", "SmilesTokens", "tokenize_smiles"]
+__all__ = ["DEEPDTA_SMILES_CHARACTERS", "SMILES_TOKEN_PATTERN", "SmilesTokens", "tokenize_smiles"]
 
 #: Schwaller et al., ACS Cent. Sci. 2019, 5, 1572, doi:10.1021/acscentsci.9b00576: bracket atoms,
 #: two-letter organic-subset elements and two-digit ring closures are single tokens.
 SMILES_TOKEN_PATTERN = re.compile(
     r"(\[[^\]]+]|Br?|Cl?|N|O|S|P|F|I|b|c|n|o|s|p|\(|\)|\.|=|#|-|\+|\\|/|:|~|@|\?|>|\*|\$|%[0-9]{2}|[0-9])")
+#: DeepDTA's 64 isomeric-SMILES characters (``CHARISOSMISET`` of its ``datahelper.py``), in the order of
+#: its ids 1-64 (Öztürk et al., Bioinformatics 2018, doi:10.1093/bioinformatics/bty593).
+DEEPDTA_SMILES_CHARACTERS = tuple("(.02468@BDFHLNPRTVZ\\bdfhlnrt#%)+-/13579=ACEGIKMOSUWY[]acegimosuy")
+#: How SMILES split into tokens.
+TOKENIZERS = ("regex", "character")
 #: Ids below the vocabulary: padding and unknown token.
 UNKNOWN_ID = 1
 FIRST_TOKEN_ID = 2
@@ -63,6 +70,9 @@ class SmilesTokens(Featurizer):
     vocabulary
         The tokens, in id order from 2 (build one with :meth:`build_vocabulary`); tokens not in it
         become id 1.
+    tokenizer
+        ``"regex"`` (:data:`SMILES_TOKEN_PATTERN`) or ``"character"`` (every character a token, as
+        DeepDTA; pair it with :data:`DEEPDTA_SMILES_CHARACTERS`).
     max_length
         Longest sequence kept; longer ones are cut after ``max_length`` tokens.
     validate
@@ -72,12 +82,13 @@ class SmilesTokens(Featurizer):
 
     KINDS: ClassVar = {"smiles_tokens": {}}
     PARAMETERS: ClassVar = {"vocabulary": Strings(min_length=1), "max_length": Integer(1, None),
-                            "validate": Boolean()}
+                            "validate": Boolean(), "tokenizer": Choice(TOKENIZERS)}
     BATCH_TYPE: ClassVar = TokenBatch
 
     vocabulary: tuple[str, ...] = ()
     max_length: int = 128
     validate: bool = True
+    tokenizer: str = "regex"
 
     @property
     def vocabulary_size(self) -> int:
@@ -109,7 +120,8 @@ class SmilesTokens(Featurizer):
                 rows.append([])
                 continue
             try:
-                tokens = tokenize_smiles(str(text).strip())
+                text = str(text).strip()
+                tokens = list(text) if self.tokenizer == "character" else tokenize_smiles(text)
             except ValueError as exc:
                 errors[i] = str(exc)
                 rows.append([])

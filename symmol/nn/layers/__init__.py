@@ -11,7 +11,8 @@ As in ``lasagne.layers``, the layers are grouped in submodules and all re-export
 :mod:`~.input`              :class:`InputLayer`
 :mod:`~.dense`              :class:`DenseLayer`, :class:`NonlinearityLayer`
 :mod:`~.noise`              :class:`DropoutLayer`
-:mod:`~.merge`              :class:`ConcatLayer`, :class:`ElemwiseSumLayer`, :func:`residual_block`
+:mod:`~.merge`              :class:`ConcatLayer`, :class:`ElemwiseSumLayer`, :class:`GatherLayer`,
+                            :func:`residual_block`
 :mod:`~.fingerprint`        :class:`SymbolicFingerprints`, :class:`FingerprintInputLayer`,
                             :class:`FingerprintDenseLayer`
 :mod:`~.conv`               :class:`Conv1DLayer`, :class:`GlobalPoolLayer`
@@ -53,7 +54,7 @@ from symmol.nn.layers.helper import (
     set_all_param_values,
 )
 from symmol.nn.layers.input import InputLayer
-from symmol.nn.layers.merge import ConcatLayer, ElemwiseSumLayer, residual_block
+from symmol.nn.layers.merge import ConcatLayer, ElemwiseSumLayer, GatherLayer, residual_block
 from symmol.nn.layers.noise import DropoutLayer
 from symmol.nn.layers.norm import BatchNormLayer, LayerNormLayer, StandardizeLayer
 from symmol.nn.layers.recurrent import GRULayer
@@ -71,6 +72,7 @@ __all__ = [
     "EmbeddingLayer",
     "FingerprintDenseLayer",
     "FingerprintInputLayer",
+    "GatherLayer",
     "GRULayer",
     "GlobalPoolLayer",
     "GraphReadoutLayer",

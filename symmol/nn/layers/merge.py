@@ -1,4 +1,4 @@
-"""Layers that merge several inputs: elementwise sums and concatenation. Mirrors ``lasagne.layers.merge``.
+"""Layers that merge several inputs: elementwise sums, concatenation, row gathers. Mirrors ``lasagne.layers.merge``.
 
 :func:`residual_block` builds the usual pre-sum residual block from an :class:`ElemwiseSumLayer`.
 """
@@ -11,8 +11,9 @@ import pytensor.tensor as pt
 from symmol.nn.layers.base import Layer, MergeLayer
 from symmol.nn.layers.dense import DenseLayer, NonlinearityLayer
 from symmol.nn.layers.helper import output_units
+from symmol.ops.segment import gather_rows
 
-__all__ = ["ConcatLayer", "ElemwiseSumLayer", "residual_block"]
+__all__ = ["ConcatLayer", "ElemwiseSumLayer", "GatherLayer", "residual_block"]
 
 
 class ConcatLayer(MergeLayer):
@@ -135,3 +136,31 @@ def residual_block(incoming: Layer, rng: np.random.Generator, n_layers: int = 2,
                             name=f"{name}.dense{i}")
     return NonlinearityLayer(ElemwiseSumLayer([incoming, branch], name=f"{name}.sum"), nonlinearity,
                              name=f"{name}.out")
+
+
+class GatherLayer(MergeLayer):
+    """Rows of one layer's output picked by an index layer: ``x[index]``.
+
+    Encodes each distinct entity of a batch once: a protein network runs on the batch's distinct
+    sequences ``(u, ...)`` and this layer hands row ``index[i]`` to pair ``i``. The gradient
+    scatter-adds each pair's cotangent into its entity's row (:func:`symmol.ops.segment.gather_rows`),
+    so the parameters get exactly the per-pair graph's gradient, summed in another order.
+
+    Parameters
+    ----------
+    incoming : Layer
+        Output ``(u, units)`` float.
+    index : Layer
+        Output ``(n,)`` integer, entries in ``[0, u)``.
+    name : str, optional
+
+    Output ``(n, units)``, the dtype of ``incoming``; an index out of range raises at run time.
+    """
+
+    def __init__(self, incoming: Layer, index: Layer, name: str | None = None):
+        super().__init__([incoming, index], name)
+        self.units = output_units(incoming)
+
+    def get_output_for(self, incoming: list, deterministic: bool = False, **kwargs: bool):
+        """Return ``incoming[0][incoming[1]]``."""
+        return gather_rows(incoming[0], incoming[1])
