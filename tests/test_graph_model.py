@@ -180,7 +180,7 @@ def test_cli_refuses_options_of_the_other_architecture(tmp_path, esol, capsys):
     base = ["train", str(data), "--smiles-column", "smiles", "--target", ESOL_TARGET, "--task", "regression",
             "--out", str(tmp_path / "m")]
     assert main([*base, "--architecture", "dmpnn", "--fp-size", "1024", "--counts"]) == 2
-    refused = "--fp-size, --counts applies to --architecture gp|mlp only, not --architecture dmpnn"
+    refused = "--fp-size, --counts applies to --architecture fp-dti|gp|mlp only, not --architecture dmpnn"
     assert refused in capsys.readouterr().err
     assert main([*base, "--architecture", "mlp", "--depth", "5"]) == 2
     assert "--depth applies to --architecture dmpnn|gin only, not --architecture mlp" in capsys.readouterr().err

@@ -115,8 +115,10 @@ def test_a_kind_sets_its_own_training_defaults_and_explicit_settings_win(capsys)
     assert (mlp.train_config().epochs, mlp.train_config().lr_schedule) == (40, "constant")
     explicit = QSARModel("regression", "dmpnn", epochs=7, lr_schedule="cosine").train_config()
     assert (explicit.epochs, explicit.patience, explicit.lr_schedule) == (7, 50, "cosine")
-    with pytest.raises(ValueError, match=r"training_defaults \['batch_size'\] are not among"):
-        replace(model_kind("mlp"), name="wide", training_defaults={"batch_size": 256})
+    deepdta = QSARModel("regression", "deepdta").train_config()
+    assert (deepdta.batch_size, deepdta.weight_decay, mlp.train_config().batch_size) == (256, 0.0, 64)
+    with pytest.raises(ValueError, match=r"training_defaults \['optimizer'\] are not among"):
+        replace(model_kind("mlp"), name="wide", training_defaults={"optimizer": "sgd"})
     with pytest.raises(SystemExit):
         main(["train", "--help"])
-    assert "default 40 (dmpnn: 50)" in " ".join(capsys.readouterr().out.split())
+    assert "default 40 (deepdta: 100, fp-dti: 100, dmpnn: 50)" in " ".join(capsys.readouterr().out.split())
