@@ -116,9 +116,12 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     table = davis_pairs(args.data_dir, args.pairs)
-    rows = [{"model": "symmol deepdta, encode once", **symmol_epochs(table, args.epochs, True)},
-            {"model": "symmol deepdta, per pair", **symmol_epochs(table, args.epochs, False)},
-            {"model": "PyTorch by hand, per pair", **torch_epochs(table, args.epochs)}]
+    rows = []
+    for name, measure in (("symmol deepdta, encode once", lambda: symmol_epochs(table, args.epochs, True)),
+                          ("symmol deepdta, per pair", lambda: symmol_epochs(table, args.epochs, False)),
+                          ("PyTorch by hand, per pair", lambda: torch_epochs(table, args.epochs))):
+        rows.append({"model": name, **measure()})
+        print(rows[-1], flush=True)
     frame = pd.DataFrame(rows).round(3)
     text = "\n\n".join([
         "# DeepDTA training speed on DAVIS: symmol against PyTorch",
