@@ -103,3 +103,21 @@ def test_affinity_metrics_report_everything_and_skip_missing_labels(esol) -> Non
     assert metrics["pearson"] == pytest.approx(stats.pearsonr(y[kept], f[kept]).statistic)
     assert metrics["spearman"] == pytest.approx(stats.spearmanr(y[kept], f[kept]).statistic)
     assert metrics["rmse"] == pytest.approx(np.sqrt(metrics["mse"]))
+
+
+def test_per_group_pearson_is_the_mean_within_groups_of_enough_rows() -> None:
+    from symmol.evaluation.metrics import per_group_pearson
+
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=12), rng.normal(size=15)
+    y = np.concatenate([a, b, [1.0, 2.0, 3.0]])
+    p = np.concatenate([a + rng.normal(size=12), -b, [3.0, 2.0, 1.0]])
+    groups = ["a"] * 12 + ["b"] * 15 + ["tiny"] * 3
+    mean, n = per_group_pearson(y, p, groups, min_size=10)
+    assert n == 2
+    assert mean == pytest.approx((np.corrcoef(a, p[:12])[0, 1] - 1.0) / 2, rel=1e-12)
+    # across groups, a model that only knows each group's mean scores well; within them, not at all
+    means = np.where(np.array(groups) == "a", 5.0, 0.0)
+    assert np.isnan(per_group_pearson(y + means, means, groups)[0])
+    with pytest.raises(ValueError, match="groups must have shape"):
+        per_group_pearson(y, p, groups[:-1])

@@ -121,4 +121,5 @@ def test_a_kind_sets_its_own_training_defaults_and_explicit_settings_win(capsys)
         replace(model_kind("mlp"), name="wide", training_defaults={"optimizer": "sgd"})
     with pytest.raises(SystemExit):
         main(["train", "--help"])
-    assert "default 40 (deepdta: 100, fp-dti: 100, dmpnn: 50)" in " ".join(capsys.readouterr().out.split())
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "default 40 (deepdta: 100, drug-response: 100, fp-dti: 100, dmpnn: 50)" in help_text

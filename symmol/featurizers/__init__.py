@@ -16,6 +16,7 @@ kind                what                                                batch
 ``protein_sequence``  amino-acid tokens (DeepDTA's alphabet)            TokenBatch
 ``protein_composition``  amino-acid and dipeptide composition            DenseBatch
 ``profile``         numeric table columns (cell lines, patients)        DenseBatch
+``profile_table``   an id's row of a stored table (GDSC cell lines)     DenseBatch
 ==================  ==================================================  ======================
 
 :mod:`~symmol.featurizers.pipeline` featurizes files and long lists in parallel worker processes;
@@ -34,7 +35,7 @@ from symmol.featurizers.descriptors import RDKit2DDescriptors
 from symmol.featurizers.maccs import MACCSKeys
 from symmol.featurizers.molgraph import MolGraphFeaturizer
 from symmol.featurizers.morgan import MorganFingerprint
-from symmol.featurizers.profile import NumericProfile
+from symmol.featurizers.profile import NumericProfile, ProfileTable
 from symmol.featurizers.protein import ProteinComposition, ProteinSequence
 from symmol.featurizers.registry import (
     featurizer_class,
@@ -47,7 +48,8 @@ from symmol.featurizers.tokens import SmilesTokens
 from symmol.featurizers.torsion import TorsionFingerprint
 
 __all__ = ["AtomPairFingerprint", "Featurizer", "FingerprintFeaturizer", "MACCSKeys", "MolGraphFeaturizer",
-           "MoleculeFeaturizer", "MorganFingerprint", "NumericProfile", "ProteinComposition", "ProteinSequence",
+           "MoleculeFeaturizer", "MorganFingerprint", "NumericProfile", "ProfileTable", "ProteinComposition",
+           "ProteinSequence",
            "RDKit2DDescriptors",
            "SmilesTokens", "TorsionFingerprint", "featurizer_class", "featurizer_from_dict", "featurizer_kinds",
            "make_featurizer", "register_featurizer"]
