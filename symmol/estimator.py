@@ -67,10 +67,10 @@ class QSARModel(BaseEstimator):
     backend
         ``"numba"``, ``"c"`` (and ``"jax"``/``"pytorch"`` for models that allow them).
     epochs, patience, batch_size, optimizer, learning_rate, lr_schedule, max_grad_norm, weight_decay, \
-averaging, ema_decay, swa_start, bagging, seed, progress, encoder_lr
+averaging, ema_decay, swa_start, bagging, seed, progress, encoder_lr, batch_order
         Training settings (:class:`~symmol.training.config.TrainConfig`); saved in ``model.json``
         (``"training"``) and restored by :meth:`load`. ``epochs``, ``patience``, ``batch_size``,
-        ``weight_decay`` and ``lr_schedule`` left ``None`` take the architecture's default (its
+        ``weight_decay``, ``lr_schedule`` and ``batch_order`` left ``None`` take the architecture's default (its
         ``training_defaults``, e.g. ``dmpnn``: Chemprop's 50 epochs, the best validation epoch kept,
         Noam schedule; ``deepdta``: batches of 256, no weight decay), else ``TrainConfig``'s (40, 8, 64,
         3e-4, constant).
@@ -114,7 +114,8 @@ averaging, ema_decay, swa_start, bagging, seed, progress, encoder_lr
                  averaging: str = _TRAIN.averaging, ema_decay: float = _TRAIN.ema_decay,
                  swa_start: float = _TRAIN.swa_start, bagging: bool = _TRAIN.bagging, seed: int = _TRAIN.seed,
                  progress: bool = _TRAIN.progress, encoder_lr: float | None = _TRAIN.encoder_lr,
-                 init_from: str | Path | None = None, freeze: str = "none", **options: Any):
+                 init_from: str | Path | None = None, freeze: str = "none", batch_order: str | None = None,
+                 **options: Any):
         self.task = task
         self.architecture = architecture
         self.ensemble_size = ensemble_size
@@ -136,6 +137,7 @@ averaging, ema_decay, swa_start, bagging, seed, progress, encoder_lr
         self.encoder_lr = encoder_lr
         self.init_from = init_from
         self.freeze = freeze
+        self.batch_order = batch_order
         self._options = dict(options)
 
     # -- scikit-learn parameters ----------------------------------------------------------------

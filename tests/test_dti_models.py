@@ -191,3 +191,26 @@ def test_cli_trains_and_predicts_pairs(pairs, tmp_path, architecture, flags) -> 
     assert len(written) == len(table) and written["row"].tolist() == list(range(len(table)))
     assert written.loc[3, "status"] == "invalid" and "protein" in written.loc[3, "error"]
     assert (written.drop(index=3)["status"] == "ok").all()
+
+
+def test_grouped_batches_keep_each_protein_together_and_shuffle_the_rest(pairs) -> None:
+    from symmol.training.loop import _Loop
+
+    model = make_model("fp-dti", SMALL_FP_DTI)
+    batch = featurize_inputs(model.inputs, pairs).batch
+    y = pairs[["affinity"]].to_numpy(np.float32)
+    loop = _Loop(model, batch, y, TrainConfig(batch_size=40, batch_order="grouped", seed=3))
+    proteins = pairs["protein_id"].to_numpy()
+    orders = [loop.order() for _ in range(3)]
+    for order in orders:
+        assert sorted(order.tolist()) == list(range(len(pairs)))
+        runs = [proteins[order][i] for i in range(len(order)) if i == 0 or proteins[order][i] != proteins[order][i - 1]]
+        assert sorted(runs) == sorted(PROTEINS)  # one contiguous run per protein
+        # 40 pairs per protein, batches of 40: each minibatch encodes one protein
+        assert all(len(set(proteins[order][s:s + 40])) == 1 for s in range(0, 160, 40))
+    assert len({tuple(o) for o in orders}) == 3  # a new order every epoch
+    with pytest.raises(ValueError, match="batch_order 'grouped': a mlp model has no entity to group"):
+        mlp = model_kind("mlp").make_model(Problem(("affinity",), "regression", (0.0,), (1.0,)), {"fp_size": 256})
+        _Loop(mlp, featurize_inputs(mlp.inputs, pairs).batch, y, TrainConfig(batch_order="grouped"))
+    with pytest.raises(ValueError, match="batch_order must be one of"):
+        TrainConfig(batch_order="sorted")

@@ -31,7 +31,7 @@ from symmol.models.default import SMALL_DATA_ROWS, default_architecture
 from symmol.models.registry import architecture_of, model_kinds
 from symmol.models.store import load_model
 from symmol.nn.updates import OPTIMIZERS
-from symmol.training.config import AVERAGING, LR_SCHEDULES, TrainConfig
+from symmol.training.config import AVERAGING, BATCH_ORDERS, LR_SCHEDULES, TrainConfig
 
 __all__ = ["add_arguments", "add_data_arguments", "report_invalid", "run", "split_rows"]
 
@@ -52,6 +52,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--patience", type=int, default=None,
                         help=f"0 turns early stopping off; {_kind_default('patience')}")
     parser.add_argument("--batch-size", type=int, default=None, help=_kind_default("batch_size"))
+    parser.add_argument("--batch-order", choices=BATCH_ORDERS, default=None,
+                        help="random rows, or grouped: the rows of one protein (cell line) of a pair model together, "
+                             f"encoded once per minibatch; {_kind_default('batch_order')}")
     parser.add_argument("--ensemble-size", type=int, default=1,
                         help="independently initialised members trained together; predictions are their mean")
     parser.add_argument("--optimizer", choices=tuple(OPTIMIZERS), default=_TRAIN.optimizer)
@@ -143,7 +146,8 @@ def _estimator(args: argparse.Namespace) -> QSARModel:
                      max_grad_norm=args.max_grad_norm, weight_decay=args.weight_decay, averaging=args.averaging,
                      ema_decay=args.ema_decay, swa_start=args.swa_start, bagging=args.bagging, seed=args.seed,
                      progress=not args.no_progress, encoder_lr=args.encoder_lr, init_from=args.init_from,
-                     freeze=args.freeze, **chosen_options(args, architecture))
+                     freeze=args.freeze, batch_order=args.batch_order,
+                     **chosen_options(args, architecture))
 
 
 def split_rows(args: argparse.Namespace, table: pd.DataFrame, valid_rows: np.ndarray, index: int = 0

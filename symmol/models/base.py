@@ -320,6 +320,19 @@ class CompiledModel(ABC):
         """Return copies of every member's parameters, keyed by unique parameter name."""
         return {k: v for member in self.members for k, v in get_all_param_values(member).items()}
 
+    def batch_groups(self, batch: Batch) -> np.ndarray | None:
+        """Return a group label per row for entity-grouped minibatches, or ``None`` (default: no groups).
+
+        ``TrainConfig(batch_order="grouped")`` keeps the rows of a group together; pair models
+        group by their partner entity (the protein of a drug–target pair), which they encode once
+        per minibatch.
+
+        Returns
+        -------
+        (n_rows,) int64 or None
+        """
+        return None
+
     def fit_preprocessing(self, train: Batch) -> None:
         """Fit data-dependent input transforms on the training rows before training (default: none).
 

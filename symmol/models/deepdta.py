@@ -22,7 +22,7 @@ from symmol.featurizers.protein import ProteinSequence
 from symmol.featurizers.tokens import DEEPDTA_SMILES_CHARACTERS, SmilesTokens
 from symmol.models.base import CompiledModel, ModelInput, ModelSpec, inputs_to_dict
 from symmol.models.options import dropout_option, hidden_option, loss_option, positive_int
-from symmol.models.pairs import ENCODE_ONCE, LIGAND_INPUT, PROTEIN_COLUMN, PROTEIN_INPUT, entity_arrays
+from symmol.models.pairs import ENCODE_ONCE, LIGAND_INPUT, PROTEIN_COLUMN, PROTEIN_INPUT, entity_arrays, entity_groups
 from symmol.models.registry import ModelKind, Option, Problem, register_model_kind
 from symmol.nn.layers import (
     ConcatLayer,
@@ -164,6 +164,12 @@ class DeepDTAModel(CompiledModel):
             assert isinstance(part, TokenBatch)
             arrays.extend(entity_arrays(part.padded(length)[0], self.spec.encode_once))  # type: ignore[attr-defined]
         return tuple(arrays)
+
+    def batch_groups(self, batch: Batch) -> np.ndarray:
+        """Return the protein of each pair (distinct padded sequences), for protein-grouped minibatches."""
+        part = self.part(batch, PROTEIN_INPUT)
+        assert isinstance(part, TokenBatch)
+        return entity_groups(part.padded(self.lengths[1])[0])
 
     def head_layer_names(self) -> list[str]:
         """Return the dense layers after the concatenation and ``output``."""

@@ -21,7 +21,7 @@ from symmol.data.batch import Batch
 from symmol.data.dense import DenseBatch
 from symmol.data.fingerprints import FingerprintBatch
 from symmol.models.base import CompiledModel, ModelSpec
-from symmol.models.pairs import LIGAND_INPUT, entity_arrays
+from symmol.models.pairs import LIGAND_INPUT, entity_arrays, entity_groups
 from symmol.nn.layers import (
     ConcatLayer,
     DenseLayer,
@@ -127,6 +127,12 @@ class FingerprintPairModel(CompiledModel):
         ligand, partner = self.part(batch, LIGAND_INPUT), self.part(batch, self.spec.partner)  # type: ignore[attr-defined]
         assert isinstance(ligand, FingerprintBatch) and isinstance(partner, DenseBatch)
         return (*ligand.arrays(), *entity_arrays(partner.arrays()[0], self.spec.encode_once))  # type: ignore[attr-defined]
+
+    def batch_groups(self, batch: Batch) -> np.ndarray:
+        """Return the partner of each pair (distinct profile rows), for partner-grouped minibatches."""
+        partner = self.part(batch, self.spec.partner)  # type: ignore[attr-defined]
+        assert isinstance(partner, DenseBatch)
+        return entity_groups(partner.arrays()[0])
 
     def fit_preprocessing(self, train: Batch) -> None:
         """Set the partner columns' standardisation from the training pairs."""

@@ -17,7 +17,7 @@ from symmol.data.batch import distinct_rows
 from symmol.models.options import as_bool
 from symmol.models.registry import Option
 
-__all__ = ["ENCODE_ONCE", "LIGAND_INPUT", "PROTEIN_COLUMN", "PROTEIN_INPUT", "entity_arrays"]
+__all__ = ["ENCODE_ONCE", "LIGAND_INPUT", "PROTEIN_COLUMN", "PROTEIN_INPUT", "entity_arrays", "entity_groups"]
 
 #: Input names of a pair model: the ligand reads the reader's ``smiles`` column (``--smiles-column``,
 #: alias ``--ligand-column``, names it in the file), the protein the column of :data:`PROTEIN_COLUMN`.
@@ -30,6 +30,11 @@ PROTEIN_COLUMN = Option("protein_column", "sequence", "column of the protein ami
 ENCODE_ONCE = Option("encode_once", True, "encode each distinct ligand and protein of a batch once and gather the "
                      "rows per pair (the per-pair model's gradients, summed in another order)", parse=as_bool,
                      switch=True)
+
+
+def entity_groups(matrix: np.ndarray) -> np.ndarray:
+    """Return ``(n_pairs,)`` int64 labels of one input's distinct rows (by first appearance): the pairs' entities."""
+    return distinct_rows(matrix)[1]
 
 
 def entity_arrays(matrix: np.ndarray, encode_once: bool) -> tuple[np.ndarray, np.ndarray]:

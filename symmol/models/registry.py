@@ -131,7 +131,7 @@ class Problem:
 
 
 #: Training settings whose default an architecture may set (``ModelKind.training_defaults``).
-KIND_TRAINING_SETTINGS = ("epochs", "patience", "batch_size", "weight_decay", "lr_schedule")
+KIND_TRAINING_SETTINGS = ("epochs", "patience", "batch_size", "weight_decay", "lr_schedule", "batch_order")
 
 
 @dataclass(frozen=True)

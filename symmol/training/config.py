@@ -10,7 +10,7 @@ import numpy as np
 from symmol.nn import schedules
 from symmol.nn.updates import get_optimizer
 
-__all__ = ["AVERAGING", "LR_SCHEDULES", "PER_STEP_SCHEDULES", "TrainConfig", "noam_schedule"]
+__all__ = ["AVERAGING", "BATCH_ORDERS", "LR_SCHEDULES", "PER_STEP_SCHEDULES", "TrainConfig", "noam_schedule"]
 
 
 def noam_schedule(max_lr: float, epochs: int, steps_per_epoch: int, warmup_epochs: int = 2,
@@ -38,6 +38,8 @@ LR_SCHEDULES = {
 PER_STEP_SCHEDULES = frozenset({"noam"})
 #: Weight-averaging modes (:mod:`symmol.training.step`).
 AVERAGING = ("none", "ema", "swa")
+#: Orders of the training rows in an epoch (``TrainConfig.batch_order``).
+BATCH_ORDERS = ("random", "grouped")
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,13 @@ class TrainConfig:
         Step size of the encoder's parameters when fine-tuning (:mod:`symmol.training.transfer`):
         their updates are scaled by ``encoder_lr / learning_rate``, under any schedule; ``None``
         (default) trains them like the rest.
+    batch_order
+        ``"random"``: each epoch visits the rows in a new random order. ``"grouped"``: rows that
+        share an entity stay together (the groups the model gives,
+        :meth:`~symmol.models.base.CompiledModel.batch_groups`: the protein of a drug–target pair),
+        the groups in a new random order each epoch and the rows within a group shuffled; a
+        minibatch then holds a few entities, which a model that encodes each distinct entity once
+        encodes a few times instead of once per pair.
     """
 
     epochs: int = 40
@@ -106,6 +115,7 @@ class TrainConfig:
     seed: int = 0
     progress: bool = True
     encoder_lr: float | None = None
+    batch_order: str = "random"
 
     def __post_init__(self) -> None:
         # plain Python values (numpy scalars from a parameter grid would break model.json)
@@ -125,6 +135,8 @@ class TrainConfig:
             if not self.encoder_lr > 0:
                 raise ValueError(f"encoder_lr must be > 0, got {self.encoder_lr}")
         object.__setattr__(self, "bagging", bool(self.bagging))
+        if self.batch_order not in BATCH_ORDERS:
+            raise ValueError(f"batch_order must be one of {list(BATCH_ORDERS)}, got {self.batch_order!r}")
         if not self.learning_rate > 0:
             raise ValueError(f"learning rate must be > 0, got {self.learning_rate}")
         if not self.weight_decay >= 0:

@@ -16,10 +16,11 @@ from tqdm.auto import tqdm
 from symmol.data.batch import Batch
 from symmol.evaluation.metrics import task_metrics
 from symmol.models.base import CompiledModel
+from symmol.models.registry import architecture_of
 from symmol.training.config import TrainConfig
 from symmol.training.step import TrainStep, average_rate, bootstrap_weights, swa_first_epoch
 
-__all__ = ["TrainHistory", "standardise_targets", "train_model", "validation_score"]
+__all__ = ["TrainHistory", "epoch_order", "standardise_targets", "train_model", "validation_score"]
 
 
 @dataclass
@@ -69,6 +70,23 @@ def _check_data(model: CompiledModel, train: Batch, train_y: np.ndarray, val: Ba
                              f"validation row, got {'None' if shape is None else shape}")
 
 
+def epoch_order(rng: np.random.Generator, n_rows: int, groups: np.ndarray | None = None) -> np.ndarray:
+    """Return one epoch's order of the training rows: a permutation, or the groups' rows together.
+
+    With ``groups`` (``(n_rows,)`` int labels 0..G-1), the groups come in a random order and the
+    rows within each group in a random order (``TrainConfig.batch_order == "grouped"``).
+
+    Returns
+    -------
+    (n_rows,) int64
+    """
+    order = rng.permutation(n_rows)
+    if groups is None:
+        return order
+    rank = rng.permutation(int(groups.max()) + 1)[groups[order]]
+    return order[np.argsort(rank, kind="stable")]
+
+
 class _Loop:
     """The state of one :func:`train_model` run: the step, the minibatch order, early stopping."""
 
@@ -80,15 +98,25 @@ class _Loop:
         self.weights = (bootstrap_weights(len(train), n_members, config.seed) if config.bagging
                         else np.ones((len(train), n_members), dtype=np.float32))
         self.rng = np.random.default_rng(config.seed)
+        self.groups: np.ndarray | None = None
+        if config.batch_order == "grouped":
+            self.groups = model.batch_groups(train)
+            if self.groups is None:
+                raise ValueError(f"batch_order 'grouped': a {architecture_of(model).name} model has no entity to group its rows by "
+                                 "(pair models group by their protein or cell line)")
         self.global_step = self.n_averaged = 0
         self.best_score, self.waited = -math.inf, 0
         #: Parameter values of the best validation epoch so far (None before the first improvement).
         self.best_values: dict[str, np.ndarray] | None = None
 
+    def order(self) -> np.ndarray:
+        """This epoch's row order (:func:`epoch_order`)."""
+        return epoch_order(self.rng, len(self.train), self.groups)
+
     def epoch(self, epoch: int) -> float:
         """One pass over the shuffled training set; the mean loss."""
         config, step = self.config, self.step
-        order = self.rng.permutation(len(self.train))
+        order = self.order()
         rows, y, w = self.train.take(order), self.y[order], self.weights[order]
         losses, sizes = [], []
         for start in range(0, len(order), config.batch_size):
