@@ -191,7 +191,8 @@ def run(data_dir: Path, splits: list[str], methods: list[str], seeds: list[int],
                 seconds = time.perf_counter() - start
                 metrics = affinity_metrics(truth, predicted)
                 per_drug, n_drugs = per_group_pearson(truth, predicted, pairs["structure"].to_numpy()[split["test"]])
-                rows.append({"split": kind, "method": METHODS[method], "seed": seed,
+                label = METHODS[method] + (f" [{shlex.join(extra)}]" if extra and method == "drug-response" else "")
+                rows.append({"split": kind, "method": label, "seed": seed,
                              "train pairs": len(split["train"]), "test pairs": len(split["test"]),
                              **{k: metrics[k] for k in COLUMNS[:-1]}, "per_drug_pearson": per_drug,
                              "drugs in per-drug mean": n_drugs, "seconds": round(seconds, 1),
@@ -213,6 +214,8 @@ def summary(runs: pd.DataFrame) -> pd.DataFrame:
         rows.append(row)
     split_order = {s: i for i, s in enumerate(SPLITS)}
     method_order = {label: i for i, label in enumerate(METHODS.values())}
+    method_order.update({label: method_order[label.split(" [")[0]] + 0.5 for label in latest["method"]
+                         if " [" in label})
     table = pd.DataFrame(rows)
     table["_order"] = table["split"].map(split_order) * 10 + table["method"].map(method_order)
     return table.sort_values("_order").drop(columns="_order")

@@ -4,6 +4,11 @@ Setting 1 (Öztürk et al., Bioinformatics 2018, doi:10.1093/bioinformatics/bty5
 ``deepdta_fold == "test"`` are the test set, reported once; the five ``train0..train4`` folds are for
 model selection. Data from ``--data-dir`` (``../shared/data/dti``, DeepDTA's files as tidy CSVs).
 
+Also two blind splits, one per seed (80/10/10 by ``numpy.random.default_rng(seed)``): **cold-drug**
+(the ligands are split: a test ligand has no training pair) and **cold-target** (the proteins are
+split, grouped by sequence: DAVIS lists ABL1 mutants whose sequence is the wild type's, which must
+fall on one side). There the validation part plays ``train4``'s role.
+
 Measured here, from the same run:
 
 * **additive**: ``pKd ≈ drug mean + target mean − global mean`` over the training pairs, the global
@@ -33,6 +38,7 @@ seed (mean ± sd over seeds)::
 
     python bench/dti.py --data-dir ../shared/data/dti --datasets DAVIS KIBA --methods gbm additive mean
     python bench/dti.py --datasets DAVIS --methods fp-dti --seeds 0 1 2
+    python bench/dti.py --datasets DAVIS --splits cold-drug cold-target --methods fp-dti gbm additive mean
     python bench/dti.py --summary --out bench/results/dti.md
 """
 
@@ -67,6 +73,9 @@ PUBLISHED = {
     "MGraphDTA (Yang et al. 2022)": {"DAVIS": (0.900, 0.207), "KIBA": (0.902, 0.128)},
 }
 COLUMNS = ("ci", "mse", "rm2", "rm2_deepdta", "pearson", "spearman")
+SPLITS = ("setting 1", "cold-drug", "cold-target")
+#: The methods trained by ``symmol train`` (``--train-args`` apply to them, and label their rows).
+SYMMOL = ("fp-dti", "deepdta")
 RUNS = REPO / "bench" / "results" / "dti_runs.csv"
 #: Method name → what it is, in table order.
 METHODS = {
@@ -103,15 +112,36 @@ def pair_features(data_dir: Path, name: str, pairs: pd.DataFrame) -> np.ndarray:
     return np.hstack([fingerprints.batch.to_dense()[drug_rows], composition.batch.values[protein_rows]])
 
 
+def split_rows(pairs: pd.DataFrame, setting: str, seed: int, sequences: pd.Series | None = None
+               ) -> dict[str, np.ndarray]:
+    """Row numbers of ``train``, ``val`` and ``test``: setting 1's folds, or a blind split by ligand or protein.
+
+    ``sequences`` (``target_index`` → sequence) groups the proteins of a cold-target split by sequence.
+    """
+    if setting == "setting 1":
+        folds = pairs["deepdta_fold"].to_numpy()
+        return {"train": np.flatnonzero(np.isin(folds, ["train0", "train1", "train2", "train3"])),
+                "val": np.flatnonzero(folds == "train4"), "test": np.flatnonzero(folds == "test")}
+    if setting == "cold-drug":
+        keys = pairs["drug_index"].to_numpy()
+    else:
+        assert sequences is not None
+        keys = pairs["target_index"].map(sequences).to_numpy()
+    groups = pd.unique(keys)
+    groups = groups[np.random.default_rng(seed).permutation(len(groups))]
+    cut = np.cumsum([int(round(0.8 * len(groups))), int(round(0.1 * len(groups)))])
+    return {name: np.flatnonzero(np.isin(keys, part))
+            for name, part in zip(("train", "val", "test"), np.split(groups, cut), strict=True)}
+
+
 def gradient_boosting(features: np.ndarray, pairs: pd.DataFrame, target: str, max_iter: int,
-                      seed: int) -> tuple[np.ndarray, str]:
-    """Test predictions of the gradient-boosting baseline chosen on the training folds, and the choice."""
+                      seed: int, split: dict[str, np.ndarray]) -> tuple[np.ndarray, str]:
+    """Test predictions of the gradient-boosting baseline chosen on the validation rows, and the choice."""
     from sklearn.ensemble import HistGradientBoostingRegressor
 
-    folds = pairs["deepdta_fold"].to_numpy()
     y = pairs[target].to_numpy()
-    fit_rows, val_rows, train_rows = (np.isin(folds, ["train0", "train1", "train2", "train3"]), folds == "train4",
-                                      folds != "test")
+    fit_rows, val_rows = split["train"], split["val"]
+    train_rows = np.concatenate([split["train"], split["val"]])
     best = (np.inf, {}, 0)
     for params in GBM_GRID:
         model = HistGradientBoostingRegressor(max_iter=max_iter, early_stopping=False, random_state=seed, **params)
@@ -123,8 +153,8 @@ def gradient_boosting(features: np.ndarray, pairs: pd.DataFrame, target: str, ma
     _, params, iterations = best
     model = HistGradientBoostingRegressor(max_iter=iterations, early_stopping=False, random_state=seed, **params)
     model.fit(features[train_rows], y[train_rows])
-    chosen = f"{params['max_leaf_nodes']} leaves, {iterations} iterations (train4 MSE {best[0]:.3f})"
-    return model.predict(features[folds == "test"]), chosen
+    chosen = f"{params['max_leaf_nodes']} leaves, {iterations} iterations (validation MSE {best[0]:.3f})"
+    return model.predict(features[split["test"]]), chosen
 
 
 def joined_pairs(data_dir: Path, name: str) -> pd.DataFrame:
@@ -137,17 +167,15 @@ def joined_pairs(data_dir: Path, name: str) -> pd.DataFrame:
     return joined.sort_values("pair_index" if "pair_index" in joined else joined.columns[0]).reset_index(drop=True)
 
 
-def symmol_fit(data_dir: Path, name: str, architecture: str, seed: int, extra: list[str]) -> tuple[dict, float, str]:
-    """Train ``architecture`` with ``symmol train`` on setting 1 (train4 for early stopping); the test metrics."""
+def symmol_fit(data_dir: Path, name: str, architecture: str, seed: int, extra: list[str],
+               split: dict[str, np.ndarray]) -> tuple[dict, float, str]:
+    """Train ``architecture`` with ``symmol train`` on ``split`` (its val rows for early stopping); the test metrics."""
     target = DATASETS[name][1]
     pairs = joined_pairs(data_dir, name)
-    folds = pairs["deepdta_fold"].to_numpy()
-    split = {"train": np.flatnonzero(np.isin(folds, ["train0", "train1", "train2", "train3"])).tolist(),
-             "val": np.flatnonzero(folds == "train4").tolist(), "test": np.flatnonzero(folds == "test").tolist()}
     with tempfile.TemporaryDirectory() as tmp:
         table, splits, out = Path(tmp) / "pairs.csv", Path(tmp) / "splits.json", Path(tmp) / "model"
         pairs[["smiles", "sequence", target]].to_csv(table, index=False)
-        splits.write_text(json.dumps([split]))
+        splits.write_text(json.dumps([{k: v.tolist() for k, v in split.items()}]))
         command = ["symmol", "train", str(table), "--architecture", architecture, "--ligand-column", "smiles",
                    "--protein-column", "sequence", "--target", target, "--task", "regression", "--splits-file",
                    str(splits), "--seed", str(seed), "--no-progress", "--out", str(out), *extra]
@@ -163,44 +191,52 @@ def symmol_fit(data_dir: Path, name: str, architecture: str, seed: int, extra: l
                                           "splits.json", "--seed", str(seed), *extra]) + f" ({note})"
 
 
-def run(data_dir: Path, datasets: list[str], methods: list[str], seeds: list[int], max_iter: int,
-        extra: list[str]) -> pd.DataFrame:
-    """Fit every method on each data set's setting 1 and score the test fold once; one row per fit."""
+def run(data_dir: Path, datasets: list[str], settings: list[str], methods: list[str], seeds: list[int],
+        max_iter: int, extra: list[str]) -> pd.DataFrame:
+    """Fit every method on each data set's splits and score the test rows once; one row per fit."""
     rows = []
     for name in datasets:
-        file, target = DATASETS[name]
-        pairs = pd.read_csv(data_dir / file)
-        test_rows = pairs["deepdta_fold"] == "test"
-        train, test = pairs[~test_rows], pairs[test_rows]
-        y = test[target].to_numpy()
-        for method in methods:
-            for seed in seeds if method in ("fp-dti", "deepdta", "gbm") else seeds[:1]:
-                start = time.perf_counter()
-                chosen = ""
-                if method in ("fp-dti", "deepdta"):
-                    metrics, seconds, chosen = symmol_fit(data_dir, name, method, seed, extra)
-                else:
-                    if method == "gbm":
-                        predicted, chosen = gradient_boosting(pair_features(data_dir, name, pairs), pairs, target,
-                                                              max_iter, seed)
-                    elif method == "additive":
-                        predicted = additive_baseline(train, test, target)
+        target = DATASETS[name][1]
+        pairs = joined_pairs(data_dir, name)
+        sequences = pairs.drop_duplicates("target_index").set_index("target_index")["sequence"]
+        for setting in settings:
+            # setting 1's test fold is fixed: the baselines without randomness are fitted once
+            for seed in seeds:
+                split = split_rows(pairs, setting, seed, sequences)
+                train = pairs.iloc[np.concatenate([split["train"], split["val"]])]
+                test = pairs.iloc[split["test"]]
+                y = test[target].to_numpy()
+                for method in methods:
+                    if setting == "setting 1" and method in ("additive", "mean") and seed != seeds[0]:
+                        continue
+                    start, chosen = time.perf_counter(), ""
+                    if method in SYMMOL:
+                        metrics, seconds, chosen = symmol_fit(data_dir, name, method, seed, extra, split)
                     else:
-                        predicted = np.full(len(test), train[target].mean())
-                    metrics, seconds = affinity_metrics(y, predicted), time.perf_counter() - start
-                rows.append({"data set": name, "method": METHODS[method], "seed": seed, "train pairs": len(train),
-                             "test pairs": len(test), **{k: metrics[k] for k in COLUMNS},
-                             "seconds": round(seconds, 1), "date": time.strftime("%Y-%m-%d"), "how": chosen})
-                print(rows[-1], flush=True)
+                        if method == "gbm":
+                            predicted, chosen = gradient_boosting(pair_features(data_dir, name, pairs), pairs,
+                                                                  target, max_iter, seed, split)
+                        elif method == "additive":
+                            predicted = additive_baseline(train, test, target)
+                        else:
+                            predicted = np.full(len(test), train[target].mean())
+                        metrics, seconds = affinity_metrics(y, predicted), time.perf_counter() - start
+                    label = METHODS[method] + (f" [{shlex.join(extra)}]" if extra and method in SYMMOL else "")
+                    rows.append({"data set": name, "split": setting, "method": label, "seed": seed,
+                                 "train pairs": len(train), "test pairs": len(test),
+                                 **{k: metrics[k] for k in COLUMNS}, "seconds": round(seconds, 1),
+                                 "date": time.strftime("%Y-%m-%d"), "how": chosen})
+                    print(rows[-1], flush=True)
     return pd.DataFrame(rows)
 
 
 def summary(runs: pd.DataFrame) -> pd.DataFrame:
     """Mean ± sd over seeds of the latest fit of each data set, method and seed."""
-    latest = runs.drop_duplicates(["data set", "method", "seed"], keep="last")
+    runs = runs.assign(split=runs["split"].fillna("setting 1")) if "split" in runs else runs.assign(split="setting 1")
+    latest = runs.drop_duplicates(["data set", "split", "method", "seed"], keep="last")
     rows = []
-    for (name, method), group in latest.groupby(["data set", "method"], sort=False):
-        row = {"data set": name, "method": method, "seeds": len(group)}
+    for (name, setting, method), group in latest.groupby(["data set", "split", "method"], sort=False):
+        row = {"data set": name, "split": setting, "method": method, "seeds": len(group)}
         for key in COLUMNS:
             values = group[key].astype(float)
             row[key] = (f"{values.mean():.3f}" if len(group) == 1 or values.isna().all()
@@ -208,8 +244,12 @@ def summary(runs: pd.DataFrame) -> pd.DataFrame:
         row["s/fit"] = round(float(group["seconds"].mean()))
         rows.append(row)
     order = {label: i for i, label in enumerate(METHODS.values())}
+    order.update({label: order[label.split(" [")[0]] + 0.5 for label in latest["method"] if " [" in label})
+    split_order = {s: i for i, s in enumerate(SPLITS)}
     table = pd.DataFrame(rows)
-    return table.sort_values(["data set", "method"], key=lambda c: c.map(order) if c.name == "method" else c)
+    return table.sort_values(["data set", "split", "method"],
+                             key=lambda c: c.map(order) if c.name == "method" else
+                             c.map(split_order) if c.name == "split" else c)
 
 
 def published_table() -> pd.DataFrame:
@@ -221,6 +261,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir", type=Path, default=REPO.parent / "shared" / "data" / "dti")
     parser.add_argument("--datasets", nargs="+", choices=tuple(DATASETS), default=list(DATASETS))
+    parser.add_argument("--splits", nargs="+", choices=SPLITS, default=["setting 1"])
     parser.add_argument("--methods", nargs="+", choices=tuple(METHODS), default=["gbm", "additive", "mean"])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--gbm-max-iter", type=int, default=400, help="boosting iterations tried at most")
@@ -229,9 +270,10 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     if not args.summary:
-        fits = run(args.data_dir, args.datasets, args.methods, args.seeds, args.gbm_max_iter,
+        fits = run(args.data_dir, args.datasets, args.splits, args.methods, args.seeds, args.gbm_max_iter,
                    shlex.split(args.train_args))
-        fits.to_csv(RUNS, mode="a", header=not RUNS.exists(), index=False)
+        runs = pd.concat([pd.read_csv(RUNS), fits], ignore_index=True) if RUNS.exists() else fits
+        runs.to_csv(RUNS, index=False)
         return
     runs = pd.read_csv(RUNS)
     text = "\n\n".join([

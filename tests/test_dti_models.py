@@ -214,3 +214,16 @@ def test_grouped_batches_keep_each_protein_together_and_shuffle_the_rest(pairs) 
         _Loop(mlp, featurize_inputs(mlp.inputs, pairs).batch, y, TrainConfig(batch_order="grouped"))
     with pytest.raises(ValueError, match="batch_order must be one of"):
         TrainConfig(batch_order="sorted")
+
+
+@pytest.mark.parametrize(("architecture", "options"), [("deepdta", SMALL_DEEPDTA), ("fp-dti", SMALL_FP_DTI)])
+def test_predictions_scored_protein_by_protein_come_back_in_input_order(pairs, architecture, options) -> None:
+    model = make_model(architecture, options, ensemble_size=2)
+    batch = featurize_inputs(model.inputs, pairs).batch
+    model.fit_preprocessing(batch)
+    whole = model.predict_batch(batch, batch_size=len(pairs))  # one call: no reordering
+    grouped = model.predict_batch(batch, batch_size=30)  # several calls, each of one or two proteins
+    np.testing.assert_allclose(grouped, whole, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(model.predict_members(batch, batch_size=30), model.predict_members(batch),
+                               rtol=1e-5, atol=1e-6)
+    assert model.batch_groups(batch).max() == len(PROTEINS) - 1

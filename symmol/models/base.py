@@ -395,7 +395,8 @@ class CompiledModel(ABC):
     def predict_members(self, batch: Batch, batch_size: int | None = None) -> np.ndarray:
         """Score a batch with each ensemble member.
 
-        ``batch_size`` rows per compiled call (default :attr:`predict_batch_size`).
+        ``batch_size`` rows per compiled call (default :attr:`predict_batch_size`), in the order of
+        :meth:`predict_batch`.
 
         Returns
         -------
@@ -406,12 +407,23 @@ class CompiledModel(ABC):
             self._member_fns = [self._compile(member) for member in self.members]
         out = np.empty((len(self.members), len(batch), len(self.targets)), dtype=np.float32)
         step = batch_size or self.predict_batch_size
+        rows, order = self._scoring_order(batch, step)
         for start in range(0, len(batch), step):
-            part = batch.slice(start, min(start + step, len(batch)))
+            part = rows.slice(start, min(start + step, len(batch)))
             arrays = self.batch_arrays(part)
             for m, fn in enumerate(self._member_fns):
                 out[m, start:start + len(part)] = fn(*arrays)
+        if order is not None:
+            out[:, order] = out.copy()
         return self._unscale(out)
+
+    def _scoring_order(self, batch: Batch, step: int) -> tuple[Batch, np.ndarray | None]:
+        """``batch`` with the rows of each entity group together (and the order), when it takes several calls."""
+        groups = self.batch_groups(batch) if len(batch) > step else None
+        if groups is None:
+            return batch, None
+        order = np.argsort(groups, kind="stable")
+        return batch.take(order), order
 
     @property
     def uncertainty_methods(self) -> tuple[str, ...]:
@@ -533,7 +545,9 @@ class CompiledModel(ABC):
     def predict_batch(self, batch: Batch, batch_size: int | None = None) -> np.ndarray:
         """Score a batch; rows of invalid inputs get scores too: mask them.
 
-        ``batch_size`` rows per compiled call (default :attr:`predict_batch_size`).
+        ``batch_size`` rows per compiled call (default :attr:`predict_batch_size`). A model with
+        entity groups (:meth:`batch_groups`: a pair model's proteins) scores the rows group by group,
+        so that each call encodes a few distinct entities, and returns them in input order.
 
         Returns
         -------
@@ -545,7 +559,10 @@ class CompiledModel(ABC):
             self._predict_fn = self._compile(self.members)
         out = np.empty((len(batch), len(self.targets)), dtype=np.float32)
         step = batch_size or self.predict_batch_size
+        rows, order = self._scoring_order(batch, step)
         for start in range(0, len(batch), step):
             stop = min(start + step, len(batch))
-            out[start:stop] = self._predict_fn(*self.batch_arrays(batch.slice(start, stop)))
+            out[start:stop] = self._predict_fn(*self.batch_arrays(rows.slice(start, stop)))
+        if order is not None:
+            out[order] = out.copy()
         return self._unscale(out)
