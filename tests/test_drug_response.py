@@ -121,6 +121,20 @@ def test_cli_trains_on_gdsc_and_predicts_from_the_stored_profiles(gdsc, tmp_path
     assert written["row"].tolist() == list(range(6))
     assert written.loc[2, "status"] == "invalid" and "id '1' is not in the profile table" in written.loc[2, "error"]
     assert (written.drop(index=2)["status"] == "ok").all()
+    # every drug of the sample on one cell line, which the library file does not name
+    library = tmp_path / "drugs.smi"
+    library.write_text("\n".join(table["drug_smiles"].unique()) + "\n")
+    line = str(table["cosmic_id"].iloc[0])
+    ranked = tmp_path / "ranked.csv"
+    assert main(["screen", str(out), str(library), "--cell-line", line, "--out", str(ranked), "--n-jobs", "1",
+                 "--no-progress"]) == 0
+    scores = pd.read_csv(ranked)["ln_ic50"].to_numpy()
+    same = table[table["cosmic_id"] == int(line)]
+    on_line = dict(zip(pd.read_csv(ranked)["smiles"], scores, strict=True))
+    np.testing.assert_allclose([on_line[s] for s in same["drug_smiles"].head(2)],
+                               pd.read_csv(predictions)["ln_ic50"].to_numpy()[[0, 1]], rtol=1e-5)
+    assert main(["screen", str(out), str(library), "--protein", "MKV", "--out", str(tmp_path / "x.csv"),
+                 "--n-jobs", "1", "--no-progress"]) == 2
 
 
 def test_drug_response_without_profiles_says_what_it_needs(gdsc, tmp_path, capsys) -> None:

@@ -227,3 +227,45 @@ def test_predictions_scored_protein_by_protein_come_back_in_input_order(pairs, a
     np.testing.assert_allclose(model.predict_members(batch, batch_size=30), model.predict_members(batch),
                                rtol=1e-5, atol=1e-6)
     assert model.batch_groups(batch).max() == len(PROTEINS) - 1
+
+
+def test_screen_ranks_a_library_against_one_protein_from_fasta(pairs, tmp_path) -> None:
+    data = tmp_path / "pairs.csv"
+    pairs.to_csv(data, index=False)
+    out = tmp_path / "model"
+    assert main(["train", str(data), "--architecture", "fp-dti", "--target", "affinity", "--task", "regression",
+                 "--epochs", "3", "--no-progress", "--out", str(out), "--fp-size", "256", "--ligand-units", "16",
+                 "--protein-units", "8", "--hidden", "16"]) == 0
+    molecules = pairs.drop_duplicates("smiles")["smiles"].head(6).tolist()
+    library = tmp_path / "library.smi"
+    library.write_text("\n".join(molecules + ["not-a-smiles"]) + "\n")
+    sequence = PROTEINS["insulin_b"][0]
+    fasta = tmp_path / "insulin.fasta"
+    fasta.write_text(f">sp|P01308|INS_HUMAN insulin B chain\n{sequence[:20]}\n{sequence[20:]}\n>second\nMKV\n")
+    ranked = tmp_path / "ranked.csv"
+    assert main(["screen", str(out), str(library), "--protein", str(fasta), "--out", str(ranked), "--top", "3",
+                 "--n-jobs", "1", "--no-progress"]) == 0
+    written = pd.read_csv(ranked, keep_default_na=False)
+    assert written["status"].tolist() == ["ok"] * 6 + ["invalid"]
+    expected = tmp_path / "expected.csv"
+    pd.DataFrame({"smiles": molecules, "sequence": sequence}).to_csv(expected, index=False)
+    predicted = tmp_path / "predicted.csv"
+    assert main(["predict", str(out), str(expected), "--out", str(predicted), "--no-progress"]) == 0
+    np.testing.assert_allclose(written["affinity"].to_numpy()[:6].astype(float),
+                               pd.read_csv(predicted)["affinity"].to_numpy(), rtol=1e-6)
+    assert len(pd.read_csv(tmp_path / "ranked.top.csv")) == 3
+
+
+def test_read_sequence_takes_fasta_plain_files_and_sequences(tmp_path) -> None:
+    from symmol.featurizers.protein import read_sequence
+
+    fasta = tmp_path / "p.fa"
+    fasta.write_text(">one\nMKV LL\nGG\n>two\nAAAA\n")
+    plain = tmp_path / "p.txt"
+    plain.write_text("MKVL\nLGG\n")
+    assert read_sequence(fasta) == "MKVLLGG" and read_sequence(str(plain)) == "MKVLLGG"
+    assert read_sequence(" MKV LLGG ") == "MKVLLGG"
+    empty = tmp_path / "e.fa"
+    empty.write_text(">nothing\n")
+    with pytest.raises(ValueError, match="no protein sequence in the file"):
+        read_sequence(empty)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import os
 
+from symmol.featurizers.protein import read_sequence
 from symmol.screen import screen_library
 from symmol.screen.scoring import ALL_CALIBRATION_METHODS, UncertaintyRequest
 
-__all__ = ["add_arguments", "run"]
+__all__ = ["add_arguments", "fixed_inputs", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser, with_top: bool = True, default_jobs: int | None = None) -> None:
@@ -58,8 +59,25 @@ def add_arguments(parser: argparse.ArgumentParser, with_top: bool = True, defaul
                                   "isotonic calibrate the probabilities (classification)")
     uncertainty.add_argument("--coverage", type=float, default=0.9,
                              help="nominal coverage of the intervals and label sets [default 0.9]")
+    pairs = parser.add_argument_group("pair models: one partner for every molecule of the library")
+    pairs.add_argument("--protein", default=None, metavar="SEQUENCE_OR_FASTA",
+                       help="rank the library against this protein (an amino-acid sequence, or a FASTA file: its "
+                            "first record) with a drug-target model; the library then needs only the molecules")
+    pairs.add_argument("--cell-line", default=None, metavar="ID",
+                       help="rank the library on this cell line (an id of the model's profile table) with a "
+                            "drug-response model")
     parser.add_argument("--backend", choices=("numba", "c"), default="numba")
     parser.add_argument("--no-progress", action="store_true")
+
+
+def fixed_inputs(args: argparse.Namespace) -> dict[str, str]:
+    """``--protein`` and ``--cell-line`` as model input name → value."""
+    fixed = {}
+    if args.protein is not None:
+        fixed["protein"] = read_sequence(args.protein)
+    if args.cell_line is not None:
+        fixed["cell_line"] = str(args.cell_line).strip()
+    return fixed
 
 
 def run(args: argparse.Namespace) -> int:
@@ -70,6 +88,7 @@ def run(args: argparse.Namespace) -> int:
         resume=args.resume, filters=args.filter, applicability_domain=args.ad, backend=args.backend,
         progress=not args.no_progress,
         uncertainty=UncertaintyRequest(args.uncertainty, args.calibration, args.coverage, args.mc_samples),
+        fixed_inputs=fixed_inputs(args),
     )
     resumed = f", {summary.resumed_chunks} chunks resumed" if summary.resumed_chunks else ""
     filtered = f", {summary.filtered} filtered" if args.filter else ""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
@@ -14,7 +15,7 @@ from symmol.data.sequences import TokenBatch
 from symmol.featurizers.base import Boolean, Featurizer, Integer
 from symmol.featurizers.registry import register_featurizer
 
-__all__ = ["PROTEIN_ALPHABET", "STANDARD_AMINO_ACIDS", "ProteinComposition", "ProteinSequence"]
+__all__ = ["PROTEIN_ALPHABET", "STANDARD_AMINO_ACIDS", "ProteinComposition", "ProteinSequence", "read_sequence"]
 
 #: One-letter amino-acid codes of DeepDTA's ``CHARPROTSET`` (the 20 standard letters, B/Z/X for
 #: ambiguous residues, O pyrrolysine, U selenocysteine): ids 1–25 in this order.
@@ -26,6 +27,40 @@ STANDARD_AMINO_ACIDS = "ACDEFGHIKLMNPQRSTVWY"
 #: Token id (``_CODES``) → column of :data:`STANDARD_AMINO_ACIDS`, or -1 for B, Z, X, O, U and padding.
 _STANDARD = np.full(len(PROTEIN_ALPHABET) + 1, -1, dtype=np.int64)
 _STANDARD[[PROTEIN_ALPHABET.index(a) + 1 for a in STANDARD_AMINO_ACIDS]] = np.arange(len(STANDARD_AMINO_ACIDS))
+
+
+def read_sequence(value: str | Path) -> str:
+    """Return one protein sequence from a FASTA file, a plain sequence file, or the sequence itself.
+
+    ``value`` naming an existing file: its first FASTA record (the lines after the first ``>``
+    header up to the next), or, without a header, all its lines joined; whitespace is dropped.
+    Anything else is the sequence. The letters are checked when a featurizer reads them.
+
+    Raises
+    ------
+    ValueError
+        If the file holds no sequence, or ``value`` is empty.
+    """
+    path = Path(value)
+    text = str(value)
+    try:
+        is_file = path.is_file()
+    except OSError:  # a long sequence is no valid path
+        is_file = False
+    if is_file:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+        headers = [i for i, line in enumerate(lines) if line.startswith(">")]
+        if headers:
+            end = headers[1] if len(headers) > 1 else len(lines)
+            lines = lines[headers[0] + 1:end]
+        sequence = "".join("".join(line.split()) for line in lines if not line.startswith(";"))
+        if not sequence:
+            raise ValueError(f"{path}: no protein sequence in the file")
+        return sequence
+    sequence = "".join(text.split())
+    if not sequence:
+        raise ValueError("empty protein sequence")
+    return sequence
 
 
 def _residue_ids(text: object) -> tuple[np.ndarray, str]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from symmol.chem.io import DEFAULT_CHUNK_SIZE, iter_molecules
+from symmol.models.base import CompiledModel
 from symmol.provenance import atomic_write_bytes
 from symmol.screen.executors import check_scheduler, make_executor
 from symmol.screen.scoring import UncertaintyRequest
@@ -104,7 +105,8 @@ def screen_library(models: Any, library: str | Path, output: str | Path, top_k: 
                    chunk_size: int = DEFAULT_CHUNK_SIZE, n_jobs: int = 1, scheduler: str = "local",
                    resume: bool = False, filters: Iterable[str] = (), applicability_domain: bool = False,
                    backend: str = "numba", progress: bool = True,
-                   uncertainty: UncertaintyRequest | None = None) -> ScreenSummary:
+                   uncertainty: UncertaintyRequest | None = None,
+                   fixed_inputs: Mapping[str, str] | None = None) -> ScreenSummary:
     """Score every row of ``library`` and write one output row per input row, in input order.
 
     Parameters
@@ -138,6 +140,10 @@ def screen_library(models: Any, library: str | Path, output: str | Path, top_k: 
         Filter rule names or SMARTS (:mod:`symmol.screen.filters`).
     applicability_domain
         Add ``ad``: max Tanimoto to the first model's training set.
+    fixed_inputs
+        Model input name → one value for every row, e.g. ``{"protein": sequence}`` to rank a
+        library against one target with a drug–target model, or ``{"cell_line": "906826"}`` with a
+        drug-response model; the library then needs only the molecules.
     uncertainty
         The spread estimator, stored calibration and coverage of the uncertainty columns
         (``<target>_std``, ``_lower``, ``_upper``, ``_set``); default: each model's own spread, uncalibrated.
@@ -163,12 +169,18 @@ def screen_library(models: Any, library: str | Path, output: str | Path, top_k: 
     check_scheduler(scheduler)
     bundle = ModelBundle.from_directories(_named(models), tuple(filters), applicability_domain, backend, uncertainty)
     scorer = scorer_for(bundle)  # loads and validates every model before any work starts
+    fixed = fixed_columns(scorer.models, fixed_inputs or {})
     key = {"library": str(library.resolve()), "models": bundle.digest, "chunk_size": chunk_size, "format": fmt,
            "smiles_column": smiles_column, "id_column": id_column, "top_k": top_k, "backend": backend}
+    if fixed:
+        key["fixed_inputs"] = fixed
     output.parent.mkdir(parents=True, exist_ok=True)
     state = RunState(work_dir(output), key, top_k, resume)
     resumed = len(state.chunks)
-    chunks = iter_molecules(library, smiles_column, id_column, chunk_size, columns=scorer.input_columns)
+    read = [c for c in scorer.input_columns if c not in fixed]
+    chunks: Iterable[pd.DataFrame] = iter_molecules(library, smiles_column, id_column, chunk_size, columns=read)
+    if fixed:
+        chunks = (chunk.assign(**fixed) for chunk in chunks)
     n_chunks = _run(chunks, make_executor(bundle, n_jobs, scheduler), state, scorer.rank_column, fmt, top_k,
                     count_records(library) if progress else None, progress)
     state.assemble(output, fmt, n_chunks)
@@ -180,6 +192,24 @@ def screen_library(models: Any, library: str | Path, output: str | Path, top_k: 
         atomic_write_bytes(top_output, encode(best, "csv", header=True))
     return ScreenSummary(rows, valid, rows - valid, filtered, time.perf_counter() - start, output, top_output,
                          resumed)
+
+
+def fixed_columns(models: Sequence[tuple[str, CompiledModel]], fixed_inputs: Mapping[str, str]) -> dict[str, str]:
+    """Map input names with one value for every row to the library columns the models read them from.
+
+    Raises
+    ------
+    ValueError
+        If no model has an input of a given name (naming the inputs they have).
+    """
+    columns: dict[str, str] = {}
+    for name, value in fixed_inputs.items():
+        found = {i.column for _, model in models for i in model.inputs if i.name == name}
+        if not found:
+            have = sorted({i.name for _, model in models for i in model.inputs})
+            raise ValueError(f"no model reads a {name!r} input (the models' inputs: {', '.join(have)})")
+        columns.update(dict.fromkeys(found, value))
+    return columns
 
 
 def _run(chunks: Iterable[pd.DataFrame], executor: Any, state: RunState, rank_column: str, fmt: str, top_k: int,

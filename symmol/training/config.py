@@ -135,23 +135,27 @@ class TrainConfig:
             if not self.encoder_lr > 0:
                 raise ValueError(f"encoder_lr must be > 0, got {self.encoder_lr}")
         object.__setattr__(self, "bagging", bool(self.bagging))
-        if self.batch_order not in BATCH_ORDERS:
-            raise ValueError(f"batch_order must be one of {list(BATCH_ORDERS)}, got {self.batch_order!r}")
+        self._check_choices()
         if not self.learning_rate > 0:
             raise ValueError(f"learning rate must be > 0, got {self.learning_rate}")
         if not self.weight_decay >= 0:
             raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay}")
-        get_optimizer(self.optimizer)
-        if self.lr_schedule not in LR_SCHEDULES:
-            raise ValueError(f"unknown lr_schedule {self.lr_schedule!r}; choose from {sorted(LR_SCHEDULES)}")
         if self.max_grad_norm is not None and not self.max_grad_norm > 0:
             raise ValueError(f"max_grad_norm must be > 0, got {self.max_grad_norm}")
-        if self.averaging not in AVERAGING:
-            raise ValueError(f"unknown averaging {self.averaging!r}; choose from {list(AVERAGING)}")
         if not 0 < self.ema_decay < 1:
             raise ValueError(f"ema_decay must be in (0, 1), got {self.ema_decay}")
         if not 0 <= self.swa_start < 1:
             raise ValueError(f"swa_start must be in [0, 1), got {self.swa_start}")
+
+    def _check_choices(self) -> None:
+        """Raise ``ValueError`` for a setting outside its closed set (optimizer, schedule, averaging, order)."""
+        get_optimizer(self.optimizer)
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"unknown lr_schedule {self.lr_schedule!r}; choose from {sorted(LR_SCHEDULES)}")
+        if self.averaging not in AVERAGING:
+            raise ValueError(f"unknown averaging {self.averaging!r}; choose from {list(AVERAGING)}")
+        if self.batch_order not in BATCH_ORDERS:
+            raise ValueError(f"batch_order must be one of {list(BATCH_ORDERS)}, got {self.batch_order!r}")
 
     def to_dict(self) -> dict[str, Any]:
         """Return the settings as a JSON-ready dict (stored in ``model.json`` under ``"training"``)."""

@@ -102,15 +102,15 @@ class _Loop:
         if config.batch_order == "grouped":
             self.groups = model.batch_groups(train)
             if self.groups is None:
-                raise ValueError(f"batch_order 'grouped': a {architecture_of(model).name} model has no entity to group its rows by "
-                                 "(pair models group by their protein or cell line)")
+                raise ValueError(f"batch_order 'grouped': a {architecture_of(model).name} model has no entity to "
+                                 "group its rows by (pair models group by their protein or cell line)")
         self.global_step = self.n_averaged = 0
         self.best_score, self.waited = -math.inf, 0
         #: Parameter values of the best validation epoch so far (None before the first improvement).
         self.best_values: dict[str, np.ndarray] | None = None
 
     def order(self) -> np.ndarray:
-        """This epoch's row order (:func:`epoch_order`)."""
+        """Return this epoch's row order (:func:`epoch_order`)."""
         return epoch_order(self.rng, len(self.train), self.groups)
 
     def epoch(self, epoch: int) -> float:
