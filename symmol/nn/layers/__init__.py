@@ -19,6 +19,7 @@ As in ``lasagne.layers``, the layers are grouped in submodules and all re-export
 :mod:`~.embedding`          :class:`EmbeddingLayer`
 :mod:`~.norm`               :class:`BatchNormLayer`, :class:`LayerNormLayer`, :class:`StandardizeLayer`
 :mod:`~.recurrent`          :class:`GRULayer`
+:mod:`~.attention`          :class:`MultiHeadAttentionLayer`
 :mod:`~.graph`              :class:`MessagePassingLayer`, :class:`DirectedMessagePassingLayer`,
                             :class:`GraphReadoutLayer`, :data:`N_BOND_TYPES`
 ==========================  =========================================================================
@@ -37,6 +38,7 @@ Example
 >>> params = get_all_params(out, trainable=True)
 """
 
+from symmol.nn.layers.attention import MultiHeadAttentionLayer
 from symmol.nn.layers.base import FLOATX, Layer, MergeLayer
 from symmol.nn.layers.conv import Conv1DLayer, GlobalPoolLayer
 from symmol.nn.layers.dense import DenseLayer, NonlinearityLayer
@@ -78,6 +80,7 @@ __all__ = [
     "GraphReadoutLayer",
     "InputLayer",
     "Layer",
+    "MultiHeadAttentionLayer",
     "LayerNormLayer",
     "StandardizeLayer",
     "MergeLayer",
