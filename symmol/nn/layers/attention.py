@@ -61,10 +61,15 @@ class MultiHeadAttentionLayer(MergeLayer):
         self.units, self.heads = int(units), int(heads)
         if self.heads < 1 or self.units < 1 or self.units % self.heads:
             raise ValueError(f"units ({units}) must be a positive multiple of heads ({heads})")
-        widths = {"q": output_units(queries), "k": output_units(keys), "v": output_units(keys), "o": self.units}
-        for part, width in widths.items():
-            setattr(self, f"W_{part}", self.add_param(W, (width, self.units), f"W_{part}", rng, regularizable=True))
-            setattr(self, f"b_{part}", self.add_param(b, (self.units,), f"b_{part}", rng))
+        d_q, d_k, u = output_units(queries), output_units(keys), self.units
+        self.W_q = self.add_param(W, (d_q, u), "W_q", rng, regularizable=True)
+        self.b_q = self.add_param(b, (u,), "b_q", rng)
+        self.W_k = self.add_param(W, (d_k, u), "W_k", rng, regularizable=True)
+        self.b_k = self.add_param(b, (u,), "b_k", rng)
+        self.W_v = self.add_param(W, (d_k, u), "W_v", rng, regularizable=True)
+        self.b_v = self.add_param(b, (u,), "b_v", rng)
+        self.W_o = self.add_param(W, (u, u), "W_o", rng, regularizable=True)
+        self.b_o = self.add_param(b, (u,), "b_o", rng)
 
     def _split(self, x: TensorVariable) -> TensorVariable:
         """``(n, L, units)`` → ``(n, heads, L, units / heads)``."""
@@ -77,10 +82,10 @@ class MultiHeadAttentionLayer(MergeLayer):
         k = self._split(pt.dot(x_k, self.W_k) + self.b_k)
         v = self._split(pt.dot(x_k, self.W_v) + self.b_v)
         scale = np.asarray(1.0 / np.sqrt(self.units // self.heads), dtype=x_q.dtype)
-        scores = pt.matmul(q, k.dimshuffle(0, 1, 3, 2)) * scale  # (n, heads, Lq, Lk)
+        scores = (q @ k.dimshuffle(0, 1, 3, 2)) * scale  # (n, heads, Lq, Lk)
         if len(incoming) > 2:
             padding = 1 - pt.cast(incoming[2], scores.dtype).dimshuffle(0, "x", "x", 1)
             scores = scores - padding * np.asarray(1e9, dtype=scores.dtype)
-        attended = pt.matmul(softmax(scores, axis=-1), v)  # (n, heads, Lq, units / heads)
+        attended = softmax(scores, axis=-1) @ v  # (n, heads, Lq, units / heads)
         joined = attended.dimshuffle(0, 2, 1, 3).reshape((x_q.shape[0], x_q.shape[1], self.units))
         return pt.dot(joined, self.W_o) + self.b_o
