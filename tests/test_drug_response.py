@@ -145,3 +145,32 @@ def test_drug_response_without_profiles_says_what_it_needs(gdsc, tmp_path, capsy
                  "regression", "--out", str(tmp_path / "m"), "--no-progress"])
     assert code != 0
     assert "--cell-features FILE" in capsys.readouterr().err
+
+
+def test_pairs_read_their_ligands_from_a_lookup_table(gdsc, tmp_path) -> None:
+    pairs, features = gdsc
+    ligands = pairs.drop_duplicates("drug_id")[["drug_id", "drug_name", "smiles"]]
+    ligands.to_csv(tmp_path / "drugs.csv", index=False)
+    ids_only = pairs.drop(columns=["smiles", "drug_name"])
+    ids_only.loc[5, "drug_id"] = 99999  # a drug the lookup table lacks: kept, flagged
+    ids_only.to_csv(tmp_path / "pairs.csv", index=False)
+    out = tmp_path / "model"
+    assert main(["train", str(tmp_path / "pairs.csv"), "--ligands", str(tmp_path / "drugs.csv"), "--ligand-id-column",
+                 "drug_id", "--architecture", "drug-response", "--cell-features", str(features), "--target",
+                 "ln_ic50", "--task", "regression", "--epochs", "2", "--no-progress", "--out", str(out),
+                 "--fp-size", "256", "--ligand-units", "16", "--cell-units", "8", "--hidden", "16"]) == 0
+    predictions = tmp_path / "predictions.csv"
+    assert main(["predict", str(out), str(tmp_path / "pairs.csv"), "--ligands", str(tmp_path / "drugs.csv"),
+                 "--ligand-id-column", "drug_id", "--out", str(predictions), "--no-progress"]) == 0
+    written = pd.read_csv(predictions, keep_default_na=False)
+    assert len(written) == len(pairs) and written["smiles"].iloc[0] == pairs["smiles"].iloc[0]
+    assert written.loc[5, "status"] == "invalid" and written.loc[5, "error"] == "drug_id '99999' is not in drugs.csv"
+    assert (written.drop(index=5)["status"] == "ok").all()
+
+
+def test_a_lookup_table_with_a_repeated_id_is_refused(tmp_path, capsys) -> None:
+    (tmp_path / "drugs.csv").write_text("drug_id,smiles\n1,CCO\n2,CCN\n1,CCC\n")
+    (tmp_path / "pairs.csv").write_text("drug_id,cosmic_id,y\n1,5,0.1\n")
+    assert main(["train", str(tmp_path / "pairs.csv"), "--ligands", str(tmp_path / "drugs.csv"), "--ligand-id-column",
+                 "drug_id", "--target", "y", "--task", "regression", "--out", str(tmp_path / "m")]) == 2
+    assert "drugs.csv: row 3: id '1' repeats an earlier row" in capsys.readouterr().err

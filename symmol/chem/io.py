@@ -14,6 +14,8 @@ import gzip
 import io
 import zlib
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import pandas as pd
@@ -34,6 +36,69 @@ NA_TOKENS = ("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan
 
 class InputFormatError(ValueError):
     """The molecule file cannot be read as the format its name announces."""
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """A table joined onto every row of a CSV file by an id column, e.g. the ligands of a pairs file.
+
+    Pair data sets ship entities apart from the pairs (DAVIS: ``davis_ligands.csv`` keyed by
+    ``drug_index``; GDSC: ``gdsc_drugs.csv`` keyed by ``drug_id``); ``symmol train PAIRS.csv
+    --ligands LIGANDS.csv --ligand-id-column drug_index`` reads each pair with its ligand's
+    columns. A row whose id the table lacks keeps its place, with a ``read_error`` naming the id.
+
+    Attributes
+    ----------
+    path
+        The table (``.csv`` or ``.csv.gz``), one row per id.
+    key
+        The id column, in the table and in the file it is joined onto; compared as text.
+    """
+
+    path: Path
+    key: str
+
+    @cached_property
+    def table(self) -> pd.DataFrame:
+        """The table, its id column as text.
+
+        Raises
+        ------
+        InputFormatError
+            If it cannot be read, lacks the id column, or repeats an id (naming the file and row).
+        """
+        try:
+            header = list(pd.read_csv(self.path, nrows=0).columns)
+            table = pd.read_csv(self.path, dtype={self.key: str}, keep_default_na=False,
+                                na_values={c: list(NA_TOKENS) for c in header if c != self.key})
+        except (OSError, ValueError, EOFError) as exc:
+            raise InputFormatError(f"{self.path}: cannot read the lookup table ({exc})") from None
+        if self.key not in table.columns:
+            raise InputFormatError(f"{self.path}: no id column {self.key!r}; columns are "
+                                   f"{', '.join(map(repr, table.columns))}")
+        table[self.key] = table[self.key].str.strip()
+        repeated = table[self.key].duplicated()
+        if repeated.any():
+            row = int(repeated.to_numpy().argmax())
+            raise InputFormatError(f"{self.path}: row {row + 1}: id {table[self.key].iloc[row]!r} repeats an "
+                                   f"earlier row; a lookup table has one row per id")
+        return table
+
+    def join(self, chunk: pd.DataFrame) -> pd.DataFrame:
+        """Return ``chunk`` (holding :attr:`key`) with the table's other columns, rows in order.
+
+        Adds or extends ``read_error`` for ids the table lacks.
+        """
+        ids = chunk[self.key].fillna("").astype(str).str.strip()
+        extra = self.table.set_index(self.key)
+        joined = chunk.assign(**{c: ids.map(extra[c]).to_numpy() for c in extra.columns if c not in chunk.columns})
+        missing = ~ids.isin(extra.index).to_numpy()
+        if missing.any():
+            reasons = [f"{self.key} {value!r} is not in {self.path.name}" if miss else ""
+                       for value, miss in zip(ids, missing, strict=True)]
+            earlier = joined["read_error"] if "read_error" in joined else [""] * len(joined)
+            joined["read_error"] = [old or new for old, new in zip(earlier, reasons, strict=True)]
+        return joined
 
 
 def input_format(path: str | Path) -> str:
@@ -88,12 +153,33 @@ def _resolve_column(columns: list[str], wanted: str | None, candidates: tuple[st
     return None
 
 
+def _headed_columns(path: str | Path, columns: list[str], smiles_column: str | None, id_column: str | None,
+                    keep_columns: bool | Sequence[str], lookups: Sequence[Lookup]) -> tuple[str, str | None]:
+    """Return the SMILES and id columns of a CSV file with a header (lookups' columns included); check the rest."""
+    for lookup in lookups:
+        if lookup.key not in columns:
+            raise InputFormatError(f"{path}: no id column {lookup.key!r} to join {lookup.path.name} on; columns "
+                                   f"are {', '.join(map(repr, columns))}")
+    joined = list(dict.fromkeys([*columns, *(c for lookup in lookups for c in lookup.table.columns)]))
+    smiles_col = _resolve_column(joined, smiles_column, SMILES_COLUMN_CANDIDATES, "SMILES", path)
+    if smiles_col is None:
+        raise InputFormatError(f"{path}: cannot find a SMILES column among {', '.join(map(repr, joined))}; "
+                               "name it with --smiles-column")
+    id_col = _resolve_column(joined, id_column, ID_COLUMN_CANDIDATES, "id", path)
+    if not isinstance(keep_columns, bool):
+        for name in keep_columns:
+            _resolve_column(joined, name, (), "input", path)
+    return smiles_col, id_col
+
+
 def iter_csv(path: str | Path, smiles_column: str | None = None, id_column: str | None = None,
-             chunk_size: int = DEFAULT_CHUNK_SIZE, keep_columns: bool | Sequence[str] = False
-             ) -> Iterator[pd.DataFrame]:
+             chunk_size: int = DEFAULT_CHUNK_SIZE, keep_columns: bool | Sequence[str] = False,
+             lookups: Sequence[Lookup] = ()) -> Iterator[pd.DataFrame]:
     """Yield chunks of a CSV file as ``row``, ``smiles`` [, ``id``] and the other columns asked for.
 
     The other columns: all if ``keep_columns`` is ``True``, those named if it is a list of names.
+    ``lookups`` join their tables' columns onto each row first (:class:`Lookup`); the SMILES may
+    come from one of them.
 
     A file without a header whose first field parses as SMILES (for example the MOSES
     ``test.csv``) is read as one SMILES per line.
@@ -111,7 +197,8 @@ def iter_csv(path: str | Path, smiles_column: str | None = None, id_column: str 
         return
     columns = list(pd.read_csv(io.StringIO(first + "\n"), nrows=0).columns)
     headerless = (
-        smiles_column is None
+        not lookups
+        and smiles_column is None
         and _resolve_column(columns, None, SMILES_COLUMN_CANDIDATES, "SMILES", path) is None
         and bool(columns)
         and _looks_like_smiles(str(columns[0]))
@@ -128,31 +215,27 @@ def iter_csv(path: str | Path, smiles_column: str | None = None, id_column: str 
             raise InputFormatError(f"{path}: the first data row has {n_fields} fields but the header "
                                    f"{first!r} names {len(columns)}; name every column in the header (row "
                                    "names from R's write.table need one too) and drop trailing delimiters")
-        smiles_col = _resolve_column(columns, smiles_column, SMILES_COLUMN_CANDIDATES, "SMILES", path)
-        if smiles_col is None:
-            raise InputFormatError(
-                f"{path}: cannot find a SMILES column among {', '.join(map(repr, columns))}; "
-                "name it with --smiles-column"
-            )
-        id_col = _resolve_column(columns, id_column, ID_COLUMN_CANDIDATES, "id", path)
-        if not isinstance(keep_columns, bool):
-            for name in keep_columns:
-                _resolve_column(columns, name, (), "input", path)
-        text_columns = {smiles_col: str} | ({id_col: str} if id_col is not None else {})
+        smiles_col, id_col = _headed_columns(path, columns, smiles_column, id_column, keep_columns, lookups)
+        text_columns = {c: str for c in (smiles_col, id_col, *(lookup.key for lookup in lookups))
+                        if c is not None and c in columns}
         na_values = {name: list(NA_TOKENS) for name in columns if name not in text_columns}
         reader = pd.read_csv(path, dtype=text_columns, chunksize=chunk_size, skiprows=leading_blank,
                              index_col=False, keep_default_na=False, na_values=na_values,
                              skip_blank_lines=False)
     start = 0
     for chunk in reader:
+        for lookup in lookups:
+            chunk = lookup.join(chunk)
         out = pd.DataFrame({"row": pd.RangeIndex(start, start + len(chunk))})
         if id_col is not None:
             out["id"] = chunk[id_col].fillna("").astype(str).to_numpy()
         out["smiles"] = chunk[smiles_col].fillna("").astype(str).str.strip().to_numpy()
+        if "read_error" in chunk.columns:
+            out["read_error"] = chunk["read_error"].to_numpy()
         if keep_columns is not False and not headerless:
             kept = chunk.columns if keep_columns is True else keep_columns
             for name in kept:
-                if name not in (smiles_col, id_col, "row", "smiles", "id"):
+                if name not in (smiles_col, id_col, "row", "smiles", "id", "read_error"):
                     out[name] = chunk[name].to_numpy()
         start += len(chunk)
         yield out
@@ -234,8 +317,8 @@ def _sdf_frame(rows: list[tuple[str, str, str]], start: int) -> pd.DataFrame:
 
 
 def iter_molecules(path: str | Path, smiles_column: str | None = None, id_column: str | None = None,
-                   chunk_size: int = DEFAULT_CHUNK_SIZE, keep_columns: bool = False, columns: Sequence[str] = ()
-                   ) -> Iterator[pd.DataFrame]:
+                   chunk_size: int = DEFAULT_CHUNK_SIZE, keep_columns: bool = False, columns: Sequence[str] = (),
+                   lookups: Sequence[Lookup] = ()) -> Iterator[pd.DataFrame]:
     """Yield a molecule file in chunks of at most ``chunk_size`` rows, in input order.
 
     Parameters
@@ -253,6 +336,9 @@ def iter_molecules(path: str | Path, smiles_column: str | None = None, id_column
     columns
         CSV columns to return besides ``row``, ``id`` and ``smiles`` (the inputs a model reads
         beyond the molecule, e.g. a protein sequence); a missing one is an error.
+    lookups
+        Tables joined onto each row of a CSV file by an id column (:class:`Lookup`): the SMILES
+        and the other columns may come from them; an unknown id gives the row a ``read_error``.
 
     Yields
     ------
@@ -272,11 +358,12 @@ def iter_molecules(path: str | Path, smiles_column: str | None = None, id_column
     """
     fmt = input_format(path)
     wanted = [c for c in columns if c not in ("row", "id", "smiles")]
-    if wanted and fmt != "csv":
-        raise InputFormatError(f"{path}: a .{fmt} file holds SMILES and names only, but column(s) {wanted} are "
-                               "needed; give a CSV file with them")
+    if (wanted or lookups) and fmt != "csv":
+        needed = f"column(s) {wanted} are" if wanted else "a lookup table's id column is"
+        raise InputFormatError(f"{path}: a .{fmt} file holds SMILES and names only, but {needed} needed; give a "
+                               "CSV file with them")
     if fmt == "csv":
-        chunks = iter_csv(path, smiles_column, id_column, chunk_size, True if keep_columns else wanted)
+        chunks = iter_csv(path, smiles_column, id_column, chunk_size, True if keep_columns else wanted, lookups)
     elif fmt == "smi":
         chunks = iter_smi(path, chunk_size)
     else:
@@ -308,7 +395,7 @@ def row_errors(chunk: pd.DataFrame, parse_errors: list[str]) -> list[str]:
     return [read or parsed for read, parsed in zip(chunk["read_error"], parse_errors, strict=True)]
 
 def read_molecules(path: str | Path, smiles_column: str | None = None, id_column: str | None = None,
-                   keep_columns: bool = True) -> pd.DataFrame:
+                   keep_columns: bool = True, lookups: Sequence[Lookup] = ()) -> pd.DataFrame:
     """Read a whole molecule file into one DataFrame (see :func:`iter_molecules`)."""
-    return pd.concat(list(iter_molecules(path, smiles_column, id_column, keep_columns=keep_columns)),
+    return pd.concat(list(iter_molecules(path, smiles_column, id_column, keep_columns=keep_columns, lookups=lookups)),
                      ignore_index=True)  # every reader yields at least one (possibly empty) chunk

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from symmol.chem.io import read_molecules
+from symmol.cli.options import add_input_arguments, lookups
 from symmol.evaluation.splits import read_splits_file
 from symmol.evaluation.targets import target_matrix
 from symmol.models.store import load_model, save_calibration
@@ -24,8 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare ``symmol calibrate``'s arguments."""
     parser.add_argument("model", metavar="MODEL_DIR", help="model directory written by `symmol train`")
     parser.add_argument("data", help="labelled rows: .csv or .csv.gz")
-    parser.add_argument("--smiles-column", "--ligand-column", dest="smiles_column", default=None,
-                        help="column with SMILES (of the ligands, for pair models; default: auto-detect)")
+    add_input_arguments(parser)
     parser.add_argument("--target", action="append", default=None, dest="targets", metavar="COL",
                         help="label column of each of the model's targets, in the model's order "
                              "(default: columns named like the targets)")
@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     if len(targets) != len(model.targets):
         raise ValueError(f"--target given {len(targets)} times; the model has {len(model.targets)} targets "
                          f"({', '.join(model.targets)})")
-    table = read_molecules(args.data, smiles_column=args.smiles_column)
+    table = read_molecules(args.data, smiles_column=args.smiles_column, lookups=lookups(args))
     y = target_matrix(table, targets, model.task, source=str(args.data))
     rows = np.arange(len(table))
     if args.splits_file:

@@ -3,11 +3,46 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
+from symmol.chem.io import Lookup
 from symmol.models.registry import ModelKind, Option, model_kinds
 
-__all__ = ["add_model_options", "chosen_options"]
+__all__ = ["add_input_arguments", "add_model_options", "chosen_options", "lookups"]
+
+
+def add_input_arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare where a table's inputs come from: ``--smiles-column`` and the lookup tables of pair files."""
+    parser.add_argument("--smiles-column", "--ligand-column", dest="smiles_column", default=None,
+                        help="column with SMILES (of the ligands, for pair models; default: auto-detect)")
+    tables = parser.add_argument_group("lookup tables: entities kept apart from the pairs, joined by id")
+    tables.add_argument("--ligands", default=None, metavar="FILE",
+                        help="CSV of the ligands (their SMILES column among its columns), one row per id")
+    tables.add_argument("--ligand-id-column", default=None, metavar="COL",
+                        help="id column of --ligands, also in the data file (e.g. drug_index)")
+    tables.add_argument("--proteins", default=None, metavar="FILE",
+                        help="CSV of the proteins (their sequence column among its columns), one row per id")
+    tables.add_argument("--protein-id-column", default=None, metavar="COL",
+                        help="id column of --proteins, also in the data file (e.g. target_index)")
+
+
+def lookups(args: argparse.Namespace) -> list[Lookup]:
+    """Return the :class:`~symmol.chem.io.Lookup` tables of ``--ligands`` and ``--proteins``.
+
+    Raises
+    ------
+    ValueError
+        If a table is given without its id column, or an id column without its table.
+    """
+    found = []
+    for what in ("ligand", "protein"):
+        path, key = getattr(args, f"{what}s", None), getattr(args, f"{what}_id_column", None)
+        if (path is None) != (key is None):
+            raise ValueError(f"--{what}s and --{what}-id-column go together")
+        if path is not None and key is not None:
+            found.append(Lookup(Path(path), str(key)))
+    return found
 
 
 def _merged(kinds: list[ModelKind]) -> dict[str, tuple[Option, list[tuple[str, Any]]]]:

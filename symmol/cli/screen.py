@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 
+from symmol.cli.options import add_input_arguments, lookups
 from symmol.featurizers.protein import read_sequence
 from symmol.screen import screen_library
 from symmol.screen.scoring import ALL_CALIBRATION_METHODS, UncertaintyRequest
@@ -26,8 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser, with_top: bool = True, defaul
                             help="also write the K best valid rows (passing the filters), ranked by the first "
                                  "target (mean:<target> with several models), to <out without .csv/.csv.gz/"
                                  ".parquet>.top.csv")
-    parser.add_argument("--smiles-column", "--ligand-column", dest="smiles_column", default=None,
-                        help="column with SMILES (of the ligands, for pair models; default: auto-detect)")
+    add_input_arguments(parser)
     parser.add_argument("--id-column", default=None)
     parser.add_argument("--chunk-size", type=int, default=20_000, help="rows per chunk (memory per worker)")
     n_jobs = default_jobs or os.cpu_count() or 1
@@ -88,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
         resume=args.resume, filters=args.filter, applicability_domain=args.ad, backend=args.backend,
         progress=not args.no_progress,
         uncertainty=UncertaintyRequest(args.uncertainty, args.calibration, args.coverage, args.mc_samples),
-        fixed_inputs=fixed_inputs(args),
+        fixed_inputs=fixed_inputs(args), lookups=lookups(args),
     )
     resumed = f", {summary.resumed_chunks} chunks resumed" if summary.resumed_chunks else ""
     filtered = f", {summary.filtered} filtered" if args.filter else ""

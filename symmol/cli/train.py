@@ -18,7 +18,14 @@ import numpy as np
 import pandas as pd
 
 from symmol.chem.io import read_molecules
-from symmol.cli.options import add_model_options, chosen_options, given_option_names, option_flags
+from symmol.cli.options import (
+    add_input_arguments,
+    add_model_options,
+    chosen_options,
+    given_option_names,
+    lookups,
+    option_flags,
+)
 from symmol.data.batch import Batch, Featurized
 from symmol.estimator import QSARModel
 from symmol.evaluation import plots
@@ -92,8 +99,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the labelled data, its targets and its split (``train``'s and ``tune``'s)."""
     parser.add_argument("data", help="labelled rows: .csv or .csv.gz")
-    parser.add_argument("--smiles-column", "--ligand-column", dest="smiles_column", default=None,
-                        help="column with SMILES (of the ligands, for pair models; default: auto-detect)")
+    add_input_arguments(parser)
     parser.add_argument("--target", action="append", required=True, dest="targets", metavar="COL",
                         help="target column; repeat for multitask models")
     parser.add_argument("--task", choices=("classification", "regression"), required=True)
@@ -192,7 +198,7 @@ def run(args: argparse.Namespace) -> int:
     if args.plots and not plots.available():
         raise RuntimeError("--plots needs matplotlib: pip install 'symmol[plot]'")
     _estimator(args).train_config()  # bad training settings fail before the data is read
-    table = read_molecules(args.data, smiles_column=args.smiles_column)
+    table = read_molecules(args.data, smiles_column=args.smiles_column, lookups=lookups(args))
     if args.architecture is None and not args.init_from:
         args.architecture = resolve_architecture(args, len(table))
         size = "fewer than" if len(table) < SMALL_DATA_ROWS else "at least"

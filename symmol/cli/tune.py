@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from symmol.chem.io import read_molecules
+from symmol.cli.options import lookups
 from symmol.cli.train import add_data_arguments, report_invalid, split_rows
 from symmol.estimator import QSARModel
 from symmol.evaluation.targets import target_matrix
@@ -60,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--n-jobs must be at least 1, got {args.n_jobs}")
     if args.n_trials is not None and args.n_trials < 1:
         raise ValueError(f"--n-trials must be at least 1, got {args.n_trials}")
-    table = read_molecules(args.data, smiles_column=args.smiles_column)
+    table = read_molecules(args.data, smiles_column=args.smiles_column, lookups=lookups(args))
     y = target_matrix(table, args.targets, args.task, source=str(args.data))
     parsed = QSARModel(args.task, progress=False).featurize(table)
     sets = split_rows(args, table, report_invalid(table, parsed))

@@ -82,13 +82,18 @@ def featurize_inputs(inputs: Sequence[ModelInput], table: pd.DataFrame) -> Featu
     """Features of every row of ``table`` for ``inputs``.
 
     One input gives its featurizer's batch; several give a :class:`~symmol.data.batch.MultiInputBatch`.
-    A row is invalid if any input is; its error is the first such input's reason (prefixed
-    ``"<input>: "`` when there are several inputs).
+    A row is invalid if the reader flagged it (a ``read_error`` column, e.g. an id a lookup table
+    lacks) or any input is; its error is the reader's, else the first such input's reason
+    (prefixed ``"<input>: "`` when there are several inputs).
     """
     parts = [(i.name, i.featurizer.featurize_table(table, i.column)) for i in inputs]
-    if len(parts) == 1:
+    read = table["read_error"].fillna("").astype(str).tolist() if "read_error" in table.columns else None
+    if len(parts) == 1 and read is None:
         return parts[0][1]
-    errors = [""] * len(table)
+    if len(parts) == 1:
+        assert read is not None
+        return Featurized(parts[0][1].batch, [r or e for r, e in zip(read, parts[0][1].errors, strict=True)])
+    errors = list(read) if read is not None else [""] * len(table)
     for name, part in parts:
         for row, error in enumerate(part.errors):
             if error and not errors[row]:

@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 from tqdm.auto import tqdm
 
-from symmol.chem.io import DEFAULT_CHUNK_SIZE, iter_molecules
+from symmol.chem.io import DEFAULT_CHUNK_SIZE, Lookup, iter_molecules
 from symmol.models.base import CompiledModel
 from symmol.provenance import atomic_write_bytes
 from symmol.screen.executors import check_scheduler, make_executor
@@ -106,7 +106,7 @@ def screen_library(models: Any, library: str | Path, output: str | Path, top_k: 
                    resume: bool = False, filters: Iterable[str] = (), applicability_domain: bool = False,
                    backend: str = "numba", progress: bool = True,
                    uncertainty: UncertaintyRequest | None = None,
-                   fixed_inputs: Mapping[str, str] | None = None) -> ScreenSummary:
+                   fixed_inputs: Mapping[str, str] | None = None, lookups: Sequence[Lookup] = ()) -> ScreenSummary:
     """Score every row of ``library`` and write one output row per input row, in input order.
 
     Parameters
@@ -144,6 +144,9 @@ def screen_library(models: Any, library: str | Path, output: str | Path, top_k: 
         Model input name → one value for every row, e.g. ``{"protein": sequence}`` to rank a
         library against one target with a drug–target model, or ``{"cell_line": "906826"}`` with a
         drug-response model; the library then needs only the molecules.
+    lookups
+        Tables joined onto each row of a CSV library by an id column (:class:`~symmol.chem.io.Lookup`):
+        the ligands or proteins of a pairs file kept apart from it. Part of the run's identity.
     uncertainty
         The spread estimator, stored calibration and coverage of the uncertainty columns
         (``<target>_std``, ``_lower``, ``_upper``, ``_set``); default: each model's own spread, uncalibrated.
@@ -174,11 +177,14 @@ def screen_library(models: Any, library: str | Path, output: str | Path, top_k: 
            "smiles_column": smiles_column, "id_column": id_column, "top_k": top_k, "backend": backend}
     if fixed:
         key["fixed_inputs"] = fixed
+    if lookups:
+        key["lookups"] = [[str(Path(lookup.path).resolve()), lookup.key] for lookup in lookups]
     output.parent.mkdir(parents=True, exist_ok=True)
     state = RunState(work_dir(output), key, top_k, resume)
     resumed = len(state.chunks)
     read = [c for c in scorer.input_columns if c not in fixed]
-    chunks: Iterable[pd.DataFrame] = iter_molecules(library, smiles_column, id_column, chunk_size, columns=read)
+    chunks: Iterable[pd.DataFrame] = iter_molecules(library, smiles_column, id_column, chunk_size, columns=read,
+                                                    lookups=lookups)
     if fixed:
         chunks = (chunk.assign(**fixed) for chunk in chunks)
     n_chunks = _run(chunks, make_executor(bundle, n_jobs, scheduler), state, scorer.rank_column, fmt, top_k,
