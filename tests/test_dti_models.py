@@ -269,3 +269,23 @@ def test_read_sequence_takes_fasta_plain_files_and_sequences(tmp_path) -> None:
     empty.write_text(">nothing\n")
     with pytest.raises(ValueError, match="no protein sequence in the file"):
         read_sequence(empty)
+
+
+def test_cli_splits_by_fold_column_and_by_group(pairs, tmp_path, capsys) -> None:
+    table = pairs.assign(fold=np.where(pairs["protein_id"] == "glucagon", "test",
+                                       np.where(pairs["protein_id"] == "insulin_a", "train4", "train0")))
+    data = tmp_path / "pairs.csv"
+    table.to_csv(data, index=False)
+    common = ["train", str(data), "--architecture", "fp-dti", "--target", "affinity", "--task", "regression",
+              "--epochs", "1", "--no-progress", "--fp-size", "256", "--ligand-units", "8", "--protein-units", "8",
+              "--hidden", "8"]
+    assert main([*common, "--split", "fold", "--fold-column", "fold", "--val-fold", "train4",
+                 "--out", str(tmp_path / "setting1")]) == 0
+    assert "split train/val/test = 80/40/40 (fold)" in capsys.readouterr().out
+    assert main([*common, "--split", "group", "--group-column", "sequence", "--split-sizes", "0.5,0.25,0.25",
+                 "--out", str(tmp_path / "cold_target")]) == 0
+    assert "split train/val/test = 80/40/40 (group)" in capsys.readouterr().out  # whole proteins on each side
+    assert main([*common, "--split", "cold-ligand", "--out", str(tmp_path / "cold_ligand")]) == 0
+    assert "split train/val/test = 128/16/16 (cold-ligand)" in capsys.readouterr().out  # 32/4/4 molecules × 4
+    assert main([*common, "--split", "group", "--out", str(tmp_path / "x")]) == 2
+    assert "--split group needs --group-column" in capsys.readouterr().err

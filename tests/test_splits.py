@@ -66,3 +66,39 @@ def test_splits_file_chemprop_ranges_and_malformed_entries(tmp_path):
         path.write_text(json.dumps(entries))
         with pytest.raises(ValueError, match=message):
             read_splits_file(path, 10, **kwargs)
+
+
+def test_group_split_keeps_each_group_on_one_side() -> None:
+    from symmol.evaluation.splits import group_split
+
+    groups = np.repeat(np.arange(20), np.arange(1, 21))  # 20 groups of 1..20 rows
+    split = group_split(groups.tolist(), (0.8, 0.1, 0.1), seed=3)
+    sides = [set(groups[getattr(split, name)].tolist()) for name in ("train", "val", "test")]
+    assert [len(s) for s in sides] == [16, 2, 2]  # the fractions count groups
+    assert not (sides[0] & sides[1] or sides[0] & sides[2] or sides[1] & sides[2])
+    assert sorted(np.concatenate([split.train, split.val, split.test]).tolist()) == list(range(len(groups)))
+    assert group_split(groups.tolist(), seed=3).test.tolist() == split.test.tolist()
+    assert group_split(groups.tolist(), seed=4).test.tolist() != split.test.tolist()
+    with pytest.raises(ValueError, match="at least 3 groups"):
+        group_split(["a", "b", "a"])
+
+
+def test_fold_split_reads_deepdta_setting_one() -> None:
+    from symmol.evaluation.splits import fold_split
+
+    folds = ["train0", "test", "train4", "train1", "test", "train4"]
+    split = fold_split(folds, test="test", val="train4")
+    assert (split.train.tolist(), split.val.tolist(), split.test.tolist()) == ([0, 3], [2, 5], [1, 4])
+    with pytest.raises(ValueError, match=r"no row has the validation fold 'train9'; the fold values are"):
+        fold_split(folds, test="test", val="train9")
+
+
+def test_structure_key_ignores_salts_stereo_and_writer() -> None:
+    from symmol.chem.scaffolds import structure_key
+
+    # Afatinib as DeepCDR (no stereo) and PubChem's isomeric SMILES write it, and as a dimaleate salt
+    plain = "CN(C)CC=CC(=O)NC1=C(C=C2C(=C1)C(=NC=N2)NC3=CC(=C(C=C3)F)Cl)OC4CCOC4"
+    isomeric = "CN(C)C/C=C/C(=O)NC1=C(C=C2C(=C1)C(=NC=N2)NC3=CC(=C(C=C3)F)Cl)O[C@H]4CCOC4"
+    salt = isomeric + ".OC(=O)/C=C\\C(O)=O.OC(=O)/C=C\\C(O)=O"
+    assert structure_key(plain) == structure_key(isomeric) == structure_key(salt) != ""
+    assert structure_key("not a molecule") == ""

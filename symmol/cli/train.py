@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from symmol.chem.io import read_molecules
+from symmol.chem.scaffolds import structure_key
 from symmol.cli.options import (
     add_input_arguments,
     add_model_options,
@@ -31,7 +32,15 @@ from symmol.estimator import QSARModel
 from symmol.evaluation import plots
 from symmol.evaluation.calibration import calibration_report
 from symmol.evaluation.metrics import task_metrics
-from symmol.evaluation.splits import Split, count_splits, random_split, read_splits_file, scaffold_split
+from symmol.evaluation.splits import (
+    Split,
+    count_splits,
+    fold_split,
+    group_split,
+    random_split,
+    read_splits_file,
+    scaffold_split,
+)
 from symmol.evaluation.targets import target_matrix
 from symmol.models.base import CompiledModel
 from symmol.models.default import SMALL_DATA_ROWS, default_architecture
@@ -40,7 +49,10 @@ from symmol.models.store import load_model
 from symmol.nn.updates import OPTIMIZERS
 from symmol.training.config import AVERAGING, BATCH_ORDERS, LR_SCHEDULES, TrainConfig
 
-__all__ = ["add_arguments", "add_data_arguments", "report_invalid", "run", "split_rows"]
+__all__ = ["SPLIT_KINDS", "add_arguments", "add_data_arguments", "report_invalid", "run", "split_rows"]
+
+#: ``--split`` choices.
+SPLIT_KINDS = ("random", "scaffold", "cold-ligand", "group", "fold")
 
 _TRAIN = TrainConfig()
 
@@ -103,7 +115,17 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--target", action="append", required=True, dest="targets", metavar="COL",
                         help="target column; repeat for multitask models")
     parser.add_argument("--task", choices=("classification", "regression"), required=True)
-    parser.add_argument("--split", choices=("random", "scaffold"), default="random")
+    parser.add_argument("--split", choices=SPLIT_KINDS, default="random",
+                        help="random rows; scaffold (Bemis-Murcko groups, largest first); cold-ligand (the "
+                             "molecules' 2D structures shuffled: a test molecule has no training row); group (the "
+                             "values of --group-column shuffled: cold-target with the sequence column, "
+                             "cold-cell-line with the cell-line id); fold (the values of --fold-column: "
+                             "--test-fold rows test, --val-fold rows validation, e.g. DeepDTA's setting 1)")
+    parser.add_argument("--group-column", default=None, metavar="COL", help="the groups of --split group")
+    parser.add_argument("--fold-column", default=None, metavar="COL", help="the folds of --split fold")
+    parser.add_argument("--test-fold", default="test", help="--split fold: the test rows' value [default test]")
+    parser.add_argument("--val-fold", default=None,
+                        help="--split fold: the validation rows' value (e.g. train4); default: none")
     parser.add_argument("--splits-file", default=None,
                         help='Chemprop splits.json: [{"train": [...], "val": [...], "test": [...]}] (its first entry)')
     parser.add_argument("--split-sizes", default="0.8,0.1,0.1", help="train,val,test fractions")
@@ -166,10 +188,23 @@ def split_rows(args: argparse.Namespace, table: pd.DataFrame, valid_rows: np.nda
         split = read_splits_file(args.splits_file, len(table), index)
         return {k: np.intersect1d(getattr(split, k), valid_rows) for k in ("train", "val", "test")}
     fractions = tuple(float(f) for f in args.split_sizes.split(","))
+    if args.split in ("scaffold", "cold-ligand") and "smiles" not in table.columns:
+        raise ValueError(f"--split {args.split} needs a SMILES column")
+    for kind, flag in (("group", "group_column"), ("fold", "fold_column")):
+        column = getattr(args, flag, None)
+        if args.split == kind and (column is None or column not in table.columns):
+            raise ValueError(f"--split {kind} needs --{flag.replace('_', '-')} naming a column of {args.data}"
+                             + (f" (no column {column!r})" if column is not None else ""))
+    valid = table.iloc[valid_rows]
+    local: Split
     if args.split == "scaffold":
-        if "smiles" not in table.columns:
-            raise ValueError("--split scaffold needs a SMILES column")
-        local: Split = scaffold_split(table["smiles"].to_numpy()[valid_rows], fractions)
+        local = scaffold_split(valid["smiles"].tolist(), fractions)
+    elif args.split == "cold-ligand":
+        local = group_split([structure_key(s) for s in valid["smiles"]], fractions, seed=args.seed)
+    elif args.split == "group":
+        local = group_split(valid[args.group_column].tolist(), fractions, seed=args.seed)
+    elif args.split == "fold":
+        local = fold_split(valid[args.fold_column].tolist(), args.test_fold, args.val_fold)
     else:
         local = random_split(valid_rows.size, fractions, seed=args.seed)
     return {k: valid_rows[getattr(local, k)] for k in ("train", "val", "test")}

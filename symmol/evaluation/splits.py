@@ -1,4 +1,4 @@
-"""Data splits: random, Bemis–Murcko scaffold, and Chemprop's ``splits.json`` files.
+"""Data splits: random, Bemis–Murcko scaffold, by group (blind splits), by a fold column, Chemprop's ``splits.json``.
 
 All splits are lists of 0-based row numbers into the data set.
 """
@@ -47,6 +47,53 @@ def random_split(n_rows: int, fractions: Sequence[float] = (0.8, 0.1, 0.1), seed
     n_train = int(f_train * n_rows * (1 + 1e-12))  # relative slack: 0.7 * n must not floor to 0.7n - 1
     n_train_val = int((f_train + f_val) * n_rows * (1 + 1e-12))
     return Split(np.sort(order[:n_train]), np.sort(order[n_train:n_train_val]), np.sort(order[n_train_val:]))
+
+
+def group_split(groups: Sequence[object], fractions: Sequence[float] = (0.8, 0.1, 0.1), seed: int = 0) -> Split:
+    """Blind split: the distinct groups are shuffled and cut at the given fractions, each group on one side.
+
+    Cold-drug, cold-target and cold-cell-line splits of pair data (a test drug, protein or cell
+    line has no training pair) group the rows by the entity's id, sequence or structure
+    (:func:`symmol.chem.scaffolds.structure_key`). The groups are shuffled with
+    ``numpy.random.default_rng(seed)`` and cut as :func:`random_split` cuts rows, so the fractions
+    count groups, not rows.
+
+    Raises
+    ------
+    ValueError
+        For bad fractions, or fewer than three groups.
+    """
+    _check_fractions(fractions)
+    labels, codes = np.unique(np.asarray([str(g) for g in groups], dtype=object), return_inverse=True)
+    if len(labels) < 3:
+        raise ValueError(f"a group split needs at least 3 groups, got {len(labels)}")
+    parts = random_split(len(labels), fractions, seed)
+    side = np.empty(len(labels), dtype=np.int64)
+    for i, name in enumerate(("train", "val", "test")):
+        side[getattr(parts, name)] = i
+    rows = side[codes]
+    return Split(*(np.flatnonzero(rows == i).astype(np.int64) for i in range(3)))
+
+
+def fold_split(folds: Sequence[object], test: str, val: str | None = None) -> Split:
+    """Split by the value of a fold column: ``test`` rows are the test set, ``val`` rows validation, the rest training.
+
+    DeepDTA's setting 1 (Öztürk et al., Bioinformatics 2018, doi:10.1093/bioinformatics/bty593):
+    ``fold_split(pairs["deepdta_fold"], test="test", val="train4")``.
+
+    Raises
+    ------
+    ValueError
+        If no row has the ``test`` (or ``val``) value, naming the values there are.
+    """
+    values = np.asarray([str(f) for f in folds], dtype=object)
+    for name, wanted in (("test", test), ("validation", val)):
+        if wanted is not None and not (values == wanted).any():
+            raise ValueError(f"no row has the {name} fold {wanted!r}; the fold values are "
+                             f"{sorted(set(values.tolist()))[:20]}")
+    is_test = values == test
+    is_val = (values == val) if val is not None else np.zeros(len(values), dtype=bool)
+    return Split(*(np.flatnonzero(mask).astype(np.int64) for mask in (~is_test & ~is_val, is_val, is_test)))
 
 
 def scaffold_split(smiles: Sequence[str], fractions: Sequence[float] = (0.8, 0.1, 0.1)) -> Split:
