@@ -49,6 +49,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from symmol.chem.scaffolds import structure_key
 from symmol.evaluation.metrics import affinity_metrics, per_group_pearson
 from symmol.featurizers import MorganFingerprint, ProfileTable
 
@@ -63,17 +64,6 @@ METHODS = {
 }
 COLUMNS = ("rmse", "pearson", "spearman", "ci", "per_drug_pearson")
 GBM_PARAMS = {"learning_rate": 0.1, "max_leaf_nodes": 127}
-
-
-def structure_key(smiles: str) -> str:
-    """RDKit canonical SMILES of the largest fragment, without stereo: one key per distinct 2D structure."""
-    from rdkit import Chem
-
-    mol = Chem.MolFromSmiles(smiles)
-    if mol is None:
-        return ""
-    largest = max(Chem.GetMolFrags(mol, asMols=True), key=lambda m: m.GetNumHeavyAtoms())
-    return Chem.MolToSmiles(largest, isomericSmiles=False)
 
 
 def gdsc_pairs(data_dir: Path) -> pd.DataFrame:
