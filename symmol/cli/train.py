@@ -211,7 +211,7 @@ def split_rows(args: argparse.Namespace, table: pd.DataFrame, valid_rows: np.nda
 
 
 def report_invalid(table: pd.DataFrame, featurized: Featurized) -> np.ndarray:
-    """Print how many rows the featurizers reject (and the first); return the valid row numbers."""
+    """Print how many rows the featurizers reject or change (and the first); return the valid row numbers."""
     valid = featurized.valid
     n_invalid = int((~valid).sum())
     if n_invalid:
@@ -219,6 +219,10 @@ def report_invalid(table: pd.DataFrame, featurized: Featurized) -> np.ndarray:
         shown = f", {table['smiles'].iloc[first]!r}" if "smiles" in table.columns else ""
         print(f"skipping {n_invalid} of {len(table)} rows the featurizers reject "
               f"(first: row {first}{shown}: {featurized.errors[first]})")
+    changed = [row for row, note in enumerate(featurized.notes or []) if note and valid[row]]
+    if changed:
+        print(f"{len(changed)} of {len(table)} rows changed to fit the model's inputs "
+              f"(first: row {changed[0]}: {featurized.notes[changed[0]]})")  # type: ignore[index]
     return np.flatnonzero(valid)
 
 

@@ -97,14 +97,20 @@ class Featurized:
         The features, ``len(batch) == len(errors)``.
     errors
         ``""`` for a valid row, else the reason it was rejected (e.g. RDKit's sanitization message).
+    notes
+        ``None``, or per row ``""`` or what was changed to make the row fit while keeping it valid
+        (e.g. ``"protein truncated to 1000 of 1247 residues"``).
     """
 
     batch: Batch
     errors: list[str]
+    notes: list[str] | None = None
 
     def __post_init__(self) -> None:
         if len(self.batch) != len(self.errors):
             raise ValueError(f"{len(self.batch)} batch rows but {len(self.errors)} error entries")
+        if self.notes is not None and len(self.notes) != len(self.errors):
+            raise ValueError(f"{len(self.errors)} rows but {len(self.notes)} notes")
 
     def __len__(self) -> int:
         return len(self.errors)
@@ -117,7 +123,8 @@ class Featurized:
     def take(self, rows: np.ndarray) -> Featurized:
         """Rows ``rows`` of the batch and their errors."""
         rows = check_rows(rows, len(self))
-        return Featurized(self.batch.take(rows), [self.errors[i] for i in rows.tolist()])
+        notes = None if self.notes is None else [self.notes[i] for i in rows.tolist()]
+        return Featurized(self.batch.take(rows), [self.errors[i] for i in rows.tolist()], notes)
 
 
 @dataclass(frozen=True)

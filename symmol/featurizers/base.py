@@ -154,11 +154,15 @@ class Featurizer(ABC):
         Field name → constraint (:class:`Integer`, :class:`Boolean`, ...), checked on creation.
     BATCH_TYPE : type
         The :mod:`symmol.data` batch class :meth:`featurize` returns.
+    ANNOTATES : bool
+        Whether :meth:`featurize` may note rows it changed to fit (``Featurized.notes``: a truncated
+        sequence); outputs of models with such an input get a ``note`` column.
     """
 
     KINDS: ClassVar[dict[str, dict[str, Any]]] = {}
     PARAMETERS: ClassVar[dict[str, Any]] = {}
     BATCH_TYPE: ClassVar[type] = object
+    ANNOTATES: ClassVar[bool] = False
 
     def __post_init__(self) -> None:
         for name, check in self.PARAMETERS.items():

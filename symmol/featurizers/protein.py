@@ -96,6 +96,7 @@ class ProteinSequence(Featurizer):
     """
 
     KINDS: ClassVar = {"protein_sequence": {}}
+    ANNOTATES: ClassVar = True
     PARAMETERS: ClassVar = {"max_length": Integer(1, None)}
     BATCH_TYPE: ClassVar = TokenBatch
 
@@ -107,16 +108,18 @@ class ProteinSequence(Featurizer):
         return len(PROTEIN_ALPHABET) + 1
 
     def featurize(self, values: Sequence[object]) -> Featurized:
-        """Residue ids of each sequence; invalid rows are empty sequences with the reason."""
-        rows, errors = [], []
+        """Residue ids of each sequence; invalid rows are empty sequences with the reason, truncations noted."""
+        rows, errors, notes = [], [], []
         for text in values:
             codes, error = _residue_ids(text)
             rows.append(codes[:self.max_length])
             errors.append(error)
+            notes.append(f"protein truncated to {self.max_length} of {codes.size} residues"
+                         if codes.size > self.max_length else "")
         offsets = np.zeros(len(rows) + 1, dtype=np.int64)
         np.cumsum([row.size for row in rows], out=offsets[1:])
         tokens = np.concatenate(rows) if rows else np.zeros(0, np.int32)
-        return Featurized(TokenBatch(tokens, offsets, self.vocabulary_size), errors)
+        return Featurized(TokenBatch(tokens, offsets, self.vocabulary_size), errors, notes)
 
 
 @register_featurizer

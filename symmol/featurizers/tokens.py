@@ -81,6 +81,7 @@ class SmilesTokens(Featurizer):
     """
 
     KINDS: ClassVar = {"smiles_tokens": {}}
+    ANNOTATES: ClassVar = True
     PARAMETERS: ClassVar = {"vocabulary": Strings(min_length=1), "max_length": Integer(1, None),
                             "validate": Boolean(), "tokenizer": Choice(TOKENIZERS)}
     BATCH_TYPE: ClassVar = TokenBatch
@@ -111,10 +112,11 @@ class SmilesTokens(Featurizer):
         return tuple(token for token, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])) if n >= min_count)
 
     def featurize(self, values: Sequence[object]) -> Featurized:
-        """Token ids of each SMILES; invalid rows (no text, untokenizable, rejected by RDKit) are empty."""
+        """Token ids of each SMILES; invalid rows (no text, untokenizable, rejected by RDKit) are empty; cuts noted."""
         ids = {token: i for i, token in enumerate(self.vocabulary, start=FIRST_TOKEN_ID)}
         errors = self._validity(values)
         rows: list[list[int]] = []
+        notes = [""] * len(values)
         for i, text in enumerate(values):
             if errors[i]:
                 rows.append([])
@@ -127,11 +129,13 @@ class SmilesTokens(Featurizer):
                 rows.append([])
                 continue
             rows.append([ids.get(token, UNKNOWN_ID) for token in tokens[:self.max_length]])
+            if len(tokens) > self.max_length:
+                notes[i] = f"SMILES truncated to {self.max_length} of {len(tokens)} tokens"
         lengths = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
         offsets = np.zeros(len(rows) + 1, dtype=np.int64)
         np.cumsum(lengths, out=offsets[1:])
         tokens_flat = np.fromiter((t for row in rows for t in row), dtype=np.int32, count=int(offsets[-1]))
-        return Featurized(TokenBatch(tokens_flat, offsets, self.vocabulary_size), errors)
+        return Featurized(TokenBatch(tokens_flat, offsets, self.vocabulary_size), errors, notes)
 
     def _validity(self, values: Sequence[object]) -> list[str]:
         if not self.validate:

@@ -84,7 +84,8 @@ def featurize_inputs(inputs: Sequence[ModelInput], table: pd.DataFrame) -> Featu
     One input gives its featurizer's batch; several give a :class:`~symmol.data.batch.MultiInputBatch`.
     A row is invalid if the reader flagged it (a ``read_error`` column, e.g. an id a lookup table
     lacks) or any input is; its error is the reader's, else the first such input's reason
-    (prefixed ``"<input>: "`` when there are several inputs).
+    (prefixed ``"<input>: "`` when there are several inputs). The inputs' notes (a truncated
+    sequence) are joined the same way.
     """
     parts = [(i.name, i.featurizer.featurize_table(table, i.column)) for i in inputs]
     read = table["read_error"].fillna("").astype(str).tolist() if "read_error" in table.columns else None
@@ -92,13 +93,17 @@ def featurize_inputs(inputs: Sequence[ModelInput], table: pd.DataFrame) -> Featu
         return parts[0][1]
     if len(parts) == 1:
         assert read is not None
-        return Featurized(parts[0][1].batch, [r or e for r, e in zip(read, parts[0][1].errors, strict=True)])
+        part = parts[0][1]
+        return Featurized(part.batch, [r or e for r, e in zip(read, part.errors, strict=True)], part.notes)
     errors = list(read) if read is not None else [""] * len(table)
     for name, part in parts:
         for row, error in enumerate(part.errors):
             if error and not errors[row]:
                 errors[row] = f"{name}: {error}"
-    return Featurized(MultiInputBatch({name: part.batch for name, part in parts}), errors)
+    noted = [(name, part.notes) for name, part in parts if part.notes is not None]
+    notes = ["; ".join(f"{name}: {n[row]}" for name, n in noted if n[row]) for row in range(len(table))] \
+        if noted else None
+    return Featurized(MultiInputBatch({name: part.batch for name, part in parts}), errors, notes)
 
 
 class ModelSpec:

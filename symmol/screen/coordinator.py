@@ -119,7 +119,8 @@ def screen_library(models: Any, library: str | Path, output: str | Path, top_k: 
     output
         ``.csv``, ``.csv.gz`` or ``.parquet``: ``row``, [``id``], ``smiles``, score columns
         (see :class:`~symmol.screen.scoring.ScreenScorer`), [``ad``], [``filters``],
-        ``status`` (``ok``/``invalid``), ``error``.
+        ``status`` (``ok``/``invalid``), ``error`` [, ``note``: what a length-capped input cut, with a
+        model that has one].
     top_k
         If > 0, also write the ``top_k`` best rankable rows (valid, passing the filters),
         ranked by the first target's (consensus) score, to :func:`top_path` ``(output)``.

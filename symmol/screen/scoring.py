@@ -172,7 +172,12 @@ class ScreenScorer:
     def columns(self) -> list[str]:
         """All output columns except the leading ``row``/``id``/``smiles``."""
         extra = (["ad"] if self.applicability_domain else []) + (["filters"] if self.filters else [])
-        return [*self.score_columns, *extra, "status", "error"]
+        return [*self.score_columns, *extra, "status", "error", *(["note"] if self.notes else [])]
+
+    @property
+    def notes(self) -> bool:
+        """Whether a model's input may note changed rows (a truncated sequence): the output's ``note`` column."""
+        return any(i.featurizer.ANNOTATES for _, model in self.models for i in model.inputs)
 
     def _suffixes(self, model: CompiledModel) -> list[str]:
         """Return the columns a model adds after each target's score: spread, interval, label set."""
@@ -231,6 +236,9 @@ class ScreenScorer:
             out["filters"] = self.filters.apply(parse_smiles_list(chunk["smiles"].tolist()).mols)
         out["status"] = np.where(valid, "ok", "invalid")
         out["error"] = row_errors(chunk, errors)
+        if self.notes:
+            out["note"] = [next((f.notes[i] for f in featurized.values() if f.notes is not None and f.notes[i]), "")
+                           if ok else "" for i, ok in enumerate(valid)]
         return out
 
     def _applicability(self, model: CompiledModel, featurized: Featurized, valid: np.ndarray) -> np.ndarray:

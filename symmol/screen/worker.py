@@ -161,7 +161,7 @@ def arrow_schema(table: pd.DataFrame) -> pa.Schema:
     for name in table.columns:
         if name == "row":
             fields.append(pa.field(name, pa.int64()))
-        elif name in ("id", "smiles", "filters", "status", "error") or name.endswith("_set"):
+        elif name in ("id", "smiles", "filters", "status", "error", "note") or name.endswith("_set"):
             fields.append(pa.field(name, pa.string()))
         else:
             fields.append(pa.field(name, pa.float32() if table[name].dtype == "float32" else pa.float64()))
