@@ -19,18 +19,15 @@ from pathlib import Path
 from typing import Any
 
 from symmol.featurizers.profile import ProfileTable
-from symmol.models.base import ModelInput, ModelSpec, inputs_to_dict
-from symmol.models.fingerprint_pair import FingerprintPairModel, FingerprintPairSpec
-from symmol.models.options import (
-    FINGERPRINT_OPTIONS,
-    dropout_option,
-    fingerprint_inputs,
-    fingerprint_options,
-    hidden_option,
-    loss_option,
-    positive_int,
+from symmol.models.base import ModelInput, ModelSpec
+from symmol.models.fingerprint_pair import (
+    FingerprintPairModel,
+    FingerprintPairSpec,
+    head_options,
+    head_settings,
+    pair_spec,
 )
-from symmol.models.pairs import ENCODE_ONCE
+from symmol.models.options import FINGERPRINT_OPTIONS, fingerprint_inputs, fingerprint_options, positive_int
 from symmol.models.registry import ModelKind, Option, Problem, register_model_kind
 
 __all__ = ["CELL_LINE_INPUT", "DRUG_RESPONSE", "DRUG_RESPONSE_TRAINING"]
@@ -78,18 +75,13 @@ def _inputs(options: dict[str, Any]) -> list[ModelInput]:
 
 
 def _spec(problem: Problem, inputs: list[ModelInput], options: dict[str, Any]) -> FingerprintPairSpec:
-    return FingerprintPairSpec(**problem.spec_fields(), architecture="drug-response",
-                               inputs=inputs_to_dict(inputs), ligand_units=options["ligand_units"],
-                               partner_units=options["cell_units"], hidden=options["hidden"],
-                               dropout=options["dropout"], encode_once=options["encode_once"], loss=options["loss"])
+    return pair_spec("drug-response", "cell_units", problem, inputs, options)
 
 
 def _options(spec: ModelSpec) -> dict[str, Any]:
-    assert isinstance(spec, FingerprintPairSpec)
     cell_line = spec.model_inputs()[1]
     return {**fingerprint_options(spec), "cell_line_column": cell_line.column, "cell_features": cell_line.featurizer,
-            "ligand_units": spec.ligand_units, "cell_units": spec.partner_units, "hidden": spec.hidden,
-            "dropout": spec.dropout, "encode_once": spec.encode_once, "loss": spec.loss}
+            **head_settings(spec, "cell_units")}
 
 
 #: ``--architecture drug-response``.
@@ -104,12 +96,8 @@ DRUG_RESPONSE = register_model_kind(ModelKind(
         Option("cell_features", None, "CSV of the cell lines' profiles, one row per cell line: numeric columns as "
                "they are, text columns one-hot (drug-response; stored in the model)", parse=profile_table),
         Option("cell_id_column", "COSMIC_ID", "id column of --cell-features (drug-response)"),
-        Option("ligand_units", 1024, "width of the ligand's fingerprint layer", parse=positive_int),
-        Option("cell_units", 512, "width of the cell line's profile layer", parse=positive_int),
-        hidden_option((512, 256), "the dense layers after the concatenation"),
-        dropout_option(0.1, "before each dense layer after the concatenation"),
-        ENCODE_ONCE,
-        loss_option(),
+        *head_options(Option("cell_units", 512, "width of the cell line's profile layer", parse=positive_int),
+                      hidden=(512, 256)),
     ),
     build_inputs=_inputs,
     build_spec=_spec,

@@ -13,15 +13,17 @@ in place of their SMILES convolution.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
 from symmol.data.batch import Batch
 from symmol.data.dense import DenseBatch
 from symmol.data.fingerprints import FingerprintBatch
-from symmol.models.base import CompiledModel, ModelSpec
-from symmol.models.pairs import LIGAND_INPUT, entity_arrays, entity_groups
+from symmol.models.base import CompiledModel, ModelInput, ModelSpec, inputs_to_dict
+from symmol.models.options import dropout_option, hidden_option, loss_option, positive_int
+from symmol.models.pairs import ENCODE_ONCE, LIGAND_INPUT, entity_arrays, entity_groups
+from symmol.models.registry import Option, Problem
 from symmol.nn.layers import (
     ConcatLayer,
     DenseLayer,
@@ -34,7 +36,7 @@ from symmol.nn.layers import (
     StandardizeLayer,
 )
 
-__all__ = ["FingerprintPairModel", "FingerprintPairSpec"]
+__all__ = ["FingerprintPairModel", "FingerprintPairSpec", "head_options", "head_settings", "pair_spec"]
 
 
 @dataclass(frozen=True)
@@ -143,3 +145,35 @@ class FingerprintPairModel(CompiledModel):
     def head_layer_names(self) -> list[str]:
         """Return the dense layers after the concatenation and ``output``."""
         return [f"hidden{i}" for i in range(len(self.spec.hidden))] + ["output"]  # type: ignore[attr-defined]
+
+
+# --------------------------------------------------------------------------
+# what the registry entries of fingerprint-pair kinds share
+# --------------------------------------------------------------------------
+def head_options(partner_units: Option, hidden: tuple[int, ...]) -> tuple[Option, ...]:
+    """Return the options of a fingerprint-pair kind after its inputs': widths, head, dropout, encode once, loss.
+
+    ``partner_units`` names the partner layer's width for the CLI (``--protein-units``, ``--cell-units``).
+    """
+    return (Option("ligand_units", 1024, "width of the ligand's fingerprint layer", parse=positive_int),
+            partner_units,
+            hidden_option(hidden, "the dense layers after the concatenation"),
+            dropout_option(0.1, "before each dense layer after the concatenation"),
+            ENCODE_ONCE,
+            loss_option())
+
+
+def pair_spec(architecture: str, partner_units: str, problem: Problem, inputs: list[ModelInput],
+              options: dict[str, Any]) -> FingerprintPairSpec:
+    """Return the spec of ``architecture`` from its option values (``partner_units``: the width option's name)."""
+    return FingerprintPairSpec(**problem.spec_fields(), architecture=architecture, inputs=inputs_to_dict(inputs),
+                               ligand_units=options["ligand_units"], partner_units=options[partner_units],
+                               hidden=options["hidden"], dropout=options["dropout"],
+                               encode_once=options["encode_once"], loss=options["loss"])
+
+
+def head_settings(spec: ModelSpec, partner_units: str) -> dict[str, Any]:
+    """Return the :func:`head_options` values a spec was made with (the inverse of :func:`pair_spec`'s)."""
+    assert isinstance(spec, FingerprintPairSpec)
+    return {"ligand_units": spec.ligand_units, partner_units: spec.partner_units, "hidden": spec.hidden,
+            "dropout": spec.dropout, "encode_once": spec.encode_once, "loss": spec.loss}

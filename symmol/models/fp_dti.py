@@ -11,19 +11,16 @@ from __future__ import annotations
 from typing import Any
 
 from symmol.featurizers.protein import ProteinComposition
-from symmol.models.base import ModelInput, ModelSpec, inputs_to_dict
-from symmol.models.fingerprint_pair import FingerprintPairModel, FingerprintPairSpec
-from symmol.models.options import (
-    FINGERPRINT_OPTIONS,
-    as_bool,
-    dropout_option,
-    fingerprint_inputs,
-    fingerprint_options,
-    hidden_option,
-    loss_option,
-    positive_int,
+from symmol.models.base import ModelInput, ModelSpec
+from symmol.models.fingerprint_pair import (
+    FingerprintPairModel,
+    FingerprintPairSpec,
+    head_options,
+    head_settings,
+    pair_spec,
 )
-from symmol.models.pairs import ENCODE_ONCE, PROTEIN_COLUMN, PROTEIN_INPUT
+from symmol.models.options import FINGERPRINT_OPTIONS, as_bool, fingerprint_inputs, fingerprint_options, positive_int
+from symmol.models.pairs import PROTEIN_COLUMN, PROTEIN_INPUT
 from symmol.models.registry import ModelKind, Option, Problem, register_model_kind
 
 __all__ = ["FP_DTI", "FP_DTI_TRAINING"]
@@ -39,19 +36,14 @@ def _inputs(options: dict[str, Any]) -> list[ModelInput]:
 
 
 def _spec(problem: Problem, inputs: list[ModelInput], options: dict[str, Any]) -> FingerprintPairSpec:
-    return FingerprintPairSpec(**problem.spec_fields(), architecture="fp-dti", inputs=inputs_to_dict(inputs),
-                               ligand_units=options["ligand_units"], partner_units=options["protein_units"],
-                               hidden=options["hidden"], dropout=options["dropout"],
-                               encode_once=options["encode_once"], loss=options["loss"])
+    return pair_spec("fp-dti", "protein_units", problem, inputs, options)
 
 
 def _options(spec: ModelSpec) -> dict[str, Any]:
-    assert isinstance(spec, FingerprintPairSpec)
     protein = spec.model_inputs()[1]
     return {**fingerprint_options(spec), "protein_column": protein.column,
             "dipeptides": protein.featurizer.dipeptides,  # type: ignore[attr-defined]
-            "ligand_units": spec.ligand_units, "protein_units": spec.partner_units, "hidden": spec.hidden,
-            "dropout": spec.dropout, "encode_once": spec.encode_once, "loss": spec.loss}
+            **head_settings(spec, "protein_units")}
 
 
 #: ``--architecture fp-dti``.
@@ -65,12 +57,8 @@ FP_DTI = register_model_kind(ModelKind(
         PROTEIN_COLUMN,
         Option("dipeptides", True, "add the 400 dipeptide fractions to the 20 amino-acid ones", parse=as_bool,
                switch=True),
-        Option("ligand_units", 1024, "width of the ligand's fingerprint layer", parse=positive_int),
-        Option("protein_units", 256, "width of the protein's composition layer", parse=positive_int),
-        hidden_option((1024, 512), "the dense layers after the concatenation"),
-        dropout_option(0.1, "before each dense layer after the concatenation"),
-        ENCODE_ONCE,
-        loss_option(),
+        *head_options(Option("protein_units", 256, "width of the protein's composition layer", parse=positive_int),
+                      hidden=(1024, 512)),
     ),
     build_inputs=_inputs,
     build_spec=_spec,
