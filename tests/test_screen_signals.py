@@ -50,7 +50,7 @@ def _alive(pid: int) -> bool:
 def _screen(work: Path, example_data: Path, out: Path, *extra: str) -> subprocess.Popen:
     """Start ``symmol screen``; its output goes to ``<out>.log`` (a pipe would stay open in orphaned workers)."""
     command = [sys.executable, "-m", "symmol", "screen", str(work / "model"), str(example_data / "zinc20k.smi.gz"),
-               "--out", str(out), "--n-jobs", "2", "--scheduler", "local", "--chunk-size", "250", "--no-progress",
+               "--out", str(out), "--n-jobs", "2", "--scheduler", "local", "--chunk-size", "500", "--no-progress",
                *extra]
     with open(out.with_name(out.name + ".log"), "w") as log:  # the child keeps its own descriptor
         return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, text=True)
