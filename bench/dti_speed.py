@@ -148,12 +148,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir", type=Path, default=REPO.parent / "shared" / "data" / "dti")
     parser.add_argument("--proteins", type=int, default=40, help="DAVIS targets whose training pairs are used")
+    parser.add_argument("--pairs", type=int, default=None,
+                        help="keep this many of the shuffled pairs (with every target, random batches then hold "
+                             "as many distinct proteins as on the full training set)")
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--batch-orders", nargs="+", default=["grouped", "random"], choices=("grouped", "random"))
     parser.add_argument("--skip-per-pair", action="store_true", help="leave out symmol --no-encode-once")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     table = davis_pairs(args.data_dir, args.proteins)
+    if args.pairs is not None:
+        table = table.iloc[:args.pairs].reset_index(drop=True)
     rows = []
     for order in args.batch_orders:
         runs = [("symmol deepdta, encode once", lambda o=order: symmol_epochs(table, args.epochs, True, o))]
@@ -164,11 +169,14 @@ def main() -> None:
             rows.append({"batches": order, "model": name, **measure()})
             print(rows[-1], flush=True)
     frame = pd.DataFrame(rows).round(3)
+    options = " ".join([f"--proteins {args.proteins}", *([f"--pairs {args.pairs}"] if args.pairs else []),
+                        f"--epochs {args.epochs}", "--batch-orders", *args.batch_orders,
+                        *(["--skip-per-pair"] if args.skip_per_pair else [])])
     text = "\n\n".join([
         "# DeepDTA training speed on DAVIS: symmol against PyTorch",
-        f"Command: `python bench/dti_speed.py --proteins {args.proteins} --epochs {args.epochs}`; "
-        f"{time.strftime('%Y-%m-%d')}, 2-core machine, nothing else running. The {len(table)} DAVIS training pairs "
-        f"of {args.proteins} targets, "
+        f"Command: `python bench/dti_speed.py {options}`; "
+        f"{time.strftime('%Y-%m-%d')}, 2-core machine, nothing else running. {len(table)} DAVIS training pairs "
+        f"of {table['target_index'].nunique()} targets, "
         f"batches of {BATCH}, DeepDTA's published width, the same initial weights and batches for both.",
         frame.to_markdown(index=False),
     ]) + "\n"

@@ -6,6 +6,8 @@ Modules
     ``X @ W`` of a CSR fingerprint batch and its gradients.
 :mod:`symmol.ops.segment`
     Row gathers and segment reductions (each the other's gradient).
+:mod:`symmol.ops.conv`
+    1-D convolution of channels-last sequences and its two gradients.
 :mod:`symmol.ops.adam`
     Adam steps fused for the Numba backend.
 :mod:`symmol.ops.reduce`

@@ -23,6 +23,7 @@ Ops covered (semantics in their own modules):
 * :class:`~symmol.ops.fingerprint.FingerprintDot`, ``FingerprintDotGradW``, ``FingerprintRowDot``
 * :class:`~symmol.ops.segment.SegmentSum`, ``SegmentMean``, ``SegmentMax``, ``SegmentMaxGrad``
 * :class:`~symmol.ops.segment.GatherRows`
+* :class:`~symmol.ops.conv.Conv1D`, ``Conv1DGradInput``, ``Conv1DGradWeights`` (``jax.lax.conv_general_dilated``)
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import functools
 import numpy as np
 
 from symmol.ops._types import output_dtype, static_size
+from symmol.ops.conv import Conv1D, Conv1DGradInput, Conv1DGradWeights
 from symmol.ops.fingerprint import FingerprintDot, FingerprintDotGradW, FingerprintRowDot
 from symmol.ops.segment import GatherRows, SegmentMax, SegmentMaxGrad, SegmentMean, SegmentSum
 
@@ -50,6 +52,7 @@ def register() -> None:
     _register_fingerprint_ops()
     _register_segment_reductions()
     _register_max_grad_and_gather()
+    _register_convolutions()
 
 
 def _register_fingerprint_ops() -> None:
@@ -168,3 +171,42 @@ def _register_max_grad_and_gather() -> None:
             return W[idx]
 
         return gather_rows
+
+
+def _register_convolutions() -> None:
+    """Register ``Conv1D`` and its two gradients as XLA convolutions in the NWC / WIO layouts.
+
+    The input gradient is the convolution of ``dy`` padded by ``k - 1`` with the flipped filters
+    (``W[::-1]`` with in and out swapped); the filter gradient contracts the batch: the samples are
+    the channels of a convolution of ``x`` (as ``(c, width, n)``) with ``dy`` (as ``(width_out, n, o)``).
+    """
+    import jax
+    from pytensor.link.jax.dispatch import jax_funcify
+
+    def convolve(x, W, padding):
+        return jax.lax.conv_general_dilated(x, W, window_strides=(1,), padding=padding,
+                                            dimension_numbers=("NWC", "WIO", "NWC"))
+
+    @jax_funcify.register(Conv1D)
+    def _conv1d(op, node, **kwargs):
+        def conv1d(x, W):
+            return convolve(x, W, "VALID")
+
+        return conv1d
+
+    @jax_funcify.register(Conv1DGradInput)
+    def _conv1d_grad_input(op, node, **kwargs):
+        def conv1d_grad_input(dy, W):
+            k = W.shape[0]
+            return convolve(dy, W[::-1].transpose(0, 2, 1), [(k - 1, k - 1)])
+
+        return conv1d_grad_input
+
+    @jax_funcify.register(Conv1DGradWeights)
+    def _conv1d_grad_weights(op, node, **kwargs):
+        def conv1d_grad_weights(x, dy):
+            # (c, width, n) * (width_out, n, o) -> (c, k, o)
+            dW = convolve(x.transpose(2, 1, 0), dy.transpose(1, 0, 2), "VALID")
+            return dW.transpose(1, 0, 2)
+
+        return conv1d_grad_weights

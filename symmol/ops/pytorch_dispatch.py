@@ -25,6 +25,8 @@ Ops covered (semantics in their own modules):
 * :class:`~symmol.ops.fingerprint.FingerprintDot`, ``FingerprintDotGradW``, ``FingerprintRowDot``
 * :class:`~symmol.ops.segment.SegmentSum`, ``SegmentMean``, ``SegmentMax``, ``SegmentMaxGrad``
 * :class:`~symmol.ops.segment.GatherRows`
+* :class:`~symmol.ops.conv.Conv1D`, ``Conv1DGradInput``, ``Conv1DGradWeights`` (``torch.nn.functional.conv1d`` and
+  ``torch.nn.grad``)
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ import functools
 from pytensor.scalar.basic import EQ, Pow
 
 from symmol.ops._types import output_dtype, static_size
+from symmol.ops.conv import Conv1D, Conv1DGradInput, Conv1DGradWeights
 from symmol.ops.fingerprint import FingerprintDot, FingerprintDotGradW, FingerprintRowDot
 from symmol.ops.segment import GatherRows, SegmentMax, SegmentMaxGrad, SegmentMean, SegmentSum
 
@@ -56,6 +59,7 @@ def register() -> None:
     _register_fingerprint_ops()
     _register_segment_reductions()
     _register_max_grad_and_gather()
+    _register_convolutions()
 
 
 def _register_scalar_fixes() -> None:
@@ -196,3 +200,39 @@ def _register_max_grad_and_gather() -> None:
             return W[idx.long()]
 
         return gather_rows
+
+
+def _register_convolutions() -> None:
+    """Register ``Conv1D`` and its two gradients: PyTorch's NCW convolution on transposed views."""
+    import torch
+    import torch.nn.grad as torch_grad
+    from pytensor.link.pytorch.dispatch import pytorch_funcify
+
+    def torch_weight(W):  # (k, c, o) -> (o, c, k)
+        return W.permute(2, 1, 0)
+
+    @pytorch_funcify.register(Conv1D)
+    def _conv1d(op, node, **kwargs):
+        def conv1d(x, W):
+            return torch.nn.functional.conv1d(x.transpose(1, 2), torch_weight(W)).transpose(1, 2).contiguous()
+
+        return conv1d
+
+    @pytorch_funcify.register(Conv1DGradInput)
+    def _conv1d_grad_input(op, node, **kwargs):
+        def conv1d_grad_input(dy, W):
+            n, width_out, _ = dy.shape
+            k, c, _ = W.shape
+            dx = torch_grad.conv1d_input((n, c, width_out + k - 1), torch_weight(W), dy.transpose(1, 2))
+            return dx.transpose(1, 2).contiguous()
+
+        return conv1d_grad_input
+
+    @pytorch_funcify.register(Conv1DGradWeights)
+    def _conv1d_grad_weights(op, node, **kwargs):
+        def conv1d_grad_weights(x, dy):
+            k = x.shape[1] - dy.shape[1] + 1
+            dW = torch_grad.conv1d_weight(x.transpose(1, 2), (dy.shape[2], x.shape[2], k), dy.transpose(1, 2))
+            return dW.permute(2, 1, 0).contiguous()
+
+        return conv1d_grad_weights

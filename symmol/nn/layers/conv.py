@@ -19,6 +19,7 @@ from symmol.nn.init import Constant, GlorotUniform
 from symmol.nn.layers.base import Layer, MergeLayer
 from symmol.nn.layers.helper import output_units
 from symmol.nn.nonlinearities import get_nonlinearity
+from symmol.ops.conv import conv1d
 
 __all__ = ["Conv1DLayer", "GlobalPoolLayer"]
 
@@ -48,8 +49,9 @@ class Conv1DLayer(Layer):
         Initialisers of ``W`` ``(k, in_channels, units)`` (regularizable) and ``b`` ``(units,)``.
     name : str, optional
 
-    Output ``(n, units, width_out)``, float32 for float32 input. Implemented as ``k`` tensor products over the channel
-    axis (one per kernel tap), so Numba and C use their matrix-product kernels.
+    Output ``(n, units, width_out)``, float32 for float32 input. The convolution is symmol's
+    :class:`~symmol.ops.conv.Conv1D` Op on the channels-last view (BLAS products over blocks of
+    samples); the transposes between stacked layers cancel in the compiled graph.
     """
 
     def __init__(self, incoming: Layer, units: int, filter_size: int, rng: np.random.Generator,
@@ -86,11 +88,7 @@ class Conv1DLayer(Layer):
             x = pt.concatenate([zeros, x, zeros], axis=2)
         width_out = x.shape[2] - (self.filter_size - 1)
         x = cast(TensorVariable, _input_too_narrow(x, pt.gt(width_out, 0)))
-        nwc = x.dimshuffle(0, 2, 1)  # (n, width, channels)
-        out = None
-        for t in range(self.filter_size):
-            term = pt.dot(nwc[:, t:t + width_out, :], self.W[t])  # (n, width_out, units)
-            out = term if out is None else out + term
+        out = conv1d(x.dimshuffle(0, 2, 1), self.W)  # channels last: (n, width_out, units)
         return self.nonlinearity(out + self.b).dimshuffle(0, 2, 1)
 
 

@@ -1,0 +1,289 @@
+"""PyTensor Ops for the 1-D convolution of sequences (NWC layout) and its two gradients.
+
+A sequence batch ``x`` of shape ``(n, width, c)`` (channels last) and filters ``W`` of shape
+``(k, c, o)`` give the valid cross-correlation (``torch.nn.functional.conv1d`` with stride 1, no
+padding and weight ``W.transpose(2, 1, 0)`` on ``x.transpose(0, 2, 1)``):
+
+Conv1D
+    ``(x, W) -> y``, ``y[i, l, o] = sum_{t, c} x[i, l + t, c] * W[t, c, o]``, shape ``(n, width - k + 1, o)``.
+    Pullback: ``[conv1d_grad_input(g, W), conv1d_grad_weights(x, g)]``.
+Conv1DGradInput
+    ``(dy, W) -> dx``, ``dx[i, p, c] = sum_{t, o} dy[i, p - t, o] * W[t, c, o]``, shape
+    ``(n, width_out + k - 1, c)``. Pullback of cotangent ``G``: ``[conv1d(G, W), conv1d_grad_weights(G, dy)]``.
+Conv1DGradWeights
+    ``(x, dy) -> dW``, ``dW[t, c, o] = sum_{i, l} x[i, l + t, c] * dy[i, l, o]``, shape
+    ``(width - width_out + 1, c, o)``. Pullback of ``H``: ``[conv1d_grad_input(dy, H), conv1d(x, H)]``.
+
+Each is linear in each input, so the three are closed under differentiation (any order).
+
+Why an Op: written with PyTensor's generic Ops, a convolution is ``k`` tensor products over
+strided slices of ``x`` whose gradients scatter into zero tensors, several full copies of the
+input per tap; these Ops run the same arithmetic as a few large BLAS products over a block of
+samples at a time (:mod:`symmol.kernels.conv`). Backends: ``perform`` (NumPy reference:
+``sliding_window_view`` and ``tensordot``; the C linker runs it), Numba (the kernels, compiled
+serially into the graph; their products call the multi-threaded BLAS), and PyTorch and JAX
+(:mod:`symmol.ops.pytorch_dispatch`, :mod:`symmol.ops.jax_dispatch`: their own convolutions).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import cast
+
+import numpy as np
+import pytensor.tensor as pt
+from numpy.lib.stride_tricks import sliding_window_view
+from pytensor.graph.basic import Apply, Variable
+from pytensor.graph.op import Op
+from pytensor.scalar import upcast
+from pytensor.tensor import TensorLike
+from pytensor.tensor.type import TensorType
+from pytensor.tensor.variable import TensorVariable
+
+from symmol.kernels import conv as _conv_kernels
+from symmol.ops._numba_cache import cache_version, register_graph_kernel
+from symmol.ops._types import as_float_tensor
+
+__all__ = ["Conv1D", "Conv1DGradInput", "Conv1DGradWeights", "conv1d", "conv1d_grad_input", "conv1d_grad_weights"]
+
+
+def _operands(op: Op, a: TensorLike, b: TensorLike, names: tuple[str, str]) -> tuple[TensorVariable, TensorVariable]:
+    """Both inputs as float 3-tensors of one dtype (``TypeError`` otherwise)."""
+    name = type(op).__name__
+    a = as_float_tensor(a, 3, name, names[0])
+    b = as_float_tensor(b, 3, name, names[1])
+    if a.type.dtype != b.type.dtype:
+        raise TypeError(f"{name}: {names[0]} and {names[1]} must have one dtype, got {a.type.dtype} and {b.type.dtype}")
+    return a, b
+
+
+def _static_width(width: int | None, other: int | None, sign: int) -> int | None:
+    """``width + sign * (other - 1)`` when both are known, else ``None``."""
+    return None if width is None or other is None else width + sign * (other - 1)
+
+
+def _check_channels(op_name: str, what: str, got: int, expected: int) -> None:
+    if got != expected:
+        raise ValueError(f"{op_name}: {what}: {got} against {expected}")
+
+
+class Conv1D(Op):
+    """Valid 1-D cross-correlation of a channels-last batch: ``(x, W) -> y``.
+
+    Inputs
+    ------
+    x : float32/float64 tensor, shape (n, width, c)
+    W : tensor of the same dtype, shape (k, c, o)
+
+    Output
+    ------
+    y : shape (n, width - k + 1, o), ``y[i, l, o] = sum_{t, c} x[i, l + t, c] * W[t, c, o]``.
+
+    Raises ``ValueError`` at run time if the channel counts differ or ``width < k``.
+    """
+
+    __props__ = ()
+
+    def make_node(self, x: TensorLike, W: TensorLike) -> Apply:  # type: ignore[override]
+        """Build the ``Apply`` node of ``conv1d(x, W)``.
+
+        Raises
+        ------
+        TypeError
+            If ``x`` or ``W`` is not a float32/float64 3-tensor, or their dtypes differ.
+        """
+        x, W = _operands(self, x, W, ("x", "W"))
+        width = _static_width(x.type.shape[1], W.type.shape[0], -1)
+        out = TensorType(x.type.dtype, shape=(x.type.shape[0], width, W.type.shape[2]))()
+        return Apply(self, [x, W], [out])
+
+    def perform(self, node: Apply, inputs: Sequence[np.ndarray], output_storage: list[list]) -> None:
+        """NumPy reference: the windows of ``x`` (a strided view) contracted with ``W``."""
+        x, W = inputs
+        name = type(self).__name__
+        _check_channels(name, "the input channels of x and W differ", x.shape[2], W.shape[1])
+        if x.shape[1] < W.shape[0]:
+            raise ValueError(f"{name}: the input is narrower than the filter ({x.shape[1]} < {W.shape[0]})")
+        windows = sliding_window_view(x, W.shape[0], axis=1)  # (n, width_out, c, k)
+        y = np.tensordot(windows, W, axes=([3, 2], [0, 1]))
+        output_storage[0][0] = np.ascontiguousarray(y, dtype=x.dtype)
+
+    def infer_shape(self, fgraph, node: Apply, input_shapes: list[tuple]) -> list[tuple]:
+        """Return ``(n, width - k + 1, o)``."""
+        (n, width, _), (k, _, o) = input_shapes
+        return [(n, width - k + 1, o)]
+
+    def pullback(self, inputs: Sequence[Variable], outputs: Sequence[Variable],
+                 cotangents: Sequence[Variable]) -> list[Variable]:
+        """Return ``[conv1d_grad_input(g, W), conv1d_grad_weights(x, g)]``."""
+        x, W = cast(Sequence[TensorVariable], inputs)
+        g = cast(TensorVariable, cotangents[0]).astype(x.type.dtype)
+        return [conv1d_grad_input(g, W), conv1d_grad_weights(x, g)]
+
+
+class Conv1DGradInput(Op):
+    """Gradient of :class:`Conv1D` wrt ``x``: ``(dy, W) -> dx``.
+
+    Inputs
+    ------
+    dy : float32/float64 tensor, shape (n, width_out, o)
+    W : tensor of the same dtype, shape (k, c, o)
+
+    Output
+    ------
+    dx : shape (n, width_out + k - 1, c), ``dx[i, p, c] = sum_{t, o} dy[i, p - t, o] * W[t, c, o]``
+    over ``0 <= p - t < width_out``.
+
+    Raises ``ValueError`` at run time if ``dy.shape[2] != W.shape[2]``.
+    """
+
+    __props__ = ()
+
+    def make_node(self, dy: TensorLike, W: TensorLike) -> Apply:  # type: ignore[override]
+        """Build the ``Apply`` node of ``conv1d_grad_input(dy, W)``.
+
+        Raises
+        ------
+        TypeError
+            If ``dy`` or ``W`` is not a float32/float64 3-tensor, or their dtypes differ.
+        """
+        dy, W = _operands(self, dy, W, ("dy", "W"))
+        width = _static_width(dy.type.shape[1], W.type.shape[0], +1)
+        out = TensorType(dy.type.dtype, shape=(dy.type.shape[0], width, W.type.shape[1]))()
+        return Apply(self, [dy, W], [out])
+
+    def perform(self, node: Apply, inputs: Sequence[np.ndarray], output_storage: list[list]) -> None:
+        """NumPy reference: one product per tap, added at the tap's offset."""
+        dy, W = inputs
+        _check_channels(type(self).__name__, "the output channels of dy and W differ", dy.shape[2], W.shape[2])
+        n, width_out, _ = dy.shape
+        k, c, _ = W.shape
+        dx = np.zeros((n, width_out + k - 1, c), dtype=dy.dtype)
+        for t in range(k):
+            dx[:, t:t + width_out] += dy @ W[t].T
+        output_storage[0][0] = dx
+
+    def infer_shape(self, fgraph, node: Apply, input_shapes: list[tuple]) -> list[tuple]:
+        """Return ``(n, width_out + k - 1, c)``."""
+        (n, width_out, _), (k, c, _) = input_shapes
+        return [(n, width_out + k - 1, c)]
+
+    def pullback(self, inputs: Sequence[Variable], outputs: Sequence[Variable],
+                 cotangents: Sequence[Variable]) -> list[Variable]:
+        """Return ``[conv1d(G, W), conv1d_grad_weights(G, dy)]``."""
+        dy, W = cast(Sequence[TensorVariable], inputs)
+        G = cast(TensorVariable, cotangents[0]).astype(dy.type.dtype)
+        return [conv1d(G, W), conv1d_grad_weights(G, dy)]
+
+
+class Conv1DGradWeights(Op):
+    """Gradient of :class:`Conv1D` wrt ``W``: ``(x, dy) -> dW``, the filter width ``width - width_out + 1``.
+
+    Inputs
+    ------
+    x : float32/float64 tensor, shape (n, width, c)
+    dy : tensor of the same dtype, shape (n, width_out, o), ``width_out <= width``
+
+    Output
+    ------
+    dW : shape (width - width_out + 1, c, o), ``dW[t, c, o] = sum_{i, l} x[i, l + t, c] * dy[i, l, o]``.
+
+    Raises ``ValueError`` at run time if the sample counts differ or ``width_out > width``.
+    """
+
+    __props__ = ()
+
+    def make_node(self, x: TensorLike, dy: TensorLike) -> Apply:  # type: ignore[override]
+        """Build the ``Apply`` node of ``conv1d_grad_weights(x, dy)``.
+
+        Raises
+        ------
+        TypeError
+            If ``x`` or ``dy`` is not a float32/float64 3-tensor, or their dtypes differ.
+        """
+        x, dy = _operands(self, x, dy, ("x", "dy"))
+        width, width_out = x.type.shape[1], dy.type.shape[1]
+        k = None if width is None or width_out is None else width - width_out + 1
+        out = TensorType(x.type.dtype, shape=(k, x.type.shape[2], dy.type.shape[2]))()
+        return Apply(self, [x, dy], [out])
+
+    def perform(self, node: Apply, inputs: Sequence[np.ndarray], output_storage: list[list]) -> None:
+        """NumPy reference: the windows of ``x`` contracted with ``dy`` over samples and positions."""
+        x, dy = inputs
+        name = type(self).__name__
+        _check_channels(name, "x and dy have different numbers of samples", dy.shape[0], x.shape[0])
+        k = x.shape[1] - dy.shape[1] + 1
+        if dy.shape[1] < 1 or k < 1:
+            raise ValueError(f"{name}: dy ({dy.shape[1]} positions) must be non-empty and no wider than x "
+                             f"({x.shape[1]})")
+        windows = sliding_window_view(x, k, axis=1)  # (n, width_out, c, k)
+        dW = np.tensordot(windows, dy, axes=([0, 1], [0, 1]))  # (c, k, o)
+        output_storage[0][0] = np.ascontiguousarray(dW.transpose(1, 0, 2), dtype=x.dtype)
+
+    def infer_shape(self, fgraph, node: Apply, input_shapes: list[tuple]) -> list[tuple]:
+        """Return ``(width - width_out + 1, c, o)``."""
+        (_, width, c), (_, width_out, o) = input_shapes
+        return [(width - width_out + 1, c, o)]
+
+    def pullback(self, inputs: Sequence[Variable], outputs: Sequence[Variable],
+                 cotangents: Sequence[Variable]) -> list[Variable]:
+        """Return ``[conv1d_grad_input(dy, H), conv1d(x, H)]``."""
+        x, dy = cast(Sequence[TensorVariable], inputs)
+        H = cast(TensorVariable, cotangents[0]).astype(x.type.dtype)
+        return [conv1d_grad_input(dy, H), conv1d(x, H)]
+
+
+_conv1d = Conv1D()
+_conv1d_grad_input = Conv1DGradInput()
+_conv1d_grad_weights = Conv1DGradWeights()
+
+
+def _upcast(a: TensorLike, b: TensorLike) -> tuple[TensorVariable, TensorVariable]:
+    """Both operands in their common dtype (float32 weights in a float64 graph compute in float64, as ``dot``)."""
+    a, b = pt.as_tensor_variable(a), pt.as_tensor_variable(b)
+    dtype = upcast(a.type.dtype, b.type.dtype)
+    return a.astype(dtype), b.astype(dtype)
+
+
+def conv1d(x: TensorLike, W: TensorLike) -> TensorVariable:
+    """Symbolic valid 1-D cross-correlation of channels-last sequences; see :class:`Conv1D`.
+
+    Parameters
+    ----------
+    x : float32/float64 tensor, shape (n, width, c)
+    W : tensor of the same dtype, shape (k, c, o)
+
+    Returns
+    -------
+    TensorVariable
+        Shape (n, width - k + 1, o).
+
+    Raises
+    ------
+    TypeError
+        If an input is not a float 3-tensor.
+    """
+    return cast(TensorVariable, _conv1d(*_upcast(x, W)))
+
+
+def conv1d_grad_input(dy: TensorLike, W: TensorLike) -> TensorVariable:
+    """Symbolic gradient of :func:`conv1d` wrt its input, shape (n, width_out + k - 1, c); see ``Conv1DGradInput``."""
+    return cast(TensorVariable, _conv1d_grad_input(*_upcast(dy, W)))
+
+
+def conv1d_grad_weights(x: TensorLike, dy: TensorLike) -> TensorVariable:
+    """Symbolic gradient of :func:`conv1d` wrt its filters, shape (k, c, o); see :class:`Conv1DGradWeights`."""
+    return cast(TensorVariable, _conv1d_grad_weights(*_upcast(x, dy)))
+
+
+# --------------------------------------------------------------------------- #
+# Numba backend
+# --------------------------------------------------------------------------- #
+
+#: Bump when the registrations below change.
+_NUMBA_DISPATCH_VERSION = 1
+_VERSION = cache_version(_NUMBA_DISPATCH_VERSION, _conv_kernels)
+
+register_graph_kernel(Conv1D, _conv_kernels.conv1d_forward, _VERSION)
+register_graph_kernel(Conv1DGradInput, _conv_kernels.conv1d_grad_input, _VERSION)
+register_graph_kernel(Conv1DGradWeights, _conv_kernels.conv1d_grad_weights, _VERSION)
