@@ -1,4 +1,4 @@
-"""De novo design: metrics of generated molecule sets (MOSES's definitions).
+"""De novo design: metrics of generated molecule sets (MOSES's definitions) and scores to optimise toward.
 
 Modules
 -------
@@ -7,6 +7,10 @@ Modules
     (FCD, SNN, fragment and scaffold similarity, property distances).
 :mod:`symmol.generation.moses_filters`
     MOSES's MCF and PAINS SMARTS.
+:mod:`symmol.generation.scoring`
+    Score functions for goal-directed generation (REINVENT-style components, desirability transforms,
+    a weighted geometric mean, SMARTS filters; a TOML spec; oracle calls counted and cached). Imported
+    on its own (it loads the estimator for model components).
 """
 
 from symmol.generation.metrics import GenerationReference, generation_metrics

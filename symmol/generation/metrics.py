@@ -61,7 +61,7 @@ from symmol.generation.moses_filters import MCF_SMARTS, PAINS_SMARTS
 from symmol.similarity.search import bulk_similarity, max_similarity
 
 __all__ = ["FCD_PACKAGE", "GenerationReference", "canonical_valid", "fraction_passes_filters", "fraction_unique",
-           "fraction_valid", "generation_metrics", "internal_diversity", "novelty", "passes_filters"]
+           "fraction_valid", "generation_metrics", "internal_diversity", "novelty", "passes_filters", "sa_score"]
 
 #: The package that computes FCD, as MOSES uses it.
 FCD_PACKAGE = "fcd_torch"
@@ -267,14 +267,18 @@ def _sa_scorer() -> Any:
     return sascorer
 
 
-def _sa_score(mol: Chem.Mol) -> float:
-    """Return the synthetic accessibility score of ``mol`` (1 easy ... 10 hard)."""
+def sa_score(mol: Chem.Mol) -> float:
+    """Return the synthetic accessibility score of ``mol``, 1 (easy) to 10 (hard).
+
+    RDKit Contrib's ``sascorer`` (Ertl & Schuffenhauer, J. Cheminform. 2009, doi:10.1186/1758-2946-1-8),
+    the module MOSES copies.
+    """
     return float(_sa_scorer().calculateScore(mol))
 
 
 def _properties(mols: Sequence[Chem.Mol]) -> dict[str, np.ndarray]:
     # rdkit-stubs leave out these two module-level descriptor functions
-    functions = {"logP": Crippen.MolLogP, "SA": _sa_score, "QED": QED.qed,  # type: ignore[attr-defined]
+    functions = {"logP": Crippen.MolLogP, "SA": sa_score, "QED": QED.qed,  # type: ignore[attr-defined]
                  "weight": Descriptors.MolWt}  # type: ignore[attr-defined]
     return {name: np.array([float(functions[name](mol)) for mol in mols]) for name in PROPERTIES}
 
