@@ -7,6 +7,9 @@ Modules
     (FCD, SNN, fragment and scaffold similarity, property distances).
 :mod:`symmol.generation.moses_filters`
     MOSES's MCF and PAINS SMARTS.
+:mod:`symmol.generation.language_model`
+    A GRU language model over SMILES tokens: teacher-forced training, log-likelihoods, Gumbel-max
+    sampling in one compiled scan, save/load without pickle.
 :mod:`symmol.generation.scoring`
     Score functions for goal-directed generation (REINVENT-style components, desirability transforms,
     a weighted geometric mean, SMARTS filters; a TOML spec; oracle calls counted and cached). Imported

@@ -65,6 +65,20 @@ class GRULayer(MergeLayer):
         self.b_x = self.add_param(b, (3 * self.units,), "b_x", rng)
         self.b_h = self.add_param(b, (3 * self.units,), "b_h", rng)
 
+    def project(self, x):
+        """Return the input projections ``x W_x + b_x`` of ``x`` (``(..., features)`` -> ``(..., 3 units)``)."""
+        return pt.dot(x, self.W_x) + self.b_x
+
+    def cell(self, projected, h):
+        """One GRU step: the new state ``(n, units)`` from a step's :meth:`project` ``(n, 3 units)`` and ``h``."""
+        u = self.units
+        one = np.asarray(1, dtype=h.dtype)
+        hp = pt.dot(h, self.W_h) + self.b_h
+        r = pt.sigmoid(projected[:, :u] + hp[:, :u])
+        z = pt.sigmoid(projected[:, u:2 * u] + hp[:, u:2 * u])
+        c = pt.tanh(projected[:, 2 * u:] + r * hp[:, 2 * u:])
+        return (one - z) * c + z * h
+
     def get_output_for(self, incoming: list, deterministic: bool = False, **kwargs: bool):
         """Run the GRU over the sequence ``incoming[0]`` of shape ``(n, L, features)``.
 
@@ -73,9 +87,8 @@ class GRULayer(MergeLayer):
         state; the graph raises at run time (an ``Assert``) if the mask is not ``(n, L)``.
         """
         x = incoming[0]
-        u = self.units
-        projected = (pt.dot(x, self.W_x) + self.b_x).dimshuffle(1, 0, 2)  # (L, n, 3u)
-        h0 = pt.zeros((x.shape[0], u), dtype=x.dtype)
+        projected = self.project(x).dimshuffle(1, 0, 2)  # (L, n, 3u)
+        h0 = pt.zeros((x.shape[0], self.units), dtype=x.dtype)
         one = np.asarray(1, dtype=x.dtype)
 
         def step(xp, *rest):
@@ -83,11 +96,7 @@ class GRULayer(MergeLayer):
                 m, h = rest
             else:
                 (h,), m = rest, None
-            hp = pt.dot(h, self.W_h) + self.b_h
-            r = pt.sigmoid(xp[:, :u] + hp[:, :u])
-            z = pt.sigmoid(xp[:, u:2 * u] + hp[:, u:2 * u])
-            c = pt.tanh(xp[:, 2 * u:] + r * hp[:, 2 * u:])
-            h_new = (one - z) * c + z * h
+            h_new = self.cell(xp, h)
             if m is not None:
                 m = m.dimshuffle(0, "x")
                 h_new = m * h_new + (one - m) * h

@@ -1,0 +1,372 @@
+"""A SMILES language model: stacked GRUs over regex tokens, trained by teacher forcing, sampled in a compiled scan.
+
+The network of REINVENT's prior and MOSES's CharRNN (Olivecrona et al., J. Cheminform. 2017,
+doi:10.1186/s13321-017-0235-x; Segler et al., ACS Cent. Sci. 2018, doi:10.1021/acscentsci.7b00512):
+token embedding → ``layers`` GRUs of ``units`` → a linear layer over the vocabulary. A SMILES is read as
+``^ t_1 ... t_m $`` (Schwaller et al.'s tokens, :func:`symmol.featurizers.tokens.tokenize_smiles`); the
+model is trained to predict each next token (teacher forcing, cross-entropy per token).
+
+Sampling runs the GRU cells step by step inside one compiled ``scan``: at step ``t`` the next token is
+``argmax(logits / temperature + g)`` with ``g`` standard Gumbel noise, which draws it from
+``softmax(logits / temperature)`` exactly (the Gumbel-max trick; Gumbel, 1954). The noise comes from a
+NumPy generator seeded by the caller, so a seed gives the same molecules on every backend. A sequence
+stops at ``$``; its log-likelihood is the sum of ``log softmax(logits)`` (temperature 1) of its
+tokens, ``$`` included.
+
+Ids: 0 padding, 1 ``^`` (start), 2 ``$`` (end), then the vocabulary's tokens. Padding and ``^`` never
+follow a token: the softmax runs over ``$`` and the vocabulary only (their logits are masked), in
+training, scoring and sampling alike.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytensor
+import pytensor.tensor as pt
+from rdkit import Chem, rdBase
+
+from symmol.compile import get_backend_mode
+from symmol.featurizers.tokens import tokenize_smiles
+from symmol.nn.layers import DenseLayer, EmbeddingLayer, GRULayer, InputLayer, get_all_param_values, get_output
+from symmol.nn.layers.helper import get_all_params, set_all_param_values
+from symmol.nn.updates import adam
+
+__all__ = ["BEGIN", "END", "PAD", "LanguageModelSpec", "SmilesLanguageModel"]
+
+PAD, BEGIN, END = 0, 1, 2
+SPECIAL_TOKENS = ("<pad>", "^", "$")
+#: Added to the logits of padding and ``^``: they never come next (exp underflows to exactly 0).
+MASKED_LOGIT = -1e9
+FORMAT = "symmol-smiles-language-model"
+
+
+@dataclass(frozen=True)
+class LanguageModelSpec:
+    """The architecture and vocabulary of a :class:`SmilesLanguageModel` (stored in ``model.json``).
+
+    Attributes
+    ----------
+    vocabulary
+        The tokens, ids from 3 in this order.
+    embedding, units, layers
+        Embedding width, GRU width and number of stacked GRUs (REINVENT's prior: 256, 512, 3).
+    max_length
+        Longest token sequence sampled (``$`` excluded); longer training SMILES are left out.
+    seed
+        Initial weights.
+    """
+
+    vocabulary: tuple[str, ...]
+    embedding: int = 256
+    units: int = 512
+    layers: int = 3
+    max_length: int = 100
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.vocabulary or len(set(self.vocabulary)) != len(self.vocabulary):
+            raise ValueError("the vocabulary must be a non-empty sequence of distinct tokens")
+        if min(self.embedding, self.units, self.layers, self.max_length) < 1:
+            raise ValueError("embedding, units, layers and max_length must be positive")
+
+    @property
+    def n_tokens(self) -> int:
+        """Output width: the vocabulary plus padding, start and end."""
+        return len(self.vocabulary) + len(SPECIAL_TOKENS)
+
+
+class SmilesLanguageModel:
+    """A GRU language model over SMILES tokens (see the module docstring).
+
+    Parameters
+    ----------
+    spec : LanguageModelSpec
+    backend : str
+        PyTensor backend of the compiled functions (``numba`` by default).
+    """
+
+    def __init__(self, spec: LanguageModelSpec, backend: str = "numba"):
+        self.spec = spec
+        self.backend = backend
+        self._ids = {token: i + len(SPECIAL_TOKENS) for i, token in enumerate(spec.vocabulary)}
+        self._tokens = np.array([*SPECIAL_TOKENS, *spec.vocabulary], dtype=object)
+        rng = np.random.default_rng(spec.seed)
+        self.input_layer = InputLayer((None, None), dtype="int32", name="tokens")
+        self.embedding = EmbeddingLayer(self.input_layer, spec.n_tokens, spec.embedding, rng, name="embedding")
+        self.grus: list[GRULayer] = []
+        layer: Any = self.embedding
+        for i in range(spec.layers):
+            layer = GRULayer(layer, spec.units, rng, name=f"gru{i}")
+            self.grus.append(layer)
+        self.head = DenseLayer(InputLayer((None, spec.units)), spec.n_tokens, rng, nonlinearity="identity",
+                               name="output")
+        self._logit_mask = np.zeros(spec.n_tokens, dtype=np.float32)
+        self._logit_mask[[PAD, BEGIN]] = MASKED_LOGIT
+        self._train_fn: Any = None
+        self._nll_fn: Any = None
+        self._sample_fn: Any = None
+
+    # -- tokens ----------------------------------------------------------------------------
+    @classmethod
+    def build_vocabulary(cls, smiles: Iterable[str]) -> tuple[str, ...]:
+        """Every token of ``smiles``, sorted (a SMILES that does not tokenize raises ``ValueError``)."""
+        return tuple(sorted({token for s in smiles for token in tokenize_smiles(s)}))
+
+    def encode(self, smiles: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Token ids ``(n, L + 2)`` int32 (``^ ... $`` then padding) and a mask of which SMILES fit.
+
+        A SMILES fits when it tokenizes, every token is in the vocabulary and it has at most
+        ``max_length`` tokens; rows of those that do not are all padding.
+        """
+        rows, fits = [], np.zeros(len(smiles), dtype=bool)
+        for i, s in enumerate(smiles):
+            try:
+                ids = [self._ids[t] for t in tokenize_smiles(s)]
+            except (KeyError, ValueError, TypeError):
+                ids = None
+            if ids is not None and len(ids) <= self.spec.max_length:
+                fits[i] = True
+                rows.append([BEGIN, *ids, END])
+            else:
+                rows.append([])
+        width = max((len(r) for r in rows), default=2)
+        out = np.full((len(smiles), max(width, 2)), PAD, dtype=np.int32)
+        for i, r in enumerate(rows):
+            out[i, :len(r)] = r
+        return out, fits
+
+    def decode(self, ids: np.ndarray) -> str:
+        """Return the SMILES of a sampled id row (tokens up to the first ``$``, padding and ``^`` dropped)."""
+        tokens = []
+        for i in ids:
+            if i == END:
+                break
+            if i > END:
+                tokens.append(self._tokens[i])
+        return "".join(tokens)
+
+    # -- graphs ----------------------------------------------------------------------------
+    def params(self) -> list:
+        """Every trainable parameter: embedding, GRUs, output layer."""
+        return get_all_params(self.grus[-1]) + get_all_params(self.head)
+
+    def _token_log_likelihoods(self, tokens: pt.TensorVariable) -> pt.TensorVariable:
+        """``(n, L - 1)`` log-probability of each next token under teacher forcing (0 at padding)."""
+        states = get_output(self.grus[-1], inputs={self.input_layer: tokens[:, :-1]})  # (n, L-1, units)
+        logits = pt.dot(states, self.head.W) + self.head.b + self._logit_mask  # (n, L-1, V)
+        log_p = logits - pt.logsumexp(logits, axis=2, keepdims=True)
+        targets = tokens[:, 1:]
+        n, steps = targets.shape
+        picked = log_p.reshape((n * steps, self.spec.n_tokens))[pt.arange(n * steps), targets.flatten()]
+        return picked.reshape((n, steps)) * pt.neq(targets, PAD)
+
+    def _compile_training(self, learning_rate: float) -> None:
+        tokens = pt.imatrix("tokens")
+        token_ll = self._token_log_likelihoods(tokens)
+        loss = -pt.sum(token_ll) / pt.sum(pt.neq(tokens[:, 1:], PAD))
+        updates = adam(loss, self.params(), learning_rate)
+        mode = get_backend_mode(self.backend)
+        self._train_fn = pytensor.function([tokens], loss, updates=updates, mode=mode)
+
+    def _compile_log_likelihood(self) -> None:
+        tokens = pt.imatrix("tokens")
+        self._nll_fn = pytensor.function([tokens], pt.sum(self._token_log_likelihoods(tokens), axis=1),
+                                         mode=get_backend_mode(self.backend))
+
+    def _compile_sampler(self) -> None:
+        """``(noise (T, n, V), inverse temperature) -> (ids (T, n), log-likelihoods (T, n))``, one scan."""
+        noise = pt.tensor3("gumbel", dtype="float32")
+        inverse_temperature = pt.scalar("inverse_temperature", dtype="float32")
+        n = noise.shape[1]
+        h0 = [pt.zeros((n, self.spec.units), dtype="float32") for _ in self.grus]
+        start = pt.alloc(np.int32(BEGIN), n)
+
+        def step(g, previous, *states):
+            x = self.embedding.W[previous]
+            new_states = []
+            for gru, h in zip(self.grus, states, strict=True):
+                x = gru.cell(gru.project(x), h)
+                new_states.append(x)
+            logits = pt.dot(x, self.head.W) + self.head.b + self._logit_mask
+            log_p = logits - pt.logsumexp(logits, axis=1, keepdims=True)
+            token = pt.cast(pt.argmax(logits * inverse_temperature + g, axis=1), "int32")
+            return [token, log_p[pt.arange(n), token], *new_states]
+
+        outputs = pytensor.scan(step, sequences=[noise], outputs_info=[start, None, *h0], return_updates=False)
+        self._sample_fn = pytensor.function([noise, inverse_temperature], [outputs[0], outputs[1]],
+                                            mode=get_backend_mode(self.backend))
+
+    # -- training --------------------------------------------------------------------------
+    def fit(self, smiles: Sequence[str], epochs: int | None = 10, max_time: float | None = None,
+            batch_size: int = 128, learning_rate: float = 1e-3, seed: int = 0,
+            progress: bool = False) -> list[dict[str, float]]:
+        """Train on ``smiles`` by teacher forcing (Adam), ``epochs`` passes or until ``max_time`` seconds.
+
+        Parameters
+        ----------
+        smiles : sequence of str
+            Training SMILES; those that do not fit the vocabulary or ``max_length`` are left out (the
+            history's ``skipped``).
+        epochs : int, optional
+            Passes over the data; ``None`` with ``max_time`` trains until time is up.
+        max_time : float, optional
+            Wall seconds from the call, compilation included; the running epoch stops at the first
+            batch past it.
+        batch_size, learning_rate, seed
+            Minibatch size, Adam's rate, the shuffling seed.
+
+        Returns
+        -------
+        list of dict
+            One entry per epoch: ``epoch``, ``loss`` (mean cross-entropy per token), ``tokens_per_s``,
+            ``seconds``, ``skipped``.
+
+        Raises
+        ------
+        ValueError
+            Without a stopping rule, or if no SMILES fits.
+        """
+        if epochs is None and max_time is None:
+            raise ValueError("give epochs, max_time or both")
+        started = time.perf_counter()
+        tokens, fits = self.encode(smiles)
+        tokens = tokens[fits]
+        if not len(tokens):
+            raise ValueError("none of the SMILES fits the vocabulary and max_length")
+        if self._train_fn is None:
+            self._compile_training(learning_rate)
+        rng = np.random.default_rng(seed)
+        lengths = (tokens != PAD).sum(axis=1)
+        history: list[dict[str, float]] = []
+        epoch = 0
+        while epochs is None or epoch < epochs:
+            epoch_start, losses, counted = time.perf_counter(), [], 0
+            order = rng.permutation(len(tokens))
+            for first in range(0, len(order), batch_size):
+                rows = order[first:first + batch_size]
+                width = int(lengths[rows].max())
+                losses.append(float(self._train_fn(tokens[rows, :width])) * int(lengths[rows].sum() - len(rows)))
+                counted += int(lengths[rows].sum() - len(rows))
+                if max_time is not None and time.perf_counter() - started > max_time:
+                    break
+            seconds = time.perf_counter() - epoch_start
+            epoch += 1
+            history.append({"epoch": epoch, "loss": sum(losses) / max(counted, 1), "tokens_per_s": counted / seconds,
+                            "seconds": seconds, "skipped": int((~fits).sum())})
+            if progress:
+                print(f"epoch {epoch}: loss {history[-1]['loss']:.4f}, {history[-1]['tokens_per_s']:,.0f} tokens/s")
+            if max_time is not None and time.perf_counter() - started > max_time:
+                break
+        return history
+
+    # -- scoring and sampling --------------------------------------------------------------
+    def log_likelihood(self, smiles: Sequence[str], batch_size: int = 512) -> np.ndarray:
+        """``(n,)`` float64 log-likelihood of each SMILES (natural log); NaN where it does not fit."""
+        if self._nll_fn is None:
+            self._compile_log_likelihood()
+        tokens, fits = self.encode(smiles)
+        out = np.full(len(smiles), np.nan)
+        rows = np.flatnonzero(fits)
+        for first in range(0, len(rows), batch_size):
+            chosen = rows[first:first + batch_size]
+            width = int((tokens[chosen] != PAD).sum(axis=1).max())
+            out[chosen] = self._nll_fn(tokens[chosen, :width])
+        return out
+
+    def sample(self, n: int, temperature: float = 1.0, seed: int = 0, batch_size: int = 256) -> pd.DataFrame:
+        """Draw ``n`` SMILES.
+
+        Returns
+        -------
+        DataFrame
+            ``smiles``, ``status`` (``ok`` or ``invalid``: RDKit rejects it, or no ``$`` within
+            ``max_length`` tokens), ``error``, ``log_likelihood`` (natural log, temperature 1, ``$``
+            included), one row per sample in drawing order.
+
+        Raises
+        ------
+        ValueError
+            If ``n < 0`` or ``temperature <= 0``.
+        """
+        if n < 0 or not temperature > 0:
+            raise ValueError(f"need n >= 0 and temperature > 0, got n={n}, temperature={temperature}")
+        if self._sample_fn is None:
+            self._compile_sampler()
+        rng = np.random.default_rng(seed)
+        steps = self.spec.max_length + 1
+        rows = []
+        for first in range(0, n, batch_size):
+            count = min(batch_size, n - first)
+            uniform = rng.random((steps, count, self.spec.n_tokens), dtype=np.float32)
+            gumbel = -np.log(-np.log(np.clip(uniform, 1e-20, 1.0 - 1e-7)))
+            ids, log_p = self._sample_fn(gumbel.astype(np.float32), np.float32(1.0 / temperature))
+            ids, log_p = np.asarray(ids).T, np.asarray(log_p).T  # (count, steps)
+            for row in range(count):
+                ends = np.flatnonzero(ids[row] == END)
+                length = int(ends[0]) + 1 if ends.size else steps
+                rows.append((self.decode(ids[row]), bool(ends.size), float(log_p[row, :length].sum())))
+        return _checked(rows)
+
+    # -- storage ---------------------------------------------------------------------------
+    def get_param_values(self) -> dict[str, np.ndarray]:
+        """Return copies of every parameter, keyed by name."""
+        return {**get_all_param_values(self.grus[-1]), **get_all_param_values(self.head)}
+
+    def save(self, directory: str | Path) -> Path:
+        """Write ``model.json`` (format, spec) and ``params.npz`` (no pickle) into ``directory``."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / "model.json").write_text(json.dumps({"format": FORMAT, "spec": asdict(self.spec)}, indent=1))
+        np.savez(directory / "params.npz", allow_pickle=False, **self.get_param_values())
+        return directory
+
+    @classmethod
+    def load(cls, directory: str | Path, backend: str = "numba") -> SmilesLanguageModel:
+        """Read a directory written by :meth:`save`.
+
+        Raises
+        ------
+        ValueError
+            If it is not a symmol SMILES language model, or its parameters do not match its spec.
+        """
+        directory = Path(directory)
+        meta = json.loads((directory / "model.json").read_text())
+        if meta.get("format") != FORMAT:
+            raise ValueError(f"{directory}: not a symmol SMILES language model (format {meta.get('format')!r})")
+        spec = dict(meta["spec"])
+        spec["vocabulary"] = tuple(spec["vocabulary"])
+        model = cls(LanguageModelSpec(**spec), backend)
+        with np.load(directory / "params.npz", allow_pickle=False) as stored:
+            values = {k: stored[k] for k in stored.files}
+        expected = model.get_param_values()
+        if set(values) != set(expected) or any(values[k].shape != v.shape for k, v in expected.items()):
+            raise ValueError(f"{directory}: params.npz does not match the architecture in model.json")
+        set_all_param_values(model.grus[-1], {k: values[k] for k in get_all_param_values(model.grus[-1])})
+        set_all_param_values(model.head, {k: values[k] for k in get_all_param_values(model.head)})
+        return model
+
+
+def _checked(rows: list[tuple[str, bool, float]]) -> pd.DataFrame:
+    """Build the sample table with RDKit's verdict on each SMILES."""
+    out = []
+    with rdBase.BlockLogs():
+        for smiles, ended, log_likelihood in rows:
+            if not ended:
+                error = "no end token within max_length"
+            elif not smiles:
+                error = "empty SMILES"
+            elif Chem.MolFromSmiles(smiles) is None:
+                error = "RDKit could not parse the SMILES"
+            else:
+                error = ""
+            out.append({"smiles": smiles, "status": "invalid" if error else "ok", "error": error,
+                        "log_likelihood": log_likelihood})
+    return pd.DataFrame(out, columns=["smiles", "status", "error", "log_likelihood"])
