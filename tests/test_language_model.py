@@ -159,3 +159,25 @@ def test_save_and_load_round_trip(model, smiles, tmp_path):
     (tmp_path / "lm" / "model.json").write_text(json.dumps({"format": "other"}))
     with pytest.raises(ValueError, match="not a symmol SMILES language model"):
         SmilesLanguageModel.load(tmp_path / "lm")
+
+
+def test_generate_command_writes_every_sample_and_its_metrics(tmp_path, capsys, example_data):
+    from symmol.cli.main import main
+
+    simple = ["CCO", "CCN", "CCC", "CCCl", "CC(C)O", "CCOC", "c1ccccc1", "c1ccccc1O"] * 8
+    model = SmilesLanguageModel(LanguageModelSpec(SmilesLanguageModel.build_vocabulary(simple), embedding=8, units=32,
+                                                  layers=1, max_length=20, seed=0))
+    model.fit(simple, epochs=30, batch_size=64, learning_rate=2e-2)
+    model.save(tmp_path / "lm")
+    out = tmp_path / "samples.csv"
+    assert main(["generate", str(tmp_path / "lm"), "--n", "30", "--seed", "3", "--out", str(out), "--metrics",
+                 "--training", str(example_data / "zinc20k.smi.gz")]) == 0
+    import pandas as pd
+
+    table = pd.read_csv(out, keep_default_na=False)
+    assert len(table) == 30 and list(table.columns) == ["smiles", "status", "error", "log_likelihood"]
+    assert table["smiles"].tolist() == model.sample(30, seed=3)["smiles"].tolist()
+    printed = capsys.readouterr().out
+    assert "30 samples" in printed and '"valid"' in printed and '"novelty"' in printed
+    assert main(["generate", str(tmp_path), "--n", "3", "--out", str(out)]) == 2
+    assert "no model.json" in capsys.readouterr().err

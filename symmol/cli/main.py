@@ -36,6 +36,8 @@ COMMANDS = {
                                 "the best model"),
     "pretrain": ("symmol.cli.pretrain", "pretrain a model on an unlabelled library to predict RDKit's 2D descriptors "
                                         "(resumable), for `symmol train --init-from`"),
+    "generate": ("symmol.cli.generate", "sample SMILES from a trained language model (status, error and "
+                                        "log-likelihood per sample; MOSES metrics with --metrics)"),
     "featurize": ("symmol.cli.featurize", "compute fingerprints (ECFP/FCFP/atom pairs/torsions/MACCS) or RDKit 2D "
                                           "descriptors into a .npy array"),
     "index": ("symmol.cli.index", "build a memory-mapped fingerprint index of a molecule library for `symmol search`"),
