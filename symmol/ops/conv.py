@@ -19,8 +19,8 @@ Each is linear in each input, so the three are closed under differentiation (any
 Why an Op: written with PyTensor's generic Ops, a convolution is ``k`` tensor products over
 strided slices of ``x`` whose gradients scatter into zero tensors, several full copies of the
 input per tap; these Ops run the same arithmetic as a few large BLAS products over a block of
-samples at a time (:mod:`symmol.kernels.conv`). Backends: ``perform`` (NumPy reference:
-``sliding_window_view`` and ``tensordot``; the C linker runs it), Numba (the kernels, compiled
+samples at a time (:mod:`symmol.kernels.conv`). Backends: ``perform`` (NumPy reference: one
+batched product per kernel tap; the C linker runs it), Numba (the kernels, compiled
 serially into the graph; their products call the multi-threaded BLAS), and PyTorch and JAX
 (:mod:`symmol.ops.pytorch_dispatch`, :mod:`symmol.ops.jax_dispatch`: their own convolutions).
 """
@@ -32,7 +32,6 @@ from typing import cast
 
 import numpy as np
 import pytensor.tensor as pt
-from numpy.lib.stride_tricks import sliding_window_view
 from pytensor.graph.basic import Apply, Variable
 from pytensor.graph.op import Op
 from pytensor.scalar import upcast
@@ -98,15 +97,18 @@ class Conv1D(Op):
         return Apply(self, [x, W], [out])
 
     def perform(self, node: Apply, inputs: Sequence[np.ndarray], output_storage: list[list]) -> None:
-        """NumPy reference: the windows of ``x`` (a strided view) contracted with ``W``."""
+        """NumPy reference: one batched product per tap over the shifted input, summed (no patch copy)."""
         x, W = inputs
         name = type(self).__name__
         _check_channels(name, "the input channels of x and W differ", x.shape[2], W.shape[1])
-        if x.shape[1] < W.shape[0]:
-            raise ValueError(f"{name}: the input is narrower than the filter ({x.shape[1]} < {W.shape[0]})")
-        windows = sliding_window_view(x, W.shape[0], axis=1)  # (n, width_out, c, k)
-        y = np.tensordot(windows, W, axes=([3, 2], [0, 1]))
-        output_storage[0][0] = np.ascontiguousarray(y, dtype=x.dtype)
+        k = W.shape[0]
+        if x.shape[1] < k:
+            raise ValueError(f"{name}: the input is narrower than the filter ({x.shape[1]} < {k})")
+        width_out = x.shape[1] - k + 1
+        y = np.zeros((x.shape[0], width_out, W.shape[2]), dtype=x.dtype)
+        for t in range(k):
+            y += x[:, t:t + width_out] @ W[t]
+        output_storage[0][0] = y
 
     def infer_shape(self, fgraph, node: Apply, input_shapes: list[tuple]) -> list[tuple]:
         """Return ``(n, width - k + 1, o)``."""
@@ -216,9 +218,9 @@ class Conv1DGradWeights(Op):
         if dy.shape[1] < 1 or k < 1:
             raise ValueError(f"{name}: dy ({dy.shape[1]} positions) must be non-empty and no wider than x "
                              f"({x.shape[1]})")
-        windows = sliding_window_view(x, k, axis=1)  # (n, width_out, c, k)
-        dW = np.tensordot(windows, dy, axes=([0, 1], [0, 1]))  # (c, k, o)
-        output_storage[0][0] = np.ascontiguousarray(dW.transpose(1, 0, 2), dtype=x.dtype)
+        width_out = dy.shape[1]
+        dW = np.stack([np.einsum("nlc,nlo->co", x[:, t:t + width_out], dy) for t in range(k)])
+        output_storage[0][0] = dW.astype(x.dtype, copy=False)
 
     def infer_shape(self, fgraph, node: Apply, input_shapes: list[tuple]) -> list[tuple]:
         """Return ``(width - width_out + 1, c, o)``."""
