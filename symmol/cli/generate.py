@@ -15,6 +15,8 @@ import time
 from pathlib import Path
 
 from symmol.chem.io import read_molecules
+from symmol.generation.language_model import SmilesLanguageModel
+from symmol.generation.metrics import GenerationReference, canonical_valid, generation_metrics
 
 __all__ = ["add_arguments", "run"]
 
@@ -35,8 +37,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Sample, write the CSV, print a summary (and the metrics with ``--metrics``)."""
-    from symmol.generation.language_model import SmilesLanguageModel  # noqa: PLC0415 - only this command
-
     if args.n < 1:
         raise ValueError(f"--n must be at least 1, got {args.n}")
     directory = Path(args.model)
@@ -53,8 +53,6 @@ def run(args: argparse.Namespace) -> int:
     print(f"{len(samples)} samples ({valid} valid, {distinct} distinct valid strings) in {seconds:.1f} s "
           f"({len(samples) / seconds:,.0f} molecules/s) -> {out}")
     if args.metrics:
-        from symmol.generation.metrics import GenerationReference, canonical_valid, generation_metrics  # noqa: PLC0415
-
         reference = (GenerationReference.from_smiles(read_molecules(args.reference)["smiles"].tolist())
                      if args.reference else None)
         training = canonical_valid(read_molecules(args.training)["smiles"].tolist()) if args.training else None
