@@ -124,7 +124,7 @@ def fit_symmol(ds: MolNetSet, smiles: np.ndarray, y: np.ndarray, split: Split, s
 
 
 def fit_tune(ds: MolNetSet, path: Path, splits: Path, seed: int, budget: float, work: Path,
-             pretrained: Path | None) -> tuple[float, float]:
+             pretrained: Path | None, architectures: str | None = None) -> tuple[float, float]:
     out = work / f"tune-{ds.name}-{seed}"
     if out.exists():  # a fresh study per run: the budget is this run's
         shutil.rmtree(out)
@@ -132,6 +132,8 @@ def fit_tune(ds: MolNetSet, path: Path, splits: Path, seed: int, budget: float, 
                "--splits-file", str(splits), "--timeout", str(budget), "--seed", str(seed), "--out", str(out)]
     if pretrained is not None:
         command += ["--init-from", str(pretrained)]
+    if architectures is not None:
+        command += ["--architectures", architectures]
     for target in ds.targets:
         command += ["--target", target]
     start = time.perf_counter()
@@ -163,7 +165,7 @@ def run_method(method: str, ds: MolNetSet, path: Path, smiles: np.ndarray, y: np
     if method == "symmol GP":
         return fit_symmol(ds, smiles, y, split, seed, architecture="gp")
     if method == "symmol tune":
-        return fit_tune(ds, path, splits, seed, args.tune_budget, args.work, args.pretrained)
+        return fit_tune(ds, path, splits, seed, args.tune_budget, args.work, args.pretrained, args.tune_architectures)
     if method == "Chemprop 2":
         value, seconds, _ = chemprop_fit(ds.task, smiles, y, split, ds.targets, metric_of(ds), seed)
         return value, seconds
@@ -234,6 +236,8 @@ def main() -> int:
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--tune-budget", type=float, default=600.0, help="seconds of `symmol tune` per fit")
+    parser.add_argument("--tune-architectures", default=None,
+                        help="`symmol tune --architectures` (default: tune's own, mlp,dmpnn,gp)")
     parser.add_argument("--pretrained", type=Path, default=None,
                         help="`symmol pretrain` model directory for 'symmol D-MPNN fine-tuned' (all layers trained) "
                              "and for 'symmol tune' (--init-from)")
@@ -250,6 +254,7 @@ def main() -> int:
     command = (f"python bench/molnet.py --datasets {' '.join(args.datasets)} --seeds "
                f"{' '.join(map(str, args.seeds))}{methods}"
                + (f" --tune-budget {args.tune_budget:.0f}" if "symmol tune" in args.methods else "")
+               + (f" --tune-architectures {args.tune_architectures}" if args.tune_architectures else "")
                + (f" --pretrained {args.pretrained}" if args.pretrained else ""))
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "2")
     args.work.mkdir(parents=True, exist_ok=True)

@@ -15,15 +15,15 @@ import time
 from pathlib import Path
 
 from symmol.chem.io import read_molecules
-from symmol.generation.language_model import SmilesLanguageModel
 from symmol.generation.metrics import GenerationReference, canonical_valid, generation_metrics
+from symmol.generation.registry import load_generative_model
 
 __all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare ``symmol generate``'s arguments."""
-    parser.add_argument("model", help="a language model directory (SmilesLanguageModel.save)")
+    parser.add_argument("model", help="a generative model directory (`symmol train --task generation`)")
     parser.add_argument("--n", type=int, required=True, help="samples to draw")
     parser.add_argument("--temperature", type=float, default=1.0, help="softmax temperature (> 0; default 1.0)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the sampling noise (same seed, same samples)")
@@ -39,10 +39,7 @@ def run(args: argparse.Namespace) -> int:
     """Sample, write the CSV, print a summary (and the metrics with ``--metrics``)."""
     if args.n < 1:
         raise ValueError(f"--n must be at least 1, got {args.n}")
-    directory = Path(args.model)
-    if not (directory / "model.json").exists():
-        raise ValueError(f"{directory}: no model.json; give a directory written by SmilesLanguageModel.save")
-    model = SmilesLanguageModel.load(directory)
+    model = load_generative_model(args.model)
     started = time.perf_counter()
     samples = model.sample(args.n, temperature=args.temperature, seed=args.seed, batch_size=args.batch_size)
     seconds = time.perf_counter() - started

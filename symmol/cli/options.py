@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from symmol.chem.io import Lookup
-from symmol.models.registry import ModelKind, Option, model_kinds
+from symmol.generation.registry import generative_kinds
+from symmol.models.registry import Option, model_kinds
 
-__all__ = ["add_input_arguments", "add_model_options", "chosen_options", "lookups"]
+__all__ = ["add_input_arguments", "add_model_options", "chosen_options", "lookups", "training_kinds"]
+
+
+def training_kinds() -> list[Any]:
+    """Every architecture ``symmol train`` fits: the supervised kinds, then the generative ones."""
+    return [*model_kinds(), *generative_kinds()]
 
 
 def add_input_arguments(parser: argparse.ArgumentParser) -> None:
@@ -45,8 +52,8 @@ def lookups(args: argparse.Namespace) -> list[Lookup]:
     return found
 
 
-def _merged(kinds: list[ModelKind]) -> dict[str, tuple[Option, list[tuple[str, Any]]]]:
-    """Option name → (the option, [(architecture, default), ...]) over every kind."""
+def _merged(kinds: Sequence[Any]) -> dict[str, tuple[Option, list[tuple[str, Any]]]]:
+    """Option name → (the option, [(architecture, default), ...]) over ``kinds`` (each with ``name``, ``options``)."""
     merged: dict[str, tuple[Option, list[tuple[str, Any]]]] = {}
     for kind in kinds:
         for option in kind.options:
@@ -61,12 +68,15 @@ def _default_text(value: Any) -> str:
     return "its own" if value is None else str(value)
 
 
-def add_model_options(parser: argparse.ArgumentParser, default_architecture: str | None = "mlp") -> None:
-    """``--architecture`` and one flag per option name of every registered architecture (default: unset).
+def add_model_options(parser: argparse.ArgumentParser, default_architecture: str | None = "mlp",
+                      kinds: Sequence[Any] | None = None) -> None:
+    """``--architecture`` and one flag per option name of every architecture (default: unset).
 
     ``default_architecture=None`` leaves ``args.architecture`` None when not given (the command resolves it).
+    ``kinds``: the architectures the command takes (default every registered :class:`ModelKind`; each
+    needs ``name``, ``description`` and ``options``).
     """
-    kinds = model_kinds()
+    kinds = model_kinds() if kinds is None else list(kinds)
     parser.add_argument("--architecture", choices=[k.name for k in kinds], default=default_architecture,
                         help="; ".join(f"{k.name}: {k.description}" for k in kinds))
     group = parser.add_argument_group("architecture options (each applies to the architectures named)")
@@ -82,31 +92,34 @@ def add_model_options(parser: argparse.ArgumentParser, default_architecture: str
 
 
 def given_option_names(args: argparse.Namespace) -> list[str]:
-    """Return the names of the architecture options set on the command line (of any architecture)."""
+    """Return the names of the supervised architecture options set on the command line."""
     return [name for name in _merged(model_kinds()) if getattr(args, name, None) is not None]
 
 
-def option_flags(names: list[str]) -> str:
+def option_flags(names: list[str], kinds: Sequence[Any] | None = None) -> str:
     """Return the command-line flags of architecture options, comma-separated (``--fp-size, --depth``)."""
-    merged = _merged(model_kinds())
+    merged = _merged(model_kinds() if kinds is None else kinds)
     return ", ".join(merged[name][0].cli_flag for name in names)
 
 
-def chosen_options(args: argparse.Namespace, architecture: str | None = None) -> dict[str, Any]:
+def chosen_options(args: argparse.Namespace, architecture: str | None = None,
+                   kinds: Sequence[Any] | None = None) -> dict[str, Any]:
     """Return the architecture options given on the command line, for ``architecture`` (default ``args.architecture``).
+
+    ``kinds``: the architectures whose flags the command declared (default every :class:`ModelKind`).
 
     Raises
     ------
     ValueError
         If an option of another architecture was given (it would be ignored silently otherwise).
     """
-    kinds = model_kinds()
+    kinds = model_kinds() if kinds is None else list(kinds)
     architecture = architecture or args.architecture
     chosen = next(k for k in kinds if k.name == architecture)
     given = {name: getattr(args, name) for name in _merged(kinds) if getattr(args, name, None) is not None}
     foreign = [name for name in given if name not in chosen.option_names]
     if foreign:
-        flags = option_flags(foreign)
+        flags = option_flags(foreign, kinds)
         owners = sorted({k.name for k in kinds for name in foreign if name in k.option_names})
         raise ValueError(f"{flags} applies to --architecture {'|'.join(owners)} only, not --architecture "
                          f"{architecture}")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ import pandas as pd
 
 from symmol.chem.io import read_molecules
 from symmol.chem.scaffolds import structure_key
+from symmol.cli import train_generation
 from symmol.cli.options import (
     add_input_arguments,
     add_model_options,
@@ -26,7 +26,9 @@ from symmol.cli.options import (
     given_option_names,
     lookups,
     option_flags,
+    training_kinds,
 )
+from symmol.cli.output import strict_json, write_json
 from symmol.data.batch import Batch, Featurized
 from symmol.estimator import QSARModel
 from symmol.evaluation import plots
@@ -42,6 +44,7 @@ from symmol.evaluation.splits import (
     scaffold_split,
 )
 from symmol.evaluation.targets import target_matrix
+from symmol.generation.registry import GENERATION_TASK
 from symmol.models.base import CompiledModel
 from symmol.models.default import SMALL_DATA_ROWS, default_architecture
 from symmol.models.registry import architecture_of, model_kinds
@@ -65,9 +68,14 @@ def _kind_default(setting: str) -> str:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Declare ``symmol train``'s arguments (architecture options from the model registry)."""
-    add_data_arguments(parser)
+    """Declare ``symmol train``'s arguments (architecture options from the model registries)."""
+    add_data_arguments(parser, generation=True)
     parser.add_argument("--epochs", type=int, default=None, help=_kind_default("epochs"))
+    parser.add_argument("--max-time", type=float, default=None, metavar="S",
+                        help=f"--task {GENERATION_TASK}: stop training S wall seconds after the command started "
+                             f"(reading and compiling included; at least one batch runs, so with a cold cache the "
+                             f"first step's compilation is the floor: `symmol warm-cache --architecture gru`) and "
+                             f"save the model")
     parser.add_argument("--patience", type=int, default=None,
                         help=f"0 turns early stopping off; {_kind_default('patience')}")
     parser.add_argument("--batch-size", type=int, default=None, help=_kind_default("batch_size"))
@@ -105,16 +113,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              help="keep the encoder (and the first N head layers) fixed [default none]")
     fine_tuning.add_argument("--lr-encoder", type=float, default=None, dest="encoder_lr", metavar="LR",
                              help="step size of the encoder's parameters (default: --lr)")
-    add_model_options(parser, default_architecture=None)
+    add_model_options(parser, default_architecture=None, kinds=training_kinds())
 
 
-def add_data_arguments(parser: argparse.ArgumentParser) -> None:
-    """Declare the labelled data, its targets and its split (``train``'s and ``tune``'s)."""
-    parser.add_argument("data", help="labelled rows: .csv or .csv.gz")
+def add_data_arguments(parser: argparse.ArgumentParser, generation: bool = False) -> None:
+    """Declare the labelled data, its targets and its split (``train``'s and ``tune``'s).
+
+    ``generation`` adds ``--task generation`` (no target: the rows' molecules are what is learned).
+    """
+    parser.add_argument("data", help="labelled rows: .csv or .csv.gz" + (
+        " (--task generation: molecules, .csv/.smi[.gz])" if generation else ""))
     add_input_arguments(parser)
-    parser.add_argument("--target", action="append", required=True, dest="targets", metavar="COL",
-                        help="target column; repeat for multitask models")
-    parser.add_argument("--task", choices=("classification", "regression"), required=True)
+    parser.add_argument("--target", action="append", required=not generation, dest="targets", metavar="COL",
+                        help="target column; repeat for multitask models" + (
+                            " (every task but generation)" if generation else ""))
+    tasks = ("classification", "regression", *((GENERATION_TASK,) if generation else ()))
+    parser.add_argument("--task", choices=tasks, required=True,
+                        help=f"{GENERATION_TASK}: learn the distribution of the molecules (a generative "
+                             f"--architecture; `symmol generate` samples it)" if generation else None)
     parser.add_argument("--split", choices=SPLIT_KINDS, default="random",
                         help="random rows; scaffold (Bemis-Murcko groups, largest first); cold-ligand (the "
                              "molecules' 2D structures shuffled: a test molecule has no training row); group (the "
@@ -130,17 +146,6 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
                         help='Chemprop splits.json: [{"train": [...], "val": [...], "test": [...]}] (its first entry)')
     parser.add_argument("--split-sizes", default="0.8,0.1,0.1", help="train,val,test fractions")
     parser.add_argument("--seed", type=int, default=_TRAIN.seed)
-
-
-def _clean_json(value: Any) -> Any:
-    """NaN/inf → null, recursively, so the files are strict JSON."""
-    if isinstance(value, dict):
-        return {k: _clean_json(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_clean_json(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 def resolve_architecture(args: argparse.Namespace, n_rows: int | None) -> str:
@@ -175,7 +180,7 @@ def _estimator(args: argparse.Namespace) -> QSARModel:
                      ema_decay=args.ema_decay, swa_start=args.swa_start, bagging=args.bagging, seed=args.seed,
                      progress=not args.no_progress, encoder_lr=args.encoder_lr, init_from=args.init_from,
                      freeze=args.freeze, batch_order=args.batch_order,
-                     **chosen_options(args, architecture))
+                     **chosen_options(args, architecture, training_kinds()))
 
 
 def split_rows(args: argparse.Namespace, table: pd.DataFrame, valid_rows: np.ndarray, index: int = 0
@@ -234,6 +239,13 @@ def run(args: argparse.Namespace) -> int:
     mean over the replicates under ``train``/``val``/``test``, their standard deviation under
     ``sd`` and each replicate's metrics under ``replicates`` (Chemprop's behaviour).
     """
+    if args.task == GENERATION_TASK:
+        return train_generation.run(args)
+    if not args.targets:
+        raise ValueError(f"--task {args.task} needs --target COL (the column to learn)")
+    if args.max_time is not None:
+        raise ValueError(f"--max-time applies to --task {GENERATION_TASK}; train --task {args.task} with --epochs "
+                         f"and --patience")
     if args.plots and not plots.available():
         raise RuntimeError("--plots needs matplotlib: pip install 'symmol[plot]'")
     _estimator(args).train_config()  # bad training settings fail before the data is read
@@ -257,7 +269,7 @@ def run(args: argparse.Namespace) -> int:
         sets = split_rows(args, table, valid_rows, index)
         replicates.append(_train_one(args, table, y, featurized, sets, out / f"replicate_{index}"))
     summary = _replicate_summary(replicates)
-    (out / "metrics.json").write_text(json.dumps(_clean_json(summary), indent=2) + "\n")
+    write_json(out / "metrics.json", summary)
     print(f"mean ± sd over {n_replicates} replicates:")
     for name in ("train", "val", "test"):
         if name in summary:
@@ -300,9 +312,9 @@ def _train_one(args: argparse.Namespace, table: pd.DataFrame, y: np.ndarray, fea
         metrics["test"]["uncertainty"] = _uncertainty_report(model, batch.take(sets["test"]), y[sets["test"]],
                                                              scores["test"])
     estimator.save(out)
-    (out / "metrics.json").write_text(json.dumps(_clean_json(metrics), indent=2) + "\n")
+    write_json(out / "metrics.json", metrics)
     history = estimator.history_
-    record = _clean_json({"train_loss": history.train_loss, "val_score": history.val_score,
+    record = strict_json({"train_loss": history.train_loss, "val_score": history.val_score,
                           "monitor": history.monitor, "best_epoch": history.best_epoch,
                           "epoch_seconds": history.epoch_seconds, **({"fit": history.fit_summary}
                                                                          if history.fit_summary else {})})

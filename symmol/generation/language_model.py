@@ -25,21 +25,25 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 import pytensor
 import pytensor.tensor as pt
 from rdkit import Chem, rdBase
+from tqdm.auto import tqdm
 
 from symmol.compile import get_backend_mode
 from symmol.featurizers.tokens import tokenize_smiles
+from symmol.generation.registry import GenerativeKind, register_generative_kind
+from symmol.models.options import positive_int
+from symmol.models.registry import Option
 from symmol.nn.layers import DenseLayer, EmbeddingLayer, GRULayer, InputLayer, get_all_param_values, get_output
 from symmol.nn.layers.helper import get_all_params, set_all_param_values
 from symmol.nn.updates import adam
 
-__all__ = ["BEGIN", "END", "PAD", "LanguageModelSpec", "SmilesLanguageModel"]
+__all__ = ["BEGIN", "END", "GRU", "PAD", "LanguageModelSpec", "SmilesLanguageModel"]
 
 PAD, BEGIN, END = 0, 1, 2
 SPECIAL_TOKENS = ("<pad>", "^", "$")
@@ -93,6 +97,8 @@ class SmilesLanguageModel:
         PyTensor backend of the compiled functions (``numba`` by default).
     """
 
+    FORMAT: ClassVar[str] = FORMAT
+
     def __init__(self, spec: LanguageModelSpec, backend: str = "numba"):
         self.spec = spec
         self.backend = backend
@@ -113,6 +119,29 @@ class SmilesLanguageModel:
         self._train_fn: Any = None
         self._nll_fn: Any = None
         self._sample_fn: Any = None
+
+    @classmethod
+    def for_training(cls, smiles: Sequence[str], options: dict[str, Any], seed: int = 0,
+                     backend: str = "numba") -> SmilesLanguageModel:
+        """Return a new model with the vocabulary of ``smiles`` and the ``gru`` kind's ``options``.
+
+        Parameters
+        ----------
+        smiles : sequence of str
+            The training SMILES (their tokens make the vocabulary).
+        options : dict
+            ``embedding``, ``rnn_units``, ``rnn_layers``, ``max_length`` (:data:`GRU`'s options).
+        seed : int
+            Initial weights.
+
+        Raises
+        ------
+        ValueError
+            If a SMILES does not tokenize, or an option is not positive.
+        """
+        return cls(LanguageModelSpec(cls.build_vocabulary(smiles), embedding=options["embedding"],
+                                     units=options["rnn_units"], layers=options["rnn_layers"],
+                                     max_length=options["max_length"], seed=seed), backend)
 
     # -- tokens ----------------------------------------------------------------------------
     @classmethod
@@ -206,8 +235,8 @@ class SmilesLanguageModel:
 
     # -- training --------------------------------------------------------------------------
     def fit(self, smiles: Sequence[str], epochs: int | None = 10, max_time: float | None = None,
-            batch_size: int = 128, learning_rate: float = 1e-3, seed: int = 0,
-            progress: bool = False) -> list[dict[str, float]]:
+            batch_size: int = 128, learning_rate: float = 1e-3, seed: int = 0, progress: bool = False,
+            started: float | None = None, validation: Sequence[str] | None = None) -> list[dict[str, float]]:
         """Train on ``smiles`` by teacher forcing (Adam), ``epochs`` passes or until ``max_time`` seconds.
 
         Parameters
@@ -218,16 +247,20 @@ class SmilesLanguageModel:
         epochs : int, optional
             Passes over the data; ``None`` with ``max_time`` trains until time is up.
         max_time : float, optional
-            Wall seconds from the call, compilation included; the running epoch stops at the first
-            batch past it.
+            Wall seconds from ``started`` (``time.perf_counter()``; default: the call), compilation
+            included; training stops after the first batch past it (at least one batch runs).
         batch_size, learning_rate, seed
             Minibatch size, Adam's rate, the shuffling seed.
+        progress : bool
+            A progress bar over the batches with the loss and tokens/s.
+        validation : sequence of str, optional
+            SMILES scored after every epoch (the history's ``val_loss``).
 
         Returns
         -------
         list of dict
-            One entry per epoch: ``epoch``, ``loss`` (mean cross-entropy per token), ``tokens_per_s``,
-            ``seconds``, ``skipped``.
+            One entry per epoch: ``epoch``, ``loss`` (mean cross-entropy per token, nats), ``val_loss``
+            (the same on ``validation``, if given), ``tokens_per_s``, ``seconds``, ``skipped``.
 
         Raises
         ------
@@ -236,7 +269,7 @@ class SmilesLanguageModel:
         """
         if epochs is None and max_time is None:
             raise ValueError("give epochs, max_time or both")
-        started = time.perf_counter()
+        started = time.perf_counter() if started is None else started
         tokens, fits = self.encode(smiles)
         tokens = tokens[fits]
         if not len(tokens):
@@ -245,27 +278,47 @@ class SmilesLanguageModel:
             self._compile_training(learning_rate)
         rng = np.random.default_rng(seed)
         lengths = (tokens != PAD).sum(axis=1)
+        batches_per_epoch = -(-len(tokens) // batch_size)
         history: list[dict[str, float]] = []
         epoch = 0
-        while epochs is None or epoch < epochs:
-            epoch_start, losses, counted = time.perf_counter(), [], 0
-            order = rng.permutation(len(tokens))
-            for first in range(0, len(order), batch_size):
-                rows = order[first:first + batch_size]
-                width = int(lengths[rows].max())
-                losses.append(float(self._train_fn(tokens[rows, :width])) * int(lengths[rows].sum() - len(rows)))
-                counted += int(lengths[rows].sum() - len(rows))
-                if max_time is not None and time.perf_counter() - started > max_time:
-                    break
-            seconds = time.perf_counter() - epoch_start
-            epoch += 1
-            history.append({"epoch": epoch, "loss": sum(losses) / max(counted, 1), "tokens_per_s": counted / seconds,
-                            "seconds": seconds, "skipped": int((~fits).sum())})
-            if progress:
-                print(f"epoch {epoch}: loss {history[-1]['loss']:.4f}, {history[-1]['tokens_per_s']:,.0f} tokens/s")
-            if max_time is not None and time.perf_counter() - started > max_time:
-                break
+        out_of_time = False
+        with tqdm(total=None if epochs is None else epochs * batches_per_epoch, desc="train", unit="batch",
+                  disable=not progress, leave=False) as bar:
+            while not out_of_time and (epochs is None or epoch < epochs):
+                epoch_start, loss_sum, counted = time.perf_counter(), 0.0, 0
+                order = rng.permutation(len(tokens))
+                for first in range(0, len(order), batch_size):
+                    rows = order[first:first + batch_size]
+                    width = int(lengths[rows].max())
+                    predicted = int(lengths[rows].sum() - len(rows))  # every token but ^ is predicted
+                    loss_sum += float(self._train_fn(tokens[rows, :width])) * predicted
+                    counted += predicted
+                    bar.update()
+                    bar.set_postfix(epoch=epoch + 1, loss=f"{loss_sum / counted:.3f}",
+                                    tokens_per_s=f"{counted / (time.perf_counter() - epoch_start):,.0f}",
+                                    refresh=False)
+                    if max_time is not None and time.perf_counter() - started > max_time:
+                        out_of_time = True
+                        break
+                seconds = time.perf_counter() - epoch_start
+                epoch += 1
+                entry = {"epoch": epoch, "loss": loss_sum / counted, "tokens_per_s": counted / seconds,
+                         "seconds": seconds, "skipped": int((~fits).sum())}
+                if validation is not None:
+                    entry["val_loss"] = self.mean_token_loss(validation)
+                history.append(entry)
+                if progress:
+                    shown = f", val {entry['val_loss']:.4f}" if "val_loss" in entry else ""
+                    bar.write(f"epoch {epoch}: loss {entry['loss']:.4f}{shown}, {entry['tokens_per_s']:,.0f} "
+                              f"tokens/s")
         return history
+
+    def mean_token_loss(self, smiles: Sequence[str]) -> float:
+        """Mean cross-entropy per predicted token (nats) over the SMILES that fit; NaN if none does."""
+        log_likelihood = self.log_likelihood(smiles)
+        tokens, fits = self.encode(smiles)
+        predicted = int((tokens[fits] != PAD).sum() - fits.sum())
+        return float(-np.nansum(log_likelihood) / predicted) if predicted else float("nan")
 
     # -- scoring and sampling --------------------------------------------------------------
     def log_likelihood(self, smiles: Sequence[str], batch_size: int = 512) -> np.ndarray:
@@ -370,3 +423,19 @@ def _checked(rows: list[tuple[str, bool, float]]) -> pd.DataFrame:
             out.append({"smiles": smiles, "status": "invalid" if error else "ok", "error": error,
                         "log_likelihood": log_likelihood})
     return pd.DataFrame(out, columns=["smiles", "status", "error", "log_likelihood"])
+
+
+#: ``--architecture gru`` (``--task generation``).
+GRU = register_generative_kind(GenerativeKind(
+    name="gru",
+    model_class=SmilesLanguageModel,
+    description="SMILES language model: token embedding, stacked GRUs, next-token softmax (REINVENT's prior; "
+                "--task generation)",
+    options=(
+        Option("embedding", 256, "units of the token embeddings", parse=positive_int),
+        Option("rnn_units", 512, "units of each recurrent layer", parse=positive_int),
+        Option("rnn_layers", 3, "stacked recurrent layers", parse=positive_int),
+        Option("max_length", 100, "longest token sequence learned and sampled (longer SMILES are skipped)",
+               parse=positive_int),
+    ),
+))

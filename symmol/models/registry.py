@@ -25,7 +25,8 @@ from symmol.models.base import CompiledModel, ModelInput, ModelSpec
 from symmol.plugins import EntryPointScanner
 
 __all__ = ["ENTRY_POINT_GROUP", "KIND_TRAINING_SETTINGS", "ModelKind", "Option", "Problem", "architecture_of",
-           "model_class", "model_kind", "model_kinds", "register_model_kind", "widths"]
+           "check_option_clashes", "model_class", "model_kind", "model_kinds", "register_model_kind",
+           "resolve_options", "widths"]
 
 #: Entry-point group of model plug-ins.
 ENTRY_POINT_GROUP = "symmol.models"
@@ -101,6 +102,44 @@ class Option:
         if self.choices is not None and value not in self.choices:
             raise ValueError(f"option {self.name} must be one of {list(self.choices)}, got {value!r}")
         return value
+
+
+def resolve_options(architecture: str, options: Sequence[Option], given: Mapping[str, Any]) -> dict[str, Any]:
+    """Every option's value: ``given`` (parsed and checked) over the defaults.
+
+    Raises
+    ------
+    ValueError
+        For an option ``architecture`` does not have (listing those it has) or a bad value.
+    """
+    by_name = {option.name: option for option in options}
+    unknown = sorted(set(given) - set(by_name))
+    if unknown:
+        raise ValueError(f"architecture {architecture!r} has no option(s) {unknown}; its options are "
+                         f"{list(by_name)}")
+    resolved = {name: option.default for name, option in by_name.items()}
+    resolved.update({name: by_name[name].value(value) for name, value in given.items()})
+    return resolved
+
+
+def check_option_clashes(name: str, options: Sequence[Option], others: Sequence[Any]) -> None:
+    """Refuse options that share a name with another architecture's but parse differently.
+
+    ``others`` are registered kinds (anything with ``name`` and ``options``): the command line has
+    one flag per option name.
+
+    Raises
+    ------
+    ValueError
+        Naming both architectures and the option.
+    """
+    for existing in others:
+        theirs = {option.name: option for option in existing.options}
+        for option in options:
+            twin = theirs.get(option.name)
+            if twin is not None and (twin.parse is not option.parse or twin.cli_flag != option.cli_flag):
+                raise ValueError(f"option {option.name!r} of {name!r} parses differently from the one of "
+                                 f"{existing.name!r}; give it another name")
 
 
 @dataclass(frozen=True)
@@ -192,20 +231,8 @@ class ModelKind:
         return list(self._by_name)
 
     def resolve(self, given: dict[str, Any]) -> dict[str, Any]:
-        """Every option's value: ``given`` (parsed and checked) over the defaults.
-
-        Raises
-        ------
-        ValueError
-            For an option this kind does not have (listing those it has) or a bad value.
-        """
-        unknown = sorted(set(given) - set(self._by_name))
-        if unknown:
-            raise ValueError(f"architecture {self.name!r} has no option(s) {unknown}; its options are "
-                             f"{self.option_names}")
-        resolved = {name: option.default for name, option in self._by_name.items()}
-        resolved.update({name: self._by_name[name].value(value) for name, value in given.items()})
-        return resolved
+        """Every option's value: ``given`` (parsed and checked) over the defaults (:func:`resolve_options`)."""
+        return resolve_options(self.name, self.options, given)
 
     def inputs(self, given: dict[str, Any]) -> list[ModelInput]:
         """Return the model inputs for option values ``given`` (resolved over the defaults)."""
@@ -241,12 +268,7 @@ def register_model_kind(kind: ModelKind) -> ModelKind:
     other = _KINDS.get(kind.name)
     if other is not None and other is not kind:
         raise ValueError(f"model kind {kind.name!r} is registered already (by {other.model_class.__module__})")
-    for existing in _KINDS.values():
-        for option in kind.options:
-            twin = existing._by_name.get(option.name)
-            if twin is not None and (twin.parse is not option.parse or twin.cli_flag != option.cli_flag):
-                raise ValueError(f"option {option.name!r} of {kind.name!r} parses differently from the one of "
-                                 f"{existing.name!r}; give it another name")
+    check_option_clashes(kind.name, kind.options, list(_KINDS.values()))
     _KINDS[kind.name] = kind
     return kind
 

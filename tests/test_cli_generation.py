@@ -1,0 +1,80 @@
+"""``symmol train --task generation`` and ``symmol generate`` through the command line (issue 18's contract)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import pandas as pd
+import pytest
+
+from symmol.cli.main import main
+from symmol.generation.registry import generative_kinds, load_generative_model
+
+SMALL = ["--embedding", "8", "--rnn-units", "16", "--rnn-layers", "2"]  # the depth test_language_model compiles
+
+
+@pytest.fixture(scope="module")
+def library(example_data, tmp_path_factory) -> str:
+    with gzip.open(example_data / "zinc20k.smi.gz", "rt") as handle:
+        smiles = [line.split()[0] for _, line in zip(range(200), handle, strict=False)]
+    path = tmp_path_factory.mktemp("library") / "library.csv"
+    pd.DataFrame({"smiles": [*smiles[:100], "C1CC", *smiles[100:]]}).to_csv(path, index=False)
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def trained(library, tmp_path_factory) -> str:
+    out = tmp_path_factory.mktemp("lm") / "model"
+    status = main(["train", library, "--smiles-column", "smiles", "--task", "generation", "--architecture", "gru",
+                   "--max-time", "4", "--seed", "0", *SMALL, "--out", str(out), "--no-progress"])
+    assert status == 0
+    return str(out)
+
+
+def test_train_writes_a_usable_model_and_accounts_for_every_row(trained):
+    metrics = json.loads(open(f"{trained}/metrics.json").read())
+    assert metrics["training"]["architecture"] == "gru"
+    assert metrics["training"]["rnn_units"] == 16 and metrics["training"]["skipped_rows"] == 1
+    assert {"train", "val", "test", "samples"} <= set(metrics)
+    assert 0.0 < metrics["train"]["loss"] < 10.0
+    assert metrics["train"]["rows_scored"] + metrics["val"]["rows_scored"] + metrics["test"]["rows_scored"] == 200
+    skipped = pd.read_csv(f"{trained}/skipped.csv")
+    assert skipped["row"].tolist() == [100] and skipped["smiles"].tolist() == ["C1CC"]
+    assert "syntax error" in skipped["error"].iloc[0]
+    history = json.loads(open(f"{trained}/history.json").read())
+    assert len(history["epochs"]) >= 1 and history["epochs"][0]["tokens_per_s"] > 0
+    assert "val_loss" in history["epochs"][0]
+
+
+def test_generate_writes_n_rows_with_status_and_is_seeded(trained, tmp_path):
+    first, second = tmp_path / "a.csv", tmp_path / "b.csv"
+    assert main(["generate", trained, "--n", "25", "--seed", "3", "--out", str(first)]) == 0
+    assert main(["generate", trained, "--n", "25", "--seed", "3", "--out", str(second)]) == 0
+    samples = pd.read_csv(first, keep_default_na=False)
+    assert len(samples) == 25 and {"smiles", "status", "error", "log_likelihood"} <= set(samples.columns)
+    assert set(samples["status"]) <= {"ok", "invalid"}
+    assert (samples["error"][samples["status"] == "ok"] == "").all()
+    assert (samples["error"][samples["status"] == "invalid"] != "").all()
+    pd.testing.assert_frame_equal(samples, pd.read_csv(second, keep_default_na=False))
+
+
+def test_saved_model_loads_through_the_registry(trained):
+    model = load_generative_model(trained)
+    assert type(model) is generative_kinds()[0].model_class
+    assert model.spec.units == 16 and model.spec.layers == 2
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    (["--task", "generation", "--target", "y"], "--target: not a setting of --task generation"),
+    (["--task", "generation", "--architecture", "mlp"], "--architecture mlp does not generate molecules"),
+    (["--task", "generation", "--split", "scaffold"], "--split: not a setting of --task generation"),
+    (["--task", "generation", "--max-time", "0"], "--max-time must be positive"),
+    (["--task", "classification"], "--task classification needs --target"),
+    (["--task", "regression", "--target", "y", "--max-time", "5"], "--max-time applies to --task generation"),
+    (["--task", "generation", "--fp-size", "1024"], "--fp-size applies to --architecture"),
+])
+def test_wrong_settings_fail_in_one_line(library, tmp_path, capsys, extra, message):
+    status = main(["train", library, "--smiles-column", "smiles", *extra, "--out", str(tmp_path / "m")])
+    error = capsys.readouterr().err.strip()
+    assert status == 2 and len(error.splitlines()) == 1 and message in error, error
