@@ -78,3 +78,27 @@ def test_wrong_settings_fail_in_one_line(library, tmp_path, capsys, extra, messa
     status = main(["train", library, "--smiles-column", "smiles", *extra, "--out", str(tmp_path / "m")])
     error = capsys.readouterr().err.strip()
     assert status == 2 and len(error.splitlines()) == 1 and message in error, error
+
+
+def test_optimize_writes_the_agent_molecules_steps_and_summary(trained, tmp_path):
+    spec = tmp_path / "score.toml"
+    spec.write_text('[[component]]\nkind = "qed"\ntransform = "raw"\n\n[[component]]\nkind = "property"\n'
+                    'name = "MolWt"\ntransform = "range"\nlow = 150.0\nhigh = 450.0\n')
+    out = tmp_path / "run"
+    assert main(["optimize", trained, "--score", str(spec), "--budget", "20", "--batch-size", "16",
+                 "--max-steps", "3", "--seed", "1", "--out", str(out), "--no-progress"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    steps = pd.read_csv(out / "steps.csv")
+    molecules = pd.read_csv(out / "molecules.csv")
+    assert summary["steps"] == len(steps) <= 3 and summary["calls"] == len(molecules)
+    assert summary["settings"]["sigma"] == 500.0 and 0.0 <= summary["auc_top10"] <= 1.0
+    assert {"call", "step", "smiles", "score", "qed", "qed_score", "MolWt", "MolWt_score"} <= set(molecules.columns)
+    assert load_generative_model(out / "agent").spec == load_generative_model(trained).spec
+
+
+def test_optimize_refuses_a_bad_score_file_in_one_line(trained, tmp_path, capsys):
+    spec = tmp_path / "score.toml"
+    spec.write_text('[[component]]\nkind = "charisma"\n')
+    assert main(["optimize", trained, "--score", str(spec), "--out", str(tmp_path / "run")]) == 2
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1 and "charisma" in error, error

@@ -38,6 +38,8 @@ COMMANDS = {
                                         "(resumable), for `symmol train --init-from`"),
     "generate": ("symmol.cli.generate", "sample SMILES from a trained language model (status, error and "
                                         "log-likelihood per sample; MOSES metrics with --metrics)"),
+    "optimize": ("symmol.cli.optimize", "steer a trained language model toward a score (REINVENT's augmented-"
+                                        "likelihood policy gradient, experience replay, a scaffold diversity filter)"),
     "featurize": ("symmol.cli.featurize", "compute fingerprints (ECFP/FCFP/atom pairs/torsions/MACCS) or RDKit 2D "
                                           "descriptors into a .npy array"),
     "index": ("symmol.cli.index", "build a memory-mapped fingerprint index of a molecule library for `symmol search`"),

@@ -10,6 +10,11 @@ Modules
 :mod:`symmol.generation.language_model`
     A GRU language model over SMILES tokens: teacher-forced training, log-likelihoods, Gumbel-max
     sampling in one compiled scan, save/load without pickle.
+:mod:`symmol.generation.registry`
+    The generative kinds (``symmol train --task generation --architecture gru``) and loading a saved one.
+:mod:`symmol.generation.reinforcement`
+    REINVENT's augmented-likelihood policy gradient (experience replay, a scaffold diversity filter)
+    toward a score: ``symmol optimize``.
 :mod:`symmol.generation.scoring`
     Score functions for goal-directed generation (REINVENT-style components, desirability transforms,
     a weighted geometric mean, SMARTS filters; a TOML spec; oracle calls counted and cached). Imported

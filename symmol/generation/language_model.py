@@ -197,6 +197,10 @@ class SmilesLanguageModel:
         picked = log_p.reshape((n * steps, self.spec.n_tokens))[pt.arange(n * steps), targets.flatten()]
         return picked.reshape((n, steps)) * pt.neq(targets, PAD)
 
+    def log_likelihood_graph(self, tokens: pt.TensorVariable) -> pt.TensorVariable:
+        """Symbolic ``(n,)`` log-likelihood (natural log) of token rows ``(n, L)`` (``^ ... $`` then padding)."""
+        return pt.sum(self._token_log_likelihoods(tokens), axis=1)
+
     def _compile_training(self, learning_rate: float) -> None:
         tokens = pt.imatrix("tokens")
         token_ll = self._token_log_likelihoods(tokens)
@@ -207,7 +211,7 @@ class SmilesLanguageModel:
 
     def _compile_log_likelihood(self) -> None:
         tokens = pt.imatrix("tokens")
-        self._nll_fn = pytensor.function([tokens], pt.sum(self._token_log_likelihoods(tokens), axis=1),
+        self._nll_fn = pytensor.function([tokens], self.log_likelihood_graph(tokens),
                                          mode=get_backend_mode(self.backend))
 
     def _compile_sampler(self) -> None:
@@ -323,15 +327,20 @@ class SmilesLanguageModel:
     # -- scoring and sampling --------------------------------------------------------------
     def log_likelihood(self, smiles: Sequence[str], batch_size: int = 512) -> np.ndarray:
         """``(n,)`` float64 log-likelihood of each SMILES (natural log); NaN where it does not fit."""
-        if self._nll_fn is None:
-            self._compile_log_likelihood()
         tokens, fits = self.encode(smiles)
         out = np.full(len(smiles), np.nan)
-        rows = np.flatnonzero(fits)
-        for first in range(0, len(rows), batch_size):
-            chosen = rows[first:first + batch_size]
-            width = int((tokens[chosen] != PAD).sum(axis=1).max())
-            out[chosen] = self._nll_fn(tokens[chosen, :width])
+        out[fits] = self.token_log_likelihood(tokens[fits], batch_size)
+        return out
+
+    def token_log_likelihood(self, tokens: np.ndarray, batch_size: int = 512) -> np.ndarray:
+        """``(n,)`` float64 log-likelihood of token rows ``(n, L)`` int32 (``^ ... $``, padding: :meth:`encode`)."""
+        if self._nll_fn is None:
+            self._compile_log_likelihood()
+        out = np.empty(len(tokens))
+        lengths = (tokens != PAD).sum(axis=1)
+        for first in range(0, len(tokens), batch_size):
+            rows = slice(first, first + batch_size)
+            out[rows] = self._nll_fn(np.ascontiguousarray(tokens[rows, :int(lengths[rows].max())]))
         return out
 
     def sample(self, n: int, temperature: float = 1.0, seed: int = 0, batch_size: int = 256) -> pd.DataFrame:
@@ -349,13 +358,39 @@ class SmilesLanguageModel:
         ValueError
             If ``n < 0`` or ``temperature <= 0``.
         """
+        tokens, ended, log_likelihood = self.sample_tokens(n, temperature, seed, batch_size)
+        return _checked([(self.decode(row[1:]), bool(end), float(ll))
+                         for row, end, ll in zip(tokens, ended, log_likelihood, strict=True)])
+
+    def sample_tokens(self, n: int, temperature: float = 1.0, seed: int = 0,
+                      batch_size: int = 256) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Draw ``n`` token rows: what :meth:`sample` decodes.
+
+        Returns
+        -------
+        tokens : ndarray
+            ``(n, L)`` int32: ``^``, the sampled tokens up to and including ``$``, then padding (a row
+            without ``$`` holds ``max_length + 1`` sampled tokens).
+        ended : ndarray
+            ``(n,)`` bool, whether the row reached ``$``.
+        log_likelihood : ndarray
+            ``(n,)`` float64, natural log at temperature 1 of the sampled tokens.
+
+        Raises
+        ------
+        ValueError
+            If ``n < 0`` or ``temperature <= 0``.
+        """
         if n < 0 or not temperature > 0:
             raise ValueError(f"need n >= 0 and temperature > 0, got n={n}, temperature={temperature}")
         if self._sample_fn is None:
             self._compile_sampler()
         rng = np.random.default_rng(seed)
         steps = self.spec.max_length + 1
-        rows = []
+        tokens = np.full((n, steps + 1), PAD, dtype=np.int32)
+        tokens[:, 0] = BEGIN
+        ended = np.zeros(n, dtype=bool)
+        log_likelihood = np.zeros(n)
         for first in range(0, n, batch_size):
             count = min(batch_size, n - first)
             uniform = rng.random((steps, count, self.spec.n_tokens), dtype=np.float32)
@@ -365,13 +400,27 @@ class SmilesLanguageModel:
             for row in range(count):
                 ends = np.flatnonzero(ids[row] == END)
                 length = int(ends[0]) + 1 if ends.size else steps
-                rows.append((self.decode(ids[row]), bool(ends.size), float(log_p[row, :length].sum())))
-        return _checked(rows)
+                tokens[first + row, 1:length + 1] = ids[row, :length]
+                ended[first + row] = bool(ends.size)
+                log_likelihood[first + row] = float(log_p[row, :length].sum())
+        width = int((tokens != PAD).sum(axis=1).max(initial=1))
+        return tokens[:, :width], ended, log_likelihood
+
+    def copy(self) -> SmilesLanguageModel:
+        """Return a new model with the same spec, backend and parameter values (an agent from its prior)."""
+        twin = type(self)(self.spec, self.backend)
+        twin.set_param_values(self.get_param_values())
+        return twin
 
     # -- storage ---------------------------------------------------------------------------
     def get_param_values(self) -> dict[str, np.ndarray]:
         """Return copies of every parameter, keyed by name."""
         return {**get_all_param_values(self.grus[-1]), **get_all_param_values(self.head)}
+
+    def set_param_values(self, values: dict[str, np.ndarray]) -> None:
+        """Set every parameter from ``values`` (keyed as :meth:`get_param_values`)."""
+        set_all_param_values(self.grus[-1], {k: values[k] for k in get_all_param_values(self.grus[-1])})
+        set_all_param_values(self.head, {k: values[k] for k in get_all_param_values(self.head)})
 
     def save(self, directory: str | Path) -> Path:
         """Write ``model.json`` (format, spec) and ``params.npz`` (no pickle) into ``directory``."""
@@ -402,8 +451,7 @@ class SmilesLanguageModel:
         expected = model.get_param_values()
         if set(values) != set(expected) or any(values[k].shape != v.shape for k, v in expected.items()):
             raise ValueError(f"{directory}: params.npz does not match the architecture in model.json")
-        set_all_param_values(model.grus[-1], {k: values[k] for k in get_all_param_values(model.grus[-1])})
-        set_all_param_values(model.head, {k: values[k] for k in get_all_param_values(model.head)})
+        model.set_param_values(values)
         return model
 
 

@@ -188,6 +188,19 @@ class ScoreFunction:
         """Distinct valid molecules scored so far (PMO's oracle calls)."""
         return len(self._cache)
 
+    def history(self) -> pd.DataFrame:
+        """Every distinct valid molecule scored so far, in the order of its first call.
+
+        Returns
+        -------
+        DataFrame
+            ``call`` (1-based), ``smiles`` (canonical), ``score`` and per component its raw value and
+            desirability.
+        """
+        columns = ["call", "smiles", "score", *[n for c in self.components for n in (c.name, f"{c.name}_score")]]
+        rows = [{"call": i, "smiles": key, **values} for i, (key, values) in enumerate(self._cache.items(), start=1)]
+        return pd.DataFrame(rows).reindex(columns=columns)
+
     def __call__(self, smiles: Sequence[object]) -> pd.DataFrame:
         """Score ``smiles``; every input gives one row, in order.
 
