@@ -27,7 +27,7 @@ def library(example_data, tmp_path_factory) -> str:
 def trained(library, tmp_path_factory) -> str:
     out = tmp_path_factory.mktemp("lm") / "model"
     status = main(["train", library, "--smiles-column", "smiles", "--task", "generation", "--architecture", "gru",
-                   "--max-time", "4", "--seed", "0", *SMALL, "--out", str(out), "--no-progress"])
+                   "--epochs", "2", "--seed", "0", *SMALL, "--out", str(out), "--no-progress"])
     assert status == 0
     return str(out)
 
@@ -43,8 +43,8 @@ def test_train_writes_a_usable_model_and_accounts_for_every_row(trained):
     assert skipped["row"].tolist() == [100] and skipped["smiles"].tolist() == ["C1CC"]
     assert "syntax error" in skipped["error"].iloc[0]
     history = json.loads(open(f"{trained}/history.json").read())
-    assert len(history["epochs"]) >= 1 and history["epochs"][0]["tokens_per_s"] > 0
-    assert "val_loss" in history["epochs"][0]
+    assert [entry["epoch"] for entry in history["epochs"]] == [1, 2] and history["epochs"][0]["tokens_per_s"] > 0
+    assert all(entry["complete"] and entry["val_loss"] > 0 for entry in history["epochs"])
 
 
 def test_generate_writes_n_rows_with_status_and_is_seeded(trained, tmp_path):
@@ -102,3 +102,16 @@ def test_optimize_refuses_a_bad_score_file_in_one_line(trained, tmp_path, capsys
     assert main(["optimize", trained, "--score", str(spec), "--out", str(tmp_path / "run")]) == 2
     error = capsys.readouterr().err.strip()
     assert len(error.splitlines()) == 1 and "charisma" in error, error
+
+
+def test_a_stopped_run_resumes_and_a_new_one_never_overwrites_it(library, tmp_path, capsys):
+    out = tmp_path / "model"
+    command = ["train", library, "--smiles-column", "smiles", "--task", "generation", *SMALL, "--seed", "0",
+               "--out", str(out), "--no-progress"]
+    assert main([*command, "--max-time", "0.001"]) == 0  # one batch, then the model and the checkpoint
+    assert load_generative_model(out).spec.units == 16
+    assert main([*command, "--epochs", "1"]) == 2
+    assert "--resume continues it" in capsys.readouterr().err
+    assert main([*command, "--epochs", "1", "--resume"]) == 0
+    history = json.loads((out / "history.json").read_text())["epochs"]
+    assert [entry["epoch"] for entry in history] == [1] and history[0]["complete"]

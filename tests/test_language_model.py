@@ -154,3 +154,21 @@ def test_generate_command_writes_every_sample_and_its_metrics(tmp_path, capsys, 
     assert "30 samples" in printed and '"valid"' in printed and '"novelty"' in printed
     assert main(["generate", str(tmp_path), "--n", "3", "--out", str(out)]) == 2
     assert "no model.json" in capsys.readouterr().err
+
+
+def test_an_interrupted_run_resumes_exactly(smiles, tmp_path):
+    spec = LanguageModelSpec(SmilesLanguageModel.build_vocabulary(smiles), embedding=8, units=16, layers=2,
+                             max_length=70, seed=7)
+    straight = SmilesLanguageModel(spec)
+    expected = straight.fit(smiles, epochs=2, batch_size=16, seed=3)
+    checkpoint = tmp_path / "checkpoint.npz"
+    first = SmilesLanguageModel(spec).fit(smiles, epochs=2, max_time=0.0, batch_size=16, seed=3, checkpoint=checkpoint)
+    assert len(first) == 1 and not first[0]["complete"]  # stopped after one of the epoch's four batches
+    resumed = SmilesLanguageModel(spec)  # a new process would start from a new model
+    history = resumed.fit(smiles, epochs=2, batch_size=16, seed=3, checkpoint=checkpoint)
+    assert [h["epoch"] for h in history] == [1, 2] and all(h["complete"] for h in history)
+    assert [h["loss"] for h in history] == pytest.approx([h["loss"] for h in expected], rel=1e-6)
+    for name, value in straight.get_param_values().items():
+        np.testing.assert_array_equal(resumed.get_param_values()[name], value, err_msg=name)
+    with pytest.raises(ValueError, match="another batch size"):
+        SmilesLanguageModel(spec).fit(smiles, epochs=3, batch_size=8, seed=3, checkpoint=checkpoint)

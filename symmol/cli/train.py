@@ -76,6 +76,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              f"(reading and compiling included; at least one batch runs, so with a cold cache the "
                              f"first step's compilation is the floor: `symmol warm-cache --architecture gru`) and "
                              f"save the model")
+    parser.add_argument("--resume", action="store_true",
+                        help=f"--task {GENERATION_TASK}: continue the run in --out from its checkpoint (same data, "
+                             f"split and settings; no minibatch repeated or skipped)")
     parser.add_argument("--patience", type=int, default=None,
                         help=f"0 turns early stopping off; {_kind_default('patience')}")
     parser.add_argument("--batch-size", type=int, default=None, help=_kind_default("batch_size"))
@@ -243,9 +246,9 @@ def run(args: argparse.Namespace) -> int:
         return train_generation.run(args)
     if not args.targets:
         raise ValueError(f"--task {args.task} needs --target COL (the column to learn)")
-    if args.max_time is not None:
-        raise ValueError(f"--max-time applies to --task {GENERATION_TASK}; train --task {args.task} with --epochs "
-                         f"and --patience")
+    if args.max_time is not None or args.resume:
+        raise ValueError(f"{'--max-time' if args.max_time is not None else '--resume'} applies to --task "
+                         f"{GENERATION_TASK}; train --task {args.task} with --epochs and --patience")
     if args.plots and not plots.available():
         raise RuntimeError("--plots needs matplotlib: pip install 'symmol[plot]'")
     _estimator(args).train_config()  # bad training settings fail before the data is read

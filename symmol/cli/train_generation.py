@@ -5,8 +5,11 @@ Rows RDKit rejects are left out and listed in ``OUT/skipped.csv`` (row, SMILES, 
 are split at random (``--split-sizes``: train, validation, test). The model learns the training
 rows for ``--epochs`` passes or until ``--max-time`` seconds after the command started
 (reading, checking and compiling included), then is saved at once (``model.json``,
-``params.npz``), so a stopped run leaves a usable model. After it come ``history.json`` (per epoch:
-loss, validation loss, tokens/s, seconds) and ``metrics.json``: the mean cross-entropy per token
+``params.npz``), so a stopped run leaves a usable model. The whole state of the run is in
+``checkpoint.npz`` (rewritten every five minutes and at the stop): ``--resume`` continues it, the
+same minibatches in the same order, none repeated or skipped, until ``--epochs`` in all or another
+``--max-time``. After the model come ``history.json`` (per epoch: loss, validation loss, tokens/s,
+seconds, whether it completed) and ``metrics.json``: the mean cross-entropy per token
 (nats) on each split (at most :data:`SCORED_ROWS` rows of each) and the validity, uniqueness and
 novelty (against the canonical training SMILES) of :data:`CHECK_SAMPLES` samples at temperature 1.
 """
@@ -31,7 +34,7 @@ from symmol.generation.metrics import canonical_valid, fraction_unique, novelty
 from symmol.generation.registry import GENERATION_TASK, generative_kind, generative_kinds
 from symmol.training.config import TrainConfig
 
-__all__ = ["CHECK_SAMPLES", "DEFAULT_BATCH_SIZE", "DEFAULT_EPOCHS", "SCORED_ROWS", "run"]
+__all__ = ["CHECKPOINT", "CHECK_SAMPLES", "DEFAULT_BATCH_SIZE", "DEFAULT_EPOCHS", "SCORED_ROWS", "run"]
 
 #: Passes over the training rows when neither ``--epochs`` nor ``--max-time`` is given.
 DEFAULT_EPOCHS = 10
@@ -43,6 +46,8 @@ SCORED_ROWS = 10_000
 EPOCH_VALIDATION_ROWS = 2_000
 #: Samples drawn for the validity, uniqueness and novelty in ``metrics.json``.
 CHECK_SAMPLES = 1_000
+#: The run's state in the model directory (``--resume`` continues from it).
+CHECKPOINT = "checkpoint.npz"
 #: Rows parsed per chunk while checking the file (the molecules are not kept).
 CHECK_CHUNK = 20_000
 
@@ -53,6 +58,7 @@ _SUPERVISED_ONLY = {"targets": None, "patience": None, "batch_order": None, "ens
                     "max_grad_norm": _TRAIN.max_grad_norm, "averaging": _TRAIN.averaging, "bagging": False,
                     "plots": False, "init_from": None, "freeze": "none", "encoder_lr": None, "splits_file": None,
                     "group_column": None, "fold_column": None, "val_fold": None, "ligands": None, "proteins": None}
+
 
 
 def _refuse_supervised_settings(args: argparse.Namespace) -> None:
@@ -111,10 +117,16 @@ def run(args: argparse.Namespace) -> int:
     kind = generative_kind(architecture)
     options = kind.resolve(chosen_options(args, architecture, training_kinds()))
     fractions = tuple(float(f) for f in args.split_sizes.split(","))
+    out = Path(args.out)
+    checkpoint = out / CHECKPOINT
+    if checkpoint.exists() and not args.resume:
+        raise ValueError(f"{out} holds the checkpoint of an earlier run ({checkpoint}): --resume continues it, or "
+                         f"choose another --out")
+    if args.resume and not checkpoint.exists():
+        raise ValueError(f"--resume: no checkpoint in {out} ({CHECKPOINT}); start without --resume")
     table = read_molecules(args.data, smiles_column=args.smiles_column)
     smiles = table["smiles"].tolist()
     valid, canonical, errors = check_molecules(smiles)
-    out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     if not valid.all():
         skipped = np.flatnonzero(~valid)
@@ -136,12 +148,15 @@ def run(args: argparse.Namespace) -> int:
     monitored = text[_subsample(sets["val"], EPOCH_VALIDATION_ROWS, args.seed)].tolist()
     history = model.fit(training, epochs=epochs, max_time=args.max_time,
                         batch_size=args.batch_size or DEFAULT_BATCH_SIZE, learning_rate=args.lr, seed=args.seed,
-                        progress=not args.no_progress, started=started, validation=monitored or None)
+                        progress=not args.no_progress, started=started, validation=monitored or None,
+                        checkpoint=checkpoint)
     model.save(out)
-    training_seconds = time.perf_counter() - started
-    write_json(out / "history.json", {"epochs": history, "seconds": training_seconds})
+    training_seconds = model.seconds_trained
+    write_json(out / "history.json", {"epochs": history, "seconds": training_seconds,
+                                      "command_seconds": time.perf_counter() - started})
     metrics = _evaluate(model, text, sets, set(canonical[i] for i in split.train), args.seed)
-    metrics["training"] = {"architecture": architecture, **options, "epochs": len(history),
+    metrics["training"] = {"architecture": architecture, **options,
+                           "epochs": sum(entry["complete"] for entry in history),
                            "seconds": training_seconds, "tokens_per_s": history[-1]["tokens_per_s"],
                            "skipped_rows": int((~valid).sum())}
     write_json(out / "metrics.json", metrics)
@@ -169,7 +184,9 @@ def _evaluate(model: Any, text: np.ndarray, sets: dict[str, np.ndarray], trainin
 
 def _print(metrics: dict[str, Any], history: list[dict[str, float]]) -> None:
     last = history[-1]
-    print(f"trained {len(history)} epoch(s) in {metrics['training']['seconds']:.0f} s "
+    complete = sum(entry["complete"] for entry in history)
+    running = "" if last["complete"] else f" and {last['tokens_per_s'] * last['seconds'] / 1e6:.2f}M tokens of the next"
+    print(f"trained {complete} epoch(s){running} in {metrics['training']['seconds']:.0f} s of training "
           f"({last['tokens_per_s']:,.0f} tokens/s in the last)")
     print("set      loss (nats per token)")
     for name in ("train", "val", "test"):

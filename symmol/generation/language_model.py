@@ -20,10 +20,12 @@ training, scoring and sampling alike.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -50,6 +52,7 @@ SPECIAL_TOKENS = ("<pad>", "^", "$")
 #: Added to the logits of padding and ``^``: they never come next (exp underflows to exactly 0).
 MASKED_LOGIT = -1e9
 FORMAT = "symmol-smiles-language-model"
+CHECKPOINT_FORMAT = "symmol-smiles-language-model-checkpoint"
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,8 @@ class SmilesLanguageModel:
         self._logit_mask = np.zeros(spec.n_tokens, dtype=np.float32)
         self._logit_mask[[PAD, BEGIN]] = MASKED_LOGIT
         self._train_fn: Any = None
+        self._optimizer_state: list[Any] = []
+        self.seconds_trained = 0.0
         self._nll_fn: Any = None
         self._sample_fn: Any = None
 
@@ -205,7 +210,9 @@ class SmilesLanguageModel:
         tokens = pt.imatrix("tokens")
         token_ll = self._token_log_likelihoods(tokens)
         loss = -pt.sum(token_ll) / pt.sum(pt.neq(tokens[:, 1:], PAD))
-        updates = adam(loss, self.params(), learning_rate)
+        params = self.params()
+        updates = adam(loss, params, learning_rate)
+        self._optimizer_state = [v for v in updates if not any(v is p for p in params)]  # moments, step count
         mode = get_backend_mode(self.backend)
         self._train_fn = pytensor.function([tokens], loss, updates=updates, mode=mode)
 
@@ -240,7 +247,8 @@ class SmilesLanguageModel:
     # -- training --------------------------------------------------------------------------
     def fit(self, smiles: Sequence[str], epochs: int | None = 10, max_time: float | None = None,
             batch_size: int = 128, learning_rate: float = 1e-3, seed: int = 0, progress: bool = False,
-            started: float | None = None, validation: Sequence[str] | None = None) -> list[dict[str, float]]:
+            started: float | None = None, validation: Sequence[str] | None = None,
+            checkpoint: str | Path | None = None, checkpoint_every: float = 300.0) -> list[dict[str, Any]]:
         """Train on ``smiles`` by teacher forcing (Adam), ``epochs`` passes or until ``max_time`` seconds.
 
         Parameters
@@ -249,7 +257,8 @@ class SmilesLanguageModel:
             Training SMILES; those that do not fit the vocabulary or ``max_length`` are left out (the
             history's ``skipped``).
         epochs : int, optional
-            Passes over the data; ``None`` with ``max_time`` trains until time is up.
+            Passes over the data in all (resumed runs included); ``None`` with ``max_time`` trains until
+            time is up.
         max_time : float, optional
             Wall seconds from ``started`` (``time.perf_counter()``; default: the call), compilation
             included; training stops after the first batch past it (at least one batch runs).
@@ -259,17 +268,24 @@ class SmilesLanguageModel:
             A progress bar over the batches with the loss and tokens/s.
         validation : sequence of str, optional
             SMILES scored after every epoch (the history's ``val_loss``).
+        checkpoint : path, optional
+            A ``.npz`` file holding the whole state of the run (parameters, Adam's moments, the epoch's
+            order and position, the shuffling generator, the history), written every
+            ``checkpoint_every`` seconds and when training stops. If it exists, training continues from
+            it: no minibatch is repeated or skipped (the data and ``batch_size`` must be the same).
 
         Returns
         -------
         list of dict
             One entry per epoch: ``epoch``, ``loss`` (mean cross-entropy per token, nats), ``val_loss``
-            (the same on ``validation``, if given), ``tokens_per_s``, ``seconds``, ``skipped``.
+            (the same on ``validation``, if given), ``tokens_per_s``, ``seconds``, ``skipped``,
+            ``complete`` (``False`` for an epoch that stopped part-way; it continues on resuming).
 
         Raises
         ------
         ValueError
-            Without a stopping rule, or if no SMILES fits.
+            Without a stopping rule, if no SMILES fits, or if ``checkpoint`` was written for other data,
+            another architecture or another batch size.
         """
         if epochs is None and max_time is None:
             raise ValueError("give epochs, max_time or both")
@@ -279,43 +295,96 @@ class SmilesLanguageModel:
         if not len(tokens):
             raise ValueError("none of the SMILES fits the vocabulary and max_length")
         if self._train_fn is None:
-            self._compile_training(learning_rate)
-        rng = np.random.default_rng(seed)
+            self._compile_training(learning_rate)  # builds the step (Numba compiles it on the first batch)
         lengths = (tokens != PAD).sum(axis=1)
+        fingerprint = _data_fingerprint(tokens, batch_size)
+        state = _FitState(np.random.default_rng(seed))
+        path = Path(checkpoint) if checkpoint is not None else None
+        if path is not None and path.exists():
+            state = self._load_checkpoint(path, fingerprint)
+        last_saved = time.perf_counter()
         batches_per_epoch = -(-len(tokens) // batch_size)
-        history: list[dict[str, float]] = []
-        epoch = 0
         out_of_time = False
-        with tqdm(total=None if epochs is None else epochs * batches_per_epoch, desc="train", unit="batch",
-                  disable=not progress, leave=False) as bar:
-            while not out_of_time and (epochs is None or epoch < epochs):
-                epoch_start, loss_sum, counted = time.perf_counter(), 0.0, 0
-                order = rng.permutation(len(tokens))
-                for first in range(0, len(order), batch_size):
-                    rows = order[first:first + batch_size]
-                    width = int(lengths[rows].max())
+        done = state.epoch * batches_per_epoch + state.position // batch_size
+        with tqdm(total=None if epochs is None else epochs * batches_per_epoch, initial=done, desc="train",
+                  unit="batch", disable=not progress, leave=False) as bar:
+            while not out_of_time and (epochs is None or state.epoch < epochs):
+                if state.order is None:
+                    state.begin_epoch(len(tokens))
+                segment = time.perf_counter()
+                assert state.order is not None
+                while state.position < len(state.order):
+                    rows = state.order[state.position:state.position + batch_size]
                     predicted = int(lengths[rows].sum() - len(rows))  # every token but ^ is predicted
-                    loss_sum += float(self._train_fn(tokens[rows, :width])) * predicted
-                    counted += predicted
+                    loss = self.train_step(tokens[rows, :int(lengths[rows].max())], learning_rate)
+                    state.loss_sum += loss * predicted
+                    state.counted += predicted
+                    state.position += batch_size
                     bar.update()
-                    bar.set_postfix(epoch=epoch + 1, loss=f"{loss_sum / counted:.3f}",
-                                    tokens_per_s=f"{counted / (time.perf_counter() - epoch_start):,.0f}",
-                                    refresh=False)
+                    elapsed = state.epoch_seconds + time.perf_counter() - segment
+                    bar.set_postfix(epoch=state.epoch + 1, loss=f"{state.loss_sum / state.counted:.3f}",
+                                    tokens_per_s=f"{state.counted / elapsed:,.0f}", refresh=False)
                     if max_time is not None and time.perf_counter() - started > max_time:
                         out_of_time = True
                         break
-                seconds = time.perf_counter() - epoch_start
-                epoch += 1
-                entry = {"epoch": epoch, "loss": loss_sum / counted, "tokens_per_s": counted / seconds,
-                         "seconds": seconds, "skipped": int((~fits).sum())}
-                if validation is not None:
-                    entry["val_loss"] = self.mean_token_loss(validation)
-                history.append(entry)
-                if progress:
-                    shown = f", val {entry['val_loss']:.4f}" if "val_loss" in entry else ""
-                    bar.write(f"epoch {epoch}: loss {entry['loss']:.4f}{shown}, {entry['tokens_per_s']:,.0f} "
-                              f"tokens/s")
-        return history
+                    if path is not None and time.perf_counter() - last_saved > checkpoint_every:
+                        self._save_checkpoint(path, state, fingerprint, time.perf_counter() - segment)
+                        last_saved = time.perf_counter()
+                state.epoch_seconds += time.perf_counter() - segment
+                state.seconds_trained += time.perf_counter() - segment
+                if state.position >= len(state.order):
+                    entry = state.epoch_entry(int((~fits).sum()), complete=True)
+                    if validation is not None:
+                        entry["val_loss"] = self.mean_token_loss(validation)
+                    state.history.append(entry)
+                    state.epoch += 1
+                    state.order = None
+                    if progress:
+                        shown = f", val {entry['val_loss']:.4f}" if "val_loss" in entry else ""
+                        bar.write(f"epoch {entry['epoch']}: loss {entry['loss']:.4f}{shown}, "
+                                  f"{entry['tokens_per_s']:,.0f} tokens/s")
+            if path is not None:
+                self._save_checkpoint(path, state, fingerprint, 0.0)
+        self.seconds_trained = state.seconds_trained
+        partial = [state.epoch_entry(int((~fits).sum()), complete=False)] if state.order is not None else []
+        return [*state.history, *partial]
+
+    # -- checkpoints -----------------------------------------------------------------------
+    def _save_checkpoint(self, path: Path, state: _FitState, fingerprint: str, running: float) -> None:
+        """Write the run's state to ``path`` atomically (a temporary file, then a rename)."""
+        arrays = {f"param:{k}": v for k, v in self.get_param_values().items()}
+        arrays.update({f"optimizer:{i}": np.asarray(v.get_value()) for i, v in enumerate(self._optimizer_state)})
+        meta = {"format": CHECKPOINT_FORMAT, "spec": asdict(self.spec), "data": fingerprint, **state.to_json(running)}
+        arrays["order"] = state.order if state.order is not None else np.zeros(0, dtype=np.int64)
+        temporary = path.with_name(path.name + ".partial.npz")
+        np.savez(temporary, allow_pickle=False, meta=np.array(json.dumps(meta)), **arrays)
+        os.replace(temporary, path)
+
+    def _load_checkpoint(self, path: Path, fingerprint: str) -> _FitState:
+        with np.load(path, allow_pickle=False) as stored:
+            meta = json.loads(str(stored["meta"]))
+            if meta.get("format") != CHECKPOINT_FORMAT:
+                raise ValueError(f"{path}: not a language-model checkpoint")
+            spec = {**meta["spec"], "vocabulary": tuple(meta["spec"]["vocabulary"])}
+            if spec != asdict(self.spec) | {"vocabulary": self.spec.vocabulary}:
+                raise ValueError(f"{path}: written for another architecture or vocabulary; start a new run")
+            if meta["data"] != fingerprint:
+                raise ValueError(f"{path}: written for other training rows or another batch size; resume with the "
+                                 f"same data, split and --batch-size, or start a new run")
+            self.set_param_values({k.split(":", 1)[1]: stored[k] for k in stored.files if k.startswith("param:")})
+            for i, variable in enumerate(self._optimizer_state):
+                variable.set_value(stored[f"optimizer:{i}"])
+            order = stored["order"] if meta["in_epoch"] else None
+        return _FitState.from_json(meta, order)
+
+    def train_step(self, tokens: np.ndarray, learning_rate: float = 1e-3) -> float:
+        """One Adam step on token rows ``(n, L)`` int32 (as :meth:`encode`); return the mean loss per token.
+
+        The step compiles on the first call with that call's ``learning_rate``, which later calls keep.
+        """
+        if self._train_fn is None:
+            self._compile_training(learning_rate)
+        return float(self._train_fn(tokens))
 
     def mean_token_loss(self, smiles: Sequence[str]) -> float:
         """Mean cross-entropy per predicted token (nats) over the SMILES that fit; NaN if none does."""
@@ -487,3 +556,48 @@ GRU = register_generative_kind(GenerativeKind(
                parse=positive_int),
     ),
 ))
+
+
+def _data_fingerprint(tokens: np.ndarray, batch_size: int) -> str:
+    """Identify the training rows (their token matrix) and the batch size a checkpoint belongs to."""
+    return hashlib.sha256(np.ascontiguousarray(tokens).tobytes() + str(batch_size).encode()).hexdigest()
+
+
+@dataclass
+class _FitState:
+    """Where a training run is: epochs done, the running epoch's order and position, its sums, the history."""
+
+    rng: np.random.Generator
+    epoch: int = 0
+    order: np.ndarray | None = None
+    position: int = 0
+    loss_sum: float = 0.0
+    counted: int = 0
+    epoch_seconds: float = 0.0
+    seconds_trained: float = 0.0
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+    def begin_epoch(self, n_rows: int) -> None:
+        self.order = self.rng.permutation(n_rows)
+        self.position, self.loss_sum, self.counted, self.epoch_seconds = 0, 0.0, 0, 0.0
+
+    def epoch_entry(self, skipped: int, complete: bool) -> dict[str, Any]:
+        seconds = max(self.epoch_seconds, 1e-9)
+        return {"epoch": self.epoch + 1, "loss": self.loss_sum / max(self.counted, 1),
+                "tokens_per_s": self.counted / seconds, "seconds": seconds, "skipped": skipped, "complete": complete}
+
+    def to_json(self, running: float) -> dict[str, Any]:
+        """Everything but the order; ``running``: seconds of the epoch segment not yet added."""
+        return {"epoch": self.epoch, "in_epoch": self.order is not None, "position": self.position,
+                "loss_sum": self.loss_sum, "counted": self.counted, "epoch_seconds": self.epoch_seconds + running,
+                "seconds_trained": self.seconds_trained + running, "history": self.history,
+                "rng": self.rng.bit_generator.state}
+
+    @classmethod
+    def from_json(cls, meta: dict[str, Any], order: np.ndarray | None) -> _FitState:
+        rng = np.random.default_rng()
+        rng.bit_generator.state = meta["rng"]
+        return cls(rng, int(meta["epoch"]), order, int(meta["position"]), float(meta["loss_sum"]),
+                   int(meta["counted"]), float(meta["epoch_seconds"]), float(meta["seconds_trained"]),
+                   list(meta["history"]))
+

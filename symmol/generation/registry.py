@@ -37,6 +37,8 @@ class GenerativeModel(Protocol):
 
     #: ``model.json``'s ``format`` entry of saved models.
     FORMAT: ClassVar[str]
+    #: Seconds spent in training steps over every run (resumed ones included; compilation too).
+    seconds_trained: float
 
     @classmethod
     def for_training(cls, smiles: Sequence[str], options: dict[str, Any], seed: int,
@@ -45,7 +47,8 @@ class GenerativeModel(Protocol):
 
     def fit(self, smiles: Sequence[str], epochs: int | None = 10, max_time: float | None = None,
             batch_size: int = 128, learning_rate: float = 1e-3, seed: int = 0, progress: bool = False,
-            started: float | None = None, validation: Sequence[str] | None = None) -> list[dict[str, float]]:
+            started: float | None = None, validation: Sequence[str] | None = None,
+            checkpoint: str | Path | None = None, checkpoint_every: float = 300.0) -> list[dict[str, Any]]:
         """Train on ``smiles``; return one history entry per epoch."""
 
     def log_likelihood(self, smiles: Sequence[str], batch_size: int = 512) -> np.ndarray:
