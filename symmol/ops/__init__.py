@@ -8,6 +8,8 @@ Modules
     Row gathers and segment reductions (each the other's gradient).
 :mod:`symmol.ops.conv`
     1-D convolution of channels-last sequences and its two gradients.
+:mod:`symmol.ops.recurrent`
+    The GRU recurrence over a whole sequence and its backpropagation through time.
 :mod:`symmol.ops.adam`
     Adam steps fused for the Numba backend.
 :mod:`symmol.ops.reduce`

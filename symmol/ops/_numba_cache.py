@@ -142,16 +142,10 @@ def _kernel_call(kernel: Dispatcher, n_inputs: int, size_last: bool) -> Callable
                 return kernel(a, b, c, d, n.item())
         else:
             raise NotImplementedError(f"no graph function for {n_inputs} inputs with a size last")
-    elif n_inputs == 2:
-        @numba_basic.numba_njit
-        def call(a, b):
-            return kernel(a, b)
-    elif n_inputs == 4:
-        @numba_basic.numba_njit
-        def call(a, b, c, d):
-            return kernel(a, b, c, d)
     else:
-        raise NotImplementedError(f"no graph function for {n_inputs} inputs")
+        @numba_basic.numba_njit
+        def call(*inputs):
+            return kernel(*inputs)
     return call
 
 

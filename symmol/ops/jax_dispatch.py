@@ -24,6 +24,7 @@ Ops covered (semantics in their own modules):
 * :class:`~symmol.ops.segment.SegmentSum`, ``SegmentMean``, ``SegmentMax``, ``SegmentMaxGrad``
 * :class:`~symmol.ops.segment.GatherRows`
 * :class:`~symmol.ops.conv.Conv1D`, ``Conv1DGradInput``, ``Conv1DGradWeights`` (``jax.lax.conv_general_dilated``)
+* :class:`~symmol.ops.recurrent.GRUSequence` (``jax.lax.scan``) and ``GRUSequenceGrad`` (``jax.vjp`` of it)
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ import numpy as np
 from symmol.ops._types import output_dtype, static_size
 from symmol.ops.conv import Conv1D, Conv1DGradInput, Conv1DGradWeights
 from symmol.ops.fingerprint import FingerprintDot, FingerprintDotGradW, FingerprintRowDot
+from symmol.ops.recurrent import GRUSequence, GRUSequenceGrad
 from symmol.ops.segment import GatherRows, SegmentMax, SegmentMaxGrad, SegmentMean, SegmentSum
 
 __all__ = ["register"]
@@ -53,6 +55,7 @@ def register() -> None:
     _register_segment_reductions()
     _register_max_grad_and_gather()
     _register_convolutions()
+    _register_recurrence()
 
 
 def _register_fingerprint_ops() -> None:
@@ -210,3 +213,36 @@ def _register_convolutions() -> None:
             return dW.transpose(1, 0, 2)
 
         return conv1d_grad_weights
+
+
+def _register_recurrence() -> None:
+    """Register ``GRUSequence`` as a ``jax.lax.scan`` over the steps and its gradient as ``jax.vjp`` of it."""
+    import jax
+    from pytensor.link.jax.dispatch import jax_funcify
+
+    def recurrence(projected, W_h, b_h, h0, mask):
+        u = h0.shape[1]
+
+        def step(h, inputs):
+            a, m = inputs
+            p = h @ W_h + b_h
+            r = jax.nn.sigmoid(a[:, :u] + p[:, :u])
+            z = jax.nn.sigmoid(a[:, u:2 * u] + p[:, u:2 * u])
+            c = jax.numpy.tanh(a[:, 2 * u:] + r * p[:, 2 * u:])
+            h = m[:, None] * ((1 - z) * c + z * h) + (1 - m[:, None]) * h
+            return h, h
+
+        return jax.lax.scan(step, h0, (projected, mask))[1]
+
+    @jax_funcify.register(GRUSequence)
+    def _gru_sequence(op, node, **kwargs):
+        return recurrence
+
+    @jax_funcify.register(GRUSequenceGrad)
+    def _gru_sequence_grad(op, node, **kwargs):
+        def gru_sequence_grad(projected, W_h, b_h, h0, mask, states, d_states):
+            _, pullback = jax.vjp(lambda p, w, b, h: recurrence(p, w, b, h, mask), projected, W_h, b_h, h0)
+            return pullback(d_states)
+
+        return gru_sequence_grad
+

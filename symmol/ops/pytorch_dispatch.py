@@ -27,6 +27,8 @@ Ops covered (semantics in their own modules):
 * :class:`~symmol.ops.segment.GatherRows`
 * :class:`~symmol.ops.conv.Conv1D`, ``Conv1DGradInput``, ``Conv1DGradWeights`` (``torch.nn.functional.conv1d`` and
   ``torch.nn.grad``)
+* :class:`~symmol.ops.recurrent.GRUSequence` (a loop of torch operations) and ``GRUSequenceGrad`` (its
+  ``torch.autograd`` vector-Jacobian product)
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from pytensor.scalar.basic import EQ, Pow
 from symmol.ops._types import output_dtype, static_size
 from symmol.ops.conv import Conv1D, Conv1DGradInput, Conv1DGradWeights
 from symmol.ops.fingerprint import FingerprintDot, FingerprintDotGradW, FingerprintRowDot
+from symmol.ops.recurrent import GRUSequence, GRUSequenceGrad
 from symmol.ops.segment import GatherRows, SegmentMax, SegmentMaxGrad, SegmentMean, SegmentSum
 
 __all__ = ["register"]
@@ -60,6 +63,7 @@ def register() -> None:
     _register_segment_reductions()
     _register_max_grad_and_gather()
     _register_convolutions()
+    _register_recurrence()
 
 
 def _register_scalar_fixes() -> None:
@@ -236,3 +240,37 @@ def _register_convolutions() -> None:
             return dW.permute(2, 1, 0).contiguous()
 
         return conv1d_grad_weights
+
+
+def _register_recurrence() -> None:
+    """Register ``GRUSequence`` (the steps as torch operations) and its gradient (autograd's VJP of them)."""
+    import torch
+    from pytensor.link.pytorch.dispatch import pytorch_funcify
+
+    def recurrence(projected, W_h, b_h, h0, mask):
+        u = h0.shape[1]
+        h, states = h0, []
+        for t in range(projected.shape[0]):
+            a, p, m = projected[t], h @ W_h + b_h, mask[t][:, None]
+            r = torch.sigmoid(a[:, :u] + p[:, :u])
+            z = torch.sigmoid(a[:, u:2 * u] + p[:, u:2 * u])
+            c = torch.tanh(a[:, 2 * u:] + r * p[:, 2 * u:])
+            h = m * ((1 - z) * c + z * h) + (1 - m) * h
+            states.append(h)
+        return torch.stack(states) if states else projected.new_zeros((0, *h0.shape))
+
+    @pytorch_funcify.register(GRUSequence)
+    def _gru_sequence(op, node, **kwargs):
+        return recurrence
+
+    @pytorch_funcify.register(GRUSequenceGrad)
+    def _gru_sequence_grad(op, node, **kwargs):
+        def gru_sequence_grad(projected, W_h, b_h, h0, mask, states, d_states):
+            with torch.enable_grad():
+                inputs = [x.detach().requires_grad_(True) for x in (projected, W_h, b_h, h0)]
+                grads = torch.autograd.grad(recurrence(inputs[0], inputs[1], inputs[2], inputs[3], mask), inputs,
+                                            d_states, allow_unused=True)
+            return tuple(torch.zeros_like(x) if g is None else g for x, g in zip(inputs, grads, strict=True))
+
+        return gru_sequence_grad
+

@@ -1,15 +1,15 @@
-"""Recurrent layers built on ``pytensor.scan``. Mirrors ``lasagne.layers.recurrent``."""
+"""Recurrent layers: the recurrence as one Op (:mod:`symmol.ops.recurrent`). Mirrors ``lasagne.layers.recurrent``."""
 
 from __future__ import annotations
 
 import numpy as np
-import pytensor
 import pytensor.tensor as pt
 from pytensor.raise_op import Assert
 
 from symmol.nn.init import Constant, GlorotUniform
 from symmol.nn.layers.base import Layer, MergeLayer
 from symmol.nn.layers.helper import output_units
+from symmol.ops.recurrent import gru_sequence
 
 __all__ = ["GRULayer"]
 
@@ -25,8 +25,10 @@ class GRULayer(MergeLayer):
         h_t = (1 - z) * c + z * h
 
     Cho et al., EMNLP 2014, arXiv:1406.1078. The input projections of all steps are one
-    matrix product before the ``scan``; the loop does the ``(n, units) x (units, 3 units)``
-    recurrent product per step.
+    matrix product; the recurrence is one Op (:func:`symmol.ops.recurrent.gru_sequence`: a
+    ``(n, units) x (units, 3 units)`` product and one pass over the gates per step, and
+    backpropagation through time as its gradient). :meth:`cell` is one step as a graph, for loops
+    that feed each step's output back (sampling).
 
     Like ``lasagne.layers.GRULayer``, with ``torch.nn.GRU``'s gate arithmetic (above).
 
@@ -88,26 +90,13 @@ class GRULayer(MergeLayer):
         """
         x = incoming[0]
         projected = self.project(x).dimshuffle(1, 0, 2)  # (L, n, 3u)
-        h0 = pt.zeros((x.shape[0], self.units), dtype=x.dtype)
-        one = np.asarray(1, dtype=x.dtype)
-
-        def step(xp, *rest):
-            if len(rest) == 2:
-                m, h = rest
-            else:
-                (h,), m = rest, None
-            h_new = self.cell(xp, h)
-            if m is not None:
-                m = m.dimshuffle(0, "x")
-                h_new = m * h_new + (one - m) * h
-            return h_new
-
-        sequences = [projected]
+        h0 = pt.zeros((x.shape[0], self.units), dtype=projected.dtype)
+        mask = None
         if len(incoming) == 2:
-            mask = _mask_shape(incoming[1], pt.eq(incoming[1].shape[0], x.shape[0]),
-                               pt.eq(incoming[1].shape[1], x.shape[1]))
-            sequences.append(pt.cast(mask, x.dtype).dimshuffle(1, 0))
-        states = pytensor.scan(step, sequences=sequences, outputs_info=[h0], return_updates=False)
+            checked = _mask_shape(incoming[1], pt.eq(incoming[1].shape[0], x.shape[0]),
+                                  pt.eq(incoming[1].shape[1], x.shape[1]))
+            mask = pt.as_tensor_variable(checked).dimshuffle(1, 0)
+        states = gru_sequence(projected, self.W_h, self.b_h, h0, mask)  # (L, n, u)
         return states[-1] if self.only_return_final else states.dimshuffle(1, 0, 2)
 
 
