@@ -227,7 +227,15 @@ def run(data_dir: Path, datasets: list[str], settings: list[str], methods: list[
                                  **{k: metrics[k] for k in COLUMNS}, "seconds": round(seconds, 1),
                                  "date": time.strftime("%Y-%m-%d"), "how": chosen})
                     print(rows[-1], flush=True)
+                    record(rows[-1])
     return pd.DataFrame(rows)
+
+
+def record(row: dict) -> None:
+    """Append one fit to ``dti_runs.csv`` as soon as it is done (a stopped run keeps its finished fits)."""
+    runs = pd.concat([pd.read_csv(RUNS), pd.DataFrame([row])], ignore_index=True) if RUNS.exists() \
+        else pd.DataFrame([row])
+    runs.to_csv(RUNS, index=False)
 
 
 def summary(runs: pd.DataFrame) -> pd.DataFrame:
@@ -270,10 +278,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     if not args.summary:
-        fits = run(args.data_dir, args.datasets, args.splits, args.methods, args.seeds, args.gbm_max_iter,
-                   shlex.split(args.train_args))
-        runs = pd.concat([pd.read_csv(RUNS), fits], ignore_index=True) if RUNS.exists() else fits
-        runs.to_csv(RUNS, index=False)
+        run(args.data_dir, args.datasets, args.splits, args.methods, args.seeds, args.gbm_max_iter,
+            shlex.split(args.train_args))
         return
     runs = pd.read_csv(RUNS)
     text = "\n\n".join([
