@@ -57,13 +57,25 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
+def _as_from_a_terminal() -> None:
+    """Give the child the SIGINT state a shell gives: default action, not blocked.
+
+    A child inherits an ignored disposition and the signal mask of the process that starts it; in the
+    full suite an earlier test's libraries can leave either in the pytest process, and a screen started
+    from it then never sees the Ctrl-C (it ran to the end and exited 0).
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 def _screen(work: Path, out: Path, *extra: str) -> subprocess.Popen:
     """Start ``symmol screen``; its output goes to ``<out>.log`` (a pipe would stay open in orphaned workers)."""
     command = [sys.executable, "-m", "symmol", "screen", str(work / "model"), str(work / "library.smi"),
                "--out", str(out), "--n-jobs", "2", "--scheduler", "local", "--chunk-size", "500", "--no-progress",
                *extra]
     with open(out.with_name(out.name + ".log"), "w") as log:  # the child keeps its own descriptor
-        return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, text=True)
+        return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, text=True,
+                                preexec_fn=_as_from_a_terminal)
 
 
 def _log(out: Path) -> str:
