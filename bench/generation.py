@@ -29,6 +29,7 @@ import pandas as pd
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests"))  # the hand-written PyTorch twin the tests check the model against
 
 from symmol.generation.language_model import BEGIN, END, PAD, LanguageModelSpec, SmilesLanguageModel  # noqa: E402
 from symmol.generation.metrics import GenerationReference, generation_metrics  # noqa: E402
@@ -65,24 +66,6 @@ def quality(args: argparse.Namespace, work: Path) -> tuple[dict, dict]:
     return metrics, json.loads((model / "metrics.json").read_text())
 
 
-def _torch_network(spec: LanguageModelSpec, values: dict[str, np.ndarray]):  # type: ignore[no-untyped-def]
-    import torch
-
-    embedding = torch.nn.Embedding(spec.n_tokens, spec.embedding)
-    gru = torch.nn.GRU(spec.embedding, spec.units, num_layers=spec.layers, batch_first=True)
-    head = torch.nn.Linear(spec.units, spec.n_tokens)
-    with torch.no_grad():  # the same initial weights (symmol stores the transposes, gates r, z, c as torch)
-        embedding.weight.copy_(torch.from_numpy(values["embedding.W"]))
-        for i in range(spec.layers):
-            getattr(gru, f"weight_ih_l{i}").copy_(torch.from_numpy(values[f"gru{i}.W_x"].T))
-            getattr(gru, f"weight_hh_l{i}").copy_(torch.from_numpy(values[f"gru{i}.W_h"].T))
-            getattr(gru, f"bias_ih_l{i}").copy_(torch.from_numpy(values[f"gru{i}.b_x"]))
-            getattr(gru, f"bias_hh_l{i}").copy_(torch.from_numpy(values[f"gru{i}.b_h"]))
-        head.weight.copy_(torch.from_numpy(values["output.W"].T))
-        head.bias.copy_(torch.from_numpy(values["output.b"]))
-    return embedding, gru, head
-
-
 def speed(args: argparse.Namespace) -> dict[str, float]:
     """Training tokens/s and sampling molecules/s, symmol against torch.nn.GRU, same batches and threads."""
     import torch
@@ -92,7 +75,9 @@ def speed(args: argparse.Namespace) -> dict[str, float]:
     spec = LanguageModelSpec(SmilesLanguageModel.build_vocabulary(smiles), embedding=args.embedding,
                              units=args.units, layers=args.layers, seed=0)
     ours = SmilesLanguageModel(spec)
-    embedding, gru, head = _torch_network(spec, ours.get_param_values())
+    from torch_language_model import torch_twin
+
+    embedding, gru, head = torch_twin(ours)
     rng = np.random.default_rng(0)
     batches = [rng.choice(len(smiles), args.batch_size, replace=False) for _ in range(args.speed_steps + 1)]
     tokens = [ours.encode([smiles[i] for i in rows])[0] for rows in batches]
