@@ -20,6 +20,9 @@ and seed is written to ``--work`` and handed to every method:
   choosing by validation score only; its ``best/metrics.json`` test metric. It starts from each
   architecture's presets (``train``'s defaults, Chemprop's recipe) and, with ``--pretrained``, also
   tries fine-tuning that model (``--init-from``).
+* **symmol tune + ensemble**: the same search, then ``--ensemble-size`` (``--tune-ensemble-size``, 5)
+  refits the best trial's settings as a deep ensemble, kept when validation prefers it (Chemprop's
+  practice after its search). The refit runs after the budget; its time is in the wall seconds.
 * **Chemprop 2**: ``chemprop train`` defaults (``bench/peers.py``), 50 epochs.
 * **RF-500**: scikit-learn's RandomForest (500 trees) on ECFP4 bits.
 
@@ -65,7 +68,7 @@ RUNS = REPO / "bench" / "results" / "molnet_runs.csv"
 SUMMARY = REPO / "bench" / "results" / "molnet_summary.md"
 README_MARKERS = ("<!-- molnet-summary:begin -->", "<!-- molnet-summary:end -->")
 METHODS = ("symmol MLP", "symmol D-MPNN", "symmol D-MPNN (Morgan embedding)", "symmol D-MPNN fine-tuned",
-           "symmol GP", "symmol tune", "Chemprop 2", "RF-500")
+           "symmol GP", "symmol tune", "symmol tune + ensemble", "Chemprop 2", "RF-500")
 #: Chemprop 2's recipe in symmol (``dmpnn``'s defaults, spelled out): its 72 atom and 14 bond features, norm
 #: readout, Noam schedule, batch 64, 50 epochs and the best validation epoch kept (``patience`` >= ``epochs``).
 CHEMPROP_RECIPE = {"architecture": "dmpnn", "atom_features": "chemprop", "readout": "norm", "lr_schedule": "noam",
@@ -124,8 +127,8 @@ def fit_symmol(ds: MolNetSet, smiles: np.ndarray, y: np.ndarray, split: Split, s
 
 
 def fit_tune(ds: MolNetSet, path: Path, splits: Path, seed: int, budget: float, work: Path,
-             pretrained: Path | None, architectures: str | None = None) -> tuple[float, float]:
-    out = work / f"tune-{ds.name}-{seed}"
+             pretrained: Path | None, architectures: str | None = None, ensemble_size: int = 1) -> tuple[float, float]:
+    out = work / (f"tune-{ds.name}-{seed}" + (f"-ensemble{ensemble_size}" if ensemble_size > 1 else ""))
     if out.exists():  # a fresh study per run: the budget is this run's
         shutil.rmtree(out)
     command = [sys.executable, "-m", "symmol", "tune", str(path), "--smiles-column", "smiles", "--task", ds.task,
@@ -134,6 +137,8 @@ def fit_tune(ds: MolNetSet, path: Path, splits: Path, seed: int, budget: float, 
         command += ["--init-from", str(pretrained)]
     if architectures is not None:
         command += ["--architectures", architectures]
+    if ensemble_size > 1:
+        command += ["--ensemble-size", str(ensemble_size)]
     for target in ds.targets:
         command += ["--target", target]
     start = time.perf_counter()
@@ -166,6 +171,9 @@ def run_method(method: str, ds: MolNetSet, path: Path, smiles: np.ndarray, y: np
         return fit_symmol(ds, smiles, y, split, seed, architecture="gp")
     if method == "symmol tune":
         return fit_tune(ds, path, splits, seed, args.tune_budget, args.work, args.pretrained, args.tune_architectures)
+    if method == "symmol tune + ensemble":
+        return fit_tune(ds, path, splits, seed, args.tune_budget, args.work, args.pretrained, args.tune_architectures,
+                        args.tune_ensemble_size)
     if method == "Chemprop 2":
         value, seconds, _ = chemprop_fit(ds.task, smiles, y, split, ds.targets, metric_of(ds), seed)
         return value, seconds
@@ -238,6 +246,8 @@ def main() -> int:
     parser.add_argument("--tune-budget", type=float, default=600.0, help="seconds of `symmol tune` per fit")
     parser.add_argument("--tune-architectures", default=None,
                         help="`symmol tune --architectures` (default: tune's own, mlp,dmpnn,gp)")
+    parser.add_argument("--tune-ensemble-size", type=int, default=5,
+                        help="`symmol tune --ensemble-size` of 'symmol tune + ensemble'")
     parser.add_argument("--pretrained", type=Path, default=None,
                         help="`symmol pretrain` model directory for 'symmol D-MPNN fine-tuned' (all layers trained) "
                              "and for 'symmol tune' (--init-from)")
@@ -253,7 +263,10 @@ def main() -> int:
                else " --methods " + " ".join(f'"{m}"' for m in args.methods))
     command = (f"python bench/molnet.py --datasets {' '.join(args.datasets)} --seeds "
                f"{' '.join(map(str, args.seeds))}{methods}"
-               + (f" --tune-budget {args.tune_budget:.0f}" if "symmol tune" in args.methods else "")
+               + (f" --tune-budget {args.tune_budget:.0f}" if any(m.startswith("symmol tune") for m in args.methods)
+                  else "")
+               + (f" --tune-ensemble-size {args.tune_ensemble_size}" if "symmol tune + ensemble" in args.methods
+                  else "")
                + (f" --tune-architectures {args.tune_architectures}" if args.tune_architectures else "")
                + (f" --pretrained {args.pretrained}" if args.pretrained else ""))
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "2")

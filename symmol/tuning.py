@@ -34,6 +34,13 @@ Each trial's model is written to ``DIR/trials/<number>/``; at the end ``DIR/best
 best trial's model directory with a ``metrics.json`` of train/val/test (the test metrics of that one
 model only), ``DIR/trials.csv`` lists every trial and, with matplotlib, ``optimization_history.png``
 and ``param_importances.png`` show the search.
+
+With ``ensemble_size`` K > 1 the best trial's settings are then trained again as a K-member deep
+ensemble (members differing in their initialisation; Lakshminarayanan et al., NeurIPS 2017,
+arXiv:1612.01474), Chemprop's practice after its hyperparameter search, into ``DIR/ensemble/``.
+``DIR/best/`` is that ensemble when its validation score is at least the single trial's, else the
+trial; the choice, like every other, sees only validation rows. Kinds fitted directly (a GP) are
+deterministic and are not refitted.
 """
 
 from __future__ import annotations
@@ -61,7 +68,8 @@ from symmol.featurizers.pipeline import exit_with_parent
 from symmol.models.registry import ModelKind, architecture_of, model_kind
 from symmol.models.store import load_model
 
-__all__ = ["STUDY_NAME", "TuneData", "TuneSettings", "preset_trials", "pretrained_architecture", "tune"]
+__all__ = ["STUDY_NAME", "TuneData", "TuneSettings", "preset_trials", "pretrained_architecture", "refit_ensemble",
+           "tune"]
 
 #: The study's name in its storage.
 STUDY_NAME = "symmol-tune"
@@ -126,6 +134,8 @@ class TuneSettings:
         Epoch budget and early-stopping patience of the epoch-trained kinds.
     init_from
         A ``symmol pretrain`` model directory whose architecture's trials may fine-tune it.
+    ensemble_size
+        Members of the ensemble the best trial's settings are refitted as (1: no refit).
     """
 
     architectures: tuple[str, ...]
@@ -139,6 +149,7 @@ class TuneSettings:
     epochs: int = 40
     patience: int = 8
     init_from: Path | None = None
+    ensemble_size: int = 1
 
 
 def _optuna() -> Any:
@@ -240,9 +251,8 @@ class _Objective:
         while _workers_rss_gb() + need_gb > self.settings.max_memory_gb and time.monotonic() < deadline:
             time.sleep(2.0)
 
-    def __call__(self, trial: Any) -> float:
-        optuna = _optuna()
-        trial.set_user_attr("worker", _worker_identity())
+    def estimator(self, trial: Any, ensemble_size: int = 1) -> QSARModel:
+        """Build the untrained model of a trial's settings (sampled, or read back through ``FixedTrial``)."""
         architecture = trial.suggest_categorical("architecture", list(self.settings.architectures))
         kind = model_kind(architecture)
         if architecture == self.fine_tunes and trial.suggest_categorical("fine_tune", [True, False]):
@@ -256,6 +266,23 @@ class _Objective:
                         "weight_decay": trial.suggest_float("weight_decay", 1e-6, 1e-2, log=True),
                         "lr_schedule": trial.suggest_categorical("lr_schedule", ["constant", "noam"]),
                         "epochs": self.settings.epochs, "patience": self.settings.patience}
+        return QSARModel(self.data.task, architecture, ensemble_size=ensemble_size, seed=self.settings.seed,
+                         progress=False, **options, **training)
+
+    def fit(self, estimator: QSARModel, on_validation: Any = None) -> float:
+        """Train on the train rows; return the validation score of the best epoch (−inf if undefined)."""
+        batch, valid = self._featurized(estimator)
+        train, val = self.data.train[valid[self.data.train]], self.data.val[valid[self.data.val]]
+        estimator.fit_featurized(batch.take(train), self.data.y[train], batch.take(val), self.data.y[val],
+                                 target_names=self.data.targets, on_validation=on_validation)
+        history = estimator.history_
+        return float(history.val_score[history.best_epoch]) if history.val_score else -math.inf
+
+    def __call__(self, trial: Any) -> float:
+        optuna = _optuna()
+        trial.set_user_attr("worker", _worker_identity())
+        estimator = self.estimator(trial)
+        architecture = estimator.architecture
         previous = trial.study.get_trials(deepcopy=False)
         for done in previous:  # the same settings (and seed) train the same model: reuse its score
             if done.state == optuna.trial.TrialState.COMPLETE and done.params == trial.params:
@@ -264,10 +291,6 @@ class _Objective:
         seen = [t.user_attrs.get("rss_gb", 0.0) for t in previous if t.params.get("architecture") == architecture]
         self._wait_for_memory(max(seen, default=0.0))
         started = time.perf_counter()
-        estimator = QSARModel(self.data.task, architecture, seed=self.settings.seed, progress=False, **options,
-                              **training)
-        batch, valid = self._featurized(estimator)
-        train, val = self.data.train[valid[self.data.train]], self.data.val[valid[self.data.val]]
 
         def report(epoch: int, score: float) -> None:
             if math.isfinite(score):
@@ -275,17 +298,15 @@ class _Objective:
                 if trial.should_prune():
                     raise optuna.TrialPruned()
 
-        estimator.fit_featurized(batch.take(train), self.data.y[train], batch.take(val), self.data.y[val],
-                                 target_names=self.data.targets, on_validation=report)
-        history = estimator.history_
-        score = history.val_score[history.best_epoch] if history.val_score else -math.inf
+        score = self.fit(estimator, report)
         estimator.save(self.settings.out / "trials" / str(trial.number))
         trial.set_user_attr("seconds", time.perf_counter() - started)
-        trial.set_user_attr("epochs", len(history.train_loss))
+        trial.set_user_attr("epochs", len(estimator.history_.train_loss))
         trial.set_user_attr("rss_gb", _rss_gb(os.getpid()))
         if not math.isfinite(score):
-            raise ValueError(f"trial {trial.number}: the validation score is undefined ({history.monitor})")
-        return float(score)
+            raise ValueError(f"trial {trial.number}: the validation score is undefined "
+                             f"({estimator.history_.monitor})")
+        return score
 
 
 def pretrained_architecture(settings: TuneSettings) -> str | None:
@@ -364,6 +385,28 @@ def _run_workers(data: TuneData, settings: TuneSettings) -> None:
             process.join(timeout=10)
 
 
+def refit_ensemble(data: TuneData, settings: TuneSettings, best: Any) -> dict[str, Any] | None:
+    """Train the best trial's settings as a ``settings.ensemble_size``-member ensemble into ``DIR/ensemble/``.
+
+    Returns
+    -------
+    dict or None
+        ``size``, ``val_score`` (of the ensemble's member mean), ``trial_val_score`` and ``kept``
+        (the ensemble's validation score is at least the trial's); None when ``ensemble_size`` is 1 or
+        the chosen kind is fitted directly (deterministic: a refit is the same model).
+    """
+    if settings.ensemble_size <= 1:
+        return None
+    objective = _Objective(data, settings)
+    estimator = objective.estimator(_optuna().trial.FixedTrial(best.params), ensemble_size=settings.ensemble_size)
+    if model_kind(estimator.architecture).model_class.FITS_DIRECTLY:
+        return None
+    score = objective.fit(estimator)
+    estimator.save(settings.out / "ensemble")
+    return {"size": settings.ensemble_size, "val_score": score, "trial_val_score": float(best.value),
+            "kept": bool(math.isfinite(score) and score >= best.value)}
+
+
 def _best_metrics(data: TuneData, best_dir: Path) -> dict[str, Any]:
     model = load_model(best_dir)
     featurized = model.featurize(data.table)
@@ -411,7 +454,8 @@ def tune(data: TuneData, settings: TuneSettings) -> dict[str, Any]:
     -------
     dict
         ``best_trial``, ``best_value``, ``best_params``, ``n_finished``, ``failed_orphans`` (trial
-        numbers marked failed on start), ``plots``.
+        numbers marked failed on start), ``plots``, ``ensemble`` (:func:`refit_ensemble`'s record or
+        None) and ``metrics`` (of ``DIR/best/``).
 
     Raises
     ------
@@ -448,14 +492,17 @@ def tune(data: TuneData, settings: TuneSettings) -> dict[str, Any]:
     best_dir = settings.out / "best"
     if best_dir.exists():
         shutil.rmtree(best_dir)
-    shutil.copytree(settings.out / "trials" / str(best.user_attrs.get("duplicate_of", best.number)), best_dir)
+    ensemble = refit_ensemble(data, settings, best)
+    chosen = (settings.out / "ensemble" if ensemble is not None and ensemble["kept"]
+              else settings.out / "trials" / str(best.user_attrs.get("duplicate_of", best.number)))
+    shutil.copytree(chosen, best_dir)
     metrics = _best_metrics(data, best_dir)
     (best_dir / "metrics.json").write_text(json.dumps(_finite(metrics), indent=2) + "\n")
     n_finished = len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,
                                                               optuna.trial.TrialState.PRUNED)))
     return {"best_trial": best.number, "best_value": best.value, "best_params": best.params,
             "n_finished": n_finished, "failed_orphans": orphans, "plots": [str(p) for p in _plots(study, settings.out)],
-            "metrics": metrics}
+            "ensemble": ensemble, "metrics": metrics}
 
 
 def _finite(value: Any) -> Any:

@@ -251,3 +251,37 @@ def test_a_repeated_setting_reuses_the_completed_trial(esol, tmp_path):
     assert second.user_attrs["duplicate_of"] == 0 and "seconds" not in second.user_attrs
     assert sorted(p.name for p in (tmp_path / "out" / "trials").iterdir()) == ["0"]
     assert (tmp_path / "out" / "best" / "metrics.json").exists()
+
+
+def test_the_best_settings_refitted_as_an_ensemble_replace_the_trial_when_validation_prefers_them(esol, tmp_path):
+    work, split = esol
+    table = pd.read_csv(work / "esol.csv")
+    data = TuneData(table, table[[TARGET]].to_numpy(float), np.array(split["train"]), np.array(split["val"]),
+                    np.array(split["test"]), "regression", (TARGET,))
+    settings = TuneSettings(("mlp",), tmp_path / "out", n_trials=1, seed=2, epochs=6, patience=3, ensemble_size=3)
+    result = tune(data, settings)
+    record = result["ensemble"]
+    best = _study(settings.out).best_trial
+    assert record["size"] == 3 and record["trial_val_score"] == pytest.approx(best.value)
+    ensemble = load_model(settings.out / "ensemble")
+    assert ensemble.spec.ensemble_size == 3
+    assert load_model(settings.out / "trials" / "0").spec.ensemble_size == 1
+    # the recorded score is the ensemble's validation -RMSE, recomputed from the saved model
+    val = table.iloc[split["val"]]
+    scores = ensemble.predict_batch(ensemble.featurize(val).batch)[:, 0]
+    assert record["val_score"] == pytest.approx(-float(np.sqrt(np.mean((scores - val[TARGET]) ** 2))), rel=1e-5)
+    # DIR/best/ is whichever validation prefers, and its metrics are that model's
+    assert record["kept"] == (record["val_score"] >= record["trial_val_score"])
+    chosen = load_model(settings.out / "best")
+    assert chosen.spec.ensemble_size == (3 if record["kept"] else 1)
+    assert result["metrics"]["val"]["rmse"] == pytest.approx(-(record["val_score"] if record["kept"]
+                                                              else record["trial_val_score"]), rel=1e-5)
+
+
+def test_a_directly_fitted_best_is_not_refitted(esol, tmp_path):
+    work, split = esol
+    table = pd.read_csv(work / "esol.csv")
+    data = TuneData(table, table[[TARGET]].to_numpy(float), np.array(split["train"]), np.array(split["val"]),
+                    np.array(split["test"]), "regression", (TARGET,))
+    result = tune(data, TuneSettings(("gp",), tmp_path / "out", n_trials=1, ensemble_size=3))
+    assert result["ensemble"] is None and not (tmp_path / "out" / "ensemble").exists()

@@ -49,6 +49,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--patience", type=int, default=8, help="early-stopping patience")
     parser.add_argument("--init-from", default=None, metavar="DIR",
                         help="a `symmol pretrain` model: its architecture's trials also try fine-tuning it")
+    parser.add_argument("--ensemble-size", type=int, default=1, metavar="K",
+                        help="after the search, train the best settings again as a K-member ensemble (DIR/ensemble/) "
+                             "and keep it as DIR/best/ when its validation score is at least the trial's (default 1: "
+                             "no refit)")
     parser.add_argument("--out", required=True, help="study directory (created; an existing study continues)")
 
 
@@ -59,6 +63,8 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("--architectures names no architecture")
     if args.n_jobs < 1:
         raise ValueError(f"--n-jobs must be at least 1, got {args.n_jobs}")
+    if args.ensemble_size < 1:
+        raise ValueError(f"--ensemble-size must be at least 1, got {args.ensemble_size}")
     if args.n_trials is not None and args.n_trials < 1:
         raise ValueError(f"--n-trials must be at least 1, got {args.n_trials}")
     table = read_molecules(args.data, smiles_column=args.smiles_column, lookups=lookups(args))
@@ -71,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     n_trials = args.n_trials if args.n_trials is not None else (None if args.timeout else 50)
     settings = TuneSettings(architectures, Path(args.out), n_trials, args.timeout, args.n_jobs,
                             args.max_memory or _memory_default_gb(), args.storage, args.seed, args.epochs,
-                            args.patience, Path(args.init_from) if args.init_from else None)
+                            args.patience, Path(args.init_from) if args.init_from else None, args.ensemble_size)
     data = TuneData(table, y, np.asarray(sets["train"]), np.asarray(sets["val"]), np.asarray(sets["test"]),
                     args.task, tuple(args.targets))
     result = tune(data, settings)
@@ -79,6 +85,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"marked failed: trial(s) {result['failed_orphans']} of an earlier run whose process is gone")
     print(f"{result['n_finished']} finished trials; best trial {result['best_trial']} "
           f"(validation score {result['best_value']:.4f}): {json.dumps(result['best_params'])}")
+    ensemble = result["ensemble"]
+    if ensemble is not None:
+        print(f"{ensemble['size']}-member ensemble of those settings: validation score {ensemble['val_score']:.4f} "
+              f"({'kept' if ensemble['kept'] else 'not kept'}: the trial's is {ensemble['trial_val_score']:.4f})")
     for name, metrics in result["metrics"].items():
         shown = {k: round(v, 4) for k, v in metrics.items() if isinstance(v, float)}
         print(f"  {name}: {shown}")
