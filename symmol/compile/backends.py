@@ -1,7 +1,9 @@
 """Backends: PyTensor linkers by name, OpenBLAS for the C backend, devices for JAX and PyTorch.
 
 ===========  ======================================================================================
-``numba``    PyTensor's Numba linker (default): the whole graph becomes one LLVM function.
+``numba``    PyTensor's Numba linker (default): the whole graph becomes one LLVM function. On a cold
+             cache its node functions compile in two processes
+             (:class:`~symmol.compile.parallel.ParallelNumbaLinker`).
 ``c``        PyTensor's C VM (``CVM``): C thunks per node, compiled with the system compiler.
              Matrix products call OpenBLAS from the ``scipy-openblas32`` wheel when it is
              installed (:func:`configure_blas`), not PyTensor's fallback.
@@ -27,6 +29,7 @@ from typing import Any
 import pytensor
 from pytensor.compile.mode import Mode, get_mode
 
+from symmol.compile.parallel import ParallelNumbaLinker, parallel_compile_enabled
 from symmol.ops import jax_dispatch, pytorch_dispatch
 
 __all__ = ["ACCELERATOR_BACKENDS", "BACKENDS", "DEVICES", "configure_blas", "cuda_available", "device_context",
@@ -130,7 +133,15 @@ def get_backend_mode(backend: str, device: str = "cpu") -> Mode:
             raise RuntimeError(f"device='cuda' requested but {package} sees no CUDA device")
     if backend == "c":
         configure_blas()
+    if backend == "numba" and parallel_compile_enabled():
+        return _parallel_numba_mode()
     return get_mode(BACKENDS[backend])
+
+
+@functools.cache
+def _parallel_numba_mode() -> Mode:
+    """PyTensor's ``NUMBA`` mode (its rewrites) with :class:`~symmol.compile.parallel.ParallelNumbaLinker`."""
+    return Mode(linker=ParallelNumbaLinker(), optimizer=get_mode("NUMBA").provided_optimizer)
 
 
 def device_context(backend: str, device: str) -> Any:

@@ -1,0 +1,110 @@
+"""Cold compilation in two processes (:mod:`symmol.compile.parallel`).
+
+Each case runs in a fresh process with empty Numba and PyTensor caches, as a fresh install does:
+the forked child's half of a fingerprint MLP's training step must come back as cache loads (its type
+guesses right for every node), the step must compute exactly what PyTensor's own ``NumbaLinker``
+computes, and a ``kill -9`` of the parent must take the child with it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from symmol.compile.backends import get_backend_mode
+from symmol.compile.parallel import ParallelNumbaLinker
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "fork") or not Path("/proc/self/stat").exists(),
+                                reason="forks and reads /proc (Linux)")
+
+#: One training step of a fingerprint MLP on the warm-up molecules; prints the step's loss and parameters,
+#: and, with the parallel linker, how the child's nodes were obtained by this process.
+STEP = """
+import json, sys, time
+import numpy as np, pandas as pd
+from symmol.compile.parallel import SplitCompile
+from symmol.models.registry import Problem, model_kind
+from symmol.nn.layers import get_all_params
+from symmol.training.config import TrainConfig
+from symmol.training.step import TrainStep
+from symmol.training.warm_cache import WARM_UP_SMILES
+
+table = pd.DataFrame({"smiles": list(WARM_UP_SMILES)})
+model = model_kind("mlp").make_model(Problem(("a", "b"), "classification"), {}, "numba")
+batch = model.featurize(table).batch
+step = TrainStep(model, TrainConfig(epochs=1, progress=False))
+targets = (np.arange(2 * len(table)).reshape(-1, 2) % 3 == 0).astype(np.float32)
+if "--kill" in sys.argv:
+    import gc
+    pids = [o.child_pid for o in gc.get_objects() if isinstance(o, SplitCompile) and o.child_pid]
+    print(json.dumps(pids), flush=True)
+    time.sleep(600)
+loss = step(model.batch_arrays(batch), targets, np.ones((len(table), len(model.members)), np.float32))
+import gc
+splits = [o for o in gc.get_objects() if isinstance(o, SplitCompile)]
+child = [(str(n.op), sum(s.node_function(n)._cache_hits.values()), sum(s.node_function(n)._cache_misses.values()))
+         for s in splits for n in s.child_nodes]
+params = [np.asarray(p.get_value()).ravel().tolist()[:50] for p in get_all_params(model.members)]
+print(json.dumps({"loss": float(np.asarray(loss).ravel()[0]), "params": params, "child": child,
+                  "graphs": len(splits)}))
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _fresh_env(tmp_path: Path, parallel: bool) -> dict[str, str]:
+    cache = tmp_path / ("parallel" if parallel else "serial")
+    return {**os.environ, "NUMBA_CACHE_DIR": str(cache / "numba"), "PYTENSOR_FLAGS": f"base_compiledir={cache / 'pt'}",
+            "SYMMOL_PARALLEL_COMPILE": "1" if parallel else "0"}
+
+
+def test_the_linker_is_the_numba_backends_unless_turned_off(monkeypatch):
+    assert isinstance(get_backend_mode("numba").linker, ParallelNumbaLinker) == (len(os.sched_getaffinity(0)) >= 2)
+    monkeypatch.setenv("SYMMOL_PARALLEL_COMPILE", "0")
+    assert not isinstance(get_backend_mode("numba").linker, ParallelNumbaLinker)
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="one CPU: the linker does not fork")
+def test_a_cold_training_step_compiles_half_in_the_child_and_computes_what_numba_linker_computes(tmp_path):
+    runs = {}
+    for parallel in (True, False):
+        done = subprocess.run([sys.executable, "-c", STEP], env=_fresh_env(tmp_path, parallel), capture_output=True,
+                              text=True, timeout=600)
+        assert done.returncode == 0, done.stderr[-3000:]
+        runs[parallel] = json.loads(done.stdout.strip().splitlines()[-1])
+    split, serial = runs[True], runs[False]
+    assert split["graphs"] >= 1 and serial["graphs"] == 0
+    # the child took a real share of the step (the backward half: products, Adam) ...
+    assert len(split["child"]) >= 10 and any(name.startswith("DenseAdam") for name, _, _ in split["child"])
+    # ... and every node it compiled was loaded from the cache here, none compiled twice
+    assert all(hits >= 1 and misses == 0 for _, hits, misses in split["child"]), split["child"]
+    assert split["loss"] == serial["loss"] and split["params"] == serial["params"]
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="one CPU: the linker does not fork")
+def test_the_child_dies_with_a_killed_parent(tmp_path):
+    parent = subprocess.Popen([sys.executable, "-c", STEP, "--kill"], env=_fresh_env(tmp_path, True),
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        children = json.loads(parent.stdout.readline())
+        assert children, "no child was forked"
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(timeout=30)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(map(_alive, children)):
+            time.sleep(0.1)
+        assert not any(map(_alive, children))
+    finally:
+        parent.kill()
