@@ -21,7 +21,7 @@ and seed is written to ``--work`` and handed to every method:
   architecture's presets (``train``'s defaults, Chemprop's recipe) and, with ``--pretrained``, also
   tries fine-tuning that model (``--init-from``).
 * **symmol tune + ensemble**: the same search, then ``--ensemble-size`` (``--tune-ensemble-size``, 5)
-  refits the best trial's settings as a deep ensemble, kept when validation prefers it (Chemprop's
+  refits the best trial's settings as a deep ensemble, which becomes the chosen model (Chemprop's
   practice after its search). The refit runs after the budget; its time is in the wall seconds.
 * **Chemprop 2**: ``chemprop train`` defaults (``bench/peers.py``), 50 epochs.
 * **RF-500**: scikit-learn's RandomForest (500 trees) on ECFP4 bits.

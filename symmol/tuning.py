@@ -37,10 +37,11 @@ and ``param_importances.png`` show the search.
 
 With ``ensemble_size`` K > 1 the best trial's settings are then trained again as a K-member deep
 ensemble (members differing in their initialisation; Lakshminarayanan et al., NeurIPS 2017,
-arXiv:1612.01474), Chemprop's practice after its hyperparameter search, into ``DIR/ensemble/``.
-``DIR/best/`` is that ensemble when its validation score is at least the single trial's, else the
-trial; the choice, like every other, sees only validation rows. Kinds fitted directly (a GP) are
-deterministic and are not refitted.
+arXiv:1612.01474), Chemprop's practice after its hyperparameter search, into ``DIR/ensemble/``, and
+``DIR/best/`` is that ensemble. It is not compared with the trial on the validation rows: the trial
+won its place by the highest validation score of the search, an estimate biased upwards (the
+winner's curse), so such a comparison favours the trial whatever the ensemble is worth. Both
+validation scores are reported. Kinds fitted directly (a GP) are deterministic and are not refitted.
 """
 
 from __future__ import annotations
@@ -135,7 +136,7 @@ class TuneSettings:
     init_from
         A ``symmol pretrain`` model directory whose architecture's trials may fine-tune it.
     ensemble_size
-        Members of the ensemble the best trial's settings are refitted as (1: no refit).
+        Members of the ensemble the best trial's settings are refitted as, then ``DIR/best/`` (1: no refit).
     """
 
     architectures: tuple[str, ...]
@@ -391,9 +392,9 @@ def refit_ensemble(data: TuneData, settings: TuneSettings, best: Any) -> dict[st
     Returns
     -------
     dict or None
-        ``size``, ``val_score`` (of the ensemble's member mean), ``trial_val_score`` and ``kept``
-        (the ensemble's validation score is at least the trial's); None when ``ensemble_size`` is 1 or
-        the chosen kind is fitted directly (deterministic: a refit is the same model).
+        ``size``, ``val_score`` (of the ensemble's member mean) and ``trial_val_score``; None when
+        ``ensemble_size`` is 1 or the chosen kind is fitted directly (deterministic: a refit is the
+        same model).
     """
     if settings.ensemble_size <= 1:
         return None
@@ -403,8 +404,7 @@ def refit_ensemble(data: TuneData, settings: TuneSettings, best: Any) -> dict[st
         return None
     score = objective.fit(estimator)
     estimator.save(settings.out / "ensemble")
-    return {"size": settings.ensemble_size, "val_score": score, "trial_val_score": float(best.value),
-            "kept": bool(math.isfinite(score) and score >= best.value)}
+    return {"size": settings.ensemble_size, "val_score": score, "trial_val_score": float(best.value)}
 
 
 def _best_metrics(data: TuneData, best_dir: Path) -> dict[str, Any]:
@@ -493,7 +493,7 @@ def tune(data: TuneData, settings: TuneSettings) -> dict[str, Any]:
     if best_dir.exists():
         shutil.rmtree(best_dir)
     ensemble = refit_ensemble(data, settings, best)
-    chosen = (settings.out / "ensemble" if ensemble is not None and ensemble["kept"]
+    chosen = (settings.out / "ensemble" if ensemble is not None
               else settings.out / "trials" / str(best.user_attrs.get("duplicate_of", best.number)))
     shutil.copytree(chosen, best_dir)
     metrics = _best_metrics(data, best_dir)

@@ -50,9 +50,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--init-from", default=None, metavar="DIR",
                         help="a `symmol pretrain` model: its architecture's trials also try fine-tuning it")
     parser.add_argument("--ensemble-size", type=int, default=1, metavar="K",
-                        help="after the search, train the best settings again as a K-member ensemble (DIR/ensemble/) "
-                             "and keep it as DIR/best/ when its validation score is at least the trial's (default 1: "
-                             "no refit)")
+                        help="after the search, train the best settings again as a K-member ensemble (DIR/ensemble/, "
+                             "then DIR/best/; default 1: the best trial itself)")
     parser.add_argument("--out", required=True, help="study directory (created; an existing study continues)")
 
 
@@ -87,8 +86,8 @@ def run(args: argparse.Namespace) -> int:
           f"(validation score {result['best_value']:.4f}): {json.dumps(result['best_params'])}")
     ensemble = result["ensemble"]
     if ensemble is not None:
-        print(f"{ensemble['size']}-member ensemble of those settings: validation score {ensemble['val_score']:.4f} "
-              f"({'kept' if ensemble['kept'] else 'not kept'}: the trial's is {ensemble['trial_val_score']:.4f})")
+        print(f"best model: a {ensemble['size']}-member ensemble of those settings (validation score "
+              f"{ensemble['val_score']:.4f}; the trial's {ensemble['trial_val_score']:.4f})")
     for name, metrics in result["metrics"].items():
         shown = {k: round(v, 4) for k, v in metrics.items() if isinstance(v, float)}
         print(f"  {name}: {shown}")
