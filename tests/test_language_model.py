@@ -130,7 +130,7 @@ def test_save_and_load_round_trip(model, smiles, tmp_path):
     with pytest.raises(ValueError, match="does not match the architecture"):
         SmilesLanguageModel.load(tmp_path / "lm")
     (tmp_path / "lm" / "model.json").write_text(json.dumps({"format": "other"}))
-    with pytest.raises(ValueError, match="not a symmol SMILES language model"):
+    with pytest.raises(ValueError, match="not a SmilesLanguageModel"):
         SmilesLanguageModel.load(tmp_path / "lm")
 
 

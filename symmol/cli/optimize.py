@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
         diversity_filter=args.diversity_filter, bucket_size=args.bucket_size, min_score=args.min_score,
         temperature=args.temperature, seed=args.seed, max_steps=args.max_steps)
     prior = load_generative_model(args.prior)
-    if not isinstance(prior, SmilesLanguageModel):
+    if not (isinstance(prior, SmilesLanguageModel) and prior.EXACT_LIKELIHOOD):
         raise ValueError(f"{args.prior}: a {type(prior).__name__} cannot be optimised by policy gradient; give a "
                          f"SMILES language model (--architecture gru)")
     score = ScoreFunction.from_toml(args.score)

@@ -173,6 +173,9 @@ def _evaluate(model: Any, text: np.ndarray, sets: dict[str, np.ndarray], trainin
         if rows.size:
             scored = _subsample(rows, SCORED_ROWS, seed)
             metrics[name] = {"loss": model.mean_token_loss(text[scored].tolist()), "rows_scored": int(scored.size)}
+    held_out = getattr(model, "held_out_metrics", None)  # e.g. a VAE's reconstruction accuracy
+    if held_out is not None and "val" in metrics:
+        metrics["val"].update(held_out(text[_subsample(sets["val"], SCORED_ROWS, seed)].tolist(), seed=seed))
     samples = model.sample(CHECK_SAMPLES, seed=seed)
     canonical = canonical_valid(samples["smiles"][samples["status"] == "ok"])
     metrics["samples"] = {"n": CHECK_SAMPLES, "valid": len(canonical) / CHECK_SAMPLES,
@@ -192,6 +195,9 @@ def _print(metrics: dict[str, Any], history: list[dict[str, float]]) -> None:
     for name in ("train", "val", "test"):
         if name in metrics:
             print(f"{name:<8} {metrics[name]['loss']:>10.4f}")
+    if "reconstruction_accuracy" in metrics.get("val", {}):
+        print(f"val reconstruction accuracy (greedy decoding of the posterior mean): "
+              f"{metrics['val']['reconstruction_accuracy']:.3f} of {metrics['val']['rows_reconstructed']} molecules")
     shown = metrics["samples"]
     unique = shown[f"unique@{CHECK_SAMPLES}"]
     print(f"{CHECK_SAMPLES} samples (temperature 1): valid {shown['valid']:.3f}, unique "

@@ -45,7 +45,8 @@ from symmol.nn.layers import DenseLayer, EmbeddingLayer, GRULayer, InputLayer, g
 from symmol.nn.layers.helper import get_all_params, set_all_param_values
 from symmol.nn.updates import adam
 
-__all__ = ["BEGIN", "END", "GRU", "PAD", "LanguageModelSpec", "SmilesLanguageModel"]
+__all__ = ["BEGIN", "END", "GRU", "PAD", "SPECIAL_TOKENS", "LanguageModelSpec", "SmilesLanguageModel",
+           "checked_samples"]
 
 PAD, BEGIN, END = 0, 1, 2
 SPECIAL_TOKENS = ("<pad>", "^", "$")
@@ -101,13 +102,31 @@ class SmilesLanguageModel:
     """
 
     FORMAT: ClassVar[str] = FORMAT
+    #: The spec class stored in ``model.json``.
+    SPEC: ClassVar[type] = LanguageModelSpec
+    #: ``format`` of the checkpoints of a run.
+    CHECKPOINT_FORMAT: ClassVar[str] = CHECKPOINT_FORMAT
+    #: :meth:`log_likelihood_graph` is the exact log-probability of sampling the sequence (what policy
+    #: gradient needs); a VAE's is a bound.
+    EXACT_LIKELIHOOD: ClassVar[bool] = True
 
-    def __init__(self, spec: LanguageModelSpec, backend: str = "numba"):
+    def __init__(self, spec: Any, backend: str = "numba"):
         self.spec = spec
         self.backend = backend
         self._ids = {token: i + len(SPECIAL_TOKENS) for i, token in enumerate(spec.vocabulary)}
         self._tokens = np.array([*SPECIAL_TOKENS, *spec.vocabulary], dtype=object)
-        rng = np.random.default_rng(spec.seed)
+        self._logit_mask = np.zeros(spec.n_tokens, dtype=np.float32)
+        self._logit_mask[[PAD, BEGIN]] = MASKED_LOGIT
+        self._train_fn: Any = None
+        self._optimizer_state: list[Any] = []
+        self.seconds_trained = 0.0
+        self._nll_fn: Any = None
+        self._sample_fn: Any = None
+        self._build(np.random.default_rng(spec.seed))
+
+    def _build(self, rng: np.random.Generator) -> None:
+        """Create the layers: token embedding, the GRU stack, the output layer."""
+        spec = self.spec
         self.input_layer = InputLayer((None, None), dtype="int32", name="tokens")
         self.embedding = EmbeddingLayer(self.input_layer, spec.n_tokens, spec.embedding, rng, name="embedding")
         self.grus: list[GRULayer] = []
@@ -117,13 +136,10 @@ class SmilesLanguageModel:
             self.grus.append(layer)
         self.head = DenseLayer(InputLayer((None, spec.units)), spec.n_tokens, rng, nonlinearity="identity",
                                name="output")
-        self._logit_mask = np.zeros(spec.n_tokens, dtype=np.float32)
-        self._logit_mask[[PAD, BEGIN]] = MASKED_LOGIT
-        self._train_fn: Any = None
-        self._optimizer_state: list[Any] = []
-        self.seconds_trained = 0.0
-        self._nll_fn: Any = None
-        self._sample_fn: Any = None
+
+    def _output_layers(self) -> list[Any]:
+        """Layers whose parameters (with those below them) are the model's."""
+        return [self.grus[-1], self.head]
 
     @classmethod
     def for_training(cls, smiles: Sequence[str], options: dict[str, Any], seed: int = 0,
@@ -189,12 +205,20 @@ class SmilesLanguageModel:
 
     # -- graphs ----------------------------------------------------------------------------
     def params(self) -> list:
-        """Every trainable parameter: embedding, GRUs, output layer."""
-        return get_all_params(self.grus[-1]) + get_all_params(self.head)
+        """Every trainable parameter (embedding, GRUs, output layer), in a fixed order."""
+        unique: dict[int, Any] = {}
+        for layer in self._output_layers():
+            for param in get_all_params(layer):
+                unique.setdefault(id(param), param)
+        return list(unique.values())
 
-    def _token_log_likelihoods(self, tokens: pt.TensorVariable) -> pt.TensorVariable:
+    def _decoder_states(self, inputs: pt.TensorVariable, z: Any = None) -> Any:
+        """States ``(n, L, units)`` of the top GRU reading token rows ``inputs`` ``(n, L)`` (``z``: a VAE's code)."""
+        return get_output(self.grus[-1], inputs={self.input_layer: inputs})
+
+    def _token_log_likelihoods(self, tokens: pt.TensorVariable, z: Any = None) -> pt.TensorVariable:
         """``(n, L - 1)`` log-probability of each next token under teacher forcing (0 at padding)."""
-        states = get_output(self.grus[-1], inputs={self.input_layer: tokens[:, :-1]})  # (n, L-1, units)
+        states = self._decoder_states(tokens[:, :-1], z)  # (n, L-1, units)
         logits = pt.dot(states, self.head.W) + self.head.b + self._logit_mask  # (n, L-1, V)
         log_p = logits - pt.logsumexp(logits, axis=2, keepdims=True)
         targets = tokens[:, 1:]
@@ -354,7 +378,8 @@ class SmilesLanguageModel:
         """Write the run's state to ``path`` atomically (a temporary file, then a rename)."""
         arrays = {f"param:{k}": v for k, v in self.get_param_values().items()}
         arrays.update({f"optimizer:{i}": np.asarray(v.get_value()) for i, v in enumerate(self._optimizer_state)})
-        meta = {"format": CHECKPOINT_FORMAT, "spec": asdict(self.spec), "data": fingerprint, **state.to_json(running)}
+        meta = {"format": self.CHECKPOINT_FORMAT, "spec": asdict(self.spec), "data": fingerprint,
+                "model_state": self._checkpoint_state(), **state.to_json(running)}
         arrays["order"] = state.order if state.order is not None else np.zeros(0, dtype=np.int64)
         temporary = path.with_name(path.name + ".partial.npz")
         np.savez(temporary, allow_pickle=False, meta=np.array(json.dumps(meta)), **arrays)
@@ -363,8 +388,8 @@ class SmilesLanguageModel:
     def _load_checkpoint(self, path: Path, fingerprint: str) -> _FitState:
         with np.load(path, allow_pickle=False) as stored:
             meta = json.loads(str(stored["meta"]))
-            if meta.get("format") != CHECKPOINT_FORMAT:
-                raise ValueError(f"{path}: not a language-model checkpoint")
+            if meta.get("format") != self.CHECKPOINT_FORMAT:
+                raise ValueError(f"{path}: not a checkpoint of a {type(self).__name__}")
             spec = {**meta["spec"], "vocabulary": tuple(meta["spec"]["vocabulary"])}
             if spec != asdict(self.spec) | {"vocabulary": self.spec.vocabulary}:
                 raise ValueError(f"{path}: written for another architecture or vocabulary; start a new run")
@@ -374,8 +399,16 @@ class SmilesLanguageModel:
             self.set_param_values({k.split(":", 1)[1]: stored[k] for k in stored.files if k.startswith("param:")})
             for i, variable in enumerate(self._optimizer_state):
                 variable.set_value(stored[f"optimizer:{i}"])
+            self._restore_checkpoint_state(meta.get("model_state", {}))
             order = stored["order"] if meta["in_epoch"] else None
         return _FitState.from_json(meta, order)
+
+    def _checkpoint_state(self) -> dict[str, Any]:
+        """JSON state of the model's own training (beyond parameters and optimizer) kept in checkpoints."""
+        return {}
+
+    def _restore_checkpoint_state(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`_checkpoint_state` returned."""
 
     def train_step(self, tokens: np.ndarray, learning_rate: float = 1e-3) -> float:
         """One Adam step on token rows ``(n, L)`` int32 (as :meth:`encode`); return the mean loss per token.
@@ -428,7 +461,7 @@ class SmilesLanguageModel:
             If ``n < 0`` or ``temperature <= 0``.
         """
         tokens, ended, log_likelihood = self.sample_tokens(n, temperature, seed, batch_size)
-        return _checked([(self.decode(row[1:]), bool(end), float(ll))
+        return checked_samples([(self.decode(row[1:]), bool(end), float(ll))
                          for row, end, ll in zip(tokens, ended, log_likelihood, strict=True)])
 
     def sample_tokens(self, n: int, temperature: float = 1.0, seed: int = 0,
@@ -464,7 +497,7 @@ class SmilesLanguageModel:
             count = min(batch_size, n - first)
             uniform = rng.random((steps, count, self.spec.n_tokens), dtype=np.float32)
             gumbel = -np.log(-np.log(np.clip(uniform, 1e-20, 1.0 - 1e-7)))
-            ids, log_p = self._sample_fn(gumbel.astype(np.float32), np.float32(1.0 / temperature))
+            ids, log_p = self._draw(gumbel.astype(np.float32), np.float32(1.0 / temperature), rng)
             ids, log_p = np.asarray(ids).T, np.asarray(log_p).T  # (count, steps)
             for row in range(count):
                 ends = np.flatnonzero(ids[row] == END)
@@ -475,6 +508,11 @@ class SmilesLanguageModel:
         width = int((tokens != PAD).sum(axis=1).max(initial=1))
         return tokens[:, :width], ended, log_likelihood
 
+    def _draw(self, gumbel: np.ndarray, inverse_temperature: np.float32,
+              rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """Run the compiled sampler on Gumbel noise ``(T, n, V)``: ids and token log-probabilities ``(T, n)``."""
+        return self._sample_fn(gumbel, inverse_temperature)
+
     def copy(self) -> SmilesLanguageModel:
         """Return a new model with the same spec, backend and parameter values (an agent from its prior)."""
         twin = type(self)(self.spec, self.backend)
@@ -484,18 +522,21 @@ class SmilesLanguageModel:
     # -- storage ---------------------------------------------------------------------------
     def get_param_values(self) -> dict[str, np.ndarray]:
         """Return copies of every parameter, keyed by name."""
-        return {**get_all_param_values(self.grus[-1]), **get_all_param_values(self.head)}
+        values: dict[str, np.ndarray] = {}
+        for layer in self._output_layers():
+            values.update(get_all_param_values(layer))
+        return values
 
     def set_param_values(self, values: dict[str, np.ndarray]) -> None:
         """Set every parameter from ``values`` (keyed as :meth:`get_param_values`)."""
-        set_all_param_values(self.grus[-1], {k: values[k] for k in get_all_param_values(self.grus[-1])})
-        set_all_param_values(self.head, {k: values[k] for k in get_all_param_values(self.head)})
+        for layer in self._output_layers():
+            set_all_param_values(layer, {k: values[k] for k in get_all_param_values(layer)})
 
     def save(self, directory: str | Path) -> Path:
         """Write ``model.json`` (format, spec) and ``params.npz`` (no pickle) into ``directory``."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        (directory / "model.json").write_text(json.dumps({"format": FORMAT, "spec": asdict(self.spec)}, indent=1))
+        (directory / "model.json").write_text(json.dumps({"format": self.FORMAT, "spec": asdict(self.spec)}, indent=1))
         np.savez(directory / "params.npz", allow_pickle=False, **self.get_param_values())
         return directory
 
@@ -510,11 +551,11 @@ class SmilesLanguageModel:
         """
         directory = Path(directory)
         meta = json.loads((directory / "model.json").read_text())
-        if meta.get("format") != FORMAT:
-            raise ValueError(f"{directory}: not a symmol SMILES language model (format {meta.get('format')!r})")
+        if meta.get("format") != cls.FORMAT:
+            raise ValueError(f"{directory}: not a {cls.__name__} (format {meta.get('format')!r})")
         spec = dict(meta["spec"])
         spec["vocabulary"] = tuple(spec["vocabulary"])
-        model = cls(LanguageModelSpec(**spec), backend)
+        model = cls(cls.SPEC(**spec), backend)
         with np.load(directory / "params.npz", allow_pickle=False) as stored:
             values = {k: stored[k] for k in stored.files}
         expected = model.get_param_values()
@@ -524,8 +565,11 @@ class SmilesLanguageModel:
         return model
 
 
-def _checked(rows: list[tuple[str, bool, float]]) -> pd.DataFrame:
-    """Build the sample table with RDKit's verdict on each SMILES."""
+def checked_samples(rows: list[tuple[str, bool, float]]) -> pd.DataFrame:
+    """Build the sample table (``smiles``, ``status``, ``error``, ``log_likelihood``) with RDKit's verdict.
+
+    ``rows`` are ``(smiles, reached the end token, log-likelihood)``.
+    """
     out = []
     with rdBase.BlockLogs():
         for smiles, ended, log_likelihood in rows:

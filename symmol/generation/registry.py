@@ -101,7 +101,7 @@ class GenerativeKind:
 
 _KINDS: dict[str, GenerativeKind] = {}
 #: Modules of the built-in kinds, imported on first use of the registry (each registers itself).
-BUILT_IN_MODULES = ("symmol.generation.language_model",)
+BUILT_IN_MODULES = ("symmol.generation.language_model", "symmol.generation.vae")
 
 
 def _load_built_ins() -> None:

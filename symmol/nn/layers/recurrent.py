@@ -17,7 +17,7 @@ __all__ = ["GRULayer"]
 class GRULayer(MergeLayer):
     """Gated recurrent unit over ``(n, L, features)`` sequences (batch first), as ``torch.nn.GRU``.
 
-    For each step ``t`` with ``h_0 = 0``::
+    For each step ``t`` with ``h_0 = 0`` (or ``hid_init``)::
 
         r = sigmoid(x_t W_xr + b_xr + h W_hr + b_hr)
         z = sigmoid(x_t W_xz + b_xz + h W_hz + b_hz)
@@ -45,6 +45,9 @@ class GRULayer(MergeLayer):
         previous state, so the final state is that of the last real step.
     only_return_final : bool
         Output ``(n, units)``, the final state, instead of ``(n, L, units)``.
+    hid_init : Layer, optional
+        Layer ``(n, units)`` giving the initial state ``h_0`` (learned through it, as Lasagne's
+        ``hid_init`` given a layer); default zeros.
     W, b : callable
         Initialisers of ``W_x``, ``W_h`` (regularizable) and of ``b_x``, ``b_h``.
     name : str, optional
@@ -57,8 +60,12 @@ class GRULayer(MergeLayer):
     """
 
     def __init__(self, incoming: Layer, units: int, rng: np.random.Generator, mask: Layer | None = None,
-                 only_return_final: bool = False, W=GlorotUniform(), b=Constant(0.0), name: str | None = None):
-        super().__init__([incoming] if mask is None else [incoming, mask], name)
+                 only_return_final: bool = False, W=GlorotUniform(), b=Constant(0.0), name: str | None = None,
+                 hid_init: Layer | None = None):
+        super().__init__([incoming, *([mask] if mask is not None else []),
+                          *([hid_init] if hid_init is not None else [])], name)
+        self.has_mask = mask is not None
+        self.has_hid_init = hid_init is not None
         self.units = int(units)
         self.only_return_final = bool(only_return_final)
         n_in = output_units(incoming)
@@ -86,13 +93,15 @@ class GRULayer(MergeLayer):
 
         Returns the states ``(n, L, units)``, or the final state ``(n, units)`` with
         ``only_return_final``. With a mask (``incoming[1]``, ``(n, L)``) padded steps keep the previous
-        state; the graph raises at run time (an ``Assert``) if the mask is not ``(n, L)``.
+        state; the graph raises at run time (an ``Assert``) if the mask is not ``(n, L)``. With
+        ``hid_init`` (the last incoming) the recurrence starts from it.
         """
         x = incoming[0]
         projected = self.project(x).dimshuffle(1, 0, 2)  # (L, n, 3u)
-        h0 = pt.zeros((x.shape[0], self.units), dtype=projected.dtype)
+        h0 = (pt.cast(incoming[-1], projected.dtype) if self.has_hid_init
+              else pt.zeros((x.shape[0], self.units), dtype=projected.dtype))
         mask = None
-        if len(incoming) == 2:
+        if self.has_mask:
             checked = _mask_shape(incoming[1], pt.eq(incoming[1].shape[0], x.shape[0]),
                                   pt.eq(incoming[1].shape[1], x.shape[1]))
             mask = pt.as_tensor_variable(checked).dimshuffle(1, 0)
