@@ -19,9 +19,9 @@ holds no resource of the parent's: it is forked while this thread holds Numba's 
 other thread is compiling), dies with the parent (``PR_SET_PDEATHSIG`` on Linux), writes only
 Numba's cache files (atomically, as Numba does) and leaves by ``os._exit``.
 
-Used when the machine gives this process at least two CPUs, ``os.fork`` exists, PyTensor's Numba cache
-is on (``numba__cache``) and ``SYMMOL_PARALLEL_COMPILE`` is not ``0``; otherwise it is PyTensor's
-``NumbaLinker``. The compiled functions are the same machine code either way.
+Used on Linux (``fork`` and ``PR_SET_PDEATHSIG``) when the machine gives this process at least two
+CPUs, PyTensor's Numba cache is on (``numba__cache``) and ``SYMMOL_PARALLEL_COMPILE`` is not ``0``;
+otherwise it is PyTensor's ``NumbaLinker``. The compiled functions are the same machine code either way.
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ _patch_lock = threading.Lock()
 
 def parallel_compile_enabled() -> bool:
     """Whether graph functions compile in two processes (see the module's conditions)."""
-    if os.environ.get("SYMMOL_PARALLEL_COMPILE", "1") == "0" or not hasattr(os, "fork"):
+    if os.environ.get("SYMMOL_PARALLEL_COMPILE", "1") == "0" or not sys.platform.startswith("linux"):
         return False
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     return cpus >= 2 and bool(config.numba__cache)
