@@ -36,6 +36,9 @@ from symmol.training.config import TrainConfig
 from symmol.training.step import TrainStep
 from symmol.training.warm_cache import WARM_UP_SMILES
 
+import symmol.compile.parallel
+symmol.compile.parallel.CHILD_WAIT_SHARE = 100.0  # a slow shared machine must not end the child early here
+
 table = pd.DataFrame({"smiles": list(WARM_UP_SMILES)})
 model = model_kind("mlp").make_model(Problem(("a", "b"), "classification"), {}, "numba")
 batch = model.featurize(table).batch

@@ -15,9 +15,12 @@ variables' types come from their values, the graph's other inputs are taken as C
 the outputs of the child's own nodes from their compiled signatures, and the other outputs from their
 PyTensor types (C-contiguous, or any layout for views such as ``DimShuffle``; constants read-only).
 A wrong guess costs time, never correctness: the parent then compiles that node itself. The child
-holds no resource of the parent's: it is forked while this thread holds Numba's compiler lock (so no
-other thread is compiling), dies with the parent (``PR_SET_PDEATHSIG`` on Linux), writes only
-Numba's cache files (atomically, as Numba does) and leaves by ``os._exit``.
+leaves alone the nodes with an integer vector it would have to guess (shapes, split sizes), and its
+cost is bounded: it may grow by 2 GiB of address space, and after its own half the parent waits for
+it at most half as long as that half took (plus a second), then kills it and compiles what is left.
+The child holds no resource of the parent's: it is forked while this thread holds Numba's compiler
+lock (so no other thread is compiling), dies with the parent (``PR_SET_PDEATHSIG`` on Linux), writes
+only Numba's cache files (atomically, as Numba does) and leaves by ``os._exit``.
 
 Used on Linux (``fork`` and ``PR_SET_PDEATHSIG``) when the machine gives this process at least two
 CPUs, PyTensor's Numba cache is on (``numba__cache``) and ``SYMMOL_PARALLEL_COMPILE`` is not ``0``;
@@ -36,6 +39,7 @@ import time
 import warnings
 import weakref
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import numba
@@ -54,8 +58,12 @@ MIN_NODES = 8
 #: Relative compile cost of the node functions that compile fastest (everything else weighs 1).
 LIGHT_OPS = {"Shape_i": 0.3, "DimShuffle": 0.3, "MakeVector": 0.3, "ScalarFromTensor": 0.2, "CheckAndRaise": 0.2,
              "Assert": 0.2, "SpecifyShape": 0.2}
-#: Longest wait for the child after this process's own half (seconds); it is killed then.
-CHILD_TIMEOUT = 300.0
+#: The child waited for after this process's own half: at most this share of that half's time (plus
+#: :data:`CHILD_GRACE` seconds); then it is killed and this process compiles what the child had not.
+CHILD_WAIT_SHARE = 0.5
+CHILD_GRACE = 1.0
+#: Address space the child may add to what it has at the fork (bytes).
+CHILD_MEMORY = 2 * 2**30
 
 _recording = threading.local()
 _patch_lock = threading.Lock()
@@ -111,15 +119,19 @@ def _guessed_type(variable: Variable) -> Any:
 
 
 def _compile_nodes(order: Sequence[Apply], functions: dict[Apply, Dispatcher], mine: set[Apply],
-                   known: dict[Variable, Any]) -> None:
+                   known: dict[Variable, Any], guess_integers: bool = True) -> None:
     """Compile the node functions of ``mine`` for the argument types known or guessed, in ``order``.
 
     ``known`` maps variables to Numba types; the outputs of each compiled node are added from its
     signature. A node whose types cannot be guessed or that fails to compile is left to the graph
-    function's own compilation.
+    function's own compilation, and so, without ``guess_integers``, is a node with an integer vector
+    input whose type is not known (shapes and split sizes, whose exact types steer Numba's
+    specialisation: a wrong guess for ``Split``'s sizes once sent Numba's type inference past 9 GB).
     """
     for node in order:
         if node not in mine:
+            continue
+        if not guess_integers and any(_guessed_integer_vector(v, known) for v in node.inputs):
             continue
         try:
             arg_types = [known[v] if v in known else _guessed_type(v) for v in node.inputs]
@@ -132,12 +144,32 @@ def _compile_nodes(order: Sequence[Apply], functions: dict[Apply, Dispatcher], m
         known.update(zip(node.outputs, outputs, strict=False))
 
 
+def _guessed_integer_vector(variable: Variable, known: dict[Variable, Any]) -> bool:
+    """Whether ``variable`` is a vector of integers (shapes, sizes) whose type would be guessed."""
+    if variable in known or isinstance(variable, Constant):
+        return False
+    dtype = str(getattr(variable.type, "dtype", "float"))
+    return getattr(variable.type, "ndim", 0) == 1 and dtype.startswith(("int", "uint"))
+
+
 def _die_with_parent() -> None:
     """Linux: the kernel kills this (child) process when its parent exits."""
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
+        pass
+
+
+def _cap_memory() -> None:
+    """Limit this (child) process's address space to its size now plus :data:`CHILD_MEMORY`."""
+    try:
+        import resource
+
+        pages = int(Path("/proc/self/statm").read_text().split()[0])
+        limit = pages * os.sysconf("SC_PAGE_SIZE") + CHILD_MEMORY
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    except (OSError, ValueError, ImportError):
         pass
 
 
@@ -207,21 +239,22 @@ class SplitCompile:
             status = 1
             try:
                 _die_with_parent()
+                _cap_memory()
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    _compile_nodes(self._order, self._functions, child, dict(known))
+                    _compile_nodes(self._order, self._functions, child, dict(known), guess_integers=False)
                 status = 0
             finally:
                 os._exit(status)
         return None  # pragma: no cover - the child never returns
 
-    def _wait_for_child(self) -> None:
+    def _wait_for_child(self, patience: float) -> None:
         pid, self._pid = self._pid, None
         if self._finalizer is not None:
             self._finalizer.detach()
         if not pid:
             return
-        deadline = time.monotonic() + CHILD_TIMEOUT
+        deadline = time.monotonic() + patience
         while time.monotonic() < deadline:
             done, _ = os.waitpid(pid, os.WNOHANG)
             if done:
@@ -237,8 +270,9 @@ class SplitCompile:
             for variable, value in zip(self._inputs, args, strict=True):
                 with contextlib.suppress(ValueError):  # a value Numba cannot type: its node is left unguessed
                     known[variable] = numba.typeof(value)
+            started = time.monotonic()
             _compile_nodes(self._order, self._functions, mine, known)
-            self._wait_for_child()
+            self._wait_for_child(CHILD_WAIT_SHARE * (time.monotonic() - started) + CHILD_GRACE)
         return self._jitted(*args)
 
 
