@@ -47,7 +47,7 @@ from symmol.generation.language_model import (
     BEGIN,
     END,
     PAD,
-    SPECIAL_TOKENS,
+    LanguageModelSpec,
     SmilesLanguageModel,
     checked_samples,
 )
@@ -67,50 +67,32 @@ RECONSTRUCTED_ROWS = 1000
 
 
 @dataclass(frozen=True)
-class SmilesVAESpec:
+class SmilesVAESpec(LanguageModelSpec):
     """The architecture, vocabulary and KL schedule of a :class:`SmilesVAE` (stored in ``model.json``).
+
+    The language model's fields (``units`` and ``layers`` are the decoder's; the embedding is 64 wide by
+    default) and:
 
     Attributes
     ----------
-    vocabulary
-        The tokens, ids from 3 in this order.
-    embedding
-        Token embedding width (shared by encoder and decoder).
     encoder_units, latent
         Encoder GRU width and latent dimensions.
-    units, layers
-        Decoder GRU width and number of stacked GRUs.
-    max_length
-        Longest token sequence learned and sampled (``$`` excluded).
     kl_weight, kl_warmup
         Final weight of the KL term and the training steps over which it rises linearly from 0.
-    seed
-        Initial weights.
     """
 
-    vocabulary: tuple[str, ...]
     embedding: int = 64
     encoder_units: int = 256
     latent: int = 128
-    units: int = 512
-    layers: int = 3
-    max_length: int = 100
     kl_weight: float = 0.05
     kl_warmup: int = 5000
-    seed: int = 0
 
     def __post_init__(self) -> None:
-        if not self.vocabulary or len(set(self.vocabulary)) != len(self.vocabulary):
-            raise ValueError("the vocabulary must be a non-empty sequence of distinct tokens")
-        if min(self.embedding, self.encoder_units, self.latent, self.units, self.layers, self.max_length) < 1:
-            raise ValueError("embedding, encoder_units, latent, units, layers and max_length must be positive")
+        super().__post_init__()
+        if min(self.encoder_units, self.latent) < 1:
+            raise ValueError("encoder_units and latent must be positive")
         if not self.kl_weight >= 0 or self.kl_warmup < 0:
             raise ValueError(f"kl_weight and kl_warmup must be >= 0, got {self.kl_weight}, {self.kl_warmup}")
-
-    @property
-    def n_tokens(self) -> int:
-        """Output width: the vocabulary plus padding, start and end."""
-        return len(self.vocabulary) + len(SPECIAL_TOKENS)
 
 
 class SmilesVAE(SmilesLanguageModel):
