@@ -42,6 +42,31 @@ def test_cfunc_bodies_live_beside_the_kernels_they_call():
     for body in entry_points._BODIES.values():
         assert body.__code__.co_filename == sparse.__file__
 
+DEFERRED = """
+import llvmlite.binding as llvm
+from symmol.ops import entry_points
+with entry_points.deferred() as noted:
+    typ = entry_points.entry_point("fingerprint_adam", "float64")
+assert noted == {("fingerprint_adam", "float64")}, noted
+assert typ.symbol == entry_points.symbol_name("fingerprint_adam", "float64")
+assert not llvm.address_of_symbol(typ.symbol)  # named only: nothing compiled or registered
+assert entry_points.entry_point("fingerprint_adam", "float64") == typ  # outside: compiled and registered
+assert llvm.address_of_symbol(typ.symbol)
+with entry_points.deferred() as noted:
+    entry_points.entry_point("fingerprint_adam", "float64")
+assert not noted  # registered already: nothing to defer
+print("ok")
+"""
+
+
+def test_a_deferred_entry_point_is_named_then_registered_on_demand():
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", DEFERRED], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_fingerprint_dot_through_the_entry_point(dtype):
     rng = np.random.default_rng(0)

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from symmol.compile.backends import get_backend_mode
-from symmol.compile.parallel import ParallelNumbaLinker
+from symmol.compile.parallel import ParallelNumbaLinker, parallel_compile_enabled, paused_gc
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork") or not Path("/proc/self/stat").exists(),
                                 reason="forks and reads /proc (Linux)")
@@ -74,9 +74,28 @@ def _fresh_env(tmp_path: Path, parallel: bool) -> dict[str, str]:
 
 
 def test_the_linker_is_the_numba_backends_unless_turned_off(monkeypatch):
-    assert isinstance(get_backend_mode("numba").linker, ParallelNumbaLinker) == (len(os.sched_getaffinity(0)) >= 2)
+    monkeypatch.delenv("SYMMOL_PARALLEL_COMPILE", raising=False)
+    assert isinstance(get_backend_mode("numba").linker, ParallelNumbaLinker)
+    assert parallel_compile_enabled() == (len(os.sched_getaffinity(0)) >= 2)
     monkeypatch.setenv("SYMMOL_PARALLEL_COMPILE", "0")
     assert not isinstance(get_backend_mode("numba").linker, ParallelNumbaLinker)
+    assert not parallel_compile_enabled()
+
+
+def test_gc_is_paused_inside_and_restored_after():
+    import gc
+
+    assert gc.isenabled()
+    with paused_gc():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with paused_gc():
+            pass
+        assert not gc.isenabled()  # a caller's own pause is kept
+    finally:
+        gc.enable()
 
 
 @pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="one CPU: the linker does not fork")

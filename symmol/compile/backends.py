@@ -29,7 +29,7 @@ from typing import Any
 import pytensor
 from pytensor.compile.mode import Mode, get_mode
 
-from symmol.compile.parallel import ParallelNumbaLinker, parallel_compile_enabled
+from symmol.compile.parallel import ParallelNumbaLinker, linker_enabled
 from symmol.ops import jax_dispatch, pytorch_dispatch
 
 __all__ = ["ACCELERATOR_BACKENDS", "BACKENDS", "DEVICES", "configure_blas", "cuda_available", "device_context",
@@ -133,7 +133,7 @@ def get_backend_mode(backend: str, device: str = "cpu") -> Mode:
             raise RuntimeError(f"device='cuda' requested but {package} sees no CUDA device")
     if backend == "c":
         configure_blas()
-    if backend == "numba" and parallel_compile_enabled():
+    if backend == "numba" and linker_enabled():
         return _parallel_numba_mode()
     return get_mode(BACKENDS[backend])
 

@@ -1,36 +1,52 @@
-"""Compile a graph's Numba node functions in two processes at once (the cold-start half of ``numba``).
+"""Cold compilation of Numba graphs: node functions in two processes at once, the graph linked once.
 
 On a cold cache most of a graph's first call is Numba compiling its node functions one after the
-other (a fingerprint MLP's training step: 29 node functions, ~7.7 s of its ~10.5 s on one core;
-``bench/results/cold_start.md``). PyTensor caches every node function on disk under a key of the
-node, so a node compiled by *another* process is, for this one, a cache load of a few milliseconds.
-:class:`ParallelNumbaLinker` uses that: when it builds a graph function whose whole-graph cache entry
-is missing, it forks a child that compiles the later half of the nodes (by a rough cost weight, in
-topological order) into the cache, while this process compiles the earlier half at the first call and
-then waits for the child; the graph function itself is compiled last, as without this linker, and its
-callees are then compiled or loaded.
+other (a fingerprint MLP's training step: 36 node functions, ~10 s on one core;
+``bench/results/cold_start.md``). :class:`ParallelNumbaLinker`, the ``numba`` backend's linker, cuts
+that in three ways:
+
+* **Two processes.** PyTensor caches every node function on disk under a key of the node, so a node
+  compiled by *another* process is, for this one, a cache load of a few milliseconds. When the linker
+  builds a graph function whose whole-graph cache entry is missing, it forks a child; the first call
+  then compiles nodes from the front of the topological order while the child compiles from the
+  back (the heaviest nodes first), each claiming a node before compiling it (one byte per node in
+  shared memory, under a lock shared across the fork), until they meet: the two finish within about
+  one node of each other whatever each node costs. The child also compiles the native entry points
+  the graph calls (:func:`symmol.ops.entry_points.deferred`; ~1 s for the fingerprint product) and
+  the nodes calling them; this process loads them from Numba's cache after waiting for it.
+* **The graph linked once** (:func:`_flat_graph_function`): the graph function is the graph body
+  itself, not PyTensor's cached wrapper around an uncached body, which sent every node function's
+  code through LLVM twice more.
+* **No garbage collection while compiling** (:func:`paused_gc`): Numba's compiler allocates millions
+  of short-lived objects, and each full collection walks the whole heap (RDKit, pandas, the data):
+  0.65 s of collections in a cold MLP epoch, 0.38 s with the compilation paused.
 
 The child must guess the Numba type of each node's inputs without running the graph: shared
 variables' types come from their values, the graph's other inputs are taken as C-contiguous arrays,
 the outputs of the child's own nodes from their compiled signatures, and the other outputs from their
 PyTensor types (C-contiguous, or any layout for views such as ``DimShuffle``; constants read-only).
-A wrong guess costs time, never correctness: the parent then compiles that node itself. The child
-leaves alone the nodes with an integer vector it would have to guess (shapes, split sizes), and its
-cost is bounded: it may grow by 2 GiB of address space, and after its own half the parent waits for
-it at most half as long as that half took (plus a second), then kills it and compiles what is left.
-The child holds no resource of the parent's: it is forked while this thread holds Numba's compiler
-lock (so no other thread is compiling), dies with the parent (``PR_SET_PDEATHSIG`` on Linux), writes
-only Numba's cache files (atomically, as Numba does) and leaves by ``os._exit``.
+A wrong guess costs time, never correctness: the graph function then compiles that node here. The
+child leaves to this process the nodes with an integer vector it would have to guess (shapes, split
+sizes), and its cost is bounded: it may grow by 2 GiB of address space, and after its own share this
+process waits for it at most half as long as that share took (plus a second), then kills it and
+compiles what is left. The child holds no resource of the parent's: it is forked while this thread
+holds Numba's compiler lock (so no other thread is compiling), runs no parallel code (GNU OpenMP
+aborts a forked child that does), dies with the parent (``PR_SET_PDEATHSIG`` on Linux), writes only
+Numba's cache files (atomically, as Numba does) and leaves by ``os._exit``.
 
-Used on Linux (``fork`` and ``PR_SET_PDEATHSIG``) when the machine gives this process at least two
-CPUs, PyTensor's Numba cache is on (``numba__cache``) and ``SYMMOL_PARALLEL_COMPILE`` is not ``0``;
-otherwise it is PyTensor's ``NumbaLinker``. The compiled functions are the same machine code either way.
+The linker is the ``numba`` backend's unless ``SYMMOL_PARALLEL_COMPILE=0`` (then it is PyTensor's
+``NumbaLinker``); it forks only on Linux (``fork`` and ``PR_SET_PDEATHSIG``), when the machine gives
+this process at least two CPUs and PyTensor's Numba cache is on (``numba__cache``). The compiled
+functions compute the same either way (the tests compare losses and parameters bit for bit).
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
+import gc
+import mmap
+import multiprocessing
 import os
 import signal
 import sys
@@ -48,42 +64,56 @@ from numba.core.compiler_lock import global_compiler_lock
 from numba.core.dispatcher import Dispatcher
 from pytensor.configdefaults import config
 from pytensor.graph.basic import Apply, Constant, Variable
+from pytensor.link.numba.cache import compile_numba_function_src
 from pytensor.link.numba.dispatch import basic as numba_basic
 from pytensor.link.numba.linker import NumbaLinker
 
-__all__ = ["ParallelNumbaLinker", "SplitCompile", "parallel_compile_enabled"]
+from symmol.ops import entry_points as _entry_points
+
+__all__ = ["ParallelNumbaLinker", "SplitCompile", "linker_enabled", "parallel_compile_enabled", "paused_gc"]
 
 #: Nodes a graph needs (with a cache key) before a second process pays for itself.
 MIN_NODES = 8
-#: Relative compile cost of the node functions that compile fastest (everything else weighs 1).
-LIGHT_OPS = {"Shape_i": 0.3, "DimShuffle": 0.3, "MakeVector": 0.3, "ScalarFromTensor": 0.2, "CheckAndRaise": 0.2,
-             "Assert": 0.2, "SpecifyShape": 0.2}
+#: Weight from which the child compiles a node first (a whole kernel compiled into the graph).
+HEAVY = 3.0
 #: The child waited for after this process's own half: at most this share of that half's time (plus
 #: :data:`CHILD_GRACE` seconds); then it is killed and this process compiles what the child had not.
 CHILD_WAIT_SHARE = 0.5
 CHILD_GRACE = 1.0
 #: Address space the child may add to what it has at the fork (bytes).
 CHILD_MEMORY = 2 * 2**30
+#: Seconds a claim waits for the lock shared with the child before giving up on the child.
+LOCK_TIMEOUT = 2.0
 
 _recording = threading.local()
 _patch_lock = threading.Lock()
 
 
+def linker_enabled() -> bool:
+    """Whether the ``numba`` backend uses :class:`ParallelNumbaLinker` (``SYMMOL_PARALLEL_COMPILE`` is not ``0``)."""
+    return os.environ.get("SYMMOL_PARALLEL_COMPILE", "1") != "0"
+
+
 def parallel_compile_enabled() -> bool:
     """Whether graph functions compile in two processes (see the module's conditions)."""
-    if os.environ.get("SYMMOL_PARALLEL_COMPILE", "1") == "0" or not sys.platform.startswith("linux"):
+    if not linker_enabled() or not sys.platform.startswith("linux"):
         return False
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     return cpus >= 2 and bool(config.numba__cache)
 
 
 def _recording_funcify(op: Any, *args: Any, **kwargs: Any) -> tuple[Callable, str | None]:
-    """PyTensor's ``numba_funcify_ensure_cache`` that also notes each node's function while recording."""
+    """PyTensor's ``numba_funcify_ensure_cache`` that also notes each node's function while recording.
+
+    Noted per node: its function, its cache key, and whether converting it named a deferred entry point.
+    """
+    entries = getattr(_recording, "entries", None)
+    before = len(entries) if entries is not None else 0
     function, key = _original_funcify(op, *args, **kwargs)
     record = getattr(_recording, "nodes", None)
     node = kwargs.get("node")
     if record is not None and isinstance(node, Apply):
-        record[node] = (function, key)
+        record[node] = (function, key, entries is not None and len(entries) > before)
     return function, key
 
 
@@ -91,21 +121,39 @@ _original_funcify = numba_basic.numba_funcify_ensure_cache
 
 
 @contextlib.contextmanager
-def _record_node_functions() -> Iterator[dict[Apply, tuple[Callable, str | None]]]:
-    """Collect ``{node: (numba function, cache key)}`` of the graphs converted inside the block (this thread)."""
+def _record_node_functions(entries: set) -> Iterator[dict[Apply, tuple[Callable, str | None, bool]]]:
+    """Collect ``{node: (numba function, cache key, names a new entry point)}`` inside the block (this thread).
+
+    ``entries`` is the set :func:`symmol.ops.entry_points.deferred` fills.
+    """
     with _patch_lock:
         if numba_basic.numba_funcify_ensure_cache is not _recording_funcify:
             numba_basic.numba_funcify_ensure_cache = _recording_funcify
-    nodes: dict[Apply, tuple[Callable, str | None]] = {}
-    _recording.nodes = nodes
+    nodes: dict[Apply, tuple[Callable, str | None, bool]] = {}
+    _recording.nodes, _recording.entries = nodes, entries
     try:
         yield nodes
     finally:
-        _recording.nodes = None
+        _recording.nodes = _recording.entries = None
 
 
 def _weight(node: Apply) -> float:
-    return LIGHT_OPS.get(type(node.op).__name__, 1.0)
+    """Cold compile time of a node's function relative to an elementwise node's (the Op's ``numba_compile_weight``)."""
+    return float(getattr(node.op, "numba_compile_weight", 1.0))
+
+
+def _same_function(node: Apply, key: str | None) -> tuple:
+    """Nodes with equal values compile to the same cached function (the second one loads the first).
+
+    The Numba types are guessed as the child guesses them (a view is an ``A``-layout array, so a
+    product of a transposed matrix is not the same function as a product of a fresh one).
+    """
+    if key is None:
+        return (node,)
+    try:
+        return (key, tuple(_guessed_type(v) for v in node.inputs))
+    except Exception:  # noqa: BLE001 - a type Numba cannot name: a group of its own
+        return (node,)
 
 
 def _guessed_type(variable: Variable) -> Any:
@@ -118,30 +166,22 @@ def _guessed_type(variable: Variable) -> Any:
     return numba_basic.get_numba_type(variable.type, layout="A" if view else "C")
 
 
-def _compile_nodes(order: Sequence[Apply], functions: dict[Apply, Dispatcher], mine: set[Apply],
-                   known: dict[Variable, Any], guess_integers: bool = True) -> None:
-    """Compile the node functions of ``mine`` for the argument types known or guessed, in ``order``.
+def _compile_node(node: Apply, function: Dispatcher, known: dict[Variable, Any]) -> bool:
+    """Compile (or load) ``node``'s function for the argument types known or guessed; note its output types.
 
-    ``known`` maps variables to Numba types; the outputs of each compiled node are added from its
-    signature. A node whose types cannot be guessed or that fails to compile is left to the graph
-    function's own compilation, and so, without ``guess_integers``, is a node with an integer vector
-    input whose type is not known (shapes and split sizes, whose exact types steer Numba's
-    specialisation: a wrong guess for ``Split``'s sizes once sent Numba's type inference past 9 GB).
+    ``known`` maps variables to Numba types; the outputs of the compiled node are added from its
+    signature. Returns False (and leaves the node to the graph function's own compilation) when a
+    guess does not type or the node fails to compile.
     """
-    for node in order:
-        if node not in mine:
-            continue
-        if not guess_integers and any(_guessed_integer_vector(v, known) for v in node.inputs):
-            continue
-        try:
-            arg_types = [known[v] if v in known else _guessed_type(v) for v in node.inputs]
-            function = functions[node]
-            _, _, folded, _ = function.get_call_template(arg_types, {})  # compiles (or loads) this signature
-            returned = function.overloads[tuple(folded)].signature.return_type
-        except Exception:  # noqa: BLE001 - a guess that does not type: the graph compiles this node itself
-            continue
-        outputs = [returned] if len(node.outputs) == 1 else list(returned)
-        known.update(zip(node.outputs, outputs, strict=False))
+    try:
+        arg_types = [known[v] if v in known else _guessed_type(v) for v in node.inputs]
+        _, _, folded, _ = function.get_call_template(arg_types, {})  # compiles (or loads) this signature
+        returned = function.overloads[tuple(folded)].signature.return_type
+    except Exception:  # noqa: BLE001 - a guess that does not type: the graph compiles this node itself
+        return False
+    outputs = [returned] if len(node.outputs) == 1 else list(returned)
+    known.update(zip(node.outputs, outputs, strict=False))
+    return True
 
 
 def _guessed_integer_vector(variable: Variable, known: dict[Variable, Any]) -> bool:
@@ -150,6 +190,18 @@ def _guessed_integer_vector(variable: Variable, known: dict[Variable, Any]) -> b
         return False
     dtype = str(getattr(variable.type, "dtype", "float"))
     return getattr(variable.type, "ndim", 0) == 1 and dtype.startswith(("int", "uint"))
+
+
+@contextlib.contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector inside the block (Numba compiling: see the module docstring)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _die_with_parent() -> None:
@@ -180,8 +232,53 @@ def _reap(pid: int) -> None:
         os.waitpid(pid, 0)
 
 
+#: Owners of a node in :class:`_Claims`.
+FREE, PARENT, CHILD = 0, 1, 2
+
+
+class _Claims:
+    """Which process compiles each node: one byte per node in memory shared with the forked child.
+
+    A claim takes a whole group of nodes (those compiling to the same function) under a lock shared
+    across the fork; a lock held by a child that died is given up on after :data:`LOCK_TIMEOUT` s
+    (the parent then compiles everything still free).
+    """
+
+    def __init__(self, n_nodes: int) -> None:
+        self._owners = mmap.mmap(-1, max(n_nodes, 1))  # anonymous and shared: the child writes, the parent reads
+        self._lock = multiprocessing.get_context("fork").Lock()
+
+    def owner(self, index: int) -> int:
+        return self._owners[index]
+
+    def reserve(self, indices: Iterator[int], owner: int) -> None:
+        """Give ``indices`` to ``owner`` before the fork."""
+        for i in indices:
+            self._owners[i] = owner
+
+    def claim(self, indices: Sequence[int], owner: int) -> bool:
+        """Give ``indices`` to ``owner`` if none is taken; True if they are ``owner``'s now."""
+        if not self._lock.acquire(timeout=LOCK_TIMEOUT):
+            return owner == PARENT
+        try:
+            if any(self._owners[i] not in (FREE, owner) for i in indices):
+                return False
+            for i in indices:
+                self._owners[i] = owner
+            return True
+        finally:
+            self._lock.release()
+
+
 class SplitCompile:
-    """The graph function with its node functions split between a forked child and the first call.
+    """The graph function with its node functions compiled by a forked child and the first call at once.
+
+    The first call takes nodes from the front of the topological order and the child from the
+    back, each claiming a node (with every node that compiles to the same function) before
+    compiling it, until they meet; so the two processes finish within about one node of each other
+    whatever each node costs. The child starts with the native entry points the graph calls
+    (:func:`symmol.ops.entry_points.deferred`) and the nodes calling them; this process registers
+    those entry points (loading what the child compiled) after waiting for it.
 
     Parameters
     ----------
@@ -195,26 +292,35 @@ class SplitCompile:
         The graph's inputs, in the order of the call's arguments.
     known
         Numba types of the inputs known or guessed before the first call (shared values, C arrays).
+    keys
+        Each node's PyTensor cache key: nodes with the same key and input types are claimed together.
+    entry_points
+        The native entry points ``(kind, dtype)`` the graph calls, not registered in this process yet.
+    entry_nodes
+        The nodes whose functions call them (compiled by the child, or by the graph function).
     """
 
     def __init__(self, jitted: Callable, order: Sequence[Apply], functions: dict[Apply, Dispatcher],
-                 inputs: Sequence[Variable], known: dict[Variable, Any]) -> None:
+                 inputs: Sequence[Variable], known: dict[Variable, Any], keys: dict[Apply, str | None] | None = None,
+                 entry_points: frozenset[tuple[str, str]] = frozenset(),
+                 entry_nodes: frozenset[Apply] = frozenset()) -> None:
         self._jitted = jitted
         self._order = list(order)
         self._functions = functions
         self._inputs = list(inputs)
-        total = sum(_weight(n) for n in self._order)
-        child: set[Apply] = set()
-        taken = 0.0
-        for node in reversed(self._order):
-            if taken >= total / 2:
-                break
-            child.add(node)
-            taken += _weight(node)
-        #: The nodes whose functions the forked child compiles into the cache.
-        self.child_nodes = frozenset(child)
-        self._mine = set(self._order) - child
-        self._pid: int | None = self._fork(child, known)
+        self._entry_points = entry_points
+        keys = keys or {}
+        groups: dict[tuple, list[int]] = {}
+        for i, node in enumerate(self._order):
+            groups.setdefault(_same_function(node, keys.get(node)), []).append(i)
+        self._group = [groups[_same_function(node, keys.get(node))] for node in self._order]
+        self._claims = _Claims(len(self._order))
+        self._entry_indices = [i for i, node in enumerate(self._order) if node in entry_nodes]
+        self._claims.reserve((j for i in self._entry_indices for j in self._group[i]), CHILD)
+        self._compiled = False
+        self._pid: int | None = self._fork(known)
+        if self._pid is None:  # no child: this process compiles everything
+            self._claims.reserve(iter(range(len(self._order))), FREE)
         self._finalizer = weakref.finalize(self, _reap, self._pid) if self._pid else None
 
     @property
@@ -222,11 +328,16 @@ class SplitCompile:
         """The child's process id until the first call has waited for it (None after, or if the fork failed)."""
         return self._pid
 
+    @property
+    def child_nodes(self) -> frozenset[Apply]:
+        """The nodes the child claimed (all of them compiled by it unless it was stopped early)."""
+        return frozenset(node for i, node in enumerate(self._order) if self._claims.owner(i) == CHILD)
+
     def node_function(self, node: Apply) -> Dispatcher:
         """Return a node's Numba function (its ``_cache_hits``/``_cache_misses`` tell where it came from)."""
         return self._functions[node]
 
-    def _fork(self, child: set[Apply], known: dict[Variable, Any]) -> int | None:
+    def _fork(self, known: dict[Variable, Any]) -> int | None:
         sys.stdout.flush()
         sys.stderr.flush()
         with global_compiler_lock:  # no other thread is inside Numba's compiler at the fork
@@ -240,13 +351,39 @@ class SplitCompile:
             try:
                 _die_with_parent()
                 _cap_memory()
-                with warnings.catch_warnings():
+                with warnings.catch_warnings(), paused_gc():
                     warnings.simplefilter("ignore")
-                    _compile_nodes(self._order, self._functions, child, dict(known), guess_integers=False)
+                    self._compile_as_child(dict(known))
                 status = 0
             finally:
                 os._exit(status)
         return None  # pragma: no cover - the child never returns
+
+    def _compile_as_child(self, known: dict[Variable, Any]) -> None:
+        """Compile, in the child, the entry points and their callers, then nodes from the back until the parent's."""
+        for kind, dtype in sorted(self._entry_points):
+            _entry_points.register(kind, dtype)  # into Numba's cache; the parent loads it
+        for i in self._entry_indices:
+            _compile_node(self._order[i], self._functions[self._order[i]], known)
+        # the heaviest nodes first, so that what the parent may wait for at the end is a light one
+        heavy = [i for i, node in enumerate(self._order) if _weight(node) >= HEAVY]
+        for i in [*heavy, *reversed(range(len(self._order)))]:
+            owner = self._claims.owner(i)
+            if owner == PARENT:
+                if i in heavy:
+                    continue
+                return  # the parent takes nodes in order: everything before this one is its
+            node = self._order[i]
+            if owner == CHILD or any(_guessed_integer_vector(v, known) for v in node.inputs):
+                continue  # done already, or an integer vector to guess: left to the parent
+            if self._claims.claim(self._group[i], CHILD):
+                _compile_node(node, self._functions[node], known)
+
+    def _compile_as_parent(self, known: dict[Variable, Any]) -> None:
+        """Compile, here, the nodes from the front, skipping the child's, until none is free."""
+        for i, node in enumerate(self._order):
+            if self._claims.claim(self._group[i], PARENT):
+                _compile_node(node, self._functions[node], known)
 
     def _wait_for_child(self, patience: float) -> None:
         pid, self._pid = self._pid, None
@@ -263,17 +400,21 @@ class SplitCompile:
         _reap(pid)
 
     def __call__(self, *args: Any) -> Any:
-        """Run the graph; the first call compiles this process's half, waits for the child, then compiles the rest."""
-        if self._mine:
-            mine, self._mine = self._mine, set()
+        """Run the graph; the first call compiles this process's share, waits for the child, then the rest."""
+        if self._compiled:
+            return self._jitted(*args)
+        self._compiled = True
+        with paused_gc():
             known = {}
             for variable, value in zip(self._inputs, args, strict=True):
                 with contextlib.suppress(ValueError):  # a value Numba cannot type: its node is left unguessed
                     known[variable] = numba.typeof(value)
             started = time.monotonic()
-            _compile_nodes(self._order, self._functions, mine, known)
+            self._compile_as_parent(known)
             self._wait_for_child(CHILD_WAIT_SHARE * (time.monotonic() - started) + CHILD_GRACE)
-        return self._jitted(*args)
+            for kind, dtype in sorted(self._entry_points):
+                _entry_points.register(kind, dtype)  # loaded from the cache where the child compiled it
+            return self._jitted(*args)
 
 
 class ParallelNumbaLinker(NumbaLinker):
@@ -281,12 +422,15 @@ class ParallelNumbaLinker(NumbaLinker):
 
     def fgraph_convert(self, fgraph: Any, order: Any = None, input_storage: Any = None, output_storage: Any = None,
                        storage_map: Any = None, **kwargs: Any) -> Any:
-        """Convert as PyTensor does, noting each node's function and cache key and the storage (shared values)."""
-        with _record_node_functions() as nodes:
-            converted = super().fgraph_convert(fgraph, order=order, input_storage=input_storage,
-                                               output_storage=output_storage, storage_map=storage_map, **kwargs)
-        self._node_functions = {node: function for node, (function, key) in nodes.items()
+        """Convert as PyTensor does, noting each node's function, cache key and entry points, and the storage."""
+        with _entry_points.deferred() as entry_points, _record_node_functions(entry_points) as nodes:
+            converted = _flat_graph_function(fgraph, order=order, input_storage=input_storage,
+                                             output_storage=output_storage, storage_map=storage_map, **kwargs)
+        self._node_functions = {node: function for node, (function, key, _) in nodes.items()
                                 if key is not None and node in fgraph.apply_nodes and isinstance(function, Dispatcher)}
+        self._node_keys = {node: nodes[node][1] for node in self._node_functions}
+        self._entry_nodes = frozenset(node for node, (_, _, entries) in nodes.items() if entries)
+        self._entry_points = frozenset(entry_points)
         self._storage_map = storage_map or {}
         return converted
 
@@ -294,8 +438,13 @@ class ParallelNumbaLinker(NumbaLinker):
         """PyTensor's graph function, wrapped to split its cold compilation when it is not cached yet."""
         jitted = super().jit_compile(fn_and_cache)
         functions: dict[Apply, Dispatcher] = getattr(self, "_node_functions", {})
+        entry_points: frozenset[tuple[str, str]] = getattr(self, "_entry_points", frozenset())
         fgraph = self.fgraph
-        if fgraph is None or len(functions) < MIN_NODES or not parallel_compile_enabled() or _is_cached(jitted):
+        entry_nodes: frozenset[Apply] = getattr(self, "_entry_nodes", frozenset())
+        if (fgraph is None or len(functions) < MIN_NODES or not parallel_compile_enabled() or _is_cached(jitted)
+                or not entry_nodes <= functions.keys()):
+            for kind, dtype in sorted(entry_points):
+                _entry_points.register(kind, dtype)
             return jitted
         known: dict[Variable, Any] = {}
         for variable in fgraph.inputs:
@@ -305,7 +454,29 @@ class ParallelNumbaLinker(NumbaLinker):
             except Exception:  # noqa: BLE001 - an input type Numba cannot name: leave it unguessed
                 continue
         order = [node for node in fgraph.toposort() if node in functions]
-        return SplitCompile(jitted, order, functions, fgraph.inputs, known)
+        return SplitCompile(jitted, order, functions, fgraph.inputs, known, self._node_keys, entry_points, entry_nodes)
+
+
+def _flat_graph_function(fgraph: Any, **kwargs: Any) -> tuple[Callable, str | None]:
+    """Convert the graph to one cached Numba function that calls the node functions directly.
+
+    PyTensor's ``numba_funcify_ensure_cache`` makes a cacheable graph function a cached one-line
+    wrapper around the uncached graph body; Numba links each callee's code into its caller and
+    optimises and generates machine code for the linked whole, so every node function's code then
+    went through LLVM twice more (in the body, then in the wrapper). Here the body's own source is
+    compiled as the cached function (under a key of its own, beside PyTensor's entries).
+    """
+    if not config.numba__cache:
+        return _original_funcify(fgraph, **kwargs)
+    body: Any
+    body, key = numba_basic.numba_funcify_and_cache_key(fgraph, **kwargs)
+    py_func = getattr(body, "py_func", None)
+    source = getattr(py_func, "__source__", None)
+    if key is None or py_func is None or source is None:
+        return body, None  # as PyTensor: a graph that cannot be cached (or not from its source)
+    flat = compile_numba_function_src(source, py_func.__name__, dict(py_func.__globals__),
+                                      cache_key=f"symmol-flat-{key}_fastmath{int(config.numba__fastmath)}")
+    return numba_basic.numba_njit(flat, cache=True), key
 
 
 def _is_cached(jitted: Any) -> bool:

@@ -149,7 +149,8 @@ def _kernel_call(kernel: Dispatcher, n_inputs: int, size_last: bool) -> Callable
     return call
 
 
-def register_graph_kernel(op_class: type, kernel: Dispatcher, version: int, size_last: bool = False) -> None:
+def register_graph_kernel(op_class: type, kernel: Dispatcher, version: int, size_last: bool = False,
+                          compile_weight: float = 3.0) -> None:
     """Register the Numba dispatch of an Op that passes its inputs to a serial copy of ``kernel``.
 
     Parameters
@@ -164,7 +165,11 @@ def register_graph_kernel(op_class: type, kernel: Dispatcher, version: int, size
     size_last : bool
         The last input is an integer scalar size (``n_bits``, ``n_segments``, ``n_rows``) that the
         kernel takes as a Python integer.
+    compile_weight : float
+        Cold compile time of the node function relative to a typical elementwise node's (set as the
+        class's ``numba_compile_weight``; :mod:`symmol.compile.parallel` balances two processes by it).
     """
+    op_class.numba_compile_weight = compile_weight  # type: ignore[attr-defined]
 
     @register_funcify_default_op_cache_key(op_class)
     def funcify(op, node=None, **kwargs):

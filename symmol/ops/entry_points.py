@@ -27,24 +27,30 @@ in-graph kernels.
 Importing this module compiles and registers nothing (about 1 ms): the cfuncs are compiled,
 loaded from Numba's cache and registered with LLVM by :func:`entry_point`, on the first Numba
 graph that needs them. The Ops' modules therefore import it at the top; keep it so (no work
-at import time), or ``import symmol.ops`` pays for it.
+at import time), or ``import symmol.ops`` pays for it. Inside :func:`deferred`, :func:`entry_point`
+only names the symbol and notes it: a linker that compiles a graph's nodes in two processes
+(:mod:`symmol.compile.parallel`) then compiles the entry points in the second one and calls
+:func:`register` before it compiles any function that calls them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import inspect
+import threading
+from collections.abc import Iterator
 
 import llvmlite.binding as llvm
 import numpy as np
-from numba import cfunc, types
+from numba import cfunc, typeof, types
 from numba.extending import intrinsic
 
 from symmol.kernels import sparse as _sparse
 
-__all__ = ["ENTRY_POINT_DTYPES", "cache_salt", "data_pointer", "entry_point", "has_entry_point", "keep_alive",
-           "symbol_name"]
+__all__ = ["ENTRY_POINT_DTYPES", "cache_salt", "data_pointer", "deferred", "entry_point", "has_entry_point",
+           "keep_alive", "register", "symbol_name"]
 
 #: (indptr, indices) dtypes with entry points; weights/values: float32 or float64.
 ENTRY_POINT_DTYPES = ("int64", "int32")
@@ -99,19 +105,39 @@ def _signature(kind: str, dtype: types.Float) -> types.Type:
 _BODIES = {"fingerprint_dot": _sparse.csr_dense_matmul_pointers, "fingerprint_adam": _sparse.csr_t_adam_step_pointers}
 
 
-def _warm_fingerprint_dot(dtype: np.dtype) -> None:
-    _sparse.csr_dense_matmul_into(np.zeros(1, np.int64), np.zeros(0, np.int32), np.zeros(0, dtype),
-                                  np.zeros((1, 1), dtype), np.zeros((0, 1), dtype))
+def _fingerprint_dot_warm_args(dtype: np.dtype) -> tuple:
+    return (np.zeros(1, np.int64), np.zeros(0, np.int32), np.zeros(0, dtype), np.zeros((1, 1), dtype),
+            np.zeros((0, 1), dtype))
 
 
-def _warm_fingerprint_adam(dtype: np.dtype) -> None:
+def _fingerprint_adam_warm_args(dtype: np.dtype) -> tuple:
     one = dtype.type(1)
-    _sparse.csr_t_adam_step(np.zeros(1, np.int64), np.zeros(0, np.int32), np.zeros(0, dtype), np.zeros((0, 1), dtype),
-                            np.zeros((1, 1), dtype), np.zeros((1, 1), dtype), np.ones((1, 1), dtype), one, one,
-                            one, one, one)
+    return (np.zeros(1, np.int64), np.zeros(0, np.int32), np.zeros(0, dtype), np.zeros((0, 1), dtype),
+            np.zeros((1, 1), dtype), np.zeros((1, 1), dtype), np.ones((1, 1), dtype), one, one, one, one, one)
 
 
-_WARM_CALLS = {"fingerprint_dot": _warm_fingerprint_dot, "fingerprint_adam": _warm_fingerprint_adam}
+#: Each cfunc's kernel (the parallel overload the cfunc links) and arguments of an empty call to it.
+_KERNELS = {"fingerprint_dot": (_sparse.csr_dense_matmul_into, _fingerprint_dot_warm_args),
+            "fingerprint_adam": (_sparse.csr_t_adam_step, _fingerprint_adam_warm_args)}
+
+
+def _compile_kernel(kind: str, dtype: np.dtype) -> None:
+    """Compile (or load) the parallel overload a cfunc links, and make its scheduler symbols linkable.
+
+    Linking parallel code needs the symbols (``do_scheduling``, ...) that starting Numba's thread pool
+    registers. Numba's ``_launch_threads`` starts it without running anything (a no-op where it runs
+    already), so this is safe in a forked child whose parent ran parallel code (running it there
+    would abort under GNU OpenMP); without that function, an empty call starts it.
+    """
+    kernel, warm_args = _KERNELS[kind]
+    args = warm_args(dtype)
+    try:
+        from numba.np.ufunc.parallel import _launch_threads
+    except ImportError:  # pragma: no cover - a Numba without it: start the pool by an empty call
+        kernel(*args)
+        return
+    _launch_threads()
+    kernel.compile(tuple(typeof(a) for a in args))
 
 
 @functools.cache
@@ -131,9 +157,29 @@ def symbol_name(kind: str, dtype: str) -> str:
     return f"symmol_{kind}_{dtype}_{_abi_version()}"
 
 
-@functools.cache
+_deferral = threading.local()
+
+
+@contextlib.contextmanager
+def deferred() -> Iterator[set[tuple[str, str]]]:
+    """Within the block (this thread), :func:`entry_point` compiles nothing and notes ``(kind, dtype)`` here.
+
+    The caller must :func:`register` every noted entry point before a function calling it is compiled
+    or loaded (Numba resolves the symbol when it links the machine code).
+    """
+    noted: set[tuple[str, str]] = set()
+    outer = getattr(_deferral, "noted", None)
+    _deferral.noted = noted
+    try:
+        yield noted
+    finally:
+        _deferral.noted = outer
+
+
 def entry_point(kind: str, dtype: str) -> types.ExternalFunction:
     """Compile (or load from Numba's cache) and register the entry point; return it for Numba code.
+
+    Inside :func:`deferred` an entry point not registered yet is only named (and noted there).
 
     Parameters
     ----------
@@ -146,15 +192,33 @@ def entry_point(kind: str, dtype: str) -> types.ExternalFunction:
     numba.types.ExternalFunction
         Callable from Numba code with pointers (:func:`data_pointer`) and lengths.
     """
-    # One empty call through the kernel's own dispatcher (the overload the cfunc links, so nothing
-    # compiles twice) starts Numba's thread pool, which registers the scheduler symbols
-    # (allocate_sched, ...) that linking the parallel code needs; a cfunc does not start it.
-    _WARM_CALLS[kind](np.dtype(dtype))
+    noted = getattr(_deferral, "noted", None)
+    if noted is not None and (kind, dtype) not in _REGISTERED:
+        noted.add((kind, dtype))
+        return types.ExternalFunction(symbol_name(kind, dtype), _signature(kind, getattr(types, dtype)))
+    return register(kind, dtype)
+
+
+#: Entry points registered with LLVM in this process.
+_REGISTERED: set[tuple[str, str]] = set()
+
+
+@functools.cache
+def register(kind: str, dtype: str) -> types.ExternalFunction:
+    """Compile (or load from Numba's cache) and register the entry point ``kind`` for ``dtype`` (once per process).
+
+    Returns
+    -------
+    numba.types.ExternalFunction
+        As :func:`entry_point`.
+    """
+    _compile_kernel(kind, np.dtype(dtype))  # the overload the cfunc links, so nothing compiles twice
     signature = _signature(kind, getattr(types, dtype))
     compiled = cfunc(signature, cache=True, nopython=True)(_BODIES[kind])
     name = symbol_name(kind, dtype)
     llvm.add_symbol(name, compiled.address)
     _KEEP_ALIVE.append(compiled)
+    _REGISTERED.add((kind, dtype))
     return types.ExternalFunction(name, signature)
 
 

@@ -854,5 +854,6 @@ def _numba_funcify_fingerprint_dot(op, node=None, **kwargs):
     return _fingerprint_dot_entry(dtype), _NUMBA_CACHE_VERSION + entry_points.cache_salt()
 
 
-register_graph_kernel(FingerprintDotGradW, csr_t_dense_matmul, _NUMBA_CACHE_VERSION, size_last=True)
+register_graph_kernel(FingerprintDotGradW, csr_t_dense_matmul, _NUMBA_CACHE_VERSION, size_last=True,
+                      compile_weight=6.0)  # ~2 s cold: validation, a counting sort, the product
 register_graph_kernel(FingerprintRowDot, csr_row_dot, _NUMBA_CACHE_VERSION)
