@@ -17,6 +17,7 @@ import pytensor.tensor as pt
 
 from symmol.compile.backends import ACCELERATOR_BACKENDS, device_context, get_backend_mode
 from symmol.compile.padding import DeviceFunction, Padder, pad_csr
+from symmol.compile.parallel import paused_gc
 from symmol.compile.tiered import TieredFunction
 from symmol.kernels.tiering import CompileTier
 from symmol.nn.layers import (
@@ -95,7 +96,7 @@ def compile_function(input_layers: Sequence[Layer], outputs: Any, backend: str =
     if tier is not None and backend == "numba" and not updates:
         return TieredFunction(lambda tier_mode: pytensor.function(inputs, outputs, mode=tier_mode, name=name), mode,
                               *tier)
-    with device_context(backend, device):
+    with device_context(backend, device), paused_gc():  # rewriting allocates much, as compiling does
         function = pytensor.function(inputs, outputs, updates=updates, mode=mode, name=name)
     if backend in ACCELERATOR_BACKENDS:
         return DeviceFunction(function, backend, device, _padders(input_layers))

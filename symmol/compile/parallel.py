@@ -417,6 +417,22 @@ class SplitCompile:
             return self._jitted(*args)
 
 
+class _CompiledAtFirstCall:
+    """A graph function compiled in this process alone at its first call, with the collector paused then."""
+
+    def __init__(self, jitted: Callable) -> None:
+        self._jitted = jitted
+        self._compiled = False
+
+    def __call__(self, *args: Any) -> Any:
+        if self._compiled:
+            return self._jitted(*args)
+        with paused_gc():
+            result = self._jitted(*args)
+        self._compiled = True
+        return result
+
+
 class ParallelNumbaLinker(NumbaLinker):
     """PyTensor's ``NumbaLinker`` whose cold compilation runs in two processes (module docstring)."""
 
@@ -441,11 +457,15 @@ class ParallelNumbaLinker(NumbaLinker):
         entry_points: frozenset[tuple[str, str]] = getattr(self, "_entry_points", frozenset())
         fgraph = self.fgraph
         entry_nodes: frozenset[Apply] = getattr(self, "_entry_nodes", frozenset())
-        if (fgraph is None or len(functions) < MIN_NODES or not parallel_compile_enabled() or _is_cached(jitted)
-                or not entry_nodes <= functions.keys()):
+        if _is_cached(jitted):
             for kind, dtype in sorted(entry_points):
                 _entry_points.register(kind, dtype)
             return jitted
+        if (fgraph is None or len(functions) < MIN_NODES or not parallel_compile_enabled()
+                or not entry_nodes <= functions.keys()):
+            for kind, dtype in sorted(entry_points):
+                _entry_points.register(kind, dtype)
+            return _CompiledAtFirstCall(jitted)
         known: dict[Variable, Any] = {}
         for variable in fgraph.inputs:
             value = self._storage_map.get(variable, [None])[0]
