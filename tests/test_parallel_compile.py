@@ -39,6 +39,13 @@ from symmol.training.warm_cache import WARM_UP_SMILES
 import symmol.compile.parallel
 symmol.compile.parallel.CHILD_WAIT_SHARE = 100.0  # a slow shared machine must not end the child early here
 
+if "--no-fork" in sys.argv:  # a fork that fails: this process compiles everything (entry points first)
+    import os
+
+    def refuse():
+        raise OSError("fork refused")
+
+    os.fork = refuse
 table = pd.DataFrame({"smiles": list(WARM_UP_SMILES)})
 model = model_kind("mlp").make_model(Problem(("a", "b"), "classification"), {}, "numba")
 batch = model.featurize(table).batch
@@ -101,12 +108,14 @@ def test_gc_is_paused_inside_and_restored_after():
 @pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="one CPU: the linker does not fork")
 def test_a_cold_training_step_compiles_half_in_the_child_and_computes_what_numba_linker_computes(tmp_path):
     runs = {}
-    for parallel in (True, False):
-        done = subprocess.run([sys.executable, "-c", STEP], env=_fresh_env(tmp_path, parallel), capture_output=True,
-                              text=True, timeout=600)
+    for name, parallel, extra in (("split", True, []), ("serial", False, []), ("no fork", True, ["--no-fork"])):
+        env = _fresh_env(tmp_path / name.replace(" ", "_"), parallel)
+        done = subprocess.run([sys.executable, "-c", STEP, *extra], env=env, capture_output=True, text=True,
+                              timeout=600)
         assert done.returncode == 0, done.stderr[-3000:]
-        runs[parallel] = json.loads(done.stdout.strip().splitlines()[-1])
-    split, serial = runs[True], runs[False]
+        runs[name] = json.loads(done.stdout.strip().splitlines()[-1])
+    split, serial, unforked = runs["split"], runs["serial"], runs["no fork"]
+    assert unforked["child"] == [] and unforked["loss"] == serial["loss"] and unforked["params"] == serial["params"]
     assert split["graphs"] >= 1 and serial["graphs"] == 0
     # the child took a real share of the step (the backward half: products, Adam) ...
     assert len(split["child"]) >= 10 and any(name.startswith("DenseAdam") for name, _, _ in split["child"])

@@ -232,8 +232,11 @@ def _reap(pid: int) -> None:
         os.waitpid(pid, 0)
 
 
-#: Owners of a node in :class:`_Claims`.
-FREE, PARENT, CHILD = 0, 1, 2
+#: Owners of a node in :class:`_Claims`: nobody, the process or the child reaching it, or either of
+#: them through another node of its group (the same function); only a ``PARENT`` node marks how far
+#: the parent's front has come.
+FREE, PARENT, CHILD, PARENT_GROUP, CHILD_GROUP = 0, 1, 2, 3, 4
+_GROUP = {PARENT: PARENT_GROUP, CHILD: CHILD_GROUP}
 
 
 class _Claims:
@@ -256,15 +259,20 @@ class _Claims:
         for i in indices:
             self._owners[i] = owner
 
-    def claim(self, indices: Sequence[int], owner: int) -> bool:
-        """Give ``indices`` to ``owner`` if none is taken; True if they are ``owner``'s now."""
-        if not self._lock.acquire(timeout=LOCK_TIMEOUT):
-            return owner == PARENT
+    def claim(self, index: int, group: Sequence[int], owner: int) -> bool:
+        """Give node ``index`` and the rest of its ``group`` to ``owner`` unless the other process has them.
+
+        Returns True if they are ``owner``'s now (``index`` marked ``owner``, the rest ``owner``'s group mark).
+        """
+        mine = (FREE, owner, _GROUP[owner])
+        if not self._lock.acquire(timeout=LOCK_TIMEOUT):  # a child died holding it: the parent takes the rest
+            return owner == PARENT and all(self._owners[i] in mine for i in group)
         try:
-            if any(self._owners[i] not in (FREE, owner) for i in indices):
+            if any(self._owners[i] not in mine for i in group):
                 return False
-            for i in indices:
-                self._owners[i] = owner
+            for i in group:
+                if i == index or self._owners[i] == FREE:
+                    self._owners[i] = owner if i == index else _GROUP[owner]
             return True
         finally:
             self._lock.release()
@@ -319,8 +327,10 @@ class SplitCompile:
         self._claims.reserve((j for i in self._entry_indices for j in self._group[i]), CHILD)
         self._compiled = False
         self._pid: int | None = self._fork(known)
-        if self._pid is None:  # no child: this process compiles everything
+        if self._pid is None:  # no child: this process compiles everything, the entry points first
             self._claims.reserve(iter(range(len(self._order))), FREE)
+            for kind, dtype in sorted(entry_points):
+                _entry_points.register(kind, dtype)
         self._finalizer = weakref.finalize(self, _reap, self._pid) if self._pid else None
 
     @property
@@ -331,7 +341,7 @@ class SplitCompile:
     @property
     def child_nodes(self) -> frozenset[Apply]:
         """The nodes the child claimed (all of them compiled by it unless it was stopped early)."""
-        return frozenset(node for i, node in enumerate(self._order) if self._claims.owner(i) == CHILD)
+        return frozenset(node for i, node in enumerate(self._order) if self._claims.owner(i) in (CHILD, CHILD_GROUP))
 
     def node_function(self, node: Apply) -> Dispatcher:
         """Return a node's Numba function (its ``_cache_hits``/``_cache_misses`` tell where it came from)."""
@@ -374,15 +384,15 @@ class SplitCompile:
                     continue
                 return  # the parent takes nodes in order: everything before this one is its
             node = self._order[i]
-            if owner == CHILD or any(_guessed_integer_vector(v, known) for v in node.inputs):
-                continue  # done already, or an integer vector to guess: left to the parent
-            if self._claims.claim(self._group[i], CHILD):
+            if owner != FREE or any(_guessed_integer_vector(v, known) for v in node.inputs):
+                continue  # done already (or the parent's through its group), or an integer vector to guess
+            if self._claims.claim(i, self._group[i], CHILD):
                 _compile_node(node, self._functions[node], known)
 
     def _compile_as_parent(self, known: dict[Variable, Any]) -> None:
         """Compile, here, the nodes from the front, skipping the child's, until none is free."""
         for i, node in enumerate(self._order):
-            if self._claims.claim(self._group[i], PARENT):
+            if self._claims.claim(i, self._group[i], PARENT):
                 _compile_node(node, self._functions[node], known)
 
     def _wait_for_child(self, patience: float) -> None:
