@@ -139,3 +139,36 @@ def test_the_child_dies_with_a_killed_parent(tmp_path):
         assert not any(map(_alive, children))
     finally:
         parent.kill()
+
+
+def test_claims_give_each_node_to_one_process_and_mark_the_parents_front():
+    from symmol.compile.parallel import CHILD, CHILD_GROUP, FREE, PARENT, PARENT_GROUP, _Claims
+
+    claims = _Claims(6)
+    claims.reserve(iter([3]), CHILD)  # an entry point's caller: the child's before the fork
+    assert claims.claim(0, [0, 5], PARENT)  # node 0 and node 5, which compiles to the same function
+    assert [claims.owner(i) for i in range(6)] == [PARENT, FREE, FREE, CHILD, FREE, PARENT_GROUP]
+    assert not claims.claim(5, [0, 5], CHILD)  # the parent's through its group ...
+    assert claims.owner(5) == PARENT_GROUP  # ... which does not mark the parent's front
+    assert claims.claim(4, [4, 1], CHILD)
+    assert not claims.claim(1, [4, 1], PARENT) and claims.owner(1) == CHILD_GROUP
+    assert not claims.claim(3, [3], PARENT)  # reserved
+    assert claims.claim(2, [2], PARENT) and claims.claim(5, [0, 5], PARENT)
+    assert [claims.owner(i) for i in range(6)] == [PARENT, CHILD_GROUP, PARENT, CHILD, CHILD, PARENT]
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="one CPU: the linker does not fork")
+def test_a_child_that_died_holding_the_lock_leaves_the_free_nodes_to_the_parent(monkeypatch):
+    import symmol.compile.parallel as parallel
+
+    monkeypatch.setattr(parallel, "LOCK_TIMEOUT", 0.2)
+    claims = parallel._Claims(3)
+    claims.reserve(iter([2]), parallel.CHILD)
+    pid = os.fork()
+    if pid == 0:  # the child takes the lock and dies with it
+        claims._lock.acquire()
+        os._exit(0)
+    os.waitpid(pid, 0)
+    assert claims.claim(0, [0], parallel.PARENT)
+    assert not claims.claim(2, [2], parallel.PARENT)  # the child's node stays the graph function's to compile
+    assert not claims.claim(1, [1], parallel.CHILD)
