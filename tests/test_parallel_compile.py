@@ -107,21 +107,28 @@ def test_gc_is_paused_inside_and_restored_after():
 
 @pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="one CPU: the linker does not fork")
 def test_a_cold_training_step_compiles_half_in_the_child_and_computes_what_numba_linker_computes(tmp_path):
-    runs = {}
-    for name, parallel, extra in (("split", True, []), ("serial", False, []), ("no fork", True, ["--no-fork"])):
-        env = _fresh_env(tmp_path / name.replace(" ", "_"), parallel)
-        done = subprocess.run([sys.executable, "-c", STEP, *extra], env=env, capture_output=True, text=True,
-                              timeout=600)
-        assert done.returncode == 0, done.stderr[-3000:]
-        runs[name] = json.loads(done.stdout.strip().splitlines()[-1])
-    split, serial, unforked = runs["split"], runs["serial"], runs["no fork"]
-    assert unforked["child"] == [] and unforked["loss"] == serial["loss"] and unforked["params"] == serial["params"]
+    split, serial = _step(tmp_path, "split", True), _step(tmp_path, "serial", False)
     assert split["graphs"] >= 1 and serial["graphs"] == 0
     # the child took a real share of the step (the backward half: products, Adam) ...
     assert len(split["child"]) >= 10 and any(name.startswith("DenseAdam") for name, _, _ in split["child"])
     # ... and every node it compiled was loaded from the cache here, none compiled twice
     assert all(hits >= 1 and misses == 0 for _, hits, misses in split["child"]), split["child"]
     assert split["loss"] == serial["loss"] and split["params"] == serial["params"]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="one CPU: the linker does not fork")
+def test_a_refused_fork_compiles_everything_here(tmp_path):
+    unforked, serial = _step(tmp_path, "no fork", True, "--no-fork"), _step(tmp_path, "serial", False)
+    assert unforked["child"] == [] and unforked["loss"] == serial["loss"] and unforked["params"] == serial["params"]
+
+
+def _step(tmp_path: Path, name: str, parallel: bool, *extra: str) -> dict:
+    """Run :data:`STEP` in a fresh process with its own empty caches; its printed record."""
+    env = _fresh_env(tmp_path / name.replace(" ", "_"), parallel)
+    done = subprocess.run([sys.executable, "-c", STEP, *extra], env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 @pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="one CPU: the linker does not fork")
