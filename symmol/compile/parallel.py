@@ -184,6 +184,10 @@ def _compile_node(node: Apply, function: Dispatcher, known: dict[Variable, Any])
     return True
 
 
+def _is_integer(variable: Variable) -> bool:
+    return str(getattr(variable.type, "dtype", "float")).startswith(("int", "uint"))
+
+
 def _guessed_integer_vector(variable: Variable, known: dict[Variable, Any]) -> bool:
     """Whether ``variable`` is a vector of integers (shapes, sizes) whose type would be guessed."""
     if variable in known or isinstance(variable, Constant):
@@ -406,8 +410,16 @@ class SplitCompile:
                 _compile_node(node, self._functions[node], known)
 
     def _compile_as_parent(self, known: dict[Variable, Any]) -> None:
-        """Compile, here, the nodes from the front, skipping the child's, until none is free."""
+        """Compile, here, the nodes from the front, skipping the child's, until none is free.
+
+        A node whose input types would be partly guessed (produced by nodes the child compiled) and
+        that takes integers (shapes, sizes, axes) is left to the graph function: such guesses once sent
+        Numba's type inference for a ``Split`` past 24 GB here, where no memory cap bounds it.
+        """
         for i, node in enumerate(self._order):
+            guessed = any(v not in known and not isinstance(v, Constant) for v in node.inputs)
+            if guessed and any(_is_integer(v) for v in node.inputs):
+                continue
             if self._claims.claim(i, self._group[i], PARENT):
                 _compile_node(node, self._functions[node], known)
 
