@@ -206,9 +206,9 @@ def paused_gc() -> Iterator[None]:
 
     The objects alive at entry are frozen (``gc.freeze``: moved to a generation no collection walks) and
     thawed at exit, so collections inside the block walk only what the block allocated: Numba's and
-    PyTensor's garbage is still collected (turning the collector off instead let a long compile grow
-    by gigabytes), but a full collection no longer walks RDKit's, pandas's and the data's objects. Nested
-    and concurrent blocks freeze once, at the outermost entry, and thaw at the last exit.
+    PyTensor's garbage is still collected (a long compile with the collector off would keep all of its
+    cyclic garbage), but a full collection no longer walks RDKit's, pandas's and the data's objects.
+    Nested and concurrent blocks freeze once, at the outermost entry, and thaw at the last exit.
     """
     global _freeze_depth
     with _freeze_lock:
