@@ -245,7 +245,7 @@ def main() -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--tune-budget", type=float, default=600.0, help="seconds of `symmol tune` per fit")
     parser.add_argument("--tune-architectures", default=None,
-                        help="`symmol tune --architectures` (default: tune's own, mlp,dmpnn,gp)")
+                        help="`symmol tune --architectures` (default: tune's own, mlp,dmpnn,gp,rf)")
     parser.add_argument("--tune-ensemble-size", type=int, default=5,
                         help="`symmol tune --ensemble-size` of 'symmol tune + ensemble'")
     parser.add_argument("--pretrained", type=Path, default=None,

@@ -181,7 +181,7 @@ def test_database_storage_with_heartbeat(esol, tmp_path):
     assert [t.state for t in study.trials] == [optuna.trial.TrialState.COMPLETE] * 2
 
 
-@pytest.mark.parametrize("name", ["mlp", "gp", "dmpnn", "gin"])
+@pytest.mark.parametrize("name", ["mlp", "gp", "rf", "dmpnn", "gin"])
 def test_presets_replay_to_train_defaults_and_the_embedding_variant(name):
     """Each kind's first preset is ``train``'s defaults (options and training); dmpnn's second the embedding."""
     kind = model_kind(name)

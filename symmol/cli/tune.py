@@ -34,8 +34,8 @@ def _memory_default_gb() -> float:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare ``symmol tune``'s arguments."""
     add_data_arguments(parser)
-    parser.add_argument("--architectures", default="mlp,dmpnn,gp",
-                        help="comma-separated architectures to choose among (default mlp,dmpnn,gp)")
+    parser.add_argument("--architectures", default="mlp,dmpnn,gp,rf",
+                        help="comma-separated architectures to choose among (default mlp,dmpnn,gp,rf)")
     parser.add_argument("--n-trials", type=int, default=None,
                         help="finished trials to reach over every run of the study (default 50 without --timeout)")
     parser.add_argument("--timeout", type=float, default=None, help="seconds this run may search")
