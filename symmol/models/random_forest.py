@@ -309,10 +309,14 @@ def _options(spec: ModelSpec) -> dict[str, Any]:
 
 
 def _search_space(trial: Any) -> dict[str, Any]:
-    """``symmol tune``'s forest settings: the fingerprint and the trees' randomness and leaf size."""
+    """``symmol tune``'s forest settings: the fingerprint and the trees' randomness and leaf size.
+
+    ``max_features`` stays at or below 5 % of the bits: a fit's time grows with it (on HIV's 33,000
+    training molecules 500 trees take ~5 minutes on 2 cores at ``sqrt``, 45 of 2,048 bits).
+    """
     return {"radius": trial.suggest_int("rf.radius", 1, 3),
             "counts": trial.suggest_categorical("rf.counts", [False, True]),
-            "max_features": trial.suggest_categorical("rf.max_features", ["sqrt", 0.05, 0.1, 0.2]),
+            "max_features": trial.suggest_categorical("rf.max_features", ["sqrt", "log2", 0.05]),
             "min_samples_leaf": trial.suggest_int("rf.min_samples_leaf", 1, 5, log=True)}
 
 
