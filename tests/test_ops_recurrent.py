@@ -12,6 +12,8 @@ from pytensor.compile.mode import Mode
 from pytensor.gradient import verify_grad
 
 from symmol.compile import get_backend_mode
+from symmol.kernels.activations import sigmoid, tanh
+from symmol.kernels.config import jit
 from symmol.kernels.recurrent import gru_backward, gru_forward
 from symmol.ops.recurrent import gru_sequence
 
@@ -28,6 +30,34 @@ def case(steps: int, n: int, u: int, dtype: type, seed: int = 0) -> tuple[np.nda
     return (rng.standard_normal((steps, n, 3 * u)).astype(dtype), (0.5 * rng.standard_normal((u, 3 * u))).astype(dtype),
             (0.1 * rng.standard_normal(3 * u)).astype(dtype), (0.3 * rng.standard_normal((n, u))).astype(dtype),
             mask, rng.standard_normal((steps, n, u)).astype(dtype))
+
+
+@jit
+def _activations(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    s, t = np.empty_like(x), np.empty_like(x)
+    for i in range(x.shape[0]):
+        s[i] = sigmoid(x[i])
+        t[i] = tanh(x[i])
+    return s, t
+
+
+def ulps(got: np.ndarray, exact: np.ndarray) -> float:
+    """Largest error in units of the last place of float32 at the exact value."""
+    return float(np.max(np.abs(got.astype(np.float64) - exact) / np.spacing(np.abs(exact).astype(np.float32))))
+
+
+def test_float32_sigmoid_and_tanh_are_within_three_ulps_and_float64_is_numpy():
+    x = np.concatenate([np.linspace(-80, 80, 400_001), np.linspace(-1, 1, 200_001), [0.0, 1e-30, -1e-7, 0.625]])
+    s, t = _activations(x.astype(np.float32))
+    exact = x.astype(np.float32).astype(np.float64)
+    assert s.dtype == t.dtype == np.float32
+    assert ulps(s, 1 / (1 + np.exp(-exact))) <= 3 and ulps(t, np.tanh(exact)) <= 3
+    s_far, t_far = _activations(np.float32([-200, -90, 90, 200, 1e30]))
+    np.testing.assert_array_equal(t_far, [-1, -1, 1, 1, 1])
+    assert 0 <= s_far[0] < 1e-37 and s_far[2] == s_far[3] == 1
+    s64, t64 = _activations(x)
+    np.testing.assert_allclose(s64, 1.0 / (1.0 + np.exp(-x)), rtol=1e-15, atol=0)
+    np.testing.assert_allclose(t64, np.tanh(x), rtol=1e-15, atol=0)
 
 
 def loop_forward(projected, W_h, b_h, h0, mask) -> np.ndarray:
@@ -52,9 +82,15 @@ def loop_forward(projected, W_h, b_h, h0, mask) -> np.ndarray:
 
 def test_kernels_match_the_loop_and_their_gradient_matches_finite_differences():
     projected, W_h, b_h, h0, mask, d_states = case(4, 3, 2, np.float64)
-    states = gru_forward(projected, W_h, b_h, h0, mask)
+    states, gates = gru_forward(projected, W_h, b_h, h0, mask)
     np.testing.assert_allclose(states, loop_forward(projected, W_h, b_h, h0, mask), rtol=1e-12, atol=1e-12)
-    grads = gru_backward(projected, W_h, b_h, h0, mask, states, d_states)
+    u = h0.shape[1]
+    previous = np.concatenate([h0[None], states[:-1]])
+    p_c = previous @ W_h[:, 2 * u:] + b_h[2 * u:]
+    r = 1 / (1 + np.exp(-(projected[..., :u] + previous @ W_h[:, :u] + b_h[:u])))
+    np.testing.assert_allclose(gates[..., :u], r, rtol=1e-12)
+    np.testing.assert_allclose(gates[..., 3 * u:], p_c, rtol=1e-12)
+    grads = gru_backward(projected, W_h, b_h, h0, mask, states, gates, d_states)
     inputs = [projected, W_h, b_h, h0]
     for which, grad in enumerate(grads):  # central differences of sum(d_states * states), every entry
         numeric = np.zeros_like(inputs[which])
@@ -80,7 +116,7 @@ def test_kernels_match_torch_gru():
         W_x = gru.weight_ih_l0.numpy().T
         b_x = gru.bias_ih_l0.numpy()
     projected = np.ascontiguousarray((x @ W_x + b_x).transpose(1, 0, 2))
-    states = gru_forward(projected, W_h, b_h, h0, mask)
+    states = gru_forward(projected, W_h, b_h, h0, mask)[0]
     np.testing.assert_allclose(states.transpose(1, 0, 2), expected, rtol=1e-5, atol=1e-6)
 
 
@@ -94,8 +130,8 @@ def test_op_and_its_gradient_agree_on_every_backend(backend):
     grads = pytensor.grad(pt.sum(states * values[5]), [projected, W_h, b_h, h0])
     f = pytensor.function([projected, W_h, b_h, h0, mask], [states, *grads], mode=BACKENDS[backend]())
     got = [np.asarray(v) for v in f(*values[:5])]
-    expected_states = gru_forward(*values[:5])
-    expected = [expected_states, *gru_backward(*values[:5], expected_states, values[5])]
+    expected_states, gates = gru_forward(*values[:5])
+    expected = [expected_states, *gru_backward(*values[:5], expected_states, gates, values[5])]
     for name, g, e in zip(("states", "d_projected", "dW_h", "db_h", "dh0"), got, expected, strict=True):
         np.testing.assert_allclose(g, e, rtol=2e-5, atol=2e-5, err_msg=name)
 
@@ -118,4 +154,8 @@ def test_op_rejects_bad_ranks_and_a_missing_mask_means_every_step():
         gru_sequence(pt.tensor3("p"), pt.vector(), pt.vector(), pt.matrix())
     projected, W_h, b_h, h0, _, _ = case(3, 2, 2, np.float32)
     f = pytensor.function([], gru_sequence(projected, W_h, b_h, h0), mode=get_backend_mode("numba"))
-    np.testing.assert_allclose(f(), gru_forward(projected, W_h, b_h, h0, np.ones((3, 2), np.float32)), rtol=1e-6)
+    np.testing.assert_allclose(f(), gru_forward(projected, W_h, b_h, h0, np.ones((3, 2), np.float32))[0], rtol=1e-6)
+    W = pt.matrix("W")
+    states, gates = gru_sequence(projected, W, b_h, h0).owner.outputs
+    with pytest.raises(NotImplementedError, match="workspace"):  # the gates are not differentiable
+        pytensor.grad(pt.sum(states) + pt.sum(gates), W)

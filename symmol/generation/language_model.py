@@ -37,6 +37,7 @@ from rdkit import Chem, rdBase
 from tqdm.auto import tqdm
 
 from symmol.compile import get_backend_mode
+from symmol.compile.heap import retained_heap
 from symmol.featurizers.tokens import tokenize_smiles
 from symmol.generation.registry import GenerativeKind, register_generative_kind
 from symmol.models.options import positive_int
@@ -331,7 +332,7 @@ class SmilesLanguageModel:
         out_of_time = False
         done = state.epoch * batches_per_epoch + state.position // batch_size
         with tqdm(total=None if epochs is None else epochs * batches_per_epoch, initial=done, desc="train",
-                  unit="batch", disable=not progress, leave=False) as bar:
+                  unit="batch", disable=not progress, leave=False) as bar, retained_heap():
             while not out_of_time and (epochs is None or state.epoch < epochs):
                 if state.order is None:
                     state.begin_epoch(len(tokens))

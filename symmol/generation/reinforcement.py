@@ -38,6 +38,7 @@ from rdkit import Chem, rdBase
 from rdkit.Chem.Scaffolds import MurckoScaffold
 
 from symmol.compile import get_backend_mode
+from symmol.compile.heap import retained_heap
 from symmol.generation.language_model import PAD, SmilesLanguageModel
 from symmol.generation.metrics import auc_top_k
 from symmol.generation.scoring import ScoreFunction
@@ -247,35 +248,36 @@ def optimize(prior: SmilesLanguageModel, score: ScoreFunction,
     memory = ExperienceReplay(settings.memory_size)
     first_step: dict[str, int] = {}
     steps: list[dict[str, Any]] = []
-    while score.calls < settings.budget and (settings.max_steps is None or len(steps) < settings.max_steps):
-        tokens, ended, _ = agent.sample_tokens(settings.batch_size, settings.temperature,
-                                               seed=int(rng.integers(2**31)))
-        _, distinct = np.unique(tokens, axis=0, return_index=True)
-        distinct.sort()
-        tokens, ended = tokens[distinct], ended[distinct]
-        smiles = [agent.decode(row[1:]) for row in tokens]
-        scored = score([text if end else "" for text, end in zip(smiles, ended, strict=True)])
-        keys = _canonical(smiles, (scored["status"] == "ok").to_numpy())
-        for key in keys:
-            if key is not None:
-                first_step.setdefault(key, len(steps) + 1)
-        raw = scored["score"].to_numpy(dtype=np.float64)
-        rewarded = diversity(keys, raw) if diversity is not None else raw
-        prior_ll = prior.token_log_likelihood(tokens)
-        rows, augmented = list(tokens), list(prior_ll + settings.sigma * rewarded)
-        if settings.replay_size and len(memory) > settings.replay_size:
-            replayed, replay_scores, replay_prior = memory.sample(settings.replay_size, rng)
-            rows += replayed
-            augmented += list(replay_prior + settings.sigma * replay_scores)
-        memory.add(keys, tokens, rewarded, prior_ll)
-        loss, _ = step_fn(_padded(rows), np.asarray(augmented, dtype=np.float32))
-        history = score.history()["score"].to_numpy()
-        steps.append({"step": len(steps) + 1, "calls": score.calls,
-                      "valid": float(np.mean([k is not None for k in keys])), "mean_score": float(raw.mean()),
-                      "top10_mean": float(np.mean(np.sort(history)[::-1][:10])) if history.size else 0.0,
-                      "loss": float(loss), "seconds": time.perf_counter() - started})
-        if progress is not None:
-            progress(steps[-1])
+    with retained_heap():  # the step's large arrays stay mapped between steps
+        while score.calls < settings.budget and (settings.max_steps is None or len(steps) < settings.max_steps):
+            tokens, ended, _ = agent.sample_tokens(settings.batch_size, settings.temperature,
+                                                   seed=int(rng.integers(2**31)))
+            _, distinct = np.unique(tokens, axis=0, return_index=True)
+            distinct.sort()
+            tokens, ended = tokens[distinct], ended[distinct]
+            smiles = [agent.decode(row[1:]) for row in tokens]
+            scored = score([text if end else "" for text, end in zip(smiles, ended, strict=True)])
+            keys = _canonical(smiles, (scored["status"] == "ok").to_numpy())
+            for key in keys:
+                if key is not None:
+                    first_step.setdefault(key, len(steps) + 1)
+            raw = scored["score"].to_numpy(dtype=np.float64)
+            rewarded = diversity(keys, raw) if diversity is not None else raw
+            prior_ll = prior.token_log_likelihood(tokens)
+            rows, augmented = list(tokens), list(prior_ll + settings.sigma * rewarded)
+            if settings.replay_size and len(memory) > settings.replay_size:
+                replayed, replay_scores, replay_prior = memory.sample(settings.replay_size, rng)
+                rows += replayed
+                augmented += list(replay_prior + settings.sigma * replay_scores)
+            memory.add(keys, tokens, rewarded, prior_ll)
+            loss, _ = step_fn(_padded(rows), np.asarray(augmented, dtype=np.float32))
+            history = score.history()["score"].to_numpy()
+            steps.append({"step": len(steps) + 1, "calls": score.calls,
+                          "valid": float(np.mean([k is not None for k in keys])), "mean_score": float(raw.mean()),
+                          "top10_mean": float(np.mean(np.sort(history)[::-1][:10])) if history.size else 0.0,
+                          "loss": float(loss), "seconds": time.perf_counter() - started})
+            if progress is not None:
+                progress(steps[-1])
     molecules = score.history()
     molecules.insert(1, "step", [first_step.get(s, 0) for s in molecules["smiles"]])
     auc = auc_top_k(molecules["score"].to_numpy(), 10, settings.budget) if len(molecules) else 0.0

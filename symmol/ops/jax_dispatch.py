@@ -221,6 +221,7 @@ def _register_recurrence() -> None:
     from pytensor.link.jax.dispatch import jax_funcify
 
     def recurrence(projected, W_h, b_h, h0, mask):
+        """Return the states and the gates (``r, z, c, p_c``) of every step."""
         u = h0.shape[1]
 
         def step(h, inputs):
@@ -230,7 +231,7 @@ def _register_recurrence() -> None:
             z = jax.nn.sigmoid(a[:, u:2 * u] + p[:, u:2 * u])
             c = jax.numpy.tanh(a[:, 2 * u:] + r * p[:, 2 * u:])
             h = m[:, None] * ((1 - z) * c + z * h) + (1 - m[:, None]) * h
-            return h, h
+            return h, (h, jax.numpy.concatenate([r, z, c, p[:, 2 * u:]], axis=1))
 
         return jax.lax.scan(step, h0, (projected, mask))[1]
 
@@ -240,8 +241,8 @@ def _register_recurrence() -> None:
 
     @jax_funcify.register(GRUSequenceGrad)
     def _gru_sequence_grad(op, node, **kwargs):
-        def gru_sequence_grad(projected, W_h, b_h, h0, mask, states, d_states):
-            _, pullback = jax.vjp(lambda p, w, b, h: recurrence(p, w, b, h, mask), projected, W_h, b_h, h0)
+        def gru_sequence_grad(projected, W_h, b_h, h0, mask, states, gates, d_states):
+            _, pullback = jax.vjp(lambda p, w, b, h: recurrence(p, w, b, h, mask)[0], projected, W_h, b_h, h0)
             return pullback(d_states)
 
         return gru_sequence_grad

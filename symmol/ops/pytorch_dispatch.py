@@ -247,9 +247,9 @@ def _register_recurrence() -> None:
     import torch
     from pytensor.link.pytorch.dispatch import pytorch_funcify
 
-    def recurrence(projected, W_h, b_h, h0, mask):
+    def recurrence(projected, W_h, b_h, h0, mask, keep_gates=False):
         u = h0.shape[1]
-        h, states = h0, []
+        h, states, gates = h0, [], []
         for t in range(projected.shape[0]):
             a, p, m = projected[t], h @ W_h + b_h, mask[t][:, None]
             r = torch.sigmoid(a[:, :u] + p[:, :u])
@@ -257,15 +257,23 @@ def _register_recurrence() -> None:
             c = torch.tanh(a[:, 2 * u:] + r * p[:, 2 * u:])
             h = m * ((1 - z) * c + z * h) + (1 - m) * h
             states.append(h)
-        return torch.stack(states) if states else projected.new_zeros((0, *h0.shape))
+            if keep_gates:
+                gates.append(torch.cat([r, z, c, p[:, 2 * u:]], dim=1))
+        stacked = torch.stack(states) if states else projected.new_zeros((0, *h0.shape))
+        if not keep_gates:
+            return stacked
+        return stacked, torch.stack(gates) if gates else projected.new_zeros((0, h0.shape[0], 4 * u))
 
     @pytorch_funcify.register(GRUSequence)
     def _gru_sequence(op, node, **kwargs):
-        return recurrence
+        def gru_sequence(projected, W_h, b_h, h0, mask):
+            return recurrence(projected, W_h, b_h, h0, mask, keep_gates=True)
+
+        return gru_sequence
 
     @pytorch_funcify.register(GRUSequenceGrad)
     def _gru_sequence_grad(op, node, **kwargs):
-        def gru_sequence_grad(projected, W_h, b_h, h0, mask, states, d_states):
+        def gru_sequence_grad(projected, W_h, b_h, h0, mask, states, gates, d_states):
             with torch.enable_grad():
                 inputs = [x.detach().requires_grad_(True) for x in (projected, W_h, b_h, h0)]
                 grads = torch.autograd.grad(recurrence(inputs[0], inputs[1], inputs[2], inputs[3], mask), inputs,

@@ -1,14 +1,16 @@
 """PyTensor Ops for the recurrence of a GRU over a whole sequence and its backpropagation through time.
 
 GRUSequence
-    ``(projected (L, n, 3u), W_h (u, 3u), b_h (3u,), h0 (n, u), mask (L, n)) -> states (L, n, u)``,
-    time-major, the gates in ``torch.nn.GRU``'s order (r, z, c); padded steps (mask 0) keep the state
-    (the arithmetic: :mod:`symmol.kernels.recurrent`). Pullback:
-    ``GRUSequenceGrad(projected, W_h, b_h, h0, mask, states, g)`` for the first four inputs; the mask
-    is not differentiated (it is data: which steps are real).
+    ``(projected (L, n, 3u), W_h (u, 3u), b_h (3u,), h0 (n, u), mask (L, n)) -> (states (L, n, u),
+    gates (L, n, 4u))``, time-major, the gates in ``torch.nn.GRU``'s order (r, z, c) and then each
+    step's ``(h W_h + b_h)_c``; padded steps (mask 0) keep the state (the arithmetic:
+    :mod:`symmol.kernels.recurrent`). The gates are a workspace for the gradient, not a result:
+    :func:`gru_sequence` returns the states, and nothing may differentiate through the gates. Pullback:
+    ``GRUSequenceGrad(projected, W_h, b_h, h0, mask, states, gates, g)`` for the first four inputs;
+    the mask is not differentiated (it is data: which steps are real).
 GRUSequenceGrad
-    ``(..., states, d_states) -> (d_projected, dW_h, db_h, dh0)``. Its own gradient is not defined:
-    second derivatives of a GRU go through the ``scan`` form (``GRULayer.cell``).
+    ``(..., states, gates, d_states) -> (d_projected, dW_h, db_h, dh0)``. Its own gradient is not
+    defined: second derivatives of a GRU go through the ``scan`` form (``GRULayer.cell``).
 
 Why an Op: ``pytensor.scan`` of the GRU cell runs a generic inner graph per step and, for the
 gradient, a second scan with its own buffers; the Numba kernels run each step as one BLAS product and
@@ -71,7 +73,7 @@ class GRUSequence(Op):
     """The GRU recurrence over a time-major sequence; see the module docstring.
 
     Inputs: ``projected`` (L, n, 3u) float32/float64; ``W_h`` (u, 3u), ``b_h`` (3u,), ``h0`` (n, u),
-    ``mask`` (L, n) cast to its dtype. Output: the states (L, n, u).
+    ``mask`` (L, n) cast to its dtype. Outputs: the states (L, n, u) and the gates (L, n, 4u).
     """
 
     __props__ = ()
@@ -81,52 +83,69 @@ class GRUSequence(Op):
         """Build the node (``TypeError`` for inputs of the wrong rank or a non-float ``projected``)."""
         inputs = _inputs(projected, W_h, b_h, h0, mask)
         p = inputs[0].type
-        out = pt.tensor(dtype=p.dtype, shape=(p.shape[0], p.shape[1], None))
-        return Apply(self, inputs, [out])
+        states = pt.tensor(dtype=p.dtype, shape=(p.shape[0], p.shape[1], None))
+        gates = pt.tensor(dtype=p.dtype, shape=(p.shape[0], p.shape[1], None))
+        return Apply(self, inputs, [states, gates])
 
     def perform(self, node: Apply, inputs: Sequence[np.ndarray], output_storage: list[list]) -> None:
         """NumPy reference: the loop over steps."""
         projected, W_h, b_h, h0, mask = inputs
-        states = np.empty(projected.shape[:2] + (h0.shape[1],), dtype=projected.dtype)
+        steps, n, u = projected.shape[0], projected.shape[1], h0.shape[1]
+        states = np.empty((steps, n, u), dtype=projected.dtype)
+        gates = np.empty((steps, n, 4 * u), dtype=projected.dtype)
         h = h0
-        for t in range(projected.shape[0]):
-            h = gru_step_reference(projected[t], h, W_h, b_h, mask[t])[0].astype(projected.dtype)
-            states[t] = h
-        output_storage[0][0] = states
+        for t in range(steps):
+            h, p_c, r, z, c = gru_step_reference(projected[t], h, W_h, b_h, mask[t])
+            h = h.astype(projected.dtype)
+            states[t], gates[t] = h, np.concatenate([r, z, c, p_c], axis=1)
+        output_storage[0][0], output_storage[1][0] = states, gates
 
     def infer_shape(self, fgraph, node: Apply, input_shapes: list[tuple]) -> list[tuple]:
-        """Return ``(L, n, u)``."""
+        """Return ``(L, n, u)`` and ``(L, n, 4u)``."""
         (steps, n, _), _, _, (_, u), _ = input_shapes
-        return [(steps, n, u)]
+        return [(steps, n, u), (steps, n, 4 * u)]
 
     def connection_pattern(self, node: Apply) -> list[list[bool]]:
-        """Return that every input but the mask is differentiated."""
-        return [[True], [True], [True], [True], [False]]
+        """Return that every input but the mask is differentiated.
+
+        The gates depend on them too, so that a cost reading the gates reaches :meth:`pullback`,
+        which refuses it.
+        """
+        return [[True, True], [True, True], [True, True], [True, True], [False, False]]
 
     def pullback(self, inputs: Sequence[Variable], outputs: Sequence[Variable],
                  cotangents: Sequence[Variable]) -> list[Variable]:
-        """Return the four gradients of :class:`GRUSequenceGrad` and a disconnected mask."""
+        """Return the four gradients of :class:`GRUSequenceGrad` and a disconnected mask.
+
+        Raises
+        ------
+        NotImplementedError
+            If a cost depends on the gates output (a workspace, not differentiable).
+        """
+        if not isinstance(cotangents[1].type, DisconnectedType):
+            raise NotImplementedError("GRUSequence's gates are a workspace for its gradient; use the states")
         g = cast(TensorVariable, cotangents[0]).astype(inputs[0].type.dtype)
-        grads = cast(list[Variable], _gru_sequence_grad(*inputs, outputs[0], g))
+        grads = cast(list[Variable], _gru_sequence_grad(*inputs, outputs[0], outputs[1], g))
         return [*grads, DisconnectedType()()]
 
 
 class GRUSequenceGrad(Op):
-    """Backpropagation through time of :class:`GRUSequence`: ``(..., states, d_states) -> 4 gradients``."""
+    """Backpropagation through time of :class:`GRUSequence`: ``(..., states, gates, d_states) -> 4 gradients``."""
 
     __props__ = ()
 
     def make_node(self, projected: TensorLike, W_h: TensorLike, b_h: TensorLike, h0: TensorLike,  # type: ignore[override]
-                  mask: TensorLike, states: TensorLike, d_states: TensorLike) -> Apply:
+                  mask: TensorLike, states: TensorLike, gates: TensorLike, d_states: TensorLike) -> Apply:
         """Build the node; the outputs have the types of ``projected``, ``W_h``, ``b_h`` and ``h0``."""
         inputs = _inputs(projected, W_h, b_h, h0, mask)
         dtype = inputs[0].type.dtype
-        inputs += [_as_typed(states, 3, dtype, "states"), _as_typed(d_states, 3, dtype, "d_states")]
+        inputs += [_as_typed(states, 3, dtype, "states"), _as_typed(gates, 3, dtype, "gates"),
+                   _as_typed(d_states, 3, dtype, "d_states")]
         return Apply(self, inputs, [v.type() for v in inputs[:4]])
 
     def perform(self, node: Apply, inputs: Sequence[np.ndarray], output_storage: list[list]) -> None:
         """NumPy reference: the steps backwards, gates recomputed from the stored states."""
-        projected, W_h, b_h, h0, mask, states, d_states = inputs
+        projected, W_h, b_h, h0, mask, states, _, d_states = inputs
         d_projected = np.empty_like(projected)
         dW, db = np.zeros_like(W_h), np.zeros_like(b_h)
         carry = np.zeros_like(h0)
@@ -178,7 +197,7 @@ def gru_sequence(projected: TensorLike, W_h: TensorLike, b_h: TensorLike, h0: Te
     Returns
     -------
     TensorVariable
-        The states, shape (L, n, u), the dtype of ``projected``.
+        The states, shape (L, n, u), the dtype of ``projected`` (the node's first output).
 
     Raises
     ------
@@ -188,7 +207,7 @@ def gru_sequence(projected: TensorLike, W_h: TensorLike, b_h: TensorLike, h0: Te
     projected = pt.as_tensor_variable(projected)
     if mask is None:
         mask = pt.ones((projected.shape[0], projected.shape[1]), dtype=projected.type.dtype)
-    return cast(TensorVariable, _gru_sequence(projected, W_h, b_h, h0, mask))
+    return cast(list[TensorVariable], _gru_sequence(projected, W_h, b_h, h0, mask))[0]
 
 
 # --------------------------------------------------------------------------- #
@@ -196,7 +215,7 @@ def gru_sequence(projected: TensorLike, W_h: TensorLike, b_h: TensorLike, h0: Te
 # --------------------------------------------------------------------------- #
 
 #: Bump when the registrations below change.
-_NUMBA_DISPATCH_VERSION = 1
+_NUMBA_DISPATCH_VERSION = 2
 _VERSION = cache_version(_NUMBA_DISPATCH_VERSION, _kernels)
 
 register_graph_kernel(GRUSequence, _kernels.gru_forward, _VERSION)

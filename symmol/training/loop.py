@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from tqdm.auto import tqdm
 
+from symmol.compile.heap import retained_heap
 from symmol.data.batch import Batch
 from symmol.evaluation.metrics import task_metrics
 from symmol.models.base import CompiledModel
@@ -220,7 +221,8 @@ def train_model(model: CompiledModel, train: Batch, train_y: np.ndarray, val: Ba
     early_stopping = config.patience > 0 and val is not None
     bar = tqdm(range(config.epochs), desc="train", unit="epoch", disable=not config.progress, leave=False)
     for epoch in bar:
-        history.train_loss.append(loop.epoch(epoch))
+        with retained_heap():  # the steps' large arrays stay mapped between steps
+            history.train_loss.append(loop.epoch(epoch))
         postfix = {"loss": f"{history.train_loss[-1]:.4f}"}
         if val is not None:
             score = loop.validate(epoch, val, val_y, history)  # type: ignore[arg-type]

@@ -97,7 +97,9 @@ class GRULayer(MergeLayer):
         ``hid_init`` (the last incoming) the recurrence starts from it.
         """
         x = incoming[0]
-        projected = self.project(x).dimshuffle(1, 0, 2)  # (L, n, 3u)
+        # Time-major before the projection: the transpose moves the narrow input, the product then
+        # writes (L, n, 3u) contiguously, and stacked layers' transposes cancel (states back and forth).
+        projected = self.project(x.dimshuffle(1, 0, 2))  # (L, n, 3u)
         h0 = (pt.cast(incoming[-1], projected.dtype) if self.has_hid_init
               else pt.zeros((x.shape[0], self.units), dtype=projected.dtype))
         mask = None
