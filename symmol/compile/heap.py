@@ -6,8 +6,11 @@ allocations above its mmap threshold to the kernel directly and gives the top of
 more than its trim threshold is free, so every step maps fresh pages again and the kernel zeroes
 them on first touch: on a 2 x 256 GRU language model that was a fifth of each step's CPU time
 (``bench/results/generation.md``). PyTorch's allocator keeps such blocks; :func:`retained_heap`
-raises both thresholds for the duration of a loop so that glibc keeps them too, then restores
-glibc's defaults and trims the heap.
+raises both thresholds so that glibc keeps them too, and trims the heap when the loop ends.
+
+The thresholds stay raised for the rest of the process: setting them switches glibc's own
+adjustment of the mmap threshold off for good, so lowering them again would leave every later large
+allocation of the process (NumPy's, PyTorch's) mapped and unmapped each time.
 
 Elsewhere than glibc (macOS, musl, Windows) it does nothing.
 """
@@ -26,15 +29,14 @@ __all__ = ["retained_heap"]
 
 #: ``mallopt`` parameters (glibc's ``malloc.h``).
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
-#: glibc's documented defaults, restored after the loop.
-_DEFAULT_THRESHOLD = 128 * 1024
-#: In a loop, this much free memory may stay at the heap's top ...
+#: Once raised, this much free memory may stay at the heap's top ...
 RETAINED_BYTES = 1 << 30
 #: ... and blocks up to this size come from the heap (a GRU's gates at 3 x 512 units are ~50 MB).
 HEAP_BLOCK_BYTES = 256 << 20
 
 _lock = threading.Lock()
 _depth = 0
+_raised = False
 
 
 @functools.cache
@@ -58,29 +60,25 @@ def _glibc() -> Any:
 def retained_heap() -> Iterator[None]:
     """Keep freed blocks in the heap while the block runs (re-entrant, thread-safe).
 
-    Blocks up to :data:`HEAP_BLOCK_BYTES` come from the heap and up to :data:`RETAINED_BYTES` of free
-    memory stay at its top.
-
-    The outermost exit restores glibc's default thresholds (128 KiB) and returns free memory at the
-    heap's top to the system (``malloc_trim``). The process's resident size may reach its peak in
-    the loop's allocations and stay there until then.
+    The first use in a process sets glibc's thresholds for good: blocks up to
+    :data:`HEAP_BLOCK_BYTES` come from the heap, and up to :data:`RETAINED_BYTES` of free memory may
+    stay at its top. The outermost exit returns the free memory to the system (``malloc_trim``).
     """
-    global _depth
+    global _depth, _raised
     libc = _glibc()
     if libc is None:
         yield
         return
     with _lock:
         _depth += 1
-        if _depth == 1:
+        if not _raised:
             libc.mallopt(_M_MMAP_THRESHOLD, HEAP_BLOCK_BYTES)
             libc.mallopt(_M_TRIM_THRESHOLD, RETAINED_BYTES)
+            _raised = True
     try:
         yield
     finally:
         with _lock:
             _depth -= 1
             if _depth == 0:
-                libc.mallopt(_M_MMAP_THRESHOLD, _DEFAULT_THRESHOLD)
-                libc.mallopt(_M_TRIM_THRESHOLD, _DEFAULT_THRESHOLD)
                 libc.malloc_trim(0)
