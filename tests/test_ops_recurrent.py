@@ -159,3 +159,17 @@ def test_op_rejects_bad_ranks_and_a_missing_mask_means_every_step():
     states, gates = gru_sequence(projected, W, b_h, h0).owner.outputs
     with pytest.raises(NotImplementedError, match="workspace"):  # the gates are not differentiable
         pytensor.grad(pt.sum(states) + pt.sum(gates), W)
+
+
+def test_gru_layer_step_through_the_op_equals_its_cell():
+    from symmol.nn.layers import GRULayer, InputLayer
+
+    rng = np.random.default_rng(5)
+    layer = GRULayer(InputLayer((None, None, 6)), 7, rng)
+    x, h = pt.matrix("x"), pt.matrix("h")
+    projected = layer.project(x)
+    f = pytensor.function([x, h], [layer.step(projected, h), layer.cell(projected, h)],
+                          mode=get_backend_mode("numba"))
+    step, cell = f(rng.standard_normal((5, 6)).astype(np.float32), rng.standard_normal((5, 7)).astype(np.float32))
+    assert step.shape == (5, 7)
+    np.testing.assert_allclose(step, cell, rtol=1e-5, atol=1e-6)

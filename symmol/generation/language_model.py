@@ -258,7 +258,7 @@ class SmilesLanguageModel:
             x = self.embedding.W[previous]
             new_states = []
             for gru, h in zip(self.grus, states, strict=True):
-                x = gru.cell(gru.project(x), h)
+                x = gru.step(gru.project(x), h)
                 new_states.append(x)
             logits = pt.dot(x, self.head.W) + self.head.b + self._logit_mask
             log_p = logits - pt.logsumexp(logits, axis=1, keepdims=True)

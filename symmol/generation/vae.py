@@ -238,7 +238,7 @@ class SmilesVAE(SmilesLanguageModel):
             x = pt.concatenate([self.embedding.W[previous], z], axis=1)
             new_states = []
             for gru, h in zip(self.grus, states, strict=True):
-                x = gru.cell(gru.project(x), h)
+                x = gru.step(gru.project(x), h)
                 new_states.append(x)
             logits = pt.dot(x, self.head.W) + self.head.b + self._logit_mask
             log_p = logits - pt.logsumexp(logits, axis=1, keepdims=True)

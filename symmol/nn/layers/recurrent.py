@@ -78,6 +78,10 @@ class GRULayer(MergeLayer):
         """Return the input projections ``x W_x + b_x`` of ``x`` (``(..., features)`` -> ``(..., 3 units)``)."""
         return pt.dot(x, self.W_x) + self.b_x
 
+    def step(self, projected, h):
+        """One GRU step as :meth:`cell` computes it, through the recurrence Op (its fused kernel: faster)."""
+        return gru_sequence(projected[None], self.W_h, self.b_h, h)[0]
+
     def cell(self, projected, h):
         """One GRU step: the new state ``(n, units)`` from a step's :meth:`project` ``(n, 3 units)`` and ``h``."""
         u = self.units
