@@ -32,7 +32,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=HERE / "data" / "esol.csv")
     parser.add_argument("--n-trials", type=int, default=12)
     parser.add_argument("--epochs", type=int, default=40)
-    parser.add_argument("--architectures", default="mlp,dmpnn,gp")
+    parser.add_argument("--architectures", default="mlp,dmpnn,gp,rf")
     parser.add_argument("--out", type=Path, default=None, help="study directory (default: a temporary one)")
     args = parser.parse_args()
 
