@@ -52,6 +52,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numba
 import numpy as np
 import pandas as pd
 
@@ -147,10 +148,12 @@ def fit_tune(ds: MolNetSet, path: Path, splits: Path, seed: int, budget: float, 
     return metrics["test"][metric_of(ds)], time.perf_counter() - start
 
 
-def fit_rf(ds: MolNetSet, smiles: np.ndarray, y: np.ndarray, split: Split, seed: int) -> tuple[float, float]:
+def fit_rf(ds: MolNetSet, smiles: np.ndarray, y: np.ndarray, split: Split, seed: int, threads: int
+           ) -> tuple[float, float]:
     start = time.perf_counter()
     dense = QSARModel(ds.task, progress=False).featurize(list(smiles)).batch.to_dense()
-    scores = random_forest_scores(ds.task, dense[split.train], y[split.train], dense[split.test], seed=seed, n_jobs=2)
+    scores = random_forest_scores(ds.task, dense[split.train], y[split.train], dense[split.test], seed=seed,
+                                  n_jobs=threads)
     return task_metrics(ds.task, y[split.test], scores, list(ds.targets))[metric_of(ds)], time.perf_counter() - start
 
 
@@ -175,9 +178,10 @@ def run_method(method: str, ds: MolNetSet, path: Path, smiles: np.ndarray, y: np
         return fit_tune(ds, path, splits, seed, args.tune_budget, args.work, args.pretrained, args.tune_architectures,
                         args.tune_ensemble_size)
     if method == "Chemprop 2":
-        value, seconds, _ = chemprop_fit(ds.task, smiles, y, split, ds.targets, metric_of(ds), seed)
+        value, seconds, _ = chemprop_fit(ds.task, smiles, y, split, ds.targets, metric_of(ds), seed,
+                                         threads=args.threads)
         return value, seconds
-    return fit_rf(ds, smiles, y, split, seed)
+    return fit_rf(ds, smiles, y, split, seed, args.threads)
 
 
 def record(ds: MolNetSet, method: str, seed: int, value: float, seconds: float, command: str) -> None:
@@ -252,6 +256,9 @@ def main() -> int:
                         help="`symmol pretrain` model directory for 'symmol D-MPNN fine-tuned' (all layers trained) "
                              "and for 'symmol tune' (--init-from)")
     parser.add_argument("--work", type=Path, default=REPO / "bench" / ".cache" / "molnet")
+    parser.add_argument("--threads", type=int, default=2,
+                        help="threads per fit (symmol's Numba pool, Chemprop's torch, RF's jobs); 1 lets two "
+                             "runs share the 2 cores without oversubscribing them")
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--summary", action="store_true",
                         help=f"only compose {SUMMARY.name} and the README table from {RUNS.name}")
@@ -268,8 +275,10 @@ def main() -> int:
                + (f" --tune-ensemble-size {args.tune_ensemble_size}" if "symmol tune + ensemble" in args.methods
                   else "")
                + (f" --tune-architectures {args.tune_architectures}" if args.tune_architectures else "")
-               + (f" --pretrained {args.pretrained}" if args.pretrained else ""))
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "2")
+               + (f" --pretrained {args.pretrained}" if args.pretrained else "")
+               + (f" --threads {args.threads}" if args.threads != 2 else ""))
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", str(args.threads))
+    numba.set_num_threads(args.threads)
     args.work.mkdir(parents=True, exist_ok=True)
     rows = []
     for name in args.datasets:

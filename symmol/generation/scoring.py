@@ -34,7 +34,9 @@ The score spec is a TOML file (:meth:`ScoreFunction.from_toml`)::
     [[component]]
     kind = "qed"                  # also "sa" (RDKit Contrib SA score, 1 easy - 10 hard), "similarity"
                                   # (query = "SMILES": Tanimoto of ECFP4, 2,048 bits), "property"
-                                  # (name = "MolWt": any function of rdkit.Chem.Descriptors)
+                                  # (name = "MolWt": any function of rdkit.Chem.Descriptors),
+                                  # "pmo" (task = "osimertinib_mpo": one of PMO's RDKit oracles,
+                                  # symmol.generation.oracles; already in [0, 1])
     transform = "raw"
 
     [[filter]]
@@ -61,12 +63,13 @@ from rdkit.Chem import QED, Descriptors
 from symmol.estimator import QSARModel
 from symmol.featurizers.morgan import MorganFingerprint
 from symmol.generation.metrics import sa_score
+from symmol.generation.oracles import oracle
 from symmol.similarity.search import bulk_similarity
 
 __all__ = ["COMPONENT_KINDS", "TRANSFORMS", "Component", "Desirability", "ScoreFunction", "SmartsFilter"]
 
 TRANSFORMS = ("maximise", "minimise", "range", "raw")
-COMPONENT_KINDS = ("qed", "sa", "similarity", "property", "model")
+COMPONENT_KINDS = ("qed", "sa", "similarity", "property", "pmo", "model")
 _SIMILARITY_FINGERPRINT = MorganFingerprint(radius=2, fp_size=2048)
 
 
@@ -297,7 +300,8 @@ class ScoreFunction:
 
 
 _TRANSFORM_KEYS = ("transform", "low", "high", "k", "width")
-_KIND_KEYS = {"qed": (), "sa": (), "similarity": ("query",), "property": ("name",), "model": ("path", "target")}
+_KIND_KEYS = {"qed": (), "sa": (), "similarity": ("query",), "property": ("name",), "pmo": ("task",),
+              "model": ("path", "target")}
 
 
 def component_from_dict(entry: dict[str, Any], base: Path = Path()) -> Component:
@@ -343,6 +347,9 @@ def _raw_function(kind: str, entry: dict[str, Any], base: Path) -> tuple[Callabl
         if function is None:
             raise ValueError(f"unknown RDKit descriptor {descriptor!r} (see rdkit.Chem.Descriptors.descList)")
         return (lambda mols: np.array([float(function(m)) for m in mols])), descriptor
+    if kind == "pmo":
+        task = oracle(str(entry["task"]))
+        return task.score_mols, task.name
     return _model_function(Path(base) / str(entry["path"]), entry.get("target"))
 
 
