@@ -30,7 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare ``symmol optimize``'s arguments."""
     parser.add_argument("prior", help="a trained language model directory (`symmol train --task generation`)")
     parser.add_argument("--score", required=True, metavar="SPEC.toml",
-                        help="the score: [[component]] kind = model|qed|sa|similarity|property, transform, weight; "
+                        help="the score: [[component]] kind = model|qed|sa|similarity|property|pmo, transform, weight; "
                              "[[filter]] smarts, forbid (see symmol.generation.scoring)")
     parser.add_argument("--budget", type=int, default=_DEFAULTS.budget,
                         help=f"oracle calls (distinct valid molecules scored) [default {_DEFAULTS.budget}]")
