@@ -98,6 +98,21 @@ def test_sampler_is_the_gumbel_max_draw_of_the_network(model):
     assert not np.isin(np.asarray(ids), [PAD, BEGIN]).any()
 
 
+def test_sampling_stops_once_every_row_has_ended(model):
+    """The compiled scan stops after the step where the last row drew ``$``, as a PyTorch loop breaks."""
+    eager = model.copy()
+    values = eager.get_param_values()
+    values["output.b"][END] = 8.0  # "$" is by far the likeliest token: rows end within a few steps
+    eager.set_param_values(values)
+    eager.sample(1)  # compiles
+    gumbel = -np.log(-np.log(np.random.default_rng(0).random((40, 64, model.spec.n_tokens)))).astype(np.float32)
+    ids = np.asarray(eager._sample_fn(gumbel, np.float32(1.0))[0])
+    full = numpy_sampler(eager, gumbel)
+    last_end = max(int(np.flatnonzero(column == END)[0]) for column in full.T)
+    assert ids.shape == (last_end + 1, 64) and last_end + 1 < 40
+    np.testing.assert_array_equal(ids, full[:last_end + 1])
+
+
 def test_samples_are_reproducible_and_their_likelihoods_consistent(model, smiles):
     model.fit(smiles, epochs=2, batch_size=20)
     first = model.sample(40, seed=7)

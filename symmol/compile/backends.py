@@ -32,14 +32,17 @@ from pytensor.compile.mode import Mode, get_mode
 from symmol.compile.parallel import ParallelNumbaLinker, linker_enabled
 from symmol.ops import jax_dispatch, pytorch_dispatch
 
-__all__ = ["ACCELERATOR_BACKENDS", "BACKENDS", "DEVICES", "configure_blas", "cuda_available", "device_context",
-           "get_backend_mode"]
+__all__ = ["ACCELERATOR_BACKENDS", "BACKENDS", "DEVICES", "WHILE_SCAN_BACKENDS", "configure_blas", "cuda_available",
+           "device_context", "get_backend_mode"]
 
 BACKENDS = {"numba": "NUMBA", "c": "CVM", "jax": "JAX", "pytorch": "PYTORCH"}
 DEVICES = ("cpu", "cuda")
 #: The optional backends and the Python package each needs.
 ACCELERATOR_BACKENDS = {"jax": "jax", "pytorch": "torch"}
 _REGISTER_DISPATCH = {"jax": jax_dispatch.register, "pytorch": pytorch_dispatch.register}
+#: Backends that compile a ``scan`` with an ``until`` condition (PyTensor 3.0 converts only fixed-length
+#: scans to JAX and PyTorch); elsewhere a graph runs its scans to their full length.
+WHILE_SCAN_BACKENDS = frozenset({"numba", "c"})
 
 #: Reference BLAS routines (single and double precision) that PyTensor's C code may call.
 _BLAS_ROUTINES = ("gemm", "gemv", "ger", "dot", "axpy", "scal", "copy", "swap", "trsm", "trmm", "trmv", "nrm2",

@@ -33,10 +33,11 @@ import numpy as np
 import pandas as pd
 import pytensor
 import pytensor.tensor as pt
+from pytensor.scan.utils import until
 from rdkit import Chem, rdBase
 from tqdm.auto import tqdm
 
-from symmol.compile import get_backend_mode
+from symmol.compile import WHILE_SCAN_BACKENDS, get_backend_mode
 from symmol.compile.heap import retained_heap
 from symmol.featurizers.tokens import tokenize_smiles
 from symmol.generation.registry import GenerativeKind, register_generative_kind
@@ -247,15 +248,33 @@ class SmilesLanguageModel:
                                          mode=get_backend_mode(self.backend))
 
     def _compile_sampler(self) -> None:
-        """``(noise (T, n, V), inverse temperature) -> (ids (T, n), log-likelihoods (T, n))``, one scan."""
+        """``(noise (T, n, V), inverse temperature) -> (ids (S, n), log-likelihoods (S, n))``, one scan."""
         noise = pt.tensor3("gumbel", dtype="float32")
         inverse_temperature = pt.scalar("inverse_temperature", dtype="float32")
-        n = noise.shape[1]
-        h0 = [pt.zeros((n, self.spec.units), dtype="float32") for _ in self.grus]
-        start = pt.alloc(np.int32(BEGIN), n)
+        h0 = pt.zeros((noise.shape[1], self.spec.units), dtype="float32")
+        ids, log_p = self._sampling_scan(noise, inverse_temperature, h0)
+        self._sample_fn = pytensor.function([noise, inverse_temperature], [ids, log_p],
+                                            mode=get_backend_mode(self.backend))
 
-        def step(g, previous, *states):
-            x = self.embedding.W[previous]
+    def _step_input(self, previous: pt.TensorVariable, z: Any = None) -> pt.TensorVariable:
+        """Return the first GRU's input at a sampling step: the previous token's embedding (a VAE adds its code)."""
+        return self.embedding.W[previous]
+
+    def _sampling_scan(self, noise: pt.TensorVariable, inverse_temperature: pt.TensorVariable,
+                       h0: pt.TensorVariable, z: Any = None) -> tuple[pt.TensorVariable, pt.TensorVariable]:
+        """Gumbel-max sampling ``(ids (S, n), log-probabilities (S, n))`` over noise ``(T, n, V)``.
+
+        Every GRU starts from ``h0``. On backends that compile a stopping scan
+        (:data:`~symmol.compile.WHILE_SCAN_BACKENDS`) it stops after the step at which every row has
+        drawn ``$`` (``S <= T``), as a hand-written sampling loop does; elsewhere ``S = T``.
+        """
+        stops = self.backend in WHILE_SCAN_BACKENDS
+        n = noise.shape[1]
+        start = pt.alloc(np.int32(BEGIN), n)
+        none_ended = pt.zeros((n,), dtype="bool")
+
+        def step(g, previous, ended, *states):
+            x = self._step_input(previous, z)
             new_states = []
             for gru, h in zip(self.grus, states, strict=True):
                 x = gru.step(gru.project(x), h)
@@ -263,11 +282,13 @@ class SmilesLanguageModel:
             logits = pt.dot(x, self.head.W) + self.head.b + self._logit_mask
             log_p = logits - pt.logsumexp(logits, axis=1, keepdims=True)
             token = pt.cast(pt.argmax(logits * inverse_temperature + g, axis=1), "int32")
-            return [token, log_p[pt.arange(n), token], *new_states]
+            now_ended = ended | pt.eq(token, END)
+            outputs = [token, log_p[pt.arange(n), token], now_ended, *new_states]
+            return (outputs, until(pt.all(now_ended))) if stops else outputs
 
-        outputs = pytensor.scan(step, sequences=[noise], outputs_info=[start, None, *h0], return_updates=False)
-        self._sample_fn = pytensor.function([noise, inverse_temperature], [outputs[0], outputs[1]],
-                                            mode=get_backend_mode(self.backend))
+        outputs = pytensor.scan(step, sequences=[noise],
+                                outputs_info=[start, None, none_ended, *([h0] * len(self.grus))], return_updates=False)
+        return outputs[0], outputs[1]
 
     # -- training --------------------------------------------------------------------------
     def fit(self, smiles: Sequence[str], epochs: int | None = 10, max_time: float | None = None,
@@ -502,7 +523,7 @@ class SmilesLanguageModel:
             ids, log_p = np.asarray(ids).T, np.asarray(log_p).T  # (count, steps)
             for row in range(count):
                 ends = np.flatnonzero(ids[row] == END)
-                length = int(ends[0]) + 1 if ends.size else steps
+                length = int(ends[0]) + 1 if ends.size else ids.shape[1]
                 tokens[first + row, 1:length + 1] = ids[row, :length]
                 ended[first + row] = bool(ends.size)
                 log_likelihood[first + row] = float(log_p[row, :length].sum())

@@ -44,7 +44,6 @@ from rdkit import Chem, rdBase
 
 from symmol.compile import get_backend_mode
 from symmol.generation.language_model import (
-    BEGIN,
     END,
     PAD,
     LanguageModelSpec,
@@ -226,29 +225,18 @@ class SmilesVAE(SmilesLanguageModel):
             self._noise.bit_generator.state = state["noise"]
 
     def _compile_sampler(self) -> None:
-        """``(z (n, latent), noise (T, n, V), inverse temperature) -> (ids (T, n), log-probabilities (T, n))``."""
+        """``(z (n, latent), noise (T, n, V), inverse temperature) -> (ids (S, n), log-probabilities (S, n))``."""
         z = pt.matrix("z", dtype="float32")
         noise = pt.tensor3("gumbel", dtype="float32")
         inverse_temperature = pt.scalar("inverse_temperature", dtype="float32")
-        n = noise.shape[1]
         h0 = get_output(self.initial_state, inputs={self.z_layer: z})
-        start = pt.alloc(np.int32(BEGIN), n)
-
-        def step(g, previous, *states):
-            x = pt.concatenate([self.embedding.W[previous], z], axis=1)
-            new_states = []
-            for gru, h in zip(self.grus, states, strict=True):
-                x = gru.step(gru.project(x), h)
-                new_states.append(x)
-            logits = pt.dot(x, self.head.W) + self.head.b + self._logit_mask
-            log_p = logits - pt.logsumexp(logits, axis=1, keepdims=True)
-            token = pt.cast(pt.argmax(logits * inverse_temperature + g, axis=1), "int32")
-            return [token, log_p[pt.arange(n), token], *new_states]
-
-        outputs = pytensor.scan(step, sequences=[noise], outputs_info=[start, None, *([h0] * len(self.grus))],
-                                return_updates=False)
-        self._sample_fn = pytensor.function([z, noise, inverse_temperature], [outputs[0], outputs[1]],
+        ids, log_p = self._sampling_scan(noise, inverse_temperature, h0, z)
+        self._sample_fn = pytensor.function([z, noise, inverse_temperature], [ids, log_p],
                                             mode=get_backend_mode(self.backend))
+
+    def _step_input(self, previous: pt.TensorVariable, z: Any = None) -> pt.TensorVariable:
+        """Return the previous token's embedding and the code ``z``, side by side."""
+        return pt.concatenate([self.embedding.W[previous], z], axis=1)
 
     def _draw(self, gumbel: np.ndarray, inverse_temperature: np.float32,
               rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
