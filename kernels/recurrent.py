@@ -9,6 +9,11 @@ step (one matrix product before the recurrence), the recurrent weights ``W_h`` `
     r = sigmoid(a_r + p_r);  z = sigmoid(a_z + p_z);  c = tanh(a_c + r * p_c)
     h_t = m * ((1 - z) * c + z * h) + (1 - m) * h
 
+Rows past the last one with a real step ``t`` are not computed at that step (their state is kept,
+their gates and gradients are 0): a batch sorted by decreasing length, as the language model's
+training sorts its minibatches, skips the padding's share of every recurrent product, as PyTorch's
+packed sequences do. Rows in any order give the same results.
+
 gru_forward
     The states ``H`` ``(L, n, u)`` and the gates ``G`` ``(L, n, 4u)`` (``r``, ``z``, ``c`` and
     ``p_c = (h W_h + b_h)_c`` of every step, kept for the backward pass as ``torch.nn.GRU`` keeps its
@@ -35,6 +40,15 @@ __all__ = ["gru_backward", "gru_forward"]
 
 
 @jit
+def _active_rows(mask: np.ndarray, t: int) -> int:
+    """Rows up to the last one with a real step ``t``: the rows a step computes (all of them if unsorted)."""
+    active = mask.shape[1]
+    while active > 0 and mask[t, active - 1] == 0:
+        active -= 1
+    return active
+
+
+@jit
 def gru_forward(projected: np.ndarray, W_h: np.ndarray, b_h: np.ndarray, h0: np.ndarray,
                 mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Return the states ``(L, n, u)`` and the gates ``(L, n, 4u)`` (see the module docstring)."""
@@ -47,10 +61,17 @@ def gru_forward(projected: np.ndarray, W_h: np.ndarray, b_h: np.ndarray, h0: np.
     gates = np.empty((steps, n, 4 * u), dtype=projected.dtype)
     h = np.ascontiguousarray(h0)
     for t in range(steps):
-        p = np.dot(h, W)
-        a = projected[t]
+        active = _active_rows(mask, t)
         out = states[t]
-        for i in range(n):
+        for i in range(active, n):  # padding after the last real row: the state is kept, no product
+            out[i] = h[i]
+            gates[t, i] = 0
+        if active == 0:
+            h = states[t]
+            continue
+        p = np.dot(h[:active], W)
+        a = projected[t]
+        for i in range(active):
             m = mask[t, i]
             a_i, p_i, h_i, g_i, out_i = a[i], p[i], h[i], gates[t, i], out[i]
             # one array written per loop, so that LLVM vectorizes it (few run-time alias checks)
@@ -91,7 +112,13 @@ def gru_backward(projected: np.ndarray, W_h: np.ndarray, b_h: np.ndarray, h0: np
     carry = np.zeros((n, u), dtype=dtype)
     direct = np.empty((n, u), dtype=dtype)
     for t in range(steps - 1, -1, -1):
-        for i in range(n):
+        active = _active_rows(mask, t)
+        for i in range(active, n):  # padding after the last real row: the gradient passes to the state before
+            d_projected[t, i] = 0
+            d_p[t, i] = 0
+            for j in range(u):
+                direct[i, j] = d_states[t, i, j] + carry[i, j]
+        for i in range(active):
             m = mask[t, i]
             g_i, h_i, dh_i, carry_i = gates[t, i], previous[t, i], d_states[t, i], carry[i]
             da_i, dp_i, direct_i = d_projected[t, i], d_p[t, i], direct[i]
@@ -109,7 +136,9 @@ def gru_backward(projected: np.ndarray, W_h: np.ndarray, b_h: np.ndarray, h0: np
             for j in range(u):
                 g = dh_i[j] + carry_i[j]
                 direct_i[j] = (one - m) * g + m * g * g_i[u + j]
-        carry = direct + np.dot(d_p[t], W_t)
+        carry = direct.copy()
+        if active > 0:
+            carry[:active] += np.dot(d_p[t, :active], W_t)
     dW = np.dot(previous.reshape((rows, u)).T, d_p.reshape((rows, width)))
     db = np.zeros(width, dtype=dtype)
     flat = d_p.reshape((rows, width))

@@ -88,8 +88,9 @@ def test_kernels_match_the_loop_and_their_gradient_matches_finite_differences():
     previous = np.concatenate([h0[None], states[:-1]])
     p_c = previous @ W_h[:, 2 * u:] + b_h[2 * u:]
     r = 1 / (1 + np.exp(-(projected[..., :u] + previous @ W_h[:, :u] + b_h[:u])))
-    np.testing.assert_allclose(gates[..., :u], r, rtol=1e-12)
-    np.testing.assert_allclose(gates[..., 3 * u:], p_c, rtol=1e-12)
+    real = mask == 1  # padding steps keep the state; their gates are not read
+    np.testing.assert_allclose(gates[..., :u][real], r[real], rtol=1e-12)
+    np.testing.assert_allclose(gates[..., 3 * u:][real], p_c[real], rtol=1e-12)
     grads = gru_backward(projected, W_h, b_h, h0, mask, states, gates, d_states)
     inputs = [projected, W_h, b_h, h0]
     for which, grad in enumerate(grads):  # central differences of sum(d_states * states), every entry
@@ -145,6 +146,23 @@ def test_verify_grad_on_the_reference_and_numba():
     rng = np.random.default_rng(4)
     verify_grad(fn, [projected, W_h, b_h, h0], rng=rng, mode=PY)
     verify_grad(fn, [projected, W_h, b_h, h0], rng=rng, mode=get_backend_mode("numba"))
+
+
+def test_rows_sorted_by_length_skip_the_padding_and_give_the_same_results():
+    """Sorted by decreasing length, each step computes only the rows still running: same states and gradients."""
+    projected, W_h, b_h, h0, mask, d_states = case(9, 7, 4, np.float64, seed=5)
+    order = np.argsort(-mask.sum(axis=0), kind="stable")
+    assert (mask.sum(axis=0) < 9).any()  # some rows end early, so later steps skip them
+    sorted_inputs = (projected[:, order], W_h, b_h, h0[order], mask[:, order])
+    states, gates = gru_forward(*sorted_inputs)
+    np.testing.assert_allclose(states, gru_forward(projected, W_h, b_h, h0, mask)[0][:, order], rtol=1e-12)
+    np.testing.assert_allclose(states, loop_forward(*sorted_inputs), rtol=1e-12, atol=1e-12)
+    d_projected, dW, db, dh0 = gru_backward(*sorted_inputs, states, gates, d_states[:, order])
+    unsorted = gru_backward(projected, W_h, b_h, h0, mask, *gru_forward(projected, W_h, b_h, h0, mask), d_states)
+    np.testing.assert_allclose(d_projected, unsorted[0][:, order], rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(dW, unsorted[1], rtol=1e-10)
+    np.testing.assert_allclose(db, unsorted[2], rtol=1e-10)
+    np.testing.assert_allclose(dh0, unsorted[3][order], rtol=1e-10, atol=1e-12)
 
 
 def test_op_rejects_bad_ranks_and_a_missing_mask_means_every_step():

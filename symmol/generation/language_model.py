@@ -48,7 +48,7 @@ from symmol.nn.layers.helper import get_all_params, set_all_param_values
 from symmol.nn.updates import adam
 
 __all__ = ["BEGIN", "END", "GRU", "PAD", "SPECIAL_TOKENS", "LanguageModelSpec", "SmilesLanguageModel",
-           "checked_samples"]
+           "checked_samples", "token_mask"]
 
 PAD, BEGIN, END = 0, 1, 2
 SPECIAL_TOKENS = ("<pad>", "^", "$")
@@ -130,11 +130,12 @@ class SmilesLanguageModel:
         """Create the layers: token embedding, the GRU stack, the output layer."""
         spec = self.spec
         self.input_layer = InputLayer((None, None), dtype="int32", name="tokens")
+        self.mask_layer = InputLayer((None, None), name="token_mask")  # padding: the GRUs skip it
         self.embedding = EmbeddingLayer(self.input_layer, spec.n_tokens, spec.embedding, rng, name="embedding")
         self.grus: list[GRULayer] = []
         layer: Any = self.embedding
         for i in range(spec.layers):
-            layer = GRULayer(layer, spec.units, rng, name=f"gru{i}")
+            layer = GRULayer(layer, spec.units, rng, mask=self.mask_layer, name=f"gru{i}")
             self.grus.append(layer)
         self.head = DenseLayer(InputLayer((None, spec.units)), spec.n_tokens, rng, nonlinearity="identity",
                                name="output")
@@ -215,8 +216,12 @@ class SmilesLanguageModel:
         return list(unique.values())
 
     def _decoder_states(self, inputs: pt.TensorVariable, z: Any = None) -> Any:
-        """States ``(n, L, units)`` of the top GRU reading token rows ``inputs`` ``(n, L)`` (``z``: a VAE's code)."""
-        return get_output(self.grus[-1], inputs={self.input_layer: inputs})
+        """States ``(n, L, units)`` of the top GRU reading token rows ``inputs`` ``(n, L)`` (``z``: a VAE's code).
+
+        Padding steps keep the state (the GRUs' mask): causal states at the real steps are the same
+        either way, and rows sorted by decreasing length let the recurrence skip finished rows.
+        """
+        return get_output(self.grus[-1], inputs={self.input_layer: inputs, self.mask_layer: token_mask(inputs)})
 
     def _token_log_likelihoods(self, tokens: pt.TensorVariable, z: Any = None) -> pt.TensorVariable:
         """``(n, L - 1)`` log-probability of each next token under teacher forcing (0 at padding)."""
@@ -362,6 +367,7 @@ class SmilesLanguageModel:
                 while state.position < len(state.order):
                     rows = state.order[state.position:state.position + batch_size]
                     predicted = int(lengths[rows].sum() - len(rows))  # every token but ^ is predicted
+                    rows = rows[np.argsort(-lengths[rows], kind="stable")]  # the GRUs skip finished rows
                     loss = self.train_step(tokens[rows, :int(lengths[rows].max())], learning_rate)
                     state.loss_sum += loss * predicted
                     state.counted += predicted
@@ -462,8 +468,9 @@ class SmilesLanguageModel:
             self._compile_log_likelihood()
         out = np.empty(len(tokens))
         lengths = (tokens != PAD).sum(axis=1)
+        by_length = np.argsort(-lengths, kind="stable")  # the GRUs skip finished rows; batches pad less
         for first in range(0, len(tokens), batch_size):
-            rows = slice(first, first + batch_size)
+            rows = by_length[first:first + batch_size]
             out[rows] = self._nll_fn(np.ascontiguousarray(tokens[rows, :int(lengths[rows].max())]))
         return out
 
@@ -585,6 +592,11 @@ class SmilesLanguageModel:
             raise ValueError(f"{directory}: params.npz does not match the architecture in model.json")
         model.set_param_values(values)
         return model
+
+
+def token_mask(tokens: pt.TensorVariable) -> pt.TensorVariable:
+    """``(n, L)`` float32: 1 at real tokens, 0 at padding."""
+    return pt.cast(pt.neq(tokens, PAD), "float32")
 
 
 def checked_samples(rows: list[tuple[str, bool, float]]) -> pd.DataFrame:

@@ -270,7 +270,9 @@ def optimize(prior: SmilesLanguageModel, score: ScoreFunction,
                 rows += replayed
                 augmented += list(replay_prior + settings.sigma * replay_scores)
             memory.add(keys, tokens, rewarded, prior_ll)
-            loss, _ = step_fn(_padded(rows), np.asarray(augmented, dtype=np.float32))
+            padded = _padded(rows)
+            by_length = np.argsort(-(padded != PAD).sum(axis=1), kind="stable")  # the GRUs skip finished rows
+            loss, _ = step_fn(padded[by_length], np.asarray(augmented, dtype=np.float32)[by_length])
             history = score.history()["score"].to_numpy()
             steps.append({"step": len(steps) + 1, "calls": score.calls,
                           "valid": float(np.mean([k is not None for k in keys])), "mean_score": float(raw.mean()),

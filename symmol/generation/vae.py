@@ -49,6 +49,7 @@ from symmol.generation.language_model import (
     LanguageModelSpec,
     SmilesLanguageModel,
     checked_samples,
+    token_mask,
 )
 from symmol.generation.registry import GenerativeKind, register_generative_kind
 from symmol.models.options import positive_int
@@ -126,7 +127,7 @@ class SmilesVAE(SmilesLanguageModel):
         self.grus: list[GRULayer] = []
         layer: Any = self.decoder_input
         for i in range(spec.layers):
-            layer = GRULayer(layer, spec.units, rng, hid_init=self.initial_state, name=f"gru{i}")
+            layer = GRULayer(layer, spec.units, rng, hid_init=self.initial_state, mask=self.mask_layer, name=f"gru{i}")
             self.grus.append(layer)
         self.head = DenseLayer(InputLayer((None, spec.units)), spec.n_tokens, rng, nonlinearity="identity",
                                name="output")
@@ -158,8 +159,7 @@ class SmilesVAE(SmilesLanguageModel):
     # -- graphs ----------------------------------------------------------------------------
     def _posterior(self, tokens: pt.TensorVariable) -> tuple[Any, Any]:
         """Symbolic ``mu`` and ``logvar`` ``(n, latent)`` of token rows ``(n, L)``."""
-        mask = pt.cast(pt.neq(tokens, PAD), "float32")
-        state = get_output(self.encoder, inputs={self.input_layer: tokens, self.mask_layer: mask})
+        state = get_output(self.encoder, inputs={self.input_layer: tokens, self.mask_layer: token_mask(tokens)})
         return (get_output(self.mu_layer, inputs={self.encoder: state}),
                 get_output(self.logvar_layer, inputs={self.encoder: state}))
 
@@ -168,7 +168,7 @@ class SmilesVAE(SmilesLanguageModel):
         embedded = self.embedding.W[inputs]
         repeated = pt.broadcast_to(z[:, None, :], (inputs.shape[0], inputs.shape[1], self.spec.latent))
         return get_output(self.grus[-1], inputs={self.decoder_input: pt.concatenate([embedded, repeated], axis=2),
-                                                 self.z_layer: z})
+                                                 self.z_layer: z, self.mask_layer: token_mask(inputs)})
 
     @staticmethod
     def _kl(mu: Any, logvar: Any) -> Any:
