@@ -72,7 +72,6 @@ _MORGAN = {
         radius=2, atomInvariantsGenerator=rdFingerprintGenerator.GetMorganFeatureAtomInvGen()),
     "ap": rdFingerprintGenerator.GetAtomPairGenerator(maxDistance=10),
 }
-FINGERPRINTS = (*_MORGAN, "phco")
 
 
 def fingerprint(mol: Chem.Mol, kind: str) -> Any:
