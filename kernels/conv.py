@@ -18,6 +18,12 @@ conv1d_grad_input
 conv1d_grad_weights
     ``dW[t, c, o] = sum_{i, l} x[i, l + t, c] * dy[i, l, o]``, shape ``(width - width_out + 1, c, o)``.
 
+token_conv1d_forward
+    ``y[i, l, o] = sum_t table[t, tokens[i, l + t], o]``: :func:`conv1d_forward` of the embedded
+    tokens ``x = E[tokens]`` with ``table[t] = E @ W[t]`` (a lookup per tap instead of a product).
+token_conv1d_grad_table
+    ``dtable[t, v, o] = sum_{i, l: tokens[i, l + t] = v} dy[i, l, o]``, its gradient wrt the table.
+
 Samples are processed in blocks of about :data:`BLOCK_BYTES` so that a block stays in cache while
 its products run; the products are Numba's ``np.dot``, which calls the (multi-threaded) BLAS that
 SciPy ships. The three functions are each other's gradients (see :mod:`symmol.ops.conv`).
@@ -31,8 +37,10 @@ from __future__ import annotations
 import numpy as np
 
 from .config import jit
+from .segment import check_indices
 
-__all__ = ["BLOCK_BYTES", "conv1d_forward", "conv1d_grad_input", "conv1d_grad_weights"]
+__all__ = ["BLOCK_BYTES", "conv1d_forward", "conv1d_grad_input", "conv1d_grad_weights", "token_conv1d_forward",
+           "token_conv1d_grad_table"]
 
 #: Target size of one block of input rows or patches: a few MiB stays in the last-level cache of a
 #: small machine while a DeepDTA protein layer (1,000 positions x 128 channels, 0.5 MB per sample)
@@ -221,3 +229,90 @@ def _grad_weights_patches(x: np.ndarray, dy: np.ndarray, k: int) -> np.ndarray:
         _patches(x, start, count, k, cols)
         dW += np.dot(cols[:count * width_out].T, dy[start:start + count].reshape((count * width_out, o)))
     return dW.reshape((k, c, o))
+
+
+@jit
+def _check_token_windows(tokens: np.ndarray, k: int, n_tokens: int) -> int:
+    """Return ``width - k + 1`` after checking every token is in ``[0, n_tokens)`` and ``k <= width``."""
+    if k < 1 or tokens.shape[1] < k:
+        raise ValueError("token_conv1d: the sequence is narrower than the filter")
+    check_indices(np.ascontiguousarray(tokens).ravel(), n_tokens)
+    return tokens.shape[1] - k + 1
+
+
+@jit
+def token_conv1d_forward(tokens: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """Correlate embedded tokens with filters (valid), reading per-tap tables of the embedding times the filters.
+
+    Parameters
+    ----------
+    tokens : ndarray of int, shape (n, width)
+        Token ids in ``[0, n_tokens)``.
+    table : ndarray of float32 or float64, shape (k, n_tokens, o)
+        ``table[t] = E @ W[t]`` for an embedding ``E`` ``(n_tokens, c)`` and filters ``W`` ``(k, c, o)``.
+
+    Returns
+    -------
+    ndarray, shape (n, width - k + 1, o)
+        ``y[i, l, o] = sum_t table[t, tokens[i, l + t], o]``, equal to
+        ``conv1d_forward(E[tokens], W)`` (up to rounding).
+
+    Raises
+    ------
+    ValueError
+        If a token is out of range or ``width < k``.
+    """
+    k, n_tokens, o = table.shape
+    width_out = _check_token_windows(tokens, k, n_tokens)
+    n = tokens.shape[0]
+    y = np.zeros((n, width_out, o), dtype=table.dtype)
+    for i in range(n):
+        for pos in range(width_out):
+            out = y[i, pos]
+            for t in range(k):
+                row = table[t, tokens[i, pos + t]]
+                for j in range(o):
+                    out[j] += row[j]
+    return y
+
+
+@jit
+def token_conv1d_grad_table(tokens: np.ndarray, dy: np.ndarray, n_tokens: int) -> np.ndarray:
+    """Gradient of :func:`token_conv1d_forward` wrt the table: ``dy`` added into each tap's token rows.
+
+    Parameters
+    ----------
+    tokens : ndarray of int, shape (n, width)
+        Token ids in ``[0, n_tokens)``.
+    dy : ndarray of float32 or float64, shape (n, width_out, o)
+        ``width_out <= width``; the filter width is ``k = width - width_out + 1``.
+    n_tokens : int
+        Rows of each tap's table.
+
+    Returns
+    -------
+    ndarray, shape (k, n_tokens, o)
+        ``dtable[t, v, o] = sum_{i, l: tokens[i, l + t] = v} dy[i, l, o]``.
+
+    Raises
+    ------
+    ValueError
+        If a token is out of range, the sample counts differ or ``dy`` is wider than ``tokens``.
+    """
+    n, width = tokens.shape
+    if dy.shape[0] != n:
+        raise ValueError("token_conv1d_grad_table: tokens and dy must have the same number of samples")
+    width_out, o = dy.shape[1], dy.shape[2]
+    k = width - width_out + 1
+    if width_out < 1:
+        raise ValueError("token_conv1d_grad_table: dy must have at least one position")
+    _check_token_windows(tokens, k, n_tokens)
+    dtable = np.zeros((k, n_tokens, o), dtype=dy.dtype)
+    for i in range(n):
+        for pos in range(width_out):
+            g = dy[i, pos]
+            for t in range(k):
+                row = dtable[t, tokens[i, pos + t]]
+                for j in range(o):
+                    row[j] += g[j]
+    return dtable

@@ -186,3 +186,126 @@ def test_op_errors_name_the_mismatch(backend):
         f(values, filters[:, :3])
     with pytest.raises(ValueError, match="narrower than the filter"):
         f(values[:, :2], filters)
+
+
+# --------------------------------------------------------------------------- #
+# convolution of embedded tokens: a lookup per tap
+# --------------------------------------------------------------------------- #
+
+
+def token_case(n=3, width=11, n_tokens=6, c=4, k=3, o=5, seed=0):
+    """Tokens (with every id used), an embedding, filters and a cotangent, float64."""
+    rng = np.random.default_rng(seed)
+    tokens = rng.integers(0, n_tokens, (n, width)).astype(np.int32)
+    tokens[0, :n_tokens] = np.arange(n_tokens)
+    E = rng.standard_normal((n_tokens, c))
+    W = rng.standard_normal((k, c, o))
+    dy = rng.standard_normal((n, width - k + 1, o))
+    return tokens, E, W, dy
+
+
+def naive_token_grad_table(tokens, dy, n_tokens):
+    """``dtable[t, v] = sum of dy[i, l] over the windows whose tap t reads token v``, one position at a time."""
+    n, width_out, o = dy.shape
+    k = tokens.shape[1] - width_out + 1
+    out = np.zeros((k, n_tokens, o))
+    for i in range(n):
+        for pos in range(width_out):
+            for t in range(k):
+                out[t, tokens[i, pos + t]] += dy[i, pos]
+    return out
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_token_kernels_are_the_convolution_of_the_embedded_tokens(dtype):
+    from symmol.kernels.conv import token_conv1d_forward, token_conv1d_grad_table
+
+    tokens, E, W, dy = token_case()
+    taps = np.einsum("vc,tco->tvo", E, W).astype(dtype)
+    assert_close(token_conv1d_forward(tokens, taps), naive_forward(E[tokens], W), dtype)
+    got = token_conv1d_grad_table(tokens, dy.astype(dtype), E.shape[0])
+    assert_close(got, naive_token_grad_table(tokens, dy, E.shape[0]), dtype)
+    # the chain rule through the tables gives the convolution's own gradients
+    np.testing.assert_allclose(np.einsum("vc,tvo->tco", E, naive_token_grad_table(tokens, dy, 6)),
+                               tap_grad_weights(E[tokens], dy), rtol=1e-12)
+    with pytest.raises(ValueError, match="out of range"):
+        token_conv1d_forward(np.where(tokens == 5, 6, tokens).astype(np.int32), taps)
+    with pytest.raises(ValueError, match="narrower"):
+        token_conv1d_forward(tokens[:, :2], taps)
+
+
+@pytest.mark.parametrize("backend", list(BACKENDS))
+def test_token_ops_agree_on_every_backend(backend):
+    from symmol.ops.conv import token_conv1d
+
+    if backend in ("pytorch", "jax") and importlib.util.find_spec("torch" if backend == "pytorch" else "jax") is None:
+        pytest.skip(f"{backend} is not installed")
+    tokens_value, E, W, dy_value = token_case(seed=1)
+    taps_value = np.einsum("vc,tco->tvo", E, W)
+    tokens, taps = pt.imatrix("tokens"), pt.tensor3("taps")
+    y = token_conv1d(tokens, taps)
+    (dtaps,) = pytensor.grad(pt.sum(y * dy_value), [taps])
+    f = pytensor.function([tokens, taps], [y, dtaps], mode=BACKENDS[backend]())
+    got_y, got_dtaps = f(tokens_value, taps_value)
+    np.testing.assert_allclose(np.asarray(got_y), naive_forward(E[tokens_value], W), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(np.asarray(got_dtaps), naive_token_grad_table(tokens_value, dy_value, 6), rtol=1e-12)
+
+
+def test_verify_grad_of_the_token_ops():
+    from symmol.ops.conv import token_conv1d, token_conv1d_grad_table
+
+    tokens, E, W, dy = token_case(n=2, width=7, n_tokens=4, c=3, k=3, o=2, seed=5)
+    taps = np.einsum("vc,tco->tvo", E, W)
+    rng = np.random.default_rng(6)
+    for mode in (PY, get_backend_mode("numba")):
+        verify_grad(lambda table: token_conv1d(tokens, table), [taps], rng=rng, mode=mode)
+        verify_grad(lambda g: token_conv1d_grad_table(tokens, g, 4), [dy], rng=rng, mode=mode)
+
+
+@pytest.mark.parametrize("backend", ["numba", "c", "jax"])
+def test_embedding_then_convolution_is_rewritten_into_token_ops(backend):
+    """An embedding feeding a convolution (DeepDTA's first layer) compiles to a lookup per tap, with the
+    values and both gradients of the plain graph and of the NumPy definition."""
+    from symmol.nn.layers import Conv1DLayer, EmbeddingLayer, InputLayer, get_output
+    from symmol.ops.rewrites import (
+        local_lookup_before_conv,
+        local_lookup_conv_weight_gradient,
+        local_segment_sum_of_conv_input_gradient,
+    )
+
+    if backend == "jax" and importlib.util.find_spec("jax") is None:
+        pytest.skip("jax is not installed")
+    tokens_value, _, _, _ = token_case(n=4, width=13, n_tokens=7, seed=2)
+    rng = np.random.default_rng(0)
+    tokens = InputLayer((None, 13), dtype="int32")
+    embedding = EmbeddingLayer(tokens, 7, 4, rng, channels_first=True)
+    conv = Conv1DLayer(embedding, 5, 3, rng, pad="valid", nonlinearity="identity")
+    ids = pt.imatrix("ids")
+    y = get_output(conv, ids)  # (n, 5, width_out)
+    C = rng.standard_normal((4, 5, 11)).astype(np.float32)
+    loss = pt.sum(pt.sin(y) * C)
+    # under JAX the forward only: its jit needs constant shapes, which the lookup's gradient reshapes lack
+    outputs = [y] if backend == "jax" else [y, *pytensor.grad(loss, [embedding.W, conv.W])]
+    mode = get_backend_mode(backend)
+    f = pytensor.function([ids], outputs, mode=mode)
+    names = {local_lookup_before_conv.__name__, local_lookup_conv_weight_gradient.__name__,
+             local_segment_sum_of_conv_input_gradient.__name__}
+    plain = pytensor.function([ids], outputs, mode=mode.excluding(*names))
+    ops = {type(node.op).__name__ for node in f.maker.fgraph.toposort()}
+    if backend == "jax":  # accelerator backends keep their own convolution
+        assert "TokenConv1D" not in ops
+    else:
+        assert {"TokenConv1D", "TokenConv1DGradTable"} <= ops and not ops & {"Conv1D", "Conv1DGradWeights"}
+    assert "Conv1D" in {type(node.op).__name__ for node in plain.maker.fgraph.toposort()}
+
+    E, W, b = (p.get_value().astype(np.float64) for p in (embedding.W, conv.W, conv.b))
+    y_ref = naive_forward(E[tokens_value], W) + b  # (n, width_out, o)
+    dy = np.cos(y_ref) * C.transpose(0, 2, 1)
+    dE = np.zeros_like(E)
+    np.add.at(dE, tokens_value, tap_grad_input(dy, W))
+    for got in (f(tokens_value), plain(tokens_value)):
+        np.testing.assert_allclose(np.asarray(got[0]), y_ref.transpose(0, 2, 1), rtol=2e-5, atol=2e-5)
+        if backend == "jax":
+            continue
+        np.testing.assert_allclose(np.asarray(got[1]), dE, rtol=2e-4, atol=2e-4)
+        np.testing.assert_allclose(np.asarray(got[2]), tap_grad_weights(E[tokens_value], dy), rtol=2e-4, atol=2e-4)

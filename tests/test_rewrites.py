@@ -158,3 +158,111 @@ def test_float32_values_with_float64_weights_still_use_fingerprint_dot(batch):
     dense = Xv.toarray().astype(np.float64)
     np.testing.assert_allclose(out_v, dense @ Wv.astype(np.float64), rtol=1e-12)
     np.testing.assert_allclose(grad_v, np.repeat(dense.sum(axis=0)[:, None], 16, axis=1), rtol=1e-12)
+
+
+# --------------------------------------------------------------------------- #
+# table lookups before products
+# --------------------------------------------------------------------------- #
+
+LOOKUP_REWRITES = ("local_lookup_before_product", "local_lookup_transposed_product",
+                   "local_segment_sum_before_product")
+
+
+def token_projection_case(seed: int = 0):
+    """A sequence model's first projection: token embeddings ``E[tokens]``, time-major, times ``W``."""
+    rng = np.random.default_rng(seed)
+    table = rng.standard_normal((7, 5))
+    weights = rng.standard_normal((5, 6))
+    tokens = rng.integers(0, 7, (4, 9)).astype(np.int32)
+    cotangent = rng.standard_normal((9, 4, 6))
+    return table, weights, tokens, cotangent
+
+
+def table_reads(f, table) -> list[str]:
+    """Names of the ops that read the table variable directly."""
+    return sorted(type(node.op).__name__ for node in f.maker.fgraph.toposort()
+                  if any(i is table or (i.owner is not None and i.owner.inputs and i.owner.inputs[0] is table
+                                        and type(i.owner.op).__name__ in ("DimShuffle", "Transpose"))
+                         for i in node.inputs))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_lookup_then_product_multiplies_the_table_once_with_the_same_values_and_gradients(backend):
+    """``E[tokens] @ W`` (reshaped and transposed between) becomes ``(E @ W)[tokens]``, its weight
+    gradient ``E.T @ segment_sum(G)`` and its table gradient ``segment_sum(G) @ W.T``; the values
+    and gradients are those of the NumPy reference, and of the same graph without the rewrites."""
+    from symmol.ops.segment import gather_rows
+
+    E_value, W_value, tokens_value, C = token_projection_case()
+    E = pytensor.shared(E_value, name="E", shape=E_value.shape)
+    W = pytensor.shared(W_value, name="W", shape=W_value.shape)
+    tokens = pt.imatrix("tokens")
+    rows = gather_rows(E, tokens.flatten()).reshape((tokens.shape[0], tokens.shape[1], 5)).dimshuffle(1, 0, 2)
+    y = pt.dot(rows, W)  # (L, n, 6)
+    loss = pt.sum(pt.sin(y) * C)
+    outputs = [loss, *pytensor.gradient.grad(loss, [E, W])]
+    mode = get_backend_mode(backend)
+    f = pytensor.function([tokens], outputs, mode=mode)
+    plain = pytensor.function([tokens], outputs, mode=mode.excluding(*LOOKUP_REWRITES))
+
+    x = E_value[tokens_value].transpose(1, 0, 2)  # (L, n, 5)
+    y_ref = x @ W_value
+    dy = np.cos(y_ref) * C
+    dW = np.einsum("lnd,lno->do", x, dy)
+    dE = np.zeros_like(E_value)
+    np.add.at(dE, tokens_value.T, dy @ W_value.T)
+    for got in (f(tokens_value), plain(tokens_value)):
+        np.testing.assert_allclose(got[0], np.sum(np.sin(y_ref) * C), rtol=1e-10)
+        np.testing.assert_allclose(got[1], dE, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(got[2], dW, rtol=1e-10, atol=1e-12)
+    # rewritten: the table is multiplied (E @ W, E.T @ ...) instead of gathered into 36 rows
+    assert "GatherRows" not in table_reads(f, E) and "GatherRows" in table_reads(plain, E)
+    assert sum(isinstance(node.op, SegmentSum) for node in f.maker.fgraph.toposort()) >= 1
+
+
+def test_indexing_lookup_with_negative_ids_is_rewritten_with_wrapped_ids():
+    """``E[ids]`` (PyTensor's ``AdvancedSubtensor1``, which wraps -1) gives the same gradients rewritten."""
+    rng = np.random.default_rng(1)
+    E_value, W_value = rng.standard_normal((6, 3)), rng.standard_normal((3, 4))
+    E = pytensor.shared(E_value, name="E", shape=E_value.shape)
+    W = pytensor.shared(W_value, name="W", shape=W_value.shape)
+    ids = pt.lvector("ids")
+    loss = pt.sum(pt.dot(E[ids], W) ** 2)
+    f = pytensor.function([ids], pytensor.gradient.grad(loss, [E, W]), mode=get_backend_mode("numba"))
+    ids_value = np.array([0, -1, 2, 5, 2])
+    dy = 2 * (E_value[ids_value] @ W_value)
+    dE = np.zeros_like(E_value)
+    np.add.at(dE, ids_value, dy @ W_value.T)
+    got_E, got_W = f(ids_value)
+    np.testing.assert_allclose(got_E, dE, rtol=1e-10)
+    np.testing.assert_allclose(got_W, E_value[ids_value].T @ dy, rtol=1e-10)
+    assert "AdvancedSubtensor1" not in table_reads(f, E)
+
+
+def test_reshape_that_changes_the_width_after_a_lookup_is_left_alone():
+    """Rows of 4 reshaped into rows of 2 are not rows of the table: no rewrite, the plain product."""
+    rng = np.random.default_rng(2)
+    E_value, W_value = rng.standard_normal((5, 4)), rng.standard_normal((2, 3))
+    E = pytensor.shared(E_value, name="E", shape=E_value.shape)
+    ids = pt.lvector("ids")
+    halves = E[ids].reshape((ids.shape[0] * 2, 2))
+    f = pytensor.function([ids], pt.dot(halves, W_value), mode=get_backend_mode("numba"))
+    ids_value = np.array([4, 1, 1])
+    np.testing.assert_allclose(f(ids_value), E_value[ids_value].reshape(6, 2) @ W_value, rtol=1e-12)
+    assert "AdvancedSubtensor1" in table_reads(f, E)
+
+
+def test_segment_sum_of_a_product_sums_first():
+    """``segment_sum(G @ M, ids, n)`` → ``segment_sum(G, ids, n) @ M``, same values."""
+    from symmol.ops.segment import segment_sum
+
+    rng = np.random.default_rng(3)
+    G, M = pt.matrix("G"), pt.matrix("M")
+    ids = pt.lvector("ids")
+    f = pytensor.function([G, M, ids], segment_sum(pt.dot(G, M), ids, 3), mode=get_backend_mode("numba"))
+    (node,) = [n for n in f.maker.fgraph.toposort() if isinstance(n.op, SegmentSum)]
+    assert node.inputs[0] is f.maker.fgraph.inputs[0]  # G itself is summed, then multiplied
+    Gv, Mv, idv = rng.standard_normal((8, 4)), rng.standard_normal((4, 2)), np.array([0, 2, 2, 1, 0, 0, 1, 2])
+    expected = np.zeros((3, 2))
+    np.add.at(expected, idv, Gv @ Mv)
+    np.testing.assert_allclose(f(Gv, Mv, idv), expected, rtol=1e-12)

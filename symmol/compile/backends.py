@@ -31,6 +31,7 @@ from pytensor.compile.mode import Mode, get_mode
 
 from symmol.compile.parallel import ParallelNumbaLinker, linker_enabled
 from symmol.ops import jax_dispatch, pytorch_dispatch
+from symmol.ops.rewrites import CPU_KERNEL_REWRITES
 
 __all__ = ["ACCELERATOR_BACKENDS", "BACKENDS", "DEVICES", "WHILE_SCAN_BACKENDS", "configure_blas", "cuda_available",
            "device_context", "get_backend_mode"]
@@ -134,6 +135,7 @@ def get_backend_mode(backend: str, device: str = "cpu") -> Mode:
         _REGISTER_DISPATCH[backend]()
         if device == "cuda" and not cuda_available(backend):
             raise RuntimeError(f"device='cuda' requested but {package} sees no CUDA device")
+        return get_mode(BACKENDS[backend]).excluding(CPU_KERNEL_REWRITES)
     if backend == "c":
         configure_blas()
     if backend == "numba" and linker_enabled():

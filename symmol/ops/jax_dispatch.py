@@ -24,6 +24,7 @@ Ops covered (semantics in their own modules):
 * :class:`~symmol.ops.segment.SegmentSum`, ``SegmentMean``, ``SegmentMax``, ``SegmentMaxGrad``
 * :class:`~symmol.ops.segment.GatherRows`
 * :class:`~symmol.ops.conv.Conv1D`, ``Conv1DGradInput``, ``Conv1DGradWeights`` (``jax.lax.conv_general_dilated``)
+* :class:`~symmol.ops.conv.TokenConv1D` (a lookup per tap) and ``TokenConv1DGradTable`` (``.at[].add``)
 * :class:`~symmol.ops.recurrent.GRUSequence` (``jax.lax.scan``) and ``GRUSequenceGrad`` (``jax.vjp`` of it)
 """
 
@@ -34,7 +35,7 @@ import functools
 import numpy as np
 
 from symmol.ops._types import output_dtype, static_size
-from symmol.ops.conv import Conv1D, Conv1DGradInput, Conv1DGradWeights
+from symmol.ops.conv import Conv1D, Conv1DGradInput, Conv1DGradWeights, TokenConv1D, TokenConv1DGradTable
 from symmol.ops.fingerprint import FingerprintDot, FingerprintDotGradW, FingerprintRowDot
 from symmol.ops.recurrent import GRUSequence, GRUSequenceGrad
 from symmol.ops.segment import GatherRows, SegmentMax, SegmentMaxGrad, SegmentMean, SegmentSum
@@ -184,6 +185,7 @@ def _register_convolutions() -> None:
     the channels of a convolution of ``x`` (as ``(c, width, n)``) with ``dy`` (as ``(width_out, n, o)``).
     """
     import jax
+    import jax.numpy as jnp
     from pytensor.link.jax.dispatch import jax_funcify
 
     def convolve(x, W, padding):
@@ -213,6 +215,27 @@ def _register_convolutions() -> None:
             return dW.transpose(1, 0, 2)
 
         return conv1d_grad_weights
+
+    @jax_funcify.register(TokenConv1D)
+    def _token_conv1d(op, node, **kwargs):
+        def token_conv1d(tokens, table):
+            width_out = tokens.shape[1] - table.shape[0] + 1
+            return sum(table[t][tokens[:, t:t + width_out]] for t in range(table.shape[0]))
+
+        return token_conv1d
+
+    @jax_funcify.register(TokenConv1DGradTable)
+    def _token_conv1d_grad_table(op, node, **kwargs):
+        static = static_size(node, 2)
+
+        def token_conv1d_grad_table(tokens, dy, n_tokens):
+            n = static if static is not None else int(n_tokens)
+            width_out = dy.shape[1]
+            k = tokens.shape[1] - width_out + 1
+            return jnp.stack([jnp.zeros((n, dy.shape[2]), dy.dtype).at[tokens[:, t:t + width_out]].add(dy)
+                              for t in range(k)])
+
+        return token_conv1d_grad_table
 
 
 def _register_recurrence() -> None:

@@ -25,6 +25,7 @@ Ops covered (semantics in their own modules):
 * :class:`~symmol.ops.fingerprint.FingerprintDot`, ``FingerprintDotGradW``, ``FingerprintRowDot``
 * :class:`~symmol.ops.segment.SegmentSum`, ``SegmentMean``, ``SegmentMax``, ``SegmentMaxGrad``
 * :class:`~symmol.ops.segment.GatherRows`
+* :class:`~symmol.ops.conv.TokenConv1D` (a lookup per tap) and ``TokenConv1DGradTable`` (``index_add_``)
 * :class:`~symmol.ops.conv.Conv1D`, ``Conv1DGradInput``, ``Conv1DGradWeights`` (``torch.nn.functional.conv1d`` and
   ``torch.nn.grad``)
 * :class:`~symmol.ops.recurrent.GRUSequence` (a loop of torch operations) and ``GRUSequenceGrad`` (its
@@ -38,7 +39,7 @@ import functools
 from pytensor.scalar.basic import EQ, Pow
 
 from symmol.ops._types import output_dtype, static_size
-from symmol.ops.conv import Conv1D, Conv1DGradInput, Conv1DGradWeights
+from symmol.ops.conv import Conv1D, Conv1DGradInput, Conv1DGradWeights, TokenConv1D, TokenConv1DGradTable
 from symmol.ops.fingerprint import FingerprintDot, FingerprintDotGradW, FingerprintRowDot
 from symmol.ops.recurrent import GRUSequence, GRUSequenceGrad
 from symmol.ops.segment import GatherRows, SegmentMax, SegmentMaxGrad, SegmentMean, SegmentSum
@@ -240,6 +241,31 @@ def _register_convolutions() -> None:
             return dW.permute(2, 1, 0).contiguous()
 
         return conv1d_grad_weights
+
+    @pytorch_funcify.register(TokenConv1D)
+    def _token_conv1d(op, node, **kwargs):
+        def token_conv1d(tokens, table):
+            width_out = tokens.shape[1] - table.shape[0] + 1
+            ids = tokens.long()
+            return sum(table[t][ids[:, t:t + width_out]] for t in range(table.shape[0]))
+
+        return token_conv1d
+
+    @pytorch_funcify.register(TokenConv1DGradTable)
+    def _token_conv1d_grad_table(op, node, **kwargs):
+        static = static_size(node, 2)
+
+        def token_conv1d_grad_table(tokens, dy, n_tokens):
+            n = static if static is not None else int(n_tokens)
+            width_out, o = dy.shape[1], dy.shape[2]
+            k = tokens.shape[1] - width_out + 1
+            ids = tokens.long()
+            out = torch.zeros((k, n, o), dtype=dy.dtype, device=dy.device)
+            for t in range(k):
+                out[t].index_add_(0, ids[:, t:t + width_out].reshape(-1), dy.reshape(-1, o))
+            return out
+
+        return token_conv1d_grad_table
 
 
 def _register_recurrence() -> None:

@@ -38,6 +38,23 @@ Rewrites
     ``pt.zeros((n, d))[ids].inc(x)`` / ``pt.inc_subtensor(pt.zeros((n, d))[ids], x)`` with
     ``x`` of shape ``(len(ids), d)`` → :class:`~symmol.ops.segment.SegmentSum` (negative
     ids are wrapped first, as indexing does).
+``local_lookup_before_product`` (canonicalize)
+    ``table[ids] @ W`` → ``(table @ W)[ids]`` for a :class:`~symmol.ops.segment.GatherRows` or
+    ``table[ids]`` lookup (an embedding), with reshapes and transposes of the rows between (a
+    sequence model's time-major first projection): the table's few rows are multiplied instead of
+    every token's copy.
+``local_lookup_transposed_product`` (canonicalize)
+    ``table[ids].T @ G`` (that product's weight gradient) → ``table.T @ segment_sum(G, ids)``.
+``local_segment_sum_before_product`` (canonicalize, specialize)
+    ``segment_sum(G @ M, ids, n)`` (the table's gradient) → ``segment_sum(G, ids, n) @ M``.
+``local_lookup_before_conv`` (canonicalize)
+    ``conv1d(table[tokens], W)`` → :class:`~symmol.ops.conv.TokenConv1D` of the per-tap tables
+    ``table @ W[t]`` (DeepDTA's first convolution of each input: ``k`` lookups per position instead
+    of a ``k * channels`` product).
+``local_lookup_conv_weight_gradient``, ``local_segment_sum_of_conv_input_gradient`` (canonicalize)
+    The filter and table gradients of that convolution through
+    :class:`~symmol.ops.conv.TokenConv1DGradTable` and products with the table or the filters.
+    These three carry the tag :data:`CPU_KERNEL_REWRITES`: the Numba and C backends only.
 ``local_fuse_fingerprint_adam`` (``symmol_fuse_fingerprint_adam``)
     ``AdamStep(p, X.T @ G, m, v, ...)`` → :class:`~symmol.ops.adam.FingerprintAdam`.
 ``local_fuse_dense_adam`` (``symmol_fuse_dense_adam``)
@@ -47,6 +64,8 @@ Rewrites
 ``local_matrix_sum`` (``symmol_matrix_sum``)
     ``Sum`` of a float matrix → :class:`~symmol.ops.reduce.MatrixSum`.
 
+The lookup rewrites follow only moves of whole rows (the last axis kept, which they prove from
+static shapes: symmol's layer parameters have static shapes) and keep the checks on the way.
 Each rewrite checks at run time that the shapes the replaced Op would have checked agree
 (``X.shape[1] == W.shape[0]``, the zeros' width equals ``x``'s, the gradient's ``n_bits``
 equals the parameter's rows) with an ``Assert``.
@@ -78,25 +97,38 @@ from pytensor.tensor.elemwise import CAReduce, DimShuffle
 from pytensor.tensor.exceptions import NotScalarConstantError
 from pytensor.tensor.math import Dot
 from pytensor.tensor.rewriting.basic import register_canonicalize, register_specialize
-from pytensor.tensor.subtensor import AdvancedIncSubtensor1
-from pytensor.tensor.type import TensorType
+from pytensor.tensor.shape import Reshape, SpecifyShape
+from pytensor.tensor.subtensor import AdvancedIncSubtensor1, AdvancedSubtensor, AdvancedSubtensor1
+from pytensor.tensor.type import TensorType, integer_dtypes
 from pytensor.tensor.variable import TensorVariable
 
 from symmol.ops._types import FLOAT_DTYPES
 from symmol.ops.adam import AdamStep, DenseAdam, FingerprintAdam, dense_adam, fingerprint_adam
+from symmol.ops.conv import Conv1D, Conv1DGradInput, Conv1DGradWeights, token_conv1d, token_conv1d_grad_table
 from symmol.ops.fingerprint import FingerprintDotGradW, fingerprint_dot, fingerprint_dot_grad_w
 from symmol.ops.reduce import MatrixSum
-from symmol.ops.segment import segment_sum
+from symmol.ops.segment import GatherRows, SegmentSum, segment_sum
 
 __all__ = [
+    "CPU_KERNEL_REWRITES",
     "local_adam_inplace",
     "local_fuse_dense_adam",
     "local_fuse_fingerprint_adam",
     "local_inc_subtensor_zeros_to_segment_sum",
+    "local_lookup_before_conv",
+    "local_lookup_before_product",
+    "local_lookup_conv_weight_gradient",
+    "local_lookup_transposed_product",
     "local_matrix_sum",
+    "local_segment_sum_before_product",
+    "local_segment_sum_of_conv_input_gradient",
     "local_sparse_dot_to_fingerprint_dot",
     "local_sparse_t_dot_to_fingerprint_grad",
 ]
+
+#: Tag of the rewrites that target symmol's CPU kernels; the JAX and PyTorch modes exclude it (their own
+#: convolutions are fast on an accelerator, and JAX needs shapes the token Ops compute at run time).
+CPU_KERNEL_REWRITES = "symmol_cpu_kernels"
 
 _assert_shapes = Assert("symmol rewrite: shapes of the rewritten product do not match")
 _assert_rows = Assert("symmol fused Adam: the gradient's n_bits differs from the parameter's rows")
@@ -218,6 +250,211 @@ def local_inc_subtensor_zeros_to_segment_sum(fgraph, node):
 
 
 # --------------------------------------------------------------------------- #
+# table lookups before products (canonicalize)
+# --------------------------------------------------------------------------- #
+
+#: How rows moved between a lookup (or a product) and the op that reads them: ``("dimshuffle",
+#: order of the leading axes)``, ``("reshape", shape vector, ndim)`` or ``("assert", op, conditions)``
+#: (a check on the way, kept in the rewritten graph); the last axis never moves.
+RowMove = tuple
+
+
+def _keeps_width(fgraph, node) -> bool:
+    """Whether a ``Reshape`` provably keeps its input's last axis (static shapes, or the graph's shape feature)."""
+    x, out = node.inputs[0], node.outputs[0]
+    if x.type.shape[-1] is not None and x.type.shape[-1] == out.type.shape[-1]:
+        return True
+    shape_feature = getattr(fgraph, "shape_feature", None)
+    if shape_feature is None or x not in shape_feature.shape_of or out not in shape_feature.shape_of:
+        return False
+    return shape_feature.same_shape(out, x, out.type.ndim - 1, x.type.ndim - 1)
+
+
+def _row_moves(fgraph, x: Variable, is_source) -> tuple[Variable, list[RowMove]] | None:
+    """``(source, moves)`` if ``x`` is a ``source`` (``is_source(node)``) whose rows were only moved.
+
+    Moves that keep the last axis whole: transposes of the leading axes (``DimShuffle`` with the
+    last axis last, none dropped), reshapes of the leading axes (the width provably the same:
+    :func:`_keeps_width`), ``SpecifyShape`` and ``Assert`` (its conditions move along); returned
+    in the order they apply to ``source``.
+    """
+    moves: list[RowMove] = []
+    while x.owner is not None:
+        node = x.owner
+        op = node.op
+        if is_source(node):
+            return x, moves[::-1]
+        if isinstance(op, SpecifyShape):
+            pass
+        elif isinstance(op, Assert):
+            moves.append(("assert", op, tuple(node.inputs[1:])))
+        elif isinstance(op, DimShuffle):
+            if op.drop or not op.new_order or op.new_order[-1] != op.input_ndim - 1:
+                return None
+            moves.append(("dimshuffle", tuple(op.new_order[:-1])))
+        elif isinstance(op, Reshape):
+            if op.ndim < 2 or not _keeps_width(fgraph, node):
+                return None
+            moves.append(("reshape", node.inputs[1], op.ndim))
+        else:
+            return None
+        x = node.inputs[0]
+    return None
+
+
+def _moved_index(idx: Variable, moves: list[RowMove]) -> TensorVariable:
+    """Return the lookup's row ids after ``moves`` (the ids have no feature axis)."""
+    out = cast(TensorVariable, idx)
+    for move in moves:
+        if move[0] == "assert":
+            out = move[1](out, *move[2])
+        elif move[0] == "dimshuffle":
+            out = out.dimshuffle(move[1])
+        else:
+            _, shape, ndim = move
+            out = out.reshape(shape[:-1], ndim=ndim - 1)
+    return out
+
+
+def _moved_rows(x: Variable, moves: list[RowMove]) -> TensorVariable:
+    """Return ``x`` (rows of any width) after ``moves``."""
+    out = cast(TensorVariable, x)
+    for move in moves:
+        if move[0] == "assert":
+            out = move[1](out, *move[2])
+        elif move[0] == "dimshuffle":
+            out = out.dimshuffle((*move[1], out.ndim - 1))
+        else:
+            _, shape, ndim = move
+            out = out.reshape(pt.concatenate([shape[:-1], out.shape[-1:]]), ndim=ndim)
+    return out
+
+
+def _is_row_lookup(node) -> bool:
+    """``table[ids]`` of a float matrix by one integer vector: :class:`GatherRows` or NumPy-style indexing."""
+    if not isinstance(node.op, GatherRows | AdvancedSubtensor1 | AdvancedSubtensor) or len(node.inputs) != 2:
+        return False
+    table, ids = node.inputs
+    return (table.type.ndim == 2 and table.type.dtype in FLOAT_DTYPES and ids.type.ndim == 1
+            and ids.type.dtype in integer_dtypes)
+
+
+def _lookup_rows(fgraph, x: Variable, ndim: int = 2):
+    """``(lookup node, its ids moved as the rows were)`` if ``x`` is an ``ndim``-D view of a table lookup's rows."""
+    if x.type.ndim != ndim:
+        return None
+    found = _row_moves(fgraph, x, _is_row_lookup)
+    if found is None:
+        return None
+    lookup, moves = found
+    return lookup.owner, _moved_index(lookup.owner.inputs[1], moves)
+
+
+def _non_negative_ids(lookup, ids: TensorVariable) -> TensorVariable:
+    """Return ids as ``segment_sum`` needs them (indexing wraps negative ids; ``GatherRows`` refuses them)."""
+    if isinstance(lookup.op, GatherRows):
+        return ids
+    n = pt.cast(lookup.inputs[0].shape[0], ids.dtype)
+    return pt.switch(pt.lt(ids, 0), ids + n, ids)
+
+
+@node_rewriter([Dot])
+def local_lookup_before_product(fgraph, node):
+    """``table[ids] @ W`` → ``(table @ W)[ids]``, rows moved between the lookup and the product followed."""
+    a, W = node.inputs
+    found = _lookup_rows(fgraph, a)
+    if found is None or W.type.ndim != 2:
+        return None
+    lookup, ids = found
+    return [lookup.op(pt.dot(lookup.inputs[0], W), ids)]
+
+
+@node_rewriter([Dot])
+def local_lookup_transposed_product(fgraph, node):
+    """``table[ids].T @ G`` → ``table.T @ segment_sum(G, ids, len(table))``: the lookup's weight gradient."""
+    at, G = node.inputs
+    if at.owner is None or not isinstance(at.owner.op, DimShuffle) or at.owner.op.new_order != (1, 0):
+        return None
+    found = _lookup_rows(fgraph, at.owner.inputs[0])
+    if found is None or G.type.ndim != 2 or G.type.dtype not in FLOAT_DTYPES:
+        return None
+    lookup, ids = found
+    table = lookup.inputs[0]
+    G = _assert_shapes(G, pt.eq(G.shape[0], ids.shape[0]))
+    return [pt.dot(table.T, segment_sum(G, _non_negative_ids(lookup, ids), table.shape[0]))]
+
+
+def _is_matrix_product(node) -> bool:
+    return isinstance(node.op, Dot) and all(v.type.ndim == 2 for v in node.inputs)
+
+
+@node_rewriter([SegmentSum])
+def local_segment_sum_before_product(fgraph, node):
+    """``segment_sum(G @ M, ids, n)`` → ``segment_sum(G, ids, n) @ M``: a lookup's table gradient, sum first.
+
+    Rows moved between the product and the sum are followed (applied to ``G``). Fewer rows enter the
+    product whenever there are fewer segments than rows (a vocabulary against a batch of tokens).
+    """
+    x, ids, n = node.inputs
+    found = _row_moves(fgraph, x, _is_matrix_product)
+    if found is None:
+        return None
+    product, moves = found
+    G, M = product.owner.inputs
+    moved = _moved_rows(G, moves)
+    if G.type.dtype not in FLOAT_DTYPES or moved.type.ndim != 2:
+        return None
+    return [pt.dot(segment_sum(moved, ids, n), M)]
+
+
+@node_rewriter([Conv1D])
+def local_lookup_before_conv(fgraph, node):
+    """``conv1d(table[tokens], W)`` → ``token_conv1d(tokens, taps)``, ``taps[t] = table @ W[t]``: a lookup per tap."""
+    x, W = node.inputs
+    found = _lookup_rows(fgraph, x, 3)
+    if found is None:
+        return None
+    lookup, tokens = found
+    table = lookup.inputs[0]
+    # (k, n_tokens, o), shapes stated: JAX needs the output widths as constants wherever they are static
+    taps = pt.specify_shape(pt.matmul(table[None], W), (W.type.shape[0], table.type.shape[0], W.type.shape[2]))
+    return [token_conv1d(_non_negative_ids(lookup, tokens), taps)]
+
+
+@node_rewriter([Conv1DGradWeights])
+def local_lookup_conv_weight_gradient(fgraph, node):
+    """``conv1d_grad_weights(table[tokens], dy)`` → ``table`` contracted with ``token_conv1d_grad_table``."""
+    x, dy = node.inputs
+    found = _lookup_rows(fgraph, x, 3)
+    if found is None:
+        return None
+    lookup, tokens = found
+    table = lookup.inputs[0]
+    k, _, o = node.outputs[0].type.shape
+    dtaps = pt.specify_shape(token_conv1d_grad_table(_non_negative_ids(lookup, tokens), dy, table.shape[0]),
+                             (k, table.type.shape[0], o))  # (k, n_tokens, o)
+    return [pt.specify_shape(pt.matmul(table.T[None], dtaps), node.outputs[0].type.shape)]  # (k, c, o)
+
+
+@node_rewriter([SegmentSum])
+def local_segment_sum_of_conv_input_gradient(fgraph, node):
+    """``segment_sum(rows of conv1d_grad_input(dy, W), tokens, n)`` → ``token_conv1d_grad_table`` contracted with ``W``.
+
+    The gradient of a lookup feeding a convolution: per tap, the rows of ``dy`` summed by token,
+    then one small product with the filters (only reshapes between, which keep the rows' order; the
+    checks on the way are dropped with the rows they guarded: ``dy`` and the ids are checked again).
+    """
+    x, ids, n = node.inputs
+    found = _row_moves(fgraph, x, lambda source: isinstance(source.op, Conv1DGradInput))
+    if found is None or any(move[0] == "dimshuffle" for move in found[1]):
+        return None
+    dy, W = found[0].owner.inputs
+    tokens = ids.reshape((dy.shape[0], dy.shape[1] + W.shape[0] - 1), ndim=2)
+    dtaps = pt.specify_shape(token_conv1d_grad_table(tokens, dy, n), (W.type.shape[0], None, W.type.shape[2]))
+    return [pt.sum(pt.matmul(dtaps, W.dimshuffle(0, 2, 1)), axis=0)]
+
+
+# --------------------------------------------------------------------------- #
 # Adam steps (Numba backend)
 # --------------------------------------------------------------------------- #
 
@@ -303,7 +540,15 @@ def local_matrix_sum(fgraph, node):
 
 register_canonicalize(local_sparse_dot_to_fingerprint_dot)
 register_canonicalize(local_sparse_t_dot_to_fingerprint_grad)
+register_canonicalize(local_lookup_before_product)
+register_canonicalize(local_lookup_transposed_product)
+register_canonicalize(local_segment_sum_before_product)
+# CPU kernels only (CPU_KERNEL_REWRITES): accelerator backends keep their own convolutions
+register_canonicalize(local_lookup_before_conv, CPU_KERNEL_REWRITES)
+register_canonicalize(local_lookup_conv_weight_gradient, CPU_KERNEL_REWRITES)
+register_canonicalize(local_segment_sum_of_conv_input_gradient, CPU_KERNEL_REWRITES)
 register_specialize(local_inc_subtensor_zeros_to_segment_sum)
+register_specialize(local_segment_sum_before_product, "local_segment_sum_before_product_specialize")
 # Before "inline_ofg_expansion" (position -0.01), which would dissolve the AdamStep marker.
 optdb.register("symmol_fuse_fingerprint_adam", dfs_rewriter(local_fuse_fingerprint_adam), "numba",
                position=-0.03)

@@ -88,10 +88,11 @@ class Layer:
         Returns
         -------
         TensorSharedVariable
-            The parameter, float32 of ``shape``.
+            The parameter, float32 of ``shape``, which is also its static type shape: the graph
+            rewrites prove shapes from it (values set later keep the shape).
         """
         value = np.asarray(init(shape, rng), dtype=FLOATX)
-        param = pytensor.shared(value, name=f"{self.name}.{name}")
+        param = pytensor.shared(value, name=f"{self.name}.{name}", shape=value.shape)
         tags.setdefault("trainable", True)
         self.params[param] = {tag for tag, on in tags.items() if on}
         return param

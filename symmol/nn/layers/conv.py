@@ -87,8 +87,9 @@ class Conv1DLayer(Layer):
             zeros = pt.zeros((x.shape[0], x.shape[1], self.pad), dtype=x.dtype)
             x = pt.concatenate([zeros, x, zeros], axis=2)
         width_out = x.shape[2] - (self.filter_size - 1)
-        x = cast(TensorVariable, _input_too_narrow(x, pt.gt(width_out, 0)))
-        out = conv1d(x.dimshuffle(0, 2, 1), self.W)  # channels last: (n, width_out, units)
+        # channels last before the check, so that the transposes of stacked layers meet and cancel
+        x = cast(TensorVariable, _input_too_narrow(x.dimshuffle(0, 2, 1), pt.gt(width_out, 0)))
+        out = conv1d(x, self.W)  # (n, width_out, units)
         return self.nonlinearity(out + self.b).dimshuffle(0, 2, 1)
 
 
