@@ -302,31 +302,20 @@ def _row_moves(fgraph, x: Variable, is_source) -> tuple[Variable, list[RowMove]]
     return None
 
 
-def _moved_index(idx: Variable, moves: list[RowMove]) -> TensorVariable:
-    """Return the lookup's row ids after ``moves`` (the ids have no feature axis)."""
-    out = cast(TensorVariable, idx)
-    for move in moves:
-        if move[0] == "assert":
-            out = move[1](out, *move[2])
-        elif move[0] == "dimshuffle":
-            out = out.dimshuffle(move[1])
-        else:
-            _, shape, ndim = move
-            out = out.reshape(shape[:-1], ndim=ndim - 1)
-    return out
-
-
-def _moved_rows(x: Variable, moves: list[RowMove]) -> TensorVariable:
-    """Return ``x`` (rows of any width) after ``moves``."""
+def _moved(x: Variable, moves: list[RowMove], width_axis: bool) -> TensorVariable:
+    """Return ``x`` after ``moves``: rows of any width (``width_axis``), or row ids with no feature axis."""
     out = cast(TensorVariable, x)
     for move in moves:
         if move[0] == "assert":
             out = move[1](out, *move[2])
         elif move[0] == "dimshuffle":
-            out = out.dimshuffle((*move[1], out.ndim - 1))
+            out = out.dimshuffle((*move[1], out.ndim - 1) if width_axis else move[1])
         else:
             _, shape, ndim = move
-            out = out.reshape(pt.concatenate([shape[:-1], out.shape[-1:]]), ndim=ndim)
+            if width_axis:
+                out = out.reshape(pt.concatenate([shape[:-1], out.shape[-1:]]), ndim=ndim)
+            else:
+                out = out.reshape(shape[:-1], ndim=ndim - 1)
     return out
 
 
@@ -347,7 +336,7 @@ def _lookup_rows(fgraph, x: Variable, ndim: int = 2):
     if found is None:
         return None
     lookup, moves = found
-    return lookup.owner, _moved_index(lookup.owner.inputs[1], moves)
+    return lookup.owner, _moved(lookup.owner.inputs[1], moves, width_axis=False)
 
 
 def _non_negative_ids(lookup, ids: TensorVariable) -> TensorVariable:
@@ -401,7 +390,7 @@ def local_segment_sum_before_product(fgraph, node):
         return None
     product, moves = found
     G, M = product.owner.inputs
-    moved = _moved_rows(G, moves)
+    moved = _moved(G, moves, width_axis=True)
     if G.type.dtype not in FLOAT_DTYPES or moved.type.ndim != 2:
         return None
     return [pt.dot(segment_sum(moved, ids, n), M)]
