@@ -28,7 +28,8 @@ Reliability on one machine:
   trial numbers are never reused, and the completed and pruned trials count towards ``n_trials``.
 * ``n_jobs`` worker processes (spawned) each run trials; each watches its parent and exits within a
   second of the coordinator's death. Before a trial a worker waits (up to 10 minutes) while the
-  workers' resident memory plus the largest seen for that architecture would exceed ``max_memory_gb``.
+  workers' resident memory plus the largest seen for that architecture would exceed ``max_memory_gb``
+  (with one job the trials run in the calling process, which has no one to wait for).
 
 Each trial's model is written to ``DIR/trials/<number>/``; at the end ``DIR/best/`` is the
 best trial's model directory with a ``metrics.json`` of train/val/test (the test metrics of that one
@@ -248,6 +249,8 @@ class _Objective:
         return self._features[key]
 
     def _wait_for_memory(self, need_gb: float) -> None:
+        if self.settings.n_jobs == 1:
+            return  # trials run in this process: no other worker holds memory that waiting could free
         deadline = time.monotonic() + MEMORY_WAIT
         while _workers_rss_gb() + need_gb > self.settings.max_memory_gb and time.monotonic() < deadline:
             time.sleep(2.0)

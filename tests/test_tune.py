@@ -161,8 +161,12 @@ def test_a_trial_waits_while_the_memory_budget_is_taken(monkeypatch, tmp_path):
     monkeypatch.setattr(tuning, "_workers_rss_gb", lambda: next(readings))
     slept: list[float] = []
     monkeypatch.setattr(tuning.time, "sleep", slept.append)
-    objective = tuning._Objective(None, tuning.TuneSettings(("gp",), tmp_path, max_memory_gb=4.0))
+    objective = tuning._Objective(None, tuning.TuneSettings(("gp",), tmp_path, n_jobs=2, max_memory_gb=4.0))
     objective._wait_for_memory(1.0)  # 3.5 + 1 > 4 twice, then 2 + 1 fits
+    assert slept == [2.0, 2.0]
+    # one job: the trials run in this process, so nothing could free memory by waiting
+    in_process = tuning._Objective(None, tuning.TuneSettings(("gp",), tmp_path, max_memory_gb=0.001))
+    in_process._wait_for_memory(1.0)
     assert slept == [2.0, 2.0]
 
 
